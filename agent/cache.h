@@ -1,0 +1,128 @@
+/*
+ * cache.h - the LMDB cache: flag views, links, the event log, poll status.
+ *
+ * One LMDB environment in state_dir (data.mdb, lock.mdb, mode 0660 so the
+ * service's group can query it).  Named databases:
+ *   meta    "schema" -> u32 CACHE_SCHEMA, "seq" -> u64 last event seq
+ *   flags   "PROJECT\0FLAG" -> view record (view.h)
+ *   links   "PROJECT\0FLAG\0ISSUE" -> u32 source mask
+ *   issues  "ISSUE\0PROJECT\0FLAG" -> u32 source mask (reverse index)
+ *   events  u64 big-endian seq -> event JSON text
+ *   status  source name -> status JSON text
+ * The cache knows nothing of HTTP and does not interpret records or JSON.
+ *
+ * Writes go through cache_write(), which runs a callback in one write
+ * transaction, commits only if the callback changed something, and on
+ * MDB_MAP_FULL aborts, doubles the map and runs the callback again; so
+ * callbacks must compute from their argument only and never do network
+ * I/O.  Readers (the CLI) open with CACHE_RDONLY and never block the
+ * writer.
+ *
+ * Ownership: pointers returned by get/foreach functions point into the
+ * map and are valid only until the transaction ends; never free or modify
+ * them.  Strings passed in are copied by LMDB.
+ */
+#ifndef FLAGSYNC_CACHE_H
+#define FLAGSYNC_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_SCHEMA		1
+#define CACHE_RDONLY		0x1
+#define CACHE_INITIAL_MAP	(64u * 1024 * 1024)
+
+struct cache;
+struct cache_txn;
+
+/*
+ * Opens (and in write mode creates) the environment in dir.  Returns 0,
+ * FS_ENOTFOUND (read-only and no cache yet), FS_ESCHEMA (written by
+ * another schema version), EACCES (err says which file and the group to
+ * join), or another errno / LMDB code.  err gets one line.
+ */
+int	cache_open(struct cache **out, const char *dir, int flags, char *err,
+	    size_t errlen);
+void	cache_close(struct cache *c);
+
+/* Read transactions.  Retry transparently after a map resize by the
+ * writer. */
+int	cache_read_begin(struct cache *c, struct cache_txn **out);
+void	cache_read_end(struct cache_txn *t);
+
+/*
+ * Runs fn(txn, arg) in a write transaction.  If fn returns non-zero the
+ * transaction is aborted and that value returned.  If fn returns 0 and
+ * made no change, the transaction is aborted and 0 returned: nothing is
+ * written.  Otherwise it commits.  MDB_MAP_FULL (from fn or the commit)
+ * grows the map and reruns fn, up to a limit.
+ */
+typedef int (*cache_write_fn)(struct cache_txn *t, void *arg);
+int	cache_write(struct cache *c, cache_write_fn fn, void *arg);
+
+/* Current map size and last committed transaction id (benchmark, tests). */
+int	cache_info(struct cache *c, size_t *mapsize, uint64_t *last_txnid);
+
+/* Flags.  get returns FS_ENOTFOUND when absent. */
+int	cache_flag_get(struct cache_txn *t, const char *project,
+	    const char *flag, const void **rec, size_t *len);
+int	cache_flag_put(struct cache_txn *t, const char *project,
+	    const char *flag, const void *rec, size_t len);
+int	cache_flag_del(struct cache_txn *t, const char *project,
+	    const char *flag);
+typedef int (*cache_flag_cb)(void *arg, const char *project,
+	    const char *flag, const void *rec, size_t len);
+/* In key order; project NULL means every project.  A non-zero return
+ * from cb stops the walk and is returned. */
+int	cache_flag_foreach(struct cache_txn *t, const char *project,
+	    cache_flag_cb cb, void *arg);
+
+/* Links.  set with mask 0 deletes; both directions kept in step. */
+int	cache_link_get(struct cache_txn *t, const char *project,
+	    const char *flag, const char *issue, uint32_t *mask);
+int	cache_link_set(struct cache_txn *t, const char *project,
+	    const char *flag, const char *issue, uint32_t mask);
+typedef int (*cache_link_cb)(void *arg, const char *project,
+	    const char *flag, const char *issue, uint32_t mask);
+/* project NULL: all links; in (project, flag, issue) order. */
+int	cache_link_foreach(struct cache_txn *t, const char *project,
+	    cache_link_cb cb, void *arg);
+int	cache_link_foreach_flag(struct cache_txn *t, const char *project,
+	    const char *flag, cache_link_cb cb, void *arg);
+/* In (project, flag) order. */
+int	cache_link_foreach_issue(struct cache_txn *t, const char *issue,
+	    cache_link_cb cb, void *arg);
+/* Distinct issue keys, in order. */
+typedef int (*cache_issue_cb)(void *arg, const char *issue);
+int	cache_issue_foreach(struct cache_txn *t, cache_issue_cb cb, void *arg);
+
+/* Events.  Sequence numbers start at 1 and have no gaps: put refuses
+ * (EINVAL) any seq but last + 1. */
+int	cache_event_last(struct cache_txn *t, uint64_t *seq);
+int	cache_event_first(struct cache_txn *t, uint64_t *seq);	/* 0 if empty */
+int	cache_event_put(struct cache_txn *t, uint64_t seq, const char *json,
+	    size_t len);
+int	cache_event_get(struct cache_txn *t, uint64_t seq, const char **json,
+	    size_t *len);
+typedef int (*cache_event_cb)(void *arg, uint64_t seq, const char *json,
+	    size_t len);
+/* Ascending from the first seq > after. */
+int	cache_event_foreach(struct cache_txn *t, uint64_t after,
+	    cache_event_cb cb, void *arg);
+/* Descending from the newest. */
+int	cache_event_foreach_reverse(struct cache_txn *t, cache_event_cb cb,
+	    void *arg);
+/* Deletes events with seq <= upto (the last seq is kept in meta). */
+int	cache_event_prune(struct cache_txn *t, uint64_t upto);
+
+/* Poll status per source ("split:Default", "file", ...). */
+int	cache_status_get(struct cache_txn *t, const char *source,
+	    const char **json, size_t *len);
+int	cache_status_put(struct cache_txn *t, const char *source,
+	    const char *json, size_t len);
+typedef int (*cache_status_cb)(void *arg, const char *source,
+	    const char *json, size_t len);
+int	cache_status_foreach(struct cache_txn *t, cache_status_cb cb,
+	    void *arg);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * config.h - flagsync.ini: parse, validate, resolve secrets (SPEC §2).
+ *
+ * config_load() fills a struct config from an INI file.  Every error names
+ * the file, the line and the key.  Unknown sections and keys are errors,
+ * except inside [plugin NAME] sections, whose keys are kept for the plugin.
+ * Secrets (the Split Admin API key, the Jira API token) are looked up, first
+ * match wins, in: $CREDENTIALS_DIRECTORY/{split-admin-key,jira-api-token},
+ * then $FLAGSYNC_SPLIT_ADMIN_KEY / $FLAGSYNC_JIRA_API_TOKEN, then the
+ * *_file key, then the inline key.  A file that holds an inline secret and
+ * is readable by others is refused.  A missing secret is not a config
+ * error (queries do not need one); the commands that talk to the network
+ * check for it.  Secrets are never printed by anything in this module.
+ *
+ * Ownership: struct config owns every string and array in it;
+ * config_free() releases them all.
+ */
+#ifndef FLAGSYNC_CONFIG_H
+#define FLAGSYNC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/flagsync/flagsync.ini"
+
+struct config_project {
+	char	*name;		/* Split workspace name, from [project NAME] */
+	char	*environment;	/* its primary environment (name or id) */
+	int	 line;		/* line of the section header */
+};
+
+struct config_kv {
+	char	*key;
+	char	*value;
+	int	 line;
+};
+
+struct config_plugin {
+	char		*name;	/* instance name, from [plugin NAME] */
+	char		*module;/* module key, defaults to name */
+	char		*events;/* glob list, default "*" */
+	int		 timeout;	/* deliver timeout seconds, default 30 */
+	struct config_kv *keys;	/* every other key, for the plugin */
+	size_t		 nkeys;
+	int		 line;
+};
+
+struct config {
+	char	*path;			/* the file that was read */
+
+	/* [agent] */
+	char	*state_dir;		/* default /var/lib/flagsync */
+	int	 interval;		/* seconds, default 60 */
+	int	 jitter;		/* percent, default 10 */
+	int	 log_level;		/* syslog priority, default LOG_INFO */
+	int64_t	 retention;		/* seconds, default 90 days */
+	int	 deliver_timeout;	/* seconds, default 30 */
+
+	/* [split] */
+	char	*split_api_url;		/* default https://api.split.io/internal/api/v2 */
+	char	*split_admin_key;	/* secret; NULL when none found */
+	char	*split_key_origin;	/* where it came from, e.g. "admin_key_file /etc/..": printable */
+	char	*split_flag_url;	/* template with {workspace_id} {flag_id} {environment_id} {flag} */
+	double	 split_max_rps;		/* default 3; 0 means no ceiling */
+	int	 split_timeout;		/* seconds, default 30 */
+	char	*ca_file;		/* [split] or [jira] ca_file; NULL = system CAs */
+
+	struct config_project *projects;
+	size_t	 nprojects;
+
+	/* [links] */
+	int	 split_tags;		/* bool, default 1 */
+	int	 split_description;	/* bool, default 1 */
+	char	*issue_key_pattern;	/* POSIX ERE, default [A-Z][A-Z0-9]{1,9}-[0-9]+ */
+	char	*links_file;		/* NULL when not configured */
+	char	*jira_field;		/* NULL when not configured */
+	char	*jira_jql;
+
+	/* [jira] */
+	char	*jira_url;
+	char	*jira_email;
+	char	*jira_api_token;	/* secret */
+	int	 jira_timeout;
+
+	struct config_plugin *plugins;
+	size_t	 nplugins;
+};
+
+/*
+ * Reads and validates path.  On success returns 0 and *out owns a new
+ * config.  On failure returns FS_ECONFIG (bad content, including a
+ * world-readable file with an inline secret) or an errno value (file not
+ * readable), writes one line to err ("FILE:LINE: [section] key: what is
+ * wrong") and leaves *out NULL.
+ */
+int	config_load(const char *path, struct config **out, char *err,
+	    size_t errlen);
+void	config_free(struct config *cfg);
+
+/* The project section called name, or NULL. */
+const struct config_project *config_project_find(const struct config *cfg,
+	    const char *name);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * event.h - the change event document (SPEC §5).
+ *
+ * Events are made as JSON text once, when they are committed, and stored
+ * as that text in the event log; delivery and `flagsync events` read it
+ * back verbatim.
+ *
+ * Ownership: the caller owns every argument; event_format() only appends
+ * to out.
+ */
+#ifndef FLAGSYNC_EVENT_H
+#define FLAGSYNC_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "diff.h"
+#include "view.h"
+
+struct event {
+	uint64_t seq;
+	int64_t	 time;			/* ms epoch of the commit */
+	enum event_type type;
+	const char *project;
+	const char *environment;
+	const char *flag;
+	const char *const *issues;	/* the flag's issues (see SPEC §5) */
+	size_t	 nissues;
+	const struct flag_view *before;	/* flag events; NULL = null */
+	const struct flag_view *after;
+	const char *const *before_issues; /* issues inside "before" view */
+	size_t	 nbefore_issues;
+	const char *issue;		/* link events */
+	const char *const *sources;	/* link events: source names */
+	size_t	 nsources;
+	int	 replay;		/* adds "replay": true when set */
+};
+
+/* Appends the one-line JSON document of ev to out (no newline). */
+int	event_format(const struct event *ev, struct buf *out);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * keys.h - Jira issue keys in Split tags and descriptions.
+ *
+ * A key is a match of issue_key_pattern (POSIX extended regex) standing
+ * as a whole token: the characters around it are not letters, digits or
+ * '_' ("XSHOP-12Y" and "shop-2" hold no key for the default pattern).
+ * Matching is case-sensitive, as Jira keys are.
+ *
+ * Ownership: struct keys owns its compiled regex; keys_release() frees it.
+ */
+#ifndef FLAGSYNC_KEYS_H
+#define FLAGSYNC_KEYS_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define KEYS_DEFAULT_PATTERN	"[A-Z][A-Z0-9]{1,9}-[0-9]+"
+#define KEYS_MAX_LEN		64
+
+struct keys {
+	regex_t	 re;
+	bool	 compiled;
+};
+
+/* 0, or FS_ECONFIG with err holding regerror()'s words. */
+int	keys_init(struct keys *k, const char *pattern, char *err, size_t errlen);
+void	keys_release(struct keys *k);
+
+/* True when all of s is one key (a tag). */
+bool	keys_is_key(const struct keys *k, const char *s);
+
+/* Calls cb for each whole-token key in text, in order (duplicates
+ * included).  cb's key is NUL-terminated and borrowed for the call.  A
+ * non-zero return from cb stops the scan and is returned. */
+typedef int (*keys_cb)(void *arg, const char *key);
+int	keys_scan(const struct keys *k, const char *text, keys_cb cb, void *arg);
+
+#endif

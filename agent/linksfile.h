@@ -1,0 +1,32 @@
+/*
+ * linksfile.h - the `file` link source: links.yaml (SPEC §3), via libyaml.
+ *
+ *   links:
+ *     - flag: new_checkout
+ *       project: Default      # may be omitted with one project configured
+ *       issues: [SHOP-1, SHOP-7]
+ *
+ * Every error names the file, line and column and what was expected:
+ * unknown keys, a missing flag or issues, an unknown project, an issue
+ * that is not a key, a project omitted while several are configured,
+ * YAML syntax errors.  On error nothing is added to out.
+ */
+#ifndef FLAGSYNC_LINKSFILE_H
+#define FLAGSYNC_LINKSFILE_H
+
+#include <stddef.h>
+
+#include "keys.h"
+#include "linkset.h"
+
+/*
+ * Reads path and adds its links to out.  projects lists the configured
+ * project names (nprojects >= 1).  Issue keys are checked with keys
+ * (keys_is_key).  Returns 0, an errno value when the file cannot be read,
+ * or FS_ECONFIG for bad content; err gets one line "PATH:LINE:COL: ...".
+ */
+int	linksfile_load(const char *path, const char *const *projects,
+	    size_t nprojects, const struct keys *keys, struct linkset *out,
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * log.h - logging to stderr, OpenBSD style.
+ *
+ * Levels are syslog(3) priorities.  When stderr is the journal
+ * ($JOURNAL_STREAM set), each line carries a "<N>" prefix that journald
+ * turns into the priority; otherwise lines read "flagsync: message".
+ * log_warn() appends ": strerror(errno)"; the x variants do not.  No log
+ * function changes errno.  Callers must never pass a secret.
+ */
+#ifndef FLAGSYNC_LOG_H
+#define FLAGSYNC_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+void	log_init(const char *progname, int level);
+void	log_set_level(int level);
+int	log_get_level(void);
+/* Parses error|warning|info|debug; returns the priority or -1. */
+int	log_level_parse(const char *name);
+
+void	log_msg(int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_vmsg(int prio, const char *fmt, va_list ap);
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * split.h - the Split (Harness FME) Admin API client (reference/split-api.md).
+ *
+ * Resolves workspace and environment names to ids and streams the flag
+ * list and the flag definitions of one environment page by page to
+ * callbacks, so the account is never held in memory at once.  It knows
+ * nothing of the cache.
+ *
+ * Requests: Authorization: Bearer KEY.  Paging: offset/limit until
+ * totalCount (definitions: 50 per page, the documented maximum).  A 429
+ * waits max(X-RateLimit-Reset-Seconds-Org, -IP) seconds (at most 60 a
+ * time, backoff when the headers are missing) and tries again, up to
+ * SPLIT_MAX_429 times; 5xx, timeouts and connection errors get up to
+ * three retries with exponential backoff and jitter.  401 -> FS_EAUTH,
+ * 404 -> FS_ENOTFOUND with a message naming the project or environment
+ * and the key's project view permissions.  A body that is not the
+ * documented JSON, or a totalCount that changes between pages, is
+ * FS_EPROTO.  Any failure means the whole listing failed: callers must
+ * drop whatever the callbacks saw.
+ */
+#ifndef FLAGSYNC_SPLIT_H
+#define FLAGSYNC_SPLIT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#define SPLIT_FLAGS_PAGE	50
+#define SPLIT_DEFS_PAGE		50
+#define SPLIT_MAX_RETRIES	3	/* for 5xx, timeouts, network */
+#define SPLIT_MAX_429		10
+#define SPLIT_MAX_WAIT_S	60
+
+struct split_options {
+	const char *api_url;	/* .../internal/api/v2, no trailing slash needed */
+	const char *admin_key;
+	double	 max_rps;
+	int	 timeout;
+	const char *ca_file;
+	size_t	 max_body;	/* 0 = default */
+	int64_t	 backoff_base_ms;	/* 0 = 1000; tests use less */
+	volatile sig_atomic_t *cancel;
+};
+
+/* One entry of GET /splits/ws/{ws}; borrowed for the callback only. */
+struct split_flag {
+	const char *id;
+	const char *name;
+	const char *description;	/* "" when absent */
+	const char *const *tags;	/* tag names */
+	size_t	 ntags;
+	int64_t	 creation_time;		/* ms epoch, 0 when absent */
+};
+
+/* Callbacks return 0 to go on; anything else stops the listing and is
+ * returned by the listing function. */
+typedef int (*split_flag_cb)(void *arg, const struct split_flag *f);
+/* def is one element of a definitions page; borrowed for the call only. */
+typedef int (*split_def_cb)(void *arg, json_object *def);
+
+struct split_client;
+
+int	split_client_create(struct split_client **out,
+	    const struct split_options *o);
+void	split_client_free(struct split_client *sc);
+
+/* Workspace name -> id (exact, case-sensitive match). */
+int	split_resolve_workspace(struct split_client *sc, const char *name,
+	    char **ws_id, char *err, size_t errlen);
+/* Environment name or id -> id and name, within a workspace. */
+int	split_resolve_environment(struct split_client *sc, const char *ws_id,
+	    const char *project, const char *env, char **env_id,
+	    char **env_name, char *err, size_t errlen);
+
+int	split_list_flags(struct split_client *sc, const char *ws_id,
+	    const char *project, split_flag_cb cb, void *arg, char *err,
+	    size_t errlen);
+int	split_list_definitions(struct split_client *sc, const char *ws_id,
+	    const char *project, const char *env_id, split_def_cb cb,
+	    void *arg, char *err, size_t errlen);
+
+/* Requests made so far (for status and the benchmark). */
+uint64_t split_request_count(const struct split_client *sc);
+
+#endif
