@@ -104,6 +104,8 @@ int	cache_event_put(struct cache_txn *t, uint64_t seq, const char *json,
 	    size_t len);
 int	cache_event_get(struct cache_txn *t, uint64_t seq, const char **json,
 	    size_t *len);
+/* json (here, in cache_event_get and the status functions) is not
+ * NUL-terminated: len is authoritative. */
 typedef int (*cache_event_cb)(void *arg, uint64_t seq, const char *json,
 	    size_t len);
 /* Ascending from the first seq > after. */
@@ -124,5 +126,12 @@ typedef int (*cache_status_cb)(void *arg, const char *source,
 	    const char *json, size_t len);
 int	cache_status_foreach(struct cache_txn *t, cache_status_cb cb,
 	    void *arg);
+
+/*
+ * For tests only: when non-zero, cache_open() uses this initial map size
+ * instead of CACHE_INITIAL_MAP, so tests can make the map fill up and
+ * grow.  Production code never sets it.
+ */
+extern size_t cache_test_initial_map;
 
 #endif

@@ -59,7 +59,9 @@ void	http_response_release(struct http_response *r);
  * may be NULL.  Waits first if max_rps would be exceeded.  Returns 0 when
  * an answer arrived (any status; see r->status), FS_ETIMEOUT,
  * FS_ENETWORK (DNS, connect, TLS: err says which), FS_ECANCELED, EFBIG
- * (answer over the cap) or ENOMEM.  err gets one line naming the URL.
+ * (answer over the cap), ENOMEM, or EINVAL (unknown method, a header
+ * holding a line break, a URL curl refuses).  err gets one line naming
+ * the URL, never a request header.
  * r must have been initialised; its previous content is discarded.
  */
 int	http_request(struct http_client *hc, const char *method,
@@ -69,7 +71,8 @@ int	http_request(struct http_client *hc, const char *method,
 
 /*
  * Backoff before retry number attempt (0-based): base_ms * 2^attempt,
- * capped at cap_ms, with up to +-25 % jitter.
+ * capped at cap_ms, with up to +-25 % jitter (the result never exceeds
+ * cap_ms).  0 when base_ms or cap_ms is not positive.
  */
 int64_t	http_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
 
@@ -79,7 +82,8 @@ int64_t	http_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms);
  */
 int	http_sleep_ms(int64_t ms, volatile sig_atomic_t *cancel);
 
-/* URL-escapes s into out (a path segment or query value). */
+/* URL-escapes s (a path segment or query value), appending to out.
+ * Returns 0, ENOMEM or EFBIG. */
 int	http_escape(const char *s, struct buf *out);
 
 #endif

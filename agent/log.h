@@ -21,7 +21,8 @@ int	log_level_parse(const char *name);
 
 void	log_msg(int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	log_vmsg(int prio, const char *fmt, va_list ap);
+void	log_vmsg(int prio, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

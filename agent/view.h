@@ -72,6 +72,8 @@ void	view_release(struct flag_view *v);
  * The URL is flag_url with {workspace_id}, {flag_id}, {environment_id},
  * {flag} and {project} substituted.  Returns 0, ENOMEM, or FS_EPROTO when
  * the definition is malformed (err names the flag and the field).
+ * v must be initialised; on success what it held is released, on error
+ * it is left unchanged.
  */
 int	view_from_split(struct flag_view *v, const struct view_context *ctx,
 	    const char *flag_id, const char *flag, const char *description,
@@ -81,7 +83,8 @@ int	view_from_split(struct flag_view *v, const struct view_context *ctx,
 /* Appends the binary record of v to out.  0, ENOMEM or EFBIG. */
 int	view_encode(const struct flag_view *v, struct buf *out);
 /* Decodes a record into v (initialised by the caller); 0, ENOMEM or
- * FS_EPROTO for a corrupt record.  v copies what it needs. */
+ * FS_EPROTO for a corrupt record.  v copies what it needs; as with
+ * view_from_split() its old contents go on success only. */
 int	view_decode(struct flag_view *v, const void *rec, size_t len);
 
 bool	view_is_active(const struct flag_view *v);

@@ -1,0 +1,1376 @@
+/*
+ * cache.c - the LMDB cache.
+ *
+ * Remapping: mdb_env_set_mapsize() unmaps and remaps the file, so it must
+ * never run while a transaction of this process is live (LMDB does not
+ * check).  Every transaction is therefore registered in c->txns while it
+ * runs, and a resize waits, under c->mtx, until that list is empty.  New
+ * transactions wait while a resize is pending, except in a thread that
+ * already holds one (it could not finish otherwise).  A resize asked for
+ * by a thread that itself holds a live transaction fails with EDEADLK
+ * instead of waiting for ever.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "cache.h"
+#include "error.h"
+
+#define CACHE_KEY_MAX		511	/* LMDB's default maximum key size */
+#define CACHE_GROW_MAX		10	/* map doublings per cache_write() */
+#define CACHE_MAXDBS		16
+#define CACHE_MAXREADERS	126
+#define CACHE_MODE		0660
+#define CACHE_DIR_MODE		0750
+
+size_t cache_test_initial_map;
+
+struct cache_txn {
+	struct cache		*c;
+	MDB_txn			*txn;
+	MDB_dbi			 meta, flags, links, issues, events, status;
+	int			 write;
+	int			 dirty;	/* a put or del changed something */
+	int			 full;	/* a put or del hit MDB_MAP_FULL */
+	pthread_t		 owner;
+	LIST_ENTRY(cache_txn)	 entry;
+};
+
+struct cache {
+	MDB_env			*env;
+	MDB_dbi			 meta, flags, links, issues, events, status;
+	int			 rdonly;
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	int			 resizing;	/* resizes waiting or running */
+	LIST_HEAD(, cache_txn)	 txns;		/* live transactions */
+};
+
+/* A key of string parts joined by single NULs, or an event's seq. */
+struct key {
+	char	buf[CACHE_KEY_MAX + 1];
+	size_t	len;
+};
+
+/* What a walk hands each entry to; one of the callbacks is set. */
+struct visit {
+	cache_flag_cb	 flag;
+	cache_link_cb	 link;
+	cache_event_cb	 event;
+	cache_status_cb	 status;
+	void		*arg;
+};
+
+typedef int (*walk_fn)(const MDB_val *k, const MDB_val *v,
+    const struct visit *vis);
+
+static const char nocache_fmt[] =
+    "no cache in %s yet: run 'flagsync sync' first";
+
+static void
+err_set(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+err_set(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void
+err_open(char *err, size_t errlen, const char *dir, int rc)
+{
+	if (rc == FS_ENOTFOUND)
+		err_set(err, errlen, nocache_fmt, dir);
+	else if (rc == EACCES)
+		err_set(err, errlen, "cannot open the cache in %s: "
+		    "Permission denied (queries need read access to data.mdb "
+		    "and write access to lock.mdb: ask to be added to the "
+		    "flagsync group)", dir);
+	else
+		err_set(err, errlen, "cannot open the cache in %s: %s", dir,
+		    fs_strerror(rc));
+}
+
+/* Map bookkeeping: see the comment at the top. */
+
+static int
+map_held(struct cache *c)
+{
+	struct cache_txn *t;
+	pthread_t self = pthread_self();
+
+	LIST_FOREACH(t, &c->txns, entry)
+		if (pthread_equal(t->owner, self))
+			return 1;
+	return 0;
+}
+
+static void
+map_enter(struct cache *c, struct cache_txn *t)
+{
+	pthread_mutex_lock(&c->mtx);
+	while (c->resizing > 0 && !map_held(c))
+		pthread_cond_wait(&c->cond, &c->mtx);
+	t->owner = pthread_self();
+	LIST_INSERT_HEAD(&c->txns, t, entry);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+map_leave(struct cache *c, struct cache_txn *t)
+{
+	pthread_mutex_lock(&c->mtx);
+	LIST_REMOVE(t, entry);
+	if (LIST_EMPTY(&c->txns))
+		pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+/* With no transaction live: grow doubles the map, else adopt the size
+ * another process grew it to (never shrinking a map grown here). */
+static int
+map_set(struct cache *c, int grow)
+{
+	MDB_envinfo info;
+	size_t old;
+	int rc;
+
+	if ((rc = mdb_env_info(c->env, &info)) != 0)
+		return rc;
+	old = info.me_mapsize;
+	if (!grow) {
+		if ((rc = mdb_env_set_mapsize(c->env, 0)) != 0)
+			return rc;
+		if ((rc = mdb_env_info(c->env, &info)) != 0)
+			return rc;
+		if (info.me_mapsize >= old)
+			return 0;
+		return mdb_env_set_mapsize(c->env, old);
+	}
+	if (old > SIZE_MAX / 2)
+		return MDB_MAP_FULL;
+	return mdb_env_set_mapsize(c->env, old * 2);
+}
+
+static int
+map_resize(struct cache *c, int grow)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->mtx);
+	if (map_held(c)) {
+		rc = EDEADLK;
+		goto mutex_unlock;
+	}
+	c->resizing++;
+	while (!LIST_EMPTY(&c->txns))
+		pthread_cond_wait(&c->cond, &c->mtx);
+	rc = map_set(c, grow);
+	c->resizing--;
+	pthread_cond_broadcast(&c->cond);
+mutex_unlock:
+	pthread_mutex_unlock(&c->mtx);
+	return rc;
+}
+
+/* Transactions. */
+
+static void
+txn_init(struct cache_txn *t, struct cache *c, int write)
+{
+	memset(t, 0, sizeof(*t));
+	t->c = c;
+	t->write = write;
+	t->meta = c->meta;
+	t->flags = c->flags;
+	t->links = c->links;
+	t->issues = c->issues;
+	t->events = c->events;
+	t->status = c->status;
+}
+
+/* Begins and registers t->txn, adopting once a map grown elsewhere. */
+static int
+txn_begin(struct cache_txn *t)
+{
+	unsigned int flags = t->write ? 0 : MDB_RDONLY;
+	int rc, tries;
+
+	for (tries = 0;; tries++) {
+		map_enter(t->c, t);
+		rc = mdb_txn_begin(t->c->env, NULL, flags, &t->txn);
+		if (rc == 0)
+			return 0;
+		map_leave(t->c, t);
+		t->txn = NULL;
+		if (rc != MDB_MAP_RESIZED || tries > 0)
+			return rc;
+		if ((rc = map_resize(t->c, 0)) != 0)
+			return rc;
+	}
+}
+
+static void
+txn_abort(struct cache_txn *t)
+{
+	mdb_txn_abort(t->txn);
+	t->txn = NULL;
+	map_leave(t->c, t);
+}
+
+static int
+txn_commit(struct cache_txn *t)
+{
+	int rc;
+
+	rc = mdb_txn_commit(t->txn);
+	t->txn = NULL;
+	map_leave(t->c, t);
+	return rc;
+}
+
+static int
+txn_put(struct cache_txn *t, MDB_dbi dbi, const struct key *k,
+    const void *data, size_t len, unsigned int flags)
+{
+	MDB_val kv, dv;
+	int rc;
+
+	kv.mv_data = (void *)k->buf;
+	kv.mv_size = k->len;
+	dv.mv_data = (void *)data;
+	dv.mv_size = len;
+	rc = mdb_put(t->txn, dbi, &kv, &dv, flags);
+	if (rc == 0)
+		t->dirty = 1;
+	else if (rc == MDB_MAP_FULL)
+		t->full = 1;
+	return rc;
+}
+
+/* Returns MDB_NOTFOUND when absent. */
+static int
+txn_del(struct cache_txn *t, MDB_dbi dbi, const struct key *k)
+{
+	MDB_val kv;
+	int rc;
+
+	kv.mv_data = (void *)k->buf;
+	kv.mv_size = k->len;
+	rc = mdb_del(t->txn, dbi, &kv, NULL);
+	if (rc == 0)
+		t->dirty = 1;
+	else if (rc == MDB_MAP_FULL)
+		t->full = 1;
+	return rc;
+}
+
+/* Returns FS_ENOTFOUND when absent. */
+static int
+txn_get(struct cache_txn *t, MDB_dbi dbi, const struct key *k, MDB_val *v)
+{
+	MDB_val kv;
+	int rc;
+
+	kv.mv_data = (void *)k->buf;
+	kv.mv_size = k->len;
+	rc = mdb_get(t->txn, dbi, &kv, v);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
+/* Writes only when the stored bytes differ, so a no-op stays clean. */
+static int
+txn_put_changed(struct cache_txn *t, MDB_dbi dbi, const struct key *k,
+    const void *data, size_t len)
+{
+	MDB_val v;
+	int rc;
+
+	rc = txn_get(t, dbi, k, &v);
+	if (rc == 0 && v.mv_size == len &&
+	    (len == 0 || memcmp(v.mv_data, data, len) == 0))
+		return 0;
+	if (rc != 0 && rc != FS_ENOTFOUND)
+		return rc;
+	return txn_put(t, dbi, k, data, len, 0);
+}
+
+static int
+txn_check(const struct cache_txn *t, int write)
+{
+	if (t == NULL || t->txn == NULL)
+		return EINVAL;
+	if (write && !t->write)
+		return EACCES;
+	return 0;
+}
+
+/* Keys. */
+
+/* Joins n non-empty strings with single NULs; sep adds a trailing NUL
+ * to make a prefix that matches the parts exactly. */
+static int
+key_join(struct key *k, const char *const *parts, int n, int sep)
+{
+	size_t len;
+	int i;
+
+	k->len = 0;
+	for (i = 0; i < n; i++) {
+		if (parts[i] == NULL || parts[i][0] == '\0')
+			return EINVAL;
+		len = strnlen(parts[i], CACHE_KEY_MAX + 1);
+		if (i > 0)
+			k->buf[k->len++] = '\0';
+		if (len > CACHE_KEY_MAX - k->len)
+			return EINVAL;
+		memcpy(k->buf + k->len, parts[i], len);
+		k->len += len;
+	}
+	if (sep) {
+		if (k->len >= CACHE_KEY_MAX)
+			return EINVAL;
+		k->buf[k->len++] = '\0';
+	}
+	return 0;
+}
+
+static int
+key_join2(struct key *k, const char *a, const char *b)
+{
+	const char *parts[2];
+
+	parts[0] = a;
+	parts[1] = b;
+	return key_join(k, parts, 2, 0);
+}
+
+static int
+key_join3(struct key *k, const char *a, const char *b, const char *c)
+{
+	const char *parts[3];
+
+	parts[0] = a;
+	parts[1] = b;
+	parts[2] = c;
+	return key_join(k, parts, 3, 0);
+}
+
+static void
+key_seq(struct key *k, uint64_t seq)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		k->buf[i] = (char)(seq & 0xff);
+		seq >>= 8;
+	}
+	k->len = 8;
+}
+
+static int
+key_seq_decode(const MDB_val *v, uint64_t *seq)
+{
+	const unsigned char *p = v->mv_data;
+	int i;
+
+	if (v->mv_size != 8)
+		return MDB_CORRUPTED;
+	*seq = 0;
+	for (i = 0; i < 8; i++)
+		*seq = *seq << 8 | p[i];
+	return 0;
+}
+
+/* Copies a stored key into k as n NUL-terminated, non-empty parts. */
+static int
+key_split(struct key *k, const MDB_val *v, const char **parts, int n)
+{
+	size_t i;
+	int np;
+
+	if (v->mv_size == 0 || v->mv_size > CACHE_KEY_MAX)
+		return MDB_CORRUPTED;
+	memcpy(k->buf, v->mv_data, v->mv_size);
+	k->len = v->mv_size;
+	k->buf[k->len] = '\0';
+	parts[0] = k->buf;
+	np = 1;
+	for (i = 0; i < k->len; i++) {
+		if (k->buf[i] != '\0')
+			continue;
+		if (np == n)
+			return MDB_CORRUPTED;
+		parts[np++] = k->buf + i + 1;
+	}
+	for (i = 0; i < (size_t)np; i++)
+		if (parts[i][0] == '\0')
+			return MDB_CORRUPTED;
+	return np == n ? 0 : MDB_CORRUPTED;
+}
+
+static int
+val_u32(const MDB_val *v, uint32_t *u)
+{
+	if (v->mv_size != sizeof(*u))
+		return MDB_CORRUPTED;
+	memcpy(u, v->mv_data, sizeof(*u));
+	return 0;
+}
+
+static int
+val_u64(const MDB_val *v, uint64_t *u)
+{
+	if (v->mv_size != sizeof(*u))
+		return MDB_CORRUPTED;
+	memcpy(u, v->mv_data, sizeof(*u));
+	return 0;
+}
+
+/* Walks. */
+
+static int
+key_is(const MDB_val *v, const struct key *k)
+{
+	return v->mv_size == k->len && memcmp(v->mv_data, k->buf, k->len) == 0;
+}
+
+/*
+ * Moves on from the entry whose key is in last.  In a write transaction
+ * the callback may have changed the database, so seek again from the key
+ * rather than trust the cursor.
+ */
+static int
+walk_step(MDB_cursor *cur, int reseek, int reverse, const struct key *last,
+    MDB_val *k, MDB_val *v)
+{
+	MDB_cursor_op step = reverse ? MDB_PREV : MDB_NEXT;
+	int rc;
+
+	if (!reseek)
+		return mdb_cursor_get(cur, k, v, step);
+	k->mv_data = (void *)last->buf;
+	k->mv_size = last->len;
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND && reverse)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	if (rc != 0 || (!reverse && !key_is(k, last)))
+		return rc;
+	return mdb_cursor_get(cur, k, v, step);
+}
+
+/*
+ * Calls fn for each entry of dbi from the first key >= from (NULL: the
+ * first, or with reverse the last, going down) while the key starts with
+ * the first plen bytes of from.  A non-zero return from fn ends the walk
+ * and is returned.
+ */
+static int
+walk(struct cache_txn *t, MDB_dbi dbi, const struct key *from, size_t plen,
+    int reverse, walk_fn fn, const struct visit *vis)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct key last;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
+		return rc;
+	if (reverse) {
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	} else if (from != NULL) {
+		k.mv_data = (void *)from->buf;
+		k.mv_size = from->len;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	} else
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		if (plen > 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, from->buf, plen) != 0))
+			break;
+		if (k.mv_size > CACHE_KEY_MAX) {
+			rc = MDB_CORRUPTED;
+			goto cursor_close;
+		}
+		memcpy(last.buf, k.mv_data, k.mv_size);
+		last.len = k.mv_size;
+		if ((rc = fn(&k, &v, vis)) != 0)
+			goto cursor_close;
+		rc = walk_step(cur, t->write, reverse, &last, &k, &v);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+cursor_close:
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+static int
+visit_flag(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[2];
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 2)) != 0)
+		return rc;
+	return vis->flag(vis->arg, p[0], p[1], v->mv_data, v->mv_size);
+}
+
+static int
+visit_link(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[3];
+	uint32_t mask;
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 3)) != 0)
+		return rc;
+	if ((rc = val_u32(v, &mask)) != 0)
+		return rc;
+	return vis->link(vis->arg, p[0], p[1], p[2], mask);
+}
+
+/* An issues entry: ISSUE\0PROJECT\0FLAG. */
+static int
+visit_issue_link(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[3];
+	uint32_t mask;
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 3)) != 0)
+		return rc;
+	if ((rc = val_u32(v, &mask)) != 0)
+		return rc;
+	return vis->link(vis->arg, p[1], p[2], p[0], mask);
+}
+
+static int
+visit_event(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	uint64_t seq;
+	int rc;
+
+	if ((rc = key_seq_decode(k, &seq)) != 0)
+		return rc;
+	return vis->event(vis->arg, seq, v->mv_data, v->mv_size);
+}
+
+static int
+visit_status(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[1];
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 1)) != 0)
+		return rc;
+	return vis->status(vis->arg, p[0], v->mv_data, v->mv_size);
+}
+
+/* Opening. */
+
+static int
+open_path(char *path, size_t size, const char *dir, const char *file)
+{
+	int n;
+
+	n = snprintf(path, size, "%s/%s", dir, file);
+	if (n < 0 || (size_t)n >= size)
+		return ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * Creates the directory (write mode) or checks that there is a cache to
+ * read, without creating anything; sets *map to the initial map size,
+ * never below the size of an existing data.mdb.
+ */
+static int
+open_prepare(const char *dir, int rdonly, size_t *map)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	long page;
+	int rc;
+
+	*map = cache_test_initial_map ? cache_test_initial_map :
+	    CACHE_INITIAL_MAP;
+	if (!rdonly && mkdir(dir, CACHE_DIR_MODE) == -1 && errno != EEXIST)
+		return errno;
+	if ((rc = open_path(path, sizeof(path), dir, "data.mdb")) != 0)
+		return rc;
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return rdonly ? FS_ENOTFOUND : 0;
+		return errno;
+	}
+	if ((page = sysconf(_SC_PAGESIZE)) <= 0)
+		page = 4096;
+	if (st.st_size > 0 && (uintmax_t)st.st_size > *map) {
+		if ((uintmax_t)st.st_size > SIZE_MAX - (size_t)page)
+			return EFBIG;
+		*map = ((size_t)st.st_size + (size_t)page - 1) /
+		    (size_t)page * (size_t)page;
+	}
+	return 0;
+}
+
+/*
+ * Frees reader slots left by killed processes: they pin old pages and
+ * make the file grow (lmdb.h, caveats).  The writer does it on open and
+ * before growing the map.
+ */
+static int
+readers_clear(struct cache *c)
+{
+	int dead;
+
+	return mdb_reader_check(c->env, &dead);
+}
+
+static int
+open_env(struct cache *c, const char *dir, size_t map)
+{
+	unsigned int flags = MDB_NOTLS;
+	int rc;
+
+	if (c->rdonly)
+		flags |= MDB_RDONLY;
+	if ((rc = mdb_env_create(&c->env)) != 0)
+		return rc;
+	if ((rc = mdb_env_set_maxdbs(c->env, CACHE_MAXDBS)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(c->env, CACHE_MAXREADERS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(c->env, map)) != 0 ||
+	    (rc = mdb_env_open(c->env, dir, flags, CACHE_MODE)) != 0)
+		goto env_close;
+	if (!c->rdonly && (rc = readers_clear(c)) != 0)
+		goto env_close;
+	return 0;
+env_close:
+	mdb_env_close(c->env);
+	c->env = NULL;
+	return rc;
+}
+
+/* Checks the schema in an open meta database; *found says whether the
+ * cache had one at all. */
+static int
+open_schema(struct cache_txn *t, const char *dir, int *found, char *err,
+    size_t errlen)
+{
+	struct key k;
+	MDB_val v;
+	uint32_t schema;
+	int rc;
+
+	k.len = strlen("schema");
+	memcpy(k.buf, "schema", k.len);
+	rc = txn_get(t, t->meta, &k, &v);
+	*found = rc == 0;
+	if (rc == FS_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (val_u32(&v, &schema) != 0) {
+		err_set(err, errlen, "the cache in %s has an unreadable schema "
+		    "number; this flagsync uses schema %u", dir,
+		    (unsigned)CACHE_SCHEMA);
+		return FS_ESCHEMA;
+	}
+	if (schema != CACHE_SCHEMA) {
+		err_set(err, errlen, "the cache in %s has schema %u; this "
+		    "flagsync uses schema %u", dir, (unsigned)schema,
+		    (unsigned)CACHE_SCHEMA);
+		return FS_ESCHEMA;
+	}
+	return 0;
+}
+
+static int
+open_dbis(struct cache_txn *t, unsigned int flags)
+{
+	int rc;
+
+	if ((rc = mdb_dbi_open(t->txn, "flags", flags, &t->c->flags)) != 0 ||
+	    (rc = mdb_dbi_open(t->txn, "links", flags, &t->c->links)) != 0 ||
+	    (rc = mdb_dbi_open(t->txn, "issues", flags, &t->c->issues)) != 0 ||
+	    (rc = mdb_dbi_open(t->txn, "events", flags, &t->c->events)) != 0 ||
+	    (rc = mdb_dbi_open(t->txn, "status", flags, &t->c->status)) != 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Opens the named databases in one transaction (creating them and
+ * writing the schema in write mode) and commits it even when nothing
+ * changed: the handles survive only a commit.
+ */
+static int
+open_dbis_txn(struct cache *c, const char *dir, char *err, size_t errlen)
+{
+	struct cache_txn t;
+	struct key k;
+	unsigned int flags = c->rdonly ? 0 : MDB_CREATE;
+	uint32_t schema = CACHE_SCHEMA;
+	int rc, found;
+
+	txn_init(&t, c, !c->rdonly);
+	if ((rc = txn_begin(&t)) != 0)
+		goto fail;
+	rc = mdb_dbi_open(t.txn, "meta", flags, &c->meta);
+	if (rc == MDB_NOTFOUND)
+		rc = FS_ENOTFOUND;
+	if (rc != 0)
+		goto txn_abort;
+	t.meta = c->meta;
+	if ((rc = open_schema(&t, dir, &found, err, errlen)) != 0)
+		goto txn_abort;
+	if (!found && c->rdonly) {
+		rc = FS_ENOTFOUND;
+		goto txn_abort;
+	}
+	if ((rc = open_dbis(&t, flags)) != 0)
+		goto txn_abort;
+	if (!found) {
+		k.len = strlen("schema");
+		memcpy(k.buf, "schema", k.len);
+		rc = txn_put(&t, t.meta, &k, &schema, sizeof(schema), 0);
+		if (rc != 0)
+			goto txn_abort;
+	}
+	if ((rc = txn_commit(&t)) != 0)
+		goto fail;
+	return 0;
+txn_abort:
+	txn_abort(&t);
+fail:
+	if (rc == FS_ESCHEMA)
+		return rc;	/* open_schema() said which schemas */
+	if (rc == MDB_NOTFOUND && c->rdonly)
+		err_set(err, errlen, "the cache in %s is incomplete: a "
+		    "database is missing", dir);
+	else
+		err_open(err, errlen, dir, rc);
+	return rc;
+}
+
+int
+cache_open(struct cache **out, const char *dir, int flags, char *err,
+    size_t errlen)
+{
+	struct cache *c;
+	size_t map;
+	int rc;
+
+	err_set(err, errlen, "%s", "");
+	if (out == NULL || dir == NULL || dir[0] == '\0') {
+		err_set(err, errlen, "cannot open the cache: no directory");
+		return EINVAL;
+	}
+	*out = NULL;
+	if ((rc = open_prepare(dir, flags & CACHE_RDONLY, &map)) != 0) {
+		err_open(err, errlen, dir, rc);
+		return rc;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		err_open(err, errlen, dir, ENOMEM);
+		return ENOMEM;
+	}
+	c->rdonly = (flags & CACHE_RDONLY) != 0;
+	LIST_INIT(&c->txns);
+	if ((rc = pthread_mutex_init(&c->mtx, NULL)) != 0) {
+		err_open(err, errlen, dir, rc);
+		goto cache_free;
+	}
+	if ((rc = pthread_cond_init(&c->cond, NULL)) != 0) {
+		err_open(err, errlen, dir, rc);
+		goto mutex_destroy;
+	}
+	if ((rc = open_env(c, dir, map)) != 0) {
+		err_open(err, errlen, dir, rc);
+		goto cond_destroy;
+	}
+	if ((rc = open_dbis_txn(c, dir, err, errlen)) != 0)
+		goto env_close;
+	*out = c;
+	return 0;
+env_close:
+	mdb_env_close(c->env);
+cond_destroy:
+	pthread_cond_destroy(&c->cond);
+mutex_destroy:
+	pthread_mutex_destroy(&c->mtx);
+cache_free:
+	free(c);
+	return rc;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	mdb_env_close(c->env);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->mtx);
+	free(c);
+}
+
+int
+cache_read_begin(struct cache *c, struct cache_txn **out)
+{
+	struct cache_txn *t;
+	int rc;
+
+	if (out == NULL)
+		return EINVAL;
+	*out = NULL;
+	if (c == NULL)
+		return EINVAL;
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return ENOMEM;
+	txn_init(t, c, 0);
+	if ((rc = txn_begin(t)) != 0) {
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void
+cache_read_end(struct cache_txn *t)
+{
+	if (t == NULL || t->write)
+		return;
+	if (t->txn != NULL)
+		txn_abort(t);
+	free(t);
+}
+
+/* One attempt; MDB_MAP_FULL means the map must grow first. */
+static int
+write_once(struct cache *c, cache_write_fn fn, void *arg)
+{
+	struct cache_txn t;
+	int rc;
+
+	txn_init(&t, c, 1);
+	if ((rc = txn_begin(&t)) != 0)
+		return rc;
+	rc = fn(&t, arg);
+	if (t.full)
+		rc = MDB_MAP_FULL;
+	if (rc != 0 || !t.dirty)
+		goto txn_abort;
+	return txn_commit(&t);
+txn_abort:
+	txn_abort(&t);
+	return rc;
+}
+
+int
+cache_write(struct cache *c, cache_write_fn fn, void *arg)
+{
+	int grown, rc;
+
+	if (c == NULL || fn == NULL)
+		return EINVAL;
+	if (c->rdonly)
+		return EACCES;
+	for (grown = 0;; grown++) {
+		rc = write_once(c, fn, arg);
+		if (rc != MDB_MAP_FULL || grown == CACHE_GROW_MAX)
+			return rc;
+		if ((rc = readers_clear(c)) != 0 ||
+		    (rc = map_resize(c, 1)) != 0)
+			return rc;
+	}
+}
+
+int
+cache_info(struct cache *c, size_t *mapsize, uint64_t *last_txnid)
+{
+	struct cache_txn t;
+	MDB_envinfo info;
+	int rc;
+
+	if (c == NULL)
+		return EINVAL;
+	/* Registered like a transaction: mdb_env_info() reads the map. */
+	txn_init(&t, c, 0);
+	map_enter(c, &t);
+	rc = mdb_env_info(c->env, &info);
+	map_leave(c, &t);
+	if (rc != 0)
+		return rc;
+	if (mapsize != NULL)
+		*mapsize = info.me_mapsize;
+	if (last_txnid != NULL)
+		*last_txnid = info.me_last_txnid;
+	return 0;
+}
+
+/* Flags. */
+
+int
+cache_flag_get(struct cache_txn *t, const char *project, const char *flag,
+    const void **rec, size_t *len)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (rec == NULL || len == NULL)
+		return EINVAL;
+	if ((rc = key_join2(&k, project, flag)) != 0)
+		return rc;
+	if ((rc = txn_get(t, t->flags, &k, &v)) != 0)
+		return rc;
+	*rec = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+cache_flag_put(struct cache_txn *t, const char *project, const char *flag,
+    const void *rec, size_t len)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (rec == NULL && len > 0)
+		return EINVAL;
+	if ((rc = key_join2(&k, project, flag)) != 0)
+		return rc;
+	return txn_put_changed(t, t->flags, &k, rec, len);
+}
+
+/* FS_ENOTFOUND when there was no such flag. */
+int
+cache_flag_del(struct cache_txn *t, const char *project, const char *flag)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_join2(&k, project, flag)) != 0)
+		return rc;
+	rc = txn_del(t, t->flags, &k);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
+int
+cache_flag_foreach(struct cache_txn *t, const char *project,
+    cache_flag_cb cb, void *arg)
+{
+	struct visit vis = { .flag = cb, .arg = arg };
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	if (project == NULL)
+		return walk(t, t->flags, NULL, 0, 0, visit_flag, &vis);
+	if ((rc = key_join(&k, &project, 1, 1)) != 0)
+		return rc;
+	return walk(t, t->flags, &k, k.len, 0, visit_flag, &vis);
+}
+
+/* Links. */
+
+int
+cache_link_get(struct cache_txn *t, const char *project, const char *flag,
+    const char *issue, uint32_t *mask)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (mask == NULL)
+		return EINVAL;
+	*mask = 0;
+	if ((rc = key_join3(&k, project, flag, issue)) != 0)
+		return rc;
+	if ((rc = txn_get(t, t->links, &k, &v)) != 0)
+		return rc;
+	return val_u32(&v, mask);
+}
+
+static int
+link_del(struct cache_txn *t, const struct key *fwd, const struct key *rev)
+{
+	int rc;
+
+	if ((rc = txn_del(t, t->links, fwd)) != 0)
+		return rc;
+	/* A reverse entry already missing is what we want anyway. */
+	rc = txn_del(t, t->issues, rev);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int
+cache_link_set(struct cache_txn *t, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	struct key fwd, rev;
+	MDB_val v;
+	uint32_t old = 0;
+	int rc, found;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_join3(&fwd, project, flag, issue)) != 0 ||
+	    (rc = key_join3(&rev, issue, project, flag)) != 0)
+		return rc;
+	rc = txn_get(t, t->links, &fwd, &v);
+	if (rc != 0 && rc != FS_ENOTFOUND)
+		return rc;
+	found = rc == 0;
+	if (found && (rc = val_u32(&v, &old)) != 0)
+		return rc;
+	if ((found && old == mask) || (!found && mask == 0))
+		return 0;
+	if (mask == 0)
+		return link_del(t, &fwd, &rev);
+	if ((rc = txn_put(t, t->links, &fwd, &mask, sizeof(mask), 0)) != 0)
+		return rc;
+	return txn_put(t, t->issues, &rev, &mask, sizeof(mask), 0);
+}
+
+int
+cache_link_foreach(struct cache_txn *t, const char *project,
+    cache_link_cb cb, void *arg)
+{
+	struct visit vis = { .link = cb, .arg = arg };
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	if (project == NULL)
+		return walk(t, t->links, NULL, 0, 0, visit_link, &vis);
+	if ((rc = key_join(&k, &project, 1, 1)) != 0)
+		return rc;
+	return walk(t, t->links, &k, k.len, 0, visit_link, &vis);
+}
+
+int
+cache_link_foreach_flag(struct cache_txn *t, const char *project,
+    const char *flag, cache_link_cb cb, void *arg)
+{
+	struct visit vis = { .link = cb, .arg = arg };
+	const char *parts[2];
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	parts[0] = project;
+	parts[1] = flag;
+	if ((rc = key_join(&k, parts, 2, 1)) != 0)
+		return rc;
+	return walk(t, t->links, &k, k.len, 0, visit_link, &vis);
+}
+
+int
+cache_link_foreach_issue(struct cache_txn *t, const char *issue,
+    cache_link_cb cb, void *arg)
+{
+	struct visit vis = { .link = cb, .arg = arg };
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	if ((rc = key_join(&k, &issue, 1, 1)) != 0)
+		return rc;
+	return walk(t, t->issues, &k, k.len, 0, visit_issue_link, &vis);
+}
+
+/*
+ * Each step seeks past every "ISSUE\0..." entry of the issue just seen
+ * by looking for "ISSUE\1": the next key is the next distinct issue.
+ */
+int
+cache_issue_foreach(struct cache_txn *t, cache_issue_cb cb, void *arg)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	struct key buf;
+	const char *p[3];
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	if ((rc = mdb_cursor_open(t->txn, t->issues, &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		if ((rc = key_split(&buf, &k, p, 3)) != 0)
+			goto cursor_close;
+		if ((rc = cb(arg, p[0])) != 0)
+			goto cursor_close;
+		buf.len = strlen(p[0]);
+		buf.buf[buf.len++] = '\1';
+		k.mv_data = buf.buf;
+		k.mv_size = buf.len;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+cursor_close:
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Events. */
+
+static void
+key_meta_seq(struct key *k)
+{
+	k->len = strlen("seq");
+	memcpy(k->buf, "seq", k->len);
+}
+
+int
+cache_event_last(struct cache_txn *t, uint64_t *seq)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (seq == NULL)
+		return EINVAL;
+	*seq = 0;
+	key_meta_seq(&k);
+	rc = txn_get(t, t->meta, &k, &v);
+	if (rc == FS_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	return val_u64(&v, seq);
+}
+
+int
+cache_event_first(struct cache_txn *t, uint64_t *seq)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (seq == NULL)
+		return EINVAL;
+	*seq = 0;
+	if ((rc = mdb_cursor_open(t->txn, t->events, &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	if (rc == 0)
+		rc = key_seq_decode(&k, seq);
+	else if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int
+cache_event_put(struct cache_txn *t, uint64_t seq, const char *json,
+    size_t len)
+{
+	struct key k;
+	uint64_t last;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (json == NULL && len > 0)
+		return EINVAL;
+	if ((rc = cache_event_last(t, &last)) != 0)
+		return rc;
+	if (seq == 0 || seq != last + 1)
+		return EINVAL;
+	key_seq(&k, seq);
+	if ((rc = txn_put(t, t->events, &k, json, len, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	key_meta_seq(&k);
+	return txn_put(t, t->meta, &k, &seq, sizeof(seq), 0);
+}
+
+int
+cache_event_get(struct cache_txn *t, uint64_t seq, const char **json,
+    size_t *len)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (json == NULL || len == NULL)
+		return EINVAL;
+	key_seq(&k, seq);
+	if ((rc = txn_get(t, t->events, &k, &v)) != 0)
+		return rc;
+	*json = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+cache_event_foreach(struct cache_txn *t, uint64_t after, cache_event_cb cb,
+    void *arg)
+{
+	struct visit vis = { .event = cb, .arg = arg };
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	if (after == UINT64_MAX)
+		return 0;
+	key_seq(&k, after + 1);
+	return walk(t, t->events, &k, 0, 0, visit_event, &vis);
+}
+
+int
+cache_event_foreach_reverse(struct cache_txn *t, cache_event_cb cb,
+    void *arg)
+{
+	struct visit vis = { .event = cb, .arg = arg };
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	return walk(t, t->events, NULL, 0, 1, visit_event, &vis);
+}
+
+int
+cache_event_prune(struct cache_txn *t, uint64_t upto)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t seq;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(t->txn, t->events, &cur)) != 0)
+		return rc;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		if ((rc = key_seq_decode(&k, &seq)) != 0 || seq > upto)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+			if (rc == MDB_MAP_FULL)
+				t->full = 1;
+			break;
+		}
+		t->dirty = 1;
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/* Status. */
+
+int
+cache_status_get(struct cache_txn *t, const char *source, const char **json,
+    size_t *len)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (json == NULL || len == NULL)
+		return EINVAL;
+	if ((rc = key_join(&k, &source, 1, 0)) != 0)
+		return rc;
+	if ((rc = txn_get(t, t->status, &k, &v)) != 0)
+		return rc;
+	*json = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+cache_status_put(struct cache_txn *t, const char *source, const char *json,
+    size_t len)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (json == NULL && len > 0)
+		return EINVAL;
+	if ((rc = key_join(&k, &source, 1, 0)) != 0)
+		return rc;
+	return txn_put_changed(t, t->status, &k, json, len);
+}
+
+int
+cache_status_foreach(struct cache_txn *t, cache_status_cb cb, void *arg)
+{
+	struct visit vis = { .status = cb, .arg = arg };
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	return walk(t, t->status, NULL, 0, 0, visit_status, &vis);
+}

@@ -1,0 +1,566 @@
+/* cli.c - command line parsing, dispatch, and the commands that write. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+#include "cache.h"
+#include "cli.h"
+#include "commit.h"
+#include "config.h"
+#include "error.h"
+#include "keys.h"
+#include "linkset.h"
+#include "linksfile.h"
+#include "lock.h"
+#include "log.h"
+#include "poll.h"
+#include "query.h"
+
+struct cli {
+	const char *config_path;
+	int	 json;
+	int	 verbose;
+	int	 quiet;
+	struct config *cfg;
+};
+
+static volatile sig_atomic_t cli_stop;
+
+static void
+cli_on_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+static void
+cli_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
+cli_usage(FILE *out)
+{
+	fputs(
+"usage: flagsync [-c FILE] [--json] [-v|-q] COMMAND [ARGS]\n"
+"\n"
+"  sync                     poll every source once, commit the changes, exit\n"
+"  flags  [--project P] [--killed|--active] [--linked|--unlinked]\n"
+"  flag   NAME [--project P]         the flag view, its issues, its recent events\n"
+"  issue  KEY                        the flags connected to an issue\n"
+"  events [--since SEQ|TIME] [--flag NAME] [--issue KEY] [--type GLOB]\n"
+"         [--limit N] [--follow]\n"
+"  link   FLAG ISSUE [--project P]   connect a flag and an issue (source local)\n"
+"  unlink FLAG ISSUE [--project P]   remove a local link\n"
+"  status                   last poll of each source, errors, counts\n"
+"  check-config             parse and validate everything, touch no network\n"
+"  export [--format json|csv]\n"
+"\n"
+"  -c, --config FILE        configuration (default $FLAGSYNC_CONFIG or\n"
+"                           " CONFIG_DEFAULT_PATH ")\n"
+"  --json                   one JSON document instead of tables\n"
+"  -v, --verbose            debug logging;  -q, --quiet  errors only\n"
+"  -h, --help               this text;  -V, --version  the version\n"
+"\n"
+"Exit status: 0 success, 1 runtime failure or not found, 2 usage or\n"
+"configuration error.\n", out);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+cli_open_cache(struct cli *cl, int flags, struct cache **c)
+{
+	char err[1024];
+	int rc;
+
+	if ((rc = cache_open(c, cl->cfg->state_dir, flags, err,
+	    sizeof(err))) != 0) {
+		fprintf(stderr, "flagsync: %s\n", err[0] ? err :
+		    fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* The project a FLAG argument belongs to: --project, or the only one. */
+static const char *
+cli_project(struct cli *cl, const char *cmd, const char *given)
+{
+	if (given) {
+		if (config_project_find(cl->cfg, given) == NULL) {
+			fprintf(stderr, "flagsync %s: no [project %s] in %s\n",
+			    cmd, given, cl->cfg->path);
+			return NULL;
+		}
+		return given;
+	}
+	if (cl->cfg->nprojects == 1)
+		return cl->cfg->projects[0].name;
+	fprintf(stderr, "flagsync %s: %zu projects are configured; say which "
+	    "with --project\n", cmd, cl->cfg->nprojects);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ sync */
+
+static int
+cmd_sync(struct cli *cl, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	struct poll_report rep;
+	struct cache *c;
+	char *pos[1], err[1024];
+	size_t npos;
+	int fd, rc, status;
+
+	if ((rc = args_parse("sync", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (cl->cfg->split_admin_key == NULL) {
+		fprintf(stderr, "flagsync sync: no Split Admin API key: set "
+		    "[split] admin_key_file in %s, $FLAGSYNC_SPLIT_ADMIN_KEY, "
+		    "or the split-admin-key credential\n", cl->cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((rc = lock_acquire(cl->cfg->state_dir, &fd, err,
+	    sizeof(err))) != 0) {
+		fprintf(stderr, "flagsync sync: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	if ((status = cli_open_cache(cl, 0, &c)) != 0)
+		goto lock_release;
+	cli_catch_signals();
+	rc = poll_cycle(cl->cfg, c, &cli_stop, &rep);
+	if (cl->json)
+		printf("{\"ok\":%s,\"sources\":%zu,\"failed\":%zu,"
+		    "\"requests\":%llu,\"flags\":%zu,\"changed\":%zu,"
+		    "\"events\":%zu,\"first_seq\":%llu,\"last_seq\":%llu}\n",
+		    rc == 0 ? "true" : "false", rep.sources, rep.failed,
+		    (unsigned long long)rep.requests, rep.flags_seen,
+		    rep.changed, rep.commit.nevents,
+		    (unsigned long long)rep.commit.first_seq,
+		    (unsigned long long)rep.commit.last_seq);
+	else if (rep.commit.nevents)
+		printf("sync: %zu of %zu sources polled, %zu events "
+		    "(seq %llu-%llu)\n", rep.sources - rep.failed,
+		    rep.sources, rep.commit.nevents,
+		    (unsigned long long)rep.commit.first_seq,
+		    (unsigned long long)rep.commit.last_seq);
+	else
+		printf("sync: %zu of %zu sources polled, no change\n",
+		    rep.sources - rep.failed, rep.sources);
+	if (rc != 0)
+		fprintf(stderr, "flagsync sync: %zu of %zu sources failed "
+		    "(see the messages above and 'flagsync status')\n",
+		    rep.failed ? rep.failed : 1, rep.sources);
+	status = rc == 0 ? 0 : EXIT_RUNTIME;
+	cache_close(c);
+lock_release:
+	lock_release(fd);
+	return status;
+}
+
+/* ------------------------------------------------------------ link */
+
+static int
+cli_link_args(struct cli *cl, const char *cmd, int argc, char **argv,
+    const char **project, char **pos, struct keys *keys)
+{
+	const char *given = NULL;
+	const struct arg_opt opts[] = {
+		{ "--project", 1, &given, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	char err[512];
+	size_t npos;
+	int rc;
+
+	if ((rc = args_parse(cmd, argc, argv, opts, pos, 2, &npos)) != 0)
+		return rc;
+	if (npos != 2) {
+		fprintf(stderr, "usage: flagsync %s FLAG ISSUE [--project P]\n",
+		    cmd);
+		return EXIT_USAGE;
+	}
+	if ((*project = cli_project(cl, cmd, given)) == NULL)
+		return EXIT_USAGE;
+	if (keys_init(keys, cl->cfg->issue_key_pattern, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "flagsync %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	}
+	if (!keys_is_key(keys, pos[1])) {
+		fprintf(stderr, "flagsync %s: '%s' is not an issue key "
+		    "(issue_key_pattern %s)\n", cmd, pos[1],
+		    cl->cfg->issue_key_pattern);
+		keys_release(keys);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Reads the flag's existence and the link's source mask. */
+static int
+cli_link_state(struct cache *c, const char *project, const char *flag,
+    const char *issue, int *exists, uint32_t *mask)
+{
+	struct cache_txn *t;
+	const void *rec;
+	size_t len;
+	int rc;
+
+	if ((rc = cache_read_begin(c, &t)) != 0)
+		return rc;
+	rc = cache_flag_get(t, project, flag, &rec, &len);
+	*exists = rc == 0;
+	*mask = 0;
+	rc = cache_link_get(t, project, flag, issue, mask);
+	cache_read_end(t);
+	return rc == FS_ENOTFOUND ? 0 : rc;
+}
+
+static void
+cli_sources(uint32_t mask, char *out, size_t len)
+{
+	const char *src[LINK_SRC_COUNT + 1];
+	size_t i, n;
+
+	n = commit_mask_sources(mask, src);
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i)
+			strncat(out, ", ", len - strlen(out) - 1);
+		strncat(out, src[i], len - strlen(out) - 1);
+	}
+}
+
+static int
+cli_link_commit(struct cli *cl, struct cache *c, const char *project,
+    const char *flag, const char *issue, int add)
+{
+	struct commit_result res;
+	struct changeset cs;
+	const struct config_project *p;
+	int rc;
+
+	changeset_init(&cs);
+	cs.time = (int64_t)time(NULL) * 1000;
+	p = config_project_find(cl->cfg, project);
+	rc = changeset_add_edit(&cs, project, flag, issue, add);
+	if (rc == 0)
+		rc = changeset_add_env(&cs, project, p->environment);
+	if (rc == 0)
+		rc = commit_apply(c, &cs, &res);
+	changeset_release(&cs);
+	if (rc != 0) {
+		fprintf(stderr, "flagsync: cannot write the cache: %s\n",
+		    fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	if (res.nevents)
+		printf("%s %s %s %s (event %llu)\n", add ? "linked" : "unlinked",
+		    flag, add ? "to" : "from", issue,
+		    (unsigned long long)res.last_seq);
+	return 0;
+}
+
+static int
+cmd_link(struct cli *cl, int argc, char **argv)
+{
+	const char *project;
+	struct keys keys;
+	struct cache *c;
+	char *pos[2], src[128];
+	uint32_t mask;
+	int rc, exists, status;
+
+	if ((rc = cli_link_args(cl, "link", argc, argv, &project, pos,
+	    &keys)) != 0)
+		return rc;
+	keys_release(&keys);
+	if ((status = cli_open_cache(cl, 0, &c)) != 0)
+		return status;
+	if ((rc = cli_link_state(c, project, pos[0], pos[1], &exists,
+	    &mask)) != 0) {
+		fprintf(stderr, "flagsync link: %s\n", fs_strerror(rc));
+		status = EXIT_RUNTIME;
+	} else if (!exists) {
+		fprintf(stderr, "flagsync link: no flag '%s' in project '%s' "
+		    "(is the name right? has 'flagsync sync' run?)\n", pos[0],
+		    project);
+		status = EXIT_RUNTIME;
+	} else if (mask & LINK_BIT(LINK_SRC_LOCAL)) {
+		printf("%s is already linked to %s\n", pos[0], pos[1]);
+	} else {
+		if (mask) {
+			cli_sources(mask, src, sizeof(src));
+			printf("%s and %s are already linked by %s; adding "
+			    "the local link too\n", pos[0], pos[1], src);
+		}
+		status = cli_link_commit(cl, c, project, pos[0], pos[1], 1);
+	}
+	cache_close(c);
+	return status;
+}
+
+static int
+cmd_unlink(struct cli *cl, int argc, char **argv)
+{
+	const char *project;
+	struct keys keys;
+	struct cache *c;
+	char *pos[2], src[128];
+	uint32_t mask, others;
+	int rc, exists, status;
+
+	if ((rc = cli_link_args(cl, "unlink", argc, argv, &project, pos,
+	    &keys)) != 0)
+		return rc;
+	keys_release(&keys);
+	if ((status = cli_open_cache(cl, 0, &c)) != 0)
+		return status;
+	if ((rc = cli_link_state(c, project, pos[0], pos[1], &exists,
+	    &mask)) != 0) {
+		fprintf(stderr, "flagsync unlink: %s\n", fs_strerror(rc));
+		status = EXIT_RUNTIME;
+		goto cache_close;
+	}
+	others = mask & ~LINK_BIT(LINK_SRC_LOCAL);
+	cli_sources(others, src, sizeof(src));
+	if (mask == 0) {
+		fprintf(stderr, "flagsync unlink: %s is not linked to %s\n",
+		    pos[0], pos[1]);
+		status = EXIT_RUNTIME;
+	} else if (!(mask & LINK_BIT(LINK_SRC_LOCAL))) {
+		fprintf(stderr, "flagsync unlink: the link between %s and %s "
+		    "is held by %s, not by 'flagsync link'; remove it there\n",
+		    pos[0], pos[1], src);
+		status = EXIT_RUNTIME;
+	} else {
+		status = cli_link_commit(cl, c, project, pos[0], pos[1], 0);
+		if (status == 0 && others) {
+			fprintf(stderr, "flagsync unlink: local link removed, "
+			    "but %s and %s stay linked by %s\n", pos[0],
+			    pos[1], src);
+			status = EXIT_RUNTIME;
+		}
+	}
+cache_close:
+	cache_close(c);
+	return status;
+}
+
+/* ------------------------------------------------------------ check-config */
+
+static int
+cmd_check_config(struct cli *cl, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	const struct config *cfg = cl->cfg;
+	const char **names = NULL;
+	struct linkset set;
+	struct keys keys;
+	char *pos[1], err[1024];
+	size_t npos, i, nlinks = 0;
+	int rc;
+
+	if ((rc = args_parse("check-config", argc, argv, opts, pos, 0,
+	    &npos)) != 0)
+		return rc;
+	if (keys_init(&keys, cfg->issue_key_pattern, err, sizeof(err)) != 0) {
+		fprintf(stderr, "flagsync: %s: [links] issue_key_pattern: %s\n",
+		    cfg->path, err);
+		return EXIT_USAGE;
+	}
+	if (cfg->links_file) {
+		if ((names = calloc(cfg->nprojects + 1, sizeof(*names))) ==
+		    NULL) {
+			keys_release(&keys);
+			return EXIT_RUNTIME;
+		}
+		for (i = 0; i < cfg->nprojects; i++)
+			names[i] = cfg->projects[i].name;
+		linkset_init(&set);
+		rc = linksfile_load(cfg->links_file, names, cfg->nprojects,
+		    &keys, &set, err, sizeof(err));
+		nlinks = set.n;
+		linkset_release(&set);
+		free(names);
+		if (rc != 0) {
+			fprintf(stderr, "flagsync: %s\n", err);
+			keys_release(&keys);
+			return EXIT_USAGE;
+		}
+	}
+	keys_release(&keys);
+	if (cl->json) {
+		printf("{\"ok\":true,\"config\":\"%s\",\"projects\":%zu,"
+		    "\"split_admin_key\":%s,\"links_file_links\":%zu}\n",
+		    cfg->path, cfg->nprojects,
+		    cfg->split_admin_key ? "true" : "false", nlinks);
+		return 0;
+	}
+	printf("configuration OK: %s\n", cfg->path);
+	printf("  state_dir   %s\n", cfg->state_dir);
+	printf("  split       %s, at most %g requests/s\n", cfg->split_api_url,
+	    cfg->split_max_rps);
+	printf("  admin key   %s\n", cfg->split_admin_key ?
+	    cfg->split_key_origin : "not set: sync will refuse to run");
+	for (i = 0; i < cfg->nprojects; i++)
+		printf("  project     %s (primary environment %s)\n",
+		    cfg->projects[i].name, cfg->projects[i].environment);
+	if (cfg->links_file)
+		printf("  links file  %s: %zu links\n", cfg->links_file, nlinks);
+	return 0;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static int
+cli_query(struct cli *cl, int (*fn)(struct query *, int, char **),
+    int argc, char **argv)
+{
+	struct query q;
+	int status;
+
+	q.cfg = cl->cfg;
+	q.json = cl->json;
+	q.out = stdout;
+	q.stop = &cli_stop;
+	if ((status = cli_open_cache(cl, CACHE_RDONLY, &q.c)) != 0)
+		return status;
+	if (fn == query_events)
+		cli_catch_signals();
+	status = fn(&q, argc, argv);
+	cache_close(q.c);
+	return status;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct cli *, int, char **);
+	int (*query)(struct query *, int, char **);
+} cli_commands[] = {
+	{ "sync", cmd_sync, NULL },
+	{ "link", cmd_link, NULL },
+	{ "unlink", cmd_unlink, NULL },
+	{ "check-config", cmd_check_config, NULL },
+	{ "flags", NULL, query_flags },
+	{ "flag", NULL, query_flag },
+	{ "issue", NULL, query_issue },
+	{ "events", NULL, query_events },
+	{ "status", NULL, query_status },
+	{ "export", NULL, query_export },
+};
+
+/* Takes the global options out of argv, wherever they stand. */
+static int
+cli_globals(struct cli *cl, int argc, char **argv, char **rest, int *nrest,
+    int *help, int *version)
+{
+	int i;
+
+	*nrest = 0;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			while (i < argc)
+				rest[(*nrest)++] = argv[i++];
+			break;
+		}
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "flagsync: %s needs a file\n",
+				    a);
+				return EXIT_USAGE;
+			}
+			cl->config_path = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0)
+			cl->config_path = a + 9;
+		else if (strcmp(a, "--json") == 0)
+			cl->json = 1;
+		else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)
+			cl->verbose = 1;
+		else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+			cl->quiet = 1;
+		else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+			*help = 1;
+		else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0)
+			*version = 1;
+		else
+			rest[(*nrest)++] = argv[i];
+	}
+	return 0;
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	struct cli cl;
+	char **rest, err[2048];
+	int nrest, help = 0, version = 0, status;
+	size_t i;
+
+	memset(&cl, 0, sizeof(cl));
+	log_init("flagsync", LOG_INFO);
+	if ((rest = calloc((size_t)argc + 1, sizeof(*rest))) == NULL)
+		return EXIT_RUNTIME;
+	if ((status = cli_globals(&cl, argc, argv, rest, &nrest, &help,
+	    &version)) != 0)
+		goto rest_free;
+	if (help || version) {
+		if (version)
+			printf("flagsync %s\n", PACKAGE_VERSION);
+		else
+			cli_usage(stdout);
+		goto rest_free;
+	}
+	if (nrest == 0) {
+		cli_usage(stderr);
+		status = EXIT_USAGE;
+		goto rest_free;
+	}
+	for (i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++)
+		if (strcmp(rest[0], cli_commands[i].name) == 0)
+			break;
+	if (i == sizeof(cli_commands) / sizeof(cli_commands[0])) {
+		fprintf(stderr, "flagsync: unknown command '%s' (see flagsync "
+		    "--help)\n", rest[0]);
+		status = EXIT_USAGE;
+		goto rest_free;
+	}
+	if (cl.config_path == NULL)
+		cl.config_path = getenv("FLAGSYNC_CONFIG");
+	if (cl.config_path == NULL)
+		cl.config_path = CONFIG_DEFAULT_PATH;
+	if (config_load(cl.config_path, &cl.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "flagsync: %s\n", err);
+		status = EXIT_USAGE;
+		goto rest_free;
+	}
+	log_set_level(cl.verbose ? LOG_DEBUG : cl.quiet ? LOG_ERR :
+	    cl.cfg->log_level);
+	if (cli_commands[i].run)
+		status = cli_commands[i].run(&cl, nrest - 1, rest + 1);
+	else
+		status = cli_query(&cl, cli_commands[i].query, nrest - 1,
+		    rest + 1);
+	config_free(cl.cfg);
+rest_free:
+	free(rest);
+	return status;
+}

@@ -1,0 +1,112 @@
+/*
+ * commit.h - write one cycle's new state and its events in one LMDB write
+ * transaction (poll -> normalise -> diff -> COMMIT -> deliver).
+ *
+ * The poller gathers a changeset outside any transaction: the flag records
+ * that differ from the cache, the link sets of the sources that succeeded,
+ * local link edits, and status records.  commit_apply() then, inside one
+ * transaction, diffs each changed record against the cached one, replaces
+ * each source's links within its scope, writes the records and appends an
+ * event per change with gap-free seq numbers.  A changeset that changes
+ * nothing commits nothing.
+ *
+ * Ownership: the changeset owns everything added to it (strings and
+ * records are copied; linksets are moved in); changeset_release() frees
+ * it all.  commit_apply() does not modify it, so it can run again after
+ * the cache grows its map.
+ */
+#ifndef FLAGSYNC_COMMIT_H
+#define FLAGSYNC_COMMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "linkset.h"
+
+struct cs_flag {
+	char	*project;
+	char	*flag;
+	void	*rec;		/* new view record; NULL deletes the flag */
+	size_t	 len;
+};
+
+struct cs_links {
+	enum link_source src;
+	char	*project;	/* scope; NULL = every project */
+	struct linkset set;	/* the source's complete links in scope */
+};
+
+struct cs_edit {
+	char	*project;
+	char	*flag;
+	char	*issue;
+	bool	 add;		/* add or remove the local source bit */
+};
+
+struct cs_status {
+	char	*source;
+	char	*json;
+};
+
+struct cs_env {
+	char	*project;
+	char	*environment;
+};
+
+struct changeset {
+	int64_t	 time;		/* ms epoch stamped on the events */
+	struct cs_flag *flags;
+	size_t	 nflags, capflags;
+	struct cs_links *links;
+	size_t	 nlinks, caplinks;
+	struct cs_edit *edits;
+	size_t	 nedits, capedits;
+	struct cs_status *status;
+	size_t	 nstatus, capstatus;
+	struct cs_env *envs;	/* primary environment per project */
+	size_t	 nenvs, capenvs;
+};
+
+struct commit_result {
+	uint64_t first_seq;	/* 0 when no event */
+	uint64_t last_seq;
+	size_t	 nevents;
+	size_t	 counts[16];	/* events per enum event_type */
+};
+
+void	changeset_init(struct changeset *cs);
+void	changeset_release(struct changeset *cs);
+int	changeset_add_flag(struct changeset *cs, const char *project,
+	    const char *flag, const void *rec, size_t len);
+/* Moves *set into the changeset (set is left empty). */
+int	changeset_add_links(struct changeset *cs, enum link_source src,
+	    const char *project, struct linkset *set);
+int	changeset_add_edit(struct changeset *cs, const char *project,
+	    const char *flag, const char *issue, bool add);
+int	changeset_add_status(struct changeset *cs, const char *source,
+	    const char *json);
+int	changeset_add_env(struct changeset *cs, const char *project,
+	    const char *environment);
+
+/* Moves everything in src to the end of dst; src is left empty. */
+int	changeset_move(struct changeset *dst, struct changeset *src);
+
+/* Applies cs in one write transaction; fills res (may be NULL). */
+int	commit_apply(struct cache *c, const struct changeset *cs,
+	    struct commit_result *res);
+
+/*
+ * The issues linked to (project, flag) in the current transaction, as a
+ * sorted, NULL-terminated, newly allocated array (free with
+ * commit_free_strv).  Used also by queries.
+ */
+int	commit_flag_issues(struct cache_txn *t, const char *project,
+	    const char *flag, char ***issues, size_t *n);
+void	commit_free_strv(char **v);
+
+/* Source names of a mask as a NULL-terminated array of static strings. */
+size_t	commit_mask_sources(uint32_t mask, const char *out[LINK_SRC_COUNT + 1]);
+
+#endif

@@ -1,0 +1,164 @@
+/* linkset.c - sets of (project, flag, issue) links. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linkset.h"
+
+static const char *const link_source_names[LINK_SRC_COUNT] = {
+	[LINK_SRC_SPLIT_TAG] = "split-tag",
+	[LINK_SRC_SPLIT_DESC] = "split-description",
+	[LINK_SRC_FILE] = "file",
+	[LINK_SRC_JIRA_FIELD] = "jira-field",
+	[LINK_SRC_LOCAL] = "local",
+};
+
+const char *
+link_source_name(enum link_source s)
+{
+	if ((unsigned)s >= LINK_SRC_COUNT)
+		return "unknown";
+	return link_source_names[s];
+}
+
+int
+link_source_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < LINK_SRC_COUNT; i++)
+		if (strcmp(name, link_source_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+linkset_init(struct linkset *s)
+{
+	s->v = NULL;
+	s->n = 0;
+	s->cap = 0;
+	/* An empty set is trivially sorted. */
+	s->sorted = true;
+}
+
+static void
+link_release(struct link *l)
+{
+	free(l->project);
+	free(l->flag);
+	free(l->issue);
+}
+
+void
+linkset_release(struct linkset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		link_release(&s->v[i]);
+	free(s->v);
+	linkset_init(s);
+}
+
+static int
+linkset_grow(struct linkset *s)
+{
+	struct link *v;
+	size_t ncap;
+
+	if (s->n < s->cap)
+		return 0;
+	if (s->cap > SIZE_MAX / 2 / sizeof(*v))
+		return ENOMEM;
+	ncap = s->cap ? s->cap * 2 : 16;
+	if ((v = realloc(s->v, ncap * sizeof(*v))) == NULL)
+		return ENOMEM;
+	s->v = v;
+	s->cap = ncap;
+	return 0;
+}
+
+int
+linkset_add(struct linkset *s, const char *project, const char *flag,
+    const char *issue)
+{
+	struct link l;
+
+	if (project == NULL || flag == NULL || issue == NULL)
+		return EINVAL;
+	if (linkset_grow(s) != 0)
+		return ENOMEM;
+	l.project = strdup(project);
+	l.flag = strdup(flag);
+	l.issue = strdup(issue);
+	if (l.project == NULL || l.flag == NULL || l.issue == NULL) {
+		link_release(&l);
+		return ENOMEM;
+	}
+	s->v[s->n++] = l;
+	s->sorted = s->n == 1;
+	return 0;
+}
+
+int
+link_cmp(const struct link *a, const struct link *b)
+{
+	int c;
+
+	if ((c = strcmp(a->project, b->project)) != 0)
+		return c;
+	if ((c = strcmp(a->flag, b->flag)) != 0)
+		return c;
+	return strcmp(a->issue, b->issue);
+}
+
+static int
+link_qsort_cmp(const void *a, const void *b)
+{
+	return link_cmp(a, b);
+}
+
+void
+linkset_sort(struct linkset *s)
+{
+	size_t i, j;
+
+	if (s->sorted)
+		return;
+	qsort(s->v, s->n, sizeof(*s->v), link_qsort_cmp);
+	/* j counts the distinct links kept at the front. */
+	j = 0;
+	for (i = 0; i < s->n; i++) {
+		if (j > 0 && link_cmp(&s->v[j - 1], &s->v[i]) == 0)
+			link_release(&s->v[i]);
+		else
+			s->v[j++] = s->v[i];
+	}
+	s->n = j;
+	s->sorted = true;
+}
+
+bool
+linkset_has(const struct linkset *s, const char *project, const char *flag,
+    const char *issue)
+{
+	struct link key;
+	size_t i;
+
+	/* The strings are only read; the casts let key be a struct link. */
+	key.project = (char *)project;
+	key.flag = (char *)flag;
+	key.issue = (char *)issue;
+	if (s->sorted)
+		return s->n > 0 && bsearch(&key, s->v, s->n, sizeof(*s->v),
+		    link_qsort_cmp) != NULL;
+	for (i = 0; i < s->n; i++)
+		if (link_cmp(&key, &s->v[i]) == 0)
+			return true;
+	return false;
+}

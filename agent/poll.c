@@ -1,0 +1,670 @@
+/* poll.c - one poll cycle: fetch, normalise, compare, commit. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "commit.h"
+#include "error.h"
+#include "keys.h"
+#include "linkset.h"
+#include "linksfile.h"
+#include "log.h"
+#include "poll.h"
+#include "split.h"
+#include "view.h"
+
+/* A flag list entry, kept until the definitions have been read. */
+struct meta {
+	char	*name;
+	char	*id;
+	char	*description;
+	char	**tags;
+	size_t	 ntags;
+	bool	 has_def;
+};
+
+struct project_poll {
+	const struct config *cfg;
+	const struct config_project *proj;
+	struct split_client *sc;
+	struct cache *c;
+	const struct keys *keys;
+	char	*ws_id;
+	char	*env_id;
+	char	*env_name;
+	struct meta *m;
+	size_t	 n, cap;
+	size_t	 ndefs;
+	size_t	 nchanged;
+	size_t	 nlinks;
+	struct changeset cs;
+	struct buf rec;
+	char	 err[1024];
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+meta_release(struct meta *m)
+{
+	size_t i;
+
+	free(m->name);
+	free(m->id);
+	free(m->description);
+	for (i = 0; i < m->ntags; i++)
+		free(m->tags[i]);
+	free(m->tags);
+}
+
+static void
+pp_release(struct project_poll *pp)
+{
+	size_t i;
+
+	for (i = 0; i < pp->n; i++)
+		meta_release(&pp->m[i]);
+	free(pp->m);
+	free(pp->ws_id);
+	free(pp->env_id);
+	free(pp->env_name);
+	changeset_release(&pp->cs);
+	buf_release(&pp->rec);
+}
+
+static int
+meta_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct meta *)a)->name,
+	    ((const struct meta *)b)->name);
+}
+
+static struct meta *
+meta_find(struct project_poll *pp, const char *name)
+{
+	struct meta key;
+
+	key.name = (char *)name;
+	return bsearch(&key, pp->m, pp->n, sizeof(*pp->m), meta_cmp);
+}
+
+static int
+flag_cb(void *arg, const struct split_flag *f)
+{
+	struct project_poll *pp = arg;
+	struct meta *m, *nm;
+	size_t i, ncap;
+
+	if (pp->n == pp->cap) {
+		ncap = pp->cap ? pp->cap * 2 : 256;
+		if ((nm = realloc(pp->m, ncap * sizeof(*nm))) == NULL)
+			return ENOMEM;
+		pp->m = nm;
+		pp->cap = ncap;
+	}
+	m = &pp->m[pp->n];
+	memset(m, 0, sizeof(*m));
+	m->name = strdup(f->name);
+	m->id = strdup(f->id ? f->id : "");
+	m->description = strdup(f->description ? f->description : "");
+	if (f->ntags && (m->tags = calloc(f->ntags, sizeof(char *))) == NULL)
+		goto fail;
+	if (!m->name || !m->id || !m->description)
+		goto fail;
+	for (i = 0; i < f->ntags; i++) {
+		if ((m->tags[i] = strdup(f->tags[i])) == NULL)
+			goto fail;
+		m->ntags++;
+	}
+	pp->n++;
+	return 0;
+fail:
+	meta_release(m);
+	return ENOMEM;
+}
+
+/* Adds v's record to the changeset when it differs from the cached one. */
+static int
+pp_compare(struct project_poll *pp, const struct flag_view *v)
+{
+	struct cache_txn *t;
+	const void *old;
+	size_t oldlen;
+	bool same = false;
+	int rc;
+
+	buf_reset(&pp->rec);
+	if ((rc = view_encode(v, &pp->rec)) != 0)
+		return rc;
+	if ((rc = cache_read_begin(pp->c, &t)) != 0)
+		return rc;
+	rc = cache_flag_get(t, v->project, v->flag, &old, &oldlen);
+	if (rc == 0)
+		same = oldlen == pp->rec.len &&
+		    memcmp(old, pp->rec.data, oldlen) == 0;
+	cache_read_end(t);
+	if (rc != 0 && rc != FS_ENOTFOUND)
+		return rc;
+	if (same)
+		return 0;
+	pp->nchanged++;
+	return changeset_add_flag(&pp->cs, v->project, v->flag, pp->rec.data,
+	    pp->rec.len);
+}
+
+static int
+pp_view(struct project_poll *pp, struct meta *m, json_object *def)
+{
+	struct view_context ctx;
+	struct flag_view v;
+	int rc;
+
+	ctx.project = pp->proj->name;
+	ctx.environment = pp->env_name;
+	ctx.ws_id = pp->ws_id;
+	ctx.env_id = pp->env_id;
+	ctx.flag_url = pp->cfg->split_flag_url;
+	view_init(&v);
+	rc = view_from_split(&v, &ctx, m->id, m->name, m->description,
+	    (const char *const *)m->tags, m->ntags, def, pp->err,
+	    sizeof(pp->err));
+	if (rc == 0)
+		rc = pp_compare(pp, &v);
+	view_release(&v);
+	return rc;
+}
+
+static int
+def_cb(void *arg, json_object *def)
+{
+	struct project_poll *pp = arg;
+	json_object *jname;
+	struct meta *m;
+
+	if (!json_object_object_get_ex(def, "name", &jname) ||
+	    !json_object_is_type(jname, json_type_string)) {
+		snprintf(pp->err, sizeof(pp->err), "project '%s': a definition "
+		    "has no name", pp->proj->name);
+		return FS_EPROTO;
+	}
+	if ((m = meta_find(pp, json_object_get_string(jname))) == NULL) {
+		/* created after the flag list was read: next cycle sees it */
+		log_debug("project '%s': flag '%s' defined but not listed yet",
+		    pp->proj->name, json_object_get_string(jname));
+		return 0;
+	}
+	if (m->has_def) {
+		snprintf(pp->err, sizeof(pp->err), "project '%s': flag '%s' "
+		    "listed twice in the definitions", pp->proj->name, m->name);
+		return FS_EPROTO;
+	}
+	m->has_def = true;
+	pp->ndefs++;
+	return pp_view(pp, m, def);
+}
+
+struct gone {
+	struct project_poll *pp;
+	struct linkset names;	/* flags only: issue field unused ("") */
+};
+
+static int
+gone_cb(void *arg, const char *project, const char *flag, const void *rec,
+    size_t len)
+{
+	struct gone *g = arg;
+
+	(void)rec;
+	(void)len;
+	if (meta_find(g->pp, flag) != NULL)
+		return 0;
+	return linkset_add(&g->names, project, flag, "");
+}
+
+/* Flags in the cache that Split no longer lists are deleted. */
+static int
+pp_deleted(struct project_poll *pp)
+{
+	struct gone g = { pp, { NULL, 0, 0, false } };
+	struct cache_txn *t;
+	size_t i;
+	int rc;
+
+	linkset_init(&g.names);
+	if ((rc = cache_read_begin(pp->c, &t)) != 0)
+		return rc;
+	rc = cache_flag_foreach(t, pp->proj->name, gone_cb, &g);
+	cache_read_end(t);
+	for (i = 0; i < g.names.n && rc == 0; i++) {
+		pp->nchanged++;
+		rc = changeset_add_flag(&pp->cs, pp->proj->name,
+		    g.names.v[i].flag, NULL, 0);
+	}
+	linkset_release(&g.names);
+	return rc;
+}
+
+struct keyadd {
+	struct linkset *set;
+	const char *project;
+	const char *flag;
+};
+
+static int
+key_cb(void *arg, const char *key)
+{
+	struct keyadd *k = arg;
+
+	return linkset_add(k->set, k->project, k->flag, key);
+}
+
+/* split-tag and split-description links, from the flag list. */
+static int
+pp_links(struct project_poll *pp)
+{
+	struct linkset tags, desc;
+	struct keyadd ka;
+	size_t i, j;
+	int rc = 0;
+
+	linkset_init(&tags);
+	linkset_init(&desc);
+	for (i = 0; i < pp->n && rc == 0; i++) {
+		struct meta *m = &pp->m[i];
+
+		for (j = 0; j < m->ntags && rc == 0 && pp->cfg->split_tags;
+		    j++)
+			if (keys_is_key(pp->keys, m->tags[j]))
+				rc = linkset_add(&tags, pp->proj->name,
+				    m->name, m->tags[j]);
+		if (rc == 0 && pp->cfg->split_description) {
+			ka.set = &desc;
+			ka.project = pp->proj->name;
+			ka.flag = m->name;
+			rc = keys_scan(pp->keys, m->description, key_cb, &ka);
+		}
+	}
+	if (rc == 0) {
+		linkset_sort(&tags);
+		linkset_sort(&desc);
+		pp->nlinks = tags.n + desc.n;
+		rc = changeset_add_links(&pp->cs, LINK_SRC_SPLIT_TAG,
+		    pp->proj->name, &tags);
+	}
+	if (rc == 0)
+		rc = changeset_add_links(&pp->cs, LINK_SRC_SPLIT_DESC,
+		    pp->proj->name, &desc);
+	linkset_release(&tags);
+	linkset_release(&desc);
+	return rc;
+}
+
+static int
+pp_fetch(struct project_poll *pp)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = split_resolve_workspace(pp->sc, pp->proj->name, &pp->ws_id,
+	    pp->err, sizeof(pp->err))) != 0)
+		return rc;
+	if ((rc = split_resolve_environment(pp->sc, pp->ws_id,
+	    pp->proj->name, pp->proj->environment, &pp->env_id,
+	    &pp->env_name, pp->err, sizeof(pp->err))) != 0)
+		return rc;
+	if ((rc = split_list_flags(pp->sc, pp->ws_id, pp->proj->name,
+	    flag_cb, pp, pp->err, sizeof(pp->err))) != 0)
+		return rc;
+	qsort(pp->m, pp->n, sizeof(*pp->m), meta_cmp);
+	for (i = 1; i < pp->n; i++)
+		if (strcmp(pp->m[i - 1].name, pp->m[i].name) == 0) {
+			snprintf(pp->err, sizeof(pp->err), "project '%s': "
+			    "flag '%s' listed twice", pp->proj->name,
+			    pp->m[i].name);
+			return FS_EPROTO;
+		}
+	if ((rc = split_list_definitions(pp->sc, pp->ws_id, pp->proj->name,
+	    pp->env_id, def_cb, pp, pp->err, sizeof(pp->err))) != 0)
+		return rc;
+	for (i = 0; i < pp->n && rc == 0; i++)
+		if (!pp->m[i].has_def)
+			rc = pp_view(pp, &pp->m[i], NULL);
+	if (rc == 0)
+		rc = pp_deleted(pp);
+	if (rc == 0)
+		rc = pp_links(pp);
+	if (rc == 0)
+		rc = changeset_add_env(&pp->cs, pp->proj->name, pp->env_name);
+	return rc;
+}
+
+/* ------------------------------------------------------------ status */
+
+/* Values in the map are not NUL-terminated. */
+static json_object *
+json_parse_len(const char *s, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *o;
+
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o == NULL || tok->char_offset != (int)len) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+struct stamp {
+	json_object *stamps;	/* polls.json being built */
+	struct cache *c;
+	struct changeset *cs;
+	int64_t	 now;
+};
+
+/*
+ * The status record changes only when the outcome or the counts do, so
+ * that an unchanged poll leaves the cache untouched; the poll time goes to
+ * polls.json instead.
+ */
+static int
+status_record(struct stamp *st, const char *source, int ok, const char *err,
+    int64_t count1, const char *name1, int64_t count2, const char *name2)
+{
+	json_object *o, *prev = NULL, *since = NULL, *po, *pe;
+	struct cache_txn *t;
+	const char *js;
+	char tbuf[32];
+	size_t len;
+	int rc;
+
+	if ((rc = cache_read_begin(st->c, &t)) != 0)
+		return rc;
+	if (cache_status_get(t, source, &js, &len) == 0)
+		prev = json_parse_len(js, len);
+	cache_read_end(t);
+	view_format_time(st->now, tbuf);
+	if (prev && json_object_object_get_ex(prev, "ok", &po) &&
+	    json_object_get_boolean(po) == ok &&
+	    json_object_object_get_ex(prev, "error", &pe) &&
+	    (ok || strcmp(json_object_get_string(pe), err) == 0) &&
+	    json_object_object_get_ex(prev, "since", &since))
+		since = json_object_get(since);
+	else
+		since = json_object_new_string(tbuf);
+	json_object_put(prev);
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	json_object_object_add(o, "error", ok ? NULL :
+	    json_object_new_string(err));
+	json_object_object_add(o, "since", since);
+	if (name1)
+		json_object_object_add(o, name1, json_object_new_int64(count1));
+	if (name2)
+		json_object_object_add(o, name2, json_object_new_int64(count2));
+	rc = changeset_add_status(st->cs, source,
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+
+	o = json_object_new_object();
+	json_object_object_add(o, "time", json_object_new_string(tbuf));
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	json_object_object_add(o, "error", ok ? NULL :
+	    json_object_new_string(err));
+	json_object_object_add(st->stamps, source, o);
+	return rc;
+}
+
+static void
+stamps_write(const char *state_dir, json_object *stamps)
+{
+	char path[4096], tmp[4096];
+	const char *s;
+	size_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/polls.json", state_dir);
+	snprintf(tmp, sizeof(tmp), "%s/polls.json.tmp", state_dir);
+	s = json_object_to_json_string_ext(stamps, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(s);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0640)) == -1) {
+		log_warn("cannot write %s", tmp);
+		return;
+	}
+	if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+		log_warn("cannot write %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1)
+		log_warn("cannot rename %s", tmp);
+}
+
+char *
+poll_read_stamps(const char *state_dir)
+{
+	char path[4096];
+	struct buf b;
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/polls.json", state_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	buf_init(&b, 1024 * 1024);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_append(&b, chunk, (size_t)n) != 0)
+			break;
+	close(fd);
+	return buf_detach(&b);
+}
+
+/* ------------------------------------------------------------ cycle */
+
+/* Makes sure the message says which project failed. */
+static void
+poll_name_error(struct project_poll *pp, int rc)
+{
+	struct buf b;
+	size_t n;
+
+	if (pp->err[0] == '\0')
+		snprintf(pp->err, sizeof(pp->err), "%s", fs_strerror(rc));
+	buf_init(&b, 0);
+	if (buf_printf(&b, "'%s'", pp->proj->name) != 0 ||
+	    strstr(pp->err, b.data) != NULL)
+		goto buf_release;
+	buf_reset(&b);
+	if (buf_printf(&b, "project '%s': ", pp->proj->name) != 0 ||
+	    buf_puts(&b, pp->err) != 0)
+		goto buf_release;
+	n = b.len < sizeof(pp->err) - 1 ? b.len : sizeof(pp->err) - 1;
+	memcpy(pp->err, b.data, n);
+	pp->err[n] = '\0';
+buf_release:
+	buf_release(&b);
+}
+
+static int
+poll_project(const struct config *cfg, const struct config_project *proj,
+    struct split_client *sc, const struct keys *keys, struct stamp *st,
+    struct poll_report *rep)
+{
+	struct project_poll pp;
+	char source[512];
+	int rc;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.cfg = cfg;
+	pp.proj = proj;
+	pp.sc = sc;
+	pp.c = st->c;
+	pp.keys = keys;
+	changeset_init(&pp.cs);
+	buf_init(&pp.rec, 0);
+	snprintf(source, sizeof(source), "split:%s", proj->name);
+	rc = pp_fetch(&pp);
+	if (rc == 0) {
+		log_info("project '%s' (%s): %zu flags, %zu defined, %zu "
+		    "changed, %zu links from Split", proj->name, pp.env_name,
+		    pp.n, pp.ndefs, pp.nchanged, pp.nlinks);
+		rep->flags_seen += pp.n;
+		rep->changed += pp.nchanged;
+		rc = changeset_move(st->cs, &pp.cs);
+		if (rc == 0)
+			rc = status_record(st, source, 1, NULL, (int64_t)pp.n,
+			    "flags", (int64_t)pp.ndefs, "defined");
+	} else {
+		poll_name_error(&pp, rc);
+		log_warnx("%s; keeping its previous flags and links",
+		    pp.err);
+		status_record(st, source, 0, pp.err, 0, NULL, 0, NULL);
+	}
+	pp_release(&pp);
+	return rc;
+}
+
+static int
+poll_file(const struct config *cfg, const struct keys *keys,
+    struct stamp *st)
+{
+	const char **names;
+	struct linkset set;
+	char err[1024];
+	size_t i, n;
+	int rc;
+
+	if ((names = calloc(cfg->nprojects + 1, sizeof(*names))) == NULL)
+		return ENOMEM;
+	for (i = 0; i < cfg->nprojects; i++)
+		names[i] = cfg->projects[i].name;
+	linkset_init(&set);
+	err[0] = '\0';
+	rc = linksfile_load(cfg->links_file, names, cfg->nprojects, keys,
+	    &set, err, sizeof(err));
+	free(names);
+	if (rc != 0) {
+		log_warnx("%s; keeping the previous links from it", err);
+		status_record(st, "file", 0, err, 0, NULL, 0, NULL);
+		linkset_release(&set);
+		return rc;
+	}
+	linkset_sort(&set);
+	n = set.n;
+	rc = changeset_add_links(st->cs, LINK_SRC_FILE, NULL, &set);
+	linkset_release(&set);
+	if (rc == 0)
+		rc = status_record(st, "file", 1, NULL, (int64_t)n, "links", 0,
+		    NULL);
+	return rc;
+}
+
+static int
+poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
+    struct split_client **sc)
+{
+	struct split_options so;
+
+	memset(&so, 0, sizeof(so));
+	so.api_url = cfg->split_api_url;
+	so.admin_key = cfg->split_admin_key;
+	so.max_rps = cfg->split_max_rps;
+	so.timeout = cfg->split_timeout;
+	so.ca_file = cfg->ca_file;
+	so.cancel = cancel;
+	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
+		so.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
+	return split_client_create(sc, &so);
+}
+
+int
+poll_cycle(const struct config *cfg, struct cache *c,
+    volatile sig_atomic_t *cancel, struct poll_report *rep)
+{
+	struct split_client *sc = NULL;
+	struct changeset cs;
+	struct stamp st;
+	struct keys keys;
+	char err[512];
+	size_t i;
+	int rc, first = 0;
+
+	memset(rep, 0, sizeof(*rep));
+	if (cfg->split_admin_key == NULL) {
+		log_warnx("no Split Admin API key: set [split] admin_key_file "
+		    "in %s, $FLAGSYNC_SPLIT_ADMIN_KEY, or the split-admin-key "
+		    "credential", cfg->path);
+		return FS_ECONFIG;
+	}
+	if ((rc = keys_init(&keys, cfg->issue_key_pattern, err,
+	    sizeof(err))) != 0) {
+		log_warnx("%s: [links] issue_key_pattern: %s", cfg->path, err);
+		return rc;
+	}
+	if ((rc = poll_client(cfg, cancel, &sc)) != 0)
+		goto keys_release;
+	changeset_init(&cs);
+	cs.time = now_ms();
+	st.stamps = json_object_new_object();
+	st.c = c;
+	st.cs = &cs;
+	st.now = cs.time;
+	for (i = 0; i < cfg->nprojects; i++) {
+		rep->sources++;
+		rc = poll_project(cfg, &cfg->projects[i], sc, &keys, &st, rep);
+		if (rc == ENOMEM || rc == FS_ECANCELED)
+			goto cs_release;
+		if (rc != 0 && first == 0)
+			first = rc;
+		if (rc != 0)
+			rep->failed++;
+	}
+	if (cfg->links_file) {
+		rep->sources++;
+		if ((rc = poll_file(cfg, &keys, &st)) != 0) {
+			rep->failed++;
+			if (first == 0)
+				first = rc;
+		}
+	}
+	rep->requests = split_request_count(sc);
+	if ((rc = commit_apply(c, &cs, &rep->commit)) != 0) {
+		log_warnx("cannot commit to the cache: %s", fs_strerror(rc));
+		goto cs_release;
+	}
+	stamps_write(cfg->state_dir, st.stamps);
+	rc = first;
+cs_release:
+	json_object_put(st.stamps);
+	changeset_release(&cs);
+	split_client_free(sc);
+keys_release:
+	keys_release(&keys);
+	return rc;
+}

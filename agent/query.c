@@ -1,0 +1,1192 @@
+/* query.c - the read-only commands. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "args.h"
+#include "buf.h"
+#include "cli.h"
+#include "commit.h"
+#include "error.h"
+#include "linkset.h"
+#include "poll.h"
+#include "query.h"
+#include "table.h"
+#include "view.h"
+
+#define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define FLAG_EVENTS	10	/* recent events shown by `flag` */
+
+/* ------------------------------------------------------------ helpers */
+
+static json_object *
+json_parse_len(const char *s, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *o;
+
+	if ((tok = json_tokener_new()) == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o != NULL && tok->char_offset != (int)len) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+static void
+json_print(FILE *out, json_object *o)
+{
+	fputs(json_object_to_json_string_ext(o, JSON_FLAGS), out);
+	fputc('\n', out);
+}
+
+/* A flag's view and issues, loaded in one read transaction. */
+struct loaded {
+	struct flag_view v;
+	char	**issues;
+	size_t	 nissues;
+};
+
+static int
+load_flag(struct cache_txn *t, const char *project, const char *flag,
+    const void *rec, size_t len, struct loaded *l)
+{
+	int rc;
+
+	view_init(&l->v);
+	l->issues = NULL;
+	if ((rc = view_decode(&l->v, rec, len)) != 0)
+		return rc;
+	return commit_flag_issues(t, project, flag, &l->issues, &l->nissues);
+}
+
+static void
+loaded_release(struct loaded *l)
+{
+	view_release(&l->v);
+	commit_free_strv(l->issues);
+	l->issues = NULL;
+}
+
+static json_object *
+loaded_json(const struct loaded *l)
+{
+	return view_to_json(&l->v, (const char *const *)l->issues,
+	    l->nissues, 0);
+}
+
+static const char *
+state_word(const struct flag_view *v)
+{
+	if (!v->defined)
+		return "undefined";
+	return v->killed ? "killed" : "on";
+}
+
+static void
+join_issues(const struct loaded *l, struct buf *b)
+{
+	size_t i;
+
+	buf_reset(b);
+	for (i = 0; i < l->nissues; i++) {
+		if (i)
+			buf_puts(b, ",");
+		buf_puts(b, l->issues[i]);
+	}
+}
+
+/* ------------------------------------------------------------ flags */
+
+struct flags_walk {
+	struct query *q;
+	struct cache_txn *t;
+	int	 killed, active, linked, unlinked;
+	struct table *tab;
+	size_t	 n;
+	int	 rc;
+};
+
+static int
+flags_cb(void *arg, const char *project, const char *flag, const void *rec,
+    size_t len)
+{
+	struct flags_walk *w = arg;
+	struct loaded l;
+	struct buf roll, iss;
+	char tbuf[32];
+	json_object *o;
+	int rc;
+
+	if ((rc = load_flag(w->t, project, flag, rec, len, &l)) != 0)
+		goto loaded_release;
+	if ((w->killed && !l.v.killed) || (w->active && !view_is_active(&l.v))
+	    || (w->linked && l.nissues == 0) ||
+	    (w->unlinked && l.nissues != 0))
+		goto loaded_release;
+	if (w->q->json) {
+		if ((o = loaded_json(&l)) == NULL) {
+			rc = ENOMEM;
+			goto loaded_release;
+		}
+		fputs(w->n ? ",\n" : "\n", w->q->out);
+		fputs(json_object_to_json_string_ext(o, JSON_FLAGS), w->q->out);
+		json_object_put(o);
+	} else {
+		buf_init(&roll, 0);
+		buf_init(&iss, 0);
+		view_rollout_words(&l.v, &roll);
+		join_issues(&l, &iss);
+		if (l.v.defined)
+			view_format_time(l.v.last_updated, tbuf);
+		rc = table_add(w->tab, project, flag, state_word(&l.v),
+		    roll.len ? roll.data : NULL, iss.len ? iss.data : NULL,
+		    l.v.defined ? tbuf : NULL);
+		buf_release(&roll);
+		buf_release(&iss);
+	}
+	w->n++;
+loaded_release:
+	loaded_release(&l);
+	return rc;
+}
+
+int
+query_flags(struct query *q, int argc, char **argv)
+{
+	const char *project = NULL;
+	struct flags_walk w;
+	struct arg_opt opts[] = {
+		{ "--project", 1, &project, NULL },
+		{ "--killed", 0, NULL, &w.killed },
+		{ "--active", 0, NULL, &w.active },
+		{ "--linked", 0, NULL, &w.linked },
+		{ "--unlinked", 0, NULL, &w.unlinked },
+		{ NULL, 0, NULL, NULL },
+	};
+	char *pos[1];
+	size_t npos;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.q = q;
+	if ((rc = args_parse("flags", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if ((w.killed && w.active) || (w.linked && w.unlinked)) {
+		fprintf(stderr, "flagsync flags: --killed/--active and "
+		    "--linked/--unlinked each exclude the other\n");
+		return EXIT_USAGE;
+	}
+	if (!q->json && (w.tab = table_new(6, "PROJECT", "FLAG", "STATE",
+	    "ROLLOUT", "ISSUES", "LAST UPDATED")) == NULL)
+		return EXIT_RUNTIME;
+	if ((rc = cache_read_begin(q->c, &w.t)) == 0) {
+		if (q->json)
+			fputs("[", q->out);
+		rc = cache_flag_foreach(w.t, project, flags_cb, &w);
+		cache_read_end(w.t);
+		if (q->json)
+			fputs(w.n ? "\n]\n" : "]\n", q->out);
+	}
+	if (rc == 0 && !q->json)
+		table_print(w.tab, q->out);
+	table_free(w.tab);
+	if (rc != 0) {
+		fprintf(stderr, "flagsync flags: %s\n", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ event words */
+
+static void
+rollout_words(json_object *view, struct buf *b)
+{
+	json_object *r, *v;
+
+	if (!view || !json_object_object_get_ex(view, "rollout", &r) ||
+	    r == NULL) {
+		buf_puts(b, "none");
+		return;
+	}
+	if (json_object_object_get_ex(r, "rules", &v))
+		buf_printf(b, "%d rule%s", json_object_get_int(v),
+		    json_object_get_int(v) == 1 ? "" : "s");
+	else if (json_object_object_get_ex(r, "percentage", &v))
+		buf_printf(b, "%d%% %s", json_object_get_int(v),
+		    jstr(r, "treatment") ? jstr(r, "treatment") : "?");
+}
+
+static void
+field_change(json_object *ev, const char *what, const char *key,
+    struct buf *b)
+{
+	json_object *be = NULL, *af = NULL, *v1 = NULL, *v2 = NULL;
+
+	json_object_object_get_ex(ev, "before", &be);
+	json_object_object_get_ex(ev, "after", &af);
+	if (be)
+		json_object_object_get_ex(be, key, &v1);
+	if (af)
+		json_object_object_get_ex(af, key, &v2);
+	buf_printf(b, "%s %s -> %s", what,
+	    json_object_to_json_string_ext(v1, JSON_FLAGS),
+	    json_object_to_json_string_ext(v2, JSON_FLAGS));
+}
+
+/* The change in words, as a person reads it in a table. */
+static void
+event_words(json_object *ev, struct buf *b)
+{
+	const char *type = jstr(ev, "type");
+	json_object *be = NULL, *af = NULL, *src;
+
+	buf_reset(b);
+	if (type == NULL)
+		return;
+	json_object_object_get_ex(ev, "before", &be);
+	json_object_object_get_ex(ev, "after", &af);
+	if (strcmp(type, "link.added") == 0 ||
+	    strcmp(type, "link.removed") == 0) {
+		buf_printf(b, "%s %s", type[5] == 'a' ? "linked" : "unlinked",
+		    jstr(ev, "issue") ? jstr(ev, "issue") : "?");
+		if (json_object_object_get_ex(ev, "sources", &src))
+			buf_printf(b, " (%s)", json_object_to_json_string_ext(
+			    src, JSON_FLAGS));
+	} else if (strcmp(type, "flag.rollout_changed") == 0) {
+		buf_puts(b, "rollout ");
+		rollout_words(be, b);
+		buf_puts(b, " -> ");
+		rollout_words(af, b);
+	} else if (strcmp(type, "flag.created") == 0) {
+		buf_puts(b, "created, ");
+		rollout_words(af, b);
+	} else if (strcmp(type, "flag.rules_changed") == 0)
+		field_change(ev, "rules", "rules", b);
+	else if (strcmp(type, "flag.default_treatment_changed") == 0)
+		field_change(ev, "default treatment", "default_treatment", b);
+	else if (strcmp(type, "flag.traffic_changed") == 0)
+		field_change(ev, "traffic", "traffic_allocation", b);
+	else if (strcmp(type, "flag.treatments_changed") == 0)
+		field_change(ev, "treatments", "treatments", b);
+	else
+		buf_puts(b, type + 5);	/* killed, restored, deleted, updated */
+}
+
+/* ------------------------------------------------------------ events */
+
+struct ev_filter {
+	uint64_t since_seq;
+	char	 since_time[32];	/* "" when not by time */
+	const char *flag;
+	const char *issue;
+	const char *type;
+	const char *project;
+};
+
+static bool
+ev_has_issue(json_object *ev, const char *issue)
+{
+	json_object *a;
+	size_t i;
+
+	if (jstr(ev, "issue") && strcmp(jstr(ev, "issue"), issue) == 0)
+		return true;
+	if (!json_object_object_get_ex(ev, "issues", &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return false;
+	for (i = 0; i < json_object_array_length(a); i++)
+		if (strcmp(json_object_get_string(
+		    json_object_array_get_idx(a, i)), issue) == 0)
+			return true;
+	return false;
+}
+
+static bool
+ev_match(const struct ev_filter *f, json_object *ev)
+{
+	const char *s;
+
+	if (f->since_time[0] && ((s = jstr(ev, "time")) == NULL ||
+	    strcmp(s, f->since_time) < 0))
+		return false;
+	if (f->flag && ((s = jstr(ev, "flag")) == NULL ||
+	    strcmp(s, f->flag) != 0))
+		return false;
+	if (f->project && ((s = jstr(ev, "project")) == NULL ||
+	    strcmp(s, f->project) != 0))
+		return false;
+	if (f->type && ((s = jstr(ev, "type")) == NULL ||
+	    fnmatch(f->type, s, 0) != 0))
+		return false;
+	if (f->issue && !ev_has_issue(ev, f->issue))
+		return false;
+	return true;
+}
+
+/* Events kept for printing: parsed objects plus their stored text. */
+struct ev_list {
+	const struct ev_filter *f;
+	json_object **v;
+	size_t	 n, cap;
+	size_t	 limit;		/* 0 = no limit */
+	uint64_t last;		/* highest seq seen */
+};
+
+static int
+ev_collect(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct ev_list *l = arg;
+	json_object *o, **nv;
+	size_t ncap;
+
+	if (seq > l->last)
+		l->last = seq;
+	/* cheap pre-filter before parsing: the flag name must appear */
+	if (l->f->flag && memmem(json, len, l->f->flag,
+	    strlen(l->f->flag)) == NULL)
+		return 0;
+	if ((o = json_parse_len(json, len)) == NULL)
+		return FS_EPROTO;
+	if (!ev_match(l->f, o)) {
+		json_object_put(o);
+		return 0;
+	}
+	if (l->n == l->cap) {
+		ncap = l->cap ? l->cap * 2 : 64;
+		if ((nv = realloc(l->v, ncap * sizeof(*nv))) == NULL) {
+			json_object_put(o);
+			return ENOMEM;
+		}
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = o;
+	if (l->limit && l->n == l->limit)
+		return -1;	/* enough: stop the walk */
+	return 0;
+}
+
+static void
+ev_list_release(struct ev_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		json_object_put(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static void
+ev_print(struct query *q, struct ev_list *l, bool reverse, struct table *tab)
+{
+	struct buf words;
+	size_t i, k;
+	char seq[32], where[512];
+	json_object *o;
+
+	buf_init(&words, 0);
+	for (k = 0; k < l->n; k++) {
+		i = reverse ? l->n - 1 - k : k;
+		o = l->v[i];
+		if (q->json) {
+			json_print(q->out, o);
+			continue;
+		}
+		event_words(o, &words);
+		snprintf(seq, sizeof(seq), "%s",
+		    json_object_to_json_string_ext(
+		    json_object_object_get(o, "seq"), JSON_FLAGS));
+		snprintf(where, sizeof(where), "%s/%s",
+		    jstr(o, "project") ? jstr(o, "project") : "?",
+		    jstr(o, "flag") ? jstr(o, "flag") : "?");
+		table_add(tab, seq, jstr(o, "time"), jstr(o, "type"), where,
+		    words.data);
+	}
+	buf_release(&words);
+}
+
+static int
+ev_since(const char *s, struct ev_filter *f)
+{
+	struct tm tm;
+	char *end;
+	const char *rest;
+
+	if (s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789") ==
+	    strlen(s)) {
+		f->since_seq = strtoull(s, &end, 10);
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL &&
+	    (*rest == '\0' || strcmp(rest, "Z") == 0))
+		;
+	else if ((rest = strptime(s, "%Y-%m-%d", &tm)) != NULL &&
+	    *rest == '\0')
+		;
+	else
+		return EINVAL;
+	strftime(f->since_time, sizeof(f->since_time), "%Y-%m-%dT%H:%M:%SZ",
+	    &tm);
+	return 0;
+}
+
+/* Prints new events until *stop; table rows go straight out. */
+static int
+ev_follow(struct query *q, struct ev_list *l)
+{
+	struct cache_txn *t;
+	struct table *tab = NULL;
+	int rc = 0;
+
+	l->limit = 0;
+	while (!*q->stop) {
+		usleep(200 * 1000);
+		if ((rc = cache_read_begin(q->c, &t)) != 0)
+			break;
+		rc = cache_event_foreach(t, l->last, ev_collect, l);
+		cache_read_end(t);
+		if (rc != 0)
+			break;
+		if (l->n == 0)
+			continue;
+		if (!q->json && (tab = table_new(5, "SEQ", "TIME", "TYPE",
+		    "FLAG", "CHANGE")) == NULL)
+			return ENOMEM;
+		ev_print(q, l, false, tab);
+		if (tab) {
+			/* skip the header: it was printed once already */
+			table_print(tab, q->out);
+			table_free(tab);
+			tab = NULL;
+		}
+		fflush(q->out);
+		ev_list_release(l);
+	}
+	return rc;
+}
+
+int
+query_events(struct query *q, int argc, char **argv)
+{
+	const char *since = NULL, *limit = NULL;
+	struct ev_filter f;
+	struct ev_list l;
+	struct cache_txn *t;
+	struct table *tab = NULL;
+	int follow = 0, rc;
+	struct arg_opt opts[] = {
+		{ "--since", 1, &since, NULL },
+		{ "--flag", 1, &f.flag, NULL },
+		{ "--issue", 1, &f.issue, NULL },
+		{ "--type", 1, &f.type, NULL },
+		{ "--project", 1, &f.project, NULL },
+		{ "--limit", 1, &limit, NULL },
+		{ "--follow", 0, NULL, &follow },
+		{ NULL, 0, NULL, NULL },
+	};
+	char *pos[1], *end;
+	size_t npos;
+	bool by_seq;
+
+	memset(&f, 0, sizeof(f));
+	memset(&l, 0, sizeof(l));
+	if ((rc = args_parse("events", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (since && ev_since(since, &f) != 0) {
+		fprintf(stderr, "flagsync events: --since '%s' is neither a "
+		    "sequence number nor a time like 2026-11-29T22:50:15Z\n",
+		    since);
+		return EXIT_USAGE;
+	}
+	if (limit) {
+		l.limit = strtoull(limit, &end, 10);
+		if (*end != '\0' || l.limit == 0 || limit[0] == '-') {
+			fprintf(stderr, "flagsync events: --limit needs a "
+			    "positive number\n");
+			return EXIT_USAGE;
+		}
+	}
+	l.f = &f;
+	by_seq = since != NULL || l.limit == 0;
+	if ((rc = cache_read_begin(q->c, &t)) != 0)
+		goto fail;
+	if (by_seq)
+		rc = cache_event_foreach(t, f.since_seq, ev_collect, &l);
+	else
+		rc = cache_event_foreach_reverse(t, ev_collect, &l);
+	if (rc == -1)
+		rc = 0;
+	if (rc == 0 && !by_seq)
+		rc = cache_event_last(t, &l.last);
+	if (rc == 0 && by_seq && l.limit)
+		/* --follow after a limited listing resumes from the newest */
+		rc = cache_event_last(t, &l.last);
+	cache_read_end(t);
+	if (rc != 0)
+		goto fail;
+	if (!q->json && (tab = table_new(5, "SEQ", "TIME", "TYPE", "FLAG",
+	    "CHANGE")) == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	ev_print(q, &l, !by_seq, tab);
+	if (tab)
+		table_print(tab, q->out);
+	table_free(tab);
+	fflush(q->out);
+	ev_list_release(&l);
+	if (follow && (rc = ev_follow(q, &l)) != 0)
+		goto fail;
+	return 0;
+fail:
+	ev_list_release(&l);
+	fprintf(stderr, "flagsync events: %s\n", fs_strerror(rc));
+	return EXIT_RUNTIME;
+}
+
+/* ------------------------------------------------------------ flag */
+
+struct flag_find {
+	const char *flag;
+	const char *projects[64];
+	size_t	 n;
+};
+
+static int
+flag_find(struct query *q, struct cache_txn *t, const char *name,
+    const char *project, const char **found)
+{
+	const void *rec;
+	size_t i, len, n = 0;
+
+	*found = NULL;
+	for (i = 0; i < q->cfg->nprojects; i++) {
+		const char *p = q->cfg->projects[i].name;
+
+		if (project && strcmp(project, p) != 0)
+			continue;
+		if (cache_flag_get(t, p, name, &rec, &len) != 0)
+			continue;
+		if (n++ == 0)
+			*found = p;
+	}
+	if (n > 1) {
+		fprintf(stderr, "flagsync flag: '%s' exists in %zu projects; "
+		    "say which with --project\n", name, n);
+		return EXIT_USAGE;
+	}
+	if (n == 0) {
+		fprintf(stderr, "flagsync flag: no flag '%s'%s%s\n", name,
+		    project ? " in project " : "", project ? project : "");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static void
+flag_print_text(struct query *q, struct cache_txn *t, const char *project,
+    const struct loaded *l)
+{
+	const struct flag_view *v = &l->v;
+	struct buf b;
+	uint32_t mask;
+	char tbuf[32], src[128];
+	const char *names[LINK_SRC_COUNT + 1];
+	size_t i, j, n;
+
+	buf_init(&b, 0);
+	view_rollout_words(v, &b);
+	fprintf(q->out, "%s (project %s, environment %s)\n", v->flag, project,
+	    v->environment ? v->environment : "-");
+	fprintf(q->out, "  state        %s\n", state_word(v));
+	if (v->defined) {
+		view_format_time(v->last_updated, tbuf);
+		fprintf(q->out, "  rollout      %s\n", b.data);
+		fprintf(q->out, "  default      %s\n", v->default_treatment);
+		fprintf(q->out, "  traffic      %d%%\n", v->traffic_allocation);
+		fprintf(q->out, "  rules        %d\n", v->rules);
+		fprintf(q->out, "  treatments  ");
+		for (i = 0; i < v->ntreatments; i++)
+			fprintf(q->out, " %s", v->treatments[i]);
+		fprintf(q->out, "\n  updated      %s\n", tbuf);
+	}
+	if (v->url)
+		fprintf(q->out, "  url          %s\n", v->url);
+	if (v->ntags) {
+		fprintf(q->out, "  tags        ");
+		for (i = 0; i < v->ntags; i++)
+			fprintf(q->out, " %s", v->tags[i]);
+		fputc('\n', q->out);
+	}
+	if (v->description && v->description[0])
+		fprintf(q->out, "  description  %s\n", v->description);
+	for (i = 0; i < l->nissues; i++) {
+		mask = 0;
+		cache_link_get(t, project, v->flag, l->issues[i], &mask);
+		n = commit_mask_sources(mask, names);
+		src[0] = '\0';
+		for (j = 0; j < n; j++) {
+			if (j)
+				strncat(src, ", ", sizeof(src) - strlen(src) - 1);
+			strncat(src, names[j], sizeof(src) - strlen(src) - 1);
+		}
+		fprintf(q->out, "  %s %s (%s)\n", i ? "            " : "issues     ",
+		    l->issues[i], src);
+	}
+	buf_release(&b);
+}
+
+int
+query_flag(struct query *q, int argc, char **argv)
+{
+	const char *project = NULL, *found;
+	struct arg_opt opts[] = {
+		{ "--project", 1, &project, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct ev_filter f;
+	struct ev_list l;
+	struct loaded ld;
+	struct cache_txn *t;
+	struct table *tab = NULL;
+	json_object *o, *arr;
+	const void *rec;
+	char *pos[1];
+	size_t npos, len, i;
+	int rc, status = 0;
+
+	if ((rc = args_parse("flag", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1) {
+		fprintf(stderr, "usage: flagsync flag NAME [--project P]\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = cache_read_begin(q->c, &t)) != 0) {
+		fprintf(stderr, "flagsync flag: %s\n", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	if ((status = flag_find(q, t, pos[0], project, &found)) != 0)
+		goto txn_end;
+	memset(&f, 0, sizeof(f));
+	f.flag = pos[0];
+	f.project = found;
+	memset(&l, 0, sizeof(l));
+	l.f = &f;
+	l.limit = FLAG_EVENTS;
+	cache_flag_get(t, found, pos[0], &rec, &len);
+	if ((rc = load_flag(t, found, pos[0], rec, len, &ld)) != 0 ||
+	    ((rc = cache_event_foreach_reverse(t, ev_collect, &l)) != 0 &&
+	    rc != -1)) {
+		fprintf(stderr, "flagsync flag: %s\n", fs_strerror(rc));
+		status = EXIT_RUNTIME;
+		goto loaded_release;
+	}
+	if (q->json) {
+		o = loaded_json(&ld);
+		arr = json_object_new_array();
+		for (i = l.n; i > 0; i--)
+			json_object_array_add(arr, json_object_get(l.v[i - 1]));
+		json_object_object_add(o, "events", arr);
+		json_print(q->out, o);
+		json_object_put(o);
+	} else {
+		flag_print_text(q, t, found, &ld);
+		if (l.n && (tab = table_new(5, "SEQ", "TIME", "TYPE", "FLAG",
+		    "CHANGE")) != NULL) {
+			fprintf(q->out, "recent events\n");
+			ev_print(q, &l, true, tab);
+			table_print(tab, q->out);
+			table_free(tab);
+		}
+	}
+loaded_release:
+	ev_list_release(&l);
+	loaded_release(&ld);
+txn_end:
+	cache_read_end(t);
+	return status;
+}
+
+/* ------------------------------------------------------------ issue */
+
+struct issue_walk {
+	struct cache_txn *t;
+	struct loaded *v;
+	size_t	 n, cap;
+	int	 rc;
+};
+
+static int
+issue_cb(void *arg, const char *project, const char *flag, const char *issue,
+    uint32_t mask)
+{
+	struct issue_walk *w = arg;
+	struct loaded *nv;
+	const void *rec;
+	size_t len, ncap;
+	int rc;
+
+	(void)issue;
+	(void)mask;
+	/* a link may name a flag Split does not have (yet) */
+	if (cache_flag_get(w->t, project, flag, &rec, &len) != 0)
+		return 0;
+	if (w->n == w->cap) {
+		ncap = w->cap ? w->cap * 2 : 8;
+		if ((nv = realloc(w->v, ncap * sizeof(*nv))) == NULL)
+			return ENOMEM;
+		w->v = nv;
+		w->cap = ncap;
+	}
+	if ((rc = load_flag(w->t, project, flag, rec, len, &w->v[w->n])) != 0) {
+		loaded_release(&w->v[w->n]);
+		return rc;
+	}
+	w->n++;
+	return 0;
+}
+
+/* What Jira shows: active flags first, then the most recently saved. */
+static int
+issue_order(const void *a, const void *b)
+{
+	const struct flag_view *x = &((const struct loaded *)a)->v;
+	const struct flag_view *y = &((const struct loaded *)b)->v;
+	int r;
+
+	if (view_is_active(x) != view_is_active(y))
+		return view_is_active(x) ? -1 : 1;
+	if (x->last_updated != y->last_updated)
+		return x->last_updated > y->last_updated ? -1 : 1;
+	if ((r = strcmp(x->project, y->project)) != 0)
+		return r;
+	return strcmp(x->flag, y->flag);
+}
+
+static void
+issue_print(struct query *q, const char *key, struct issue_walk *w,
+    size_t active)
+{
+	struct table *tab;
+	struct buf roll;
+	json_object *o, *arr;
+	char tbuf[32];
+	size_t i;
+
+	if (q->json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "issue", json_object_new_string(key));
+		json_object_object_add(o, "count",
+		    json_object_new_int64((int64_t)w->n));
+		json_object_object_add(o, "active",
+		    json_object_new_int64((int64_t)active));
+		arr = json_object_new_array();
+		for (i = 0; i < w->n; i++)
+			json_object_array_add(arr, loaded_json(&w->v[i]));
+		json_object_object_add(o, "flags", arr);
+		json_print(q->out, o);
+		json_object_put(o);
+		return;
+	}
+	fprintf(q->out, "%s: %zu flag%s, %zu active\n", key, w->n,
+	    w->n == 1 ? "" : "s", active);
+	if (w->n == 0 || (tab = table_new(6, "PROJECT", "FLAG", "STATE",
+	    "ENVIRONMENT", "ROLLOUT", "LAST UPDATED")) == NULL)
+		return;
+	buf_init(&roll, 0);
+	for (i = 0; i < w->n; i++) {
+		const struct flag_view *v = &w->v[i].v;
+
+		buf_reset(&roll);
+		view_rollout_words(v, &roll);
+		if (v->defined)
+			view_format_time(v->last_updated, tbuf);
+		table_add(tab, v->project, v->flag, state_word(v),
+		    v->environment, roll.len ? roll.data : NULL,
+		    v->defined ? tbuf : NULL);
+	}
+	table_print(tab, q->out);
+	table_free(tab);
+	buf_release(&roll);
+}
+
+int
+query_issue(struct query *q, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	struct issue_walk w;
+	char *pos[1];
+	size_t npos, i, active = 0;
+	int rc, status = 0;
+
+	if ((rc = args_parse("issue", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1) {
+		fprintf(stderr, "usage: flagsync issue KEY\n");
+		return EXIT_USAGE;
+	}
+	memset(&w, 0, sizeof(w));
+	if ((rc = cache_read_begin(q->c, &w.t)) != 0) {
+		fprintf(stderr, "flagsync issue: %s\n", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	rc = cache_link_foreach_issue(w.t, pos[0], issue_cb, &w);
+	if (rc == 0) {
+		qsort(w.v, w.n, sizeof(*w.v), issue_order);
+		for (i = 0; i < w.n; i++)
+			active += view_is_active(&w.v[i].v);
+		issue_print(q, pos[0], &w, active);
+		if (w.n == 0) {
+			fprintf(stderr, "flagsync issue: no flags are linked "
+			    "to %s\n", pos[0]);
+			status = EXIT_RUNTIME;
+		}
+	} else {
+		fprintf(stderr, "flagsync issue: %s\n", fs_strerror(rc));
+		status = EXIT_RUNTIME;
+	}
+	cache_read_end(w.t);
+	for (i = 0; i < w.n; i++)
+		loaded_release(&w.v[i]);
+	free(w.v);
+	return status;
+}
+
+/* ------------------------------------------------------------ status */
+
+struct counts {
+	struct cache_txn *t;
+	int64_t	 flags, active, killed, undefined, links, issues;
+	json_object *sources;
+	json_object *stamps;
+};
+
+static int
+count_flag(void *arg, const char *project, const char *flag, const void *rec,
+    size_t len)
+{
+	struct counts *c = arg;
+	struct flag_view v;
+	int rc;
+
+	(void)project;
+	(void)flag;
+	view_init(&v);
+	if ((rc = view_decode(&v, rec, len)) == 0) {
+		c->flags++;
+		c->active += view_is_active(&v);
+		c->killed += v.defined && v.killed;
+		c->undefined += !v.defined;
+	}
+	view_release(&v);
+	return rc;
+}
+
+static int
+count_link(void *arg, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	(void)project;
+	(void)flag;
+	(void)issue;
+	(void)mask;
+	((struct counts *)arg)->links++;
+	return 0;
+}
+
+static int
+count_issue(void *arg, const char *issue)
+{
+	(void)issue;
+	((struct counts *)arg)->issues++;
+	return 0;
+}
+
+static int
+status_source(void *arg, const char *source, const char *json, size_t len)
+{
+	struct counts *c = arg;
+	json_object *o, *rec, *stamp, *t;
+
+	if ((rec = json_parse_len(json, len)) == NULL)
+		return 0;
+	o = json_object_new_object();
+	json_object_object_add(o, "source", json_object_new_string(source));
+	json_object_object_foreach(rec, key, val)
+		json_object_object_add(o, key, json_object_get(val));
+	json_object_put(rec);
+	if (c->stamps && json_object_object_get_ex(c->stamps, source, &stamp)
+	    && json_object_object_get_ex(stamp, "time", &t))
+		json_object_object_add(o, "last_poll", json_object_get(t));
+	else
+		json_object_object_add(o, "last_poll", NULL);
+	json_object_array_add(c->sources, o);
+	return 0;
+}
+
+static void
+status_print_text(struct query *q, struct counts *c, uint64_t first,
+    uint64_t last)
+{
+	struct table *tab;
+	json_object *o, *v;
+	struct buf detail;
+	size_t i;
+
+	tab = table_new(5, "SOURCE", "STATE", "SINCE", "LAST POLL", "DETAIL");
+	if (tab == NULL)
+		return;
+	buf_init(&detail, 0);
+	for (i = 0; i < json_object_array_length(c->sources); i++) {
+		o = json_object_array_get_idx(c->sources, i);
+		buf_reset(&detail);
+		if (jstr(o, "error"))
+			buf_puts(&detail, jstr(o, "error"));
+		else if (json_object_object_get_ex(o, "flags", &v))
+			buf_printf(&detail, "%d flags, %d defined",
+			    json_object_get_int(v), json_object_get_int(
+			    json_object_object_get(o, "defined")));
+		else if (json_object_object_get_ex(o, "links", &v))
+			buf_printf(&detail, "%d links", json_object_get_int(v));
+		json_object_object_get_ex(o, "ok", &v);
+		table_add(tab, jstr(o, "source"), json_object_get_boolean(v) ?
+		    "ok" : "FAILED", jstr(o, "since"), jstr(o, "last_poll"),
+		    detail.data);
+	}
+	table_print(tab, q->out);
+	table_free(tab);
+	buf_release(&detail);
+	fprintf(q->out, "\nflags   %lld (%lld active, %lld killed, %lld not "
+	    "defined)\nlinks   %lld, on %lld issues\nevents  ",
+	    (long long)c->flags, (long long)c->active, (long long)c->killed,
+	    (long long)c->undefined, (long long)c->links,
+	    (long long)c->issues);
+	if (last)
+		fprintf(q->out, "seq %llu-%llu retained\n",
+		    (unsigned long long)first, (unsigned long long)last);
+	else
+		fprintf(q->out, "none yet\n");
+}
+
+int
+query_status(struct query *q, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	struct counts c;
+	json_object *o, *ev;
+	uint64_t first = 0, last = 0;
+	char *pos[1], *stamps;
+	size_t npos;
+	int rc;
+
+	if ((rc = args_parse("status", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	memset(&c, 0, sizeof(c));
+	c.sources = json_object_new_array();
+	if ((stamps = poll_read_stamps(q->cfg->state_dir)) != NULL)
+		c.stamps = json_tokener_parse(stamps);
+	free(stamps);
+	if ((rc = cache_read_begin(q->c, &c.t)) == 0) {
+		rc = cache_status_foreach(c.t, status_source, &c);
+		if (rc == 0)
+			rc = cache_flag_foreach(c.t, NULL, count_flag, &c);
+		if (rc == 0)
+			rc = cache_link_foreach(c.t, NULL, count_link, &c);
+		if (rc == 0)
+			rc = cache_issue_foreach(c.t, count_issue, &c);
+		if (rc == 0)
+			rc = cache_event_first(c.t, &first);
+		if (rc == 0)
+			rc = cache_event_last(c.t, &last);
+		cache_read_end(c.t);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "flagsync status: %s\n", fs_strerror(rc));
+		json_object_put(c.sources);
+		json_object_put(c.stamps);
+		return EXIT_RUNTIME;
+	}
+	if (q->json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "state_dir",
+		    json_object_new_string(q->cfg->state_dir));
+		json_object_object_add(o, "sources", json_object_get(c.sources));
+		ev = json_object_new_object();
+		json_object_object_add(ev, "total", json_object_new_int64(c.flags));
+		json_object_object_add(ev, "active",
+		    json_object_new_int64(c.active));
+		json_object_object_add(ev, "killed",
+		    json_object_new_int64(c.killed));
+		json_object_object_add(ev, "undefined",
+		    json_object_new_int64(c.undefined));
+		json_object_object_add(o, "flags", ev);
+		json_object_object_add(o, "links", json_object_new_int64(c.links));
+		json_object_object_add(o, "issues",
+		    json_object_new_int64(c.issues));
+		ev = json_object_new_object();
+		json_object_object_add(ev, "first",
+		    json_object_new_int64((int64_t)first));
+		json_object_object_add(ev, "last",
+		    json_object_new_int64((int64_t)last));
+		json_object_object_add(o, "events", ev);
+		json_print(q->out, o);
+		json_object_put(o);
+	} else
+		status_print_text(q, &c, first, last);
+	json_object_put(c.sources);
+	json_object_put(c.stamps);
+	return 0;
+}
+
+/* ------------------------------------------------------------ export */
+
+struct export_walk {
+	struct query *q;
+	struct cache_txn *t;
+	int	 csv;
+	size_t	 n;
+};
+
+static void
+csv_field(FILE *out, const char *s, int last)
+{
+	if (s == NULL)
+		s = "";
+	if (strpbrk(s, ",\"\n\r") == NULL)
+		fputs(s, out);
+	else {
+		fputc('"', out);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', out);
+			fputc(*s, out);
+		}
+		fputc('"', out);
+	}
+	fputc(last ? '\n' : ',', out);
+}
+
+static int
+export_cb(void *arg, const char *project, const char *flag, const void *rec,
+    size_t len)
+{
+	struct export_walk *w = arg;
+	struct loaded l;
+	struct buf roll, iss;
+	char num[32], tbuf[32];
+	json_object *o;
+	int rc;
+
+	if ((rc = load_flag(w->t, project, flag, rec, len, &l)) != 0)
+		goto loaded_release;
+	if (!w->csv) {
+		if ((o = loaded_json(&l)) == NULL) {
+			rc = ENOMEM;
+			goto loaded_release;
+		}
+		fputs(w->n++ ? ",\n" : "\n", w->q->out);
+		fputs(json_object_to_json_string_ext(o, JSON_FLAGS), w->q->out);
+		json_object_put(o);
+		goto loaded_release;
+	}
+	buf_init(&roll, 0);
+	buf_init(&iss, 0);
+	view_rollout_words(&l.v, &roll);
+	join_issues(&l, &iss);
+	tbuf[0] = '\0';
+	if (l.v.defined)
+		view_format_time(l.v.last_updated, tbuf);
+	csv_field(w->q->out, project, 0);
+	csv_field(w->q->out, flag, 0);
+	csv_field(w->q->out, l.v.environment, 0);
+	csv_field(w->q->out, view_is_active(&l.v) ? "true" : "false", 0);
+	csv_field(w->q->out, l.v.killed ? "true" : "false", 0);
+	csv_field(w->q->out, l.v.default_treatment, 0);
+	snprintf(num, sizeof(num), "%d", l.v.traffic_allocation);
+	csv_field(w->q->out, l.v.defined ? num : "", 0);
+	csv_field(w->q->out, roll.data, 0);
+	snprintf(num, sizeof(num), "%d", l.v.rules);
+	csv_field(w->q->out, num, 0);
+	csv_field(w->q->out, tbuf, 0);
+	csv_field(w->q->out, l.v.url, 0);
+	csv_field(w->q->out, iss.data, 1);
+	buf_release(&roll);
+	buf_release(&iss);
+	w->n++;
+loaded_release:
+	loaded_release(&l);
+	return rc;
+}
+
+int
+query_export(struct query *q, int argc, char **argv)
+{
+	const char *format = "json";
+	struct arg_opt opts[] = {
+		{ "--format", 1, &format, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct export_walk w;
+	char *pos[1];
+	size_t npos;
+	int rc;
+
+	if ((rc = args_parse("export", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	memset(&w, 0, sizeof(w));
+	w.q = q;
+	if (strcmp(format, "csv") == 0)
+		w.csv = 1;
+	else if (strcmp(format, "json") != 0) {
+		fprintf(stderr, "flagsync export: --format is json or csv\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = cache_read_begin(q->c, &w.t)) != 0) {
+		fprintf(stderr, "flagsync export: %s\n", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	if (w.csv)
+		fputs("project,flag,environment,active,killed,"
+		    "default_treatment,traffic_allocation,rollout,rules,"
+		    "last_updated,url,issues\n", q->out);
+	else
+		fputs("[", q->out);
+	rc = cache_flag_foreach(w.t, NULL, export_cb, &w);
+	if (!w.csv)
+		fputs(w.n ? "\n]\n" : "]\n", q->out);
+	cache_read_end(w.t);
+	if (rc != 0) {
+		fprintf(stderr, "flagsync export: %s\n", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}

@@ -1,0 +1,867 @@
+/*
+ * split.c - the Split (Harness FME) Admin API client.
+ *
+ * Every request goes through split_get(), the one place that knows the
+ * retry policy, so a poll never hangs (SPEC §6): 5xx, timeouts and
+ * connection errors get SPLIT_MAX_RETRIES retries with backoff, a 429
+ * waits what the rate limit headers say, everything else ends the
+ * request at once.  Listings are walked page by page, each page's JSON
+ * tree freed before the next is fetched.
+ *
+ * The Admin API key is a secret: it only ever travels in the
+ * Authorization header, and an error body that echoes it is masked
+ * before it reaches a message.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "split.h"
+
+#define SPLIT_WS_PAGE		50	/* workspaces per page */
+#define SPLIT_BACKOFF_MS	1000	/* default backoff_base_ms */
+#define SPLIT_BACKOFF_CAP_MS	30000
+#define SPLIT_SNIPPET		200	/* bytes of an error body we quote */
+#define SPLIT_ENV_LIST_MAX	300	/* bytes of environment names quoted */
+#define SPLIT_WHAT_MAX		512
+#define SPLIT_REASON_MAX	1024
+
+/* Internal return values, never seen outside this file. */
+#define SPLIT_AGAIN		INT_MIN		/* send the request again */
+#define SPLIT_FOUND		(INT_MIN + 1)	/* stop paging: found it */
+
+struct split_client {
+	struct http_client *hc;
+	char	*api_url;	/* no trailing slash */
+	char	*key;		/* secret; kept to mask it out of messages */
+	char	*auth;		/* "Bearer KEY"; secret */
+	int64_t	 backoff_base_ms;
+	volatile sig_atomic_t *cancel;
+	uint64_t nrequests;
+};
+
+/* What one split_get() has spent of its retry budget. */
+struct split_try {
+	int	 retries;	/* 5xx, timeouts, network errors */
+	int	 waits;		/* 429 */
+};
+
+/* One paged listing: api_url + path + "?offset=N&limit=L" + query. */
+struct split_walk {
+	const char *path;	/* escaped */
+	const char *query;	/* "&name=..." or "" */
+	int	 limit;
+	const char *what;	/* "project 'Shop'", for a 404 */
+	int	(*each)(void *arg, json_object *o, const char *url, char *err,
+		    size_t errlen);
+	void	*arg;
+};
+
+struct split_ws_find {
+	const char *name;
+	char	*id;		/* the exact match */
+	char	*near;		/* a match but for case, for the hint */
+};
+
+struct split_flags_ctx {
+	split_flag_cb cb;
+	void	*arg;
+	const char **tags;	/* reused from flag to flag */
+	size_t	 tagcap;
+};
+
+struct split_defs_ctx {
+	split_def_cb cb;
+	void	*arg;
+};
+
+static int split_malformed(char *err, size_t errlen, const char *url,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+split_err_clear(char *err, size_t errlen)
+{
+	if (errlen)
+		err[0] = '\0';
+}
+
+static int
+split_malformed(char *err, size_t errlen, const char *url, const char *fmt,
+    ...)
+{
+	char why[SPLIT_WHAT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "GET %s: malformed answer: %s", url, why);
+	return FS_EPROTO;
+}
+
+static void
+split_zfree(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+int
+split_client_create(struct split_client **out, const struct split_options *o)
+{
+	struct http_options ho;
+	struct split_client *sc;
+	size_t n;
+	int rc = ENOMEM;
+
+	*out = NULL;
+	if (o->api_url == NULL || o->admin_key == NULL)
+		return EINVAL;
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return ENOMEM;
+	if ((sc->api_url = strdup(o->api_url)) == NULL ||
+	    (sc->key = strdup(o->admin_key)) == NULL ||
+	    asprintf(&sc->auth, "Bearer %s", o->admin_key) < 0) {
+		sc->auth = NULL;
+		goto client_free;
+	}
+	n = strlen(sc->api_url);
+	while (n > 0 && sc->api_url[n - 1] == '/')
+		sc->api_url[--n] = '\0';
+	memset(&ho, 0, sizeof(ho));
+	ho.max_rps = o->max_rps;
+	ho.timeout = o->timeout;
+	ho.ca_file = o->ca_file;
+	ho.max_body = o->max_body;
+	ho.cancel = o->cancel;
+	if ((rc = http_client_create(&sc->hc, &ho)) != 0)
+		goto client_free;
+	sc->backoff_base_ms = o->backoff_base_ms > 0 ?
+	    o->backoff_base_ms : SPLIT_BACKOFF_MS;
+	sc->cancel = o->cancel;
+	*out = sc;
+	return 0;
+
+client_free:
+	split_client_free(sc);
+	return rc;
+}
+
+void
+split_client_free(struct split_client *sc)
+{
+	if (sc == NULL)
+		return;
+	http_client_free(sc->hc);
+	free(sc->api_url);
+	split_zfree(sc->key);
+	split_zfree(sc->auth);
+	free(sc);
+}
+
+uint64_t
+split_request_count(const struct split_client *sc)
+{
+	return sc->nrequests;
+}
+
+/*
+ * The first SPLIT_SNIPPET bytes of an error body, printable only, with
+ * the admin key masked should the server echo it.  out has room for
+ * SPLIT_SNIPPET + 4 bytes.
+ */
+static void
+split_snippet(const struct split_client *sc, const struct buf *body,
+    char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)buf_str(body);
+	size_t i = 0, o = 0, klen = strlen(sc->key);
+
+	while (i < body->len && i < SPLIT_SNIPPET && o + 4 < outlen) {
+		if (klen && body->len - i >= klen &&
+		    memcmp(p + i, sc->key, klen) == 0) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			i += klen;
+			continue;
+		}
+		if (p[i] == '\n' || p[i] == '\r' || p[i] == '\t')
+			out[o++] = ' ';
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			out[o++] = (char)p[i];
+		else
+			out[o++] = '?';
+		i++;
+	}
+	out[o] = '\0';
+}
+
+static int
+split_status_error(const struct split_client *sc, const char *url,
+    const char *what, const struct http_response *r, char *err,
+    size_t errlen)
+{
+	char snip[SPLIT_SNIPPET + 4];
+
+	switch (r->status) {
+	case 401:
+		snprintf(err, errlen, "Split rejected the Admin API key (401) "
+		    "at %s: check admin_key_file / admin_key / "
+		    "$FLAGSYNC_SPLIT_ADMIN_KEY in [split]", url);
+		return FS_EAUTH;
+	case 403:
+		snprintf(err, errlen, "Split refused the Admin API key (403) "
+		    "at %s: its role or scope does not allow reading %s",
+		    url, what);
+		return FS_EAUTH;
+	case 404:
+		snprintf(err, errlen, "%s not found or not visible to the "
+		    "Admin API key (404): grant the key access in Split's "
+		    "project view permissions (GET %s)", what, url);
+		return FS_ENOTFOUND;
+	default:
+		split_snippet(sc, &r->body, snip, sizeof(snip));
+		snprintf(err, errlen, "GET %s: HTTP %ld%s%s", url, r->status,
+		    snip[0] ? ": " : "", snip);
+		return FS_EHTTP;
+	}
+}
+
+/* Sleeps before the next try; reason is one line naming the URL. */
+static int
+split_retry(struct split_client *sc, struct split_try *t, int rc,
+    const char *reason, char *err, size_t errlen)
+{
+	int64_t ms;
+
+	if (t->retries >= SPLIT_MAX_RETRIES) {
+		snprintf(err, errlen, "%s (gave up after %d retries)", reason,
+		    SPLIT_MAX_RETRIES);
+		return rc;
+	}
+	ms = http_backoff_ms(t->retries, sc->backoff_base_ms,
+	    SPLIT_BACKOFF_CAP_MS);
+	t->retries++;
+	log_warnx("split: %s; retry %d of %d in %lld ms", reason, t->retries,
+	    SPLIT_MAX_RETRIES, (long long)ms);
+	if (http_sleep_ms(ms, sc->cancel) != 0) {
+		snprintf(err, errlen, "%s; canceled while waiting to retry",
+		    reason);
+		return FS_ECANCELED;
+	}
+	return SPLIT_AGAIN;
+}
+
+/* A non-negative number of seconds, or -1. */
+static double
+split_seconds(const char *s)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < 0)
+		return -1;
+	return v;
+}
+
+/*
+ * Split documents max(X-RateLimit-Reset-Seconds-Org, -IP); Retry-After
+ * is not documented but honoured when those are missing.
+ */
+static int64_t
+split_429_delay_ms(const struct split_client *sc,
+    const struct http_response *r, int wait, const char **why)
+{
+	double org, ip, s;
+	int64_t ms;
+
+	org = split_seconds(r->rl_reset_org);
+	ip = split_seconds(r->rl_reset_ip);
+	s = org > ip ? org : ip;
+	*why = "X-RateLimit-Reset-Seconds";
+	if (s < 0) {
+		s = split_seconds(r->retry_after);
+		*why = "Retry-After";
+	}
+	if (s < 0) {
+		*why = "no reset header, backing off";
+		return http_backoff_ms(wait, sc->backoff_base_ms,
+		    SPLIT_MAX_WAIT_S * 1000);
+	}
+	if (s > SPLIT_MAX_WAIT_S)
+		s = SPLIT_MAX_WAIT_S;
+	/* Round up: Split says wait at least this long. */
+	ms = (int64_t)(s * 1000);
+	return (double)ms < s * 1000 ? ms + 1 : ms;
+}
+
+static int
+split_wait_429(struct split_client *sc, struct split_try *t, const char *url,
+    const struct http_response *r, char *err, size_t errlen)
+{
+	const char *why;
+	int64_t ms;
+
+	if (t->waits >= SPLIT_MAX_429) {
+		snprintf(err, errlen, "GET %s: still rate limited (429) after "
+		    "%d waits", url, SPLIT_MAX_429);
+		return FS_ERATELIMIT;
+	}
+	ms = split_429_delay_ms(sc, r, t->waits, &why);
+	t->waits++;
+	log_info("split: GET %s: rate limited (429), waiting %lld ms (%s; "
+	    "%d of %d)", url, (long long)ms, why, t->waits, SPLIT_MAX_429);
+	if (http_sleep_ms(ms, sc->cancel) != 0) {
+		snprintf(err, errlen, "GET %s: canceled while rate limited",
+		    url);
+		return FS_ECANCELED;
+	}
+	return SPLIT_AGAIN;
+}
+
+/* One request: 0 for a 2xx answer in r, SPLIT_AGAIN, or an error. */
+static int
+split_try_once(struct split_client *sc, const char *url, const char *what,
+    struct http_response *r, struct split_try *t, char *err, size_t errlen)
+{
+	struct http_header auth = { "Authorization", sc->auth };
+	char reason[SPLIT_REASON_MAX], snip[SPLIT_SNIPPET + 4];
+	int rc;
+
+	sc->nrequests++;
+	rc = http_request(sc->hc, "GET", url, &auth, 1, NULL, r, err, errlen);
+	if (rc == FS_ETIMEOUT || rc == FS_ENETWORK) {
+		snprintf(reason, sizeof(reason), "%s", errlen ? err : url);
+		return split_retry(sc, t, rc, reason, err, errlen);
+	}
+	if (rc != 0)
+		return rc;
+	if (r->status >= 200 && r->status < 300)
+		return 0;
+	if (r->status == 429)
+		return split_wait_429(sc, t, url, r, err, errlen);
+	if (r->status >= 500 && r->status < 600) {
+		split_snippet(sc, &r->body, snip, sizeof(snip));
+		snprintf(reason, sizeof(reason), "GET %s: HTTP %ld%s%s", url,
+		    r->status, snip[0] ? ": " : "", snip);
+		return split_retry(sc, t, FS_EHTTP, reason, err, errlen);
+	}
+	return split_status_error(sc, url, what, r, err, errlen);
+}
+
+static size_t
+split_parse_end(struct json_tokener *tok)
+{
+#if JSON_C_VERSION_NUM >= ((0 << 16) | (15 << 8))
+	return json_tokener_get_parse_end(tok);
+#else
+	return (size_t)tok->char_offset;
+#endif
+}
+
+static int
+split_trailing_junk(const struct buf *body, size_t end)
+{
+	for (; end < body->len; end++)
+		if (strchr(" \t\r\n", body->data[end]) == NULL)
+			return 1;
+	return 0;
+}
+
+/* Parses a whole body as one strict JSON value. */
+static int
+split_parse(const char *url, const struct buf *body, json_object **root,
+    char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	json_object *o;
+	const char *why = NULL;
+	size_t end;
+
+	*root = NULL;
+	if (body->len > INT_MAX)
+		return split_malformed(err, errlen, url, "over %d bytes",
+		    INT_MAX);
+	if ((tok = json_tokener_new()) == NULL)
+		return ENOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, buf_str(body), (int)body->len);
+	jerr = json_tokener_get_error(tok);
+	end = split_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr == json_tokener_continue)
+		why = "empty or truncated JSON";
+	else if (jerr != json_tokener_success)
+		why = json_tokener_error_desc(jerr);
+	else if (o == NULL)
+		why = "null instead of a JSON object or array";
+	else if (split_trailing_junk(body, end))
+		why = "data after the JSON value";
+	if (why) {
+		json_object_put(o);
+		return split_malformed(err, errlen, url, "%s", why);
+	}
+	*root = o;
+	return 0;
+}
+
+/*
+ * GETs url and parses the 2xx answer into *root (the caller puts it),
+ * retrying as the header describes.  what names the object for a 404.
+ */
+static int
+split_get(struct split_client *sc, const char *url, const char *what,
+    json_object **root, char *err, size_t errlen)
+{
+	struct http_response r;
+	struct split_try t = { 0, 0 };
+	int rc;
+
+	*root = NULL;
+	http_response_init(&r);
+	do {
+		rc = split_try_once(sc, url, what, &r, &t, err, errlen);
+	} while (rc == SPLIT_AGAIN);
+	if (rc == 0) {
+		split_err_clear(err, errlen);
+		rc = split_parse(url, &r.body, root, err, errlen);
+	}
+	http_response_release(&r);
+	return rc;
+}
+
+static int
+split_get_str(json_object *o, const char *key, const char **out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return -1;
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* The paging envelope: {"objects": [...], "totalCount": N, ...}. */
+static int
+split_page_open(const char *url, json_object *root, json_object **objs,
+    int64_t *total, char *err, size_t errlen)
+{
+	json_object *tc;
+
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "objects", objs) ||
+	    !json_object_is_type(*objs, json_type_array))
+		return split_malformed(err, errlen, url,
+		    "no 'objects' array");
+	if (!json_object_object_get_ex(root, "totalCount", &tc) ||
+	    !json_object_is_type(tc, json_type_int) ||
+	    json_object_get_int64(tc) < 0)
+		return split_malformed(err, errlen, url,
+		    "no non-negative integer 'totalCount'");
+	*total = json_object_get_int64(tc);
+	return 0;
+}
+
+static int
+split_walk_page(struct split_client *sc, const struct split_walk *w,
+    const char *url, int64_t *offset, int64_t *total, char *err,
+    size_t errlen)
+{
+	json_object *root, *objs;
+	int64_t tc = 0;
+	size_t i, n;
+	int rc;
+
+	if ((rc = split_get(sc, url, w->what, &root, err, errlen)) != 0)
+		return rc;
+	if ((rc = split_page_open(url, root, &objs, &tc, err, errlen)) != 0)
+		goto root_put;
+	if (*total >= 0 && tc != *total) {
+		snprintf(err, errlen, "GET %s: totalCount changed from %lld "
+		    "to %lld while paging; the listing is retried next cycle",
+		    url, (long long)*total, (long long)tc);
+		rc = FS_EPROTO;
+		goto root_put;
+	}
+	*total = tc;
+	n = json_object_array_length(objs);
+	if (n == 0 && *offset < tc) {
+		/* Going on would ask for the same page forever. */
+		rc = split_malformed(err, errlen, url, "empty page although "
+		    "totalCount is %lld", (long long)tc);
+		goto root_put;
+	}
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = w->each(w->arg, json_object_array_get_idx(objs, i), url,
+		    err, errlen);
+	*offset += (int64_t)n;
+root_put:
+	json_object_put(root);
+	return rc;
+}
+
+static int
+split_walk_pages(struct split_client *sc, const struct split_walk *w,
+    char *err, size_t errlen)
+{
+	struct buf url;
+	int64_t offset = 0, total = -1;
+	int rc;
+
+	buf_init(&url, 0);
+	do {
+		buf_reset(&url);
+		rc = buf_printf(&url, "%s%s?offset=%lld&limit=%d%s",
+		    sc->api_url, w->path, (long long)offset, w->limit,
+		    w->query);
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: %s", sc->api_url,
+			    strerror(rc));
+			break;
+		}
+		rc = split_walk_page(sc, w, buf_str(&url), &offset, &total,
+		    err, errlen);
+	} while (rc == 0 && offset < total);
+	buf_release(&url);
+	return rc;
+}
+
+/* Builds a path from a literal prefix and an escaped segment or two. */
+static int
+split_path(struct buf *b, const char *fmt1, const char *seg1,
+    const char *fmt2, const char *seg2)
+{
+	int rc;
+
+	rc = buf_puts(b, fmt1);
+	if (rc == 0)
+		rc = http_escape(seg1, b);
+	if (rc == 0 && fmt2)
+		rc = buf_puts(b, fmt2);
+	if (rc == 0 && seg2)
+		rc = http_escape(seg2, b);
+	return rc;
+}
+
+static int
+split_ws_each(void *arg, json_object *o, const char *url, char *err,
+    size_t errlen)
+{
+	struct split_ws_find *f = arg;
+	const char *id, *name;
+
+	if (split_get_str(o, "id", &id) != 0 ||
+	    split_get_str(o, "name", &name) != 0)
+		return split_malformed(err, errlen, url,
+		    "a workspace without string 'id' and 'name'");
+	if (strcmp(name, f->name) == 0) {
+		if ((f->id = strdup(id)) == NULL)
+			return ENOMEM;
+		return SPLIT_FOUND;
+	}
+	if (f->near == NULL && strcasecmp(name, f->name) == 0 &&
+	    (f->near = strdup(name)) == NULL)
+		return ENOMEM;
+	return 0;
+}
+
+static void
+split_ws_not_found(const struct split_ws_find *f, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "project '%s' not found or not visible to the "
+	    "Admin API key: grant the key access in Split's project view "
+	    "permissions%s%s%s", f->name, f->near ? " (Split has '" : "",
+	    f->near ? f->near : "", f->near ? "'; names are case-sensitive)" :
+	    "");
+}
+
+int
+split_resolve_workspace(struct split_client *sc, const char *name,
+    char **ws_id, char *err, size_t errlen)
+{
+	struct split_ws_find f = { name, NULL, NULL };
+	struct split_walk w;
+	struct buf query;
+	char what[SPLIT_WHAT_MAX];
+	int rc;
+
+	*ws_id = NULL;
+	split_err_clear(err, errlen);
+	buf_init(&query, 0);
+	rc = buf_puts(&query, "&name=");
+	if (rc == 0)
+		rc = http_escape(name, &query);
+	if (rc != 0)
+		goto query_release;
+	snprintf(what, sizeof(what), "project '%s'", name);
+	memset(&w, 0, sizeof(w));
+	w.path = "/workspaces";
+	w.query = buf_str(&query);
+	w.limit = SPLIT_WS_PAGE;
+	w.what = what;
+	w.each = split_ws_each;
+	w.arg = &f;
+	rc = split_walk_pages(sc, &w, err, errlen);
+	if (rc == SPLIT_FOUND) {
+		*ws_id = f.id;
+		f.id = NULL;
+		rc = 0;
+	} else if (rc == 0) {
+		split_ws_not_found(&f, err, errlen);
+		rc = FS_ENOTFOUND;
+	}
+	free(f.id);
+	free(f.near);
+query_release:
+	buf_release(&query);
+	return rc;
+}
+
+/*
+ * Finds env by id or exact name in the bare array of environments;
+ * *hit_id stays NULL when none matches.
+ */
+static int
+split_env_find(const char *url, json_object *arr, const char *env,
+    const char **hit_id, const char **hit_name, struct buf *names, char *err,
+    size_t errlen)
+{
+	json_object *o;
+	const char *id, *name;
+	size_t i, n;
+	int full = 0;
+
+	*hit_id = *hit_name = NULL;
+	if (!json_object_is_type(arr, json_type_array))
+		return split_malformed(err, errlen, url,
+		    "not an array of environments");
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		o = json_object_array_get_idx(arr, i);
+		if (split_get_str(o, "id", &id) != 0 ||
+		    split_get_str(o, "name", &name) != 0)
+			return split_malformed(err, errlen, url,
+			    "an environment without string 'id' and 'name'");
+		if (*hit_id == NULL &&
+		    (strcmp(id, env) == 0 || strcmp(name, env) == 0)) {
+			*hit_id = id;
+			*hit_name = name;
+		}
+		/* Only for the message: a full buffer ends the list. */
+		if (!full && buf_printf(names, "%s%s", i ? ", " : "", name))
+			full = 1;
+	}
+	return 0;
+}
+
+int
+split_resolve_environment(struct split_client *sc, const char *ws_id,
+    const char *project, const char *env, char **env_id, char **env_name,
+    char *err, size_t errlen)
+{
+	struct buf url, names;
+	json_object *root = NULL;
+	const char *id = NULL, *name = NULL;
+	char what[SPLIT_WHAT_MAX];
+	int rc;
+
+	*env_id = *env_name = NULL;
+	split_err_clear(err, errlen);
+	buf_init(&url, 0);
+	buf_init(&names, SPLIT_ENV_LIST_MAX);
+	rc = buf_puts(&url, sc->api_url);
+	if (rc == 0)
+		rc = split_path(&url, "/environments/ws/", ws_id, NULL, NULL);
+	if (rc != 0)
+		goto bufs_release;
+	snprintf(what, sizeof(what), "project '%s'", project ? project : ws_id);
+	rc = split_get(sc, buf_str(&url), what, &root, err, errlen);
+	if (rc == 0)
+		rc = split_env_find(buf_str(&url), root, env, &id, &name,
+		    &names, err, errlen);
+	if (rc != 0)
+		goto root_put;
+	if (id == NULL) {
+		snprintf(err, errlen, "environment '%s' not found in %s or not "
+		    "visible to the Admin API key: grant the key access in "
+		    "Split's project view permissions (the key sees: %s)", env,
+		    what, names.len ? buf_str(&names) : "none");
+		rc = FS_ENOTFOUND;
+		goto root_put;
+	}
+	if ((*env_id = strdup(id)) == NULL ||
+	    (*env_name = strdup(name)) == NULL) {
+		free(*env_id);
+		*env_id = NULL;
+		rc = ENOMEM;
+	}
+root_put:
+	json_object_put(root);
+bufs_release:
+	buf_release(&names);
+	buf_release(&url);
+	return rc;
+}
+
+static int
+split_flag_tags(struct split_flags_ctx *c, json_object *o,
+    struct split_flag *f, const char *url, char *err, size_t errlen)
+{
+	json_object *tags;
+	const char **p;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(o, "tags", &tags) || tags == NULL)
+		return 0;
+	if (!json_object_is_type(tags, json_type_array))
+		return split_malformed(err, errlen, url,
+		    "flag '%s': 'tags' is not an array", f->name);
+	n = json_object_array_length(tags);
+	if (n > c->tagcap) {
+		if (n > SIZE_MAX / sizeof(*p) ||
+		    (p = realloc(c->tags, n * sizeof(*p))) == NULL)
+			return ENOMEM;
+		c->tags = p;
+		c->tagcap = n;
+	}
+	for (i = 0; i < n; i++)
+		if (split_get_str(json_object_array_get_idx(tags, i), "name",
+		    &c->tags[i]) != 0)
+			return split_malformed(err, errlen, url,
+			    "flag '%s': a tag without a string 'name'",
+			    f->name);
+	f->tags = c->tags;
+	f->ntags = n;
+	return 0;
+}
+
+static int
+split_flag_each(void *arg, json_object *o, const char *url, char *err,
+    size_t errlen)
+{
+	struct split_flags_ctx *c = arg;
+	struct split_flag f;
+	json_object *v;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	if (split_get_str(o, "id", &f.id) != 0 ||
+	    split_get_str(o, "name", &f.name) != 0)
+		return split_malformed(err, errlen, url,
+		    "a flag without string 'id' and 'name'");
+	f.description = "";
+	/* json-c gives NULL for a JSON null: same as absent. */
+	if (json_object_object_get_ex(o, "description", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_string))
+			return split_malformed(err, errlen, url,
+			    "flag '%s': 'description' is not a string",
+			    f.name);
+		f.description = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(o, "creationTime", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_int) &&
+		    !json_object_is_type(v, json_type_double))
+			return split_malformed(err, errlen, url,
+			    "flag '%s': 'creationTime' is not a number",
+			    f.name);
+		f.creation_time = json_object_get_int64(v);
+	}
+	if ((rc = split_flag_tags(c, o, &f, url, err, errlen)) != 0)
+		return rc;
+	return c->cb(c->arg, &f);
+}
+
+int
+split_list_flags(struct split_client *sc, const char *ws_id,
+    const char *project, split_flag_cb cb, void *arg, char *err,
+    size_t errlen)
+{
+	struct split_flags_ctx c = { cb, arg, NULL, 0 };
+	struct split_walk w;
+	struct buf path;
+	char what[SPLIT_WHAT_MAX];
+	int rc;
+
+	split_err_clear(err, errlen);
+	buf_init(&path, 0);
+	if ((rc = split_path(&path, "/splits/ws/", ws_id, NULL, NULL)) != 0)
+		goto path_release;
+	snprintf(what, sizeof(what), "project '%s'", project ? project : ws_id);
+	memset(&w, 0, sizeof(w));
+	w.path = buf_str(&path);
+	w.query = "";
+	w.limit = SPLIT_FLAGS_PAGE;
+	w.what = what;
+	w.each = split_flag_each;
+	w.arg = &c;
+	rc = split_walk_pages(sc, &w, err, errlen);
+	free(c.tags);
+path_release:
+	buf_release(&path);
+	return rc;
+}
+
+static int
+split_def_each(void *arg, json_object *o, const char *url, char *err,
+    size_t errlen)
+{
+	struct split_defs_ctx *c = arg;
+	const char *name;
+
+	if (split_get_str(o, "name", &name) != 0)
+		return split_malformed(err, errlen, url,
+		    "a definition without a string 'name'");
+	return c->cb(c->arg, o);
+}
+
+int
+split_list_definitions(struct split_client *sc, const char *ws_id,
+    const char *project, const char *env_id, split_def_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct split_defs_ctx c = { cb, arg };
+	struct split_walk w;
+	struct buf path;
+	char what[SPLIT_WHAT_MAX];
+	int rc;
+
+	split_err_clear(err, errlen);
+	buf_init(&path, 0);
+	if ((rc = split_path(&path, "/splits/ws/", ws_id, "/environments/",
+	    env_id)) != 0)
+		goto path_release;
+	snprintf(what, sizeof(what), "environment '%s' of project '%s'",
+	    env_id, project ? project : ws_id);
+	memset(&w, 0, sizeof(w));
+	w.path = buf_str(&path);
+	w.query = "";
+	w.limit = SPLIT_DEFS_PAGE;
+	w.what = what;
+	w.each = split_def_each;
+	w.arg = &c;
+	rc = split_walk_pages(sc, &w, err, errlen);
+path_release:
+	buf_release(&path);
+	return rc;
+}

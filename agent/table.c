@@ -1,0 +1,134 @@
+/* table.c - aligned text tables. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+struct table {
+	size_t	 ncols;
+	size_t	 nrows, cap;	/* rows include the header */
+	char	**cells;	/* nrows * ncols */
+	size_t	*width;
+};
+
+/* Display width: count UTF-8 lead bytes only. */
+static size_t
+utf8_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static int
+table_vadd(struct table *t, va_list ap)
+{
+	char **p;
+	size_t i, ncap, w;
+	const char *s;
+
+	if (t->nrows == t->cap) {
+		ncap = t->cap ? t->cap * 2 : 16;
+		p = realloc(t->cells, ncap * t->ncols * sizeof(*p));
+		if (p == NULL)
+			return ENOMEM;
+		t->cells = p;
+		t->cap = ncap;
+	}
+	p = &t->cells[t->nrows * t->ncols];
+	for (i = 0; i < t->ncols; i++) {
+		s = va_arg(ap, const char *);
+		if ((p[i] = strdup(s ? s : "-")) == NULL) {
+			while (i-- > 0)
+				free(p[i]);
+			return ENOMEM;
+		}
+		if ((w = utf8_width(p[i])) > t->width[i])
+			t->width[i] = w;
+	}
+	t->nrows++;
+	return 0;
+}
+
+struct table *
+table_new(size_t ncols, ...)
+{
+	struct table *t;
+	va_list ap;
+	int rc;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->ncols = ncols;
+	if ((t->width = calloc(ncols, sizeof(*t->width))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	va_start(ap, ncols);
+	rc = table_vadd(t, ap);
+	va_end(ap);
+	if (rc != 0) {
+		table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+table_add(struct table *t, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, t);
+	rc = table_vadd(t, ap);
+	va_end(ap);
+	return rc;
+}
+
+size_t
+table_rows(const struct table *t)
+{
+	return t->nrows - 1;
+}
+
+void
+table_print(const struct table *t, FILE *out)
+{
+	size_t r, c, pad;
+	const char *s;
+
+	for (r = 0; r < t->nrows; r++) {
+		for (c = 0; c < t->ncols; c++) {
+			s = t->cells[r * t->ncols + c];
+			fputs(s, out);
+			if (c + 1 == t->ncols)
+				break;
+			pad = t->width[c] - utf8_width(s) + 2;
+			while (pad--)
+				fputc(' ', out);
+		}
+		fputc('\n', out);
+	}
+}
+
+void
+table_free(struct table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t->width);
+	free(t);
+}

@@ -1,0 +1,1161 @@
+/* view.c - the flag view: built from Split, kept as a record, shown as JSON. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "error.h"
+#include "view.h"
+
+/* Bump when the record layout changes: old records then read as corrupt
+ * and the next poll rewrites them. */
+#define VIEW_RECORD_VERSION	1
+#define VIEW_RECORD_NULL	UINT32_MAX	/* length of a NULL string */
+
+#define VIEW_FNV_OFFSET		0xcbf29ce484222325ULL
+#define VIEW_FNV_PRIME		0x100000001b3ULL
+
+/* Where a definition error is reported. */
+struct view_parse {
+	const char	*flag;
+	char		*err;
+	size_t		 errlen;
+};
+
+struct view_reader {
+	const unsigned char *p;
+	size_t		 left;
+};
+
+void
+view_init(struct flag_view *v)
+{
+	*v = (struct flag_view){ .defined = false };
+}
+
+static void
+view_strv_free(char **sv, size_t n)
+{
+	size_t i;
+
+	if (sv == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(sv[i]);
+	free(sv);
+}
+
+void
+view_release(struct flag_view *v)
+{
+	size_t i;
+
+	free(v->project);
+	free(v->environment);
+	free(v->flag);
+	free(v->flag_id);
+	free(v->ws_id);
+	free(v->env_id);
+	free(v->default_treatment);
+	if (v->default_rule != NULL) {
+		for (i = 0; i < v->ndefault_rule; i++)
+			free(v->default_rule[i].treatment);
+		free(v->default_rule);
+	}
+	view_strv_free(v->treatments, v->ntreatments);
+	free(v->url);
+	view_strv_free(v->tags, v->ntags);
+	free(v->description);
+	view_init(v);
+}
+
+bool
+view_is_active(const struct flag_view *v)
+{
+	return v->defined && !v->killed;
+}
+
+/* A copy of s, where NULL copies as NULL. */
+static int
+view_strdup(char **dst, const char *s)
+{
+	*dst = NULL;
+	if (s != NULL && (*dst = strdup(s)) == NULL)
+		return ENOMEM;
+	return 0;
+}
+
+static int
+view_strv_dup(char ***dst, size_t *ndst, const char *const *src, size_t n)
+{
+	size_t i;
+	int rc;
+
+	*dst = NULL;
+	*ndst = 0;
+	if (n == 0)
+		return 0;
+	if ((*dst = calloc(n, sizeof(**dst))) == NULL)
+		return ENOMEM;
+	/* Counted first so that release frees a partial copy. */
+	*ndst = n;
+	for (i = 0; i < n; i++)
+		if ((rc = view_strdup(&(*dst)[i], src[i])) != 0)
+			return rc;
+	return 0;
+}
+
+/*
+ * Definition parsing.
+ */
+
+static int view_def_error(struct view_parse *p, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+static int
+view_def_error(struct view_parse *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->err == NULL || p->errlen == 0)
+		return FS_EPROTO;
+	n = snprintf(p->err, p->errlen, "flag '%s': definition ",
+	    p->flag ? p->flag : "");
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return FS_EPROTO;
+}
+
+/* The member key of o, NULL when absent or JSON null. */
+static json_object *
+view_def_get(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+static int
+view_get_string(struct view_parse *p, json_object *o, const char *where,
+    const char *key, const char **out)
+{
+	json_object *v;
+
+	if ((v = view_def_get(o, key)) == NULL)
+		return view_def_error(p, "field '%s%s' is missing", where, key);
+	if (!json_object_is_type(v, json_type_string))
+		return view_def_error(p, "field '%s%s' is not a string",
+		    where, key);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* A percentage field; dflt < 0 makes it required. */
+static int
+view_get_percent(struct view_parse *p, json_object *o, const char *where,
+    const char *key, int dflt, int *out)
+{
+	json_object *v;
+	int64_t n;
+
+	if ((v = view_def_get(o, key)) == NULL) {
+		if (dflt < 0)
+			return view_def_error(p, "field '%s%s' is missing",
+			    where, key);
+		*out = dflt;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_int))
+		goto bad;
+	n = json_object_get_int64(v);
+	if (n < 0 || n > 100)
+		goto bad;
+	*out = (int)n;
+	return 0;
+bad:
+	return view_def_error(p, "field '%s%s' is not an integer from 0 to 100",
+	    where, key);
+}
+
+/* An optional array field; *out is NULL when absent. */
+static int
+view_get_array(struct view_parse *p, json_object *o, const char *where,
+    const char *key, json_object **out)
+{
+	json_object *v;
+
+	*out = NULL;
+	if ((v = view_def_get(o, key)) == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return view_def_error(p, "field '%s%s' is not an array",
+		    where, key);
+	*out = v;
+	return 0;
+}
+
+static int
+view_parse_scalars(struct flag_view *nv, json_object *def,
+    struct view_parse *p)
+{
+	json_object *v;
+	const char *s;
+	int rc;
+
+	if ((v = view_def_get(def, "killed")) != NULL) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return view_def_error(p,
+			    "field 'killed' is not a boolean");
+		nv->killed = json_object_get_boolean(v);
+	}
+	if ((rc = view_get_string(p, def, "", "defaultTreatment", &s)) != 0)
+		return rc;
+	if ((rc = view_strdup(&nv->default_treatment, s)) != 0)
+		return rc;
+	if ((rc = view_get_percent(p, def, "", "trafficAllocation", 100,
+	    &nv->traffic_allocation)) != 0)
+		return rc;
+	if ((v = view_def_get(def, "lastUpdateTime")) != NULL) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 0)
+			return view_def_error(p, "field 'lastUpdateTime' is "
+			    "not a non-negative integer");
+		nv->last_updated = json_object_get_int64(v);
+	}
+	return 0;
+}
+
+static int
+view_parse_bucket(struct view_bucket *b, json_object *o, size_t i,
+    struct view_parse *p)
+{
+	char where[48];
+	const char *s;
+	int rc;
+
+	snprintf(where, sizeof(where), "defaultRule[%zu].", i);
+	if (!json_object_is_type(o, json_type_object))
+		return view_def_error(p, "field 'defaultRule[%zu]' is not an "
+		    "object", i);
+	if ((rc = view_get_string(p, o, where, "treatment", &s)) != 0)
+		return rc;
+	if ((rc = view_get_percent(p, o, where, "size", -1, &b->size)) != 0)
+		return rc;
+	return view_strdup(&b->treatment, s);
+}
+
+static int
+view_parse_default_rule(struct flag_view *nv, json_object *def,
+    struct view_parse *p)
+{
+	json_object *arr;
+	size_t i, n;
+	int rc;
+
+	if ((rc = view_get_array(p, def, "", "defaultRule", &arr)) != 0)
+		return rc;
+	if (arr == NULL)
+		return view_def_error(p, "field 'defaultRule' is missing");
+	if ((n = json_object_array_length(arr)) == 0)
+		return 0;
+	if ((nv->default_rule = calloc(n, sizeof(*nv->default_rule))) == NULL)
+		return ENOMEM;
+	nv->ndefault_rule = n;
+	for (i = 0; i < n; i++) {
+		rc = view_parse_bucket(&nv->default_rule[i],
+		    json_object_array_get_idx(arr, i), i, p);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Checks one treatment; counts it when it is an individual-target group. */
+static int
+view_parse_treatment(json_object *o, size_t i, const char **name,
+    int *groups, struct view_parse *p)
+{
+	json_object *keys, *segs;
+	char where[48];
+	int rc;
+
+	snprintf(where, sizeof(where), "treatments[%zu].", i);
+	if (!json_object_is_type(o, json_type_object))
+		return view_def_error(p, "field 'treatments[%zu]' is not an "
+		    "object", i);
+	if ((rc = view_get_string(p, o, where, "name", name)) != 0)
+		return rc;
+	if ((rc = view_get_array(p, o, where, "keys", &keys)) != 0)
+		return rc;
+	if ((rc = view_get_array(p, o, where, "segments", &segs)) != 0)
+		return rc;
+	if ((keys != NULL && json_object_array_length(keys) > 0) ||
+	    (segs != NULL && json_object_array_length(segs) > 0))
+		(*groups)++;
+	return 0;
+}
+
+static int
+view_parse_treatments(struct flag_view *nv, json_object *arr,
+    struct view_parse *p)
+{
+	const char *name;
+	size_t i, n;
+	int groups = 0, rc;
+
+	if ((n = json_object_array_length(arr)) > INT_MAX / 2)
+		return view_def_error(p, "field 'treatments' has too many "
+		    "entries");
+	if (n > 0) {
+		if ((nv->treatments = calloc(n, sizeof(char *))) == NULL)
+			return ENOMEM;
+		nv->ntreatments = n;
+	}
+	for (i = 0; i < n; i++) {
+		rc = view_parse_treatment(json_object_array_get_idx(arr, i), i,
+		    &name, &groups, p);
+		if (rc != 0)
+			return rc;
+		if ((rc = view_strdup(&nv->treatments[i], name)) != 0)
+			return rc;
+	}
+	nv->rules += groups;
+	return 0;
+}
+
+static uint64_t
+view_fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *s = data;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= VIEW_FNV_PRIME;
+	}
+	return h;
+}
+
+/* Hashes the plain JSON text of o ("[]" for NULL) and its NUL separator. */
+static int
+view_hash_json(uint64_t *h, json_object *o)
+{
+	const char *s = "[]";
+
+	if (o != NULL &&
+	    (s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) ==
+	    NULL)
+		return ENOMEM;
+	*h = view_fnv1a(*h, s, strlen(s) + 1);
+	return 0;
+}
+
+/* Both arrays were validated by the parsers before. */
+static bool
+view_has_targets(json_object *t)
+{
+	json_object *keys = view_def_get(t, "keys");
+	json_object *segs = view_def_get(t, "segments");
+
+	return (json_object_is_type(keys, json_type_array) &&
+	    json_object_array_length(keys) > 0) ||
+	    (json_object_is_type(segs, json_type_array) &&
+	    json_object_array_length(segs) > 0);
+}
+
+static int
+view_hash_rules(json_object *rules, json_object *treatments, uint64_t *out)
+{
+	json_object *t;
+	const char *name;
+	uint64_t h = VIEW_FNV_OFFSET;
+	size_t i, n;
+	int rc;
+
+	if ((rc = view_hash_json(&h, rules)) != 0)
+		return rc;
+	n = json_object_array_length(treatments);
+	for (i = 0; i < n; i++) {
+		t = json_object_array_get_idx(treatments, i);
+		/* only individual targets are rules; a treatment nobody is
+		 * targeted to is the business of flag.treatments_changed */
+		if (!view_has_targets(t))
+			continue;
+		name = json_object_get_string(view_def_get(t, "name"));
+		h = view_fnv1a(h, name, strlen(name) + 1);
+		if ((rc = view_hash_json(&h, view_def_get(t, "keys"))) != 0)
+			return rc;
+		if ((rc = view_hash_json(&h, view_def_get(t, "segments"))) != 0)
+			return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+static int
+view_parse_rules(struct flag_view *nv, json_object *def, struct view_parse *p)
+{
+	json_object *rules, *treatments;
+	size_t i, n;
+	int rc;
+
+	if ((rc = view_get_array(p, def, "", "rules", &rules)) != 0)
+		return rc;
+	n = rules ? json_object_array_length(rules) : 0;
+	/* rules is an int, and treatments may add as many again. */
+	if (n > INT_MAX / 2)
+		return view_def_error(p, "field 'rules' has too many entries");
+	for (i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(rules, i),
+		    json_type_object))
+			return view_def_error(p, "field 'rules[%zu]' is not "
+			    "an object", i);
+	nv->rules = (int)n;
+	if ((rc = view_get_array(p, def, "", "treatments", &treatments)) != 0)
+		return rc;
+	if (treatments == NULL)
+		return view_def_error(p, "field 'treatments' is missing");
+	if ((rc = view_parse_treatments(nv, treatments, p)) != 0)
+		return rc;
+	return view_hash_rules(rules, treatments, &nv->rules_hash);
+}
+
+static int
+view_parse_def(struct flag_view *nv, json_object *def, struct view_parse *p)
+{
+	int rc;
+
+	if (!json_object_is_type(def, json_type_object))
+		return view_def_error(p, "is not an object");
+	nv->defined = true;
+	if ((rc = view_parse_scalars(nv, def, p)) != 0)
+		return rc;
+	if ((rc = view_parse_default_rule(nv, def, p)) != 0)
+		return rc;
+	return view_parse_rules(nv, def, p);
+}
+
+/*
+ * The flag URL.
+ */
+
+/* Percent-encodes all but RFC 3986 unreserved characters. */
+static int
+view_url_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char c;
+	char enc[3];
+	int rc;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			rc = buf_putc(b, (char)c);
+		} else {
+			enc[0] = '%';
+			enc[1] = hex[c >> 4];
+			enc[2] = hex[c & 0xf];
+			rc = buf_append(b, enc, sizeof(enc));
+		}
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static bool
+view_url_is(const char *name, size_t len, const char *var)
+{
+	return strlen(var) == len && strncmp(name, var, len) == 0;
+}
+
+/* Appends the value of {name}; false when name is no variable of ours. */
+static bool
+view_url_var(struct buf *b, const struct flag_view *nv, const char *name,
+    size_t len, int *rc)
+{
+	const char *val;
+	bool escape = false;
+
+	if (view_url_is(name, len, "workspace_id"))
+		val = nv->ws_id;
+	else if (view_url_is(name, len, "flag_id"))
+		val = nv->flag_id;
+	else if (view_url_is(name, len, "environment_id"))
+		val = nv->env_id;
+	else if (view_url_is(name, len, "flag")) {
+		val = nv->flag;
+		escape = true;
+	} else if (view_url_is(name, len, "project")) {
+		val = nv->project;
+		escape = true;
+	} else
+		return false;
+	if (val == NULL)
+		*rc = 0;
+	else
+		*rc = escape ? view_url_escape(b, val) : buf_puts(b, val);
+	return true;
+}
+
+static int
+view_make_url(struct flag_view *nv, const char *tpl)
+{
+	struct buf b;
+	const char *s, *end;
+	int rc = 0;
+
+	if (tpl == NULL)
+		return 0;
+	buf_init(&b, 0);
+	for (s = tpl; *s != '\0' && rc == 0; ) {
+		end = *s == '{' ? strchr(s + 1, '}') : NULL;
+		if (end != NULL &&
+		    view_url_var(&b, nv, s + 1, (size_t)(end - s - 1), &rc))
+			s = end + 1;
+		else
+			rc = buf_putc(&b, *s++);
+	}
+	if (rc != 0)
+		goto buf_free;
+	if ((nv->url = buf_detach(&b)) == NULL)
+		return ENOMEM;
+	return 0;
+buf_free:
+	buf_release(&b);
+	return rc;
+}
+
+static int
+view_copy_entry(struct flag_view *nv, const struct view_context *ctx,
+    const char *flag_id, const char *flag, const char *description,
+    const char *const *tags, size_t ntags)
+{
+	int rc;
+
+	if ((rc = view_strdup(&nv->project, ctx->project)) != 0 ||
+	    (rc = view_strdup(&nv->environment, ctx->environment)) != 0 ||
+	    (rc = view_strdup(&nv->flag, flag)) != 0 ||
+	    (rc = view_strdup(&nv->flag_id, flag_id)) != 0 ||
+	    (rc = view_strdup(&nv->ws_id, ctx->ws_id)) != 0 ||
+	    (rc = view_strdup(&nv->env_id, ctx->env_id)) != 0 ||
+	    (rc = view_strdup(&nv->description, description)) != 0)
+		return rc;
+	return view_strv_dup(&nv->tags, &nv->ntags, tags, ntags);
+}
+
+int
+view_from_split(struct flag_view *v, const struct view_context *ctx,
+    const char *flag_id, const char *flag, const char *description,
+    const char *const *tags, size_t ntags, json_object *def,
+    char *err, size_t errlen)
+{
+	struct view_parse p;
+	struct flag_view nv;
+	int rc;
+
+	p.flag = flag;
+	p.err = err;
+	p.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	view_init(&nv);
+	if ((rc = view_copy_entry(&nv, ctx, flag_id, flag, description, tags,
+	    ntags)) != 0)
+		goto view_free;
+	if (def != NULL && (rc = view_parse_def(&nv, def, &p)) != 0)
+		goto view_free;
+	if ((rc = view_make_url(&nv, ctx->flag_url)) != 0)
+		goto view_free;
+	view_release(v);
+	*v = nv;
+	return 0;
+view_free:
+	view_release(&nv);
+	return rc;
+}
+
+/*
+ * The binary record: a version byte, then every field in struct order.
+ * Integers are little-endian and fixed width; strings are a u32 length
+ * (VIEW_RECORD_NULL for NULL) and their bytes; arrays a u32 count and
+ * their elements.  Nothing depends on the host, so equal views give equal
+ * bytes.
+ */
+
+static int
+view_put_u32(struct buf *b, uint32_t x)
+{
+	unsigned char le[4];
+
+	le[0] = x & 0xff;
+	le[1] = (x >> 8) & 0xff;
+	le[2] = (x >> 16) & 0xff;
+	le[3] = (x >> 24) & 0xff;
+	return buf_append(b, le, sizeof(le));
+}
+
+static int
+view_put_u64(struct buf *b, uint64_t x)
+{
+	int rc;
+
+	if ((rc = view_put_u32(b, (uint32_t)(x & 0xffffffffu))) != 0)
+		return rc;
+	return view_put_u32(b, (uint32_t)(x >> 32));
+}
+
+static int
+view_put_str(struct buf *b, const char *s)
+{
+	size_t len;
+	int rc;
+
+	if (s == NULL)
+		return view_put_u32(b, VIEW_RECORD_NULL);
+	if ((len = strlen(s)) >= VIEW_RECORD_NULL)
+		return EFBIG;
+	if ((rc = view_put_u32(b, (uint32_t)len)) != 0)
+		return rc;
+	return buf_append(b, s, len);
+}
+
+static int
+view_put_count(struct buf *b, size_t n)
+{
+	if (n >= VIEW_RECORD_NULL)
+		return EFBIG;
+	return view_put_u32(b, (uint32_t)n);
+}
+
+static int
+view_put_strv(struct buf *b, char *const *sv, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = view_put_count(b, n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = view_put_str(b, sv[i])) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+view_encode_ids(const struct flag_view *v, struct buf *out)
+{
+	int rc;
+
+	if ((rc = buf_putc(out, VIEW_RECORD_VERSION)) != 0 ||
+	    (rc = view_put_str(out, v->project)) != 0 ||
+	    (rc = view_put_str(out, v->environment)) != 0 ||
+	    (rc = view_put_str(out, v->flag)) != 0 ||
+	    (rc = view_put_str(out, v->flag_id)) != 0 ||
+	    (rc = view_put_str(out, v->ws_id)) != 0)
+		return rc;
+	return view_put_str(out, v->env_id);
+}
+
+static int
+view_encode_definition(const struct flag_view *v, struct buf *out)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = buf_putc(out, v->defined ? 1 : 0)) != 0 ||
+	    (rc = buf_putc(out, v->killed ? 1 : 0)) != 0 ||
+	    (rc = view_put_str(out, v->default_treatment)) != 0 ||
+	    (rc = view_put_u32(out, (uint32_t)v->traffic_allocation)) != 0 ||
+	    (rc = view_put_count(out, v->ndefault_rule)) != 0)
+		return rc;
+	for (i = 0; i < v->ndefault_rule; i++)
+		if ((rc = view_put_str(out, v->default_rule[i].treatment)) !=
+		    0 || (rc = view_put_u32(out,
+		    (uint32_t)v->default_rule[i].size)) != 0)
+			return rc;
+	if ((rc = view_put_u32(out, (uint32_t)v->rules)) != 0 ||
+	    (rc = view_put_u64(out, v->rules_hash)) != 0 ||
+	    (rc = view_put_strv(out, v->treatments, v->ntreatments)) != 0)
+		return rc;
+	return view_put_u64(out, (uint64_t)v->last_updated);
+}
+
+int
+view_encode(const struct flag_view *v, struct buf *out)
+{
+	size_t start = out->len;
+	int rc;
+
+	if ((rc = view_encode_ids(v, out)) != 0 ||
+	    (rc = view_encode_definition(v, out)) != 0 ||
+	    (rc = view_put_str(out, v->url)) != 0 ||
+	    (rc = view_put_strv(out, v->tags, v->ntags)) != 0 ||
+	    (rc = view_put_str(out, v->description)) != 0)
+		goto truncate;
+	return 0;
+truncate:
+	/* Leave out as it was: a half record must never be stored. */
+	out->len = start;
+	if (out->data != NULL)
+		out->data[start] = '\0';
+	return rc;
+}
+
+static int
+view_get_bytes(struct view_reader *r, void *dst, size_t n)
+{
+	if (n > r->left)
+		return FS_EPROTO;
+	memcpy(dst, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
+static int
+view_get_u32(struct view_reader *r, uint32_t *x)
+{
+	unsigned char le[4];
+	int rc;
+
+	if ((rc = view_get_bytes(r, le, sizeof(le))) != 0)
+		return rc;
+	*x = (uint32_t)le[0] | (uint32_t)le[1] << 8 | (uint32_t)le[2] << 16 |
+	    (uint32_t)le[3] << 24;
+	return 0;
+}
+
+static int
+view_get_u64(struct view_reader *r, uint64_t *x)
+{
+	uint32_t lo, hi;
+	int rc;
+
+	if ((rc = view_get_u32(r, &lo)) != 0 ||
+	    (rc = view_get_u32(r, &hi)) != 0)
+		return rc;
+	*x = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+static int
+view_get_int(struct view_reader *r, int *x)
+{
+	uint32_t u;
+	int rc;
+
+	if ((rc = view_get_u32(r, &u)) != 0)
+		return rc;
+	*x = (int)(int32_t)u;
+	return 0;
+}
+
+static int
+view_get_bool(struct view_reader *r, bool *x)
+{
+	unsigned char c;
+	int rc;
+
+	if ((rc = view_get_bytes(r, &c, 1)) != 0)
+		return rc;
+	if (c > 1)
+		return FS_EPROTO;
+	*x = c == 1;
+	return 0;
+}
+
+static int
+view_get_str(struct view_reader *r, char **s)
+{
+	uint32_t len;
+	int rc;
+
+	*s = NULL;
+	if ((rc = view_get_u32(r, &len)) != 0)
+		return rc;
+	if (len == VIEW_RECORD_NULL)
+		return 0;
+	/* The encoder never writes a NUL inside a string. */
+	if (len > r->left || memchr(r->p, '\0', len) != NULL)
+		return FS_EPROTO;
+	if ((*s = malloc((size_t)len + 1)) == NULL)
+		return ENOMEM;
+	memcpy(*s, r->p, len);
+	(*s)[len] = '\0';
+	r->p += len;
+	r->left -= len;
+	return 0;
+}
+
+/* An array count, refused when the rest cannot hold that many elements
+ * of at least minsize bytes: garbage must not make us allocate. */
+static int
+view_get_count(struct view_reader *r, size_t minsize, size_t *n)
+{
+	uint32_t u;
+	int rc;
+
+	if ((rc = view_get_u32(r, &u)) != 0)
+		return rc;
+	if (u > r->left / minsize)
+		return FS_EPROTO;
+	*n = u;
+	return 0;
+}
+
+static int
+view_get_strv(struct view_reader *r, char ***sv, size_t *nsv)
+{
+	size_t i, n;
+	int rc;
+
+	if ((rc = view_get_count(r, 4, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return 0;
+	if ((*sv = calloc(n, sizeof(**sv))) == NULL)
+		return ENOMEM;
+	*nsv = n;
+	for (i = 0; i < n; i++)
+		if ((rc = view_get_str(r, &(*sv)[i])) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+view_decode_ids(struct flag_view *v, struct view_reader *r)
+{
+	unsigned char version;
+	int rc;
+
+	if ((rc = view_get_bytes(r, &version, 1)) != 0)
+		return rc;
+	if (version != VIEW_RECORD_VERSION)
+		return FS_EPROTO;
+	if ((rc = view_get_str(r, &v->project)) != 0 ||
+	    (rc = view_get_str(r, &v->environment)) != 0 ||
+	    (rc = view_get_str(r, &v->flag)) != 0 ||
+	    (rc = view_get_str(r, &v->flag_id)) != 0 ||
+	    (rc = view_get_str(r, &v->ws_id)) != 0)
+		return rc;
+	return view_get_str(r, &v->env_id);
+}
+
+static int
+view_decode_default_rule(struct flag_view *v, struct view_reader *r)
+{
+	size_t i, n;
+	int rc;
+
+	if ((rc = view_get_count(r, 8, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return 0;
+	if ((v->default_rule = calloc(n, sizeof(*v->default_rule))) == NULL)
+		return ENOMEM;
+	v->ndefault_rule = n;
+	for (i = 0; i < n; i++)
+		if ((rc = view_get_str(r, &v->default_rule[i].treatment)) !=
+		    0 || (rc = view_get_int(r, &v->default_rule[i].size)) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+view_decode_definition(struct flag_view *v, struct view_reader *r)
+{
+	uint64_t updated;
+	int rc;
+
+	if ((rc = view_get_bool(r, &v->defined)) != 0 ||
+	    (rc = view_get_bool(r, &v->killed)) != 0 ||
+	    (rc = view_get_str(r, &v->default_treatment)) != 0 ||
+	    (rc = view_get_int(r, &v->traffic_allocation)) != 0 ||
+	    (rc = view_decode_default_rule(v, r)) != 0 ||
+	    (rc = view_get_int(r, &v->rules)) != 0 ||
+	    (rc = view_get_u64(r, &v->rules_hash)) != 0 ||
+	    (rc = view_get_strv(r, &v->treatments, &v->ntreatments)) != 0 ||
+	    (rc = view_get_u64(r, &updated)) != 0)
+		return rc;
+	v->last_updated = (int64_t)updated;
+	return 0;
+}
+
+int
+view_decode(struct flag_view *v, const void *rec, size_t len)
+{
+	struct view_reader r;
+	struct flag_view nv;
+	int rc;
+
+	r.p = rec;
+	r.left = len;
+	view_init(&nv);
+	if ((rc = view_decode_ids(&nv, &r)) != 0 ||
+	    (rc = view_decode_definition(&nv, &r)) != 0 ||
+	    (rc = view_get_str(&r, &nv.url)) != 0 ||
+	    (rc = view_get_strv(&r, &nv.tags, &nv.ntags)) != 0 ||
+	    (rc = view_get_str(&r, &nv.description)) != 0)
+		goto view_free;
+	if (r.left != 0) {
+		rc = FS_EPROTO;
+		goto view_free;
+	}
+	view_release(v);
+	*v = nv;
+	return 0;
+view_free:
+	view_release(&nv);
+	return rc;
+}
+
+/*
+ * JSON and words.
+ */
+
+/* Adds val (NULL meaning its allocation failed) to o, taking it over. */
+static int
+view_json_put(json_object *o, const char *key, json_object *val)
+{
+	if (val == NULL)
+		return ENOMEM;
+	if (json_object_object_add(o, key, val) != 0) {
+		json_object_put(val);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+static int
+view_json_null(json_object *o, const char *key)
+{
+	return json_object_object_add(o, key, NULL) != 0 ? ENOMEM : 0;
+}
+
+static int
+view_json_str(json_object *o, const char *key, const char *s)
+{
+	if (s == NULL)
+		return view_json_null(o, key);
+	return view_json_put(o, key, json_object_new_string(s));
+}
+
+static json_object *
+view_json_strv(const char *const *sv, size_t n)
+{
+	json_object *a, *s;
+	size_t i;
+
+	if ((a = json_object_new_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		s = sv[i] ? json_object_new_string(sv[i]) : NULL;
+		if ((sv[i] != NULL && s == NULL) ||
+		    json_object_array_add(a, s) != 0) {
+			json_object_put(s);
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static int
+view_rollout_percent(const struct flag_view *v)
+{
+	size_t i;
+	int p = 0;
+
+	for (i = 0; i < v->ndefault_rule; i++)
+		if (v->default_treatment != NULL &&
+		    v->default_rule[i].treatment != NULL &&
+		    strcmp(v->default_rule[i].treatment,
+		    v->default_treatment) == 0)
+			p += v->default_rule[i].size;
+	return p;
+}
+
+static json_object *
+view_json_bucket(const struct view_bucket *b)
+{
+	json_object *o;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	if (view_json_str(o, "treatment", b->treatment) != 0 ||
+	    view_json_put(o, "size", json_object_new_int(b->size)) != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_object *
+view_json_default_rule(const struct flag_view *v)
+{
+	json_object *a, *b;
+	size_t i;
+
+	if ((a = json_object_new_array()) == NULL)
+		return NULL;
+	for (i = 0; i < v->ndefault_rule; i++) {
+		if ((b = view_json_bucket(&v->default_rule[i])) == NULL ||
+		    json_object_array_add(a, b) != 0) {
+			json_object_put(b);
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static int
+view_json_rollout(json_object *o, const struct flag_view *v)
+{
+	json_object *r;
+	int rc;
+
+	if (!v->defined)
+		return view_json_null(o, "rollout");
+	if ((r = json_object_new_object()) == NULL)
+		return ENOMEM;
+	if (v->rules > 0)
+		rc = view_json_put(r, "rules", json_object_new_int(v->rules));
+	else if ((rc = view_json_put(r, "percentage",
+	    json_object_new_int(view_rollout_percent(v)))) == 0)
+		rc = view_json_str(r, "treatment", v->default_treatment);
+	if (rc != 0) {
+		json_object_put(r);
+		return rc;
+	}
+	return view_json_put(o, "rollout", r);
+}
+
+static int
+view_json_head(json_object *o, const struct flag_view *v)
+{
+	int rc;
+
+	if ((rc = view_json_str(o, "project", v->project)) != 0 ||
+	    (rc = view_json_str(o, "environment", v->environment)) != 0 ||
+	    (rc = view_json_str(o, "flag", v->flag)) != 0 ||
+	    (rc = view_json_put(o, "active",
+	    json_object_new_boolean(view_is_active(v)))) != 0)
+		return rc;
+	return view_json_put(o, "killed",
+	    json_object_new_boolean(v->defined && v->killed));
+}
+
+static int
+view_json_definition(json_object *o, const struct flag_view *v)
+{
+	char when[32];
+	int rc;
+
+	if ((rc = view_json_str(o, "default_treatment",
+	    v->defined ? v->default_treatment : NULL)) != 0)
+		return rc;
+	if (v->defined)
+		rc = view_json_put(o, "traffic_allocation",
+		    json_object_new_int(v->traffic_allocation));
+	else
+		rc = view_json_null(o, "traffic_allocation");
+	if (rc != 0 ||
+	    (rc = view_json_put(o, "default_rule",
+	    view_json_default_rule(v))) != 0 ||
+	    (rc = view_json_put(o, "rules",
+	    json_object_new_int(v->defined ? v->rules : 0))) != 0 ||
+	    (rc = view_json_rollout(o, v)) != 0 ||
+	    (rc = view_json_put(o, "treatments", view_json_strv(
+	    (const char *const *)v->treatments, v->ntreatments))) != 0)
+		return rc;
+	/* 0 is "never saved" (no definition, or Split gave no time). */
+	if (!v->defined || v->last_updated <= 0)
+		return view_json_null(o, "last_updated");
+	view_format_time(v->last_updated, when);
+	return view_json_str(o, "last_updated", when);
+}
+
+static int
+view_json_tail(json_object *o, const struct flag_view *v,
+    const char *const *issues, size_t nissues, int flags)
+{
+	int rc;
+
+	if ((rc = view_json_str(o, "url", v->url)) != 0)
+		return rc;
+	if (!(flags & VIEW_JSON_NO_TAGS) &&
+	    ((rc = view_json_put(o, "tags", view_json_strv(
+	    (const char *const *)v->tags, v->ntags))) != 0 ||
+	    (rc = view_json_str(o, "description", v->description)) != 0))
+		return rc;
+	if (!(flags & VIEW_JSON_NO_ISSUES))
+		return view_json_put(o, "issues",
+		    view_json_strv(issues, nissues));
+	return 0;
+}
+
+json_object *
+view_to_json(const struct flag_view *v, const char *const *issues,
+    size_t nissues, int flags)
+{
+	json_object *o;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	if (view_json_head(o, v) != 0 ||
+	    view_json_definition(o, v) != 0 ||
+	    view_json_tail(o, v, issues, nissues, flags) != 0) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+view_rollout_words(const struct flag_view *v, struct buf *out)
+{
+	if (!v->defined)
+		return 0;
+	if (v->rules > 0)
+		return buf_printf(out, "%d rule%s", v->rules,
+		    v->rules == 1 ? "" : "s");
+	return buf_printf(out, "%d%% %s", view_rollout_percent(v),
+	    v->default_treatment ? v->default_treatment : "");
+}
+
+void
+view_format_time(int64_t ms, char out[32])
+{
+	struct tm tm;
+	time_t t;
+	int64_t s;
+
+	/* Floor, so that times before 1970 round down like after it. */
+	s = ms / 1000;
+	if (ms % 1000 < 0)
+		s--;
+	t = (time_t)s;
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		out[0] = '\0';
+}

@@ -1,0 +1,40 @@
+#!/bin/sh
+# The whole test suite from a fresh clone: install dependencies, build,
+# run `make check` (unit and integration tests), then the same again built
+# with ASan and UBSan.  Ends with the line "N passed, M failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+sh tests/deps.sh || exit 1
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1 || { echo "autogen failed"; exit 1; }
+
+passed=0
+failed=0
+run_suite() {	# NAME CONFIGURE-ARGS...
+	name=$1; shift
+	dir="$top/build/$name"
+	rm -rf "$dir"; mkdir -p "$dir"
+	( cd "$dir" && "$top/configure" -q "$@" >/dev/null &&
+	    make -j2 >/dev/null ) || {
+		echo "$name: build failed"; failed=$((failed + 1)); return; }
+	( cd "$dir" && make -j2 check ) >"$dir/check.out" 2>&1
+	grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP)|^# ' "$dir/check.out" | sed "s/^/$name: /"
+	p=$(sed -n 's/^# PASS: *//p' "$dir/check.out" | tail -1)
+	f=$(sed -n 's/^# FAIL: *//p' "$dir/check.out" | tail -1)
+	e=$(sed -n 's/^# ERROR: *//p' "$dir/check.out" | tail -1)
+	x=$(sed -n 's/^# XPASS: *//p' "$dir/check.out" | tail -1)
+	if [ -z "$p" ]; then
+		echo "$name: make check printed no summary"; tail -20 "$dir/check.out"
+		failed=$((failed + 1)); return
+	fi
+	for log in "$dir"/tests/*/*.log; do
+		grep -q '^not ok\|^ERROR' "$log" 2>/dev/null && { echo "--- $log"; grep -v '^ok' "$log" | head -40; }
+	done
+	passed=$((passed + p))
+	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
+}
+
+run_suite plain
+run_suite sanitizers --enable-sanitizers
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

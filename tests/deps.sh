@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what building, testing and the demo need on Debian 12, with
+# apt-get, when anything is missing.  Run as root (or with sudo).
+set -e
+PKGS="build-essential autoconf automake libtool pkg-config \
+libcurl4-openssl-dev libjson-c-dev liblmdb-dev lmdb-utils libyaml-dev \
+libinih-dev libcmocka-dev python3 curl jq util-linux"
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+echo "installing:$missing" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null

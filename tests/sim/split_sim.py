@@ -1,0 +1,1618 @@
+#!/usr/bin/env python3
+"""split_sim.py - a fake Split (Harness FME) Admin API v2 for flagsync tests.
+
+Follows /work/shared/reference/split-api.md (sections 1, 2, 3, 6 and "What a
+faithful fake server must do").  Python 3.11 standard library only.
+
+Serves the read endpoints an agent needs under /internal/api/v2 and a control
+API under /_sim/ that tests use to change flags, keys, rate limits and to
+inject faults between polls.  See tests/sim/README.md for the full contract.
+"""
+
+import argparse
+import collections
+import copy
+import json
+import math
+import os
+import random
+import re
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+API_PREFIX = "/internal/api/v2"
+SIM_PREFIX = "/_sim"
+DEFAULT_KEY = "sim-admin-key"
+
+MSG_401 = "Invalid Admin API Key"
+MSG_404 = "The resource does not exists or the Admin API key has no access"
+
+WS_LIMIT_DEFAULT, WS_LIMIT_MAX = 20, 100
+FLAGS_LIMIT_DEFAULT, FLAGS_LIMIT_MAX = 20, 50
+DEFS_LIMIT_DEFAULT, DEFS_LIMIT_MAX = 20, 50
+
+FAULT_KINDS = ("status", "slow", "malformed", "truncated",
+               "totalcount_drift", "ratelimit", "close")
+DRIFT = 7
+REQUEST_LOG_MAX = 200000
+
+# Matcher types of https://docs.split.io/reference/matcher-type and the
+# fields the docs name for some of them (reference section 2.5).
+MATCHER_TYPES = {
+    "IN_SEGMENT", "EQUAL_SET", "ANY_OF_SET", "ALL_OF_SET", "PART_OF_SET",
+    "ON_DATE", "ON_OR_AFTER_DATE", "ON_OR_BEFORE_DATE", "BETWEEN_DATE",
+    "BOOLEAN", "EQUAL_NUMBER", "LESS_THAN_OR_EQUAL_NUMBER",
+    "GREATER_THAN_OR_EQUAL_NUMBER", "BETWEEN_NUMBER", "IN_LIST_STRING",
+    "STARTS_WITH_STRING", "ENDS_WITH_STRING", "CONTAINS_STRING",
+    "MATCHES_STRING", "IN_SPLIT",
+}
+MATCHER_NEEDS = {
+    "IN_SEGMENT": ("string", str),
+    "EQUAL_SET": ("strings", list), "ANY_OF_SET": ("strings", list),
+    "ALL_OF_SET": ("strings", list), "PART_OF_SET": ("strings", list),
+    "ON_DATE": ("date", int), "ON_OR_AFTER_DATE": ("date", int),
+    "ON_OR_BEFORE_DATE": ("date", int),
+}
+
+# Definition fields a test may set through the control API.
+DEF_SETTABLE = {
+    "killed", "treatments", "defaultTreatment", "baselineTreatment",
+    "trafficAllocation", "rules", "defaultRule", "lastTrafficReceivedAt",
+    "impressionsDisabled", "flagSets",
+}
+# Fields stored per definition; name, environment and trafficType come
+# from the flag and the environment when rendered.
+DEF_STORED = DEF_SETTABLE | {"creationTime", "lastUpdateTime"}
+
+ROLLOUT_STATUSES = [
+    # The id/name pair of the first is the docs example (reference 2.3);
+    # the others are invented with the same shape.
+    {"id": "ec4b199f-ae6f-4839-90e5-3cd0f2c36fd4", "name": "Pre-Production",
+     "description": "Feature flag is being developed and tested"},
+    {"id": "3b1e5f0a-6c1d-4f7e-9a52-2f0a4b8c1d01", "name": "Ramping",
+     "description": "Feature flag is being rolled out"},
+    {"id": "3b1e5f0a-6c1d-4f7e-9a52-2f0a4b8c1d02", "name": "Ramped",
+     "description": "Feature flag is fully rolled out"},
+    {"id": "3b1e5f0a-6c1d-4f7e-9a52-2f0a4b8c1d03", "name": "Killed",
+     "description": "Feature flag has been killed"},
+]
+
+BASE_TIME_MS = 1700000000000
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class ControlError(Exception):
+    """A control request that cannot be honoured: answered 400."""
+
+
+class ApiError(Exception):
+    """An API error answered with {"code", "message"}."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def err_body(status, message):
+    return {"code": status, "message": message}
+
+
+# ------------------------------------------------------------------ grammar
+
+def _need(cond, message):
+    if not cond:
+        raise ControlError(message)
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def norm_treatment(t):
+    if isinstance(t, str):
+        t = {"name": t}
+    _need(isinstance(t, dict), "a treatment must be an object or a name")
+    name = t.get("name")
+    _need(isinstance(name, str) and name != "",
+          "a treatment needs a non-empty name")
+    cfg = t.get("configurations")
+    _need(cfg is None or isinstance(cfg, str),
+          "treatment %s: configurations must be a JSON string or null" % name)
+    desc = t.get("description", "")
+    _need(desc is None or isinstance(desc, str),
+          "treatment %s: description must be a string" % name)
+    out = {"name": name, "configurations": cfg,
+           "description": desc if desc is not None else ""}
+    for field in ("keys", "segments"):
+        if field in t and t[field] is not None:
+            v = t[field]
+            _need(isinstance(v, list) and all(isinstance(s, str) for s in v),
+                  "treatment %s: %s must be a list of strings" % (name, field))
+            out[field] = list(v)
+    unknown = set(t) - {"name", "configurations", "description", "keys",
+                        "segments"}
+    _need(not unknown, "treatment %s: unknown field(s) %s"
+          % (name, ", ".join(sorted(unknown))))
+    return out
+
+
+def norm_buckets(buckets, names, where):
+    _need(isinstance(buckets, list) and buckets,
+          "%s: buckets must be a non-empty list" % where)
+    out, total = [], 0
+    for b in buckets:
+        _need(isinstance(b, dict), "%s: a bucket must be an object" % where)
+        tr, size = b.get("treatment"), b.get("size")
+        _need(isinstance(tr, str) and tr in names,
+              "%s: bucket treatment %r is not a treatment of the flag"
+              % (where, tr))
+        _need(_is_int(size) and 0 <= size <= 100,
+              "%s: bucket size must be an integer 0..100" % where)
+        total += size
+        out.append({"treatment": tr, "size": size})
+    _need(total == 100, "%s: bucket sizes sum to %d, not 100" % (where, total))
+    return out
+
+
+def norm_matcher(m, where):
+    _need(isinstance(m, dict), "%s: a matcher must be an object" % where)
+    mtype = m.get("type")
+    _need(mtype in MATCHER_TYPES,
+          "%s: unknown matcher type %r" % (where, mtype))
+    need = MATCHER_NEEDS.get(mtype)
+    if need is not None:
+        field, ftype = need
+        v = m.get(field)
+        ok = isinstance(v, ftype) and not isinstance(v, bool)
+        if ok and ftype is list:
+            ok = all(isinstance(s, str) for s in v)
+        _need(ok, "%s: matcher %s needs %r" % (where, mtype, field))
+    if "negate" in m:
+        _need(isinstance(m["negate"], bool),
+              "%s: matcher negate must be a boolean" % where)
+    return copy.deepcopy(m)
+
+
+def norm_rule(r, names, i):
+    where = "rule %d" % i
+    _need(isinstance(r, dict), "%s: a rule must be an object" % where)
+    cond = r.get("condition")
+    _need(isinstance(cond, dict), "%s: needs a condition object" % where)
+    comb = cond.get("combiner", "AND")
+    _need(comb == "AND",
+          "%s: combiner must be \"AND\", not %r" % (where, comb))
+    matchers = cond.get("matchers")
+    _need(isinstance(matchers, list) and matchers,
+          "%s: condition needs a non-empty matchers list" % where)
+    return {"condition": {"combiner": "AND",
+                          "matchers": [norm_matcher(m, where)
+                                       for m in matchers]},
+            "buckets": norm_buckets(r.get("buckets"), names, where)}
+
+
+def norm_definition(d):
+    """Validate a full definition (stored fields) and return a fresh copy."""
+    treatments = [norm_treatment(t) for t in _listof(d.get("treatments"),
+                                                     "treatments")]
+    _need(treatments, "treatments must not be empty")
+    names = [t["name"] for t in treatments]
+    _need(len(set(names)) == len(names), "treatment names must be unique")
+    dt = d.get("defaultTreatment")
+    _need(dt in names, "defaultTreatment %r is not a treatment" % (dt,))
+    bt = d.get("baselineTreatment")
+    _need(bt is None or bt in names,
+          "baselineTreatment %r is not a treatment" % (bt,))
+    ta = d.get("trafficAllocation", 100)
+    _need(_is_int(ta) and 0 <= ta <= 100,
+          "trafficAllocation must be an integer 0..100")
+    killed = d.get("killed", False)
+    _need(isinstance(killed, bool), "killed must be a boolean")
+    imp = d.get("impressionsDisabled", False)
+    _need(isinstance(imp, bool), "impressionsDisabled must be a boolean")
+    ltr = d.get("lastTrafficReceivedAt")
+    _need(ltr is None or _is_int(ltr),
+          "lastTrafficReceivedAt must be ms since the epoch or null")
+    fs = d.get("flagSets", [])
+    _need(isinstance(fs, list), "flagSets must be a list")
+    rules = [norm_rule(r, names, i)
+             for i, r in enumerate(_listof(d.get("rules", []), "rules"))]
+    out = {
+        "killed": killed,
+        "treatments": treatments,
+        "defaultTreatment": dt,
+        "baselineTreatment": bt,
+        "trafficAllocation": ta,
+        "rules": rules,
+        "defaultRule": norm_buckets(d.get("defaultRule"), names,
+                                    "defaultRule"),
+        "lastTrafficReceivedAt": ltr,
+        "impressionsDisabled": imp,
+        "flagSets": copy.deepcopy(fs),
+    }
+    for tf in ("creationTime", "lastUpdateTime"):
+        if tf in d and d[tf] is not None:
+            _need(_is_int(d[tf]), "%s must be ms since the epoch" % tf)
+            out[tf] = d[tf]
+    return out
+
+
+def _listof(v, what):
+    _need(isinstance(v, list), "%s must be a list" % what)
+    return v
+
+
+def default_definition():
+    return {
+        "killed": False,
+        "treatments": [{"name": "on", "configurations": None,
+                        "description": ""},
+                       {"name": "off", "configurations": None,
+                        "description": ""}],
+        "defaultTreatment": "off",
+        "baselineTreatment": "off",
+        "trafficAllocation": 100,
+        "rules": [],
+        "defaultRule": [{"treatment": "off", "size": 100}],
+        "lastTrafficReceivedAt": None,
+        "impressionsDisabled": False,
+        "flagSets": [],
+    }
+
+
+# ----------------------------------------------------------- rate limiting
+
+class Bucket:
+    """Token bucket: capacity max(1, rps), refilled at rps per second."""
+
+    __slots__ = ("tokens", "last")
+
+    def __init__(self, cap, t):
+        self.tokens = cap
+        self.last = t
+
+    def refill(self, rps, cap, t):
+        self.tokens = min(cap, self.tokens + (t - self.last) * rps)
+        self.last = t
+
+    def reset_seconds(self, rps):
+        if self.tokens >= 1:
+            return 1
+        return max(1, int(math.ceil((1 - self.tokens) / rps)))
+
+
+# ------------------------------------------------------------------- state
+
+class Sim:
+    """All simulator state, guarded by one lock."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.keys = {}
+        self.workspaces = []
+        self.definitions_over_max = "clamp"
+        self.rps = 0.0
+        self.retry_after = False
+        self.buckets_key = {}
+        self.buckets_ip = {}
+        self.faults = []
+        self.requests = collections.deque(maxlen=REQUEST_LOG_MAX)
+        self.reset_stats()
+
+    def reset_stats(self):
+        self.stats = {
+            "api_requests": 0, "control_requests": 0, "by_status": {},
+            "by_endpoint": {}, "faults_fired": 0, "rate_limited": 0,
+            "in_flight": 0, "max_in_flight": 0, "max_per_second": 0,
+        }
+        self._window = collections.deque()
+
+    # -- workspaces, environments, flags ---------------------------------
+
+    def find_ws(self, ref):
+        for ws in self.workspaces:
+            if ws["id"] == ref:
+                return ws
+        for ws in self.workspaces:
+            if ws["name"] == ref:
+                return ws
+        return None
+
+    def ws_or_fail(self, ref):
+        _need(isinstance(ref, str), "ws must be a workspace name or id")
+        ws = self.find_ws(ref)
+        _need(ws is not None, "no workspace %r" % ref)
+        return ws
+
+    @staticmethod
+    def find_env(ws, ref):
+        """Environment by id, else by case-sensitive name."""
+        for env in ws["environments"]:
+            if env["id"] == ref:
+                return env
+        for env in ws["environments"]:
+            if env["name"] == ref:
+                return env
+        return None
+
+    def env_or_fail(self, ws, ref):
+        if ref is None:
+            for env in ws["environments"]:
+                if env["production"]:
+                    return env
+            _need(ws["environments"], "workspace %s has no environments"
+                  % ws["name"])
+            return ws["environments"][0]
+        _need(isinstance(ref, str), "env must be an environment name or id")
+        env = self.find_env(ws, ref)
+        _need(env is not None, "no environment %r in workspace %s"
+              % (ref, ws["name"]))
+        return env
+
+    @staticmethod
+    def flag_or_fail(ws, name):
+        _need(isinstance(name, str), "flag must be a flag name")
+        f = ws["index"].get(name)
+        _need(f is not None, "no flag %r in workspace %s" % (name, ws["name"]))
+        return f
+
+    @staticmethod
+    def defs_of(ws, env_id):
+        """Flags with a definition in env_id, in creation order (cached)."""
+        lst = ws["defidx"].get(env_id)
+        if lst is None:
+            lst = [f for f in ws["flags"] if env_id in f["definitions"]]
+            ws["defidx"][env_id] = lst
+        return lst
+
+    @staticmethod
+    def invalidate(ws):
+        ws["defidx"] = {}
+
+    @staticmethod
+    def make_ws(wid, name, envs):
+        return {"id": wid, "name": name, "environments": envs, "flags": [],
+                "index": {}, "defidx": {}}
+
+    # -- keys --------------------------------------------------------------
+
+    @staticmethod
+    def norm_key_spec(spec):
+        if spec is None:
+            spec = {}
+        _need(isinstance(spec, dict), "a key spec must be an object")
+        out = {}
+        for field in ("workspaces", "environments"):
+            v = spec.get(field, "*")
+            _need(v == "*" or (isinstance(v, list)
+                               and all(isinstance(s, str) for s in v)),
+                  "%s must be \"*\" or a list of names" % field)
+            out[field] = v if v == "*" else list(v)
+        unknown = set(spec) - {"workspaces", "environments"}
+        _need(not unknown, "unknown key spec field(s) %s"
+              % ", ".join(sorted(unknown)))
+        return out
+
+    @staticmethod
+    def key_sees_ws(spec, ws):
+        allowed = spec["workspaces"]
+        return allowed == "*" or ws["name"] in allowed or ws["id"] in allowed
+
+    @staticmethod
+    def key_sees_env(spec, env):
+        allowed = spec["environments"]
+        return (allowed == "*" or env["name"] in allowed
+                or env["id"] in allowed)
+
+    # -- saving ------------------------------------------------------------
+
+    @staticmethod
+    def stamp(new, old, t):
+        prev = old["lastUpdateTime"] if old else 0
+        new["lastUpdateTime"] = max(t, prev + 1)
+        if old and "creationTime" in old:
+            new["creationTime"] = old["creationTime"]
+        elif "creationTime" not in new:
+            new["creationTime"] = t
+
+    def save_definition(self, ws, flag, env, changes):
+        """Create or merge-update a definition; every save bumps
+        lastUpdateTime to max(now, previous + 1)."""
+        _need(isinstance(changes, dict), "set must be an object")
+        unknown = set(changes) - DEF_SETTABLE
+        _need(not unknown, "cannot set field(s) %s"
+              % ", ".join(sorted(unknown)))
+        old = flag["definitions"].get(env["id"])
+        base = dict(old) if old is not None else default_definition()
+        base.update(copy.deepcopy(changes))
+        if "baselineTreatment" not in changes:
+            names = [t.get("name") if isinstance(t, dict) else t
+                     for t in base.get("treatments") or []
+                     if isinstance(t, (dict, str))]
+            if old is None or base.get("baselineTreatment") not in names:
+                base["baselineTreatment"] = base.get("defaultTreatment")
+        new = norm_definition(base)
+        new.pop("lastUpdateTime", None)
+        self.stamp(new, old, now_ms())
+        flag["definitions"][env["id"]] = new
+        if old is None:
+            self.invalidate(ws)
+        return new
+
+    # -- whole state ---------------------------------------------------------
+
+    def load_state(self, doc):
+        """Parse a state document into fresh structures, then swap it in."""
+        _need(isinstance(doc, dict), "state must be a JSON object")
+        unknown = set(doc) - {"keys", "workspaces", "definitions_over_max",
+                              "rps", "retry_after"}
+        _need(not unknown, "unknown state field(s) %s"
+              % ", ".join(sorted(unknown)))
+        keys = None
+        if "keys" in doc:
+            _need(isinstance(doc["keys"], dict), "keys must be an object")
+            keys = {k: self.norm_key_spec(v) for k, v in doc["keys"].items()}
+        wss = [self._parse_ws(w) for w in _listof(doc.get("workspaces", []),
+                                                  "workspaces")]
+        names = [w["name"] for w in wss]
+        _need(len(set(names)) == len(names), "workspace names must be unique")
+        ids = [w["id"] for w in wss]
+        _need(len(set(ids)) == len(ids), "workspace ids must be unique")
+        dom = doc.get("definitions_over_max", "clamp")
+        _need(dom in ("clamp", "400"),
+              "definitions_over_max must be \"clamp\" or \"400\"")
+        rps = doc.get("rps", self.rps)
+        _need(isinstance(rps, (int, float)) and not isinstance(rps, bool)
+              and rps >= 0, "rps must be a number >= 0")
+        self.workspaces = wss
+        if keys is not None:
+            self.keys = keys
+        self.definitions_over_max = dom
+        self.set_rps(float(rps), doc.get("retry_after", self.retry_after))
+
+    def _parse_ws(self, w):
+        _need(isinstance(w, dict), "a workspace must be an object")
+        name = w.get("name")
+        _need(isinstance(name, str) and name, "a workspace needs a name")
+        envs = []
+        for e in _listof(w.get("environments", []), "environments"):
+            _need(isinstance(e, dict) and isinstance(e.get("name"), str)
+                  and e["name"], "an environment needs a name")
+            prod = e.get("production", False)
+            _need(isinstance(prod, bool), "production must be a boolean")
+            envs.append({"id": str(e.get("id") or new_id()),
+                         "name": e["name"], "production": prod})
+        en = [e["name"] for e in envs]
+        _need(len(set(en)) == len(en),
+              "environment names must be unique in workspace %s" % name)
+        ws = self.make_ws(str(w.get("id") or new_id()), name, envs)
+        t = now_ms()
+        for i, f in enumerate(_listof(w.get("flags", []), "flags")):
+            self._add_parsed_flag(ws, f, t + i)
+        return ws
+
+    def _add_parsed_flag(self, ws, f, t):
+        _need(isinstance(f, dict), "a flag must be an object")
+        flag = self.new_flag(f.get("name"), f, t)
+        _need(flag["name"] not in ws["index"], "duplicate flag %r in %s"
+              % (flag["name"], ws["name"]))
+        defs = f.get("definitions", {}) or {}
+        _need(isinstance(defs, dict), "definitions must be an object keyed"
+              " by environment id")
+        for ref, d in defs.items():
+            env = self.find_env(ws, ref)
+            _need(env is not None, "flag %s: no environment %r"
+                  % (flag["name"], ref))
+            _need(isinstance(d, dict), "flag %s: a definition must be an "
+                  "object" % flag["name"])
+            base = default_definition()
+            base.update(d)
+            for field in ("name", "environment", "trafficType"):
+                base.pop(field, None)
+            new = norm_definition(base)
+            new.setdefault("creationTime", flag["creationTime"])
+            new.setdefault("lastUpdateTime", new["creationTime"])
+            flag["definitions"][env["id"]] = new
+        ws["flags"].append(flag)
+        ws["index"][flag["name"]] = flag
+        return flag
+
+    def new_flag(self, name, f, t):
+        _need(isinstance(name, str) and name and "/" not in name,
+              "a flag needs a name without '/'")
+        desc = f.get("description", "")
+        _need(desc is None or isinstance(desc, str),
+              "description must be a string")
+        tags = f.get("tags", [])
+        _need(isinstance(tags, list), "tags must be a list")
+        tags = [tg["name"] if isinstance(tg, dict) else tg for tg in tags]
+        _need(all(isinstance(tg, str) for tg in tags),
+              "tags must be strings (or {\"name\"} objects)")
+        tt = f.get("trafficType") or {"id": "tt-user", "name": "user"}
+        if isinstance(tt, str):
+            tt = {"id": "tt-" + tt, "name": tt}
+        _need(isinstance(tt, dict) and isinstance(tt.get("name"), str),
+              "trafficType must be a name or {id, name}")
+        ct = f.get("creationTime", t)
+        _need(_is_int(ct), "creationTime must be ms since the epoch")
+        owners = f.get("owners", [])
+        _need(isinstance(owners, list), "owners must be a list")
+        return {
+            "id": str(f.get("id") or new_id()),
+            "name": name,
+            "description": desc or "",
+            "tags": list(tags),
+            "trafficType": {"id": str(tt.get("id") or new_id()),
+                            "name": tt["name"]},
+            "creationTime": ct,
+            "rolloutStatus": f.get("rolloutStatus", ROLLOUT_STATUSES[0]),
+            "rolloutStatusTimestamp": f.get("rolloutStatusTimestamp", ct),
+            "owners": copy.deepcopy(owners),
+            "definitions": {},
+        }
+
+    def dump_state(self):
+        out = {"keys": copy.deepcopy(self.keys), "workspaces": [],
+               "definitions_over_max": self.definitions_over_max,
+               "rps": self.rps, "retry_after": self.retry_after}
+        for ws in self.workspaces:
+            flags = []
+            for f in ws["flags"]:
+                g = {k: f[k] for k in ("id", "name", "description", "tags",
+                                       "trafficType", "creationTime",
+                                       "rolloutStatus",
+                                       "rolloutStatusTimestamp", "owners")}
+                g["definitions"] = f["definitions"]
+                flags.append(g)
+            out["workspaces"].append({"id": ws["id"], "name": ws["name"],
+                                      "environments": ws["environments"],
+                                      "flags": flags})
+        return out
+
+    def set_rps(self, rps, retry_after=None):
+        self.rps = rps
+        if retry_after is not None:
+            _need(isinstance(retry_after, bool),
+                  "retry_after must be a boolean")
+            self.retry_after = retry_after
+        self.buckets_key = {}
+        self.buckets_ip = {}
+
+    # -- rate limit ----------------------------------------------------------
+
+    def take_tokens(self, key, ip):
+        """None when allowed, else the 429 headers."""
+        if self.rps <= 0:
+            return None
+        t = time.monotonic()
+        cap = max(1.0, self.rps)
+        bip = self.buckets_ip.get(ip)
+        if bip is None:
+            bip = self.buckets_ip[ip] = Bucket(cap, t)
+        bip.refill(self.rps, cap, t)
+        bkey = None
+        if key is not None:
+            bkey = self.buckets_key.get(key)
+            if bkey is None:
+                bkey = self.buckets_key[key] = Bucket(cap, t)
+            bkey.refill(self.rps, cap, t)
+        if bip.tokens >= 1 and (bkey is None or bkey.tokens >= 1):
+            bip.tokens -= 1
+            if bkey is not None:
+                bkey.tokens -= 1
+            return None
+        org_rem = int(bkey.tokens) if bkey is not None else int(cap)
+        org_reset = bkey.reset_seconds(self.rps) if bkey is not None else 1
+        hdrs = {
+            "X-RateLimit-Remaining-Org": str(max(0, org_rem)),
+            "X-RateLimit-Remaining-IP": str(max(0, int(bip.tokens))),
+            "X-RateLimit-Reset-Seconds-Org": str(org_reset),
+            "X-RateLimit-Reset-Seconds-IP": str(bip.reset_seconds(self.rps)),
+        }
+        if self.retry_after:
+            hdrs["Retry-After"] = str(max(org_reset,
+                                          bip.reset_seconds(self.rps)))
+        return hdrs
+
+    # -- faults --------------------------------------------------------------
+
+    def add_fault(self, spec):
+        _need(isinstance(spec, dict), "a fault must be an object")
+        kind = spec.get("kind")
+        _need(kind in FAULT_KINDS, "kind must be one of %s"
+              % ", ".join(FAULT_KINDS))
+        pattern = spec.get("match", ".*")
+        _need(isinstance(pattern, str), "match must be a regex string")
+        try:
+            rx = re.compile(pattern)
+        except re.error as e:
+            raise ControlError("bad match regex: %s" % e) from None
+        f = {"match": pattern, "kind": kind, "status": 503, "delay": 5.0,
+             "count": 1, "after": 0, "reset_org": 2, "reset_ip": 1,
+             "remaining_org": 0, "remaining_ip": 0, "retry_after": None}
+        for field, typ in (("status", int), ("count", int), ("after", int),
+                           ("reset_org", int), ("reset_ip", int),
+                           ("remaining_org", int), ("remaining_ip", int),
+                           ("delay", (int, float)),
+                           ("retry_after", int)):
+            if field in spec and spec[field] is not None:
+                v = spec[field]
+                _need(isinstance(v, typ) and not isinstance(v, bool),
+                      "%s must be a number" % field)
+                f[field] = v
+        _need(100 <= f["status"] <= 599, "status must be 100..599")
+        _need(f["count"] >= -1 and f["count"] != 0,
+              "count must be >= 1 or -1 (forever)")
+        _need(f["after"] >= 0, "after must be >= 0")
+        _need(f["delay"] >= 0, "delay must be >= 0")
+        unknown = set(spec) - set(f)
+        _need(not unknown, "unknown fault field(s) %s"
+              % ", ".join(sorted(unknown)))
+        f["id"] = len(self.faults) + 1
+        f["skipped"] = 0
+        f["fired"] = 0
+        f["_rx"] = rx
+        self.faults.append(f)
+        return f
+
+    def pick_fault(self, raw_path):
+        """First active fault whose regex matches the path and query."""
+        for f in self.faults:
+            if f["count"] != -1 and f["fired"] >= f["count"]:
+                continue
+            if not f["_rx"].search(raw_path):
+                continue
+            if f["skipped"] < f["after"]:
+                f["skipped"] += 1
+                continue
+            f["fired"] += 1
+            self.stats["faults_fired"] += 1
+            return dict(f)
+        return None
+
+    @staticmethod
+    def fault_view(f):
+        return {k: v for k, v in f.items() if not k.startswith("_")}
+
+    # -- request accounting ------------------------------------------------
+
+    def begin_api(self):
+        s = self.stats
+        s["in_flight"] += 1
+        s["max_in_flight"] = max(s["max_in_flight"], s["in_flight"])
+        t = time.monotonic()
+        w = self._window
+        w.append(t)
+        while w and w[0] <= t - 1.0:
+            w.popleft()
+        s["max_per_second"] = max(s["max_per_second"], len(w))
+
+    def end_api(self, entry, endpoint):
+        s = self.stats
+        s["in_flight"] -= 1
+        s["api_requests"] += 1
+        st = str(entry["status"])
+        s["by_status"][st] = s["by_status"].get(st, 0) + 1
+        s["by_endpoint"][endpoint] = s["by_endpoint"].get(endpoint, 0) + 1
+        self.requests.append(entry)
+
+    def stats_view(self):
+        out = copy.deepcopy(self.stats)
+        out["workspaces"] = len(self.workspaces)
+        out["flags"] = sum(len(ws["flags"]) for ws in self.workspaces)
+        out["definitions"] = sum(len(f["definitions"])
+                                 for ws in self.workspaces
+                                 for f in ws["flags"])
+        out["faults_active"] = sum(
+            1 for f in self.faults
+            if f["count"] == -1 or f["fired"] < f["count"])
+        out["rps"] = self.rps
+        return out
+
+
+# ------------------------------------------------------------ API rendering
+
+def render_ws(ws):
+    return {"id": ws["id"], "name": ws["name"], "type": "workspace",
+            "requiresTitleAndComments": False}
+
+
+def render_flag(f):
+    return {
+        "id": f["id"],
+        "name": f["name"],
+        "description": f["description"],
+        "trafficType": f["trafficType"],
+        "creationTime": f["creationTime"],
+        "tags": [{"name": t} for t in f["tags"]],
+        "rolloutStatus": ({"id": f["rolloutStatus"]["id"],
+                           "name": f["rolloutStatus"]["name"]}
+                          if f["rolloutStatus"] else None),
+        "rolloutStatusTimestamp": f["rolloutStatusTimestamp"],
+        "owners": f["owners"],
+    }
+
+
+def render_def(f, env, d):
+    return {
+        "name": f["name"],
+        "environment": {"id": env["id"], "name": env["name"]},
+        "trafficType": f["trafficType"],
+        "killed": d["killed"],
+        "treatments": d["treatments"],
+        "defaultTreatment": d["defaultTreatment"],
+        "baselineTreatment": d["baselineTreatment"],
+        "trafficAllocation": d["trafficAllocation"],
+        "rules": d["rules"],
+        "defaultRule": d["defaultRule"],
+        "creationTime": d["creationTime"],
+        "lastUpdateTime": d["lastUpdateTime"],
+        "lastTrafficReceivedAt": d["lastTrafficReceivedAt"],
+        "flagSets": d["flagSets"],
+        "impressionsDisabled": d["impressionsDisabled"],
+    }
+
+
+def page_args(query, default, maximum, over_max="clamp"):
+    def one(name, dflt):
+        vals = query.get(name)
+        if not vals or vals[-1] == "":
+            return dflt
+        try:
+            return int(vals[-1])
+        except ValueError:
+            raise ApiError(400, "%s must be an integer" % name) from None
+    offset = one("offset", 0)
+    limit = one("limit", default)
+    if offset < 0:
+        raise ApiError(400, "offset must be >= 0")
+    if limit < 1:
+        raise ApiError(400, "limit must be >= 1")
+    if limit > maximum:
+        if over_max == "400":
+            raise ApiError(400, "limit must be <= %d" % maximum)
+        limit = maximum
+    return offset, limit
+
+
+def envelope(items, offset, limit, render):
+    return {"objects": [render(x) for x in items[offset:offset + limit]],
+            "offset": offset, "limit": limit, "totalCount": len(items)}
+
+
+class Api:
+    """Routes one authenticated API request; called with the lock held."""
+
+    def __init__(self, sim, spec):
+        self.sim = sim
+        self.spec = spec
+
+    def ws(self, ref):
+        ws = self.sim.find_ws(ref)
+        if ws is None or not self.sim.key_sees_ws(self.spec, ws):
+            raise ApiError(404, MSG_404)
+        return ws
+
+    def env(self, ws, ref):
+        env = self.sim.find_env(ws, ref)
+        if env is None or not self.sim.key_sees_env(self.spec, env):
+            raise ApiError(404, MSG_404)
+        return env
+
+    def route(self, segs, query):
+        """Return (endpoint label, JSON value)."""
+        n = len(segs)
+        if segs == ["workspaces"]:
+            return "workspaces", self.workspaces(query)
+        if n == 3 and segs[:2] == ["environments", "ws"]:
+            ws = self.ws(segs[2])
+            return "environments", [
+                {"id": e["id"], "name": e["name"],
+                 "production": e["production"]}
+                for e in ws["environments"]
+                if self.sim.key_sees_env(self.spec, e)]
+        if segs == ["rolloutStatuses"]:
+            self.ws((query.get("wsId") or [""])[-1])
+            return "rolloutStatuses", ROLLOUT_STATUSES
+        if n < 3 or segs[:2] != ["splits", "ws"]:
+            raise ApiError(404, MSG_404)
+        ws = self.ws(segs[2])
+        if n == 3:
+            return "flags", self.flags(ws, query)
+        if n == 4:
+            f = ws["index"].get(segs[3])
+            if f is None:
+                raise ApiError(404, MSG_404)
+            return "flag", render_flag(f)
+        if n == 5 and segs[3] == "environments":
+            return "definitions", self.definitions(ws, segs[4], query)
+        if n == 6 and segs[4] == "environments":
+            env = self.env(ws, segs[5])
+            f = ws["index"].get(segs[3])
+            if f is None or env["id"] not in f["definitions"]:
+                raise ApiError(404, MSG_404)
+            return "definition", render_def(f, env,
+                                            f["definitions"][env["id"]])
+        raise ApiError(404, MSG_404)
+
+    def workspaces(self, query):
+        offset, limit = page_args(query, WS_LIMIT_DEFAULT, WS_LIMIT_MAX)
+        items = [w for w in self.sim.workspaces
+                 if self.sim.key_sees_ws(self.spec, w)]
+        name = (query.get("name") or [None])[-1]
+        if name is not None:
+            op = (query.get("nameOp") or ["IS"])[-1]
+            if op == "IS":
+                items = [w for w in items if w["name"] == name]
+            elif op == "STARTS_WITH":
+                items = [w for w in items if w["name"].startswith(name)]
+            elif op == "CONTAINS":
+                items = [w for w in items if name in w["name"]]
+            else:
+                raise ApiError(400, "nameOp must be IS, STARTS_WITH or "
+                               "CONTAINS")
+        return envelope(items, offset, limit, render_ws)
+
+    def flags(self, ws, query):
+        offset, limit = page_args(query, FLAGS_LIMIT_DEFAULT, FLAGS_LIMIT_MAX)
+        items = ws["flags"]
+        tags = query.get("tag")
+        if tags:
+            want = set(tags)
+            items = [f for f in items if want.intersection(f["tags"])]
+        return envelope(items, offset, limit, render_flag)
+
+    def definitions(self, ws, env_ref, query):
+        env = self.env(ws, env_ref)
+        offset, limit = page_args(query, DEFS_LIMIT_DEFAULT, DEFS_LIMIT_MAX,
+                                  self.sim.definitions_over_max)
+        items = self.sim.defs_of(ws, env["id"])
+        eid = env["id"]
+        return envelope(items, offset, limit,
+                        lambda f: render_def(f, env, f["definitions"][eid]))
+
+
+# ------------------------------------------------------------ control API
+
+class Control:
+    """The /_sim/ endpoints; called with the lock held."""
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def handle(self, method, name, query, body):
+        fn = getattr(self, "%s_%s" % (method.lower(), name), None)
+        if fn is None:
+            raise ApiError(404, "no control endpoint %s /_sim/%s"
+                           % (method, name))
+        if method in ("POST", "PATCH"):
+            try:
+                doc = json.loads(body.decode("utf-8")) if body else {}
+            except (ValueError, UnicodeDecodeError) as e:
+                raise ControlError("body is not JSON: %s" % e) from None
+            _need(isinstance(doc, dict), "body must be a JSON object")
+            return fn(doc)
+        q = {k: v[-1] for k, v in query.items()}
+        return fn(q)
+
+    def _target(self, doc, want_env=True):
+        ws = self.sim.ws_or_fail(doc.get("ws"))
+        flag = self.sim.flag_or_fail(ws, doc.get("flag"))
+        env = self.sim.env_or_fail(ws, doc.get("env")) if want_env else None
+        return ws, flag, env
+
+    def _saved(self, flag, env, d):
+        return {"ok": True, "definition": render_def(flag, env, d),
+                "lastUpdateTime": d["lastUpdateTime"]}
+
+    # state ----------------------------------------------------------------
+    def get_state(self, _q):
+        return self.sim.dump_state()
+
+    def post_state(self, doc):
+        self.sim.load_state(doc)
+        return {"ok": True, "workspaces": len(self.sim.workspaces)}
+
+    def get_config(self, _q):
+        return {"definitions_over_max": self.sim.definitions_over_max,
+                "rps": self.sim.rps, "retry_after": self.sim.retry_after}
+
+    def post_config(self, doc):
+        dom = doc.get("definitions_over_max", self.sim.definitions_over_max)
+        _need(dom in ("clamp", "400"),
+              "definitions_over_max must be \"clamp\" or \"400\"")
+        rps = doc.get("rps", self.sim.rps)
+        _need(isinstance(rps, (int, float)) and not isinstance(rps, bool)
+              and rps >= 0, "rps must be a number >= 0")
+        self.sim.definitions_over_max = dom
+        self.sim.set_rps(float(rps), doc.get("retry_after"))
+        return dict(self.get_config(None), ok=True)
+
+    # workspaces -------------------------------------------------------------
+    def post_workspace(self, doc):
+        name = doc.get("name")
+        _need(isinstance(name, str) and name, "name is required")
+        _need(self.sim.find_ws(name) is None, "workspace %r exists" % name)
+        envs = doc.get("environments", [
+            {"name": "Production", "production": True},
+            {"name": "Staging", "production": False}])
+        ws = self.sim._parse_ws({"id": doc.get("id"), "name": name,
+                                 "environments": envs})
+        self.sim.workspaces.append(ws)
+        return {"ok": True, "workspace": render_ws(ws),
+                "environments": ws["environments"]}
+
+    def delete_workspace(self, q):
+        ws = self.sim.ws_or_fail(q.get("ws"))
+        self.sim.workspaces.remove(ws)
+        return {"ok": True}
+
+    # flags ------------------------------------------------------------------
+    def get_flag(self, q):
+        ws, flag, _ = self._target(q, want_env=False)
+        return {"ok": True, "flag": render_flag(flag),
+                "definitions": flag["definitions"]}
+
+    def post_flag(self, doc):
+        ws = self.sim.ws_or_fail(doc.get("ws"))
+        name = doc.get("flag")
+        _need(isinstance(name, str) and name not in ws["index"],
+              "flag %r missing or already exists" % (name,))
+        flag = self.sim.new_flag(name, doc, now_ms())
+        d = None
+        if doc.get("definition") is not None:
+            env = self.sim.env_or_fail(ws, doc.get("env"))
+            d = self.sim.save_definition(ws, flag, env, doc["definition"])
+        ws["flags"].append(flag)
+        ws["index"][name] = flag
+        self.sim.invalidate(ws)
+        out = {"ok": True, "flag": render_flag(flag)}
+        if d is not None:
+            out["definition"] = render_def(flag, env, d)
+        return out
+
+    def patch_flag(self, doc):
+        ws, flag, _ = self._target(doc, want_env=False)
+        changes = doc.get("set")
+        _need(isinstance(changes, dict), "set must be an object")
+        unknown = set(changes) - {"tags", "description", "owners",
+                                  "rolloutStatus"}
+        _need(not unknown, "cannot set flag field(s) %s"
+              % ", ".join(sorted(unknown)))
+        probe = self.sim.new_flag(flag["name"], dict(flag, **changes),
+                                  flag["creationTime"])
+        for field in changes:
+            flag[field] = probe[field]
+        return {"ok": True, "flag": render_flag(flag)}
+
+    def delete_flag(self, q):
+        ws, flag, _ = self._target(q, want_env=False)
+        ws["flags"].remove(flag)
+        del ws["index"][flag["name"]]
+        self.sim.invalidate(ws)
+        return {"ok": True}
+
+    # definitions ------------------------------------------------------------
+    def post_definition(self, doc):
+        ws, flag, env = self._target(doc)
+        d = self.sim.save_definition(ws, flag, env, doc.get("set", {}))
+        return self._saved(flag, env, d)
+
+    def delete_definition(self, q):
+        ws, flag, env = self._target(q)
+        _need(env["id"] in flag["definitions"], "flag %s has no definition in"
+              " %s" % (flag["name"], env["name"]))
+        del flag["definitions"][env["id"]]
+        self.sim.invalidate(ws)
+        return {"ok": True}
+
+    def _existing(self, doc):
+        ws, flag, env = self._target(doc)
+        _need(env["id"] in flag["definitions"], "flag %s has no definition in"
+              " %s" % (flag["name"], env["name"]))
+        return ws, flag, env, flag["definitions"][env["id"]]
+
+    def post_kill(self, doc):
+        ws, flag, env, _ = self._existing(doc)
+        killed = doc.get("killed", True)
+        _need(isinstance(killed, bool), "killed must be a boolean")
+        d = self.sim.save_definition(ws, flag, env, {"killed": killed})
+        return self._saved(flag, env, d)
+
+    def post_default_rule(self, doc):
+        ws, flag, env, _ = self._existing(doc)
+        d = self.sim.save_definition(ws, flag, env,
+                                     {"defaultRule": doc.get("default_rule")})
+        return self._saved(flag, env, d)
+
+    def post_add_rule(self, doc):
+        ws, flag, env, old = self._existing(doc)
+        rule = doc.get("rule") or {
+            "condition": {"combiner": "AND", "matchers": [
+                {"type": "IN_SEGMENT", "string": "employees"}]},
+            "buckets": [{"treatment": "on", "size": 100}]}
+        d = self.sim.save_definition(ws, flag, env,
+                                     {"rules": list(old["rules"]) + [rule]})
+        return self._saved(flag, env, d)
+
+    def post_touch(self, doc):
+        ws, flag, env, _ = self._existing(doc)
+        d = self.sim.save_definition(ws, flag, env, {})
+        return self._saved(flag, env, d)
+
+    # keys -------------------------------------------------------------------
+    def get_key(self, _q):
+        return {"ok": True, "keys": copy.deepcopy(self.sim.keys)}
+
+    def post_key(self, doc):
+        key = doc.get("key")
+        _need(isinstance(key, str) and key, "key is required")
+        spec = {k: v for k, v in doc.items()
+                if k in ("workspaces", "environments")}
+        self.sim.keys[key] = self.sim.norm_key_spec(spec)
+        return {"ok": True}
+
+    def delete_key(self, q):
+        _need(q.get("key") in self.sim.keys, "no such key")
+        del self.sim.keys[q["key"]]
+        return {"ok": True}
+
+    # faults, rate limit, requests --------------------------------------------
+    def post_fault(self, doc):
+        f = self.sim.add_fault(doc)
+        return {"ok": True, "fault": self.sim.fault_view(f)}
+
+    def get_fault(self, _q):
+        return {"ok": True, "faults": [self.sim.fault_view(f)
+                                       for f in self.sim.faults]}
+
+    def delete_fault(self, _q):
+        self.sim.faults = []
+        return {"ok": True}
+
+    def get_ratelimit(self, _q):
+        return {"ok": True, "rps": self.sim.rps,
+                "retry_after": self.sim.retry_after}
+
+    def post_ratelimit(self, doc):
+        rps = doc.get("rps", 0)
+        _need(isinstance(rps, (int, float)) and not isinstance(rps, bool)
+              and rps >= 0, "rps must be a number >= 0 (0 = off)")
+        self.sim.set_rps(float(rps), doc.get("retry_after"))
+        return self.get_ratelimit(None)
+
+    def get_requests(self, _q):
+        return {"requests": list(self.sim.requests)}
+
+    def delete_requests(self, _q):
+        self.sim.requests.clear()
+        return {"ok": True}
+
+    def get_stats(self, _q):
+        return self.sim.stats_view()
+
+    def delete_stats(self, _q):
+        inflight = self.sim.stats["in_flight"]
+        self.sim.reset_stats()
+        self.sim.stats["in_flight"] = inflight
+        return {"ok": True}
+
+
+# ---------------------------------------------------------------- generator
+
+def generate(sim, n, seed):
+    """Add n deterministic flags to workspace "Default"."""
+    rng = random.Random(seed)
+
+    def uid():
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    ws = sim.find_ws("Default")
+    if ws is None:
+        ws = sim.make_ws(uid(), "Default", [
+            {"id": uid(), "name": "Production", "production": True},
+            {"id": uid(), "name": "Staging", "production": False}])
+        sim.workspaces.append(ws)
+    prod = sim.env_or_fail(ws, None)
+    stag = sim.find_env(ws, "Staging")
+
+    def tr(name, cfg=None, **extra):
+        t = {"name": name, "configurations": cfg, "description": ""}
+        t.update(extra)
+        return t
+
+    # Shared, never mutated in place: saves build new objects (copy on
+    # write), so thousands of flags can point at one template.
+    t_onoff = [tr("on"), tr("off")]
+    t_cfg = [tr("on", '{"color":"blue"}', description="new look"),
+             tr("off", '{"color":"red"}')]
+    t_keys = [tr("on", keys=["qa_user_1", "qa_user_2"]), tr("off")]
+    t_segs = [tr("on", segments=["beta_testers"]), tr("off")]
+    t_multi = [tr("v1"), tr("v2"), tr("v3")]
+    b = lambda *pairs: [{"treatment": t, "size": s} for t, s in pairs]
+    dr_onoff = [b(("off", 100)), b(("on", 100)), b(("on", 25), ("off", 75)),
+                b(("on", 50), ("off", 50)), b(("on", 10), ("off", 90)),
+                b(("on", 75), ("off", 25)), b(("on", 1), ("off", 99))]
+    dr_multi = [b(("v1", 34), ("v2", 33), ("v3", 33)), b(("v1", 100)),
+                b(("v1", 80), ("v2", 10), ("v3", 10))]
+
+    def rule(matchers, buckets):
+        return {"condition": {"combiner": "AND", "matchers": matchers},
+                "buckets": buckets}
+    r_seg = rule([{"type": "IN_SEGMENT", "string": "employees"}],
+                 b(("on", 100)))
+    r_set = rule([{"type": "ANY_OF_SET", "attribute": "plan",
+                   "strings": ["gold", "platinum"]}],
+                 b(("on", 50), ("off", 50)))
+    r_num = rule([{"type": "GREATER_THAN_OR_EQUAL_NUMBER", "attribute": "age",
+                   "number": 18},
+                  {"type": "ON_OR_AFTER_DATE", "attribute": "signup",
+                   "date": BASE_TIME_MS, "negate": True}],
+                 b(("on", 20), ("off", 80)))
+    r_multi = rule([{"type": "IN_LIST_STRING", "attribute": "country",
+                     "strings": ["DE", "FR"]}], b(("v2", 100)))
+    rule_sets = [[r_seg], [r_set], [r_seg, r_num], [r_num, r_set, r_seg]]
+    projects = ["SHOP", "PAY", "CORE", "WEB"]
+    plain_tags = ["checkout", "backend", "experiment", "mobile", "ops"]
+    tt = {"id": uid(), "name": "user"}
+    owners = [[{"id": uid(), "type": "group"}],
+              [{"id": uid(), "type": "user"}], []]
+
+    def issue():
+        return "%s-%d" % (rng.choice(projects), rng.randint(1, 999))
+
+    def definition(i, ct, env_roll):
+        r = rng.random()
+        if r < 0.08:
+            treatments, drs, rules = t_multi, dr_multi, None
+        elif r < 0.16:
+            treatments, drs, rules = t_keys, dr_onoff, None
+        elif r < 0.20:
+            treatments, drs, rules = t_segs, dr_onoff, None
+        elif r < 0.30:
+            treatments, drs, rules = t_cfg, dr_onoff, None
+        else:
+            treatments, drs, rules = t_onoff, dr_onoff, None
+        if rng.random() < 0.30:
+            rules = ([r_multi] if treatments is t_multi
+                     else rng.choice(rule_sets))
+        dt = treatments[-1]["name"] if rng.random() < 0.85 else \
+            treatments[0]["name"]
+        lut = ct + rng.randint(0, 30 * 86400000)
+        return {
+            "killed": env_roll < 0.05,
+            "treatments": treatments,
+            "defaultTreatment": dt,
+            "baselineTreatment": treatments[-1]["name"],
+            "trafficAllocation": rng.choice((100, 100, 100, 100, 50, 80)),
+            "rules": rules or [],
+            "defaultRule": rng.choice(drs),
+            "creationTime": ct,
+            "lastUpdateTime": lut,
+            "lastTrafficReceivedAt": (lut + rng.randint(0, 86400000)
+                                      if rng.random() < 0.8 else None),
+            "impressionsDisabled": rng.random() < 0.02,
+            "flagSets": [],
+        }
+
+    width = max(5, len(str(max(0, n - 1))))
+    start = len(ws["flags"])
+    for i in range(n):
+        name = "flag_%0*d" % (width, i)
+        if name in ws["index"]:
+            raise SystemExit("--generate: flag %s already exists" % name)
+        ct = BASE_TIME_MS + (start + i) * 1000
+        r = rng.random()
+        tags = []
+        desc = "Generated flag %d" % i
+        if r < 0.10:
+            tags.append(issue())
+            if rng.random() < 0.3:
+                tags.append(rng.choice(plain_tags))
+        elif r < 0.30:
+            tags.append(rng.choice(plain_tags))
+        r = rng.random()
+        if r < 0.10:
+            desc = "Fixes %s and %s" % (issue(), issue())
+        elif r < 0.12:
+            desc = "Not keys: XSHOP-12Y, shop-2 and PAY-x"
+        elif r < 0.20:
+            desc = ""
+        flag = {
+            "id": uid(), "name": name, "description": desc, "tags": tags,
+            "trafficType": tt, "creationTime": ct,
+            "rolloutStatus": ROLLOUT_STATUSES[i % len(ROLLOUT_STATUSES)],
+            "rolloutStatusTimestamp": ct + 1000,
+            "owners": owners[i % 3], "definitions": {},
+        }
+        r = rng.random()
+        if r < 0.95:
+            flag["definitions"][prod["id"]] = definition(i, ct, r / 0.95)
+        if stag is not None and rng.random() < 0.30:
+            flag["definitions"][stag["id"]] = definition(i, ct, 1.0)
+        ws["flags"].append(flag)
+        ws["index"][name] = flag
+    sim.invalidate(ws)
+
+
+# -------------------------------------------------------------- HTTP server
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "split-sim/1.0"
+    sys_version = ""
+    # Headers and body leave in one segment: no Nagle/delayed-ACK stall.
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16
+
+    def log_request(self, code="-", size="-"):
+        """Requests are logged once, by logline()."""
+
+    def log_message(self, fmt, *args):
+        if not self.server.quiet:
+            sys.stderr.write("split_sim: %s %s\n"
+                             % (self.client_address[0], fmt % args))
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def do_HEAD(self):
+        t0 = time.monotonic()
+        self.close_connection = True
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.logline("HEAD", 405, t0)
+
+    # -- plumbing -----------------------------------------------------------
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            raise ApiError(411, "chunked request bodies are not supported")
+        cl = self.headers.get("Content-Length")
+        if not cl:
+            return b""
+        try:
+            n = int(cl)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "bad Content-Length") from None
+        if n < 0 or n > 512 * 1024 * 1024:
+            self.close_connection = True
+            raise ApiError(400, "bad Content-Length")
+        return self.rfile.read(n)
+
+    def send(self, status, body, headers=None, ctype="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_json(self, status, value, headers=None):
+        self.send(status, json.dumps(value, separators=(",", ":"))
+                  .encode("utf-8"), headers)
+
+    def logline(self, method, status, t0, note=""):
+        if self.server.quiet:
+            return
+        sys.stderr.write("split_sim: %s %s %s -> %s %.1fms%s\n"
+                         % (self.client_address[0], method, self.path,
+                            status, (time.monotonic() - t0) * 1000, note))
+
+    def drop(self):
+        """Close the connection without answering."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def wait_or_gone(self, delay):
+        """Sleep delay seconds; True when the client hung up meanwhile."""
+        end = time.monotonic() + delay
+        sock = self.connection
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                r, _, _ = select.select([sock], [], [], min(left, 0.05))
+            except (OSError, ValueError):
+                return True
+            if r:
+                try:
+                    peek = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return True
+                if peek == b"":
+                    return True
+                # Pipelined data: cannot watch for hang-up any more.
+                time.sleep(max(0.0, end - time.monotonic()))
+                return False
+
+    def dispatch(self, method):
+        t0 = time.monotonic()
+        sim = self.server.sim
+        url = urlsplit(self.path)
+        status = 500
+        try:
+            body = self.read_body()
+            if url.path == SIM_PREFIX or url.path.startswith(SIM_PREFIX + "/"):
+                status = self.control(method, url, body)
+            else:
+                status = self.api(method, url, t0)
+        except ApiError as e:
+            status = e.status
+            self.send_json(e.status, err_body(e.status, e.message))
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            status = 0
+        except Exception:  # never let a request kill the server
+            traceback.print_exc(file=sys.stderr)
+            status = 500
+            try:
+                self.close_connection = True
+                self.send_json(500, err_body(500, "simulator error"))
+            except OSError:
+                pass
+        self.logline(method, status, t0)
+
+    def control(self, method, url, body):
+        sim = self.server.sim
+        name = url.path[len(SIM_PREFIX) + 1:]
+        query = parse_qs(url.query, keep_blank_values=True)
+        with sim.lock:
+            sim.stats["control_requests"] += 1
+            try:
+                value = Control(sim).handle(method, name, query, body)
+                status = 200
+            except ControlError as e:
+                value, status = {"ok": False, "message": str(e)}, 400
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                value = {"ok": False, "message": "bad request: %r" % (e,)}
+                status = 400
+            data = json.dumps(value, separators=(",", ":")).encode("utf-8")
+        self.send(status, data)
+        return status
+
+    def auth_key(self):
+        h = self.headers.get("Authorization")
+        if h:
+            parts = h.split(None, 1)
+            if len(parts) == 2 and parts[0].lower() == "bearer":
+                return parts[1].strip()
+            return None
+        k = self.headers.get("x-api-key")
+        return k.strip() if k else None
+
+    def api(self, method, url, t0):
+        sim = self.server.sim
+        ip = self.client_address[0]
+        key = self.auth_key()
+        entry = {"method": method, "path": url.path, "query": url.query,
+                 "status": 0, "time": time.time(), "ip": ip, "key": key,
+                 "user_agent": self.headers.get("User-Agent"), "fault": None}
+        endpoint = "other"
+        with sim.lock:
+            sim.begin_api()
+            fault = sim.pick_fault(self.path)
+        try:
+            if fault is not None:
+                entry["fault"] = fault["kind"]
+            status, endpoint = self.api_answer(method, url, key, ip, fault,
+                                               entry)
+            entry["status"] = status
+            return status
+        finally:
+            entry["duration_ms"] = round((time.monotonic() - t0) * 1000, 3)
+            with sim.lock:
+                sim.end_api(entry, endpoint)
+
+    def api_answer(self, method, url, key, ip, fault, entry):
+        kind = fault["kind"] if fault else None
+        if kind == "close":
+            self.drop()
+            return 0, "fault"
+        if kind == "status":
+            st = fault["status"]
+            self.send_json(st, err_body(st, "simulated fault"))
+            return st, "fault"
+        if kind == "ratelimit":
+            hdrs = {"X-RateLimit-Remaining-Org": str(fault["remaining_org"]),
+                    "X-RateLimit-Remaining-IP": str(fault["remaining_ip"]),
+                    "X-RateLimit-Reset-Seconds-Org": str(fault["reset_org"]),
+                    "X-RateLimit-Reset-Seconds-IP": str(fault["reset_ip"])}
+            if fault["retry_after"] is not None:
+                hdrs["Retry-After"] = str(fault["retry_after"])
+            self.send_json(429, err_body(429, "Rate limit exceeded"), hdrs)
+            return 429, "fault"
+        if kind == "malformed":
+            self.send(200, b'{"objects":[{"name":"oops",,}],"totalCount":'
+                      b'<html>')
+            return 200, "fault"
+        if kind == "slow" and self.wait_or_gone(fault["delay"]):
+            entry["client_gone"] = True
+            self.drop()
+            return 0, "fault"
+        status, endpoint, data, hdrs = self.api_compute(
+            method, url, key, ip, kind == "totalcount_drift")
+        if kind == "truncated":
+            data = data[:len(data) // 2]
+        self.send(status, data, hdrs)
+        return status, endpoint
+
+    def api_compute(self, method, url, key, ip, drift):
+        """(status, endpoint, body bytes, headers), lock held inside."""
+        sim = self.server.sim
+        with sim.lock:
+            spec = sim.keys.get(key) if key is not None else None
+            hdrs = sim.take_tokens(key if spec is not None else None, ip)
+            if hdrs is not None:
+                sim.stats["rate_limited"] += 1
+                return 429, "ratelimited", _dumps(
+                    err_body(429, "Rate limit exceeded")), hdrs
+            try:
+                if spec is None:
+                    raise ApiError(401, MSG_401)
+                if method != "GET":
+                    raise ApiError(405, "method not allowed")
+                if not (url.path.startswith(API_PREFIX + "/")):
+                    raise ApiError(404, MSG_404)
+                rest = url.path[len(API_PREFIX) + 1:]
+                segs = [unquote(s) for s in rest.split("/")]
+                query = parse_qs(url.query, keep_blank_values=True)
+                endpoint, value = Api(sim, spec).route(segs, query)
+                if drift and isinstance(value, dict) and "totalCount" in value:
+                    value = dict(value, totalCount=value["totalCount"] + DRIFT)
+                return 200, endpoint, _dumps(value), None
+            except ApiError as e:
+                return e.status, "error", _dumps(
+                    err_body(e.status, e.message)), None
+
+
+def _dumps(value):
+    return json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, sim, quiet, idle_timeout):
+        self.sim = sim
+        self.quiet = quiet
+        Handler.timeout = idle_timeout if idle_timeout > 0 else None
+        super().__init__(addr, Handler)
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
+            return
+        super().handle_error(request, client_address)
+
+
+def write_port_file(path, port):
+    d = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(d, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    with open(tmp, "w", encoding="ascii") as fp:
+        fp.write("%d\n" % port)
+        fp.flush()
+        os.fsync(fp.fileno())
+    os.rename(tmp, path)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Split Admin API v2 simulator for flagsync tests")
+    p.add_argument("--port", type=int, default=0,
+                   help="TCP port on 127.0.0.1 (0 = pick a free one)")
+    p.add_argument("--port-file", help="write the port here once listening")
+    p.add_argument("--state", help="initial state (JSON, as GET /_sim/state)")
+    p.add_argument("--key", action="append", default=[],
+                   help="accepted admin key with access to every workspace "
+                   "(repeatable; default %s)" % DEFAULT_KEY)
+    p.add_argument("--generate", type=int, default=0, metavar="N",
+                   help="add N deterministic flags to workspace Default")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--rps", type=float, default=0.0,
+                   help="rate limit per key and per client IP (0 = off)")
+    p.add_argument("--retry-after", action="store_true",
+                   help="also send Retry-After on rate-limit 429s")
+    p.add_argument("--definitions-over-max", choices=("clamp", "400"),
+                   default=None)
+    p.add_argument("--idle-timeout", type=float, default=60.0,
+                   help="close keep-alive connections idle this long (s)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no per-request log lines on stderr")
+    a = p.parse_args(argv)
+    if a.generate < 0 or a.rps < 0:
+        p.error("--generate and --rps must not be negative")
+    return a
+
+
+def build_sim(a):
+    sim = Sim()
+    if a.state:
+        with open(a.state, encoding="utf-8") as fp:
+            doc = json.load(fp)
+        sim.load_state(doc)
+    for k in a.key:
+        sim.keys[k] = sim.norm_key_spec({"workspaces": "*"})
+    if not sim.keys:
+        sim.keys[DEFAULT_KEY] = sim.norm_key_spec({"workspaces": "*"})
+    if a.generate:
+        generate(sim, a.generate, a.seed)
+    if a.definitions_over_max:
+        sim.definitions_over_max = a.definitions_over_max
+    sim.set_rps(a.rps, a.retry_after)
+    return sim
+
+
+def main(argv=None):
+    a = parse_args(sys.argv[1:] if argv is None else argv)
+    t0 = time.monotonic()
+    try:
+        sim = build_sim(a)
+    except (OSError, ValueError, ControlError) as e:
+        sys.stderr.write("split_sim: %s\n" % e)
+        return 2
+    srv = Server(("127.0.0.1", a.port), sim, a.quiet, a.idle_timeout)
+    port = srv.server_address[1]
+
+    def stop(_signo, _frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    if a.port_file:
+        write_port_file(a.port_file, port)
+    sys.stderr.write("split_sim: listening on 127.0.0.1:%d (%d flags, "
+                     "ready in %.2fs)\n"
+                     % (port, sum(len(w["flags"]) for w in sim.workspaces),
+                        time.monotonic() - t0))
+    sys.stderr.flush()
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1356 @@
+/* cache_test.c - the LMDB cache, on real files in a temporary directory. */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "cache.h"
+#include "error.h"
+
+struct fixture {
+	char		 dir[PATH_MAX];
+	struct cache	*c;
+};
+
+/* Helpers. */
+
+static int
+rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *fx;
+	const char *tmp;
+
+	if ((fx = calloc(1, sizeof(*fx))) == NULL)
+		return -1;
+	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	snprintf(fx->dir, sizeof(fx->dir), "%s/cache_test.XXXXXX", tmp);
+	if (mkdtemp(fx->dir) == NULL) {
+		free(fx);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	cache_close(fx->c);
+	cache_test_initial_map = 0;
+	nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static int
+dir_entries(const char *dir)
+{
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+open_write(struct fixture *fx)
+{
+	char err[512];
+
+	assert_int_equal(cache_open(&fx->c, fx->dir, 0, err, sizeof(err)), 0);
+	assert_non_null(fx->c);
+}
+
+static uint64_t
+txnid(struct cache *c)
+{
+	uint64_t id;
+
+	assert_int_equal(cache_info(c, NULL, &id), 0);
+	return id;
+}
+
+static size_t
+mapsize(struct cache *c)
+{
+	size_t sz;
+
+	assert_int_equal(cache_info(c, &sz, NULL), 0);
+	return sz;
+}
+
+/* Writes "schema" = value into meta with raw LMDB calls. */
+static void
+raw_schema(const char *dir, uint32_t value)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 6, "schema" }, v = { sizeof(value), &value };
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Write callbacks: a list of operations run in one transaction. */
+
+enum op_kind { OP_FLAG, OP_FLAG_DEL, OP_LINK, OP_EVENT, OP_STATUS,
+    OP_PRUNE };
+
+struct op {
+	enum op_kind	 kind;
+	const char	*a, *b, *c;	/* project/flag/issue, or source */
+	const char	*data;		/* record or JSON */
+	uint64_t	 n;		/* mask, seq or prune bound */
+	int		 want;		/* expected return */
+};
+
+struct ops {
+	const struct op	*op;
+	size_t		 n;
+	int		 ret;		/* what the callback returns at the end */
+};
+
+static int
+op_run(struct cache_txn *t, const struct op *o)
+{
+	size_t len = o->data ? strlen(o->data) : 0;
+
+	switch (o->kind) {
+	case OP_FLAG:
+		return cache_flag_put(t, o->a, o->b, o->data, len);
+	case OP_FLAG_DEL:
+		return cache_flag_del(t, o->a, o->b);
+	case OP_LINK:
+		return cache_link_set(t, o->a, o->b, o->c, (uint32_t)o->n);
+	case OP_EVENT:
+		return cache_event_put(t, o->n, o->data, len);
+	case OP_STATUS:
+		return cache_status_put(t, o->a, o->data, len);
+	case OP_PRUNE:
+		return cache_event_prune(t, o->n);
+	}
+	return EINVAL;
+}
+
+static int
+ops_fn(struct cache_txn *t, void *arg)
+{
+	const struct ops *ops = arg;
+	size_t i;
+
+	for (i = 0; i < ops->n; i++)
+		assert_int_equal(op_run(t, &ops->op[i]), ops->op[i].want);
+	return ops->ret;
+}
+
+static void
+run_ops(struct cache *c, const struct op *op, size_t n)
+{
+	struct ops ops = { op, n, 0 };
+
+	assert_int_equal(cache_write(c, ops_fn, &ops), 0);
+}
+
+#define RUN(c, ...) do {						\
+	const struct op ops_[] = { __VA_ARGS__ };			\
+	run_ops((c), ops_, sizeof(ops_) / sizeof(ops_[0]));		\
+} while (0)
+
+#define FLAG(p, f, r)		{ OP_FLAG, p, f, NULL, r, 0, 0 }
+#define FLAG_DEL(p, f, w)	{ OP_FLAG_DEL, p, f, NULL, NULL, 0, w }
+#define LINK(p, f, i, m)	{ OP_LINK, p, f, i, NULL, m, 0 }
+#define EVENT(s, j, w)		{ OP_EVENT, NULL, NULL, NULL, j, s, w }
+#define STATUS(s, j)		{ OP_STATUS, s, NULL, NULL, j, 0, 0 }
+#define PRUNE(u)		{ OP_PRUNE, NULL, NULL, NULL, NULL, u, 0 }
+
+/* Collectors for foreach callbacks: entries joined into a string. */
+
+struct seen {
+	char	text[4096];
+	int	count;
+	int	stop_at;	/* return 99 on this entry (1-based); 0 never */
+};
+
+static int
+seen_add(struct seen *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+seen_add(struct seen *s, const char *fmt, ...)
+{
+	size_t len = strlen(s->text);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->text + len, sizeof(s->text) - len, fmt, ap);
+	va_end(ap);
+	s->count++;
+	return s->count == s->stop_at ? 99 : 0;
+}
+
+static int
+seen_flag(void *arg, const char *project, const char *flag, const void *rec,
+    size_t len)
+{
+	return seen_add(arg, "%s/%s=%.*s;", project, flag, (int)len,
+	    (const char *)rec);
+}
+
+static int
+seen_link(void *arg, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	return seen_add(arg, "%s/%s/%s=%u;", project, flag, issue,
+	    (unsigned)mask);
+}
+
+static int
+seen_issue(void *arg, const char *issue)
+{
+	return seen_add(arg, "%s;", issue);
+}
+
+static int
+seen_event(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	return seen_add(arg, "%llu=%.*s;", (unsigned long long)seq, (int)len,
+	    json);
+}
+
+static int
+seen_status(void *arg, const char *source, const char *json, size_t len)
+{
+	return seen_add(arg, "%s=%.*s;", source, (int)len, json);
+}
+
+/* Opening. */
+
+static void
+test_open_create(void **state)
+{
+	struct fixture *fx = *state;
+	char sub[PATH_MAX + 16], path[PATH_MAX + 32], err[512];
+	struct stat st;
+
+	snprintf(sub, sizeof(sub), "%s/state", fx->dir);
+	assert_int_equal(cache_open(&fx->c, sub, 0, err, sizeof(err)), 0);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777 & ~(mode_t)0750, 0);
+	snprintf(path, sizeof(path), "%s/data.mdb", sub);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/lock.mdb", sub);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(mapsize(fx->c) >= CACHE_INITIAL_MAP);
+
+	/* Reopening an existing cache in write mode works too. */
+	cache_close(fx->c);
+	fx->c = NULL;
+	assert_int_equal(cache_open(&fx->c, sub, 0, err, sizeof(err)), 0);
+}
+
+static void
+test_rdonly_sees_data(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	const void *rec;
+	size_t len;
+	char err[512];
+	struct ops none = { NULL, 0, 0 };
+
+	open_write(fx);
+	RUN(fx->c, FLAG("Default", "new_checkout", "on"));
+	cache_close(fx->c);
+	fx->c = NULL;
+
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_flag_get(t, "Default", "new_checkout", &rec,
+	    &len), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(rec, "on", 2);
+	/* A read transaction refuses writes. */
+	assert_int_equal(cache_flag_put(t, "Default", "x", "y", 1), EACCES);
+	cache_read_end(t);
+	assert_int_equal(cache_write(fx->c, ops_fn, &none), EACCES);
+}
+
+static void
+test_rdonly_empty_dir(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512], want[PATH_MAX + 64], missing[PATH_MAX + 16];
+	struct stat st;
+
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), FS_ENOTFOUND);
+	assert_null(fx->c);
+	snprintf(want, sizeof(want),
+	    "no cache in %s yet: run 'flagsync sync' first", fx->dir);
+	assert_string_equal(err, want);
+	assert_int_equal(dir_entries(fx->dir), 0);
+
+	/* Nor is a missing directory created. */
+	snprintf(missing, sizeof(missing), "%s/nope", fx->dir);
+	assert_int_equal(cache_open(&fx->c, missing, CACHE_RDONLY, err,
+	    sizeof(err)), FS_ENOTFOUND);
+	assert_int_equal(stat(missing, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+static void
+test_rdonly_no_meta(void **state)
+{
+	struct fixture *fx = *state;
+	MDB_env *env;
+	char err[512];
+
+	/* An LMDB environment without our databases. */
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, fx->dir, 0, 0600), 0);
+	mdb_env_close(env);
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), FS_ENOTFOUND);
+	assert_non_null(strstr(err, "run 'flagsync sync' first"));
+}
+
+static void
+test_schema_mismatch(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512];
+
+	raw_schema(fx->dir, 99);
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), FS_ESCHEMA);
+	assert_null(fx->c);
+	assert_non_null(strstr(err, "schema 99"));
+	assert_non_null(strstr(err, "schema 1"));
+	err[0] = '\0';
+	assert_int_equal(cache_open(&fx->c, fx->dir, 0, err, sizeof(err)),
+	    FS_ESCHEMA);
+	assert_non_null(strstr(err, "schema 99"));
+}
+
+static void
+test_schema_kept(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512];
+
+	/* A cache carrying our schema opens read-only. */
+	raw_schema(fx->dir, CACHE_SCHEMA);
+	open_write(fx);
+	cache_close(fx->c);
+	fx->c = NULL;
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), 0);
+}
+
+static int
+eacces_check(const char *dir)
+{
+	struct cache *c = NULL;
+	char err[512];
+	int rc;
+
+	rc = cache_open(&c, dir, CACHE_RDONLY, err, sizeof(err));
+	if (rc != EACCES)
+		return 1;
+	if (c != NULL)
+		return 2;
+	if (strstr(err, "Permission denied") == NULL ||
+	    strstr(err, "write access to lock.mdb") == NULL ||
+	    strstr(err, "flagsync group") == NULL)
+		return 3;
+	return 0;
+}
+
+static void
+test_eacces(void **state)
+{
+	struct fixture *fx = *state;
+	char lock[PATH_MAX + 16];
+	int status;
+	pid_t pid;
+
+	open_write(fx);
+	cache_close(fx->c);
+	fx->c = NULL;
+	snprintf(lock, sizeof(lock), "%s/lock.mdb", fx->dir);
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(lock, 0440), 0);
+		assert_int_equal(eacces_check(fx->dir), 0);
+		return;
+	}
+	/* Root can open anything: check as nobody, who is not in the
+	 * group. */
+	assert_int_equal(chmod(fx->dir, 0755), 0);
+	assert_int_equal(chmod(lock, 0640), 0);
+	if ((pid = fork()) == 0) {
+		if (setgid(65534) == -1 || setuid(65534) == -1)
+			_exit(10);
+		_exit(eacces_check(fx->dir));
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void
+test_bad_args(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache *c = NULL;
+	struct cache_txn *t;
+	uint64_t seq;
+	size_t len;
+	const char *json;
+
+	assert_int_equal(cache_open(&c, NULL, 0, NULL, 0), EINVAL);
+	assert_int_equal(cache_open(&c, "", 0, NULL, 0), EINVAL);
+	assert_int_equal(cache_open(NULL, fx->dir, 0, NULL, 0), EINVAL);
+	assert_int_equal(cache_read_begin(NULL, &t), EINVAL);
+	assert_int_equal(cache_write(NULL, ops_fn, NULL), EINVAL);
+	assert_int_equal(cache_info(NULL, NULL, NULL), EINVAL);
+	assert_int_equal(cache_event_last(NULL, &seq), EINVAL);
+	assert_int_equal(cache_status_get(NULL, "x", &json, &len), EINVAL);
+	cache_close(NULL);
+	cache_read_end(NULL);
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, NULL, NULL), EINVAL);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_flag_foreach(t, NULL, NULL, NULL), EINVAL);
+	assert_int_equal(cache_event_get(t, 1, NULL, &len), EINVAL);
+	cache_read_end(t);
+}
+
+/* Flags. */
+
+static void
+test_flags(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	const void *rec;
+	size_t len;
+
+	open_write(fx);
+	RUN(fx->c,
+	    FLAG("AB", "a", "3"),
+	    FLAG("A", "b", "2"),
+	    FLAG("A", "a", "1"),
+	    FLAG("B", "z", "4"),
+	    FLAG("A", "c", ""));
+	RUN(fx->c,
+	    FLAG("A", "c", "5"),
+	    FLAG_DEL("B", "z", 0),
+	    FLAG_DEL("B", "z", FS_ENOTFOUND),
+	    FLAG_DEL("B", "y", FS_ENOTFOUND));
+
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_flag_get(t, "A", "a", &rec, &len), 0);
+	assert_int_equal(len, 1);
+	assert_memory_equal(rec, "1", 1);
+	assert_int_equal(cache_flag_get(t, "B", "z", &rec, &len),
+	    FS_ENOTFOUND);
+	assert_int_equal(cache_flag_get(t, "A", "zz", &rec, &len),
+	    FS_ENOTFOUND);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_flag_foreach(t, "A", seen_flag, &s), 0);
+	assert_string_equal(s.text, "A/a=1;A/b=2;A/c=5;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_flag_foreach(t, "AB", seen_flag, &s), 0);
+	assert_string_equal(s.text, "AB/a=3;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_flag_foreach(t, NULL, seen_flag, &s), 0);
+	assert_string_equal(s.text, "A/a=1;A/b=2;A/c=5;AB/a=3;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_flag_foreach(t, "B", seen_flag, &s), 0);
+	assert_int_equal(s.count, 0);
+
+	/* A non-zero return stops the walk and comes back. */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(cache_flag_foreach(t, NULL, seen_flag, &s), 99);
+	assert_string_equal(s.text, "A/a=1;A/b=2;");
+	cache_read_end(t);
+}
+
+static int
+bad_keys_fn(struct cache_txn *t, void *arg)
+{
+	char big[600];
+	const void *rec;
+	size_t len;
+
+	(void)arg;
+	memset(big, 'x', sizeof(big));
+	big[509] = '\0';	/* 509 + 1 + 1 = 511: the largest key */
+	assert_int_equal(cache_flag_put(t, big, "f", "r", 1), 0);
+	assert_int_equal(cache_flag_get(t, big, "f", &rec, &len), 0);
+	big[509] = 'x';
+	big[510] = '\0';	/* 512 */
+	assert_int_equal(cache_flag_put(t, big, "f", "r", 1), EINVAL);
+	memset(big, 'x', sizeof(big));
+	big[599] = '\0';
+	assert_int_equal(cache_flag_get(t, big, "f", &rec, &len), EINVAL);
+	assert_int_equal(cache_flag_put(t, "", "f", "r", 1), EINVAL);
+	assert_int_equal(cache_flag_put(t, "p", "", "r", 1), EINVAL);
+	assert_int_equal(cache_flag_put(t, NULL, "f", "r", 1), EINVAL);
+	assert_int_equal(cache_flag_put(t, "p", "f", NULL, 1), EINVAL);
+	assert_int_equal(cache_link_set(t, "p", "f", "", 1), EINVAL);
+	assert_int_equal(cache_status_put(t, "", "{}", 2), EINVAL);
+	assert_int_equal(cache_flag_foreach(t, "", seen_flag, NULL), EINVAL);
+	return 0;
+}
+
+static void
+test_bad_keys(void **state)
+{
+	struct fixture *fx = *state;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, bad_keys_fn, NULL), 0);
+}
+
+/* Links. */
+
+static void
+test_links(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	uint32_t mask;
+	uint64_t id;
+
+	open_write(fx);
+	RUN(fx->c,
+	    LINK("A", "f", "SHOP-7", 1),
+	    LINK("A", "f", "SHOP-8", 2),
+	    LINK("A", "g", "SHOP-7", 1),
+	    LINK("AB", "f", "SHOP-7", 1),
+	    LINK("A", "f", "SHOP-8", 3));
+
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_link_get(t, "A", "f", "SHOP-8", &mask), 0);
+	assert_int_equal(mask, 3);
+	assert_int_equal(cache_link_get(t, "A", "f", "SHOP-9", &mask),
+	    FS_ENOTFOUND);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach_flag(t, "A", "f", seen_link, &s),
+	    0);
+	assert_string_equal(s.text, "A/f/SHOP-7=1;A/f/SHOP-8=3;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach_issue(t, "SHOP-7", seen_link, &s),
+	    0);
+	assert_string_equal(s.text, "A/f/SHOP-7=1;A/g/SHOP-7=1;AB/f/SHOP-7=1;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach(t, "A", seen_link, &s), 0);
+	assert_string_equal(s.text,
+	    "A/f/SHOP-7=1;A/f/SHOP-8=3;A/g/SHOP-7=1;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach(t, NULL, seen_link, &s), 0);
+	assert_int_equal(s.count, 4);
+	cache_read_end(t);
+
+	/* Mask 0 removes both directions. */
+	RUN(fx->c, LINK("A", "f", "SHOP-7", 0));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_link_get(t, "A", "f", "SHOP-7", &mask),
+	    FS_ENOTFOUND);
+	assert_int_equal(mask, 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach_issue(t, "SHOP-7", seen_link, &s),
+	    0);
+	assert_string_equal(s.text, "A/g/SHOP-7=1;AB/f/SHOP-7=1;");
+	cache_read_end(t);
+
+	/* Removing an absent link, or setting the same mask, writes
+	 * nothing. */
+	id = txnid(fx->c);
+	RUN(fx->c,
+	    LINK("A", "f", "SHOP-7", 0),
+	    LINK("Z", "z", "Z-1", 0),
+	    LINK("A", "f", "SHOP-8", 3));
+	assert_int_equal(txnid(fx->c), id);
+}
+
+static void
+test_issue_foreach(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+
+	open_write(fx);
+	RUN(fx->c,
+	    LINK("A", "f", "SHOP-70", 1),
+	    LINK("A", "f", "SHOP-7", 1),
+	    LINK("A", "g", "SHOP-7", 2),
+	    LINK("B", "h", "SHOP-7", 1),
+	    LINK("A", "g", "AB-1", 1),
+	    LINK("A", "h", "SHOP-7-", 1));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_issue_foreach(t, seen_issue, &s), 0);
+	assert_string_equal(s.text, "AB-1;SHOP-7;SHOP-7-;SHOP-70;");
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(cache_issue_foreach(t, seen_issue, &s), 99);
+	assert_string_equal(s.text, "AB-1;SHOP-7;");
+	cache_read_end(t);
+}
+
+/* Events. */
+
+static void
+test_events(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	uint64_t seq;
+	const char *json;
+	size_t len;
+
+	open_write(fx);
+	RUN(fx->c,
+	    EVENT(1, "{\"seq\":1}", 0),
+	    EVENT(2, "{\"seq\":2}", 0),
+	    EVENT(3, "{\"seq\":3}", 0),
+	    EVENT(5, "{\"seq\":5}", EINVAL),
+	    EVENT(3, "{\"seq\":3}", EINVAL),
+	    EVENT(0, "{}", EINVAL));
+
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_event_last(t, &seq), 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(cache_event_first(t, &seq), 0);
+	assert_int_equal(seq, 1);
+	assert_int_equal(cache_event_get(t, 2, &json, &len), 0);
+	assert_int_equal(len, 9);
+	assert_memory_equal(json, "{\"seq\":2}", 9);
+	assert_int_equal(cache_event_get(t, 4, &json, &len), FS_ENOTFOUND);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_event_foreach(t, 1, seen_event, &s), 0);
+	assert_string_equal(s.text, "2={\"seq\":2};3={\"seq\":3};");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_event_foreach(t, 0, seen_event, &s), 0);
+	assert_int_equal(s.count, 3);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_event_foreach(t, 3, seen_event, &s), 0);
+	assert_int_equal(s.count, 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_event_foreach(t, UINT64_MAX, seen_event, &s),
+	    0);
+	assert_int_equal(s.count, 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_event_foreach_reverse(t, seen_event, &s), 0);
+	assert_string_equal(s.text,
+	    "3={\"seq\":3};2={\"seq\":2};1={\"seq\":1};");
+	cache_read_end(t);
+
+	/* Pruning keeps the last seq, so numbering goes on. */
+	RUN(fx->c, PRUNE(2));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_event_first(t, &seq), 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(cache_event_last(t, &seq), 0);
+	assert_int_equal(seq, 3);
+	cache_read_end(t);
+	RUN(fx->c, PRUNE(10), EVENT(4, "{}", 0), EVENT(1, "{}", EINVAL));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_event_first(t, &seq), 0);
+	assert_int_equal(seq, 4);
+	assert_int_equal(cache_event_last(t, &seq), 0);
+	assert_int_equal(seq, 4);
+	cache_read_end(t);
+	RUN(fx->c, PRUNE(4));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_event_first(t, &seq), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(cache_event_last(t, &seq), 0);
+	assert_int_equal(seq, 4);
+	cache_read_end(t);
+}
+
+static void
+test_events_numeric_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct op op[300];
+	char json[300][8];
+	uint64_t seq;
+	struct seen s;
+	int i;
+
+	open_write(fx);
+	/* 256 and 1 differ in their first byte the other way round in
+	 * little-endian: the keys must sort numerically. */
+	for (i = 0; i < 300; i++) {
+		snprintf(json[i], sizeof(json[i]), "%d", i + 1);
+		op[i] = (struct op)EVENT((uint64_t)i + 1, json[i], 0);
+	}
+	run_ops(fx->c, op, 300);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_event_foreach(t, 250, seen_event, &s), 0);
+	assert_int_equal(s.count, 50);
+	assert_int_equal(strncmp(s.text, "251=251;252=252;", 16), 0);
+	assert_int_equal(cache_event_last(t, &seq), 0);
+	assert_int_equal(seq, 300);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(cache_event_foreach_reverse(t, seen_event, &s), 99);
+	assert_string_equal(s.text, "300=300;299=299;");
+	cache_read_end(t);
+}
+
+/* Status. */
+
+static void
+test_status(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	const char *json;
+	size_t len;
+	uint64_t id;
+
+	open_write(fx);
+	RUN(fx->c,
+	    STATUS("split:Default", "{\"ok\":true}"),
+	    STATUS("file", "{\"ok\":false}"));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_status_get(t, "file", &json, &len), 0);
+	assert_int_equal(len, 12);
+	assert_memory_equal(json, "{\"ok\":false}", 12);
+	assert_int_equal(cache_status_get(t, "jira", &json, &len),
+	    FS_ENOTFOUND);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_status_foreach(t, seen_status, &s), 0);
+	assert_string_equal(s.text,
+	    "file={\"ok\":false};split:Default={\"ok\":true};");
+	cache_read_end(t);
+
+	id = txnid(fx->c);
+	RUN(fx->c, STATUS("file", "{\"ok\":false}"));
+	assert_int_equal(txnid(fx->c), id);
+	RUN(fx->c, STATUS("file", "{\"ok\":true}"));
+	assert_int_equal(txnid(fx->c), id + 1);
+}
+
+/* cache_write(). */
+
+static void
+test_write_nochange(void **state)
+{
+	struct fixture *fx = *state;
+	struct ops none = { NULL, 0, 0 };
+	uint64_t id;
+
+	open_write(fx);
+	RUN(fx->c,
+	    FLAG("A", "f", "rec"),
+	    LINK("A", "f", "SHOP-1", 1),
+	    STATUS("file", "{}"),
+	    EVENT(1, "{}", 0));
+	id = txnid(fx->c);
+	assert_int_equal(cache_write(fx->c, ops_fn, &none), 0);
+	assert_int_equal(txnid(fx->c), id);
+	/* The same data again is no change: nothing is committed. */
+	RUN(fx->c,
+	    FLAG("A", "f", "rec"),
+	    LINK("A", "f", "SHOP-1", 1),
+	    STATUS("file", "{}"),
+	    FLAG_DEL("A", "nope", FS_ENOTFOUND),
+	    PRUNE(0));
+	assert_int_equal(txnid(fx->c), id);
+	/* A real change commits exactly once. */
+	RUN(fx->c, FLAG("A", "f", "rec2"));
+	assert_int_equal(txnid(fx->c), id + 1);
+}
+
+static void
+test_write_error_aborts(void **state)
+{
+	struct fixture *fx = *state;
+	const struct op op[] = {
+		FLAG("A", "f", "rec"),
+		EVENT(1, "{}", 0),
+	};
+	struct ops ops = { op, 2, 42 };
+	struct cache_txn *t;
+	const void *rec;
+	size_t len;
+	uint64_t id, seq;
+
+	open_write(fx);
+	id = txnid(fx->c);
+	assert_int_equal(cache_write(fx->c, ops_fn, &ops), 42);
+	assert_int_equal(txnid(fx->c), id);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_flag_get(t, "A", "f", &rec, &len),
+	    FS_ENOTFOUND);
+	assert_int_equal(cache_event_last(t, &seq), 0);
+	assert_int_equal(seq, 0);
+	cache_read_end(t);
+}
+
+/* Deleting while walking a write transaction visits everything once. */
+struct sweep {
+	struct cache_txn	*t;
+	int			 visited;
+};
+
+static int
+sweep_flag(void *arg, const char *project, const char *flag,
+    const void *rec, size_t len)
+{
+	struct sweep *sw = arg;
+	char name[32];
+
+	(void)rec;
+	(void)len;
+	sw->visited++;
+	assert_int_equal(cache_flag_del(sw->t, project, flag), 0);
+	/* Adding a key behind the walk is not visited. */
+	snprintf(name, sizeof(name), "0%s", flag);
+	return cache_flag_put(sw->t, "P", name, "n", 1);
+}
+
+static int
+sweep_event(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct sweep *sw = arg;
+
+	(void)json;
+	(void)len;
+	sw->visited++;
+	return cache_event_prune(sw->t, seq);
+}
+
+static int
+sweep_fn(struct cache_txn *t, void *arg)
+{
+	struct sweep *sw = arg;
+	char name[32];
+	int i, rc;
+
+	sw->t = t;
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		if ((rc = cache_flag_put(t, "P", name, "x", 1)) != 0)
+			return rc;
+		if ((rc = cache_event_put(t, (uint64_t)i + 1, "{}", 2)) != 0)
+			return rc;
+	}
+	sw->visited = 0;
+	if ((rc = cache_flag_foreach(t, "P", sweep_flag, sw)) != 0)
+		return rc;
+	assert_int_equal(sw->visited, 200);
+	sw->visited = 0;
+	if ((rc = cache_event_foreach_reverse(t, sweep_event, sw)) != 0)
+		return rc;
+	/* Pruning up to 200 from the top removes everything at once. */
+	assert_int_equal(sw->visited, 1);
+	return 0;
+}
+
+static void
+test_walk_while_writing(void **state)
+{
+	struct fixture *fx = *state;
+	struct sweep sw;
+	struct cache_txn *t;
+	struct seen s;
+	uint64_t seq;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, sweep_fn, &sw), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_flag_foreach(t, "P", seen_flag, &s), 0);
+	assert_int_equal(s.count, 200);
+	assert_int_equal(strncmp(s.text, "P/0f000=n;", 10), 0);
+	assert_int_equal(cache_event_first(t, &seq), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(cache_event_last(t, &seq), 0);
+	assert_int_equal(seq, 200);
+	cache_read_end(t);
+}
+
+/* Map growth. */
+
+#define BIG_REC		(16 * 1024)
+#define BIG_PER_TXN	64			/* 1 MiB per transaction */
+#define BIG_TXNS	10
+
+struct big {
+	int	batch;
+	int	calls;
+	int	mapped;		/* hide LMDB errors behind our own code */
+};
+
+static void
+big_rec(char *rec, int batch, int i)
+{
+	memset(rec, 'a' + (batch * 7 + i) % 26, BIG_REC);
+	snprintf(rec, BIG_REC, "%d/%d", batch, i);
+}
+
+static int
+big_fn(struct cache_txn *t, void *arg)
+{
+	struct big *b = arg;
+	char name[32], *rec;
+	int i, rc = 0;
+
+	b->calls++;
+	if ((rec = malloc(BIG_REC)) == NULL)
+		return ENOMEM;
+	for (i = 0; i < BIG_PER_TXN && rc == 0; i++) {
+		snprintf(name, sizeof(name), "big-%02d-%03d", b->batch, i);
+		big_rec(rec, b->batch, i);
+		rc = cache_flag_put(t, "P", name, rec, BIG_REC);
+	}
+	free(rec);
+	return rc != 0 && b->mapped ? FS_EPROTO : rc;
+}
+
+/* Writes BIG_TXNS MiB; returns how often big_fn ran. */
+static int
+big_write(struct cache *c, int first_batch)
+{
+	struct big b = { 0, 0, 0 };
+	int calls = 0;
+
+	for (b.batch = first_batch; b.batch < first_batch + BIG_TXNS;
+	    b.batch++) {
+		b.calls = 0;
+		assert_int_equal(cache_write(c, big_fn, &b), 0);
+		calls += b.calls;
+	}
+	return calls;
+}
+
+/* 0 when every record of the batches is there. */
+static int
+big_check_n(struct cache *c, int first_batch, int nbatch)
+{
+	struct cache_txn *t;
+	char name[32], *want;
+	const void *rec;
+	size_t len;
+	int batch, i, bad = 0;
+
+	if ((want = malloc(BIG_REC)) == NULL)
+		return -1;
+	if (cache_read_begin(c, &t) != 0) {
+		free(want);
+		return -2;
+	}
+	for (batch = first_batch; batch < first_batch + nbatch; batch++)
+		for (i = 0; i < BIG_PER_TXN; i++) {
+			snprintf(name, sizeof(name), "big-%02d-%03d", batch, i);
+			big_rec(want, batch, i);
+			if (cache_flag_get(t, "P", name, &rec, &len) != 0 ||
+			    len != BIG_REC || memcmp(rec, want, len) != 0)
+				bad++;
+		}
+	cache_read_end(t);
+	free(want);
+	return bad;
+}
+
+static int
+big_check(struct cache *c, int first_batch)
+{
+	return big_check_n(c, first_batch, BIG_TXNS);
+}
+
+static int
+big_check_one(struct cache *c, int batch)
+{
+	return big_check_n(c, batch, 1);
+}
+
+static void
+test_map_growth(void **state)
+{
+	struct fixture *fx = *state;
+	struct big b = { 99, 0, 0 };
+	char err[512], path[PATH_MAX + 16];
+	struct stat st;
+	int calls;
+
+	cache_test_initial_map = 64 * 1024;
+	open_write(fx);
+	assert_int_equal(mapsize(fx->c), 64 * 1024);
+	calls = big_write(fx->c, 0);
+	/* Some attempts filled the map and were run again. */
+	assert_true(calls > BIG_TXNS);
+	assert_true(mapsize(fx->c) >= 10 * 1024 * 1024);
+	assert_int_equal(big_check(fx->c, 0), 0);
+
+	/* Reopening never maps less than the file, even with a tiny
+	 * initial map, and keeps every byte. */
+	cache_close(fx->c);
+	fx->c = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", fx->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size >= 10 * 1024 * 1024);
+	open_write(fx);
+	assert_true(mapsize(fx->c) >= (size_t)st.st_size);
+	assert_int_equal(cache_write(fx->c, big_fn, &b), 0);
+	cache_close(fx->c);
+	fx->c = NULL;
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), 0);
+	assert_true(mapsize(fx->c) >= (size_t)st.st_size);
+	assert_int_equal(big_check(fx->c, 0), 0);
+	assert_int_equal(big_check_one(fx->c, 99), 0);
+}
+
+static void
+test_map_growth_one_txn(void **state)
+{
+	struct fixture *fx = *state;
+	struct big b = { 0, 0, 0 };
+
+	cache_test_initial_map = 64 * 1024;
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, big_fn, &b), 0);
+	/* 1 MiB from 64 KiB: at least four doublings, each a rerun. */
+	assert_true(b.calls >= 5);
+	assert_true(mapsize(fx->c) >= 1024 * 1024);
+	assert_int_equal(big_check_one(fx->c, 0), 0);
+}
+
+static void
+test_map_growth_error_mapped(void **state)
+{
+	struct fixture *fx = *state;
+	struct big b = { 0, 0, 1 };
+
+	/* The callback turns MDB_MAP_FULL into its own error: the map
+	 * still grows and the callback still reruns. */
+	cache_test_initial_map = 64 * 1024;
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, big_fn, &b), 0);
+	assert_true(b.calls >= 5);
+	assert_int_equal(big_check_one(fx->c, 0), 0);
+}
+
+/*
+ * A read transaction in another thread while the writer must grow the
+ * map: the remap waits until the reader is done with its pointers.
+ */
+struct slow_reader {
+	struct cache	*c;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	int		 started;
+	atomic_int	 done;
+	int		 ok;
+};
+
+static void *
+slow_reader_main(void *arg)
+{
+	struct slow_reader *r = arg;
+	struct cache_txn *t;
+	const void *rec;
+	size_t len;
+	int i;
+
+	if (cache_read_begin(r->c, &t) != 0)
+		return NULL;
+	if (cache_flag_get(t, "P", "seed", &rec, &len) != 0)
+		goto txn_end;
+	pthread_mutex_lock(&r->mtx);
+	r->started = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->mtx);
+	/* Keep reading the mapped record while the writer works. */
+	r->ok = 1;
+	for (i = 0; i < 20; i++) {
+		if (len != 4 || memcmp(rec, "seed", 4) != 0)
+			r->ok = 0;
+		usleep(10 * 1000);
+	}
+	atomic_store(&r->done, 1);
+txn_end:
+	cache_read_end(t);
+	return NULL;
+}
+
+static void
+test_reader_thread(void **state)
+{
+	struct fixture *fx = *state;
+	struct slow_reader r;
+	struct big b = { 0, 0, 0 };
+	pthread_t th;
+
+	cache_test_initial_map = 64 * 1024;
+	open_write(fx);
+	RUN(fx->c, FLAG("P", "seed", "seed"));
+	memset(&r, 0, sizeof(r));
+	r.c = fx->c;
+	assert_int_equal(pthread_mutex_init(&r.mtx, NULL), 0);
+	assert_int_equal(pthread_cond_init(&r.cond, NULL), 0);
+	assert_int_equal(pthread_create(&th, NULL, slow_reader_main, &r), 0);
+	pthread_mutex_lock(&r.mtx);
+	while (!r.started)
+		pthread_cond_wait(&r.cond, &r.mtx);
+	pthread_mutex_unlock(&r.mtx);
+	assert_int_equal(cache_write(fx->c, big_fn, &b), 0);
+	/* Growing had to wait for the reader to finish. */
+	assert_true(b.calls > 1);
+	assert_int_equal(atomic_load(&r.done), 1);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(r.ok, 1);
+	assert_int_equal(big_check_one(fx->c, 0), 0);
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.mtx);
+}
+
+/*
+ * A reader in another process: it keeps its snapshot while the writer
+ * grows the map, and its next transaction adopts the new size and sees
+ * the new data.  Returns an exit code: 0 when all is well.
+ */
+static int
+reader_child(const char *dir, int ready, int go)
+{
+	struct cache *c = NULL;
+	struct cache_txn *t1, *t2;
+	const void *rec;
+	size_t len, before;
+	char err[512], ch;
+
+	if (cache_open(&c, dir, CACHE_RDONLY, err, sizeof(err)) != 0)
+		return 10;
+	if (cache_read_begin(c, &t1) != 0)
+		return 11;
+	if (cache_flag_get(t1, "P", "seed", &rec, &len) != 0)
+		return 12;
+	if (cache_info(c, &before, NULL) != 0 || before > 1024 * 1024)
+		return 13;
+	if (write(ready, "r", 1) != 1 || read(go, &ch, 1) != 1 || ch != 'g')
+		return 14;
+	/* The old snapshot is intact and does not see the new data. */
+	if (cache_flag_get(t1, "P", "seed", &rec, &len) != 0 || len != 4 ||
+	    memcmp(rec, "seed", 4) != 0)
+		return 15;
+	if (cache_flag_get(t1, "P", "big-00-000", &rec, &len) !=
+	    FS_ENOTFOUND)
+		return 16;
+	/* Remapping under a live transaction of this thread is refused. */
+	if (cache_read_begin(c, &t2) != EDEADLK)
+		return 17;
+	cache_read_end(t1);
+	if (cache_read_begin(c, &t2) != 0)
+		return 18;
+	cache_read_end(t2);
+	if (big_check(c, 0) != 0)
+		return 19;
+	if (cache_info(c, &len, NULL) != 0 || len <= before)
+		return 20;
+	cache_close(c);
+	return 0;
+}
+
+static void
+test_reader_process(void **state)
+{
+	struct fixture *fx = *state;
+	int ready[2], go[2], status;
+	char ch;
+	pid_t pid;
+
+	cache_test_initial_map = 64 * 1024;
+	open_write(fx);
+	RUN(fx->c, FLAG("P", "seed", "seed"));
+	/* The child must not inherit an open environment. */
+	cache_close(fx->c);
+	fx->c = NULL;
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		close(ready[0]);
+		close(go[1]);
+		_exit(reader_child(fx->dir, ready[1], go[0]));
+	}
+	assert_true(pid > 0);
+	close(ready[1]);
+	close(go[0]);
+	open_write(fx);
+	assert_int_equal(read(ready[0], &ch, 1), 1);
+	/* The child's open transaction does not block the writer. */
+	big_write(fx->c, 0);
+	assert_true(mapsize(fx->c) >= 10 * 1024 * 1024);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(ready[0]);
+	close(go[1]);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * Two writers, as the daemon and 'flagsync link' are: the second one's
+ * next write transaction adopts the map the first one grew.
+ */
+static int
+writer_child(const char *dir, int ready, int go)
+{
+	const struct op op[] = { FLAG("P", "child", "yes") };
+	struct ops ops = { op, 1, 0 };
+	struct cache *c = NULL;
+	char err[512], ch;
+	size_t before, after;
+
+	if (cache_open(&c, dir, 0, err, sizeof(err)) != 0)
+		return 10;
+	if (cache_info(c, &before, NULL) != 0)
+		return 11;
+	if (write(ready, "r", 1) != 1 || read(go, &ch, 1) != 1 || ch != 'g')
+		return 12;
+	if (cache_write(c, ops_fn, &ops) != 0)
+		return 13;
+	if (cache_info(c, &after, NULL) != 0 || after <= before)
+		return 14;
+	if (big_check(c, 0) != 0)
+		return 15;
+	cache_close(c);
+	return 0;
+}
+
+static void
+test_writer_process(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	int ready[2], go[2], status;
+	const void *rec;
+	size_t len;
+	char ch;
+	pid_t pid;
+
+	cache_test_initial_map = 64 * 1024;
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		close(ready[0]);
+		close(go[1]);
+		_exit(writer_child(fx->dir, ready[1], go[0]));
+	}
+	assert_true(pid > 0);
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &ch, 1), 1);
+	open_write(fx);
+	big_write(fx->c, 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(ready[0]);
+	close(go[1]);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_flag_get(t, "P", "child", &rec, &len), 0);
+	assert_int_equal(len, 3);
+	cache_read_end(t);
+}
+
+#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_open_create),
+		T(test_rdonly_sees_data),
+		T(test_rdonly_empty_dir),
+		T(test_rdonly_no_meta),
+		T(test_schema_mismatch),
+		T(test_schema_kept),
+		T(test_eacces),
+		T(test_bad_args),
+		T(test_flags),
+		T(test_bad_keys),
+		T(test_links),
+		T(test_issue_foreach),
+		T(test_events),
+		T(test_events_numeric_order),
+		T(test_status),
+		T(test_write_nochange),
+		T(test_write_error_aborts),
+		T(test_walk_while_writing),
+		T(test_map_growth),
+		T(test_map_growth_one_txn),
+		T(test_map_growth_error_mapped),
+		T(test_reader_thread),
+		T(test_reader_process),
+		T(test_writer_process),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

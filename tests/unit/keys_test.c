@@ -1,0 +1,250 @@
+/* keys_test.c - issue keys as tags and as whole tokens in text. */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "error.h"
+#include "keys.h"
+
+struct found {
+	struct buf	 list;		/* keys joined by ' ' */
+	int		 calls;
+	int		 stop_after;	/* 0: never stop */
+};
+
+static int
+collect(void *arg, const char *key)
+{
+	struct found *f = arg;
+
+	if (f->list.len > 0)
+		assert_int_equal(buf_putc(&f->list, ' '), 0);
+	assert_int_equal(buf_puts(&f->list, key), 0);
+	f->calls++;
+	if (f->stop_after > 0 && f->calls == f->stop_after)
+		return 7;
+	return 0;
+}
+
+/* Scans text with pattern (NULL: the default) and checks the keys found. */
+static void
+check_scan(const char *pattern, const char *text, const char *want)
+{
+	struct keys k;
+	struct found f;
+	char err[128];
+
+	assert_int_equal(keys_init(&k, pattern, err, sizeof(err)), 0);
+	memset(&f, 0, sizeof(f));
+	buf_init(&f.list, 0);
+	assert_int_equal(keys_scan(&k, text, collect, &f), 0);
+	assert_string_equal(buf_str(&f.list), want);
+	buf_release(&f.list);
+	keys_release(&k);
+}
+
+static void
+test_scan_default(void **state)
+{
+	(void)state;
+	check_scan(NULL, "Fixes SHOP-1, PAY-22.", "SHOP-1 PAY-22");
+	check_scan(NULL, "(SHOP-7)", "SHOP-7");
+	check_scan(NULL, "SHOP-1/SHOP-2", "SHOP-1 SHOP-2");
+	check_scan(NULL, "SHOP-1", "SHOP-1");
+	check_scan(NULL, "SHOP-1 SHOP-1", "SHOP-1 SHOP-1");
+	check_scan(NULL, "see SHOP-12345678901 now", "SHOP-12345678901");
+	check_scan(NULL, "AB-1\nCD-2\tEF-3", "AB-1 CD-2 EF-3");
+	check_scan(NULL, "ABCDEFGHIJ-1", "ABCDEFGHIJ-1");
+	check_scan(KEYS_DEFAULT_PATTERN, "[PAY-3]", "PAY-3");
+}
+
+static void
+test_scan_not_tokens(void **state)
+{
+	(void)state;
+	check_scan(NULL, "SHOP-1_x", "");
+	/* The letter before SHOP-1 makes it part of another key. */
+	check_scan(NULL, "ASHOP-1", "ASHOP-1");
+	check_scan(NULL, "aSHOP-1", "");
+	check_scan(NULL, "_SHOP-1", "");
+	check_scan(NULL, "9SHOP-1", "");
+	check_scan(NULL, "SHOP-12Y", "");
+	check_scan(NULL, "XSHOP-12Y", "");
+	check_scan(NULL, "shop-2", "");
+	check_scan(NULL, "Shop-2", "");
+	check_scan(NULL, "SHOP-", "");
+	check_scan(NULL, "S-1", "");
+	check_scan(NULL, "ABCDEFGHIJK-1", "");
+	check_scan(NULL, "", "");
+	check_scan(NULL, "no keys here", "");
+}
+
+static void
+test_scan_after_rejected(void **state)
+{
+	(void)state;
+	/* A rejected candidate does not hide a key right after it. */
+	check_scan(NULL, "XSHOP-12 SHOP-3", "XSHOP-12 SHOP-3");
+	check_scan(NULL, "xSHOP-12 SHOP-3", "SHOP-3");
+	check_scan(NULL, "SHOP-12Y SHOP-3", "SHOP-3");
+	check_scan(NULL, "SHOP-1_ PAY-2", "PAY-2");
+	check_scan(NULL, "a-SHOP-1", "SHOP-1");
+	check_scan(NULL, "fooBAR-1 BAZ-2x QUX-3", "QUX-3");
+}
+
+static void
+test_scan_utf8(void **state)
+{
+	(void)state;
+	check_scan(NULL, "Voir «SHOP-1» — PAY-2…", "SHOP-1 PAY-2");
+	check_scan(NULL, "émoji 🚀SHOP-9🚀", "SHOP-9");
+	/* Only ASCII letters and digits join a key to its neighbours. */
+	check_scan(NULL, "éSHOP-1é", "SHOP-1");
+	check_scan(NULL, "ÅSHOP-1x ÅPAY-2", "PAY-2");
+}
+
+static void
+test_scan_custom_pattern(void **state)
+{
+	(void)state;
+	check_scan("OPS-[0-9]+", "OPS-1, SHOP-2 and OPS-33.", "OPS-1 OPS-33");
+	check_scan("OPS-[0-9]+", "XOPS-1 OPS-2x", "");
+	/* A '^' anchors to the start of the text only (REG_NOTBOL). */
+	check_scan("^OPS-[0-9]+", "OPS-1 OPS-2", "OPS-1");
+	check_scan("^OPS-[0-9]+", "x OPS-2", "");
+	/* Leftmost-longest picks the longer alternative. */
+	check_scan("A-1|A-12", "A-12 A-1", "A-12 A-1");
+	/* The search resumes inside a rejected candidate, not after it. */
+	check_scan("[A-Z]+-[0-9]+( [A-Z]+-[0-9]+)?", "xAB-1 CD-2", "CD-2");
+	check_scan("[A-Z]+-[0-9]+( [A-Z]+-[0-9]+)?", "AB-1 CD-2", "AB-1 CD-2");
+}
+
+static void
+test_scan_max_len(void **state)
+{
+	char text[256], key64[KEYS_MAX_LEN + 1], key65[KEYS_MAX_LEN + 2];
+	char want[256];
+
+	(void)state;
+	memset(key64, 'A', sizeof(key64));
+	memcpy(key64 + KEYS_MAX_LEN - 2, "-1", 3);
+	memset(key65, 'B', sizeof(key65));
+	memcpy(key65 + KEYS_MAX_LEN - 1, "-1", 3);
+	assert_int_equal(strlen(key64), KEYS_MAX_LEN);
+	assert_int_equal(strlen(key65), KEYS_MAX_LEN + 1);
+	snprintf(text, sizeof(text), "%s %s CD-2", key65, key64);
+	snprintf(want, sizeof(want), "%s CD-2", key64);
+	check_scan("[A-Z]+-[0-9]+", text, want);
+}
+
+static void
+test_scan_stop(void **state)
+{
+	struct keys k;
+	struct found f;
+
+	(void)state;
+	assert_int_equal(keys_init(&k, NULL, NULL, 0), 0);
+	memset(&f, 0, sizeof(f));
+	buf_init(&f.list, 0);
+	f.stop_after = 2;
+	assert_int_equal(keys_scan(&k, "A1-1 B2-2 C3-3", collect, &f), 7);
+	assert_int_equal(f.calls, 2);
+	assert_string_equal(buf_str(&f.list), "A1-1 B2-2");
+	buf_release(&f.list);
+	keys_release(&k);
+}
+
+static void
+test_is_key(void **state)
+{
+	struct keys k;
+	char err[128];
+	char long_key[KEYS_MAX_LEN + 8];
+
+	(void)state;
+	assert_int_equal(keys_init(&k, NULL, err, sizeof(err)), 0);
+	assert_true(keys_is_key(&k, "SHOP-1"));
+	assert_true(keys_is_key(&k, "XSHOP-12"));
+	assert_true(keys_is_key(&k, "AB-12345678901"));
+	assert_false(keys_is_key(&k, "shop-1"));
+	assert_false(keys_is_key(&k, "SHOP-1 "));
+	assert_false(keys_is_key(&k, " SHOP-1"));
+	assert_false(keys_is_key(&k, "SHOP-1x"));
+	assert_false(keys_is_key(&k, "SHOP-"));
+	assert_false(keys_is_key(&k, "S-1"));
+	assert_false(keys_is_key(&k, "SHOP-1,SHOP-2"));
+	assert_false(keys_is_key(&k, ""));
+	keys_release(&k);
+	assert_false(k.compiled);
+	/* Releasing twice is harmless. */
+	keys_release(&k);
+
+	assert_int_equal(keys_init(&k, "[A-Z]+-[0-9]+", err, sizeof(err)), 0);
+	memset(long_key, 'A', sizeof(long_key));
+	memcpy(long_key + KEYS_MAX_LEN - 2, "-1", 3);
+	assert_true(keys_is_key(&k, long_key));
+	memcpy(long_key + KEYS_MAX_LEN - 1, "-1", 3);
+	assert_false(keys_is_key(&k, long_key));
+	keys_release(&k);
+
+	assert_int_equal(keys_init(&k, "A-1|A-12", err, sizeof(err)), 0);
+	assert_true(keys_is_key(&k, "A-12"));
+	assert_true(keys_is_key(&k, "A-1"));
+	assert_false(keys_is_key(&k, "A-123"));
+	keys_release(&k);
+}
+
+static void
+test_init_bad_pattern(void **state)
+{
+	struct keys k;
+	char err[128], want[128];
+	regex_t re;
+	int rc;
+
+	(void)state;
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(keys_init(&k, "[A-Z", err, sizeof(err)),
+	    FS_ECONFIG);
+	assert_false(k.compiled);
+	rc = regcomp(&re, "[A-Z", REG_EXTENDED);
+	assert_int_not_equal(rc, 0);
+	regerror(rc, &re, want, sizeof(want));
+	regfree(&re);
+	assert_string_equal(err, want);
+	assert_true(strlen(err) > 0);
+	/* A failed init leaves nothing to release, and releasing is safe. */
+	keys_release(&k);
+	assert_false(keys_is_key(&k, "SHOP-1"));
+
+	assert_int_equal(keys_init(&k, "(", err, 4), FS_ECONFIG);
+	assert_true(strlen(err) <= 3);
+	assert_int_equal(keys_init(&k, "(", NULL, 0), FS_ECONFIG);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan_default),
+		cmocka_unit_test(test_scan_not_tokens),
+		cmocka_unit_test(test_scan_after_rejected),
+		cmocka_unit_test(test_scan_utf8),
+		cmocka_unit_test(test_scan_custom_pattern),
+		cmocka_unit_test(test_scan_max_len),
+		cmocka_unit_test(test_scan_stop),
+		cmocka_unit_test(test_is_key),
+		cmocka_unit_test(test_init_bad_pattern),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

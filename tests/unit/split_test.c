@@ -1,0 +1,1599 @@
+/*
+ * split_test.c - the Split client and the HTTP layer against a fake curl.
+ *
+ * The program is linked with -Wl,--wrap for curl_easy_setopt,
+ * curl_easy_perform and curl_easy_getinfo: setopt records what http.c
+ * configures (and forwards to the real libcurl, so bad options still
+ * fail), perform answers from a script keyed by URL through the very
+ * callbacks http.c installed, and getinfo reports the scripted status.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "error.h"
+#include "http.h"
+#include "log.h"
+#include "split.h"
+
+#define API	"http://split.test/internal/api/v2"
+#define KEY	"sk-SECRET-0123456789"
+#define NFAKE	128
+
+CURLcode __wrap_curl_easy_setopt(CURL *h, CURLoption opt, ...);
+CURLcode __real_curl_easy_setopt(CURL *h, CURLoption opt, ...);
+CURLcode __wrap_curl_easy_perform(CURL *h);
+CURLcode __wrap_curl_easy_getinfo(CURL *h, CURLINFO info, ...);
+CURLcode __real_curl_easy_getinfo(CURL *h, CURLINFO info, ...);
+
+/* A scripted answer, served once to the first request for its URL. */
+struct fake_answer {
+	char	*url;
+	long	 status;
+	char	*headers;	/* "Name: value\r\n" lines */
+	char	*body;
+	CURLcode cc;		/* non-zero: fail the transfer so */
+	char	*curl_err;	/* what curl would put in its error buffer */
+	int	 cancel;	/* raise the cancel flag mid-transfer */
+	int	 used;
+};
+
+/* What one perform saw of the handle's configuration. */
+struct fake_request {
+	char	*url;
+	char	*headers;	/* request header lines, "\n"-joined */
+	char	*user_agent;
+	char	*protocols;
+	int	 cainfo_set;
+	long	 verifypeer, verifyhost, follow, timeout, ctimeout;
+	long	 nosignal, noprogress;
+};
+
+/* Options set since the last perform (http.c resets the handle). */
+static struct {
+	char	*url;
+	char	*user_agent;
+	char	*protocols;
+	int	 cainfo_set;
+	curl_write_callback wfn;
+	void	*wdata;
+	curl_write_callback hfn;
+	void	*hdata;
+	curl_xferinfo_callback xfn;
+	void	*xdata;
+	struct curl_slist *hdrs;
+	char	*errbuf;
+	long	 verifypeer, verifyhost, follow, timeout, ctimeout;
+	long	 nosignal, noprogress;
+} fc;
+
+static struct fake_answer answers[NFAKE];
+static size_t nanswers;
+static struct fake_request requests[NFAKE];
+static size_t nrequests;
+static int unexpected;		/* requests no answer was scripted for */
+static long last_status;
+static volatile sig_atomic_t cancel_flag;
+
+static char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+static void
+fake_capture_string(char **slot, const char *s)
+{
+	free(*slot);
+	*slot = xstrdup(s);
+}
+
+static void
+fake_capture_object(CURLoption opt, void *p)
+{
+	switch (opt) {
+	case CURLOPT_URL:
+		fake_capture_string(&fc.url, p);
+		break;
+	case CURLOPT_USERAGENT:
+		fake_capture_string(&fc.user_agent, p);
+		break;
+#if LIBCURL_VERSION_NUM >= 0x075500
+	case CURLOPT_PROTOCOLS_STR:
+		fake_capture_string(&fc.protocols, p);
+		break;
+#endif
+	case CURLOPT_CAINFO:
+		fc.cainfo_set = 1;
+		break;
+	case CURLOPT_WRITEDATA:
+		fc.wdata = p;
+		break;
+	case CURLOPT_HEADERDATA:
+		fc.hdata = p;
+		break;
+	case CURLOPT_XFERINFODATA:
+		fc.xdata = p;
+		break;
+	case CURLOPT_HTTPHEADER:
+		fc.hdrs = p;
+		break;
+	case CURLOPT_ERRORBUFFER:
+		fc.errbuf = p;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+fake_capture_long(CURLoption opt, long v)
+{
+	switch (opt) {
+	case CURLOPT_SSL_VERIFYPEER:
+		fc.verifypeer = v;
+		break;
+	case CURLOPT_SSL_VERIFYHOST:
+		fc.verifyhost = v;
+		break;
+	case CURLOPT_FOLLOWLOCATION:
+		fc.follow = v;
+		break;
+	case CURLOPT_TIMEOUT:
+		fc.timeout = v;
+		break;
+	case CURLOPT_CONNECTTIMEOUT:
+		fc.ctimeout = v;
+		break;
+	case CURLOPT_NOSIGNAL:
+		fc.nosignal = v;
+		break;
+	case CURLOPT_NOPROGRESS:
+		fc.noprogress = v;
+		break;
+	default:
+		break;
+	}
+}
+
+CURLcode
+__wrap_curl_easy_setopt(CURL *h, CURLoption opt, ...)
+{
+	va_list ap;
+	CURLcode cc;
+	long l;
+	void *p;
+	curl_off_t off;
+	curl_write_callback wfn;
+	curl_xferinfo_callback xfn;
+
+	va_start(ap, opt);
+	if (opt < CURLOPTTYPE_OBJECTPOINT) {
+		l = va_arg(ap, long);
+		fake_capture_long(opt, l);
+		cc = __real_curl_easy_setopt(h, opt, l);
+	} else if (opt < CURLOPTTYPE_FUNCTIONPOINT) {
+		p = va_arg(ap, void *);
+		fake_capture_object(opt, p);
+		cc = __real_curl_easy_setopt(h, opt, p);
+	} else if (opt == CURLOPT_WRITEFUNCTION ||
+	    opt == CURLOPT_HEADERFUNCTION) {
+		wfn = va_arg(ap, curl_write_callback);
+		if (opt == CURLOPT_WRITEFUNCTION)
+			fc.wfn = wfn;
+		else
+			fc.hfn = wfn;
+		cc = __real_curl_easy_setopt(h, opt, wfn);
+	} else if (opt == CURLOPT_XFERINFOFUNCTION) {
+		xfn = va_arg(ap, curl_xferinfo_callback);
+		fc.xfn = xfn;
+		cc = __real_curl_easy_setopt(h, opt, xfn);
+	} else if (opt < CURLOPTTYPE_OFF_T) {
+		/* No other callback is expected from http.c. */
+		fail_msg("unexpected callback option %d", (int)opt);
+		cc = CURLE_UNKNOWN_OPTION;
+	} else if (opt < CURLOPTTYPE_BLOB) {
+		off = va_arg(ap, curl_off_t);
+		cc = __real_curl_easy_setopt(h, opt, off);
+	} else {
+		p = va_arg(ap, void *);
+		cc = __real_curl_easy_setopt(h, opt, p);
+	}
+	va_end(ap);
+	return cc;
+}
+
+CURLcode
+__wrap_curl_easy_getinfo(CURL *h, CURLINFO info, ...)
+{
+	va_list ap;
+	void *p;
+
+	va_start(ap, info);
+	p = va_arg(ap, void *);
+	va_end(ap);
+	if (info == CURLINFO_RESPONSE_CODE) {
+		*(long *)p = last_status;
+		return CURLE_OK;
+	}
+	return __real_curl_easy_getinfo(h, info, p);
+}
+
+static void
+fake_record(void)
+{
+	struct fake_request *q;
+	struct curl_slist *l;
+	struct buf b;
+
+	assert_true(nrequests < NFAKE);
+	q = &requests[nrequests++];
+	memset(q, 0, sizeof(*q));
+	q->url = xstrdup(fc.url);
+	buf_init(&b, 0);
+	for (l = fc.hdrs; l != NULL; l = l->next)
+		assert_int_equal(buf_printf(&b, "%s\n", l->data), 0);
+	q->headers = buf_detach(&b);
+	q->user_agent = xstrdup(fc.user_agent);
+	q->protocols = xstrdup(fc.protocols);
+	q->cainfo_set = fc.cainfo_set;
+	q->verifypeer = fc.verifypeer;
+	q->verifyhost = fc.verifyhost;
+	q->follow = fc.follow;
+	q->timeout = fc.timeout;
+	q->ctimeout = fc.ctimeout;
+	q->nosignal = fc.nosignal;
+	q->noprogress = fc.noprogress;
+}
+
+/* Forgets the options: the next request must set them again. */
+static void
+fake_forget_options(void)
+{
+	free(fc.url);
+	free(fc.user_agent);
+	free(fc.protocols);
+	memset(&fc, 0, sizeof(fc));
+	fc.verifypeer = fc.verifyhost = fc.follow = -1;
+	fc.timeout = fc.ctimeout = fc.nosignal = fc.noprogress = -1;
+}
+
+static struct fake_answer *
+fake_find(const char *url)
+{
+	size_t i;
+
+	for (i = 0; url != NULL && i < nanswers; i++)
+		if (!answers[i].used && strcmp(answers[i].url, url) == 0)
+			return &answers[i];
+	return NULL;
+}
+
+/* Feeds the header block line by line, as curl does. */
+static int
+fake_send_headers(const struct fake_answer *a)
+{
+	char line[512];
+	const char *p, *nl;
+	size_t n;
+
+	n = (size_t)snprintf(line, sizeof(line), "HTTP/1.1 %ld Fake\r\n",
+	    a->status);
+	if (fc.hfn(line, 1, n, fc.hdata) != n)
+		return -1;
+	for (p = a->headers ? a->headers : ""; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		assert_non_null(nl);
+		n = (size_t)(nl - p + 1);
+		assert_true(n < sizeof(line));
+		memcpy(line, p, n);
+		if (fc.hfn(line, 1, n, fc.hdata) != n)
+			return -1;
+	}
+	memcpy(line, "\r\n", 2);
+	return fc.hfn(line, 1, 2, fc.hdata) == 2 ? 0 : -1;
+}
+
+/* Sends the body in 1000-byte pieces, as a network would. */
+static int
+fake_send_body(const struct fake_answer *a)
+{
+	size_t len, off, n;
+
+	len = a->body ? strlen(a->body) : 0;
+	for (off = 0; off < len; off += n) {
+		n = len - off < 1000 ? len - off : 1000;
+		if (fc.wfn(a->body + off, 1, n, fc.wdata) != n)
+			return -1;
+	}
+	return 0;
+}
+
+CURLcode
+__wrap_curl_easy_perform(CURL *h)
+{
+	struct fake_answer *a;
+	CURLcode cc = CURLE_OK;
+
+	(void)h;
+	fake_record();
+	last_status = 0;
+	if ((a = fake_find(fc.url)) == NULL) {
+		unexpected++;
+		cc = CURLE_COULDNT_CONNECT;
+		goto done;
+	}
+	a->used = 1;
+	if (a->cc != CURLE_OK) {
+		if (a->curl_err && fc.errbuf)
+			snprintf(fc.errbuf, CURL_ERROR_SIZE, "%s", a->curl_err);
+		cc = a->cc;
+		goto done;
+	}
+	if (a->cancel)
+		cancel_flag = 1;
+	if (fc.noprogress == 0 && fc.xfn(fc.xdata, 0, 0, 0, 0) != 0) {
+		cc = CURLE_ABORTED_BY_CALLBACK;
+		goto done;
+	}
+	if (fake_send_headers(a) != 0 || fake_send_body(a) != 0) {
+		cc = CURLE_WRITE_ERROR;
+		goto done;
+	}
+	last_status = a->status;
+done:
+	fake_forget_options();
+	return cc;
+}
+
+static struct fake_answer *
+fake_add(const char *url, long status, const char *headers, const char *body)
+{
+	struct fake_answer *a;
+
+	assert_true(nanswers < NFAKE);
+	a = &answers[nanswers++];
+	memset(a, 0, sizeof(*a));
+	a->url = xstrdup(url);
+	a->status = status;
+	a->headers = xstrdup(headers);
+	a->body = xstrdup(body);
+	return a;
+}
+
+static void
+fake_add_cc(const char *url, CURLcode cc, const char *curl_err)
+{
+	struct fake_answer *a;
+
+	a = fake_add(url, 0, NULL, NULL);
+	a->cc = cc;
+	a->curl_err = xstrdup(curl_err);
+}
+
+static void
+fake_reset(void)
+{
+	size_t i;
+
+	for (i = 0; i < nanswers; i++) {
+		free(answers[i].url);
+		free(answers[i].headers);
+		free(answers[i].body);
+		free(answers[i].curl_err);
+	}
+	for (i = 0; i < nrequests; i++) {
+		free(requests[i].url);
+		free(requests[i].headers);
+		free(requests[i].user_agent);
+		free(requests[i].protocols);
+	}
+	nanswers = nrequests = 0;
+	unexpected = 0;
+	cancel_flag = 0;
+	fake_forget_options();
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- fixtures ---------------------------------------------------- */
+
+struct fixture {
+	struct split_client *sc;
+	char	 err[1024];
+};
+
+static int
+client_setup_opts(void **state, size_t max_body)
+{
+	struct split_options o;
+	struct fixture *f;
+
+	fake_reset();
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	memset(&o, 0, sizeof(o));
+	o.api_url = API "/";	/* the trailing slash must not double */
+	o.admin_key = KEY;
+	o.timeout = 5;
+	o.max_body = max_body;
+	o.backoff_base_ms = 1;
+	o.cancel = &cancel_flag;
+	if (split_client_create(&f->sc, &o) != 0) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+client_setup(void **state)
+{
+	return client_setup_opts(state, 0);
+}
+
+static int
+client_setup_small(void **state)
+{
+	return client_setup_opts(state, 1000);
+}
+
+static int
+fake_teardown(void **state)
+{
+	(void)state;
+	fake_reset();
+	return 0;
+}
+
+static int
+client_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	split_client_free(f->sc);
+	free(f);
+	fake_reset();
+	return 0;
+}
+
+/* ---- page builders ----------------------------------------------- */
+
+/* Flags start .. start+n-1; descriptions cycle null / text / absent. */
+static char *
+flags_page(int start, int n, int total)
+{
+	struct buf b;
+	int i, k;
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "{\"objects\":["), 0);
+	for (i = 0; i < n; i++) {
+		k = start + i;
+		assert_int_equal(buf_printf(&b, "%s{\"id\":\"id-%d\","
+		    "\"name\":\"flag_%d\",%s\"creationTime\":%lld,"
+		    "\"tags\":[{\"name\":\"SHOP-%d\"},{\"name\":\"t%d\"}]}",
+		    i ? "," : "", k, k, k % 3 == 0 ? "\"description\":null," :
+		    k % 3 == 1 ? "\"description\":\"see SHOP-1\"," : "",
+		    1700000000000LL + k, k, k), 0);
+	}
+	assert_int_equal(buf_printf(&b, "],\"offset\":%d,\"limit\":50,"
+	    "\"totalCount\":%d}", start, total), 0);
+	return buf_detach(&b);
+}
+
+static void
+fake_add_flags_page(const char *url, int start, int n, int total)
+{
+	char *body = flags_page(start, n, total);
+
+	fake_add(url, 200, "Content-Type: application/json\r\n", body);
+	free(body);
+}
+
+static int
+page_url_is(size_t i, const char *want)
+{
+	return i < nrequests && strcmp(requests[i].url, want) == 0;
+}
+
+/* ---- callbacks --------------------------------------------------- */
+
+struct flag_seen {
+	int	 n;
+	int	 stop_at;	/* return 42 on this flag (1-based), 0 never */
+	int	 order_ok;
+	char	 tag0[32], tag1[32];	/* of flag_7 */
+	size_t	 ntags7;
+	char	 desc0[32], desc1[32], desc2[32];
+	int64_t	 ctime7;
+};
+
+static int
+flag_cb(void *arg, const struct split_flag *fl)
+{
+	struct flag_seen *s = arg;
+	char want[32];
+
+	snprintf(want, sizeof(want), "flag_%d", s->n);
+	if (strcmp(fl->name, want) != 0)
+		s->order_ok = 0;
+	if (s->n == 7) {
+		s->ntags7 = fl->ntags;
+		if (fl->ntags == 2) {
+			snprintf(s->tag0, sizeof(s->tag0), "%s", fl->tags[0]);
+			snprintf(s->tag1, sizeof(s->tag1), "%s", fl->tags[1]);
+		}
+		s->ctime7 = fl->creation_time;
+	}
+	if (s->n == 0)
+		snprintf(s->desc0, sizeof(s->desc0), "%s", fl->description);
+	if (s->n == 1)
+		snprintf(s->desc1, sizeof(s->desc1), "%s", fl->description);
+	if (s->n == 2)
+		snprintf(s->desc2, sizeof(s->desc2), "%s", fl->description);
+	s->n++;
+	return s->stop_at && s->n == s->stop_at ? 42 : 0;
+}
+
+struct def_seen {
+	int	 n;
+	int	 killed;
+	char	 last[32];
+};
+
+static int
+def_cb(void *arg, json_object *def)
+{
+	struct def_seen *s = arg;
+	json_object *v;
+
+	s->n++;
+	if (json_object_object_get_ex(def, "killed", &v) &&
+	    json_object_get_boolean(v))
+		s->killed++;
+	if (json_object_object_get_ex(def, "name", &v))
+		snprintf(s->last, sizeof(s->last), "%s",
+		    json_object_get_string(v));
+	return 0;
+}
+
+static char *
+run_flags(struct fixture *f, int *rc, struct flag_seen *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->order_ok = 1;
+	*rc = split_list_flags(f->sc, "ws1", "Shop", flag_cb, s, f->err,
+	    sizeof(f->err));
+	return f->err;
+}
+
+/* ---- workspaces and environments --------------------------------- */
+
+static void
+test_workspace_exact_match(void **state)
+{
+	struct fixture *f = *state;
+	char *ws = NULL;
+
+	fake_add(API "/workspaces?offset=0&limit=50&name=Shop", 200, NULL,
+	    "{\"objects\":[{\"id\":\"w1\",\"name\":\"Shop Beta\"},"
+	    "{\"id\":\"w2\",\"name\":\"shop\"},"
+	    "{\"id\":\"w3\",\"name\":\"Shop\"},"
+	    "{\"id\":\"w4\",\"name\":\"Shop2\"}],"
+	    "\"offset\":0,\"limit\":50,\"totalCount\":4}");
+	assert_int_equal(split_resolve_workspace(f->sc, "Shop", &ws, f->err,
+	    sizeof(f->err)), 0);
+	assert_string_equal(ws, "w3");
+	assert_int_equal(unexpected, 0);
+	assert_int_equal(split_request_count(f->sc), 1);
+	free(ws);
+}
+
+static void
+test_workspace_second_page_escaped(void **state)
+{
+	struct fixture *f = *state;
+	struct buf b;
+	char *ws = NULL, *body;
+	int i;
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "{\"objects\":["), 0);
+	for (i = 0; i < 50; i++)
+		assert_int_equal(buf_printf(&b, "%s{\"id\":\"x%d\","
+		    "\"name\":\"My Shop %d\"}", i ? "," : "", i, i), 0);
+	assert_int_equal(buf_puts(&b, "],\"totalCount\":51}"), 0);
+	body = buf_detach(&b);
+	fake_add(API "/workspaces?offset=0&limit=50&name=My%20Shop%2F%C3%A9",
+	    200, NULL, body);
+	free(body);
+	fake_add(API "/workspaces?offset=50&limit=50&name=My%20Shop%2F%C3%A9",
+	    200, NULL, "{\"objects\":[{\"id\":\"w9\","
+	    "\"name\":\"My Shop/\xc3\xa9\"}],\"totalCount\":51}");
+	assert_int_equal(split_resolve_workspace(f->sc, "My Shop/\xc3\xa9",
+	    &ws, f->err, sizeof(f->err)), 0);
+	assert_string_equal(ws, "w9");
+	assert_int_equal(nrequests, 2);
+	assert_int_equal(unexpected, 0);
+	free(ws);
+}
+
+static void
+test_workspace_not_found(void **state)
+{
+	struct fixture *f = *state;
+	char *ws = (char *)"untouched";
+
+	fake_add(API "/workspaces?offset=0&limit=50&name=Shop", 200, NULL,
+	    "{\"objects\":[{\"id\":\"w2\",\"name\":\"shop\"}],"
+	    "\"totalCount\":1}");
+	assert_int_equal(split_resolve_workspace(f->sc, "Shop", &ws, f->err,
+	    sizeof(f->err)), FS_ENOTFOUND);
+	assert_null(ws);
+	assert_non_null(strstr(f->err, "project 'Shop' not found"));
+	assert_non_null(strstr(f->err, "project view permissions"));
+	assert_non_null(strstr(f->err, "Split has 'shop'"));
+	assert_null(strstr(f->err, KEY));
+}
+
+static void
+env_setup_answer(void)
+{
+	fake_add(API "/environments/ws/w3", 200, NULL,
+	    "[{\"id\":\"e1\",\"name\":\"Production\",\"production\":true},"
+	    "{\"id\":\"e2\",\"name\":\"Staging\",\"production\":false}]");
+}
+
+static void
+test_environment_by_name(void **state)
+{
+	struct fixture *f = *state;
+	char *id = NULL, *name = NULL;
+
+	env_setup_answer();
+	assert_int_equal(split_resolve_environment(f->sc, "w3", "Shop",
+	    "Staging", &id, &name, f->err, sizeof(f->err)), 0);
+	assert_string_equal(id, "e2");
+	assert_string_equal(name, "Staging");
+	assert_int_equal(unexpected, 0);
+	free(id);
+	free(name);
+}
+
+static void
+test_environment_by_id(void **state)
+{
+	struct fixture *f = *state;
+	char *id = NULL, *name = NULL;
+
+	env_setup_answer();
+	assert_int_equal(split_resolve_environment(f->sc, "w3", "Shop", "e1",
+	    &id, &name, f->err, sizeof(f->err)), 0);
+	assert_string_equal(id, "e1");
+	assert_string_equal(name, "Production");
+	free(id);
+	free(name);
+}
+
+static void
+test_environment_not_found(void **state)
+{
+	struct fixture *f = *state;
+	char *id = NULL, *name = NULL;
+
+	env_setup_answer();
+	assert_int_equal(split_resolve_environment(f->sc, "w3", "Shop",
+	    "production", &id, &name, f->err, sizeof(f->err)), FS_ENOTFOUND);
+	assert_null(id);
+	assert_null(name);
+	assert_non_null(strstr(f->err, "environment 'production'"));
+	assert_non_null(strstr(f->err, "project 'Shop'"));
+	assert_non_null(strstr(f->err, "Production, Staging"));
+}
+
+static void
+test_environment_not_array(void **state)
+{
+	struct fixture *f = *state;
+	char *id = NULL, *name = NULL;
+
+	fake_add(API "/environments/ws/w3", 200, NULL,
+	    "{\"objects\":[],\"totalCount\":0}");
+	assert_int_equal(split_resolve_environment(f->sc, "w3", "Shop", "e1",
+	    &id, &name, f->err, sizeof(f->err)), FS_EPROTO);
+	assert_null(id);
+	assert_non_null(strstr(f->err, "GET " API "/environments/ws/w3: "
+	    "malformed answer"));
+}
+
+/* ---- paging ------------------------------------------------------ */
+
+static void
+test_flags_three_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 50, 120);
+	fake_add_flags_page(API "/splits/ws/ws1?offset=50&limit=50", 50, 50,
+	    120);
+	fake_add_flags_page(API "/splits/ws/ws1?offset=100&limit=50", 100, 20,
+	    120);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 120);
+	assert_true(s.order_ok);
+	assert_int_equal(s.ntags7, 2);
+	assert_string_equal(s.tag0, "SHOP-7");
+	assert_string_equal(s.tag1, "t7");
+	assert_int_equal(s.ctime7, 1700000000007LL);
+	assert_string_equal(s.desc0, "");		/* null */
+	assert_string_equal(s.desc1, "see SHOP-1");
+	assert_string_equal(s.desc2, "");		/* absent */
+	assert_int_equal(nrequests, 3);
+	assert_true(page_url_is(0, API "/splits/ws/ws1?offset=0&limit=50"));
+	assert_true(page_url_is(1, API "/splits/ws/ws1?offset=50&limit=50"));
+	assert_true(page_url_is(2, API "/splits/ws/ws1?offset=100&limit=50"));
+	assert_int_equal(split_request_count(f->sc), 3);
+	assert_int_equal(unexpected, 0);
+}
+
+/* A server that serves fewer than asked (20 a page) is followed. */
+static void
+test_short_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 20, 45);
+	fake_add_flags_page(API "/splits/ws/ws1?offset=20&limit=50", 20, 20,
+	    45);
+	fake_add_flags_page(API "/splits/ws/ws1?offset=40&limit=50", 40, 5, 45);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 45);
+	assert_true(s.order_ok);
+	assert_int_equal(nrequests, 3);
+	assert_int_equal(unexpected, 0);
+}
+
+static void
+test_definitions_pages(void **state)
+{
+	struct fixture *f = *state;
+	struct def_seen s;
+	struct buf b;
+	char *body;
+	int i;
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "{\"objects\":["), 0);
+	for (i = 0; i < 50; i++)
+		assert_int_equal(buf_printf(&b, "%s{\"name\":\"d%d\","
+		    "\"killed\":%s,\"treatments\":[{\"name\":\"on\"}]}",
+		    i ? "," : "", i, i % 10 == 0 ? "true" : "false"), 0);
+	assert_int_equal(buf_puts(&b, "],\"offset\":0,\"limit\":50,"
+	    "\"totalCount\":51}"), 0);
+	body = buf_detach(&b);
+	fake_add(API "/splits/ws/w3/environments/e1?offset=0&limit=50", 200,
+	    NULL, body);
+	free(body);
+	fake_add(API "/splits/ws/w3/environments/e1?offset=50&limit=50", 200,
+	    NULL, "{\"objects\":[{\"name\":\"d50\",\"killed\":true}],"
+	    "\"offset\":50,\"limit\":50,\"totalCount\":51}");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(split_list_definitions(f->sc, "w3", "Shop", "e1",
+	    def_cb, &s, f->err, sizeof(f->err)), 0);
+	assert_int_equal(s.n, 51);
+	assert_int_equal(s.killed, 6);
+	assert_string_equal(s.last, "d50");
+	assert_int_equal(nrequests, 2);
+	assert_int_equal(unexpected, 0);
+}
+
+static void
+test_empty_listing(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200, NULL,
+	    "{\"objects\":[],\"offset\":0,\"limit\":50,\"totalCount\":0}");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(nrequests, 1);
+}
+
+static void
+test_total_count_drift(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 50, 60);
+	fake_add_flags_page(API "/splits/ws/ws1?offset=50&limit=50", 50, 11,
+	    61);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EPROTO);
+	assert_non_null(strstr(f->err, "totalCount changed from 60 to 61"));
+	assert_non_null(strstr(f->err, "offset=50"));
+}
+
+static void
+test_empty_page_before_total(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 50, 60);
+	fake_add(API "/splits/ws/ws1?offset=50&limit=50", 200, NULL,
+	    "{\"objects\":[],\"totalCount\":60}");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EPROTO);
+	assert_non_null(strstr(f->err, "empty page"));
+	assert_int_equal(nrequests, 2);
+}
+
+static void
+test_malformed_json(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200, NULL,
+	    "{\"objects\":[{\"id\":\"a\",\"name\":\"b\"}");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EPROTO);
+	assert_non_null(strstr(f->err, "GET " API
+	    "/splits/ws/ws1?offset=0&limit=50: malformed answer"));
+	assert_int_equal(s.n, 0);
+	/* Malformed answers are not retried. */
+	assert_int_equal(nrequests, 1);
+}
+
+static void
+test_wrong_shapes(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"objects\":{},\"totalCount\":1}",
+		"{\"objects\":[],\"totalCount\":\"1\"}",
+		"{\"objects\":[]}",
+		"[1,2]",
+		"{\"objects\":[{\"id\":\"a\"}],\"totalCount\":1}",
+		("{\"objects\":[{\"id\":\"a\",\"name\":\"b\",\"tags\":{}}],"
+		    "\"totalCount\":1}"),
+		"{\"objects\":[],\"totalCount\":0} trailing",
+		"{\"objects\":[],\"totalCount\":0,}",	/* strict JSON */
+		"",
+	};
+	struct fixture *f = *state;
+	struct flag_seen s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200, NULL,
+		    bodies[i]);
+		run_flags(f, &rc, &s);
+		assert_int_equal(rc, FS_EPROTO);
+		assert_non_null(strstr(f->err, "malformed answer"));
+		assert_int_equal(s.n, 0);
+	}
+}
+
+/* ---- retries and errors ------------------------------------------ */
+
+static void
+test_429_waits_for_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int64_t t0, dt;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429,
+	    "X-RateLimit-Remaining-Org: 0\r\n"
+	    "x-ratelimit-reset-seconds-org: 0.2\r\n"
+	    "X-RateLimit-Reset-Seconds-IP:  0.35 \r\n", "{}");
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 2, 2);
+	t0 = now_ms();
+	run_flags(f, &rc, &s);
+	dt = now_ms() - t0;
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(nrequests, 2);
+	/* max(Org, IP), not the first nor the smaller one */
+	assert_true(dt >= 345);
+	assert_true(dt < 3000);
+}
+
+static void
+test_429_without_headers_backs_off(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429,
+	    "X-RateLimit-Reset-Seconds-Org: soon\r\n", "{}");
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429, NULL, "{}");
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 1, 1);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(nrequests, 3);
+}
+
+static void
+test_429_gives_up(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int i, rc;
+
+	for (i = 0; i < SPLIT_MAX_429 + 1; i++)
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429,
+		    "X-RateLimit-Reset-Seconds-Org: 0\r\n"
+		    "X-RateLimit-Reset-Seconds-IP: 0\r\n", "{}");
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 1, 1);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_ERATELIMIT);
+	assert_int_equal(nrequests, SPLIT_MAX_429 + 1);
+	assert_non_null(strstr(f->err, "429"));
+}
+
+static void *
+cancel_later(void *arg)
+{
+	struct timespec ts = { 0, 150 * 1000000L };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	cancel_flag = 1;
+	return NULL;
+}
+
+/* Reads what log lines went to stderr while fn ran. */
+static char *
+capture_stderr(void (*fn)(void *), void *arg)
+{
+	char dir[] = "/tmp/split_test.XXXXXX", path[64];
+	char *text;
+	FILE *fp;
+	long n;
+	int fd, saved;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_true(dup2(fd, 2) >= 0);
+	close(fd);
+	fn(arg);
+	fflush(stderr);
+	assert_true(dup2(saved, 2) >= 0);
+	close(saved);
+	assert_non_null(fp = fopen(path, "r"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	assert_non_null(text = calloc(1, (size_t)n + 1));
+	assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	unlink(path);
+	rmdir(dir);
+	return text;
+}
+
+struct cancel_run {
+	struct fixture *f;
+	int	 rc;
+	int64_t	 ms;
+};
+
+static void
+run_flags_cancelled(void *arg)
+{
+	struct cancel_run *cr = arg;
+	struct flag_seen s;
+	pthread_t t;
+	int64_t t0;
+
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, NULL), 0);
+	t0 = now_ms();
+	run_flags(cr->f, &cr->rc, &s);
+	cr->ms = now_ms() - t0;
+	pthread_join(t, NULL);
+}
+
+static void
+test_429_wait_capped_and_cancellable(void **state)
+{
+	struct cancel_run cr;
+	char *log;
+
+	cr.f = *state;
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429,
+	    "X-RateLimit-Reset-Seconds-Org: 100000\r\n", "{}");
+	log_set_level(LOG_INFO);
+	log = capture_stderr(run_flags_cancelled, &cr);
+	log_set_level(LOG_ERR);
+	assert_int_equal(cr.rc, FS_ECANCELED);
+	assert_true(cr.ms < 2000);
+	assert_non_null(strstr(log, "waiting 60000 ms"));
+	assert_null(strstr(log, KEY));
+	assert_int_equal(nrequests, 1);
+	free(log);
+}
+
+static void
+test_503_three_times_then_ok(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int i, rc;
+
+	for (i = 0; i < 3; i++)
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 503, NULL,
+		    "busy");
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 3, 3);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(nrequests, 4);
+	assert_string_equal(f->err, "");
+}
+
+static void
+test_503_four_times_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int i, rc;
+
+	for (i = 0; i < 4; i++)
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 503, NULL,
+		    "busy");
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 3, 3);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EHTTP);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(nrequests, 4);
+	assert_non_null(strstr(f->err, "HTTP 503: busy"));
+	assert_non_null(strstr(f->err, "gave up after 3 retries"));
+}
+
+static void
+test_timeouts_and_network_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int i, rc;
+
+	for (i = 0; i < 4; i++)
+		fake_add_cc(API "/splits/ws/ws1?offset=0&limit=50",
+		    CURLE_OPERATION_TIMEDOUT, "Operation timed out after "
+		    "5001 milliseconds with 0 bytes received");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_ETIMEOUT);
+	assert_int_equal(nrequests, 4);
+	assert_non_null(strstr(f->err, "GET " API
+	    "/splits/ws/ws1?offset=0&limit=50: timed out after 5 s"));
+
+	fake_reset();
+	fake_add_cc(API "/splits/ws/ws1?offset=0&limit=50",
+	    CURLE_COULDNT_CONNECT, NULL);
+	fake_add_cc(API "/splits/ws/ws1?offset=0&limit=50",
+	    CURLE_COULDNT_RESOLVE_HOST, "Could not resolve host: split.test");
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 1, 1);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, 0);
+	assert_int_equal(nrequests, 3);
+
+	fake_reset();
+	for (i = 0; i < 4; i++)
+		fake_add_cc(API "/splits/ws/ws1?offset=0&limit=50",
+		    CURLE_COULDNT_CONNECT, NULL);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_ENETWORK);
+	assert_non_null(strstr(f->err, "Couldn't connect to server"));
+}
+
+static void
+test_401_auth(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 401, NULL,
+	    "{\"code\":401,\"message\":\"Invalid key " KEY "\"}");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EAUTH);
+	assert_int_equal(nrequests, 1);
+	assert_non_null(strstr(f->err, "(401)"));
+	assert_non_null(strstr(f->err, "admin_key_file"));
+	assert_null(strstr(f->err, KEY));
+}
+
+static void
+test_403_auth(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 403, NULL, "{}");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EAUTH);
+	assert_non_null(strstr(f->err, "(403)"));
+}
+
+static void
+test_404_names_project_and_env(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	struct def_seen d;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 404, NULL,
+	    "{\"code\":404}");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_ENOTFOUND);
+	assert_int_equal(nrequests, 1);
+	assert_non_null(strstr(f->err, "project 'Shop' not found or not "
+	    "visible to the Admin API key (404)"));
+	assert_non_null(strstr(f->err, "project view permissions"));
+	assert_null(strstr(f->err, KEY));
+
+	fake_add(API "/splits/ws/ws1/environments/e9?offset=0&limit=50", 404,
+	    NULL, "");
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(split_list_definitions(f->sc, "ws1", "Shop", "e9",
+	    def_cb, &d, f->err, sizeof(f->err)), FS_ENOTFOUND);
+	assert_non_null(strstr(f->err, "environment 'e9' of project 'Shop'"));
+}
+
+static void
+test_other_4xx_masks_key(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	struct buf b;
+	char *body;
+	int i, rc;
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "{\"error\":\"bad\nrequest\","
+	    "\"echo\":\"Bearer " KEY "\",\"pad\":\""), 0);
+	for (i = 0; i < 500; i++)
+		assert_int_equal(buf_putc(&b, 'x'), 0);
+	assert_int_equal(buf_puts(&b, "\"}"), 0);
+	body = buf_detach(&b);
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 400, NULL, body);
+	free(body);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EHTTP);
+	assert_int_equal(nrequests, 1);
+	assert_non_null(strstr(f->err, "HTTP 400: {\"error\":\"bad request\""));
+	assert_non_null(strstr(f->err, "Bearer ***"));
+	assert_null(strstr(f->err, KEY));
+	assert_null(strstr(f->err, "sk-SECRET"));
+	/* The URL, the status and at most 200 bytes of body. */
+	assert_true(strlen(f->err) < sizeof(API) + 60 + 200);
+	assert_null(strchr(f->err, '\n'));
+}
+
+static void
+test_body_over_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 50, 50);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, EFBIG);
+	assert_int_equal(nrequests, 1);
+	assert_non_null(strstr(f->err, API "/splits/ws/ws1?offset=0&limit=50"));
+	assert_non_null(strstr(f->err, "1000 bytes"));
+	assert_int_equal(s.n, 0);
+}
+
+static void
+test_callback_stop_propagates(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 50, 120);
+	fake_add_flags_page(API "/splits/ws/ws1?offset=50&limit=50", 50, 50,
+	    120);
+	memset(&s, 0, sizeof(s));
+	s.order_ok = 1;
+	s.stop_at = 3;
+	rc = split_list_flags(f->sc, "ws1", "Shop", flag_cb, &s, f->err,
+	    sizeof(f->err));
+	assert_int_equal(rc, 42);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(nrequests, 1);
+}
+
+static void
+test_request_options(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	struct fake_request *q;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 1, 1);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, 0);
+	assert_int_equal(nrequests, 1);
+	q = &requests[0];
+	assert_non_null(strstr(q->headers, "Authorization: Bearer " KEY "\n"));
+	assert_non_null(strstr(q->headers, "Accept: application/json\n"));
+	assert_null(strstr(q->headers, "Content-Type"));
+	assert_string_equal(q->user_agent, "flagsync/" PACKAGE_VERSION);
+	assert_int_equal(q->verifypeer, 1);
+	assert_int_equal(q->verifyhost, 2);
+	assert_int_equal(q->follow, 0);
+	assert_int_equal(q->timeout, 5);
+	assert_int_equal(q->ctimeout, 5);
+	assert_int_equal(q->nosignal, 1);
+	assert_int_equal(q->noprogress, 0);
+	assert_int_equal(q->cainfo_set, 0);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	assert_string_equal(q->protocols, "http,https");
+#endif
+}
+
+/* ---- the HTTP layer on its own ----------------------------------- */
+
+static struct http_client *
+http_setup_client(double max_rps, size_t max_body, const char *ca)
+{
+	struct http_options o;
+	struct http_client *hc = NULL;
+
+	fake_reset();
+	memset(&o, 0, sizeof(o));
+	o.max_rps = max_rps;
+	o.timeout = 30;
+	o.ca_file = ca;
+	o.max_body = max_body;
+	o.cancel = &cancel_flag;
+	assert_int_equal(http_client_create(&hc, &o), 0);
+	return hc;
+}
+
+static void
+test_http_response_headers(void **state)
+{
+	struct http_client *hc;
+	struct http_response r;
+	struct http_header h[] = { { "X-Token", "abc" } };
+	char err[256];
+
+	(void)state;
+	hc = http_setup_client(0, 0, "/nonexistent/ca.pem");
+	fake_add("https://h.test/a", 201,
+	    "retry-after:   7  \r\nCONTENT-TYPE: application/json\r\n"
+	    "X-RateLimit-Reset-Seconds-IP:\t3\r\nX-Other: 1\r\n",
+	    "{\"ok\":true}");
+	http_response_init(&r);
+	assert_int_equal(http_request(hc, "POST", "https://h.test/a", h, 1,
+	    "{}", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(buf_str(&r.body), "{\"ok\":true}");
+	assert_string_equal(r.retry_after, "7");
+	assert_string_equal(r.content_type, "application/json");
+	assert_string_equal(r.rl_reset_ip, "3");
+	assert_null(r.rl_reset_org);
+	assert_non_null(strstr(requests[0].headers, "X-Token: abc\n"));
+	assert_non_null(strstr(requests[0].headers,
+	    "Content-Type: application/json\n"));
+	assert_int_equal(requests[0].cainfo_set, 1);
+
+	/* A reused response starts empty: no header of the last answer. */
+	fake_add("https://h.test/b", 204, NULL, NULL);
+	assert_int_equal(http_request(hc, "DELETE", "https://h.test/b", NULL,
+	    0, NULL, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.status, 204);
+	assert_null(r.retry_after);
+	assert_int_equal(r.body.len, 0);
+
+	/* Only the last header block counts (after a 100 Continue). */
+	fake_add("https://h.test/d", 100, "Retry-After: 9\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n", "x");
+	assert_int_equal(http_request(hc, "PUT", "https://h.test/d", NULL,
+	    0, "{}", &r, err, sizeof(err)), 0);
+	assert_null(r.retry_after);
+	assert_string_equal(r.content_type, "text/plain");
+
+	/* Header injection is refused before anything is sent. */
+	h[0].value = "abc\r\nX-Evil: 1";
+	assert_int_equal(http_request(hc, "GET", "https://h.test/c", h, 1,
+	    NULL, &r, err, sizeof(err)), EINVAL);
+	assert_null(strstr(err, "abc"));
+	assert_int_equal(nrequests, 3);
+	assert_int_equal(http_request(hc, "PATCH", "https://h.test/c", NULL,
+	    0, NULL, &r, err, sizeof(err)), EINVAL);
+	http_response_release(&r);
+	http_client_free(hc);
+}
+
+static void
+test_http_timeout_words(void **state)
+{
+	struct http_client *hc;
+	struct http_response r;
+	char err[256];
+
+	(void)state;
+	hc = http_setup_client(0, 0, NULL);
+	fake_add_cc("http://h.test/slow", CURLE_OPERATION_TIMEDOUT,
+	    "Operation timed out after 30000 milliseconds");
+	fake_add_cc("http://h.test/slow", CURLE_OPERATION_TIMEDOUT,
+	    "Connection timed out after 10001 milliseconds");
+	fake_add_cc("http://h.test/slow", CURLE_SSL_CONNECT_ERROR, NULL);
+	http_response_init(&r);
+	assert_int_equal(http_request(hc, "GET", "http://h.test/slow", NULL,
+	    0, NULL, &r, err, sizeof(err)), FS_ETIMEOUT);
+	assert_string_equal(err, "GET http://h.test/slow: timed out after "
+	    "30 s");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(http_request(hc, "GET", "http://h.test/slow", NULL,
+	    0, NULL, &r, err, sizeof(err)), FS_ETIMEOUT);
+	assert_string_equal(err, "GET http://h.test/slow: connection timed "
+	    "out after 10 s");
+	assert_int_equal(http_request(hc, "GET", "http://h.test/slow", NULL,
+	    0, NULL, &r, err, sizeof(err)), FS_ENETWORK);
+	assert_non_null(strstr(err, "GET http://h.test/slow: SSL connect"));
+	http_response_release(&r);
+	http_client_free(hc);
+}
+
+static void
+test_http_rate_ceiling(void **state)
+{
+	struct http_client *hc;
+	struct http_response r;
+	char err[256];
+	int64_t t0, dt;
+	int i;
+
+	(void)state;
+	hc = http_setup_client(20, 0, NULL);
+	http_response_init(&r);
+	t0 = now_ms();
+	for (i = 0; i < 5; i++) {
+		fake_add("http://h.test/r", 200, NULL, "{}");
+		assert_int_equal(http_request(hc, "GET", "http://h.test/r",
+		    NULL, 0, NULL, &r, err, sizeof(err)), 0);
+	}
+	dt = now_ms() - t0;
+	/* Five starts at 20 per second: four gaps of 50 ms at least. */
+	assert_true(dt >= 199);
+	assert_true(dt < 2000);
+	http_response_release(&r);
+	http_client_free(hc);
+}
+
+static void
+test_http_cancel(void **state)
+{
+	struct http_client *hc;
+	struct http_response r;
+	pthread_t t;
+	char err[256];
+	int64_t t0;
+
+	(void)state;
+	hc = http_setup_client(0, 0, NULL);
+	http_response_init(&r);
+
+	/* Raised during the transfer: the progress callback aborts it. */
+	fake_add("http://h.test/x", 200, NULL, "{}")->cancel = 1;
+	assert_int_equal(http_request(hc, "GET", "http://h.test/x", NULL, 0,
+	    NULL, &r, err, sizeof(err)), FS_ECANCELED);
+	assert_int_equal(r.status, 0);
+
+	/* Already raised: nothing is sent. */
+	assert_int_equal(http_request(hc, "GET", "http://h.test/x", NULL, 0,
+	    NULL, &r, err, sizeof(err)), FS_ECANCELED);
+	assert_int_equal(nrequests, 1);
+	assert_int_equal(http_sleep_ms(10, &cancel_flag), FS_ECANCELED);
+
+	/* A long sleep ends soon after the flag goes up. */
+	cancel_flag = 0;
+	assert_int_equal(pthread_create(&t, NULL, cancel_later, NULL), 0);
+	t0 = now_ms();
+	assert_int_equal(http_sleep_ms(10000, &cancel_flag), FS_ECANCELED);
+	assert_true(now_ms() - t0 < 1000);
+	pthread_join(t, NULL);
+
+	cancel_flag = 0;
+	t0 = now_ms();
+	assert_int_equal(http_sleep_ms(120, NULL), 0);
+	assert_true(now_ms() - t0 >= 119);
+	http_response_release(&r);
+	http_client_free(hc);
+}
+
+static void
+test_http_body_cap(void **state)
+{
+	struct http_client *hc;
+	struct http_response r;
+	char err[256], body[102];
+
+	(void)state;
+	hc = http_setup_client(0, 100, NULL);
+	memset(body, 'a', 100);
+	body[100] = '\0';
+	fake_add("http://h.test/exact", 200, NULL, body);
+	body[100] = 'a';	/* one byte over the cap */
+	body[101] = '\0';
+	fake_add("http://h.test/big", 200, NULL, body);
+	http_response_init(&r);
+	assert_int_equal(http_request(hc, "GET", "http://h.test/exact", NULL,
+	    0, NULL, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.body.len, 100);
+	assert_int_equal(http_request(hc, "GET", "http://h.test/big", NULL, 0,
+	    NULL, &r, err, sizeof(err)), EFBIG);
+	assert_string_equal(err, "GET http://h.test/big: answer larger than "
+	    "100 bytes (the cap for one answer)");
+	assert_int_equal(r.status, 0);
+	http_response_release(&r);
+	http_client_free(hc);
+}
+
+static void
+test_backoff_bounds(void **state)
+{
+	int64_t d, v, lo, hi, min, max;
+	int a, i;
+
+	(void)state;
+	for (a = 0; a < 12; a++) {
+		d = 100LL << a;
+		if (d > 5000)
+			d = 5000;
+		lo = d - d / 4;
+		hi = d + d / 4 > 5000 ? 5000 : d + d / 4;
+		min = INT64_MAX;
+		max = 0;
+		for (i = 0; i < 300; i++) {
+			v = http_backoff_ms(a, 100, 5000);
+			assert_true(v >= lo);
+			assert_true(v <= hi);
+			min = v < min ? v : min;
+			max = v > max ? v : max;
+		}
+		/* There is jitter: 300 draws are not all the same. */
+		assert_true(min < max);
+	}
+	assert_true(http_backoff_ms(1000, 1000, 30000) <= 30000);
+	assert_true(http_backoff_ms(1000, 1000, 30000) >= 22500);
+	assert_true(http_backoff_ms(0, 90000, 30000) <= 30000);
+	assert_true(http_backoff_ms(62, INT64_MAX / 2, INT64_MAX) > 0);
+	assert_int_equal(http_backoff_ms(3, 0, 30000), 0);
+	assert_int_equal(http_backoff_ms(3, 10, 0), 0);
+	v = http_backoff_ms(-1, 100, 5000);
+	assert_true(v >= 75 && v <= 125);
+}
+
+static void
+test_escape(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "name="), 0);
+	assert_int_equal(http_escape("a b/c&d=\xc3\xa9-._~Z9?#%", &b), 0);
+	assert_string_equal(buf_str(&b),
+	    "name=a%20b%2Fc%26d%3D%C3%A9-._~Z9%3F%23%25");
+	buf_release(&b);
+	buf_init(&b, 4);
+	assert_int_equal(http_escape("a b", &b), EFBIG);
+	buf_release(&b);
+}
+
+#define SPLIT_TEST(fn)	cmocka_unit_test_setup_teardown(fn, client_setup, \
+	client_teardown)
+#define HTTP_TEST(fn)	cmocka_unit_test_teardown(fn, fake_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		SPLIT_TEST(test_workspace_exact_match),
+		SPLIT_TEST(test_workspace_second_page_escaped),
+		SPLIT_TEST(test_workspace_not_found),
+		SPLIT_TEST(test_environment_by_name),
+		SPLIT_TEST(test_environment_by_id),
+		SPLIT_TEST(test_environment_not_found),
+		SPLIT_TEST(test_environment_not_array),
+		SPLIT_TEST(test_flags_three_pages),
+		SPLIT_TEST(test_short_pages),
+		SPLIT_TEST(test_definitions_pages),
+		SPLIT_TEST(test_empty_listing),
+		SPLIT_TEST(test_total_count_drift),
+		SPLIT_TEST(test_empty_page_before_total),
+		SPLIT_TEST(test_malformed_json),
+		SPLIT_TEST(test_wrong_shapes),
+		SPLIT_TEST(test_429_waits_for_reset),
+		SPLIT_TEST(test_429_without_headers_backs_off),
+		SPLIT_TEST(test_429_gives_up),
+		SPLIT_TEST(test_429_wait_capped_and_cancellable),
+		SPLIT_TEST(test_503_three_times_then_ok),
+		SPLIT_TEST(test_503_four_times_fails),
+		SPLIT_TEST(test_timeouts_and_network_errors),
+		SPLIT_TEST(test_401_auth),
+		SPLIT_TEST(test_403_auth),
+		SPLIT_TEST(test_404_names_project_and_env),
+		SPLIT_TEST(test_other_4xx_masks_key),
+		cmocka_unit_test_setup_teardown(test_body_over_cap,
+		    client_setup_small, client_teardown),
+		SPLIT_TEST(test_callback_stop_propagates),
+		SPLIT_TEST(test_request_options),
+		HTTP_TEST(test_http_response_headers),
+		HTTP_TEST(test_http_timeout_words),
+		HTTP_TEST(test_http_rate_ceiling),
+		HTTP_TEST(test_http_cancel),
+		HTTP_TEST(test_http_body_cap),
+		cmocka_unit_test(test_backoff_bounds),
+		cmocka_unit_test(test_escape),
+	};
+
+	log_init("split_test", LOG_ERR);
+	fake_forget_options();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,860 @@
+/* view_test.c - the flag view: from Split, record, JSON, words. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "error.h"
+#include "view.h"
+
+#define FLAG_URL "https://app.split.io/org/ORG/ws/{workspace_id}/splits/" \
+	"{flag_id}/env/{environment_id}/definition"
+
+/* SPEC §4: no rules, no targets, default off, 25 on / 75 off. */
+static const char spec_def[] =
+	"{\"name\": \"new_checkout\","
+	" \"environment\": {\"id\": \"env-1\", \"name\": \"Production\"},"
+	" \"killed\": false,"
+	" \"treatments\": [{\"name\": \"on\"}, {\"name\": \"off\"}],"
+	" \"defaultTreatment\": \"off\","
+	" \"trafficAllocation\": 100,"
+	" \"rules\": [],"
+	" \"defaultRule\": [{\"treatment\": \"on\", \"size\": 25},"
+	"   {\"treatment\": \"off\", \"size\": 75}],"
+	" \"creationTime\": 1700000000000,"
+	" \"lastUpdateTime\": 1700000500000}";
+
+/* split-api.md §2.5: one rule, "on" targets a segment, "off" two keys. */
+static const char rules_def[] =
+	"{\"name\": \"new_checkout\","
+	" \"killed\": false,"
+	" \"treatments\": ["
+	"   {\"name\": \"on\", \"configurations\": \"{\\\"color\\\":\\\"blue\\\"}\","
+	"    \"segments\": [\"docs_testers\"]},"
+	"   {\"name\": \"off\", \"configurations\": \"{\\\"color\\\":\\\"red\\\"}\","
+	"    \"keys\": [\"one\", \"two\"]}],"
+	" \"defaultTreatment\": \"off\","
+	" \"trafficAllocation\": 100,"
+	" \"rules\": [{\"condition\": {\"combiner\": \"AND\", \"matchers\":"
+	"   [{\"type\": \"IN_SEGMENT\", \"string\": \"employees\"}]},"
+	"   \"buckets\": [{\"treatment\": \"on\", \"size\": 50},"
+	"   {\"treatment\": \"off\", \"size\": 50}]}],"
+	" \"defaultRule\": [{\"treatment\": \"on\", \"size\": 25},"
+	"   {\"treatment\": \"off\", \"size\": 75}],"
+	" \"lastUpdateTime\": 1700000500000}";
+
+static const char *const spec_tags[] = { "checkout" };
+static const char *const spec_issues[] = { "SHOP-1", "SHOP-7" };
+
+static const struct view_context spec_ctx = {
+	.project = "Default",
+	.environment = "Production",
+	.ws_id = "ws-1",
+	.env_id = "env-1",
+	.flag_url = FLAG_URL,
+};
+
+static json_object *
+parse(const char *text)
+{
+	json_object *o;
+
+	o = json_tokener_parse(text);
+	assert_non_null(o);
+	return o;
+}
+
+/* Builds a view of new_checkout from definition text (NULL: undefined). */
+static int
+build(struct flag_view *v, const struct view_context *ctx, const char *text,
+    char *err, size_t errlen)
+{
+	json_object *def = text ? parse(text) : NULL;
+	int rc;
+
+	rc = view_from_split(v, ctx, "flag-1", "new_checkout",
+	    "New checkout flow", spec_tags, 1, def, err, errlen);
+	json_object_put(def);
+	return rc;
+}
+
+static char *
+to_text(const struct flag_view *v, const char *const *issues, size_t n,
+    int flags)
+{
+	json_object *o;
+	char *s;
+
+	o = view_to_json(v, issues, n, flags);
+	assert_non_null(o);
+	s = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	assert_non_null(s);
+	json_object_put(o);
+	return s;
+}
+
+static void
+assert_words(const struct flag_view *v, const char *want)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	assert_int_equal(view_rollout_words(v, &b), 0);
+	assert_string_equal(buf_str(&b), want);
+	buf_release(&b);
+}
+
+static void
+test_spec_example(void **state)
+{
+	struct flag_view v;
+	char err[256];
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, spec_def, err, sizeof(err)), 0);
+	assert_string_equal(v.project, "Default");
+	assert_string_equal(v.environment, "Production");
+	assert_string_equal(v.flag, "new_checkout");
+	assert_true(v.defined);
+	assert_false(v.killed);
+	assert_true(view_is_active(&v));
+	assert_string_equal(v.default_treatment, "off");
+	assert_int_equal(v.traffic_allocation, 100);
+	assert_int_equal(v.ndefault_rule, 2);
+	assert_string_equal(v.default_rule[0].treatment, "on");
+	assert_int_equal(v.default_rule[0].size, 25);
+	assert_string_equal(v.default_rule[1].treatment, "off");
+	assert_int_equal(v.default_rule[1].size, 75);
+	assert_int_equal(v.rules, 0);
+	assert_int_equal(v.ntreatments, 2);
+	assert_string_equal(v.treatments[0], "on");
+	assert_string_equal(v.treatments[1], "off");
+	assert_true(v.last_updated == INT64_C(1700000500000));
+	assert_string_equal(v.url, "https://app.split.io/org/ORG/ws/ws-1/"
+	    "splits/flag-1/env/env-1/definition");
+	assert_int_equal(v.ntags, 1);
+	assert_string_equal(v.tags[0], "checkout");
+	assert_string_equal(v.description, "New checkout flow");
+	assert_words(&v, "75% off");
+	view_release(&v);
+	assert_null(v.project);
+}
+
+static void
+test_spec_json_exact(void **state)
+{
+	struct flag_view v;
+	char *s;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, spec_def, NULL, 0), 0);
+	s = to_text(&v, spec_issues, 2, 0);
+	assert_string_equal(s,
+	    "{\"project\":\"Default\",\"environment\":\"Production\","
+	    "\"flag\":\"new_checkout\",\"active\":true,\"killed\":false,"
+	    "\"default_treatment\":\"off\",\"traffic_allocation\":100,"
+	    "\"default_rule\":[{\"treatment\":\"on\",\"size\":25},"
+	    "{\"treatment\":\"off\",\"size\":75}],\"rules\":0,"
+	    "\"rollout\":{\"percentage\":75,\"treatment\":\"off\"},"
+	    "\"treatments\":[\"on\",\"off\"],"
+	    "\"last_updated\":\"2023-11-14T22:21:40Z\","
+	    "\"url\":\"https://app.split.io/org/ORG/ws/ws-1/splits/flag-1/"
+	    "env/env-1/definition\",\"tags\":[\"checkout\"],"
+	    "\"description\":\"New checkout flow\","
+	    "\"issues\":[\"SHOP-1\",\"SHOP-7\"]}");
+	free(s);
+	view_release(&v);
+}
+
+static void
+test_json_flags(void **state)
+{
+	struct flag_view v;
+	char *s;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, spec_def, NULL, 0), 0);
+	s = to_text(&v, NULL, 0, VIEW_JSON_NO_TAGS);
+	assert_null(strstr(s, "\"tags\""));
+	assert_null(strstr(s, "\"description\""));
+	assert_non_null(strstr(s, "definition\",\"issues\":[]}"));
+	free(s);
+	s = to_text(&v, spec_issues, 2, VIEW_JSON_NO_ISSUES);
+	assert_null(strstr(s, "\"issues\""));
+	assert_non_null(strstr(s, "\"description\":\"New checkout flow\"}"));
+	free(s);
+	s = to_text(&v, spec_issues, 2,
+	    VIEW_JSON_NO_TAGS | VIEW_JSON_NO_ISSUES);
+	assert_non_null(strstr(s, "/definition\"}"));
+	free(s);
+	view_release(&v);
+}
+
+static void
+test_rules_counted(void **state)
+{
+	struct flag_view v;
+	json_object *o;
+	char *s;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, rules_def, NULL, 0), 0);
+	/* One rule, plus "on" (a segment) and "off" (two keys). */
+	assert_int_equal(v.rules, 3);
+	assert_words(&v, "3 rules");
+	o = view_to_json(&v, NULL, 0, VIEW_JSON_NO_TAGS | VIEW_JSON_NO_ISSUES);
+	assert_non_null(o);
+	s = strdup(json_object_to_json_string_ext(
+	    json_object_object_get(o, "rollout"), JSON_C_TO_STRING_PLAIN));
+	assert_string_equal(s, "{\"rules\":3}");
+	free(s);
+	json_object_put(o);
+	view_release(&v);
+}
+
+static void
+test_one_rule_words(void **state)
+{
+	struct flag_view v;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx,
+	    "{\"treatments\": [{\"name\": \"on\", \"keys\": []},"
+	    " {\"name\": \"off\", \"segments\": [\"beta\"]}],"
+	    " \"defaultTreatment\": \"on\", \"defaultRule\":"
+	    " [{\"treatment\": \"on\", \"size\": 100}]}", NULL, 0), 0);
+	/* Empty keys is no target group; one segment is. */
+	assert_int_equal(v.rules, 1);
+	assert_words(&v, "1 rule");
+	view_release(&v);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct flag_view v;
+	char *s;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx,
+	    "{\"treatments\": [{\"name\": \"on\"}, {\"name\": \"off\"}],"
+	    " \"defaultTreatment\": \"on\", \"defaultRule\":"
+	    " [{\"treatment\": \"on\", \"size\": 40},"
+	    " {\"treatment\": \"off\", \"size\": 60}]}", NULL, 0), 0);
+	assert_true(v.defined);
+	assert_false(v.killed);
+	assert_int_equal(v.traffic_allocation, 100);
+	assert_int_equal(v.rules, 0);
+	assert_true(v.last_updated == 0);
+	assert_words(&v, "40% on");
+	s = to_text(&v, NULL, 0, 0);
+	assert_non_null(strstr(s, "\"last_updated\":null,"));
+	assert_non_null(strstr(s,
+	    "\"rollout\":{\"percentage\":40,\"treatment\":\"on\"}"));
+	free(s);
+	view_release(&v);
+}
+
+static void
+test_killed(void **state)
+{
+	struct flag_view v;
+	char *s;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx,
+	    "{\"killed\": true, \"trafficAllocation\": 0,"
+	    " \"treatments\": [{\"name\": \"off\"}],"
+	    " \"defaultTreatment\": \"off\", \"defaultRule\": []}",
+	    NULL, 0), 0);
+	assert_true(v.killed);
+	assert_false(view_is_active(&v));
+	assert_int_equal(v.traffic_allocation, 0);
+	s = to_text(&v, NULL, 0, 0);
+	assert_non_null(strstr(s, "\"active\":false,\"killed\":true,"));
+	assert_non_null(strstr(s, "\"traffic_allocation\":0,"
+	    "\"default_rule\":[],\"rules\":0,"
+	    "\"rollout\":{\"percentage\":0,\"treatment\":\"off\"}"));
+	free(s);
+	view_release(&v);
+}
+
+static void
+test_undefined(void **state)
+{
+	struct view_context ctx = spec_ctx;
+	struct flag_view v;
+	char *s;
+
+	(void)state;
+	ctx.flag_url = NULL;
+	view_init(&v);
+	assert_int_equal(build(&v, &ctx, NULL, NULL, 0), 0);
+	assert_false(v.defined);
+	assert_false(view_is_active(&v));
+	assert_null(v.default_treatment);
+	assert_null(v.url);
+	assert_words(&v, "");
+	s = to_text(&v, spec_issues, 1, 0);
+	assert_string_equal(s,
+	    "{\"project\":\"Default\",\"environment\":\"Production\","
+	    "\"flag\":\"new_checkout\",\"active\":false,\"killed\":false,"
+	    "\"default_treatment\":null,\"traffic_allocation\":null,"
+	    "\"default_rule\":[],\"rules\":0,\"rollout\":null,"
+	    "\"treatments\":[],\"last_updated\":null,\"url\":null,"
+	    "\"tags\":[\"checkout\"],\"description\":\"New checkout flow\","
+	    "\"issues\":[\"SHOP-1\"]}");
+	free(s);
+	view_release(&v);
+}
+
+static void
+test_url_substitution(void **state)
+{
+	struct view_context ctx = spec_ctx;
+	struct flag_view v;
+
+	(void)state;
+	ctx.project = "My Proj/ä";
+	ctx.flag_url = "https://x/{workspace_id}/{environment_id}/{flag_id}"
+	    "?f={flag}&p={project}&u={unknown}{{flag}}{}{flag";
+	view_init(&v);
+	assert_int_equal(view_from_split(&v, &ctx, "id 1", "a&b_c-d.e~f",
+	    NULL, NULL, 0, NULL, NULL, 0), 0);
+	/* ids are Split's own and go in as they are; names are escaped. */
+	assert_string_equal(v.url, "https://x/ws-1/env-1/id 1"
+	    "?f=a%26b_c-d.e~f&p=My%20Proj%2F%C3%A4&u={unknown}{a%26b_c-d.e~f}"
+	    "{}{flag");
+	assert_null(v.description);
+	assert_int_equal(v.ntags, 0);
+	view_release(&v);
+
+	ctx.flag_url = "";
+	assert_int_equal(view_from_split(&v, &ctx, NULL, "f", NULL, NULL, 0,
+	    NULL, NULL, 0), 0);
+	assert_string_equal(v.url, "");
+	view_release(&v);
+
+	/* A missing id substitutes as nothing. */
+	ctx.flag_url = "u/{flag_id}/x";
+	assert_int_equal(view_from_split(&v, &ctx, NULL, "f", NULL, NULL, 0,
+	    NULL, NULL, 0), 0);
+	assert_string_equal(v.url, "u//x");
+	view_release(&v);
+}
+
+struct bad_def {
+	const char *def;
+	const char *err;
+};
+
+static const struct bad_def bad_defs[] = {
+	{ "[1]", "flag 'new_checkout': definition is not an object" },
+	{ "{\"killed\": \"no\", \"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'killed' is not a boolean" },
+	{ "{\"treatments\": [], \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'defaultTreatment' is "
+	  "missing" },
+	{ "{\"treatments\": [], \"defaultTreatment\": 3, \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'defaultTreatment' is not "
+	  "a string" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"trafficAllocation\": 101, \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'trafficAllocation' is not "
+	  "an integer from 0 to 100" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"trafficAllocation\": 50.5, \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'trafficAllocation' is not "
+	  "an integer from 0 to 100" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"trafficAllocation\": -1, \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'trafficAllocation' is not "
+	  "an integer from 0 to 100" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"lastUpdateTime\": \"yesterday\", \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'lastUpdateTime' is not a "
+	  "non-negative integer" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\"}",
+	  "flag 'new_checkout': definition field 'defaultRule' is missing" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": {}}",
+	  "flag 'new_checkout': definition field 'defaultRule' is not an "
+	  "array" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": [{\"treatment\": \"a\", \"size\": 100}, 7]}",
+	  "flag 'new_checkout': definition field 'defaultRule[1]' is not an "
+	  "object" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": [{\"size\": 100}]}",
+	  "flag 'new_checkout': definition field 'defaultRule[0].treatment' "
+	  "is missing" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": [{\"treatment\": \"a\", \"size\": \"100\"}]}",
+	  "flag 'new_checkout': definition field 'defaultRule[0].size' is "
+	  "not an integer from 0 to 100" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": [{\"treatment\": \"a\"}]}",
+	  "flag 'new_checkout': definition field 'defaultRule[0].size' is "
+	  "missing" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": [], \"rules\": {}}",
+	  "flag 'new_checkout': definition field 'rules' is not an array" },
+	{ "{\"treatments\": [], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": [], \"rules\": [{}, \"x\"]}",
+	  "flag 'new_checkout': definition field 'rules[1]' is not an "
+	  "object" },
+	{ "{\"defaultTreatment\": \"a\", \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'treatments' is missing" },
+	{ "{\"treatments\": \"on\", \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'treatments' is not an "
+	  "array" },
+	{ "{\"treatments\": [\"on\"], \"defaultTreatment\": \"a\","
+	  " \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'treatments[0]' is not an "
+	  "object" },
+	{ "{\"treatments\": [{\"name\": \"on\"}, {\"keys\": []}],"
+	  " \"defaultTreatment\": \"a\", \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'treatments[1].name' is "
+	  "missing" },
+	{ "{\"treatments\": [{\"name\": \"on\", \"keys\": \"k\"}],"
+	  " \"defaultTreatment\": \"a\", \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'treatments[0].keys' is not "
+	  "an array" },
+	{ "{\"treatments\": [{\"name\": \"on\", \"segments\": 1}],"
+	  " \"defaultTreatment\": \"a\", \"defaultRule\": []}",
+	  "flag 'new_checkout': definition field 'treatments[0].segments' is "
+	  "not an array" },
+};
+
+static void
+test_malformed(void **state)
+{
+	struct flag_view v;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	view_init(&v);
+	/* A failed build leaves the view as it was. */
+	assert_int_equal(build(&v, &spec_ctx, spec_def, NULL, 0), 0);
+	for (i = 0; i < sizeof(bad_defs) / sizeof(bad_defs[0]); i++) {
+		strcpy(err, "stale");
+		assert_int_equal(build(&v, &spec_ctx, bad_defs[i].def, err,
+		    sizeof(err)), FS_EPROTO);
+		assert_string_equal(err, bad_defs[i].err);
+		assert_string_equal(v.default_treatment, "off");
+		assert_int_equal(v.ndefault_rule, 2);
+	}
+	/* A short err buffer is cut, never overrun; none at all is fine. */
+	assert_int_equal(build(&v, &spec_ctx, bad_defs[9].def, err, 10),
+	    FS_EPROTO);
+	assert_string_equal(err, "flag 'new");
+	assert_int_equal(build(&v, &spec_ctx, bad_defs[9].def, NULL, 0),
+	    FS_EPROTO);
+	view_release(&v);
+}
+
+static uint64_t
+hash_of(const char *text)
+{
+	struct flag_view v;
+	uint64_t h;
+
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, text, NULL, 0), 0);
+	h = v.rules_hash;
+	view_release(&v);
+	return h;
+}
+
+static void
+test_rules_hash(void **state)
+{
+	const char *base, *keys, *order, *segs, *rule, *none, *empty;
+
+	(void)state;
+	base = "{\"treatments\": [{\"name\": \"on\", \"keys\": [\"a\"]},"
+	    " {\"name\": \"off\"}], \"defaultTreatment\": \"off\","
+	    " \"defaultRule\": [], \"rules\": [{\"buckets\": [{\"treatment\":"
+	    " \"on\", \"size\": 100}]}]}";
+	/* Same count of targets, another key. */
+	keys = "{\"treatments\": [{\"name\": \"on\", \"keys\": [\"b\"]},"
+	    " {\"name\": \"off\"}], \"defaultTreatment\": \"off\","
+	    " \"defaultRule\": [], \"rules\": [{\"buckets\": [{\"treatment\":"
+	    " \"on\", \"size\": 100}]}]}";
+	/* The key moved from a key to a segment list. */
+	segs = "{\"treatments\": [{\"name\": \"on\", \"segments\": [\"a\"]},"
+	    " {\"name\": \"off\"}], \"defaultTreatment\": \"off\","
+	    " \"defaultRule\": [], \"rules\": [{\"buckets\": [{\"treatment\":"
+	    " \"on\", \"size\": 100}]}]}";
+	rule = "{\"treatments\": [{\"name\": \"on\", \"keys\": [\"a\"]},"
+	    " {\"name\": \"off\"}], \"defaultTreatment\": \"off\","
+	    " \"defaultRule\": [], \"rules\": [{\"buckets\": [{\"treatment\":"
+	    " \"off\", \"size\": 100}]}]}";
+	order = "{\"treatments\": [{\"name\": \"off\"}, {\"name\": \"on\","
+	    " \"keys\": [\"a\"]}], \"defaultTreatment\": \"off\","
+	    " \"defaultRule\": [], \"rules\": [{\"buckets\": [{\"treatment\":"
+	    " \"on\", \"size\": 100}]}]}";
+	none = "{\"treatments\": [{\"name\": \"on\"}],"
+	    " \"defaultTreatment\": \"off\", \"defaultRule\": []}";
+	empty = "{\"treatments\": [{\"name\": \"on\", \"keys\": [],"
+	    " \"segments\": []}], \"defaultTreatment\": \"off\","
+	    " \"defaultRule\": [], \"rules\": []}";
+
+	assert_true(hash_of(base) == hash_of(base));
+	assert_true(hash_of(base) != hash_of(keys));
+	assert_true(hash_of(base) != hash_of(segs));
+	assert_true(hash_of(base) != hash_of(rule));
+	/* Moving an untargeted treatment is not a rules change. */
+	assert_true(hash_of(base) == hash_of(order));
+	assert_true(hash_of(none) != 0);
+	/* Absent lists and empty lists say the same thing. */
+	assert_true(hash_of(none) == hash_of(empty));
+	/* Fields outside rules and targets do not count. */
+	assert_true(hash_of(spec_def) == hash_of(
+	    "{\"treatments\": [{\"name\": \"on\"}, {\"name\": \"off\"}],"
+	    " \"defaultTreatment\": \"on\", \"defaultRule\": [],"
+	    " \"killed\": true}"));
+}
+
+static void
+test_format_time(void **state)
+{
+	char t[32];
+
+	(void)state;
+	view_format_time(INT64_C(1700000500000), t);
+	assert_string_equal(t, "2023-11-14T22:21:40Z");
+	view_format_time(INT64_C(1700000500999), t);
+	assert_string_equal(t, "2023-11-14T22:21:40Z");
+	view_format_time(0, t);
+	assert_string_equal(t, "1970-01-01T00:00:00Z");
+	view_format_time(-1, t);
+	assert_string_equal(t, "1969-12-31T23:59:59Z");
+	view_format_time(INT64_C(1709164800000), t);
+	assert_string_equal(t, "2024-02-29T00:00:00Z");
+}
+
+static void
+assert_views_equal(const struct flag_view *a, const struct flag_view *b)
+{
+	size_t i;
+
+	assert_string_equal(a->project, b->project);
+	assert_string_equal(a->environment, b->environment);
+	assert_string_equal(a->flag, b->flag);
+	assert_string_equal(a->flag_id, b->flag_id);
+	assert_string_equal(a->ws_id, b->ws_id);
+	assert_string_equal(a->env_id, b->env_id);
+	assert_int_equal(a->defined, b->defined);
+	assert_int_equal(a->killed, b->killed);
+	assert_string_equal(a->default_treatment, b->default_treatment);
+	assert_int_equal(a->traffic_allocation, b->traffic_allocation);
+	assert_int_equal(a->ndefault_rule, b->ndefault_rule);
+	for (i = 0; i < a->ndefault_rule; i++) {
+		assert_string_equal(a->default_rule[i].treatment,
+		    b->default_rule[i].treatment);
+		assert_int_equal(a->default_rule[i].size,
+		    b->default_rule[i].size);
+	}
+	assert_int_equal(a->rules, b->rules);
+	assert_true(a->rules_hash == b->rules_hash);
+	assert_int_equal(a->ntreatments, b->ntreatments);
+	for (i = 0; i < a->ntreatments; i++)
+		assert_string_equal(a->treatments[i], b->treatments[i]);
+	assert_true(a->last_updated == b->last_updated);
+	assert_string_equal(a->url, b->url);
+	assert_int_equal(a->ntags, b->ntags);
+	for (i = 0; i < a->ntags; i++)
+		assert_string_equal(a->tags[i], b->tags[i]);
+	assert_string_equal(a->description, b->description);
+}
+
+static void
+encode(const struct flag_view *v, struct buf *b)
+{
+	buf_init(b, 0);
+	assert_int_equal(view_encode(v, b), 0);
+	assert_true(b->len > 1);
+}
+
+static void
+test_record_round_trip(void **state)
+{
+	struct flag_view v, d;
+	struct buf b1, b2;
+
+	(void)state;
+	view_init(&v);
+	view_init(&d);
+	assert_int_equal(build(&v, &spec_ctx, rules_def, NULL, 0), 0);
+	encode(&v, &b1);
+	assert_int_equal(b1.data[0], 1);
+	assert_int_equal(view_decode(&d, b1.data, b1.len), 0);
+	assert_views_equal(&v, &d);
+	encode(&d, &b2);
+	assert_int_equal(b1.len, b2.len);
+	assert_memory_equal(b1.data, b2.data, b1.len);
+	/* Decoding into a used view replaces it without leaking. */
+	assert_int_equal(view_decode(&d, b2.data, b2.len), 0);
+	assert_views_equal(&v, &d);
+	buf_release(&b1);
+	buf_release(&b2);
+	view_release(&d);
+
+	/* NULL strings stay NULL; an undefined view survives too. */
+	view_release(&v);
+	assert_int_equal(view_from_split(&v, &spec_ctx, NULL, "bare", NULL,
+	    NULL, 0, NULL, NULL, 0), 0);
+	encode(&v, &b1);
+	assert_int_equal(view_decode(&d, b1.data, b1.len), 0);
+	assert_null(d.flag_id);
+	assert_null(d.description);
+	assert_null(d.default_treatment);
+	assert_false(d.defined);
+	assert_string_equal(d.flag, "bare");
+	assert_int_equal(d.ntags, 0);
+	encode(&d, &b2);
+	assert_int_equal(b1.len, b2.len);
+	assert_memory_equal(b1.data, b2.data, b1.len);
+	buf_release(&b1);
+	buf_release(&b2);
+	view_release(&d);
+	view_release(&v);
+}
+
+static void
+test_record_differs(void **state)
+{
+	struct flag_view a, b;
+	struct buf ba, bb;
+
+	(void)state;
+	view_init(&a);
+	view_init(&b);
+	assert_int_equal(build(&a, &spec_ctx, spec_def, NULL, 0), 0);
+	assert_int_equal(build(&b, &spec_ctx, spec_def, NULL, 0), 0);
+	encode(&a, &ba);
+	encode(&b, &bb);
+	assert_int_equal(ba.len, bb.len);
+	assert_memory_equal(ba.data, bb.data, ba.len);
+	/* One bucket size is enough to change the record. */
+	b.default_rule[0].size = 26;
+	buf_release(&bb);
+	encode(&b, &bb);
+	assert_int_equal(ba.len, bb.len);
+	assert_memory_not_equal(ba.data, bb.data, ba.len);
+	/* Appending keeps what out held. */
+	buf_reset(&bb);
+	assert_int_equal(buf_puts(&bb, "key:"), 0);
+	assert_int_equal(view_encode(&a, &bb), 0);
+	assert_int_equal(bb.len, ba.len + 4);
+	assert_memory_equal(bb.data + 4, ba.data, ba.len);
+	buf_release(&ba);
+	buf_release(&bb);
+	view_release(&a);
+	view_release(&b);
+}
+
+static void
+test_record_encode_cap(void **state)
+{
+	struct flag_view v;
+	struct buf b;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, spec_def, NULL, 0), 0);
+	buf_init(&b, 40);
+	assert_int_equal(buf_puts(&b, "abc"), 0);
+	assert_int_equal(view_encode(&v, &b), EFBIG);
+	/* A record that does not fit leaves nothing behind. */
+	assert_int_equal(b.len, 3);
+	assert_string_equal(buf_str(&b), "abc");
+	buf_release(&b);
+	view_release(&v);
+}
+
+static void
+test_record_corrupt(void **state)
+{
+	struct flag_view v, d;
+	struct buf b;
+	unsigned char *rec;
+	size_t i;
+
+	(void)state;
+	view_init(&v);
+	view_init(&d);
+	assert_int_equal(build(&v, &spec_ctx, rules_def, NULL, 0), 0);
+	encode(&v, &b);
+	/* Every strict prefix is truncated; decode from a heap copy of
+	 * exactly that length so ASan sees any read past it. */
+	for (i = 0; i < b.len; i++) {
+		rec = malloc(i ? i : 1);
+		assert_non_null(rec);
+		memcpy(rec, b.data, i);
+		assert_int_equal(view_decode(&d, rec, i), FS_EPROTO);
+		assert_null(d.project);
+		free(rec);
+	}
+	/* Trailing garbage. */
+	assert_int_equal(buf_putc(&b, 0), 0);
+	assert_int_equal(view_decode(&d, b.data, b.len), FS_EPROTO);
+	b.len--;
+	/* Another version. */
+	b.data[0] = 2;
+	assert_int_equal(view_decode(&d, b.data, b.len), FS_EPROTO);
+	b.data[0] = 1;
+	/* A project length far past the end. */
+	memcpy(b.data + 1, "\xfe\xff\xff\x7f", 4);
+	assert_int_equal(view_decode(&d, b.data, b.len), FS_EPROTO);
+	buf_release(&b);
+	view_release(&v);
+}
+
+static int
+view_strdup_test(char **dst, const char *s)
+{
+	return (*dst = strdup(s)) == NULL ? ENOMEM : 0;
+}
+
+static void
+test_record_bad_values(void **state)
+{
+	/* version, a string of 3 holding a NUL */
+	static const unsigned char bad_str[] = { 1, 3, 0, 0, 0, 'a', 0, 'b' };
+	struct flag_view v, d;
+	struct buf b;
+	size_t at;
+
+	(void)state;
+	view_init(&v);
+	view_init(&d);
+	/* All six leading strings NULL: "defined" sits after 1 + 6 * 4. */
+	encode(&v, &b);
+	at = 1 + 6 * 4;
+	assert_int_equal(b.data[at], 0);
+	b.data[at] = 1;
+	assert_int_equal(view_decode(&d, b.data, b.len), 0);
+	assert_true(d.defined);
+	view_release(&d);
+	b.data[at] = 2;
+	assert_int_equal(view_decode(&d, b.data, b.len), FS_EPROTO);
+	b.data[at + 1] = 1;
+	assert_int_equal(view_decode(&d, b.data, b.len), FS_EPROTO);
+	b.data[at] = 0;
+	assert_int_equal(view_decode(&d, b.data, b.len), 0);
+	assert_true(d.killed);
+	view_release(&d);
+	b.data[at + 1] = 0xff;
+	assert_int_equal(view_decode(&d, b.data, b.len), FS_EPROTO);
+	buf_release(&b);
+
+	assert_int_equal(view_decode(&d, bad_str, sizeof(bad_str)),
+	    FS_EPROTO);
+	/* A NUL inside a string of an otherwise whole record. */
+	assert_int_equal(view_strdup_test(&v.project, "abc"), 0);
+	encode(&v, &b);
+	assert_memory_equal(b.data + 1, "\3\0\0\0abc", 7);
+	assert_int_equal(view_decode(&d, b.data, b.len), 0);
+	assert_string_equal(d.project, "abc");
+	view_release(&d);
+	b.data[6] = '\0';
+	assert_int_equal(view_decode(&d, b.data, b.len), FS_EPROTO);
+	buf_release(&b);
+	view_release(&v);
+	assert_int_equal(view_decode(&d, "", 0), FS_EPROTO);
+	assert_null(d.project);
+}
+
+static void
+test_record_fuzz(void **state)
+{
+	struct flag_view v, d;
+	struct buf b, re;
+	unsigned char *rec;
+	size_t i, pos;
+	int n, rc, ok = 0, bad = 0;
+
+	(void)state;
+	view_init(&v);
+	view_init(&d);
+	assert_int_equal(build(&v, &spec_ctx, rules_def, NULL, 0), 0);
+	encode(&v, &b);
+	if ((rec = malloc(b.len)) == NULL)
+		fail();
+	srand(20231114);
+	for (n = 0; n < 20000; n++) {
+		memcpy(rec, b.data, b.len);
+		for (i = 0; i < (size_t)(1 + rand() % 4); i++) {
+			pos = (size_t)rand() % b.len;
+			rec[pos] ^= (unsigned char)(1 + rand() % 255);
+		}
+		rc = view_decode(&d, rec, b.len);
+		if (rc == 0) {
+			/* What decodes must encode again. */
+			buf_init(&re, 0);
+			assert_int_equal(view_encode(&d, &re), 0);
+			buf_release(&re);
+			view_release(&d);
+			ok++;
+		} else {
+			assert_int_equal(rc, FS_EPROTO);
+			assert_null(d.project);
+			bad++;
+		}
+	}
+	/* Both outcomes must have been exercised. */
+	assert_true(ok > 0);
+	assert_true(bad > 0);
+	free(rec);
+	buf_release(&b);
+	view_release(&v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_example),
+		cmocka_unit_test(test_spec_json_exact),
+		cmocka_unit_test(test_json_flags),
+		cmocka_unit_test(test_rules_counted),
+		cmocka_unit_test(test_one_rule_words),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_killed),
+		cmocka_unit_test(test_undefined),
+		cmocka_unit_test(test_url_substitution),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_rules_hash),
+		cmocka_unit_test(test_format_time),
+		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_record_differs),
+		cmocka_unit_test(test_record_encode_cap),
+		cmocka_unit_test(test_record_corrupt),
+		cmocka_unit_test(test_record_bad_values),
+		cmocka_unit_test(test_record_fuzz),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
