@@ -86,6 +86,20 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+int
+buf_resize(struct buf *b, size_t len)
+{
+	int rc;
+
+	if (len > b->len && (rc = buf_reserve(b, len - b->len)) != 0)
+		return rc;
+	if (b->data == NULL && (rc = buf_reserve(b, 0)) != 0)
+		return rc;
+	b->len = len;
+	b->data[len] = '\0';
+	return 0;
+}
+
 void
 buf_reset(struct buf *b)
 {

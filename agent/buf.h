@@ -25,6 +25,9 @@ int	buf_puts(struct buf *b, const char *s);
 int	buf_putc(struct buf *b, char c);
 int	buf_printf(struct buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Makes len bytes available as data (contents unspecified beyond the old
+ * length), NUL-terminated; 0, ENOMEM or EFBIG. */
+int	buf_resize(struct buf *b, size_t len);
 /* Empties the buffer, keeping its memory. */
 void	buf_reset(struct buf *b);
 /* Frees the memory; the buffer may be reused after buf_init(). */

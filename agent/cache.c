@@ -12,6 +12,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/mman.h>
+
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -657,7 +659,7 @@ readers_clear(struct cache *c)
 static int
 open_env(struct cache *c, const char *dir, size_t map)
 {
-	unsigned int flags = MDB_NOTLS;
+	unsigned int flags = MDB_NOTLS | MDB_NORDAHEAD;
 	int rc;
 
 	if (c->rdonly)
@@ -912,6 +914,35 @@ cache_write(struct cache *c, cache_write_fn fn, void *arg)
 		    (rc = map_resize(c, 1)) != 0)
 			return rc;
 	}
+}
+
+/*
+ * LMDB does not tell where it mapped the file (me_mapaddr is only set
+ * with MDB_FIXEDMAP), so find the mapping of data.mdb in /proc/self/maps;
+ * it moves when the map grows, so look each time.
+ */
+void
+cache_release_pages(struct cache *c)
+{
+	const char *dir;
+	unsigned long start, end;
+	char line[4352], path[PATH_MAX], *name;
+	FILE *f;
+
+	/* /proc/self/maps names the file by its resolved path */
+	if (mdb_env_get_path(c->env, &dir) != 0 || realpath(dir, path) == NULL ||
+	    (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((name = strchr(line, '/')) == NULL ||
+		    strncmp(name, path, strlen(path)) != 0 ||
+		    strcmp(name + strlen(path), "/data.mdb") != 0)
+			continue;
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2)
+			(void)madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	fclose(f);
 }
 
 int

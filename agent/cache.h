@@ -60,6 +60,15 @@ void	cache_read_end(struct cache_txn *t);
 typedef int (*cache_write_fn)(struct cache_txn *t, void *arg);
 int	cache_write(struct cache *c, cache_write_fn fn, void *arg);
 
+/*
+ * Lets the kernel drop this process's resident pages of the map.  They
+ * stay in the page cache and are mapped again on the next access, with
+ * the same content (LMDB never rewrites a page a reader may see), so it is
+ * safe at any time; a poll calls it while it walks 100k flags to keep its
+ * resident set small.
+ */
+void	cache_release_pages(struct cache *c);
+
 /* Current map size and last committed transaction id (benchmark, tests). */
 int	cache_info(struct cache *c, size_t *mapsize, uint64_t *last_txnid);
 

@@ -2,8 +2,11 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "commit.h"
@@ -39,35 +42,84 @@ void
 changeset_init(struct changeset *cs)
 {
 	memset(cs, 0, sizeof(*cs));
+	cs->spill_fd = -1;
+	buf_init(&cs->mem, 0);
+}
+
+int
+changeset_spill(struct changeset *cs, const char *dir)
+{
+	char path[4096];
+	int fd;
+
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) == -1) {
+		/* filesystems without O_TMPFILE */
+		snprintf(path, sizeof(path), "%s/changeset.XXXXXX", dir);
+		if ((fd = mkostemp(path, O_CLOEXEC)) == -1)
+			return errno;
+		unlink(path);
+	}
+	cs->spill_fd = fd;
+	return 0;
+}
+
+int
+changeset_record(const struct changeset *cs, const struct cs_flag *f,
+    struct buf *scratch, const void **rec)
+{
+	ssize_t n;
+	int rc;
+
+	if (cs->spill_fd == -1) {
+		*rec = cs->mem.data + f->off;
+		return 0;
+	}
+	if ((rc = buf_resize(scratch, f->len)) != 0)
+		return rc;
+	n = pread(cs->spill_fd, scratch->data, f->len, f->off);
+	if (n != (ssize_t)f->len)
+		return n == -1 ? errno : EIO;
+	*rec = scratch->data;
+	return 0;
+}
+
+static int
+changeset_store(struct changeset *cs, const void *rec, size_t len,
+    int64_t *off)
+{
+	if (cs->spill_fd == -1) {
+		*off = (int64_t)cs->mem.len;
+		return buf_append(&cs->mem, rec, len);
+	}
+	if (pwrite(cs->spill_fd, rec, len, cs->spill_len) != (ssize_t)len)
+		return errno ? errno : EIO;
+	*off = cs->spill_len;
+	cs->spill_len += (int64_t)len;
+	return 0;
+}
+
+void
+changeset_mark(const struct changeset *cs, struct cs_mark *m)
+{
+	m->nflags = cs->nflags;
+	m->nlinks = cs->nlinks;
+	m->nedits = cs->nedits;
+	m->nstatus = cs->nstatus;
+	m->nenvs = cs->nenvs;
+	m->spill_len = cs->spill_fd == -1 ? (int64_t)cs->mem.len :
+	    cs->spill_len;
 }
 
 void
 changeset_release(struct changeset *cs)
 {
-	size_t i;
+	struct cs_mark zero;
 
-	for (i = 0; i < cs->nflags; i++) {
-		free(cs->flags[i].project);
-		free(cs->flags[i].flag);
-		free(cs->flags[i].rec);
-	}
-	for (i = 0; i < cs->nlinks; i++) {
-		free(cs->links[i].project);
-		linkset_release(&cs->links[i].set);
-	}
-	for (i = 0; i < cs->nedits; i++) {
-		free(cs->edits[i].project);
-		free(cs->edits[i].flag);
-		free(cs->edits[i].issue);
-	}
-	for (i = 0; i < cs->nstatus; i++) {
-		free(cs->status[i].source);
-		free(cs->status[i].json);
-	}
-	for (i = 0; i < cs->nenvs; i++) {
-		free(cs->envs[i].project);
-		free(cs->envs[i].environment);
-	}
+	memset(&zero, 0, sizeof(zero));
+	changeset_rollback(cs, &zero);
+	buf_release(&cs->mem);
+	if (cs->spill_fd != -1)
+		close(cs->spill_fd);
 	free(cs->flags);
 	free(cs->links);
 	free(cs->edits);
@@ -89,30 +141,67 @@ dup_or_null(const char *s, int *ok)
 	return p;
 }
 
+void
+changeset_rollback(struct changeset *cs, const struct cs_mark *m)
+{
+	size_t i;
+
+	for (i = m->nflags; i < cs->nflags; i++) {
+		free(cs->flags[i].project);
+		free(cs->flags[i].flag);
+	}
+	for (i = m->nlinks; i < cs->nlinks; i++) {
+		free(cs->links[i].project);
+		linkset_release(&cs->links[i].set);
+	}
+	for (i = m->nedits; i < cs->nedits; i++) {
+		free(cs->edits[i].project);
+		free(cs->edits[i].flag);
+		free(cs->edits[i].issue);
+	}
+	for (i = m->nstatus; i < cs->nstatus; i++) {
+		free(cs->status[i].source);
+		free(cs->status[i].json);
+	}
+	for (i = m->nenvs; i < cs->nenvs; i++) {
+		free(cs->envs[i].project);
+		free(cs->envs[i].environment);
+	}
+	cs->nflags = m->nflags;
+	cs->nlinks = m->nlinks;
+	cs->nedits = m->nedits;
+	cs->nstatus = m->nstatus;
+	cs->nenvs = m->nenvs;
+	if (cs->spill_fd == -1) {
+		if (cs->mem.len > (size_t)m->spill_len)
+			cs->mem.len = (size_t)m->spill_len;
+	} else
+		cs->spill_len = m->spill_len;
+}
+
 int
 changeset_add_flag(struct changeset *cs, const char *project,
     const char *flag, const void *rec, size_t len)
 {
 	struct cs_flag *f;
-	int ok = 1;
+	int ok = 1, rc;
 
 	if (CS_GROW(cs, flags, nflags, capflags))
 		return ENOMEM;
 	f = &cs->flags[cs->nflags];
 	f->project = dup_or_null(project, &ok);
 	f->flag = dup_or_null(flag, &ok);
-	f->rec = NULL;
-	f->len = len;
-	if (rec != NULL && (f->rec = malloc(len ? len : 1)) == NULL)
-		ok = 0;
-	if (!ok) {
+	f->present = rec != NULL;
+	f->off = 0;
+	f->len = rec ? len : 0;
+	rc = ok ? 0 : ENOMEM;
+	if (rc == 0 && rec != NULL)
+		rc = changeset_store(cs, rec, len, &f->off);
+	if (rc != 0) {
 		free(f->project);
 		free(f->flag);
-		free(f->rec);
-		return ENOMEM;
+		return rc;
 	}
-	if (rec != NULL)
-		memcpy(f->rec, rec, len);
 	cs->nflags++;
 	return 0;
 }
@@ -298,14 +387,14 @@ cs_environment(const struct changeset *cs, const char *project)
 
 /* ------------------------------------------------------------ apply */
 
-/* A flag whose record changed and what its events need later. */
+/* A flag whose record changed and what its events need. */
 struct pend_flag {
 	const struct cs_flag *f;
 	unsigned mask;
 	void	*before;	/* copy of the old record, when events need it */
 	size_t	 before_len;
-	char	**before_issues;
-	size_t	 nbefore_issues;
+	char	**issues;	/* its links when it changed */
+	size_t	 nissues;
 };
 
 struct pend_link {
@@ -316,8 +405,13 @@ struct pend_link {
 	uint32_t mask;
 };
 
+/* One transaction's worth of work: units [from, to) of the flags then the
+ * planned link ops, and when last, the local edits and status too. */
 struct apply {
 	const struct changeset *cs;
+	const struct link_plan *plan;
+	size_t	 from, to;	/* units: flags, then link ops */
+	bool	 last;
 	struct commit_result res;
 	struct pend_flag *pf;
 	size_t	 npf, cappf;
@@ -325,6 +419,7 @@ struct apply {
 	size_t	 npl, cappl;
 	uint64_t seq;
 	struct buf out;
+	struct buf rec;		/* a record read back from the changeset */
 };
 
 static void
@@ -334,7 +429,7 @@ apply_release(struct apply *a)
 
 	for (i = 0; i < a->npf; i++) {
 		free(a->pf[i].before);
-		commit_free_strv(a->pf[i].before_issues);
+		commit_free_strv(a->pf[i].issues);
 	}
 	for (i = 0; i < a->npl; i++) {
 		free(a->pl[i].project);
@@ -344,6 +439,7 @@ apply_release(struct apply *a)
 	free(a->pf);
 	free(a->pl);
 	buf_release(&a->out);
+	buf_release(&a->rec);
 	a->pf = NULL;
 	a->pl = NULL;
 	a->npf = a->cappf = a->npl = a->cappl = 0;
@@ -364,11 +460,13 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 {
 	struct flag_view before, after;
 	struct pend_flag *p;
-	const void *old = NULL;
+	const void *old = NULL, *rec = NULL;
 	size_t oldlen = 0;
 	unsigned mask;
 	int rc;
 
+	if (f->present && (rc = changeset_record(a->cs, f, &a->rec, &rec)) != 0)
+		return rc;
 	rc = cache_flag_get(t, f->project, f->flag, &old, &oldlen);
 	if (rc == FS_ENOTFOUND)
 		old = NULL;
@@ -376,9 +474,9 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 		return rc;
 	if ((rc = decode_rec(&before, old, oldlen)) != 0)
 		goto before_release;
-	if ((rc = decode_rec(&after, f->rec, f->len)) != 0)
+	if ((rc = decode_rec(&after, rec, f->len)) != 0)
 		goto after_release;
-	mask = diff_flag(old ? &before : NULL, f->rec ? &after : NULL);
+	mask = diff_flag(old ? &before : NULL, rec ? &after : NULL);
 	if (mask != 0) {
 		if ((rc = grow((void **)&a->pf, &a->cappf, a->npf,
 		    sizeof(*a->pf))) != 0)
@@ -394,14 +492,13 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 			}
 			memcpy(p->before, old, oldlen);
 			p->before_len = oldlen;
-			rc = commit_flag_issues(t, f->project, f->flag,
-			    &p->before_issues, &p->nbefore_issues);
-			if (rc != 0)
-				goto after_release;
 		}
+		if ((rc = commit_flag_issues(t, f->project, f->flag,
+		    &p->issues, &p->nissues)) != 0)
+			goto after_release;
 	}
-	if (f->rec)
-		rc = cache_flag_put(t, f->project, f->flag, f->rec, f->len);
+	if (rec)
+		rc = cache_flag_put(t, f->project, f->flag, rec, f->len);
 	else if (old)
 		rc = cache_flag_del(t, f->project, f->flag);
 after_release:
@@ -460,51 +557,112 @@ link_change(struct cache_txn *t, struct apply *a, const char *project,
 	return 0;
 }
 
-struct stale {
+/*
+ * Link changes are planned in a read transaction before the commit: for
+ * each source, the links it held in its scope and no longer lists are
+ * cleared, the ones it lists and does not hold yet are set.  Applying an
+ * op re-reads the link in the write transaction, so a `flagsync link` in
+ * between is merged, never lost.
+ */
+struct link_op {
+	size_t	 idx;		/* into the plan's sets[add] */
+	uint32_t bit;
+	bool	 add;
+};
+
+struct link_plan {
+	struct linkset sets[2];	/* [0] links to clear, [1] to set */
+	struct link_op *ops;
+	size_t	 n, cap;
+};
+
+struct plan_walk {
 	const struct cs_links *l;
-	struct linkset gone;
+	struct link_plan *plan;
 };
 
 static int
-stale_cb(void *arg, const char *project, const char *flag, const char *issue,
-    uint32_t mask)
+plan_push(struct link_plan *p, bool add, uint32_t bit, const char *project,
+    const char *flag, const char *issue)
 {
-	struct stale *s = arg;
+	int rc;
 
-	if (!(mask & LINK_BIT(s->l->src)))
-		return 0;
-	if (linkset_has(&s->l->set, project, flag, issue))
-		return 0;
-	return linkset_add(&s->gone, project, flag, issue);
+	if ((rc = grow((void **)&p->ops, &p->cap, p->n, sizeof(*p->ops))) != 0)
+		return rc;
+	if ((rc = linkset_add(&p->sets[add], project, flag, issue)) != 0)
+		return rc;
+	p->ops[p->n].idx = p->sets[add].n - 1;
+	p->ops[p->n].bit = bit;
+	p->ops[p->n].add = add;
+	p->n++;
+	return 0;
 }
 
-/* Pass B: make one source's links in its scope equal to its new set. */
 static int
-apply_links(struct cache_txn *t, struct apply *a, const struct cs_links *l)
+plan_stale_cb(void *arg, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
 {
-	struct stale s = { l, { NULL, 0, 0, false } };
-	uint32_t bit = LINK_BIT(l->src);
+	struct plan_walk *w = arg;
+	uint32_t bit = LINK_BIT(w->l->src);
+
+	if (!(mask & bit) || linkset_has(&w->l->set, project, flag, issue))
+		return 0;
+	return plan_push(w->plan, false, bit, project, flag, issue);
+}
+
+static int
+plan_source(struct cache_txn *t, struct link_plan *p, const struct cs_links *l)
+{
+	struct plan_walk w = { l, p };
 	const struct link *k;
+	uint32_t mask, bit = LINK_BIT(l->src);
 	size_t i;
 	int rc;
 
-	linkset_init(&s.gone);
-	if ((rc = cache_link_foreach(t, l->project, stale_cb, &s)) != 0)
-		goto gone_release;
-	for (i = 0; i < s.gone.n && rc == 0; i++) {
-		k = &s.gone.v[i];
-		rc = link_change(t, a, k->project, k->flag, k->issue, bit,
-		    false);
-	}
-	for (i = 0; i < l->set.n && rc == 0; i++) {
+	if ((rc = cache_link_foreach(t, l->project, plan_stale_cb, &w)) != 0)
+		return rc;
+	for (i = 0; i < l->set.n; i++) {
 		k = &l->set.v[i];
 		if (l->project && strcmp(k->project, l->project) != 0)
 			continue;
-		rc = link_change(t, a, k->project, k->flag, k->issue, bit,
-		    true);
+		rc = cache_link_get(t, k->project, k->flag, k->issue, &mask);
+		if (rc == 0 && (mask & bit))
+			continue;
+		if (rc != 0 && rc != FS_ENOTFOUND)
+			return rc;
+		if ((rc = plan_push(p, true, bit, k->project, k->flag,
+		    k->issue)) != 0)
+			return rc;
 	}
-gone_release:
-	linkset_release(&s.gone);
+	return 0;
+}
+
+static void
+plan_release(struct link_plan *p)
+{
+	linkset_release(&p->sets[0]);
+	linkset_release(&p->sets[1]);
+	free(p->ops);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p)
+{
+	struct cache_txn *t;
+	size_t i;
+	int rc = 0;
+
+	memset(p, 0, sizeof(*p));
+	linkset_init(&p->sets[0]);
+	linkset_init(&p->sets[1]);
+	if (cs->nlinks == 0)
+		return 0;
+	if ((rc = cache_read_begin(c, &t)) != 0)
+		return rc;
+	for (i = 0; i < cs->nlinks && rc == 0; i++)
+		rc = plan_source(t, p, &cs->links[i]);
+	cache_read_end(t);
 	return rc;
 }
 
@@ -528,22 +686,25 @@ emit(struct cache_txn *t, struct apply *a, struct event *ev)
 	return 0;
 }
 
-/* Pass C: the events of one changed flag, in event type order. */
+/*
+ * The events of one changed flag, in event type order.  Its issues are
+ * its links as they stood when the flag changed: this cycle's link
+ * changes follow as their own events.
+ */
 static int
 emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
 {
 	struct flag_view before, after;
+	const void *rec = NULL;
 	struct event ev;
-	char **issues = NULL;
-	size_t nissues = 0;
 	int rc, type;
 
+	if (p->f->present && (rc = changeset_record(a->cs, p->f, &a->rec,
+	    &rec)) != 0)
+		return rc;
 	if ((rc = decode_rec(&before, p->before, p->before_len)) != 0)
 		goto before_release;
-	if ((rc = decode_rec(&after, p->f->rec, p->f->len)) != 0)
-		goto after_release;
-	if ((rc = commit_flag_issues(t, p->f->project, p->f->flag, &issues,
-	    &nissues)) != 0)
+	if ((rc = decode_rec(&after, rec, p->f->len)) != 0)
 		goto after_release;
 	for (type = 0; type < EV_LINK_ADDED && rc == 0; type++) {
 		if (!(p->mask & EV_BIT(type)))
@@ -552,22 +713,15 @@ emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
 		ev.type = type;
 		ev.project = p->f->project;
 		ev.flag = p->f->flag;
-		ev.environment = p->f->rec ? after.environment :
-		    before.environment;
+		ev.environment = rec ? after.environment : before.environment;
 		ev.before = type == EV_FLAG_CREATED ? NULL : &before;
 		ev.after = type == EV_FLAG_DELETED ? NULL : &after;
-		ev.before_issues = (const char *const *)p->before_issues;
-		ev.nbefore_issues = p->nbefore_issues;
-		if (type == EV_FLAG_DELETED) {
-			ev.issues = (const char *const *)p->before_issues;
-			ev.nissues = p->nbefore_issues;
-		} else {
-			ev.issues = (const char *const *)issues;
-			ev.nissues = nissues;
-		}
+		ev.issues = (const char *const *)p->issues;
+		ev.nissues = p->nissues;
+		ev.before_issues = ev.issues;
+		ev.nbefore_issues = ev.nissues;
 		rc = emit(t, a, &ev);
 	}
-	commit_free_strv(issues);
 after_release:
 	view_release(&after);
 before_release:
@@ -606,26 +760,34 @@ static int
 apply_all(struct cache_txn *t, struct apply *a)
 {
 	const struct changeset *cs = a->cs;
+	const struct link_op *op;
+	const struct link *k;
 	const struct cs_edit *e;
 	size_t i;
 	int rc = 0;
 
 	if ((rc = cache_event_last(t, &a->seq)) != 0)
 		return rc;
-	for (i = 0; i < cs->nflags && rc == 0; i++)
+	for (i = a->from; i < a->to && i < cs->nflags && rc == 0; i++)
 		rc = apply_flag(t, a, &cs->flags[i]);
-	for (i = 0; i < cs->nlinks && rc == 0; i++)
-		rc = apply_links(t, a, &cs->links[i]);
-	for (i = 0; i < cs->nedits && rc == 0; i++) {
+	for (i = 0; i < a->npf && rc == 0; i++)
+		rc = emit_flag(t, a, &a->pf[i]);
+	for (i = a->from; i < a->to && rc == 0; i++) {
+		if (i < cs->nflags)
+			continue;
+		op = &a->plan->ops[i - cs->nflags];
+		k = &a->plan->sets[op->add].v[op->idx];
+		rc = link_change(t, a, k->project, k->flag, k->issue, op->bit,
+		    op->add);
+	}
+	for (i = 0; a->last && i < cs->nedits && rc == 0; i++) {
 		e = &cs->edits[i];
 		rc = link_change(t, a, e->project, e->flag, e->issue,
 		    LINK_BIT(LINK_SRC_LOCAL), e->add);
 	}
-	for (i = 0; i < a->npf && rc == 0; i++)
-		rc = emit_flag(t, a, &a->pf[i]);
 	for (i = 0; i < a->npl && rc == 0; i++)
 		rc = emit_link(t, a, &a->pl[i]);
-	for (i = 0; i < cs->nstatus && rc == 0; i++)
+	for (i = 0; a->last && i < cs->nstatus && rc == 0; i++)
 		rc = cache_status_put(t, cs->status[i].source,
 		    cs->status[i].json, strlen(cs->status[i].json));
 	return rc;
@@ -635,72 +797,64 @@ static int
 commit_txn(struct cache_txn *t, void *arg)
 {
 	struct apply *a = arg;
-	int rc;
 
 	/* cache_write may run us again after growing the map: start clean */
 	apply_release(a);
 	memset(&a->res, 0, sizeof(a->res));
 	buf_init(&a->out, 0);
-	rc = apply_all(t, a);
-	return rc;
+	buf_init(&a->rec, 0);
+	return apply_all(t, a);
+}
+
+static void
+result_add(struct commit_result *sum, const struct commit_result *r)
+{
+	size_t i;
+
+	if (r->nevents == 0)
+		return;
+	if (sum->first_seq == 0)
+		sum->first_seq = r->first_seq;
+	sum->last_seq = r->last_seq;
+	sum->nevents += r->nevents;
+	for (i = 0; i < sizeof(sum->counts) / sizeof(sum->counts[0]); i++)
+		sum->counts[i] += r->counts[i];
 }
 
 int
 commit_apply(struct cache *c, const struct changeset *cs,
     struct commit_result *res)
 {
+	struct commit_result sum;
+	struct link_plan plan;
 	struct apply a;
+	size_t units;
 	int rc;
 
+	memset(&sum, 0, sizeof(sum));
 	memset(&a, 0, sizeof(a));
+	if ((rc = plan_links(c, cs, &plan)) != 0)
+		goto plan_release;
 	a.cs = cs;
+	a.plan = &plan;
 	buf_init(&a.out, 0);
-	rc = cache_write(c, commit_txn, &a);
-	if (res) {
-		if (rc == 0)
-			*res = a.res;
-		else
-			memset(res, 0, sizeof(*res));
-	}
+	buf_init(&a.rec, 0);
+	units = cs->nflags + plan.n;
+	do {
+		a.from = a.to;
+		a.to = units - a.from > COMMIT_BATCH ? a.from + COMMIT_BATCH :
+		    units;
+		a.last = a.to == units;
+		if ((rc = cache_write(c, commit_txn, &a)) != 0)
+			break;
+		result_add(&sum, &a.res);
+		/* the pages this batch read need not stay resident */
+		cache_release_pages(c);
+	} while (!a.last);
 	apply_release(&a);
+plan_release:
+	plan_release(&plan);
+	if (res)
+		*res = sum;
 	return rc;
-}
-
-/* Appends n elements of size from *sv to *dv; frees *sv. */
-static int
-move_array(void **dv, size_t *dn, size_t *dcap, void **sv, size_t *sn,
-    size_t *scap, size_t size)
-{
-	void *p;
-
-	if (*sn == 0)
-		return 0;
-	if (*dn + *sn > *dcap) {
-		if ((p = realloc(*dv, (*dn + *sn) * size)) == NULL)
-			return ENOMEM;
-		*dv = p;
-		*dcap = *dn + *sn;
-	}
-	memcpy((char *)*dv + *dn * size, *sv, *sn * size);
-	*dn += *sn;
-	free(*sv);
-	*sv = NULL;
-	*sn = *scap = 0;
-	return 0;
-}
-
-#define CS_MOVE(d, s, arr, n, cap) \
-	move_array((void **)&(d)->arr, &(d)->n, &(d)->cap, \
-	    (void **)&(s)->arr, &(s)->n, &(s)->cap, sizeof(*(d)->arr))
-
-int
-changeset_move(struct changeset *dst, struct changeset *src)
-{
-	if (CS_MOVE(dst, src, flags, nflags, capflags) ||
-	    CS_MOVE(dst, src, links, nlinks, caplinks) ||
-	    CS_MOVE(dst, src, edits, nedits, capedits) ||
-	    CS_MOVE(dst, src, status, nstatus, capstatus) ||
-	    CS_MOVE(dst, src, envs, nenvs, capenvs))
-		return ENOMEM;
-	return 0;
 }

@@ -22,13 +22,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "cache.h"
 #include "linkset.h"
 
 struct cs_flag {
 	char	*project;
 	char	*flag;
-	void	*rec;		/* new view record; NULL deletes the flag */
+	bool	 present;	/* false deletes the flag */
+	int64_t	 off;		/* where its new record is kept */
 	size_t	 len;
 };
 
@@ -57,6 +59,9 @@ struct cs_env {
 
 struct changeset {
 	int64_t	 time;		/* ms epoch stamped on the events */
+	int	 spill_fd;	/* records go to this unlinked file, or */
+	struct buf mem;		/* to memory when spill_fd is -1 */
+	int64_t	 spill_len;
 	struct cs_flag *flags;
 	size_t	 nflags, capflags;
 	struct cs_links *links;
@@ -67,6 +72,12 @@ struct changeset {
 	size_t	 nstatus, capstatus;
 	struct cs_env *envs;	/* primary environment per project */
 	size_t	 nenvs, capenvs;
+};
+
+/* Where a changeset stood, to roll back what a failed source added. */
+struct cs_mark {
+	size_t	 nflags, nlinks, nedits, nstatus, nenvs;
+	int64_t	 spill_len;
 };
 
 struct commit_result {
@@ -90,10 +101,32 @@ int	changeset_add_status(struct changeset *cs, const char *source,
 int	changeset_add_env(struct changeset *cs, const char *project,
 	    const char *environment);
 
-/* Moves everything in src to the end of dst; src is left empty. */
-int	changeset_move(struct changeset *dst, struct changeset *src);
+/*
+ * Keeps records in an unlinked file in dir rather than in memory, so a
+ * baseline of 100k flags does not sit in RAM while it waits for commit.
+ */
+int	changeset_spill(struct changeset *cs, const char *dir);
+/* The record of f: in *rec, valid until scratch changes or cs is freed. */
+int	changeset_record(const struct changeset *cs, const struct cs_flag *f,
+	    struct buf *scratch, const void **rec);
+void	changeset_mark(const struct changeset *cs, struct cs_mark *m);
+/* Drops everything added after m. */
+void	changeset_rollback(struct changeset *cs, const struct cs_mark *m);
 
-/* Applies cs in one write transaction; fills res (may be NULL). */
+/*
+ * Applies cs: one write transaction, except that a cycle with more than
+ * COMMIT_BATCH changes (changed flags plus link changes) writes them
+ * COMMIT_BATCH at a time, each batch in one transaction with its events,
+ * local edits and status in the last one.  Otherwise the baseline of a
+ * 100k-flag account would hold every page of the commit in memory.  Every
+ * batch is complete in itself (records and their events together) and
+ * comes only from a complete read, so an interrupted commit leaves a cache
+ * the next poll simply finishes.  Flag events list the issues the flag
+ * had when it changed; this cycle's link changes follow as link events,
+ * so the events are the same batched or not.  Fills res (may be NULL)
+ * with what was committed.
+ */
+#define COMMIT_BATCH	2048
 int	commit_apply(struct cache *c, const struct changeset *cs,
 	    struct commit_result *res);
 

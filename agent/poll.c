@@ -23,6 +23,9 @@
 #include "split.h"
 #include "view.h"
 
+/* How many records a poll compares between cache_release_pages() calls. */
+#define POLL_RELEASE_EVERY	1024
+
 /* A flag list entry, kept until the definitions have been read. */
 struct meta {
 	char	*name;
@@ -46,8 +49,11 @@ struct project_poll {
 	size_t	 n, cap;
 	size_t	 ndefs;
 	size_t	 nchanged;
+	size_t	 ncompared;
 	size_t	 nlinks;
-	struct changeset cs;
+	struct linkset tags;	/* split-tag links, found as flags are listed */
+	struct linkset desc;	/* split-description links */
+	struct changeset *cs;	/* the cycle's; rolled back if this fails */
 	struct buf rec;
 	char	 err[1024];
 };
@@ -85,7 +91,8 @@ pp_release(struct project_poll *pp)
 	free(pp->ws_id);
 	free(pp->env_id);
 	free(pp->env_name);
-	changeset_release(&pp->cs);
+	linkset_release(&pp->tags);
+	linkset_release(&pp->desc);
 	buf_release(&pp->rec);
 }
 
@@ -103,6 +110,56 @@ meta_find(struct project_poll *pp, const char *name)
 
 	key.name = (char *)name;
 	return bsearch(&key, pp->m, pp->n, sizeof(*pp->m), meta_cmp);
+}
+
+struct keyadd {
+	struct linkset *set;
+	const char *project;
+	const char *flag;
+};
+
+static int
+key_cb(void *arg, const char *key)
+{
+	struct keyadd *k = arg;
+
+	return linkset_add(k->set, k->project, k->flag, key);
+}
+
+/* split-tag and split-description links of one listed flag. */
+static int
+pp_links(struct project_poll *pp, const struct meta *m)
+{
+	struct keyadd ka;
+	size_t j;
+	int rc = 0;
+
+	for (j = 0; j < m->ntags && rc == 0 && pp->cfg->split_tags; j++)
+		if (keys_is_key(pp->keys, m->tags[j]))
+			rc = linkset_add(&pp->tags, pp->proj->name, m->name,
+			    m->tags[j]);
+	if (rc == 0 && pp->cfg->split_description) {
+		ka.set = &pp->desc;
+		ka.project = pp->proj->name;
+		ka.flag = m->name;
+		rc = keys_scan(pp->keys, m->description, key_cb, &ka);
+	}
+	return rc;
+}
+
+/* The listing is only needed until the flag's view is built. */
+static void
+meta_trim(struct meta *m)
+{
+	size_t i;
+
+	free(m->description);
+	m->description = NULL;
+	for (i = 0; i < m->ntags; i++)
+		free(m->tags[i]);
+	free(m->tags);
+	m->tags = NULL;
+	m->ntags = 0;
 }
 
 static int
@@ -134,7 +191,7 @@ flag_cb(void *arg, const struct split_flag *f)
 		m->ntags++;
 	}
 	pp->n++;
-	return 0;
+	return pp_links(pp, m);
 fail:
 	meta_release(m);
 	return ENOMEM;
@@ -162,10 +219,13 @@ pp_compare(struct project_poll *pp, const struct flag_view *v)
 	cache_read_end(t);
 	if (rc != 0 && rc != FS_ENOTFOUND)
 		return rc;
+	/* comparing touches every record: keep them from piling up in RSS */
+	if (++pp->ncompared % POLL_RELEASE_EVERY == 0)
+		cache_release_pages(pp->c);
 	if (same)
 		return 0;
 	pp->nchanged++;
-	return changeset_add_flag(&pp->cs, v->project, v->flag, pp->rec.data,
+	return changeset_add_flag(pp->cs, v->project, v->flag, pp->rec.data,
 	    pp->rec.len);
 }
 
@@ -197,6 +257,7 @@ def_cb(void *arg, json_object *def)
 	struct project_poll *pp = arg;
 	json_object *jname;
 	struct meta *m;
+	int rc;
 
 	if (!json_object_object_get_ex(def, "name", &jname) ||
 	    !json_object_is_type(jname, json_type_string)) {
@@ -217,11 +278,14 @@ def_cb(void *arg, json_object *def)
 	}
 	m->has_def = true;
 	pp->ndefs++;
-	return pp_view(pp, m, def);
+	rc = pp_view(pp, m, def);
+	meta_trim(m);
+	return rc;
 }
 
 struct gone {
 	struct project_poll *pp;
+	size_t	 n;
 	struct linkset names;	/* flags only: issue field unused ("") */
 };
 
@@ -233,6 +297,8 @@ gone_cb(void *arg, const char *project, const char *flag, const void *rec,
 
 	(void)rec;
 	(void)len;
+	if (++g->n % POLL_RELEASE_EVERY == 0)
+		cache_release_pages(g->pp->c);
 	if (meta_find(g->pp, flag) != NULL)
 		return 0;
 	return linkset_add(&g->names, project, flag, "");
@@ -242,7 +308,7 @@ gone_cb(void *arg, const char *project, const char *flag, const void *rec,
 static int
 pp_deleted(struct project_poll *pp)
 {
-	struct gone g = { pp, { NULL, 0, 0, false } };
+	struct gone g = { pp, 0, { NULL, 0, 0, false } };
 	struct cache_txn *t;
 	size_t i;
 	int rc;
@@ -254,65 +320,10 @@ pp_deleted(struct project_poll *pp)
 	cache_read_end(t);
 	for (i = 0; i < g.names.n && rc == 0; i++) {
 		pp->nchanged++;
-		rc = changeset_add_flag(&pp->cs, pp->proj->name,
+		rc = changeset_add_flag(pp->cs, pp->proj->name,
 		    g.names.v[i].flag, NULL, 0);
 	}
 	linkset_release(&g.names);
-	return rc;
-}
-
-struct keyadd {
-	struct linkset *set;
-	const char *project;
-	const char *flag;
-};
-
-static int
-key_cb(void *arg, const char *key)
-{
-	struct keyadd *k = arg;
-
-	return linkset_add(k->set, k->project, k->flag, key);
-}
-
-/* split-tag and split-description links, from the flag list. */
-static int
-pp_links(struct project_poll *pp)
-{
-	struct linkset tags, desc;
-	struct keyadd ka;
-	size_t i, j;
-	int rc = 0;
-
-	linkset_init(&tags);
-	linkset_init(&desc);
-	for (i = 0; i < pp->n && rc == 0; i++) {
-		struct meta *m = &pp->m[i];
-
-		for (j = 0; j < m->ntags && rc == 0 && pp->cfg->split_tags;
-		    j++)
-			if (keys_is_key(pp->keys, m->tags[j]))
-				rc = linkset_add(&tags, pp->proj->name,
-				    m->name, m->tags[j]);
-		if (rc == 0 && pp->cfg->split_description) {
-			ka.set = &desc;
-			ka.project = pp->proj->name;
-			ka.flag = m->name;
-			rc = keys_scan(pp->keys, m->description, key_cb, &ka);
-		}
-	}
-	if (rc == 0) {
-		linkset_sort(&tags);
-		linkset_sort(&desc);
-		pp->nlinks = tags.n + desc.n;
-		rc = changeset_add_links(&pp->cs, LINK_SRC_SPLIT_TAG,
-		    pp->proj->name, &tags);
-	}
-	if (rc == 0)
-		rc = changeset_add_links(&pp->cs, LINK_SRC_SPLIT_DESC,
-		    pp->proj->name, &desc);
-	linkset_release(&tags);
-	linkset_release(&desc);
 	return rc;
 }
 
@@ -348,10 +359,18 @@ pp_fetch(struct project_poll *pp)
 			rc = pp_view(pp, &pp->m[i], NULL);
 	if (rc == 0)
 		rc = pp_deleted(pp);
+	if (rc == 0) {
+		linkset_sort(&pp->tags);
+		linkset_sort(&pp->desc);
+		pp->nlinks = pp->tags.n + pp->desc.n;
+		rc = changeset_add_links(pp->cs, LINK_SRC_SPLIT_TAG,
+		    pp->proj->name, &pp->tags);
+	}
 	if (rc == 0)
-		rc = pp_links(pp);
+		rc = changeset_add_links(pp->cs, LINK_SRC_SPLIT_DESC,
+		    pp->proj->name, &pp->desc);
 	if (rc == 0)
-		rc = changeset_add_env(&pp->cs, pp->proj->name, pp->env_name);
+		rc = changeset_add_env(pp->cs, pp->proj->name, pp->env_name);
 	return rc;
 }
 
@@ -517,6 +536,7 @@ poll_project(const struct config *cfg, const struct config_project *proj,
     struct poll_report *rep)
 {
 	struct project_poll pp;
+	struct cs_mark mark;
 	char source[512];
 	int rc;
 
@@ -526,9 +546,12 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 	pp.sc = sc;
 	pp.c = st->c;
 	pp.keys = keys;
-	changeset_init(&pp.cs);
+	pp.cs = st->cs;
+	linkset_init(&pp.tags);
+	linkset_init(&pp.desc);
 	buf_init(&pp.rec, 0);
 	snprintf(source, sizeof(source), "split:%s", proj->name);
+	changeset_mark(st->cs, &mark);
 	rc = pp_fetch(&pp);
 	if (rc == 0) {
 		log_info("project '%s' (%s): %zu flags, %zu defined, %zu "
@@ -536,11 +559,11 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 		    pp.n, pp.ndefs, pp.nchanged, pp.nlinks);
 		rep->flags_seen += pp.n;
 		rep->changed += pp.nchanged;
-		rc = changeset_move(st->cs, &pp.cs);
-		if (rc == 0)
-			rc = status_record(st, source, 1, NULL, (int64_t)pp.n,
-			    "flags", (int64_t)pp.ndefs, "defined");
+		rc = status_record(st, source, 1, NULL, (int64_t)pp.n,
+		    "flags", (int64_t)pp.ndefs, "defined");
 	} else {
+		/* nothing of a failed read may reach the cache */
+		changeset_rollback(st->cs, &mark);
 		poll_name_error(&pp, rc);
 		log_warnx("%s; keeping its previous flags and links",
 		    pp.err);
@@ -631,6 +654,9 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		goto keys_release;
 	changeset_init(&cs);
 	cs.time = now_ms();
+	if ((rc = changeset_spill(&cs, cfg->state_dir)) != 0)
+		log_warnx("cannot make a spill file in %s: %s; keeping the "
+		    "changes in memory", cfg->state_dir, strerror(rc));
 	st.stamps = json_object_new_object();
 	st.c = c;
 	st.cs = &cs;
