@@ -275,9 +275,17 @@ event_words(json_object *ev, struct buf *b)
 	    strcmp(type, "link.removed") == 0) {
 		buf_printf(b, "%s %s", type[5] == 'a' ? "linked" : "unlinked",
 		    jstr(ev, "issue") ? jstr(ev, "issue") : "?");
-		if (json_object_object_get_ex(ev, "sources", &src))
-			buf_printf(b, " (%s)", json_object_to_json_string_ext(
-			    src, JSON_FLAGS));
+		if (json_object_object_get_ex(ev, "sources", &src) &&
+		    json_object_is_type(src, json_type_array)) {
+			size_t i, n = json_object_array_length(src);
+
+			for (i = 0; i < n; i++)
+				buf_printf(b, "%s%s", i ? ", " : " (",
+				    json_object_get_string(
+				    json_object_array_get_idx(src, i)));
+			if (n)
+				buf_puts(b, ")");
+		}
 	} else if (strcmp(type, "flag.rollout_changed") == 0) {
 		buf_puts(b, "rollout ");
 		rollout_words(be, b);
@@ -659,7 +667,7 @@ flag_print_text(struct query *q, struct cache_txn *t, const char *project,
 				strncat(src, ", ", sizeof(src) - strlen(src) - 1);
 			strncat(src, names[j], sizeof(src) - strlen(src) - 1);
 		}
-		fprintf(q->out, "  %s %s (%s)\n", i ? "            " : "issues     ",
+		fprintf(q->out, "  %-12s %s (%s)\n", i ? "" : "issues",
 		    l->issues[i], src);
 	}
 	buf_release(&b);
