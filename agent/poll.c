@@ -17,9 +17,9 @@
 #include "error.h"
 #include "keys.h"
 #include "linkset.h"
-#include "linksfile.h"
 #include "log.h"
 #include "poll.h"
+#include "source.h"
 #include "split.h"
 #include "view.h"
 
@@ -573,38 +573,34 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 	return rc;
 }
 
+/* One standalone link source: its links, or its previous ones kept. */
 static int
-poll_file(const struct config *cfg, const struct keys *keys,
+poll_source(const struct source *src, const struct source_env *env,
     struct stamp *st)
 {
-	const char **names;
 	struct linkset set;
 	char err[1024];
-	size_t i, n;
+	size_t n;
 	int rc;
 
-	if ((names = calloc(cfg->nprojects + 1, sizeof(*names))) == NULL)
-		return ENOMEM;
-	for (i = 0; i < cfg->nprojects; i++)
-		names[i] = cfg->projects[i].name;
 	linkset_init(&set);
 	err[0] = '\0';
-	rc = linksfile_load(cfg->links_file, names, cfg->nprojects, keys,
-	    &set, err, sizeof(err));
-	free(names);
-	if (rc != 0) {
+	if ((rc = src->gather(env, &set, err, sizeof(err))) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, sizeof(err), "%s: %s", src->status_name,
+			    fs_strerror(rc));
 		log_warnx("%s; keeping the previous links from it", err);
-		status_record(st, "file", 0, err, 0, NULL, 0, NULL);
+		status_record(st, src->status_name, 0, err, 0, NULL, 0, NULL);
 		linkset_release(&set);
 		return rc;
 	}
 	linkset_sort(&set);
 	n = set.n;
-	rc = changeset_add_links(st->cs, LINK_SRC_FILE, NULL, &set);
+	rc = changeset_add_links(st->cs, src->id, src->scope, &set);
 	linkset_release(&set);
 	if (rc == 0)
-		rc = status_record(st, "file", 1, NULL, (int64_t)n, "links", 0,
-		    NULL);
+		rc = status_record(st, src->status_name, 1, NULL, (int64_t)n,
+		    "links", 0, NULL);
 	return rc;
 }
 
@@ -630,7 +626,9 @@ int
 poll_cycle(const struct config *cfg, struct cache *c,
     volatile sig_atomic_t *cancel, struct poll_report *rep)
 {
+	const struct source *const *src;
 	struct split_client *sc = NULL;
+	struct source_env env;
 	struct changeset cs;
 	struct stamp st;
 	struct keys keys;
@@ -671,9 +669,16 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		if (rc != 0)
 			rep->failed++;
 	}
-	if (cfg->links_file) {
+	env.cfg = cfg;
+	env.keys = &keys;
+	env.cancel = cancel;
+	for (src = sources; *src; src++) {
+		if (!(*src)->enabled(cfg))
+			continue;
 		rep->sources++;
-		if ((rc = poll_file(cfg, &keys, &st)) != 0) {
+		if ((rc = poll_source(*src, &env, &st)) == ENOMEM)
+			goto cs_release;
+		if (rc != 0) {
 			rep->failed++;
 			if (first == 0)
 				first = rc;
