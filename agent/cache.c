@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -39,6 +40,8 @@
 #define CACHE_MAXREADERS	126
 #define CACHE_MODE		0660
 #define CACHE_DIR_MODE		0750
+#define CACHE_DBI_NONE		((MDB_dbi)-1)	/* a late database not there */
+#define CACHE_SEQ_LEN		8		/* big-endian seq in keys */
 
 size_t cache_test_initial_map;
 
@@ -46,6 +49,7 @@ struct cache_txn {
 	struct cache		*c;
 	MDB_txn			*txn;
 	MDB_dbi			 meta, flags, links, issues, events, status;
+	MDB_dbi			 cursors, dead, kv;
 	int			 write;
 	int			 dirty;	/* a put or del changed something */
 	int			 full;	/* a put or del hit MDB_MAP_FULL */
@@ -56,6 +60,7 @@ struct cache_txn {
 struct cache {
 	MDB_env			*env;
 	MDB_dbi			 meta, flags, links, issues, events, status;
+	MDB_dbi			 cursors, dead, kv;
 	int			 rdonly;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
@@ -63,7 +68,8 @@ struct cache {
 	LIST_HEAD(, cache_txn)	 txns;		/* live transactions */
 };
 
-/* A key of string parts joined by single NULs, or an event's seq. */
+/* A key of string parts joined by single NULs, an event's seq, or a
+ * dead letter's INSTANCE\0 and seq. */
 struct key {
 	char	buf[CACHE_KEY_MAX + 1];
 	size_t	len;
@@ -75,6 +81,9 @@ struct visit {
 	cache_link_cb	 link;
 	cache_event_cb	 event;
 	cache_status_cb	 status;
+	cache_cursor_cb	 cursor;
+	cache_dead_cb	 dead;
+	cache_kv_cb	 kv;
 	void		*arg;
 };
 
@@ -211,6 +220,9 @@ txn_init(struct cache_txn *t, struct cache *c, int write)
 	t->issues = c->issues;
 	t->events = c->events;
 	t->status = c->status;
+	t->cursors = c->cursors;
+	t->dead = c->dead;
+	t->kv = c->kv;
 }
 
 /* Begins and registers t->txn, adopting once a map grown elsewhere. */
@@ -296,6 +308,8 @@ txn_get(struct cache_txn *t, MDB_dbi dbi, const struct key *k, MDB_val *v)
 	MDB_val kv;
 	int rc;
 
+	if (dbi == CACHE_DBI_NONE)
+		return FS_ENOTFOUND;
 	kv.mv_data = (void *)k->buf;
 	kv.mv_size = k->len;
 	rc = mdb_get(t->txn, dbi, &kv, v);
@@ -433,6 +447,56 @@ key_split(struct key *k, const MDB_val *v, const char **parts, int n)
 	return np == n ? 0 : MDB_CORRUPTED;
 }
 
+/* INSTANCE\0 then the big-endian seq: an instance's letters sort by
+ * number, and those of "a" never run into those of "ab". */
+static int
+key_dead(struct key *k, const char *instance, uint64_t seq)
+{
+	struct key s;
+	int rc;
+
+	if ((rc = key_join(k, &instance, 1, 1)) != 0)
+		return rc;
+	if (k->len > CACHE_KEY_MAX - CACHE_SEQ_LEN)
+		return EINVAL;
+	key_seq(&s, seq);
+	memcpy(k->buf + k->len, s.buf, CACHE_SEQ_LEN);
+	k->len += CACHE_SEQ_LEN;
+	return 0;
+}
+
+/* Copies a stored dead letter key into k, *instance NUL-terminated
+ * there; the seq bytes may hold NULs, so key_split() cannot do it. */
+static int
+key_dead_split(struct key *k, const MDB_val *v, const char **instance,
+    uint64_t *seq)
+{
+	MDB_val sv;
+	size_t n;
+
+	if (v->mv_size < CACHE_SEQ_LEN + 2 || v->mv_size > CACHE_KEY_MAX)
+		return MDB_CORRUPTED;
+	n = v->mv_size - CACHE_SEQ_LEN - 1;
+	memcpy(k->buf, v->mv_data, n + 1);
+	k->len = n;
+	if (k->buf[n] != '\0' || strlen(k->buf) != n)
+		return MDB_CORRUPTED;
+	*instance = k->buf;
+	sv.mv_data = (char *)v->mv_data + n + 1;
+	sv.mv_size = CACHE_SEQ_LEN;
+	return key_seq_decode(&sv, seq);
+}
+
+/* INSTANCE\0KEY, the kv key within its own limit. */
+static int
+key_kv(struct key *k, const char *instance, const char *key)
+{
+	if (key == NULL ||
+	    strnlen(key, CACHE_KV_KEY_MAX + 1) > CACHE_KV_KEY_MAX)
+		return EINVAL;
+	return key_join2(k, instance, key);
+}
+
 static int
 val_u32(const MDB_val *v, uint32_t *u)
 {
@@ -498,6 +562,8 @@ walk(struct cache_txn *t, MDB_dbi dbi, const struct key *from, size_t plen,
 	struct key last;
 	int rc;
 
+	if (dbi == CACHE_DBI_NONE)
+		return 0;
 	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
 		return rc;
 	if (reverse) {
@@ -593,6 +659,59 @@ visit_status(const MDB_val *k, const MDB_val *v, const struct visit *vis)
 	if ((rc = key_split(&buf, k, p, 1)) != 0)
 		return rc;
 	return vis->status(vis->arg, p[0], v->mv_data, v->mv_size);
+}
+
+static int
+visit_cursor(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[1];
+	uint64_t seq;
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 1)) != 0)
+		return rc;
+	if ((rc = val_u64(v, &seq)) != 0)
+		return rc;
+	return vis->cursor(vis->arg, p[0], seq);
+}
+
+static int
+visit_dead(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *instance;
+	uint64_t seq;
+	int rc;
+
+	if ((rc = key_dead_split(&buf, k, &instance, &seq)) != 0)
+		return rc;
+	return vis->dead(vis->arg, instance, seq, v->mv_data, v->mv_size);
+}
+
+/* A kv entry, INSTANCE\0KEY, seen from within its instance. */
+static int
+visit_kv(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[2];
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 2)) != 0)
+		return rc;
+	return vis->kv(vis->arg, p[1], v->mv_data, v->mv_size);
+}
+
+/* Counts the entries into the uint64_t at vis->arg. */
+static int
+visit_count(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	uint64_t *n = vis->arg;
+
+	(void)k;
+	(void)v;
+	(*n)++;
+	return 0;
 }
 
 /* Opening. */
@@ -714,6 +833,25 @@ open_schema(struct cache_txn *t, const char *dir, int *found, char *err,
 	return 0;
 }
 
+/*
+ * The plugin databases came after schema 1 was first written: a read-only
+ * open of a cache made before them marks them absent, and reads see them
+ * empty.  A write open creates them.
+ */
+static int
+open_dbi_late(struct cache_txn *t, const char *name, unsigned int flags,
+    MDB_dbi *dbi)
+{
+	int rc;
+
+	rc = mdb_dbi_open(t->txn, name, flags, dbi);
+	if (rc == MDB_NOTFOUND && t->c->rdonly) {
+		*dbi = CACHE_DBI_NONE;
+		rc = 0;
+	}
+	return rc;
+}
+
 static int
 open_dbis(struct cache_txn *t, unsigned int flags)
 {
@@ -724,6 +862,10 @@ open_dbis(struct cache_txn *t, unsigned int flags)
 	    (rc = mdb_dbi_open(t->txn, "issues", flags, &t->c->issues)) != 0 ||
 	    (rc = mdb_dbi_open(t->txn, "events", flags, &t->c->events)) != 0 ||
 	    (rc = mdb_dbi_open(t->txn, "status", flags, &t->c->status)) != 0)
+		return rc;
+	if ((rc = open_dbi_late(t, "cursors", flags, &t->c->cursors)) != 0 ||
+	    (rc = open_dbi_late(t, "dead", flags, &t->c->dead)) != 0 ||
+	    (rc = open_dbi_late(t, "kv", flags, &t->c->kv)) != 0)
 		return rc;
 	return 0;
 }
@@ -1354,6 +1496,125 @@ cache_event_prune(struct cache_txn *t, uint64_t upto)
 	return rc;
 }
 
+/*
+ * An event's leading time.  event.h writes the seq and time first, with
+ * json-c's plain layout, so a fixed prefix is all there is to read.
+ */
+
+static const char event_head[] = "{\"seq\":";
+static const char event_time_key[] = ",\"time\":\"";
+static const char event_time_shape[] = "dddd-dd-ddTdd:dd:ddZ";	/* d: digit */
+
+/* Moves *p past lit when the text there starts with it. */
+static int
+event_text_skip(const char **p, const char *end, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(end - *p) < n || memcmp(*p, lit, n) != 0)
+		return FS_EPROTO;
+	*p += n;
+	return 0;
+}
+
+/* Moves *p past a decimal seq (no sign, no leading zero) equal to want. */
+static int
+event_text_seq(const char **p, const char *end, uint64_t want)
+{
+	const char *s = *p;
+	uint64_t n = 0, d;
+
+	if (s == end || *s < '1' || *s > '9')
+		return FS_EPROTO;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		d = (uint64_t)(*s - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return FS_EPROTO;
+		n = n * 10 + d;
+	}
+	if (n != want)
+		return FS_EPROTO;
+	*p = s;
+	return 0;
+}
+
+/* The n digits at p, already checked. */
+static int
+event_time_num(const char *p, int n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*p++ - '0');
+	return v;
+}
+
+static int
+event_tm_same(const struct tm *a, const struct tm *b)
+{
+	return a->tm_year == b->tm_year && a->tm_mon == b->tm_mon &&
+	    a->tm_mday == b->tm_mday && a->tm_hour == b->tm_hour &&
+	    a->tm_min == b->tm_min && a->tm_sec == b->tm_sec;
+}
+
+/* p has at least the shape's length.  A time timegm() has to normalise
+ * (February 30, 24:00, a leap second) is not one we wrote. */
+static int
+event_time_parse(const char *p, int64_t *ms)
+{
+	struct tm tm, want;
+	time_t sec;
+	int i, digit;
+
+	for (i = 0; event_time_shape[i] != '\0'; i++) {
+		digit = p[i] >= '0' && p[i] <= '9';
+		if (event_time_shape[i] == 'd' ? !digit :
+		    p[i] != event_time_shape[i])
+			return FS_EPROTO;
+	}
+	memset(&want, 0, sizeof(want));
+	want.tm_year = event_time_num(p, 4) - 1900;
+	want.tm_mon = event_time_num(p + 5, 2) - 1;
+	want.tm_mday = event_time_num(p + 8, 2);
+	want.tm_hour = event_time_num(p + 11, 2);
+	want.tm_min = event_time_num(p + 14, 2);
+	want.tm_sec = event_time_num(p + 17, 2);
+	tm = want;
+	errno = 0;
+	sec = timegm(&tm);
+	if ((sec == (time_t)-1 && errno != 0) || !event_tm_same(&tm, &want))
+		return FS_EPROTO;
+	*ms = (int64_t)sec * 1000;
+	return 0;
+}
+
+int
+cache_event_time(struct cache_txn *t, uint64_t seq, int64_t *ms)
+{
+	const char *json, *p, *end;
+	size_t len, tlen = sizeof(event_time_shape) - 1;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (ms == NULL)
+		return EINVAL;
+	*ms = 0;
+	if ((rc = cache_event_get(t, seq, &json, &len)) != 0)
+		return rc;
+	p = json;
+	end = json + len;
+	if ((rc = event_text_skip(&p, end, event_head)) != 0 ||
+	    (rc = event_text_seq(&p, end, seq)) != 0 ||
+	    (rc = event_text_skip(&p, end, event_time_key)) != 0)
+		return rc;
+	/* The value, its closing quote and the next key or the end. */
+	if ((size_t)(end - p) < tlen + 2 || p[tlen] != '"' ||
+	    (p[tlen + 1] != ',' && p[tlen + 1] != '}'))
+		return FS_EPROTO;
+	return event_time_parse(p, ms);
+}
+
 /* Status. */
 
 int
@@ -1404,4 +1665,198 @@ cache_status_foreach(struct cache_txn *t, cache_status_cb cb, void *arg)
 	if (cb == NULL)
 		return EINVAL;
 	return walk(t, t->status, NULL, 0, 0, visit_status, &vis);
+}
+
+/* Plugin cursors. */
+
+int
+cache_cursor_get(struct cache_txn *t, const char *instance, uint64_t *seq)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (seq == NULL)
+		return EINVAL;
+	*seq = 0;
+	if ((rc = key_join(&k, &instance, 1, 0)) != 0)
+		return rc;
+	if ((rc = txn_get(t, t->cursors, &k, &v)) != 0)
+		return rc;
+	return val_u64(&v, seq);
+}
+
+int
+cache_cursor_put(struct cache_txn *t, const char *instance, uint64_t seq)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_join(&k, &instance, 1, 0)) != 0)
+		return rc;
+	return txn_put_changed(t, t->cursors, &k, &seq, sizeof(seq));
+}
+
+int
+cache_cursor_del(struct cache_txn *t, const char *instance)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_join(&k, &instance, 1, 0)) != 0)
+		return rc;
+	rc = txn_del(t, t->cursors, &k);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
+int
+cache_cursor_foreach(struct cache_txn *t, cache_cursor_cb cb, void *arg)
+{
+	struct visit vis = { .cursor = cb, .arg = arg };
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	return walk(t, t->cursors, NULL, 0, 0, visit_cursor, &vis);
+}
+
+/* Dead letters. */
+
+int
+cache_dead_put(struct cache_txn *t, const char *instance, uint64_t seq,
+    const char *json, size_t len)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (json == NULL && len > 0)
+		return EINVAL;
+	if ((rc = key_dead(&k, instance, seq)) != 0)
+		return rc;
+	return txn_put_changed(t, t->dead, &k, json, len);
+}
+
+/* Walks the letters of instance, or of every instance for NULL. */
+static int
+dead_walk(struct cache_txn *t, const char *instance, walk_fn fn,
+    const struct visit *vis)
+{
+	struct key k;
+	int rc;
+
+	if (instance == NULL)
+		return walk(t, t->dead, NULL, 0, 0, fn, vis);
+	if ((rc = key_join(&k, &instance, 1, 1)) != 0)
+		return rc;
+	return walk(t, t->dead, &k, k.len, 0, fn, vis);
+}
+
+int
+cache_dead_foreach(struct cache_txn *t, const char *instance,
+    cache_dead_cb cb, void *arg)
+{
+	struct visit vis = { .dead = cb, .arg = arg };
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	return dead_walk(t, instance, visit_dead, &vis);
+}
+
+int
+cache_dead_count(struct cache_txn *t, const char *instance, uint64_t *n)
+{
+	struct visit vis = { .arg = n };
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (n == NULL)
+		return EINVAL;
+	*n = 0;
+	if ((rc = dead_walk(t, instance, visit_count, &vis)) != 0)
+		*n = 0;
+	return rc;
+}
+
+/* Plugin key/value stores. */
+
+int
+cache_kv_get(struct cache_txn *t, const char *instance, const char *key,
+    const void **val, size_t *len)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (val == NULL || len == NULL)
+		return EINVAL;
+	if ((rc = key_kv(&k, instance, key)) != 0)
+		return rc;
+	if ((rc = txn_get(t, t->kv, &k, &v)) != 0)
+		return rc;
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+cache_kv_put(struct cache_txn *t, const char *instance, const char *key,
+    const void *val, size_t len)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((val == NULL && len > 0) || len > CACHE_KV_VAL_MAX)
+		return EINVAL;
+	if ((rc = key_kv(&k, instance, key)) != 0)
+		return rc;
+	return txn_put_changed(t, t->kv, &k, val, len);
+}
+
+int
+cache_kv_del(struct cache_txn *t, const char *instance, const char *key)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_kv(&k, instance, key)) != 0)
+		return rc;
+	rc = txn_del(t, t->kv, &k);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
+int
+cache_kv_foreach(struct cache_txn *t, const char *instance, cache_kv_cb cb,
+    void *arg)
+{
+	struct visit vis = { .kv = cb, .arg = arg };
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	if ((rc = key_join(&k, &instance, 1, 1)) != 0)
+		return rc;
+	return walk(t, t->kv, &k, k.len, 0, visit_kv, &vis);
 }

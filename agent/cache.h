@@ -9,7 +9,11 @@
  *   issues  "ISSUE\0PROJECT\0FLAG" -> u32 source mask (reverse index)
  *   events  u64 big-endian seq -> event JSON text
  *   status  source name -> status JSON text
- * The cache knows nothing of HTTP and does not interpret records or JSON.
+ *   cursors "INSTANCE" -> u64 last seq the output plugin instance took
+ *   dead    "INSTANCE\0" u64 big-endian seq -> dead letter JSON text
+ *   kv      "INSTANCE\0KEY" -> a plugin instance's private value
+ * The cache knows nothing of HTTP and does not interpret records or JSON,
+ * save an event's leading time (cache_event_time()).
  *
  * Writes go through cache_write(), which runs a callback in one write
  * transaction, commits only if the callback changed something, and on
@@ -20,7 +24,9 @@
  *
  * Ownership: pointers returned by get/foreach functions point into the
  * map and are valid only until the transaction ends; never free or modify
- * them.  Strings passed in are copied by LMDB.
+ * them.  Strings passed in are copied by LMDB.  Names handed to foreach
+ * callbacks (project, flag, instance, key...) are copies valid only
+ * during the call.
  */
 #ifndef FLAGSYNC_CACHE_H
 #define FLAGSYNC_CACHE_H
@@ -31,6 +37,8 @@
 #define CACHE_SCHEMA		1
 #define CACHE_RDONLY		0x1
 #define CACHE_INITIAL_MAP	(64u * 1024 * 1024)
+#define CACHE_KV_KEY_MAX	256			/* bytes, NUL aside */
+#define CACHE_KV_VAL_MAX	(1024u * 1024)		/* bytes */
 
 struct cache;
 struct cache_txn;
@@ -125,6 +133,14 @@ int	cache_event_foreach_reverse(struct cache_txn *t, cache_event_cb cb,
 	    void *arg);
 /* Deletes events with seq <= upto (the last seq is kept in meta). */
 int	cache_event_prune(struct cache_txn *t, uint64_t upto);
+/*
+ * The event's "time" in ms since the epoch, read without a JSON parser
+ * from the text event.h writes: {"seq":SEQ,"time":"YYYY-MM-DDTHH:MM:SSZ",
+ * followed by ',' or '}'.  FS_ENOTFOUND when there is no such event,
+ * FS_EPROTO when its text does not start that way (another seq, spaces,
+ * another time format, an impossible date).
+ */
+int	cache_event_time(struct cache_txn *t, uint64_t seq, int64_t *ms);
 
 /* Poll status per source ("split:Default", "file", ...). */
 int	cache_status_get(struct cache_txn *t, const char *source,
@@ -135,6 +151,59 @@ typedef int (*cache_status_cb)(void *arg, const char *source,
 	    const char *json, size_t len);
 int	cache_status_foreach(struct cache_txn *t, cache_status_cb cb,
 	    void *arg);
+
+/*
+ * Output plugin delivery (SPEC 7).  Instance names and kv keys are
+ * non-empty strings; a key of an instance name plus kv key or seq must
+ * fit LMDB's 511 bytes.  As elsewhere, a non-zero return from a callback
+ * stops the walk and is returned.  A cache written before these databases
+ * existed opens read-only with them empty; a write open creates them.
+ */
+
+/* The last seq each instance took.  get: FS_ENOTFOUND, with *seq 0,
+ * when never set; del: FS_ENOTFOUND when there was none. */
+int	cache_cursor_get(struct cache_txn *t, const char *instance,
+	    uint64_t *seq);
+int	cache_cursor_put(struct cache_txn *t, const char *instance,
+	    uint64_t seq);
+int	cache_cursor_del(struct cache_txn *t, const char *instance);
+typedef int (*cache_cursor_cb)(void *arg, const char *instance,
+	    uint64_t seq);
+/* In instance order. */
+int	cache_cursor_foreach(struct cache_txn *t, cache_cursor_cb cb,
+	    void *arg);
+
+/* Dead letters, {"seq","instance","message","time"}, stored as given
+ * (not NUL-terminated: len is authoritative).  put replaces the letter
+ * of the same (instance, seq). */
+int	cache_dead_put(struct cache_txn *t, const char *instance,
+	    uint64_t seq, const char *json, size_t len);
+typedef int (*cache_dead_cb)(void *arg, const char *instance, uint64_t seq,
+	    const char *json, size_t len);
+/* In (instance, numeric seq) order; instance NULL means every instance. */
+int	cache_dead_foreach(struct cache_txn *t, const char *instance,
+	    cache_dead_cb cb, void *arg);
+/* How many letters instance (NULL: every instance) has; *n is 0 on
+ * error. */
+int	cache_dead_count(struct cache_txn *t, const char *instance,
+	    uint64_t *n);
+
+/*
+ * Each instance's private key/value store: keys up to CACHE_KV_KEY_MAX
+ * bytes, values up to CACHE_KV_VAL_MAX bytes (EINVAL beyond).  get and
+ * del return FS_ENOTFOUND when the key is absent; put replaces.
+ */
+int	cache_kv_get(struct cache_txn *t, const char *instance,
+	    const char *key, const void **val, size_t *len);
+int	cache_kv_put(struct cache_txn *t, const char *instance,
+	    const char *key, const void *val, size_t len);
+int	cache_kv_del(struct cache_txn *t, const char *instance,
+	    const char *key);
+typedef int (*cache_kv_cb)(void *arg, const char *key, const void *val,
+	    size_t len);
+/* The keys of one instance, in key order. */
+int	cache_kv_foreach(struct cache_txn *t, const char *instance,
+	    cache_kv_cb cb, void *arg);
 
 /*
  * For tests only: when non-zero, cache_open() uses this initial map size

@@ -8,15 +8,21 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "args.h"
 #include "cache.h"
 #include "cli.h"
 #include "commit.h"
 #include "config.h"
+#include "daemon.h"
+#include "deliver.h"
 #include "error.h"
 #include "keys.h"
 #include "linkset.h"
 #include "linksfile.h"
+#include "host.h"
+#include "loader.h"
 #include "lock.h"
 #include "log.h"
 #include "poll.h"
@@ -57,7 +63,7 @@ cli_usage(FILE *out)
 	fputs(
 "usage: flagsync [-c FILE] [--json] [-v|-q] COMMAND [ARGS]\n"
 "\n"
-"  sync                     poll every source once, commit the changes, exit\n"
+"  sync                     poll every source once, commit, deliver, exit\n"
 "  flags  [--project P] [--killed|--active] [--linked|--unlinked]\n"
 "  flag   NAME [--project P]         the flag view, its issues, its recent events\n"
 "  issue  KEY                        the flags connected to an issue\n"
@@ -66,6 +72,12 @@ cli_usage(FILE *out)
 "  link   FLAG ISSUE [--project P]   connect a flag and an issue (source local)\n"
 "  unlink FLAG ISSUE [--project P]   remove a local link\n"
 "  status                   last poll of each source, errors, counts\n"
+"  plugins                  each output: module, ABI, cursor, backlog, dead\n"
+"                           letters, last error\n"
+"  replay --plugin NAME [--from SEQ]\n"
+"                           deliver NAME's events again from SEQ (default:\n"
+"                           the oldest retained event)\n"
+"  run                      the daemon: poll, diff, deliver; until SIGTERM\n"
 "  check-config             parse and validate everything, touch no network\n"
 "  export [--format json|csv]\n"
 "\n"
@@ -117,15 +129,49 @@ cli_project(struct cli *cl, const char *cmd, const char *given)
 
 /* ------------------------------------------------------------ sync */
 
+/*
+ * Delivers pending events to every configured output for up to
+ * [agent] deliver_timeout, as `sync` and `replay` do; 0 when every
+ * instance started and took every event.
+ */
+static int
+cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
+{
+	struct deliver *d;
+	size_t refused;
+	int rc;
+
+	if (cl->cfg->nplugins == 0)
+		return 0;
+	if ((rc = deliver_start(&d, c, cl->cfg)) != 0) {
+		fprintf(stderr, "flagsync %s: %s\n", cmd, fs_strerror(rc));
+		return rc;
+	}
+	refused = deliver_refused(d);
+	rc = deliver_wait_idle(d, (int64_t)cl->cfg->deliver_timeout * 1000);
+	deliver_stop(d, 5000);
+	if (refused) {
+		fprintf(stderr, "flagsync %s: %zu output%s could not start "
+		    "(see above)\n", cmd, refused, refused == 1 ? "" : "s");
+		return FS_ECONFIG;
+	}
+	if (rc != 0)
+		fprintf(stderr, "flagsync %s: not every event was delivered "
+		    "within deliver_timeout (%d s); see 'flagsync plugins'\n",
+		    cmd, cl->cfg->deliver_timeout);
+	return rc;
+}
+
 static int
 cmd_sync(struct cli *cl, int argc, char **argv)
 {
 	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
 	struct poll_report rep;
 	struct cache *c;
+	uint64_t pruned;
 	char *pos[1], err[1024];
 	size_t npos;
-	int fd, rc, status;
+	int fd, rc, drc, status;
 
 	if ((rc = args_parse("sync", argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
@@ -144,11 +190,17 @@ cmd_sync(struct cli *cl, int argc, char **argv)
 		goto lock_release;
 	cli_catch_signals();
 	rc = poll_cycle(cl->cfg, c, &cli_stop, &rep);
+	drc = cli_deliver(cl, c, "sync");
+	if (deliver_prune(c, cl->cfg, cl->cfg->retention, &pruned) == 0 &&
+	    pruned)
+		log_info("pruned %llu delivered events older than the "
+		    "retention", (unsigned long long)pruned);
 	if (cl->json)
 		printf("{\"ok\":%s,\"sources\":%zu,\"failed\":%zu,"
 		    "\"requests\":%llu,\"flags\":%zu,\"changed\":%zu,"
 		    "\"events\":%zu,\"first_seq\":%llu,\"last_seq\":%llu}\n",
-		    rc == 0 ? "true" : "false", rep.sources, rep.failed,
+		    rc == 0 && drc == 0 ? "true" : "false", rep.sources,
+		    rep.failed,
 		    (unsigned long long)rep.requests, rep.flags_seen,
 		    rep.changed, rep.commit.nevents,
 		    (unsigned long long)rep.commit.first_seq,
@@ -166,7 +218,7 @@ cmd_sync(struct cli *cl, int argc, char **argv)
 		fprintf(stderr, "flagsync sync: %zu of %zu sources failed "
 		    "(see the messages above and 'flagsync status')\n",
 		    rep.failed ? rep.failed : 1, rep.sources);
-	status = rc == 0 ? 0 : EXIT_RUNTIME;
+	status = rc == 0 && drc == 0 ? 0 : EXIT_RUNTIME;
 	cache_close(c);
 lock_release:
 	lock_release(fd);
@@ -365,6 +417,32 @@ cache_close:
 
 /* ------------------------------------------------------------ check-config */
 
+/* Loads one output's module and lets it check its keys. */
+static int
+cli_check_plugin(const struct config *cfg, const struct config_plugin *pc)
+{
+	struct loaded_plugin lp;
+	struct flagsync_host host;
+	char err[1024];
+	int rc;
+
+	err[0] = '\0';
+	if ((rc = loader_open(pc->module, &lp, err, sizeof(err))) != 0) {
+		fprintf(stderr, "flagsync: %s:%d: [plugin %s]: %s\n", cfg->path,
+		    pc->line, pc->name, err);
+		return rc;
+	}
+	host_init(&host, pc, NULL);
+	if (lp.desc->check_config &&
+	    (rc = lp.desc->check_config(host_api(), &host, err,
+	    sizeof(err))) != 0)
+		fprintf(stderr, "flagsync: %s:%d: [plugin %s]: %s\n", cfg->path,
+		    pc->line, pc->name, err[0] ? err : "rejected by the plugin");
+	host_release(&host);
+	loader_close(&lp);
+	return rc;
+}
+
 static int
 cmd_check_config(struct cli *cl, int argc, char **argv)
 {
@@ -406,11 +484,28 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		}
 	}
 	keys_release(&keys);
+	for (i = 0; i < cfg->nplugins; i++)
+		if (cli_check_plugin(cfg, &cfg->plugins[i]) != 0)
+			rc = EXIT_USAGE;
+	if (rc != 0)
+		return rc;
 	if (cl->json) {
-		printf("{\"ok\":true,\"config\":\"%s\",\"projects\":%zu,"
-		    "\"split_admin_key\":%s,\"links_file_links\":%zu}\n",
-		    cfg->path, cfg->nprojects,
-		    cfg->split_admin_key ? "true" : "false", nlinks);
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "config",
+		    json_object_new_string(cfg->path));
+		json_object_object_add(o, "projects",
+		    json_object_new_int64((int64_t)cfg->nprojects));
+		json_object_object_add(o, "split_admin_key",
+		    json_object_new_boolean(cfg->split_admin_key != NULL));
+		json_object_object_add(o, "links_file_links",
+		    json_object_new_int64((int64_t)nlinks));
+		json_object_object_add(o, "plugins",
+		    json_object_new_int64((int64_t)cfg->nplugins));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
 		return 0;
 	}
 	printf("configuration OK: %s\n", cfg->path);
@@ -424,7 +519,135 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		    cfg->projects[i].name, cfg->projects[i].environment);
 	if (cfg->links_file)
 		printf("  links file  %s: %zu links\n", cfg->links_file, nlinks);
+	for (i = 0; i < cfg->nplugins; i++)
+		printf("  output      %s (module %s, events %s)\n",
+		    cfg->plugins[i].name, cfg->plugins[i].module,
+		    cfg->plugins[i].events);
 	return 0;
+}
+
+/* ------------------------------------------------------------ replay */
+
+struct replay_op {
+	const char *key;	/* the cursor, or the daemon's request slot */
+	uint64_t seq;
+};
+
+static int
+replay_txn(struct cache_txn *t, void *arg)
+{
+	struct replay_op *op = arg;
+
+	return cache_cursor_put(t, op->key, op->seq);
+}
+
+/* The cursor that makes delivery resume at from (0: the oldest event). */
+static int
+replay_target(struct cache *c, const char *from, uint64_t *cursor)
+{
+	struct cache_txn *t;
+	uint64_t first = 0, last = 0, seq;
+	char *end;
+	int rc;
+
+	if ((rc = cache_read_begin(c, &t)) != 0)
+		return rc;
+	if ((rc = cache_event_first(t, &first)) == 0)
+		rc = cache_event_last(t, &last);
+	cache_read_end(t);
+	if (rc != 0)
+		return rc;
+	seq = first ? first : last + 1;
+	if (from) {
+		seq = strtoull(from, &end, 10);
+		if (*end != '\0' || from[0] == '-' || seq == 0) {
+			fprintf(stderr, "flagsync replay: --from needs a "
+			    "sequence number\n");
+			return FS_ECONFIG;
+		}
+		if (first && seq < first) {
+			fprintf(stderr, "flagsync replay: events before %llu "
+			    "were pruned; replaying from %llu\n",
+			    (unsigned long long)first,
+			    (unsigned long long)first);
+			seq = first;
+		}
+	}
+	*cursor = seq - 1;
+	return 0;
+}
+
+static int
+cmd_replay(struct cli *cl, int argc, char **argv)
+{
+	const char *name = NULL, *from = NULL;
+	const struct arg_opt opts[] = {
+		{ "--plugin", 1, &name, NULL },
+		{ "--from", 1, &from, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct replay_op op;
+	struct cache *c;
+	char *pos[1], key[256], err[1024];
+	size_t npos, i;
+	int rc, fd = -1, status;
+
+	if ((rc = args_parse("replay", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	for (i = 0; name && i < cl->cfg->nplugins; i++)
+		if (strcmp(cl->cfg->plugins[i].name, name) == 0)
+			break;
+	if (name == NULL || i == cl->cfg->nplugins) {
+		fprintf(stderr, "flagsync replay: --plugin NAME must name a "
+		    "[plugin NAME] section of %s\n", cl->cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((status = cli_open_cache(cl, 0, &c)) != 0)
+		return status;
+	if ((rc = replay_target(c, from, &op.seq)) != 0) {
+		status = rc == FS_ECONFIG ? EXIT_USAGE : EXIT_RUNTIME;
+		goto cache_close;
+	}
+	rc = lock_acquire(cl->cfg->state_dir, &fd, err, sizeof(err));
+	/* a running daemon takes the rewind from its request slot */
+	snprintf(key, sizeof(key), "%s%s", rc == FS_ELOCKED ? "replay:" : "",
+	    name);
+	op.key = key;
+	if ((rc != 0 && rc != FS_ELOCKED) ||
+	    (rc = cache_write(c, replay_txn, &op)) != 0) {
+		fprintf(stderr, "flagsync replay: %s\n", rc == 0 ? err :
+		    fs_strerror(rc));
+		status = EXIT_RUNTIME;
+		goto lock_release;
+	}
+	printf("%s will get the events from seq %llu%s\n", name,
+	    (unsigned long long)op.seq + 1, fd == -1 ?
+	    " from the running flagsync" : "");
+	if (fd != -1 && cli_deliver(cl, c, "replay") != 0)
+		status = EXIT_RUNTIME;
+lock_release:
+	lock_release(fd);
+cache_close:
+	cache_close(c);
+	return status;
+}
+
+/* ------------------------------------------------------------ run */
+
+static int
+cmd_run(struct cli *cl, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	char *pos[1];
+	size_t npos;
+	int rc;
+
+	if ((rc = args_parse("run", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	rc = daemon_run(cl->config_path, cl->cfg,
+	    cl->verbose ? LOG_DEBUG : cl->quiet ? LOG_ERR : -1);
+	cl->cfg = NULL;		/* the daemon owned it */
+	return rc;
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -454,7 +677,10 @@ static const struct {
 	int (*run)(struct cli *, int, char **);
 	int (*query)(struct query *, int, char **);
 } cli_commands[] = {
+	{ "run", cmd_run, NULL },
 	{ "sync", cmd_sync, NULL },
+	{ "replay", cmd_replay, NULL },
+	{ "plugins", NULL, query_plugins },
 	{ "link", cmd_link, NULL },
 	{ "unlink", cmd_unlink, NULL },
 	{ "check-config", cmd_check_config, NULL },

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "commit.h"
+#include "deliver.h"
 #include "error.h"
 #include "linkset.h"
 #include "poll.h"
@@ -800,27 +801,102 @@ issue_order(const void *a, const void *b)
 	return strcmp(x->flag, y->flag);
 }
 
+/* The `issue --json` document: what Jira shows for the issue. */
+static json_object *
+issue_doc(const char *key, const struct issue_walk *w, size_t active)
+{
+	json_object *o, *arr;
+	size_t i;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "issue", json_object_new_string(key));
+	json_object_object_add(o, "count", json_object_new_int64((int64_t)w->n));
+	json_object_object_add(o, "active",
+	    json_object_new_int64((int64_t)active));
+	arr = json_object_new_array();
+	for (i = 0; i < w->n; i++)
+		json_object_array_add(arr, loaded_json(&w->v[i]));
+	json_object_object_add(o, "flags", arr);
+	return o;
+}
+
+/* Loads the flags linked to key, in Jira's order; returns the active count. */
+static int
+issue_collect(struct issue_walk *w, const char *key, size_t *active)
+{
+	size_t i;
+	int rc;
+
+	*active = 0;
+	if ((rc = cache_link_foreach_issue(w->t, key, issue_cb, w)) != 0)
+		return rc;
+	qsort(w->v, w->n, sizeof(*w->v), issue_order);
+	for (i = 0; i < w->n; i++)
+		*active += view_is_active(&w->v[i].v);
+	return 0;
+}
+
+static void
+issue_walk_release(struct issue_walk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		loaded_release(&w->v[i]);
+	free(w->v);
+	w->v = NULL;
+	w->n = w->cap = 0;
+}
+
+int
+query_issue_json(struct cache_txn *t, const char *issue, json_object **out)
+{
+	struct issue_walk w;
+	size_t active;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.t = t;
+	*out = NULL;
+	if ((rc = issue_collect(&w, issue, &active)) == 0 &&
+	    (*out = issue_doc(issue, &w, active)) == NULL)
+		rc = ENOMEM;
+	issue_walk_release(&w);
+	return rc;
+}
+
+int
+query_flag_json(struct cache_txn *t, const char *project, const char *flag,
+    json_object **out)
+{
+	struct loaded l;
+	const void *rec;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = cache_flag_get(t, project, flag, &rec, &len)) != 0)
+		return rc;
+	if ((rc = load_flag(t, project, flag, rec, len, &l)) == 0 &&
+	    (*out = loaded_json(&l)) == NULL)
+		rc = ENOMEM;
+	loaded_release(&l);
+	return rc;
+}
+
 static void
 issue_print(struct query *q, const char *key, struct issue_walk *w,
     size_t active)
 {
 	struct table *tab;
 	struct buf roll;
-	json_object *o, *arr;
+	json_object *o;
 	char tbuf[32];
 	size_t i;
 
 	if (q->json) {
-		o = json_object_new_object();
-		json_object_object_add(o, "issue", json_object_new_string(key));
-		json_object_object_add(o, "count",
-		    json_object_new_int64((int64_t)w->n));
-		json_object_object_add(o, "active",
-		    json_object_new_int64((int64_t)active));
-		arr = json_object_new_array();
-		for (i = 0; i < w->n; i++)
-			json_object_array_add(arr, loaded_json(&w->v[i]));
-		json_object_object_add(o, "flags", arr);
+		o = issue_doc(key, w, active);
 		json_print(q->out, o);
 		json_object_put(o);
 		return;
@@ -853,7 +929,7 @@ query_issue(struct query *q, int argc, char **argv)
 	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
 	struct issue_walk w;
 	char *pos[1];
-	size_t npos, i, active = 0;
+	size_t npos, active = 0;
 	int rc, status = 0;
 
 	if ((rc = args_parse("issue", argc, argv, opts, pos, 1, &npos)) != 0)
@@ -867,11 +943,8 @@ query_issue(struct query *q, int argc, char **argv)
 		fprintf(stderr, "flagsync issue: %s\n", fs_strerror(rc));
 		return EXIT_RUNTIME;
 	}
-	rc = cache_link_foreach_issue(w.t, pos[0], issue_cb, &w);
+	rc = issue_collect(&w, pos[0], &active);
 	if (rc == 0) {
-		qsort(w.v, w.n, sizeof(*w.v), issue_order);
-		for (i = 0; i < w.n; i++)
-			active += view_is_active(&w.v[i].v);
 		issue_print(q, pos[0], &w, active);
 		if (w.n == 0) {
 			fprintf(stderr, "flagsync issue: no flags are linked "
@@ -883,9 +956,7 @@ query_issue(struct query *q, int argc, char **argv)
 		status = EXIT_RUNTIME;
 	}
 	cache_read_end(w.t);
-	for (i = 0; i < w.n; i++)
-		loaded_release(&w.v[i]);
-	free(w.v);
+	issue_walk_release(&w);
 	return status;
 }
 
@@ -1196,5 +1267,134 @@ query_export(struct query *q, int argc, char **argv)
 		fprintf(stderr, "flagsync export: %s\n", fs_strerror(rc));
 		return EXIT_RUNTIME;
 	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ plugins */
+
+struct backlog {
+	const char *events;
+	uint64_t n;
+};
+
+static int
+backlog_cb(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct backlog *b = arg;
+	const char *p, *end;
+	char type[64];
+	size_t n;
+
+	(void)seq;
+	/* "type" is the third key of every event: no need to parse it all */
+	p = memmem(json, len < 128 ? len : 128, "\"type\":\"", 8);
+	if (p == NULL)
+		return 0;
+	p += 8;
+	end = memchr(p, '"', (size_t)(json + len - p));
+	if (end == NULL || (n = (size_t)(end - p)) >= sizeof(type))
+		return 0;
+	memcpy(type, p, n);
+	type[n] = '\0';
+	if (deliver_selects(b->events, type))
+		b->n++;
+	return 0;
+}
+
+/* One instance's row: everything `plugins` shows, as JSON. */
+static json_object *
+plugin_row(struct cache_txn *t, const struct config_plugin *pc)
+{
+	struct backlog b = { pc->events, 0 };
+	json_object *o, *st = NULL, *v;
+	uint64_t cursor = 0, dead = 0;
+	const char *js;
+	char source[256];
+	size_t len;
+
+	snprintf(source, sizeof(source), "plugin:%s", pc->name);
+	if (cache_status_get(t, source, &js, &len) == 0)
+		st = json_parse_len(js, len);
+	if (cache_cursor_get(t, pc->name, &cursor) != 0)
+		cursor = 0;
+	cache_event_foreach(t, cursor, backlog_cb, &b);
+	cache_dead_count(t, pc->name, &dead);
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(pc->name));
+	json_object_object_add(o, "module", json_object_new_string(pc->module));
+	json_object_object_add(o, "abi", st && json_object_object_get_ex(st,
+	    "abi", &v) ? json_object_get(v) : NULL);
+	json_object_object_add(o, "cursor",
+	    json_object_new_int64((int64_t)cursor));
+	json_object_object_add(o, "backlog", json_object_new_int64((int64_t)b.n));
+	json_object_object_add(o, "dead_letters",
+	    json_object_new_int64((int64_t)dead));
+	json_object_object_add(o, "last_error", st &&
+	    json_object_object_get_ex(st, "error", &v) ? json_object_get(v) :
+	    NULL);
+	json_object_object_add(o, "state", st && json_object_object_get_ex(st,
+	    "state", &v) ? json_object_get(v) : json_object_new_string(
+	    "never started"));
+	json_object_put(st);
+	return o;
+}
+
+static void
+plugins_print_text(struct query *q, json_object *arr)
+{
+	struct table *tab;
+	json_object *o;
+	char cursor[32], backlog[32], dead[32];
+	size_t i;
+
+	tab = table_new(8, "NAME", "MODULE", "ABI", "STATE", "CURSOR",
+	    "BACKLOG", "DEAD", "LAST ERROR");
+	if (tab == NULL)
+		return;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		snprintf(cursor, sizeof(cursor), "%lld", (long long)
+		    json_object_get_int64(json_object_object_get(o, "cursor")));
+		snprintf(backlog, sizeof(backlog), "%lld", (long long)
+		    json_object_get_int64(json_object_object_get(o, "backlog")));
+		snprintf(dead, sizeof(dead), "%lld", (long long)
+		    json_object_get_int64(json_object_object_get(o,
+		    "dead_letters")));
+		table_add(tab, jstr(o, "name"), jstr(o, "module"),
+		    jstr(o, "abi"), jstr(o, "state"), cursor, backlog, dead,
+		    jstr(o, "last_error"));
+	}
+	table_print(tab, q->out);
+	table_free(tab);
+}
+
+int
+query_plugins(struct query *q, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	struct cache_txn *t;
+	json_object *arr;
+	char *pos[1];
+	size_t npos, i;
+	int rc;
+
+	if ((rc = args_parse("plugins", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if ((rc = cache_read_begin(q->c, &t)) != 0) {
+		fprintf(stderr, "flagsync plugins: %s\n", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	arr = json_object_new_array();
+	for (i = 0; i < q->cfg->nplugins; i++)
+		json_object_array_add(arr, plugin_row(t, &q->cfg->plugins[i]));
+	cache_read_end(t);
+	if (q->json)
+		json_print(q->out, arr);
+	else if (q->cfg->nplugins == 0)
+		fprintf(q->out, "no [plugin NAME] sections in %s\n",
+		    q->cfg->path);
+	else
+		plugins_print_text(q, arr);
+	json_object_put(arr);
 	return 0;
 }

@@ -132,3 +132,13 @@ events_since() {
 	fs events --since "$1" --json |
 	    jq -r '[.type, .project + "/" + .flag, (.issue // empty)] | join(" ")'
 }
+
+# plugin_dir_setup: $T/plugins with the built plugins and the test plugins,
+# as FLAGSYNC_PLUGIN_DIR.
+plugin_dir_setup() {
+	mkdir -p "$T/plugins"
+	for so in "$BUILDDIR"/plugins/*/.libs/*.so "$BUILDDIR"/tests/plugins/.libs/*.so; do
+		[ -e "$so" ] && ln -sf "$so" "$T/plugins/$(basename "$so")"
+	done
+	export FLAGSYNC_PLUGIN_DIR="$T/plugins"
+}

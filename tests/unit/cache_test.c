@@ -139,11 +139,12 @@ raw_schema(const char *dir, uint32_t value)
 /* Write callbacks: a list of operations run in one transaction. */
 
 enum op_kind { OP_FLAG, OP_FLAG_DEL, OP_LINK, OP_EVENT, OP_STATUS,
-    OP_PRUNE };
+    OP_PRUNE, OP_CURSOR, OP_CURSOR_DEL, OP_DEAD, OP_KV, OP_KV_DEL };
 
 struct op {
 	enum op_kind	 kind;
-	const char	*a, *b, *c;	/* project/flag/issue, or source */
+	const char	*a, *b, *c;	/* project/flag/issue, source, or
+					 * instance/kv key */
 	const char	*data;		/* record or JSON */
 	uint64_t	 n;		/* mask, seq or prune bound */
 	int		 want;		/* expected return */
@@ -173,6 +174,16 @@ op_run(struct cache_txn *t, const struct op *o)
 		return cache_status_put(t, o->a, o->data, len);
 	case OP_PRUNE:
 		return cache_event_prune(t, o->n);
+	case OP_CURSOR:
+		return cache_cursor_put(t, o->a, o->n);
+	case OP_CURSOR_DEL:
+		return cache_cursor_del(t, o->a);
+	case OP_DEAD:
+		return cache_dead_put(t, o->a, o->n, o->data, len);
+	case OP_KV:
+		return cache_kv_put(t, o->a, o->b, o->data, len);
+	case OP_KV_DEL:
+		return cache_kv_del(t, o->a, o->b);
 	}
 	return EINVAL;
 }
@@ -207,6 +218,11 @@ run_ops(struct cache *c, const struct op *op, size_t n)
 #define EVENT(s, j, w)		{ OP_EVENT, NULL, NULL, NULL, j, s, w }
 #define STATUS(s, j)		{ OP_STATUS, s, NULL, NULL, j, 0, 0 }
 #define PRUNE(u)		{ OP_PRUNE, NULL, NULL, NULL, NULL, u, 0 }
+#define CURSOR(i, s)		{ OP_CURSOR, i, NULL, NULL, NULL, s, 0 }
+#define CURSOR_DEL(i, w)	{ OP_CURSOR_DEL, i, NULL, NULL, NULL, 0, w }
+#define DEAD(i, s, j)		{ OP_DEAD, i, NULL, NULL, j, s, 0 }
+#define KV(i, k, v)		{ OP_KV, i, k, NULL, v, 0, 0 }
+#define KV_DEL(i, k, w)		{ OP_KV_DEL, i, k, NULL, NULL, 0, w }
 
 /* Collectors for foreach callbacks: entries joined into a string. */
 
@@ -266,6 +282,26 @@ static int
 seen_status(void *arg, const char *source, const char *json, size_t len)
 {
 	return seen_add(arg, "%s=%.*s;", source, (int)len, json);
+}
+
+static int
+seen_cursor(void *arg, const char *instance, uint64_t seq)
+{
+	return seen_add(arg, "%s=%llu;", instance, (unsigned long long)seq);
+}
+
+static int
+seen_dead(void *arg, const char *instance, uint64_t seq, const char *json,
+    size_t len)
+{
+	return seen_add(arg, "%s/%llu=%.*s;", instance,
+	    (unsigned long long)seq, (int)len, json);
+}
+
+static int
+seen_kv(void *arg, const char *key, const void *val, size_t len)
+{
+	return seen_add(arg, "%s=%.*s;", key, (int)len, (const char *)val);
 }
 
 /* Opening. */
@@ -1320,6 +1356,637 @@ test_writer_process(void **state)
 	cache_read_end(t);
 }
 
+/* Output plugin delivery: cursors, dead letters, kv stores. */
+
+static void
+test_cursors(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	uint64_t seq, id;
+
+	open_write(fx);
+	RUN(fx->c,
+	    CURSOR("jira", 5),
+	    CURSOR("syslog", 7),
+	    CURSOR("jira2", 9),
+	    CURSOR("file", UINT64_MAX),
+	    CURSOR("jira", 6));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_cursor_get(t, "jira", &seq), 0);
+	assert_int_equal(seq, 6);
+	assert_int_equal(cache_cursor_get(t, "file", &seq), 0);
+	assert_true(seq == UINT64_MAX);
+	seq = 42;
+	assert_int_equal(cache_cursor_get(t, "jir", &seq), FS_ENOTFOUND);
+	assert_int_equal(seq, 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_cursor_foreach(t, seen_cursor, &s), 0);
+	assert_string_equal(s.text,
+	    "file=18446744073709551615;jira=6;jira2=9;syslog=7;");
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(cache_cursor_foreach(t, seen_cursor, &s), 99);
+	assert_string_equal(s.text, "file=18446744073709551615;jira=6;");
+	assert_int_equal(cache_cursor_put(t, "jira", 7), EACCES);
+	assert_int_equal(cache_cursor_del(t, "jira"), EACCES);
+	cache_read_end(t);
+
+	/* The same seq again, or deleting a cursor never set, writes
+	 * nothing. */
+	id = txnid(fx->c);
+	RUN(fx->c, CURSOR("jira", 6), CURSOR_DEL("nope", FS_ENOTFOUND));
+	assert_int_equal(txnid(fx->c), id);
+	RUN(fx->c,
+	    CURSOR_DEL("syslog", 0),
+	    CURSOR_DEL("syslog", FS_ENOTFOUND),
+	    CURSOR("jira", 7));
+	assert_int_equal(txnid(fx->c), id + 1);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_cursor_get(t, "syslog", &seq), FS_ENOTFOUND);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_cursor_foreach(t, seen_cursor, &s), 0);
+	assert_string_equal(s.text,
+	    "file=18446744073709551615;jira=7;jira2=9;");
+	cache_read_end(t);
+}
+
+static uint64_t
+dead_count(struct cache_txn *t, const char *instance)
+{
+	uint64_t n = 12345;
+
+	assert_int_equal(cache_dead_count(t, instance, &n), 0);
+	return n;
+}
+
+static void
+test_dead_letters(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	uint64_t id;
+
+	open_write(fx);
+	/* 256 has NUL bytes in its key; "10" sorts before "2" as text. */
+	RUN(fx->c,
+	    DEAD("a", 10, "{\"seq\":10}"),
+	    DEAD("a", 2, "{\"seq\":2}"),
+	    DEAD("ab", 1, "{\"seq\":1}"),
+	    DEAD("a", 256, "{\"seq\":256}"),
+	    DEAD("b", 3, "{\"seq\":3}"),
+	    DEAD("a", UINT64_MAX, "max"));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_dead_foreach(t, "a", seen_dead, &s), 0);
+	assert_string_equal(s.text, "a/2={\"seq\":2};a/10={\"seq\":10};"
+	    "a/256={\"seq\":256};a/18446744073709551615=max;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_dead_foreach(t, "ab", seen_dead, &s), 0);
+	assert_string_equal(s.text, "ab/1={\"seq\":1};");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_dead_foreach(t, NULL, seen_dead, &s), 0);
+	assert_string_equal(s.text, "a/2={\"seq\":2};a/10={\"seq\":10};"
+	    "a/256={\"seq\":256};a/18446744073709551615=max;"
+	    "ab/1={\"seq\":1};b/3={\"seq\":3};");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_dead_foreach(t, "c", seen_dead, &s), 0);
+	assert_int_equal(s.count, 0);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(cache_dead_foreach(t, "a", seen_dead, &s), 99);
+	assert_string_equal(s.text, "a/2={\"seq\":2};a/10={\"seq\":10};");
+	assert_int_equal(dead_count(t, "a"), 4);
+	assert_int_equal(dead_count(t, "ab"), 1);
+	assert_int_equal(dead_count(t, "b"), 1);
+	assert_int_equal(dead_count(t, "c"), 0);
+	assert_int_equal(dead_count(t, NULL), 6);
+	assert_int_equal(cache_dead_put(t, "a", 1, "x", 1), EACCES);
+	cache_read_end(t);
+
+	/* The same letter again writes nothing; another text replaces. */
+	id = txnid(fx->c);
+	RUN(fx->c, DEAD("a", 2, "{\"seq\":2}"));
+	assert_int_equal(txnid(fx->c), id);
+	RUN(fx->c, DEAD("a", 2, "{\"seq\":2,\"again\":1}"));
+	assert_int_equal(txnid(fx->c), id + 1);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(dead_count(t, "a"), 4);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	assert_int_equal(cache_dead_foreach(t, "a", seen_dead, &s), 99);
+	assert_string_equal(s.text, "a/2={\"seq\":2,\"again\":1};");
+	cache_read_end(t);
+}
+
+static void
+test_kv(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	const void *val;
+	size_t len;
+	uint64_t id;
+
+	open_write(fx);
+	RUN(fx->c,
+	    KV("jira", "SHOP-1", "h1"),
+	    KV("jira", "SHOP-10", "h10"),
+	    KV("jira", "SHOP-2", "h2"),
+	    KV("jiraX", "SHOP-1", "other"),
+	    KV("ji", "ra", "short"),
+	    KV("jira", "empty", ""),
+	    KV("jira", "SHOP-2", "h2b"));
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_kv_get(t, "jira", "SHOP-2", &val, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(val, "h2b", 3);
+	assert_int_equal(cache_kv_get(t, "jira", "empty", &val, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(cache_kv_get(t, "jira", "nope", &val, &len),
+	    FS_ENOTFOUND);
+	assert_int_equal(cache_kv_get(t, "jir", "SHOP-1", &val, &len),
+	    FS_ENOTFOUND);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_kv_foreach(t, "jira", seen_kv, &s), 0);
+	assert_string_equal(s.text, "SHOP-1=h1;SHOP-10=h10;SHOP-2=h2b;empty=;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_kv_foreach(t, "jiraX", seen_kv, &s), 0);
+	assert_string_equal(s.text, "SHOP-1=other;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_kv_foreach(t, "ji", seen_kv, &s), 0);
+	assert_string_equal(s.text, "ra=short;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_kv_foreach(t, "j", seen_kv, &s), 0);
+	assert_int_equal(s.count, 0);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	assert_int_equal(cache_kv_foreach(t, "jira", seen_kv, &s), 99);
+	assert_string_equal(s.text, "SHOP-1=h1;");
+	assert_int_equal(cache_kv_put(t, "jira", "k", "v", 1), EACCES);
+	assert_int_equal(cache_kv_del(t, "jira", "SHOP-1"), EACCES);
+	cache_read_end(t);
+
+	id = txnid(fx->c);
+	RUN(fx->c,
+	    KV("jira", "SHOP-1", "h1"),
+	    KV("jira", "empty", ""),
+	    KV_DEL("jira", "nope", FS_ENOTFOUND));
+	assert_int_equal(txnid(fx->c), id);
+	RUN(fx->c,
+	    KV_DEL("jira", "SHOP-1", 0),
+	    KV_DEL("jira", "SHOP-1", FS_ENOTFOUND));
+	assert_int_equal(txnid(fx->c), id + 1);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_kv_get(t, "jira", "SHOP-1", &val, &len),
+	    FS_ENOTFOUND);
+	assert_int_equal(cache_kv_get(t, "jiraX", "SHOP-1", &val, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(val, "other", 5);
+	cache_read_end(t);
+}
+
+static void
+kv_big_fill(unsigned char *val, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		val[i] = (unsigned char)(i * 131 + i / 4096);
+}
+
+static int
+kv_limits_fn(struct cache_txn *t, void *arg)
+{
+	unsigned char *big = arg;
+	char key[CACHE_KV_KEY_MAX + 8];
+	const void *val;
+	size_t len;
+
+	memset(key, 'k', sizeof(key));
+	key[CACHE_KV_KEY_MAX] = '\0';
+	assert_int_equal(cache_kv_put(t, "p", key, "v", 1), 0);
+	assert_int_equal(cache_kv_get(t, "p", key, &val, &len), 0);
+	assert_int_equal(len, 1);
+	key[CACHE_KV_KEY_MAX] = 'k';
+	key[CACHE_KV_KEY_MAX + 1] = '\0';
+	assert_int_equal(cache_kv_put(t, "p", key, "v", 1), EINVAL);
+	assert_int_equal(cache_kv_get(t, "p", key, &val, &len), EINVAL);
+	assert_int_equal(cache_kv_del(t, "p", key), EINVAL);
+
+	assert_int_equal(cache_kv_put(t, "p", "big", big, CACHE_KV_VAL_MAX),
+	    0);
+	assert_int_equal(cache_kv_put(t, "p", "big", big,
+	    CACHE_KV_VAL_MAX + 1), EINVAL);
+	assert_int_equal(cache_kv_put(t, "p", "huge", big,
+	    CACHE_KV_VAL_MAX + 1), EINVAL);
+	assert_int_equal(cache_kv_get(t, "p", "big", &val, &len), 0);
+	assert_int_equal(len, CACHE_KV_VAL_MAX);
+	assert_int_equal(cache_kv_get(t, "p", "huge", &val, &len),
+	    FS_ENOTFOUND);
+
+	assert_int_equal(cache_kv_put(t, "p", "", "v", 1), EINVAL);
+	assert_int_equal(cache_kv_put(t, "", "k", "v", 1), EINVAL);
+	assert_int_equal(cache_kv_put(t, "p", NULL, "v", 1), EINVAL);
+	assert_int_equal(cache_kv_put(t, NULL, "k", "v", 1), EINVAL);
+	assert_int_equal(cache_kv_put(t, "p", "k", NULL, 1), EINVAL);
+	assert_int_equal(cache_kv_put(t, "p", "nullempty", NULL, 0), 0);
+	return 0;
+}
+
+static void
+test_kv_limits(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	unsigned char *big;
+	char key[CACHE_KV_KEY_MAX + 1], err[512];
+	const void *val;
+	size_t len;
+
+	assert_non_null(big = malloc(CACHE_KV_VAL_MAX + 1));
+	kv_big_fill(big, CACHE_KV_VAL_MAX + 1);
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, kv_limits_fn, big), 0);
+	cache_close(fx->c);
+	fx->c = NULL;
+
+	/* Both survive, and a read-only open sees them. */
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_kv_get(t, "p", "big", &val, &len), 0);
+	assert_int_equal(len, CACHE_KV_VAL_MAX);
+	assert_memory_equal(val, big, CACHE_KV_VAL_MAX);
+	memset(key, 'k', sizeof(key));
+	key[CACHE_KV_KEY_MAX] = '\0';
+	assert_int_equal(cache_kv_get(t, "p", key, &val, &len), 0);
+	assert_int_equal(len, 1);
+	assert_memory_equal(val, "v", 1);
+	assert_int_equal(cache_kv_get(t, "p", "nullempty", &val, &len), 0);
+	assert_int_equal(len, 0);
+	cache_read_end(t);
+	free(big);
+}
+
+static int
+plugin_bad_args_fn(struct cache_txn *t, void *arg)
+{
+	char inst[520];
+	uint64_t n;
+	const void *val;
+	size_t len;
+
+	(void)arg;
+	assert_int_equal(cache_cursor_put(t, "", 1), EINVAL);
+	assert_int_equal(cache_cursor_put(t, NULL, 1), EINVAL);
+	assert_int_equal(cache_cursor_del(t, ""), EINVAL);
+	assert_int_equal(cache_cursor_get(t, "a", NULL), EINVAL);
+	assert_int_equal(cache_cursor_foreach(t, NULL, NULL), EINVAL);
+	assert_int_equal(cache_dead_put(t, "a", 1, NULL, 1), EINVAL);
+	assert_int_equal(cache_dead_put(t, "", 1, "x", 1), EINVAL);
+	assert_int_equal(cache_dead_put(t, NULL, 1, "x", 1), EINVAL);
+	assert_int_equal(cache_dead_foreach(t, "", seen_dead, NULL), EINVAL);
+	assert_int_equal(cache_dead_foreach(t, NULL, NULL, NULL), EINVAL);
+	assert_int_equal(cache_dead_count(t, "a", NULL), EINVAL);
+	assert_int_equal(cache_dead_count(t, "", &n), EINVAL);
+	assert_int_equal(cache_kv_foreach(t, NULL, seen_kv, NULL), EINVAL);
+	assert_int_equal(cache_kv_foreach(t, "a", NULL, NULL), EINVAL);
+	assert_int_equal(cache_kv_get(t, "a", "k", NULL, &len), EINVAL);
+	assert_int_equal(cache_kv_get(t, "a", "k", &val, NULL), EINVAL);
+	assert_int_equal(cache_event_time(t, 1, NULL), EINVAL);
+
+	/* A dead letter key is INSTANCE, NUL and 8 bytes: 502 + 9 = 511. */
+	memset(inst, 'i', sizeof(inst));
+	inst[502] = '\0';
+	assert_int_equal(cache_dead_put(t, inst, 7, "x", 1), 0);
+	assert_int_equal(cache_dead_count(t, inst, &n), 0);
+	assert_int_equal(n, 1);
+	inst[502] = 'i';
+	inst[503] = '\0';
+	assert_int_equal(cache_dead_put(t, inst, 7, "x", 1), EINVAL);
+	return 0;
+}
+
+static void
+test_plugin_bad_args(void **state)
+{
+	struct fixture *fx = *state;
+	const void *val;
+	const char *s = "x";
+	size_t len;
+	uint64_t n;
+	int64_t ms;
+
+	assert_int_equal(cache_cursor_get(NULL, s, &n), EINVAL);
+	assert_int_equal(cache_cursor_put(NULL, s, 1), EINVAL);
+	assert_int_equal(cache_dead_count(NULL, s, &n), EINVAL);
+	assert_int_equal(cache_kv_get(NULL, s, s, &val, &len), EINVAL);
+	assert_int_equal(cache_kv_foreach(NULL, s, seen_kv, NULL), EINVAL);
+	assert_int_equal(cache_event_time(NULL, 1, &ms), EINVAL);
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, plugin_bad_args_fn, NULL), 0);
+}
+
+/*
+ * Walks of the plugin databases in a write transaction that changes
+ * them: each entry once, nothing added behind the walk seen.  Enough
+ * entries, and kv values big enough, to split and merge pages under the
+ * walk.
+ */
+#define PSWEEP_N	1000
+#define PSWEEP_VAL	300
+static int
+sweep_cursor(void *arg, const char *instance, uint64_t seq)
+{
+	struct sweep *sw = arg;
+	char name[32];
+
+	sw->visited++;
+	assert_int_equal(cache_cursor_del(sw->t, instance), 0);
+	snprintf(name, sizeof(name), "0%s", instance);
+	return cache_cursor_put(sw->t, name, seq + 1);
+}
+
+static int
+sweep_dead(void *arg, const char *instance, uint64_t seq, const char *json,
+    size_t len)
+{
+	struct sweep *sw = arg;
+	int rc;
+
+	(void)json;
+	(void)len;
+	sw->visited++;
+	if ((rc = cache_dead_put(sw->t, instance, seq, "X", 1)) != 0)
+		return rc;
+	return cache_dead_put(sw->t, "o", seq, "Y", 1);
+}
+
+static int
+sweep_kv(void *arg, const char *key, const void *val, size_t len)
+{
+	struct sweep *sw = arg;
+	char name[32];
+
+	sw->visited++;
+	assert_int_equal(cache_kv_del(sw->t, "p", key), 0);
+	snprintf(name, sizeof(name), "0%s", key);
+	return cache_kv_put(sw->t, "p", name, val, len);
+}
+
+static int
+plugin_sweep_fn(struct cache_txn *t, void *arg)
+{
+	struct sweep *sw = arg;
+	char name[32], val[PSWEEP_VAL];
+	int i, rc;
+
+	sw->t = t;
+	memset(val, 'v', sizeof(val));
+	for (i = 0; i < PSWEEP_N; i++) {
+		snprintf(name, sizeof(name), "k%03d", i);
+		if ((rc = cache_cursor_put(t, name, (uint64_t)i)) != 0 ||
+		    (rc = cache_kv_put(t, "p", name, val, sizeof(val))) != 0 ||
+		    (rc = cache_dead_put(t, "p", (uint64_t)i + 1, "d", 1)) != 0)
+			return rc;
+	}
+	sw->visited = 0;
+	if ((rc = cache_cursor_foreach(t, sweep_cursor, sw)) != 0)
+		return rc;
+	assert_int_equal(sw->visited, PSWEEP_N);
+	sw->visited = 0;
+	if ((rc = cache_kv_foreach(t, "p", sweep_kv, sw)) != 0)
+		return rc;
+	assert_int_equal(sw->visited, PSWEEP_N);
+	sw->visited = 0;
+	if ((rc = cache_dead_foreach(t, NULL, sweep_dead, sw)) != 0)
+		return rc;
+	assert_int_equal(sw->visited, PSWEEP_N);
+	return 0;
+}
+
+static void
+test_plugin_walk_while_writing(void **state)
+{
+	struct fixture *fx = *state;
+	struct sweep sw;
+	struct cache_txn *t;
+	struct seen s;
+	uint64_t seq;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, plugin_sweep_fn, &sw), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_cursor_foreach(t, seen_cursor, &s), 0);
+	assert_int_equal(s.count, PSWEEP_N);
+	assert_int_equal(strncmp(s.text, "0k000=1;0k001=2;", 16), 0);
+	assert_int_equal(cache_cursor_get(t, "k000", &seq), FS_ENOTFOUND);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_kv_foreach(t, "p", seen_kv, &s), 0);
+	assert_int_equal(s.count, PSWEEP_N);
+	assert_int_equal(strncmp(s.text, "0k000=vvv", 9), 0);
+	assert_int_equal(dead_count(t, "p"), PSWEEP_N);
+	assert_int_equal(dead_count(t, "o"), PSWEEP_N);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(cache_dead_foreach(t, "p", seen_dead, &s), 99);
+	assert_string_equal(s.text, "p/1=X;p/2=X;");
+	cache_read_end(t);
+}
+
+/* Writes the old databases only, as a cache made before the plugin
+ * ones existed. */
+static void
+raw_old_cache(const char *dir)
+{
+	static const char *const names[] = { "flags", "links", "issues",
+	    "events", "status" };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t schema = CACHE_SCHEMA;
+	MDB_val k = { 6, "schema" }, v = { sizeof(schema), &schema };
+	size_t i;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_int_equal(mdb_dbi_open(txn, names[i], MDB_CREATE,
+		    &dbi), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void
+test_plugin_dbs_old_cache(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	const void *val;
+	size_t len;
+	uint64_t seq;
+	char err[512];
+
+	raw_old_cache(fx->dir);
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_cursor_get(t, "jira", &seq), FS_ENOTFOUND);
+	assert_int_equal(cache_kv_get(t, "jira", "k", &val, &len),
+	    FS_ENOTFOUND);
+	assert_int_equal(dead_count(t, NULL), 0);
+	assert_int_equal(dead_count(t, "jira"), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_cursor_foreach(t, seen_cursor, &s), 0);
+	assert_int_equal(cache_dead_foreach(t, NULL, seen_dead, &s), 0);
+	assert_int_equal(cache_kv_foreach(t, "jira", seen_kv, &s), 0);
+	assert_int_equal(s.count, 0);
+	cache_read_end(t);
+	cache_close(fx->c);
+	fx->c = NULL;
+
+	/* A write open adds them. */
+	open_write(fx);
+	RUN(fx->c, CURSOR("jira", 3));
+	cache_close(fx->c);
+	fx->c = NULL;
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_cursor_get(t, "jira", &seq), 0);
+	assert_int_equal(seq, 3);
+	cache_read_end(t);
+}
+
+static void
+test_rdonly_missing_old_db(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512];
+
+	/* Only the plugin databases may be missing. */
+	raw_schema(fx->dir, CACHE_SCHEMA);
+	assert_int_equal(cache_open(&fx->c, fx->dir, CACHE_RDONLY, err,
+	    sizeof(err)), MDB_NOTFOUND);
+	assert_null(fx->c);
+	assert_non_null(strstr(err, "a database is missing"));
+}
+
+/* cache_event_time(). */
+
+struct time_case {
+	const char	*json;	/* '#' stands for the seq */
+	int		 rc;
+	int64_t		 ms;
+};
+
+static const struct time_case time_cases[] = {
+	{ "{\"seq\":#,\"time\":\"2026-11-29T22:50:15Z\",\"type\":\"x\"}",
+	    0, 1795992615000LL },
+	{ "{\"seq\":#,\"time\":\"1970-01-01T00:00:00Z\"}", 0, 0 },
+	{ "{\"seq\":#,\"time\":\"1969-12-31T23:59:59Z\",\"a\":1}", 0,
+	    -1000 },
+	{ "{\"seq\":#,\"time\":\"2000-02-29T12:00:00Z\"}", 0,
+	    951825600000LL },
+	{ "{\"seq\":#,\"time\":\"9999-12-31T23:59:59Z\"}", 0,
+	    253402300799000LL },
+	{ "{\"seq\":#,\"time\":\"0000-01-01T00:00:00Z\"}", 0,
+	    -62167219200000LL },
+	/* Not the shape event.h writes. */
+	{ "{\"seq\": #, \"time\": \"2026-11-29T22:50:15Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"type\":\"x\",\"time\":\"2026-11-29T22:50:15Z\"}",
+	    FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29T22:50:15+00:00\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29T22:50:15.123Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29t22:50:15z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-1-29T22:50:15Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"+026-11-29T22:50:15Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":null}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":1795992615}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29T22:50:15Z\"", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29T22:50:15Z\"x", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29T22:50:15Z", FS_EPROTO, 0 },
+	{ "{\"seq\":#", FS_EPROTO, 0 },
+	{ "", FS_EPROTO, 0 },
+	{ "[#]", FS_EPROTO, 0 },
+	/* Impossible times that timegm() would normalise. */
+	{ "{\"seq\":#,\"time\":\"2026-02-29T00:00:00Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-04-31T00:00:00Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-13-01T00:00:00Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-00-10T00:00:00Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-00T00:00:00Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29T24:00:00Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-11-29T22:60:00Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":#,\"time\":\"2026-12-31T23:59:60Z\"}", FS_EPROTO, 0 },
+	/* Another seq than the key's: a leading zero, another number, an
+	 * overflowing one. */
+	{ "{\"seq\":0#,\"time\":\"2026-11-29T22:50:15Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":1#,\"time\":\"2026-11-29T22:50:15Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":-#,\"time\":\"2026-11-29T22:50:15Z\"}", FS_EPROTO, 0 },
+	{ "{\"seq\":99999999999999999999#,\"time\":"
+	    "\"2026-11-29T22:50:15Z\"}", FS_EPROTO, 0 },
+};
+
+#define NTIME	(sizeof(time_cases) / sizeof(time_cases[0]))
+
+static int
+time_events_fn(struct cache_txn *t, void *arg)
+{
+	const char *tmpl;
+	char json[256];
+	size_t i, hash;
+	int n, rc;
+
+	(void)arg;
+	for (i = 0; i < NTIME; i++) {
+		tmpl = time_cases[i].json;
+		hash = strcspn(tmpl, "#");
+		n = snprintf(json, sizeof(json), "%.*s%zu%s", (int)hash, tmpl,
+		    i + 1, tmpl[hash] == '#' ? tmpl + hash + 1 : "");
+		assert_true(n >= 0 && (size_t)n < sizeof(json));
+		if ((rc = cache_event_put(t, i + 1, json, (size_t)n)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+test_event_time(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	size_t i;
+	int64_t ms;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, time_events_fn, NULL), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	for (i = 0; i < NTIME; i++) {
+		ms = 777;
+		if (cache_event_time(t, i + 1, &ms) != time_cases[i].rc)
+			fail_msg("case %zu (%s): want %d", i,
+			    time_cases[i].json, time_cases[i].rc);
+		if (ms != time_cases[i].ms)
+			fail_msg("case %zu (%s): %lld ms, want %lld", i,
+			    time_cases[i].json, (long long)ms,
+			    (long long)time_cases[i].ms);
+	}
+	assert_int_equal(cache_event_time(t, NTIME + 1, &ms), FS_ENOTFOUND);
+	assert_int_equal(ms, 0);
+	assert_int_equal(cache_event_time(t, 0, &ms), FS_ENOTFOUND);
+	cache_read_end(t);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1350,6 +2017,15 @@ main(void)
 		T(test_reader_thread),
 		T(test_reader_process),
 		T(test_writer_process),
+		T(test_cursors),
+		T(test_dead_letters),
+		T(test_kv),
+		T(test_kv_limits),
+		T(test_plugin_bad_args),
+		T(test_plugin_walk_while_writing),
+		T(test_plugin_dbs_old_cache),
+		T(test_rdonly_missing_old_db),
+		T(test_event_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

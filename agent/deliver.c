@@ -1,0 +1,897 @@
+/* deliver.c - one worker thread per plugin instance, reading the event log. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "deliver.h"
+#include "error.h"
+#include "host.h"
+#include "http.h"
+#include "loader.h"
+#include "log.h"
+#include "view.h"
+
+#define DELIVER_BATCH		512	/* events read per read transaction */
+#define DELIVER_SAVE_EVERY	1000	/* events between cursor writes ... */
+#define DELIVER_SAVE_MS		200	/* ... or this long */
+#define DELIVER_IDLE_MS		1000	/* look for new events at least this often */
+#define DELIVER_REPLAY_PREFIX	"replay:"
+
+struct batch_event {
+	uint64_t seq;
+	char	*json;
+	size_t	 len;
+};
+
+struct instance {
+	struct deliver *d;
+	const struct config_plugin *pcfg;
+	struct loaded_plugin lp;
+	struct flagsync_host host;
+	void	*ctx;
+	bool	 inited;
+	bool	 started;		/* thread running */
+	pthread_t thread;
+	char	**globs;
+	size_t	 nglobs;
+	_Atomic uint64_t cursor;	/* last seq taken */
+	uint64_t saved;			/* last seq made durable */
+	int64_t	 saved_at;
+	_Atomic int64_t call_since;	/* ms, 0 outside deliver() */
+	_Atomic uint64_t call_seq;
+	_Atomic bool stuck;
+	_Atomic bool reopen;
+	_Atomic bool exited;
+	pthread_mutex_t smtx;		/* worker and watchdog write status */
+	char	 state[16];		/* last status written */
+	char	 status_error[512];
+};
+
+struct deliver {
+	struct cache *c;
+	const struct config *cfg;
+	struct instance *inst;
+	size_t	 n;
+	size_t	 refused;
+	pthread_mutex_t mtx;
+	pthread_cond_t wake;		/* new events, stop */
+	pthread_cond_t progress;	/* a worker moved on */
+	uint64_t gen;
+	_Atomic bool stop;
+	pthread_t watchdog;
+	bool	 watchdog_started;
+	int64_t	 retry_base_ms;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+abs_after(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* ------------------------------------------------------------ status */
+
+struct status_op {
+	const char *source;
+	const char *json;
+};
+
+static int
+status_write(struct cache_txn *t, void *arg)
+{
+	struct status_op *op = arg;
+
+	return cache_status_put(t, op->source, op->json, strlen(op->json));
+}
+
+/*
+ * The instance's status record ("plugin:NAME"), written only when its
+ * state or error changes, so an idle instance writes nothing.
+ */
+static void
+inst_status(struct instance *in, const char *state, const char *error)
+{
+	struct status_op op;
+	json_object *o;
+	char source[256], tbuf[32];
+
+	pthread_mutex_lock(&in->smtx);
+	if (strcmp(in->state, state) == 0 &&
+	    strcmp(in->status_error, error ? error : "") == 0) {
+		pthread_mutex_unlock(&in->smtx);
+		return;
+	}
+	snprintf(in->state, sizeof(in->state), "%s", state);
+	snprintf(in->status_error, sizeof(in->status_error), "%s",
+	    error ? error : "");
+	view_format_time(now_ms(), tbuf);
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(
+	    strcmp(state, "running") == 0));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	json_object_object_add(o, "error", error ?
+	    json_object_new_string(error) : NULL);
+	json_object_object_add(o, "since", json_object_new_string(tbuf));
+	json_object_object_add(o, "module",
+	    json_object_new_string(in->pcfg->module));
+	if (in->lp.path)
+		json_object_object_add(o, "path",
+		    json_object_new_string(in->lp.path));
+	if (in->lp.desc) {
+		snprintf(tbuf, sizeof(tbuf), "%u.%u", in->lp.desc->abi_major,
+		    in->lp.desc->abi_minor);
+		json_object_object_add(o, "abi", json_object_new_string(tbuf));
+	}
+	op.json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	snprintf(source, sizeof(source), "plugin:%s", in->pcfg->name);
+	op.source = source;
+	if (cache_write(in->d->c, status_write, &op) != 0)
+		log_warnx("plugin %s: cannot record its status",
+		    in->pcfg->name);
+	json_object_put(o);
+	pthread_mutex_unlock(&in->smtx);
+}
+
+/* ------------------------------------------------------------ cursor */
+
+struct cursor_op {
+	const char *instance;
+	uint64_t seq;
+	const char *dead;	/* a dead letter to store with it, or NULL */
+	size_t	 dead_len;
+	uint64_t dead_seq;
+};
+
+static int
+cursor_write(struct cache_txn *t, void *arg)
+{
+	struct cursor_op *op = arg;
+	int rc;
+
+	if (op->dead && (rc = cache_dead_put(t, op->instance, op->dead_seq,
+	    op->dead, op->dead_len)) != 0)
+		return rc;
+	return cache_cursor_put(t, op->instance, op->seq);
+}
+
+/* Makes the in-memory cursor durable (when it moved, or when forced). */
+static void
+inst_save(struct instance *in, bool force)
+{
+	struct cursor_op op = { in->pcfg->name, atomic_load(&in->cursor),
+	    NULL, 0, 0 };
+	int rc;
+
+	if (!force && op.seq == in->saved)
+		return;
+	if ((rc = cache_write(in->d->c, cursor_write, &op)) != 0) {
+		log_warnx("plugin %s: cannot save its cursor: %s",
+		    in->pcfg->name, fs_strerror(rc));
+		return;
+	}
+	in->saved = op.seq;
+	in->saved_at = now_ms();
+}
+
+static void
+inst_maybe_save(struct instance *in)
+{
+	if (atomic_load(&in->cursor) - in->saved >= DELIVER_SAVE_EVERY ||
+	    now_ms() - in->saved_at >= DELIVER_SAVE_MS)
+		inst_save(in, false);
+}
+
+struct replay_take {
+	char	 key[256];
+	uint64_t seq;
+	bool	 found;
+};
+
+static int
+replay_take_txn(struct cache_txn *t, void *arg)
+{
+	struct replay_take *r = arg;
+	int rc;
+
+	rc = cache_cursor_get(t, r->key, &r->seq);
+	if (rc == FS_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	r->found = true;
+	return cache_cursor_del(t, r->key);
+}
+
+/* `flagsync replay` asks a running daemon to rewind through the cache. */
+static void
+inst_take_replay(struct instance *in)
+{
+	struct replay_take r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key, sizeof(r.key), DELIVER_REPLAY_PREFIX "%s",
+	    in->pcfg->name);
+	if (cache_write(in->d->c, replay_take_txn, &r) != 0 || !r.found)
+		return;
+	log_info("plugin %s: replaying from seq %llu", in->pcfg->name,
+	    (unsigned long long)r.seq + 1);
+	atomic_store(&in->cursor, r.seq);
+	inst_save(in, true);
+}
+
+/* ------------------------------------------------------------ events */
+
+static bool
+inst_selects(const struct instance *in, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < in->nglobs; i++)
+		if (fnmatch(in->globs[i], type, 0) == 0)
+			return true;
+	return false;
+}
+
+bool
+deliver_selects(const char *events, const char *type)
+{
+	char glob[128];
+	size_t len;
+
+	for (events = events ? events : "*"; *events; events += len) {
+		events += strspn(events, ", \t");
+		if ((len = strcspn(events, ", \t")) == 0)
+			break;
+		if (len >= sizeof(glob))
+			continue;
+		memcpy(glob, events, len);
+		glob[len] = '\0';
+		if (fnmatch(glob, type, 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct fetch {
+	struct batch_event *v;
+	size_t	 n;
+};
+
+static int
+fetch_cb(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct fetch *f = arg;
+	struct batch_event *e = &f->v[f->n];
+
+	if ((e->json = malloc(len + 1)) == NULL)
+		return ENOMEM;
+	memcpy(e->json, json, len);
+	e->json[len] = '\0';
+	e->len = len;
+	e->seq = seq;
+	return ++f->n == DELIVER_BATCH ? -1 : 0;
+}
+
+static int
+inst_fetch(struct instance *in, struct fetch *f)
+{
+	struct cache_txn *t;
+	int rc;
+
+	f->n = 0;
+	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+		return rc;
+	rc = cache_event_foreach(t, atomic_load(&in->cursor), fetch_cb, f);
+	cache_read_end(t);
+	return rc == -1 ? 0 : rc;
+}
+
+static void
+fetch_release(struct fetch *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->v[i].json);
+	f->n = 0;
+}
+
+static const char *
+jfield(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* Waits ms unless stopped; true when stopped. */
+static bool
+deliver_sleep(struct deliver *d, int64_t ms)
+{
+	struct timespec ts;
+	bool stop;
+
+	abs_after(&ts, ms);
+	pthread_mutex_lock(&d->mtx);
+	while (!(stop = atomic_load(&d->stop)))
+		if (pthread_cond_timedwait(&d->wake, &d->mtx, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&d->mtx);
+	return stop;
+}
+
+static int
+inst_dead_letter(struct instance *in, uint64_t seq, const char *msg)
+{
+	struct cursor_op op;
+	json_object *o;
+	char tbuf[32];
+	const char *js;
+	int rc;
+
+	view_format_time(now_ms(), tbuf);
+	o = json_object_new_object();
+	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(o, "instance",
+	    json_object_new_string(in->pcfg->name));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_object_add(o, "time", json_object_new_string(tbuf));
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	op.instance = in->pcfg->name;
+	op.seq = seq;
+	op.dead = js;
+	op.dead_len = strlen(js);
+	op.dead_seq = seq;
+	if ((rc = cache_write(in->d->c, cursor_write, &op)) == 0) {
+		in->saved = seq;
+		in->saved_at = now_ms();
+	}
+	json_object_put(o);
+	return rc;
+}
+
+/*
+ * Calls deliver() for one event until it is OK or FAIL (or we stop);
+ * RETRY waits with exponential backoff.  Returns true when the event was
+ * taken (the cursor may move past it).
+ */
+static bool
+inst_deliver(struct instance *in, const struct batch_event *be,
+    json_object *doc)
+{
+	struct flagsync_event ev;
+	json_object *r;
+	char err[512];
+	int rc, attempt;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.struct_size = sizeof(ev);
+	ev.seq = be->seq;
+	ev.type = jfield(doc, "type");
+	ev.project = jfield(doc, "project");
+	ev.flag = jfield(doc, "flag");
+	ev.issue = jfield(doc, "issue");
+	ev.json = be->json;
+	ev.json_len = be->len;
+	ev.replay = json_object_object_get_ex(doc, "replay", &r) &&
+	    json_object_get_boolean(r);
+	for (attempt = 0; !atomic_load(&in->d->stop); attempt++) {
+		err[0] = '\0';
+		atomic_store(&in->call_seq, be->seq);
+		atomic_store(&in->call_since, now_ms());
+		rc = in->lp.desc->deliver(in->ctx, &ev, err, sizeof(err));
+		atomic_store(&in->call_since, 0);
+		if (atomic_exchange(&in->stuck, false))
+			inst_status(in, "running", NULL);
+		if (rc == FLAGSYNC_OK) {
+			if (attempt)
+				inst_status(in, "running", NULL);
+			return true;
+		}
+		if (err[0] == '\0')
+			snprintf(err, sizeof(err), "deliver() returned %d", rc);
+		host_set_error(&in->host, err);
+		if (rc == FLAGSYNC_FAIL) {
+			log_warnx("plugin %s: event %llu failed: %s; dead letter "
+			    "kept", in->pcfg->name,
+			    (unsigned long long)be->seq, err);
+			if (inst_dead_letter(in, be->seq, err) != 0)
+				return false;
+			inst_status(in, "running", err);
+			return true;
+		}
+		inst_save(in, false);
+		inst_status(in, "retrying", err);
+		log_warnx("plugin %s: event %llu: %s; retry %d", in->pcfg->name,
+		    (unsigned long long)be->seq, err, attempt + 1);
+		if (deliver_sleep(in->d, http_backoff_ms(attempt,
+		    in->d->retry_base_ms, DELIVER_RETRY_CAP_MS)))
+			break;
+	}
+	return false;
+}
+
+/* Delivers one fetched batch; returns false when it had to stop early. */
+static bool
+inst_run_batch(struct instance *in, struct fetch *f)
+{
+	json_object *doc;
+	const char *type;
+	size_t i;
+	bool taken;
+
+	for (i = 0; i < f->n && !atomic_load(&in->d->stop); i++) {
+		if (atomic_exchange(&in->reopen, false) && in->lp.desc->reopen)
+			in->lp.desc->reopen(in->ctx);
+		if ((doc = json_tokener_parse(f->v[i].json)) == NULL ||
+		    (type = jfield(doc, "type")) == NULL) {
+			/* the log is ours: this cannot happen unless corrupt */
+			log_warnx("plugin %s: event %llu is unreadable; dead "
+			    "letter kept", in->pcfg->name,
+			    (unsigned long long)f->v[i].seq);
+			json_object_put(doc);
+			if (inst_dead_letter(in, f->v[i].seq, "unreadable "
+			    "event in the log") != 0)
+				return false;
+			atomic_store(&in->cursor, f->v[i].seq);
+			continue;
+		}
+		taken = !inst_selects(in, type) || inst_deliver(in, &f->v[i],
+		    doc);
+		json_object_put(doc);
+		if (!taken)
+			return false;
+		atomic_store(&in->cursor, f->v[i].seq);
+		inst_maybe_save(in);
+	}
+	return true;
+}
+
+static void
+inst_wait_events(struct instance *in, uint64_t gen)
+{
+	struct deliver *d = in->d;
+	struct timespec ts;
+
+	abs_after(&ts, DELIVER_IDLE_MS);
+	pthread_mutex_lock(&d->mtx);
+	pthread_cond_broadcast(&d->progress);
+	while (!atomic_load(&d->stop) && d->gen == gen)
+		if (pthread_cond_timedwait(&d->wake, &d->mtx, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&d->mtx);
+}
+
+static void *
+inst_main(void *arg)
+{
+	struct instance *in = arg;
+	struct deliver *d = in->d;
+	struct batch_event *v;
+	struct fetch f;
+	uint64_t gen;
+
+	if ((v = calloc(DELIVER_BATCH, sizeof(*v))) == NULL) {
+		log_warnx("plugin %s: out of memory", in->pcfg->name);
+		atomic_store(&in->exited, true);
+		return NULL;
+	}
+	f.v = v;
+	f.n = 0;
+	while (!atomic_load(&d->stop)) {
+		pthread_mutex_lock(&d->mtx);
+		gen = d->gen;
+		pthread_mutex_unlock(&d->mtx);
+		inst_take_replay(in);
+		if (inst_fetch(in, &f) != 0) {
+			deliver_sleep(d, DELIVER_IDLE_MS);
+			continue;
+		}
+		if (f.n == 0) {
+			inst_save(in, false);
+			inst_wait_events(in, gen);
+			continue;
+		}
+		inst_run_batch(in, &f);
+		fetch_release(&f);
+		pthread_mutex_lock(&d->mtx);
+		pthread_cond_broadcast(&d->progress);
+		pthread_mutex_unlock(&d->mtx);
+	}
+	fetch_release(&f);
+	free(v);
+	inst_save(in, false);
+	atomic_store(&in->exited, true);
+	pthread_mutex_lock(&d->mtx);
+	pthread_cond_broadcast(&d->progress);
+	pthread_mutex_unlock(&d->mtx);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ start */
+
+static int
+inst_globs(struct instance *in)
+{
+	const char *p = in->pcfg->events ? in->pcfg->events : "*";
+	size_t len;
+	char **v;
+
+	while (*p) {
+		p += strspn(p, ", \t");
+		if ((len = strcspn(p, ", \t")) == 0)
+			break;
+		v = realloc(in->globs, (in->nglobs + 1) * sizeof(*v));
+		if (v == NULL)
+			return ENOMEM;
+		in->globs = v;
+		if ((in->globs[in->nglobs] = strndup(p, len)) == NULL)
+			return ENOMEM;
+		in->nglobs++;
+		p += len;
+	}
+	return 0;
+}
+
+static int
+inst_cursor_load(struct instance *in)
+{
+	struct cache_txn *t;
+	uint64_t seq = 0;
+	int rc;
+
+	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+		return rc;
+	rc = cache_cursor_get(t, in->pcfg->name, &seq);
+	cache_read_end(t);
+	if (rc != 0 && rc != FS_ENOTFOUND)
+		return rc;
+	atomic_store(&in->cursor, seq);
+	in->saved = seq;
+	in->saved_at = now_ms();
+	return 0;
+}
+
+/* Loads, initialises and starts one instance; false when refused. */
+static bool
+inst_start(struct instance *in)
+{
+	char err[1024];
+	int rc;
+
+	err[0] = '\0';
+	host_init(&in->host, in->pcfg, in->d->c);
+	if ((rc = inst_globs(in)) != 0 || (rc = inst_cursor_load(in)) != 0) {
+		snprintf(err, sizeof(err), "%s", fs_strerror(rc));
+		goto refuse;
+	}
+	if ((rc = loader_open(in->pcfg->module, &in->lp, err,
+	    sizeof(err))) != 0)
+		goto refuse;
+	if ((rc = in->lp.desc->init(host_api(), &in->host, &in->ctx, err,
+	    sizeof(err))) != 0) {
+		if (err[0] == '\0')
+			snprintf(err, sizeof(err), "init() returned %d", rc);
+		goto refuse;
+	}
+	in->inited = true;
+	if (pthread_create(&in->thread, NULL, inst_main, in) != 0) {
+		snprintf(err, sizeof(err), "cannot start its thread");
+		goto refuse;
+	}
+	in->started = true;
+	inst_status(in, "running", NULL);
+	log_info("plugin %s: module %s (%s), ABI %u.%u, from seq %llu",
+	    in->pcfg->name, in->lp.desc->name, in->lp.path,
+	    in->lp.desc->abi_major, in->lp.desc->abi_minor,
+	    (unsigned long long)atomic_load(&in->cursor) + 1);
+	return true;
+refuse:
+	log_warnx("plugin %s refused: %s", in->pcfg->name, err);
+	host_set_error(&in->host, err);
+	inst_status(in, "refused", err);
+	return false;
+}
+
+/* Reports deliver() calls that run past the instance's timeout. */
+static void *
+watchdog_main(void *arg)
+{
+	struct deliver *d = arg;
+	struct instance *in;
+	char msg[256];
+	int64_t since;
+	size_t i;
+
+	while (!deliver_sleep(d, 500)) {
+		for (i = 0; i < d->n; i++) {
+			in = &d->inst[i];
+			since = atomic_load(&in->call_since);
+			if (!in->started || since == 0 ||
+			    now_ms() - since < (int64_t)in->pcfg->timeout * 1000 ||
+			    atomic_load(&in->stuck))
+				continue;
+			snprintf(msg, sizeof(msg), "deliver() of event %llu has "
+			    "not returned after %d s (timeout %d s)",
+			    (unsigned long long)atomic_load(&in->call_seq),
+			    (int)((now_ms() - since) / 1000), in->pcfg->timeout);
+			log_warnx("plugin %s: %s", in->pcfg->name, msg);
+			host_set_error(&in->host, msg);
+			atomic_store(&in->stuck, true);
+			inst_status(in, "stuck", msg);
+		}
+	}
+	return NULL;
+}
+
+int
+deliver_start(struct deliver **out, struct cache *c, const struct config *cfg)
+{
+	struct deliver *d;
+	const char *base;
+	size_t i;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return ENOMEM;
+	if (cfg->nplugins &&
+	    (d->inst = calloc(cfg->nplugins, sizeof(*d->inst))) == NULL) {
+		free(d);
+		return ENOMEM;
+	}
+	d->c = c;
+	d->cfg = cfg;
+	d->n = cfg->nplugins;
+	d->retry_base_ms = DELIVER_RETRY_BASE_MS;
+	if ((base = getenv("FLAGSYNC_TEST_RETRY_MS")) != NULL)
+		d->retry_base_ms = atoll(base);
+	pthread_mutex_init(&d->mtx, NULL);
+	pthread_cond_init(&d->wake, NULL);
+	pthread_cond_init(&d->progress, NULL);
+	for (i = 0; i < d->n; i++) {
+		d->inst[i].d = d;
+		d->inst[i].pcfg = &cfg->plugins[i];
+		pthread_mutex_init(&d->inst[i].smtx, NULL);
+		if (!inst_start(&d->inst[i]))
+			d->refused++;
+	}
+	if (d->n && pthread_create(&d->watchdog, NULL, watchdog_main, d) == 0)
+		d->watchdog_started = true;
+	*out = d;
+	return 0;
+}
+
+size_t
+deliver_refused(const struct deliver *d)
+{
+	return d->refused;
+}
+
+void
+deliver_notify(struct deliver *d)
+{
+	pthread_mutex_lock(&d->mtx);
+	d->gen++;
+	pthread_cond_broadcast(&d->wake);
+	pthread_mutex_unlock(&d->mtx);
+}
+
+void
+deliver_reopen(struct deliver *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		atomic_store(&d->inst[i].reopen, true);
+	deliver_notify(d);
+}
+
+/* ------------------------------------------------------------ waiting */
+
+static bool
+all_taken(struct deliver *d, uint64_t last)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->inst[i].started && !atomic_load(&d->inst[i].exited) &&
+		    atomic_load(&d->inst[i].cursor) < last)
+			return false;
+	return true;
+}
+
+int
+deliver_wait_idle(struct deliver *d, int64_t timeout_ms)
+{
+	struct cache_txn *t;
+	struct timespec ts;
+	uint64_t last = 0;
+	int64_t end = now_ms() + timeout_ms;
+	size_t i;
+	bool done;
+
+	if (cache_read_begin(d->c, &t) == 0) {
+		cache_event_last(t, &last);
+		cache_read_end(t);
+	}
+	deliver_notify(d);
+	pthread_mutex_lock(&d->mtx);
+	while (!(done = all_taken(d, last)) && now_ms() < end) {
+		abs_after(&ts, 100);
+		pthread_cond_timedwait(&d->progress, &d->mtx, &ts);
+	}
+	pthread_mutex_unlock(&d->mtx);
+	if (done)
+		return 0;
+	for (i = 0; i < d->n; i++)
+		if (d->inst[i].started && atomic_load(&d->inst[i].cursor) < last)
+			log_warnx("plugin %s: %llu events not delivered yet "
+			    "(at seq %llu of %llu)", d->inst[i].pcfg->name,
+			    (unsigned long long)(last -
+			    atomic_load(&d->inst[i].cursor)),
+			    (unsigned long long)atomic_load(&d->inst[i].cursor),
+			    (unsigned long long)last);
+	return FS_ETIMEOUT;
+}
+
+static void
+inst_free(struct instance *in)
+{
+	size_t i;
+
+	if (in->inited)
+		in->lp.desc->shutdown(in->ctx);
+	loader_close(&in->lp);
+	host_release(&in->host);
+	for (i = 0; i < in->nglobs; i++)
+		free(in->globs[i]);
+	free(in->globs);
+}
+
+size_t
+deliver_stop(struct deliver *d, int64_t grace_ms)
+{
+	struct timespec ts;
+	size_t i, abandoned = 0;
+
+	atomic_store(&d->stop, true);
+	deliver_notify(d);
+	abs_after(&ts, grace_ms);
+	for (i = 0; i < d->n; i++) {
+		struct instance *in = &d->inst[i];
+
+		if (in->started && pthread_timedjoin_np(in->thread, NULL,
+		    &ts) != 0) {
+			log_warnx("plugin %s: still inside deliver() after "
+			    "%lld ms; leaving it (its cursor is saved)",
+			    in->pcfg->name, (long long)grace_ms);
+			pthread_detach(in->thread);
+			abandoned++;
+			continue;
+		}
+		in->started = false;
+		inst_free(in);
+	}
+	if (d->watchdog_started)
+		pthread_join(d->watchdog, NULL);
+	/* a thread left inside a plugin still uses d: let the exit reap it */
+	if (abandoned)
+		return abandoned;
+	pthread_cond_destroy(&d->wake);
+	pthread_cond_destroy(&d->progress);
+	pthread_mutex_destroy(&d->mtx);
+	free(d->inst);
+	free(d);
+	return 0;
+}
+
+/* ------------------------------------------------------------ pruning */
+
+struct prune {
+	const struct config *cfg;
+	int64_t	 cutoff;	/* ms: events before this may go */
+	uint64_t keep_after;	/* lowest cursor: events after it stay */
+	uint64_t upto;
+	struct cache_txn *t;
+	int	 rc;
+};
+
+static int
+prune_cb(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct prune *p = arg;
+	int64_t ms;
+
+	(void)json;
+	(void)len;
+	if (seq > p->keep_after)
+		return -1;
+	if ((p->rc = cache_event_time(p->t, seq, &ms)) != 0)
+		return -1;
+	if (ms >= p->cutoff)
+		return -1;
+	p->upto = seq;
+	return 0;
+}
+
+static int
+prune_txn(struct cache_txn *t, void *arg)
+{
+	struct prune *p = arg;
+	uint64_t seq;
+	size_t i;
+	int rc;
+
+	p->keep_after = UINT64_MAX;
+	p->upto = 0;
+	p->t = t;
+	p->rc = 0;
+	for (i = 0; i < p->cfg->nplugins; i++) {
+		rc = cache_cursor_get(t, p->cfg->plugins[i].name, &seq);
+		if (rc == FS_ENOTFOUND)
+			seq = 0;
+		else if (rc != 0)
+			return rc;
+		if (seq < p->keep_after)
+			p->keep_after = seq;
+	}
+	rc = cache_event_foreach(t, 0, prune_cb, p);
+	if (rc != 0 && rc != -1)
+		return rc;
+	if (p->rc != 0)
+		return p->rc;
+	return p->upto ? cache_event_prune(t, p->upto) : 0;
+}
+
+int
+deliver_prune(struct cache *c, const struct config *cfg, int64_t retention_s,
+    uint64_t *pruned)
+{
+	struct cache_txn *t;
+	struct prune p;
+	uint64_t first = 0;
+	int rc;
+
+	*pruned = 0;
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.cutoff = now_ms() - retention_s * 1000;
+	if ((rc = cache_read_begin(c, &t)) != 0)
+		return rc;
+	rc = cache_event_first(t, &first);
+	cache_read_end(t);
+	if (rc != 0 || first == 0)
+		return rc;
+	if ((rc = cache_write(c, prune_txn, &p)) == 0 && p.upto >= first)
+		*pruned = p.upto - first + 1;
+	return rc;
+}

@@ -1,0 +1,293 @@
+/* host.c - the function table plugins call. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "host.h"
+#include "log.h"
+#include "query.h"
+
+#define HOST_KV_KEY_MAX		256
+#define HOST_KV_VALUE_MAX	(1024 * 1024)
+
+static int64_t
+host_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+host_init(struct flagsync_host *h, const struct config_plugin *pcfg,
+    struct cache *c)
+{
+	memset(h, 0, sizeof(*h));
+	h->pcfg = pcfg;
+	h->c = c;
+	pthread_mutex_init(&h->mtx, NULL);
+}
+
+void
+host_release(struct flagsync_host *h)
+{
+	pthread_mutex_destroy(&h->mtx);
+}
+
+void
+host_set_error(struct flagsync_host *h, const char *msg)
+{
+	pthread_mutex_lock(&h->mtx);
+	snprintf(h->last_error, sizeof(h->last_error), "%s", msg);
+	h->last_error_time = host_now_ms();
+	pthread_mutex_unlock(&h->mtx);
+}
+
+int64_t
+host_last_error(struct flagsync_host *h, char *buf, size_t len)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&h->mtx);
+	snprintf(buf, len, "%s", h->last_error);
+	t = h->last_error_time;
+	pthread_mutex_unlock(&h->mtx);
+	return t;
+}
+
+/* ------------------------------------------------------------ config */
+
+static const char *
+host_config_get(struct flagsync_host *h, const char *key)
+{
+	size_t i;
+
+	if (key == NULL)
+		return NULL;
+	if (strcmp(key, "module") == 0)
+		return h->pcfg->module;
+	if (strcmp(key, "events") == 0)
+		return h->pcfg->events;
+	for (i = 0; i < h->pcfg->nkeys; i++)
+		if (strcmp(h->pcfg->keys[i].key, key) == 0)
+			return h->pcfg->keys[i].value;
+	return NULL;
+}
+
+static const char *
+host_config_key(struct flagsync_host *h, size_t i, const char **value)
+{
+	if (i >= h->pcfg->nkeys)
+		return NULL;
+	if (value)
+		*value = h->pcfg->keys[i].value;
+	return h->pcfg->keys[i].key;
+}
+
+static const char *
+host_instance_name(struct flagsync_host *h)
+{
+	return h->pcfg->name;
+}
+
+static void
+host_log(struct flagsync_host *h, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (level < LOG_EMERG || level > LOG_DEBUG)
+		level = LOG_INFO;
+	log_msg(level, "plugin %s: %s", h->pcfg->name, msg);
+	if (level <= LOG_WARNING)
+		host_set_error(h, msg);
+}
+
+/* ------------------------------------------------------------ queries */
+
+static int
+host_json_out(json_object *o, char **json)
+{
+	const char *s;
+
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	*json = s ? strdup(s) : NULL;
+	json_object_put(o);
+	return *json ? 0 : ENOMEM;
+}
+
+static int
+host_flag_view(struct flagsync_host *h, const char *project, const char *flag,
+    char **json)
+{
+	struct cache_txn *t;
+	json_object *o;
+	int rc;
+
+	*json = NULL;
+	if (project == NULL || flag == NULL)
+		return EINVAL;
+	if ((rc = cache_read_begin(h->c, &t)) != 0)
+		return rc > 0 ? rc : EIO;
+	rc = query_flag_json(t, project, flag, &o);
+	cache_read_end(t);
+	if (rc == FS_ENOTFOUND)
+		return FLAGSYNC_ENOTFOUND;
+	if (rc != 0)
+		return rc > 0 ? rc : EIO;
+	return host_json_out(o, json);
+}
+
+static int
+host_issue_flags(struct flagsync_host *h, const char *issue, char **json)
+{
+	struct cache_txn *t;
+	json_object *o, *count;
+	int rc;
+
+	*json = NULL;
+	if (issue == NULL)
+		return EINVAL;
+	if ((rc = cache_read_begin(h->c, &t)) != 0)
+		return rc > 0 ? rc : EIO;
+	rc = query_issue_json(t, issue, &o);
+	cache_read_end(t);
+	if (rc != 0)
+		return rc > 0 ? rc : EIO;
+	if (json_object_object_get_ex(o, "count", &count) &&
+	    json_object_get_int64(count) == 0) {
+		json_object_put(o);
+		return FLAGSYNC_ENOTFOUND;
+	}
+	return host_json_out(o, json);
+}
+
+/* ------------------------------------------------------------ key/value */
+
+struct kv_op {
+	struct flagsync_host *h;
+	const char *key;
+	const void *val;	/* NULL deletes */
+	size_t	 len;
+};
+
+static int
+kv_write(struct cache_txn *t, void *arg)
+{
+	struct kv_op *op = arg;
+	int rc;
+
+	if (op->val == NULL) {
+		rc = cache_kv_del(t, op->h->pcfg->name, op->key);
+		return rc == FS_ENOTFOUND ? 0 : rc;
+	}
+	return cache_kv_put(t, op->h->pcfg->name, op->key, op->val, op->len);
+}
+
+static int
+kv_check(const char *key, size_t len)
+{
+	if (key == NULL || key[0] == '\0' || strlen(key) > HOST_KV_KEY_MAX ||
+	    len > HOST_KV_VALUE_MAX)
+		return EINVAL;
+	return 0;
+}
+
+static int
+host_kv_get(struct flagsync_host *h, const char *key, void **value,
+    size_t *len)
+{
+	struct cache_txn *t;
+	const void *v;
+	size_t n;
+	int rc;
+
+	*value = NULL;
+	*len = 0;
+	if ((rc = kv_check(key, 0)) != 0)
+		return rc;
+	if ((rc = cache_read_begin(h->c, &t)) != 0)
+		return rc > 0 ? rc : EIO;
+	rc = cache_kv_get(t, h->pcfg->name, key, &v, &n);
+	if (rc == 0) {
+		/* one spare NUL so text values can be used as strings */
+		if ((*value = malloc(n + 1)) == NULL)
+			rc = ENOMEM;
+		else {
+			memcpy(*value, v, n);
+			((char *)*value)[n] = '\0';
+			*len = n;
+		}
+	}
+	cache_read_end(t);
+	if (rc == FS_ENOTFOUND)
+		return FLAGSYNC_ENOTFOUND;
+	return rc > 0 || rc == 0 ? rc : EIO;
+}
+
+static int
+host_kv_put(struct flagsync_host *h, const char *key, const void *value,
+    size_t len)
+{
+	struct kv_op op = { h, key, value ? value : "", len };
+	int rc;
+
+	if ((rc = kv_check(key, len)) != 0)
+		return rc;
+	rc = cache_write(h->c, kv_write, &op);
+	return rc > 0 || rc == 0 ? rc : EIO;
+}
+
+static int
+host_kv_del(struct flagsync_host *h, const char *key)
+{
+	struct kv_op op = { h, key, NULL, 0 };
+	int rc;
+
+	if ((rc = kv_check(key, 0)) != 0)
+		return rc;
+	rc = cache_write(h->c, kv_write, &op);
+	return rc > 0 || rc == 0 ? rc : EIO;
+}
+
+static void
+host_release_buf(struct flagsync_host *h, void *p)
+{
+	(void)h;
+	free(p);
+}
+
+static const struct flagsync_host_api host_table = {
+	.abi_major = FLAGSYNC_PLUGIN_ABI_MAJOR,
+	.abi_minor = FLAGSYNC_PLUGIN_ABI_MINOR,
+	.struct_size = sizeof(struct flagsync_host_api),
+	.config_get = host_config_get,
+	.config_key = host_config_key,
+	.instance_name = host_instance_name,
+	.log = host_log,
+	.flag_view = host_flag_view,
+	.issue_flags = host_issue_flags,
+	.kv_get = host_kv_get,
+	.kv_put = host_kv_put,
+	.kv_del = host_kv_del,
+	.release = host_release_buf,
+};
+
+const struct flagsync_host_api *
+host_api(void)
+{
+	return &host_table;
+}

@@ -1,0 +1,44 @@
+/*
+ * host.h - the host side of the plugin ABI: struct flagsync_host (one per
+ * plugin instance) and the function table plugins call
+ * (<flagsync/plugin.h>).
+ *
+ * The table serves an instance its [plugin NAME] keys, logging with the
+ * instance name, read-only cache queries as JSON text, and its private
+ * key/value store.  Every function is safe to call from the instance's
+ * worker thread while other instances run.
+ *
+ * Ownership: a host borrows its config section and the cache, which must
+ * outlive it; host_release() frees what the host made.
+ */
+#ifndef FLAGSYNC_HOST_H
+#define FLAGSYNC_HOST_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <flagsync/plugin.h>
+
+#include "cache.h"
+#include "config.h"
+
+struct flagsync_host {
+	const struct config_plugin *pcfg;
+	struct cache *c;
+	pthread_mutex_t mtx;	/* guards last_error */
+	char	 last_error[512];
+	int64_t	 last_error_time;	/* ms epoch, 0 when none */
+};
+
+const struct flagsync_host_api *host_api(void);
+
+void	host_init(struct flagsync_host *h, const struct config_plugin *pcfg,
+	    struct cache *c);
+void	host_release(struct flagsync_host *h);
+/* Records msg as the instance's last error (also used by the deliverer). */
+void	host_set_error(struct flagsync_host *h, const char *msg);
+/* Copies the last error ("" when none) and returns its time. */
+int64_t	host_last_error(struct flagsync_host *h, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,129 @@
+/* loader.c - finding, opening and checking output plugins. */
+#include "autoconf.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "loader.h"
+
+/* The size of struct flagsync_plugin in ABI 1.0: what every plugin has. */
+#define LOADER_MIN_SIZE	(offsetof(struct flagsync_plugin, shutdown) + \
+	sizeof(((struct flagsync_plugin *)0)->shutdown))
+
+static int
+loader_path(const char *module, char **path, char *err, size_t errlen)
+{
+	const char *dir;
+	size_t n;
+
+	if (module[0] == '/') {
+		*path = strdup(module);
+		return *path ? 0 : ENOMEM;
+	}
+	if (strchr(module, '/') != NULL || module[0] == '\0') {
+		snprintf(err, errlen, "module '%s': give a name (looked up in "
+		    "the plugin directory) or an absolute path", module);
+		return FS_ECONFIG;
+	}
+	if ((dir = getenv("FLAGSYNC_PLUGIN_DIR")) == NULL || dir[0] == '\0')
+		dir = PLUGINDIR;
+	n = strlen(dir) + strlen(module) + 5;
+	if ((*path = malloc(n)) == NULL)
+		return ENOMEM;
+	snprintf(*path, n, "%s/%s.so", dir, module);
+	return 0;
+}
+
+/* Refuses a descriptor this host cannot drive, saying why. */
+static int
+loader_check(const struct loaded_plugin *lp, char *err, size_t errlen)
+{
+	const struct flagsync_plugin *p = lp->desc;
+
+	if (p->abi_major != FLAGSYNC_PLUGIN_ABI_MAJOR) {
+		snprintf(err, errlen, "%s: plugin ABI %u.%u, but this flagsync "
+		    "speaks ABI %u.%u: rebuild the plugin against this "
+		    "flagsync's <flagsync/plugin.h>", lp->path, p->abi_major,
+		    p->abi_minor, FLAGSYNC_PLUGIN_ABI_MAJOR,
+		    FLAGSYNC_PLUGIN_ABI_MINOR);
+		return FS_ECONFIG;
+	}
+	if (p->abi_minor > FLAGSYNC_PLUGIN_ABI_MINOR) {
+		snprintf(err, errlen, "%s: plugin built for ABI %u.%u, newer "
+		    "than this flagsync's %u.%u: upgrade flagsync", lp->path,
+		    p->abi_major, p->abi_minor, FLAGSYNC_PLUGIN_ABI_MAJOR,
+		    FLAGSYNC_PLUGIN_ABI_MINOR);
+		return FS_ECONFIG;
+	}
+	if (p->struct_size < LOADER_MIN_SIZE) {
+		snprintf(err, errlen, "%s: plugin descriptor is %zu bytes, "
+		    "ABI %u.0 needs at least %zu", lp->path, p->struct_size,
+		    FLAGSYNC_PLUGIN_ABI_MAJOR, (size_t)LOADER_MIN_SIZE);
+		return FS_ECONFIG;
+	}
+	if (p->name == NULL || p->init == NULL || p->deliver == NULL ||
+	    p->shutdown == NULL) {
+		snprintf(err, errlen, "%s: plugin descriptor lacks %s", lp->path,
+		    p->name == NULL ? "a name" : p->init == NULL ? "init()" :
+		    p->deliver == NULL ? "deliver()" : "shutdown()");
+		return FS_ECONFIG;
+	}
+	return 0;
+}
+
+int
+loader_open(const char *module, struct loaded_plugin *lp, char *err,
+    size_t errlen)
+{
+	const char *why;
+	int rc;
+
+	memset(lp, 0, sizeof(*lp));
+	if ((rc = loader_path(module, &lp->path, err, errlen)) != 0)
+		return rc;
+	if (access(lp->path, F_OK) == -1) {
+		snprintf(err, errlen, "%s: no such plugin file (module '%s')",
+		    lp->path, module);
+		rc = FS_ECONFIG;
+		goto path_free;
+	}
+	if ((lp->handle = dlopen(lp->path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		why = dlerror();
+		snprintf(err, errlen, "%s: cannot load: %s", lp->path,
+		    why ? why : "unknown error");
+		rc = FS_ECONFIG;
+		goto path_free;
+	}
+	dlerror();
+	lp->desc = dlsym(lp->handle, FLAGSYNC_PLUGIN_SYMBOL);
+	if (lp->desc == NULL) {
+		snprintf(err, errlen, "%s: no '%s' symbol: not a flagsync "
+		    "plugin (see <flagsync/plugin.h>)", lp->path,
+		    FLAGSYNC_PLUGIN_SYMBOL);
+		rc = FS_ECONFIG;
+		goto handle_close;
+	}
+	if ((rc = loader_check(lp, err, errlen)) != 0)
+		goto handle_close;
+	return 0;
+handle_close:
+	dlclose(lp->handle);
+path_free:
+	free(lp->path);
+	memset(lp, 0, sizeof(*lp));
+	return rc;
+}
+
+void
+loader_close(struct loaded_plugin *lp)
+{
+	if (lp->handle)
+		dlclose(lp->handle);
+	free(lp->path);
+	memset(lp, 0, sizeof(*lp));
+}

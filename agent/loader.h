@@ -1,0 +1,34 @@
+/*
+ * loader.h - finding, opening and checking output plugins.
+ *
+ * A module is NAME (looked up as PLUGINDIR/NAME.so, or in
+ * $FLAGSYNC_PLUGIN_DIR when set, for tests) or an absolute path to a .so.
+ * It is opened with dlopen(RTLD_NOW | RTLD_LOCAL) and must export
+ * `flagsync_plugin` with our ABI major, an ABI minor no newer than ours,
+ * a struct_size at least as large as ABI 1.0's, a name and the init,
+ * deliver and shutdown callbacks.  Every refusal names the file and what
+ * is wrong, with both ABI versions when they differ.
+ *
+ * Ownership: a struct loaded_plugin owns its dlopen handle; loader_close()
+ * dlcloses it.  The descriptor points into the module and is valid until
+ * then.
+ */
+#ifndef FLAGSYNC_LOADER_H
+#define FLAGSYNC_LOADER_H
+
+#include <stddef.h>
+
+#include <flagsync/plugin.h>
+
+struct loaded_plugin {
+	void	*handle;
+	char	*path;		/* the file opened */
+	const struct flagsync_plugin *desc;
+};
+
+/* Returns 0 or FS_ECONFIG with one line in err. */
+int	loader_open(const char *module, struct loaded_plugin *lp, char *err,
+	    size_t errlen);
+void	loader_close(struct loaded_plugin *lp);
+
+#endif

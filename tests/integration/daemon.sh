@@ -1,0 +1,263 @@
+#!/bin/sh
+# The daemon, `flagsync run` (SPEC §8): it keeps polling on its own, holds
+# the writer lock, survives a bad SIGHUP config and takes a good one, stops
+# within seconds on SIGTERM even mid-request, backs off while Split fails,
+# notifies systemd, and logs with journald priorities.
+. "$SRCDIR/tests/integration/lib.sh"
+
+# Retries inside one cycle take milliseconds, so the schedule is what shows.
+export FLAGSYNC_TEST_BACKOFF_MS=20
+unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID JOURNAL_STREAM
+
+DPID=
+PHASE_FAILED=0
+LPID=
+daemon_cleanup() {
+	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null
+	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null
+	cleanup
+}
+trap daemon_cleanup EXIT
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s.
+wait_until() {
+	local n=$(($1 * 10)); shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ $n -le 0 ] && return 1
+		sleep 0.1
+	done
+}
+
+# daemon_start [VAR=VALUE...]: `run` in the background, $DPID its pid
+# (exec: the subshell becomes env, env becomes flagsync).
+daemon_start() {
+	[ -f "$T/daemon.log" ] && cat "$T/daemon.log" >>"$T/daemon.old.log"
+	PHASE_FAILED=$TAP_FAILED
+	( exec env "$@" "$FLAGSYNC" -c "$T/flagsync.ini" run \
+	    >"$T/daemon.log" 2>&1 ) &
+	DPID=$!
+}
+
+# daemon_stop SIGNAL: sends it, waits at most 10 s; sets rc and elapsed
+# (seconds, fractional); rc is "timeout" if it did not exit.
+daemon_stop() {
+	local start end
+	start=$(date +%s.%N)
+	kill -"$1" "$DPID"
+	if wait_until 10 daemon_gone; then
+		wait "$DPID"; rc=$?
+	else
+		rc=timeout
+		kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
+	fi
+	end=$(date +%s.%N)
+	elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+	DPID=
+	if [ "$TAP_FAILED" -ne "$PHASE_FAILED" ]; then
+		diag "the daemon's log:"; diag "$(cat "$T/daemon.log")"
+	fi
+}
+
+daemon_alive() { kill -0 "$DPID" 2>/dev/null; }
+daemon_gone() { ! kill -0 "$DPID" 2>/dev/null || zombie "$DPID"; }
+zombie() { [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]; }
+log_has() { grep -Eq -- "$1" "$T/daemon.log"; }
+notify_has() { grep -Eq -- "$1" "$T/notify"; }
+has_event() { events_since "$1" | grep -q "$2"; }
+seq_above() {	# (before the first commit there is no cache to ask)
+	local s; s=$(last_seq 2>/dev/null)
+	[ "${s:-0}" -gt "$1" ] 2>/dev/null
+}
+
+# notify_listen: a Unix datagram socket standing in for systemd's
+# NOTIFY_SOCKET; every datagram is appended to $T/notify.
+notify_listen() {
+	rm -f "$T/notify.sock"; : >"$T/notify"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a") as f:
+    while True:
+        f.write(s.recv(65536).decode() + "\n")
+        f.flush()
+' "$T/notify.sock" "$T/notify" &
+	LPID=$!
+	wait_until 5 test -S "$T/notify.sock" ||
+	    { echo "Bail out! the notify listener did not start"; exit 1; }
+}
+
+# A build without libsystemd says so and sends nothing: skip those points.
+check_notify() {
+	if log_has 'built without libsystemd'; then
+		ok "$1 # SKIP built without libsystemd"
+	else
+		check "$@"
+	fi
+}
+
+sim_start --state "$SRCDIR/tests/integration/base-state.json"
+write_config
+sed -i 's/^log_level = info$/log_level = info\ninterval = 1\njitter = 0/' \
+    "$T/flagsync.ini"
+cp "$T/flagsync.ini" "$T/good.ini"
+
+# ---------------------------------------------------------------- startup
+notify_listen
+daemon_start NOTIFY_SOCKET="$T/notify.sock" JOURNAL_STREAM=8:1234 \
+    WATCHDOG_USEC=2000000
+wait_until 15 seq_above 0
+check "the daemon polls at start: the baseline is committed" seq_above 0
+check "... and keeps running" daemon_alive
+check_match "it logs that it started, its pid and interval" \
+    "flagsync started \(pid $DPID\), polling every 1 s" "$(cat "$T/daemon.log")"
+log_has 'built without libsystemd' || wait_until 5 notify_has '^STATUS=polled'
+check_notify "sd_notify: READY=1 before the first poll's STATUS" \
+    awk '/^READY=1/ { r = NR } /^STATUS=polled/ { s = NR }
+	END { exit !(r && s && r < s) }' "$T/notify"
+check_notify "sd_notify: STATUS says what the cycle did" \
+    notify_has '^STATUS=polled 1 sources, 0 failed, [0-9]+ events, next poll in [0-9]+ s$'
+
+# ---------------------------------------------------------------- polling
+s=$(last_seq)
+sim POST kill '{"ws":"Default","flag":"search_v2","killed":true}' >/dev/null
+wait_until 5 has_event "$s" "flag.killed Default/search_v2"
+check_eq "it keeps polling: a kill in Split becomes an event without a sync" \
+    "flag.killed Default/search_v2" "$(events_since "$s")"
+check_notify "sd_notify: WATCHDOG=1 pings (WATCHDOG_USEC = 2 s)" \
+    test "$(grep -c '^WATCHDOG=1$' "$T/notify")" -ge 2
+
+err=$(fs sync 2>&1); rc=$?
+check_eq "sync while the daemon runs exits 1" 1 "$rc"
+check_match "... naming the daemon's pid" "pid $DPID\b" "$err"
+
+# ---------------------------------------------------------------- SIGHUP
+echo 'bogus = 1' >>"$T/flagsync.ini"
+line=$(wc -l <"$T/flagsync.ini" | tr -d ' ')
+kill -HUP "$DPID"
+wait_until 5 log_has 'keeping the previous configuration'
+check "SIGHUP with a broken config: still running" daemon_alive
+check_match "... the error names the file and line" \
+    "$T/flagsync.ini:$line:.*bogus" "$(cat "$T/daemon.log")"
+check_nomatch "... and is not taken for a reload" 'configuration reloaded' \
+    "$(cat "$T/daemon.log")"
+# (the queries below need a config that loads; the daemon is not told)
+cp "$T/good.ini" "$T/flagsync.ini"
+s=$(last_seq)
+sim POST kill '{"ws":"Default","flag":"search_v2","killed":false}' >/dev/null
+wait_until 5 has_event "$s" "flag.restored"
+check_eq "... and polling goes on with the old config" \
+    "flag.restored Default/search_v2" "$(events_since "$s")"
+
+sed "s|^state_dir = .*|state_dir = $T/elsewhere|" "$T/good.ini" >"$T/flagsync.ini"
+kill -HUP "$DPID"
+wait_until 5 log_has 'state_dir.*restart'
+check_match "SIGHUP changing state_dir: refused, a restart is needed" \
+    'state_dir.*needs a restart' "$(cat "$T/daemon.log")"
+check "... still running" daemon_alive
+
+# The good config adds project Shop: its flag shows up only if it is used.
+cp "$T/good.ini" "$T/flagsync.ini"
+printf '[project Shop]\nenvironment = Prod\n' >>"$T/flagsync.ini"
+s=$(last_seq)
+kill -HUP "$DPID"
+wait_until 5 log_has 'configuration reloaded'
+check_match "SIGHUP with a good config: configuration reloaded" \
+    'configuration reloaded' "$(cat "$T/daemon.log")"
+check "... still running" daemon_alive
+wait_until 5 has_event "$s" "flag.created Shop/new_checkout"
+check_match "... and the next poll uses it (project Shop appears)" \
+    "flag.created Shop/new_checkout" "$(events_since "$s")"
+check_notify "sd_notify: RELOADING=1 then READY=1 around the reload" \
+    awk '/^RELOADING=1/ { r = NR } /^READY=1/ && r { ok = 1 }
+	END { exit !ok }' "$T/notify"
+
+# ---------------------------------------------------------------- SIGTERM
+daemon_stop TERM
+check_eq "SIGTERM: exits 0 (in $elapsed s)" 0 "$rc"
+check "... within 10 s" awk -v e="$elapsed" 'BEGIN { exit !(e < 10) }'
+check_match "... saying it stops" 'stopping' "$(cat "$T/daemon.log")"
+check_notify "sd_notify: STOPPING=1" notify_has '^STOPPING=1'
+fs sync >/dev/null 2>&1; rc=$?
+check_eq "... and releases the lock: sync runs" 0 "$rc"
+check_match "JOURNAL_STREAM set: info lines carry <6>" \
+    '^<6>flagsync started' "$(cat "$T/daemon.log")"
+check_match "... warnings carry <4>" "^<4>$T/flagsync.ini:$line:" \
+    "$(cat "$T/daemon.log")"
+check_eq "... and every line has a priority prefix" "" \
+    "$(grep -Ev '^<[0-7]>' "$T/daemon.log")"
+kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; LPID=
+cp "$T/good.ini" "$T/flagsync.ini"
+
+# ---------------------------------------------------------------- in flight
+# Definitions answer after 30 s; the request timeout is longer still, so
+# only cancelling the request can stop the daemon quickly.
+sed -i 's/^timeout = 5$/timeout = 60/' "$T/flagsync.ini"
+sim POST fault '{"match":"/splits/ws/[^/]+/environments/","kind":"slow","delay":30,"count":-1}' >/dev/null
+in_flight() { [ "$(sim GET stats | jq .in_flight)" -ge 1 ]; }
+notify_listen
+daemon_start NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=2000000
+wait_until 10 in_flight
+check "a definitions request is in flight" in_flight
+# Past one watchdog period into the request, pings must still come.
+sleep 2.5
+pings=$(grep -c '^WATCHDOG=1$' "$T/notify")
+sleep 2
+check_notify "WATCHDOG=1 pings go on during a long request" \
+    test "$(grep -c '^WATCHDOG=1$' "$T/notify")" -ge $((pings + 2))
+daemon_stop TERM
+check_eq "SIGTERM during a request: exits 0 (in $elapsed s)" 0 "$rc"
+check "... within 10 s" awk -v e="$elapsed" 'BEGIN { exit !(e < 10) }'
+check_nomatch "plain stderr (no JOURNAL_STREAM) has no priority prefix" \
+    '^<[0-7]>' "$(cat "$T/daemon.log")"
+kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; LPID=
+sim DELETE fault >/dev/null
+cp "$T/good.ini" "$T/flagsync.ini"
+
+# ---------------------------------------------------------------- backoff
+# Every request fails: each cycle is one /workspaces request and three
+# retries.  At one cycle a second, 6 s would hold 6 cycles; backing off
+# (waits of 1, 2, 4 s) holds 3.
+workspace_gets() {
+	sim GET requests |
+	    jq '[.requests[] | select(.method == "GET" and (.path | endswith("/workspaces")))] | length'
+}
+sim POST fault '{"match":".*","kind":"status","status":500,"count":-1}' >/dev/null
+sim DELETE requests >/dev/null
+daemon_start
+sleep 6
+n=$(workspace_gets)
+cycles=$((n / 4))
+check "backoff: failing cycles slow down ($cycles cycles in 6 s, $n requests)" \
+    test "$cycles" -ge 2 -a "$cycles" -le 4
+check_match "... and say so" 'backing off' "$(cat "$T/daemon.log")"
+# The next try (at ~7 s) succeeds and the interval is back to 1 s.
+sim DELETE fault >/dev/null
+sleep 1.5
+sim DELETE requests >/dev/null
+sleep 4
+n=$(workspace_gets)
+check "a successful cycle resets the backoff ($n cycles in 4 s)" \
+    test "$n" -ge 3
+check "... still running" daemon_alive
+daemon_stop TERM
+check_eq "SIGTERM between cycles: exits 0 (in $elapsed s)" 0 "$rc"
+
+# ---------------------------------------------------------------- refusals
+sh -c 'exec 9<>"$1"; flock 9; echo $$ >"$1"; exec sleep 30' sh \
+    "$T/state/flagsync.lock" &
+hpid=$!
+sleep 0.3
+err=$(timeout 10 "$FLAGSYNC" -c "$T/flagsync.ini" run 2>&1); rc=$?
+check_eq "run while another writer holds the lock exits 1" 1 "$rc"
+check_match "... naming its pid" "pid $hpid\b" "$err"
+kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
+
+sed '/^admin_key_file/d' "$T/flagsync.ini" >"$T/nokey.ini"
+err=$(env -u FLAGSYNC_SPLIT_ADMIN_KEY -u CREDENTIALS_DIRECTORY \
+    timeout 10 "$FLAGSYNC" -c "$T/nokey.ini" run 2>&1); rc=$?
+check_eq "run without a Split Admin API key exits 2" 2 "$rc"
+check_match "... saying how to set one" 'no Split Admin API key.*admin_key_file' "$err"
+
+done_testing
