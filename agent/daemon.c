@@ -1,12 +1,11 @@
 /* daemon.c - `flagsync run`: the poll schedule, signals, systemd. */
 #include "autoconf.h"
 
-/* <sys/poll.h>: "poll.h" is ours (the poll cycle) on the include path. */
-#include <sys/poll.h>
 #include <sys/random.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
