@@ -74,9 +74,10 @@ cli_usage(FILE *out)
 "  status                   last poll of each source, errors, counts\n"
 "  plugins                  each output: module, ABI, cursor, backlog, dead\n"
 "                           letters, last error\n"
-"  replay --plugin NAME [--from SEQ]\n"
+"  replay --plugin NAME [--from SEQ | --state]\n"
 "                           deliver NAME's events again from SEQ (default:\n"
-"                           the oldest retained event)\n"
+"                           the oldest retained event), or send the current\n"
+"                           state as flag.created/link.added replay events\n"
 "  run                      the daemon: poll, diff, deliver; until SIGTERM\n"
 "  check-config             parse and validate everything, touch no network\n"
 "  export [--format json|csv]\n"
@@ -581,9 +582,11 @@ static int
 cmd_replay(struct cli *cl, int argc, char **argv)
 {
 	const char *name = NULL, *from = NULL;
+	int state = 0;
 	const struct arg_opt opts[] = {
 		{ "--plugin", 1, &name, NULL },
 		{ "--from", 1, &from, NULL },
+		{ "--state", 0, NULL, &state },
 		{ NULL, 0, NULL, NULL },
 	};
 	struct replay_op op;
@@ -602,16 +605,23 @@ cmd_replay(struct cli *cl, int argc, char **argv)
 		    "[plugin NAME] section of %s\n", cl->cfg->path);
 		return EXIT_USAGE;
 	}
+	if (state && from) {
+		fprintf(stderr, "flagsync replay: --state and --from exclude "
+		    "each other\n");
+		return EXIT_USAGE;
+	}
 	if ((status = cli_open_cache(cl, 0, &c)) != 0)
 		return status;
-	if ((rc = replay_target(c, from, &op.seq)) != 0) {
+	if (state)
+		op.seq = 1;	/* the request's presence is what counts */
+	else if ((rc = replay_target(c, from, &op.seq)) != 0) {
 		status = rc == FS_ECONFIG ? EXIT_USAGE : EXIT_RUNTIME;
 		goto cache_close;
 	}
 	rc = lock_acquire(cl->cfg->state_dir, &fd, err, sizeof(err));
 	/* a running daemon takes the rewind from its request slot */
-	snprintf(key, sizeof(key), "%s%s", rc == FS_ELOCKED ? "replay:" : "",
-	    name);
+	snprintf(key, sizeof(key), "%s%s", state ? "replay-state:" :
+	    rc == FS_ELOCKED ? "replay:" : "", name);
 	op.key = key;
 	if ((rc != 0 && rc != FS_ELOCKED) ||
 	    (rc = cache_write(c, replay_txn, &op)) != 0) {
@@ -620,9 +630,13 @@ cmd_replay(struct cli *cl, int argc, char **argv)
 		status = EXIT_RUNTIME;
 		goto lock_release;
 	}
-	printf("%s will get the events from seq %llu%s\n", name,
-	    (unsigned long long)op.seq + 1, fd == -1 ?
-	    " from the running flagsync" : "");
+	if (state)
+		printf("%s will get the current state as replayed events%s\n",
+		    name, fd == -1 ? " from the running flagsync" : "");
+	else
+		printf("%s will get the events from seq %llu%s\n", name,
+		    (unsigned long long)op.seq + 1, fd == -1 ?
+		    " from the running flagsync" : "");
 	if (fd != -1 && cli_deliver(cl, c, "replay") != 0)
 		status = EXIT_RUNTIME;
 lock_release:

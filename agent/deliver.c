@@ -13,8 +13,11 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
+#include "commit.h"
 #include "deliver.h"
 #include "error.h"
+#include "event.h"
 #include "host.h"
 #include "http.h"
 #include "loader.h"
@@ -26,6 +29,7 @@
 #define DELIVER_SAVE_MS		200	/* ... or this long */
 #define DELIVER_IDLE_MS		1000	/* look for new events at least this often */
 #define DELIVER_REPLAY_PREFIX	"replay:"
+#define DELIVER_STATE_PREFIX	"replay-state:"
 
 struct batch_event {
 	uint64_t seq;
@@ -298,17 +302,27 @@ fetch_cb(void *arg, uint64_t seq, const char *json, size_t len)
 	return ++f->n == DELIVER_BATCH ? -1 : 0;
 }
 
+/*
+ * Reads the next events after the cursor.  When there are none, the
+ * cursor moves up to the newest seq read in the same transaction: events
+ * pruned before this instance existed are not waited for.
+ */
 static int
 inst_fetch(struct instance *in, struct fetch *f)
 {
 	struct cache_txn *t;
+	uint64_t last = 0;
 	int rc;
 
 	f->n = 0;
 	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
 		return rc;
 	rc = cache_event_foreach(t, atomic_load(&in->cursor), fetch_cb, f);
+	if (rc == 0 && f->n == 0)
+		rc = cache_event_last(t, &last);
 	cache_read_end(t);
+	if (rc == 0 && f->n == 0 && last > atomic_load(&in->cursor))
+		atomic_store(&in->cursor, last);
 	return rc == -1 ? 0 : rc;
 }
 
@@ -441,6 +455,212 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 	return false;
 }
 
+/* ------------------------------------------------------------ state replay */
+
+/*
+ * `flagsync replay --state` sends the current state as flag.created and
+ * link.added events marked "replay": true, for an instance added after the
+ * baseline was pruned.  They are made from the cache, not the log, and
+ * carry the seq of the newest event: the state they describe.  The request
+ * stays in the cache until every event was taken, so a crash repeats it.
+ */
+struct state_item {
+	char	*project;
+	char	*flag;
+	char	*issue;		/* NULL: the flag itself */
+	uint32_t mask;
+};
+
+struct state_list {
+	struct state_item *v;
+	size_t	 n, cap;
+};
+
+static int
+state_push(struct state_list *l, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	struct state_item *it, *nv;
+	size_t ncap;
+
+	if (l->n == l->cap) {
+		ncap = l->cap ? l->cap * 2 : 256;
+		if ((nv = realloc(l->v, ncap * sizeof(*nv))) == NULL)
+			return ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	it = &l->v[l->n];
+	it->project = strdup(project);
+	it->flag = strdup(flag);
+	it->issue = issue ? strdup(issue) : NULL;
+	it->mask = mask;
+	if (!it->project || !it->flag || (issue && !it->issue)) {
+		free(it->project);
+		free(it->flag);
+		free(it->issue);
+		return ENOMEM;
+	}
+	l->n++;
+	return 0;
+}
+
+static void
+state_release(struct state_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].project);
+		free(l->v[i].flag);
+		free(l->v[i].issue);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+state_flag_cb(void *arg, const char *project, const char *flag,
+    const void *rec, size_t len)
+{
+	(void)rec;
+	(void)len;
+	return state_push(arg, project, flag, NULL, 0);
+}
+
+static int
+state_link_cb(void *arg, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	return state_push(arg, project, flag, issue, mask);
+}
+
+/* The replayed event for one item, as the log would have it. */
+static int
+state_event(struct cache_txn *t, const struct state_item *it, uint64_t seq,
+    struct buf *out)
+{
+	const char *src[LINK_SRC_COUNT + 1];
+	struct flag_view v;
+	struct event ev;
+	char **issues = NULL;
+	const void *rec;
+	size_t len, nissues = 0;
+	int rc;
+
+	view_init(&v);
+	memset(&ev, 0, sizeof(ev));
+	if ((rc = cache_flag_get(t, it->project, it->flag, &rec, &len)) == 0)
+		rc = view_decode(&v, rec, len);
+	else if (rc == FS_ENOTFOUND && it->issue)
+		rc = 0;		/* a link to a flag Split does not have */
+	if (rc == 0)
+		rc = commit_flag_issues(t, it->project, it->flag, &issues,
+		    &nissues);
+	if (rc != 0 || (it->issue == NULL && !v.defined))
+		goto view_release;
+	ev.seq = seq;
+	ev.time = now_ms();
+	ev.type = it->issue ? EV_LINK_ADDED : EV_FLAG_CREATED;
+	ev.project = it->project;
+	ev.flag = it->flag;
+	ev.environment = v.environment;
+	ev.issues = (const char *const *)issues;
+	ev.nissues = nissues;
+	ev.after = it->issue ? NULL : &v;
+	ev.issue = it->issue;
+	ev.nsources = commit_mask_sources(it->mask, src);
+	ev.sources = src;
+	ev.replay = 1;
+	buf_reset(out);
+	rc = event_format(&ev, out);
+view_release:
+	commit_free_strv(issues);
+	view_release(&v);
+	return rc;
+}
+
+static int
+state_collect(struct instance *in, struct state_list *l, uint64_t *seq)
+{
+	struct cache_txn *t;
+	int rc;
+
+	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+		return rc;
+	if ((rc = cache_event_last(t, seq)) == 0)
+		rc = cache_flag_foreach(t, NULL, state_flag_cb, l);
+	if (rc == 0)
+		rc = cache_link_foreach(t, NULL, state_link_cb, l);
+	cache_read_end(t);
+	return rc;
+}
+
+static int
+state_request_done(struct cache_txn *t, void *arg)
+{
+	int rc = cache_cursor_del(t, arg);
+
+	return rc == FS_ENOTFOUND ? 0 : rc;
+}
+
+static void
+inst_replay_state(struct instance *in)
+{
+	struct state_list l;
+	struct batch_event be;
+	struct cache_txn *t;
+	struct buf out;
+	json_object *doc;
+	char key[256];
+	uint64_t seq, dummy;
+	size_t i, sent = 0;
+	int rc;
+
+	snprintf(key, sizeof(key), DELIVER_STATE_PREFIX "%s", in->pcfg->name);
+	if (cache_read_begin(in->d->c, &t) != 0)
+		return;
+	rc = cache_cursor_get(t, key, &dummy);
+	cache_read_end(t);
+	if (rc != 0)
+		return;
+	memset(&l, 0, sizeof(l));
+	buf_init(&out, 0);
+	if ((rc = state_collect(in, &l, &seq)) != 0)
+		goto release;
+	log_info("plugin %s: replaying the current state (%zu items)",
+	    in->pcfg->name, l.n);
+	for (i = 0; i < l.n && !atomic_load(&in->d->stop); i++) {
+		if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+			break;
+		rc = state_event(t, &l.v[i], seq, &out);
+		cache_read_end(t);
+		if (rc != 0 || out.len == 0)
+			continue;
+		be.seq = seq;
+		be.json = out.data;
+		be.len = out.len;
+		if ((doc = json_tokener_parse(out.data)) == NULL)
+			continue;
+		if (inst_selects(in, jfield(doc, "type"))) {
+			if (!inst_deliver(in, &be, doc)) {
+				json_object_put(doc);
+				goto release;
+			}
+			sent++;
+		}
+		json_object_put(doc);
+		buf_reset(&out);
+	}
+	if (!atomic_load(&in->d->stop) &&
+	    cache_write(in->d->c, state_request_done, key) == 0)
+		log_info("plugin %s: state replayed (%zu events)",
+		    in->pcfg->name, sent);
+release:
+	buf_release(&out);
+	state_release(&l);
+}
+
 /* Delivers one fetched batch; returns false when it had to stop early. */
 static bool
 inst_run_batch(struct instance *in, struct fetch *f)
@@ -513,6 +733,7 @@ inst_main(void *arg)
 		gen = d->gen;
 		pthread_mutex_unlock(&d->mtx);
 		inst_take_replay(in);
+		inst_replay_state(in);
 		if (inst_fetch(in, &f) != 0) {
 			deliver_sleep(d, DELIVER_IDLE_MS);
 			continue;
