@@ -9,48 +9,8 @@
 #include "buf.h"
 #include "diff.h"
 #include "event.h"
+#include "jsonw.h"
 #include "view.h"
-
-/* Adds val (NULL meaning its allocation failed) to o, taking it over. */
-static int
-event_json_put(json_object *o, const char *key, json_object *val)
-{
-	if (val == NULL)
-		return ENOMEM;
-	if (json_object_object_add(o, key, val) != 0) {
-		json_object_put(val);
-		return ENOMEM;
-	}
-	return 0;
-}
-
-static int
-event_json_str(json_object *o, const char *key, const char *s)
-{
-	if (s == NULL)
-		return json_object_object_add(o, key, NULL) != 0 ? ENOMEM : 0;
-	return event_json_put(o, key, json_object_new_string(s));
-}
-
-static json_object *
-event_json_strv(const char *const *sv, size_t n)
-{
-	json_object *a, *s;
-	size_t i;
-
-	if ((a = json_object_new_array()) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		s = sv[i] ? json_object_new_string(sv[i]) : NULL;
-		if ((sv[i] != NULL && s == NULL) ||
-		    json_object_array_add(a, s) != 0) {
-			json_object_put(s);
-			json_object_put(a);
-			return NULL;
-		}
-	}
-	return a;
-}
 
 /* A full view (issues included), or null when there is none. */
 static int
@@ -58,8 +18,8 @@ event_json_view(json_object *o, const char *key, const struct flag_view *v,
     const char *const *issues, size_t nissues)
 {
 	if (v == NULL)
-		return json_object_object_add(o, key, NULL) != 0 ? ENOMEM : 0;
-	return event_json_put(o, key, view_to_json(v, issues, nissues, 0));
+		return jsonw_null(o, key);
+	return jsonw_put(o, key, view_to_json(v, issues, nissues, 0));
 }
 
 static int
@@ -69,13 +29,13 @@ event_add_head(json_object *o, const struct event *ev)
 	int rc;
 
 	view_format_time(ev->time, when);
-	if ((rc = event_json_put(o, "seq", json_object_new_uint64(ev->seq))) !=
-	    0 || (rc = event_json_str(o, "time", when)) != 0 ||
-	    (rc = event_json_str(o, "type", event_type_name(ev->type))) != 0 ||
-	    (rc = event_json_str(o, "project", ev->project)) != 0 ||
-	    (rc = event_json_str(o, "environment", ev->environment)) != 0)
+	if ((rc = jsonw_put(o, "seq", json_object_new_uint64(ev->seq))) !=
+	    0 || (rc = jsonw_str(o, "time", when)) != 0 ||
+	    (rc = jsonw_str(o, "type", event_type_name(ev->type))) != 0 ||
+	    (rc = jsonw_str(o, "project", ev->project)) != 0 ||
+	    (rc = jsonw_str(o, "environment", ev->environment)) != 0)
 		return rc;
-	return event_json_str(o, "flag", ev->flag);
+	return jsonw_str(o, "flag", ev->flag);
 }
 
 static int
@@ -83,8 +43,8 @@ event_add_flag(json_object *o, const struct event *ev)
 {
 	int rc;
 
-	if ((rc = event_json_put(o, "issues",
-	    event_json_strv(ev->issues, ev->nissues))) != 0 ||
+	if ((rc = jsonw_put(o, "issues",
+	    jsonw_strv(ev->issues, ev->nissues))) != 0 ||
 	    (rc = event_json_view(o, "before", ev->before, ev->before_issues,
 	    ev->nbefore_issues)) != 0)
 		return rc;
@@ -97,12 +57,12 @@ event_add_link(json_object *o, const struct event *ev)
 {
 	int rc;
 
-	if ((rc = event_json_str(o, "issue", ev->issue)) != 0 ||
-	    (rc = event_json_put(o, "sources",
-	    event_json_strv(ev->sources, ev->nsources))) != 0)
+	if ((rc = jsonw_str(o, "issue", ev->issue)) != 0 ||
+	    (rc = jsonw_put(o, "sources",
+	    jsonw_strv(ev->sources, ev->nsources))) != 0)
 		return rc;
-	return event_json_put(o, "issues",
-	    event_json_strv(ev->issues, ev->nissues));
+	return jsonw_put(o, "issues",
+	    jsonw_strv(ev->issues, ev->nissues));
 }
 
 int
@@ -126,7 +86,7 @@ event_format(const struct event *ev, struct buf *out)
 	if (rc != 0)
 		goto doc_put;
 	if (ev->replay &&
-	    (rc = event_json_put(doc, "replay",
+	    (rc = jsonw_put(doc, "replay",
 	    json_object_new_boolean(1))) != 0)
 		goto doc_put;
 	s = json_object_to_json_string_length(doc,

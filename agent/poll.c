@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "commit.h"
 #include "error.h"
+#include "jsonw.h"
 #include "keys.h"
 #include "linkset.h"
 #include "log.h"
@@ -376,24 +377,6 @@ pp_fetch(struct project_poll *pp)
 
 /* ------------------------------------------------------------ status */
 
-/* Values in the map are not NUL-terminated. */
-static json_object *
-json_parse_len(const char *s, size_t len)
-{
-	struct json_tokener *tok;
-	json_object *o;
-
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o == NULL || tok->char_offset != (int)len) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
 struct stamp {
 	json_object *stamps;	/* polls.json being built */
 	struct cache *c;
@@ -420,7 +403,7 @@ status_record(struct stamp *st, const char *source, int ok, const char *err,
 	if ((rc = cache_read_begin(st->c, &t)) != 0)
 		return rc;
 	if (cache_status_get(t, source, &js, &len) == 0)
-		prev = json_parse_len(js, len);
+		prev = jsonw_parse(js, len);
 	cache_read_end(t);
 	view_format_time(st->now, tbuf);
 	if (prev && json_object_object_get_ex(prev, "ok", &po) &&

@@ -19,6 +19,7 @@
 #include "commit.h"
 #include "deliver.h"
 #include "error.h"
+#include "jsonw.h"
 #include "linkset.h"
 #include "poll.h"
 #include "query.h"
@@ -29,23 +30,6 @@
 #define FLAG_EVENTS	10	/* recent events shown by `flag` */
 
 /* ------------------------------------------------------------ helpers */
-
-static json_object *
-json_parse_len(const char *s, size_t len)
-{
-	struct json_tokener *tok;
-	json_object *o;
-
-	if ((tok = json_tokener_new()) == NULL)
-		return NULL;
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o != NULL && tok->char_offset != (int)len) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
 
 static const char *
 jstr(json_object *o, const char *key)
@@ -380,7 +364,7 @@ ev_collect(void *arg, uint64_t seq, const char *json, size_t len)
 	if (l->f->flag && memmem(json, len, l->f->flag,
 	    strlen(l->f->flag)) == NULL)
 		return 0;
-	if ((o = json_parse_len(json, len)) == NULL)
+	if ((o = jsonw_parse(json, len)) == NULL)
 		return FS_EPROTO;
 	if (!ev_match(l->f, o)) {
 		json_object_put(o);
@@ -1016,7 +1000,7 @@ status_source(void *arg, const char *source, const char *json, size_t len)
 	struct counts *c = arg;
 	json_object *o, *rec, *stamp, *t;
 
-	if ((rec = json_parse_len(json, len)) == NULL)
+	if ((rec = jsonw_parse(json, len)) == NULL)
 		return 0;
 	o = json_object_new_object();
 	json_object_object_add(o, "source", json_object_new_string(source));
@@ -1314,7 +1298,7 @@ plugin_row(struct cache_txn *t, const struct config_plugin *pc)
 
 	snprintf(source, sizeof(source), "plugin:%s", pc->name);
 	if (cache_status_get(t, source, &js, &len) == 0)
-		st = json_parse_len(js, len);
+		st = jsonw_parse(js, len);
 	if (cache_cursor_get(t, pc->name, &cursor) != 0)
 		cursor = 0;
 	cache_event_foreach(t, cursor, backlog_cb, &b);

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "jsonw.h"
 #include "view.h"
 
 /* Bump when the record layout changes: old records then read as corrupt
@@ -932,53 +933,6 @@ view_free:
  * JSON and words.
  */
 
-/* Adds val (NULL meaning its allocation failed) to o, taking it over. */
-static int
-view_json_put(json_object *o, const char *key, json_object *val)
-{
-	if (val == NULL)
-		return ENOMEM;
-	if (json_object_object_add(o, key, val) != 0) {
-		json_object_put(val);
-		return ENOMEM;
-	}
-	return 0;
-}
-
-static int
-view_json_null(json_object *o, const char *key)
-{
-	return json_object_object_add(o, key, NULL) != 0 ? ENOMEM : 0;
-}
-
-static int
-view_json_str(json_object *o, const char *key, const char *s)
-{
-	if (s == NULL)
-		return view_json_null(o, key);
-	return view_json_put(o, key, json_object_new_string(s));
-}
-
-static json_object *
-view_json_strv(const char *const *sv, size_t n)
-{
-	json_object *a, *s;
-	size_t i;
-
-	if ((a = json_object_new_array()) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		s = sv[i] ? json_object_new_string(sv[i]) : NULL;
-		if ((sv[i] != NULL && s == NULL) ||
-		    json_object_array_add(a, s) != 0) {
-			json_object_put(s);
-			json_object_put(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
 static int
 view_rollout_percent(const struct flag_view *v)
 {
@@ -1001,8 +955,8 @@ view_json_bucket(const struct view_bucket *b)
 
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
-	if (view_json_str(o, "treatment", b->treatment) != 0 ||
-	    view_json_put(o, "size", json_object_new_int(b->size)) != 0) {
+	if (jsonw_str(o, "treatment", b->treatment) != 0 ||
+	    jsonw_put(o, "size", json_object_new_int(b->size)) != 0) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -1035,19 +989,19 @@ view_json_rollout(json_object *o, const struct flag_view *v)
 	int rc;
 
 	if (!v->defined)
-		return view_json_null(o, "rollout");
+		return jsonw_null(o, "rollout");
 	if ((r = json_object_new_object()) == NULL)
 		return ENOMEM;
 	if (v->rules > 0)
-		rc = view_json_put(r, "rules", json_object_new_int(v->rules));
-	else if ((rc = view_json_put(r, "percentage",
+		rc = jsonw_put(r, "rules", json_object_new_int(v->rules));
+	else if ((rc = jsonw_put(r, "percentage",
 	    json_object_new_int(view_rollout_percent(v)))) == 0)
-		rc = view_json_str(r, "treatment", v->default_treatment);
+		rc = jsonw_str(r, "treatment", v->default_treatment);
 	if (rc != 0) {
 		json_object_put(r);
 		return rc;
 	}
-	return view_json_put(o, "rollout", r);
+	return jsonw_put(o, "rollout", r);
 }
 
 static int
@@ -1055,13 +1009,13 @@ view_json_head(json_object *o, const struct flag_view *v)
 {
 	int rc;
 
-	if ((rc = view_json_str(o, "project", v->project)) != 0 ||
-	    (rc = view_json_str(o, "environment", v->environment)) != 0 ||
-	    (rc = view_json_str(o, "flag", v->flag)) != 0 ||
-	    (rc = view_json_put(o, "active",
+	if ((rc = jsonw_str(o, "project", v->project)) != 0 ||
+	    (rc = jsonw_str(o, "environment", v->environment)) != 0 ||
+	    (rc = jsonw_str(o, "flag", v->flag)) != 0 ||
+	    (rc = jsonw_put(o, "active",
 	    json_object_new_boolean(view_is_active(v)))) != 0)
 		return rc;
-	return view_json_put(o, "killed",
+	return jsonw_put(o, "killed",
 	    json_object_new_boolean(v->defined && v->killed));
 }
 
@@ -1071,28 +1025,28 @@ view_json_definition(json_object *o, const struct flag_view *v)
 	char when[32];
 	int rc;
 
-	if ((rc = view_json_str(o, "default_treatment",
+	if ((rc = jsonw_str(o, "default_treatment",
 	    v->defined ? v->default_treatment : NULL)) != 0)
 		return rc;
 	if (v->defined)
-		rc = view_json_put(o, "traffic_allocation",
+		rc = jsonw_put(o, "traffic_allocation",
 		    json_object_new_int(v->traffic_allocation));
 	else
-		rc = view_json_null(o, "traffic_allocation");
+		rc = jsonw_null(o, "traffic_allocation");
 	if (rc != 0 ||
-	    (rc = view_json_put(o, "default_rule",
+	    (rc = jsonw_put(o, "default_rule",
 	    view_json_default_rule(v))) != 0 ||
-	    (rc = view_json_put(o, "rules",
+	    (rc = jsonw_put(o, "rules",
 	    json_object_new_int(v->defined ? v->rules : 0))) != 0 ||
 	    (rc = view_json_rollout(o, v)) != 0 ||
-	    (rc = view_json_put(o, "treatments", view_json_strv(
+	    (rc = jsonw_put(o, "treatments", jsonw_strv(
 	    (const char *const *)v->treatments, v->ntreatments))) != 0)
 		return rc;
 	/* 0 is "never saved" (no definition, or Split gave no time). */
 	if (!v->defined || v->last_updated <= 0)
-		return view_json_null(o, "last_updated");
+		return jsonw_null(o, "last_updated");
 	view_format_time(v->last_updated, when);
-	return view_json_str(o, "last_updated", when);
+	return jsonw_str(o, "last_updated", when);
 }
 
 static int
@@ -1101,16 +1055,16 @@ view_json_tail(json_object *o, const struct flag_view *v,
 {
 	int rc;
 
-	if ((rc = view_json_str(o, "url", v->url)) != 0)
+	if ((rc = jsonw_str(o, "url", v->url)) != 0)
 		return rc;
 	if (!(flags & VIEW_JSON_NO_TAGS) &&
-	    ((rc = view_json_put(o, "tags", view_json_strv(
+	    ((rc = jsonw_put(o, "tags", jsonw_strv(
 	    (const char *const *)v->tags, v->ntags))) != 0 ||
-	    (rc = view_json_str(o, "description", v->description)) != 0))
+	    (rc = jsonw_str(o, "description", v->description)) != 0))
 		return rc;
 	if (!(flags & VIEW_JSON_NO_ISSUES))
-		return view_json_put(o, "issues",
-		    view_json_strv(issues, nissues));
+		return jsonw_put(o, "issues",
+		    jsonw_strv(issues, nissues));
 	return 0;
 }
 

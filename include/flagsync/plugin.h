@@ -166,6 +166,15 @@ struct flagsync_plugin {
 #define FLAGSYNC_PLUGIN_EXPORT
 #endif
 
+/* A C++ const global has internal linkage: give the descriptor C linkage.
+ * (C++ plugins need C++20 for the designated initializers, in member
+ * order.) */
+#ifdef __cplusplus
+#define FLAGSYNC_PLUGIN_LINKAGE	extern "C"
+#else
+#define FLAGSYNC_PLUGIN_LINKAGE
+#endif
+
 /*
  * Defines the plugin's one exported symbol:
  *
@@ -178,7 +187,8 @@ struct flagsync_plugin {
  *	);
  */
 #define FLAGSYNC_PLUGIN_DEFINE(...)					\
-	FLAGSYNC_PLUGIN_EXPORT const struct flagsync_plugin		\
+	FLAGSYNC_PLUGIN_LINKAGE FLAGSYNC_PLUGIN_EXPORT			\
+	const struct flagsync_plugin					\
 	flagsync_plugin = {						\
 		.abi_major = FLAGSYNC_PLUGIN_ABI_MAJOR,			\
 		.abi_minor = FLAGSYNC_PLUGIN_ABI_MINOR,			\

@@ -21,14 +21,17 @@
 #      not disturbed by the run-to-run noise of the 4 s poll.
 #    Both give events/s = events delivered / delivery seconds.  The file's
 #    line count and the number of events in the cache are printed side by
-#    side: each event must be exactly one line.
+#    side: each event must be exactly one line.  Then `flagsync replay
+#    --plugin audit --from FIRST` delivers the same backlog again into a
+#    fresh file with no poll in front, timed the same way.
 #
 # 2. Commit-to-delivery lag of the daemon (target median <= 50 ms).
 #    `flagsync run` (interval = 1, jitter = 0) with the same file plugin
 #    polls a 50-flag account.  30 times, one flag's `killed` is toggled
 #    through the simulator's control API, and the lag from the commit that
 #    carries the resulting event to the event's line appearing in the
-#    audit file is measured.  The poll wait (change -> commit, up to the
+#    audit file is measured.  A random pause (0-1 s) before each change
+#    spreads the changes over the poll cycle.  The poll wait (change -> commit, up to the
 #    1 s interval) is reported apart; it is not part of the lag.
 #
 #    How the two moments are taken, without touching the daemon: the
@@ -114,35 +117,17 @@ fs() { "$bin" -c "$T/flagsync.ini" "$@"; }
 now() { date +%s.%N; }
 row() { printf '%-8s %-36s %s\n' "$@"; }
 
-row "part" "figure" "value"
-
-# ------------------------------------------------------------ backlog
-sim_start --generate 100000 --seed 1
-write_config "$T/state"
-fs sync >/dev/null 2>"$T/err" || { cat "$T/err" >&2; exit 1; }
-first=$(fs status --json | jq .events.first)
-last=$(fs status --json | jq .events.last)
-events=$((last - first + 1))
-row backlog "events in the cache" "$events (seq $first-$last)"
-
-: >"$T/base"
-for i in 1 2 3; do
-	a=$(now); fs sync >/dev/null 2>&1; b=$(now)
-	echo "$a $b" | awk '{ printf "%.3f\n", $2 - $1 }' >>"$T/base"
-done
-base=$(sort -n "$T/base" | sed -n 2p)
-row backlog "no-change sync, no plugin" "$base s (median of 3: $(tr '\n' ' ' <"$T/base"| sed 's/ $//'))"
-
-# The sync runs under a watcher that times the audit file's growth.
-add_plugin "$T/audit.jsonl"
-a=$(now)
-python3 - "$T/audit.jsonl" "$bin" "$T/flagsync.ini" >"$T/watch" 2>"$T/err" <<'PY'
+# watch_run AUDIT-FILE OUT-FILE COMMAND...: runs the command while timing,
+# every 0.5 ms, the audit file's growth; OUT-FILE gets "wall first last rc"
+# in seconds from the start (first and last: when its size first and last
+# changed).
+watch_run() {
+	python3 - "$@" >"$2" 2>"$T/err" <<'PY'
 import os, subprocess, sys, time
 
-path, binary, ini = sys.argv[1:4]
+path, cmd = sys.argv[1], sys.argv[3:]
 t0 = time.monotonic()
-proc = subprocess.Popen([binary, "-c", ini, "sync"],
-                        stdout=subprocess.DEVNULL)
+proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
 size = 0
 first = last = None
 while True:
@@ -163,23 +148,65 @@ while True:
 wall = time.monotonic() - t0
 if first is None:
     first = last = wall
-print("%.6f %.6f %.6f %d" % (wall, first, last, proc.returncode))
+print("%.3f %.3f %.3f %d" % (wall, first, last, proc.returncode))
 PY
+}
+
+row "part" "figure" "value"
+
+# ------------------------------------------------------------ backlog
+sim_start --generate 100000 --seed 1
+write_config "$T/state"
+fs sync >/dev/null 2>"$T/err" || { cat "$T/err" >&2; exit 1; }
+first=$(fs status --json | jq .events.first)
+last=$(fs status --json | jq .events.last)
+events=$((last - first + 1))
+row backlog "events in the cache" "$events (seq $first-$last)"
+
+: >"$T/base"
+for i in 1 2 3; do
+	a=$(now); fs sync >/dev/null 2>&1; b=$(now)
+	echo "$a $b" | awk '{ printf "%.3f\n", $2 - $1 }' >>"$T/base"
+done
+base=$(sort -n "$T/base" | sed -n 2p)
+row backlog "no-change sync, no plugin" "$base s (median of 3: $(tr '\n' ' ' <"$T/base"| sed 's/ $//'))"
+
+# rate N FROM TO: N events over TO - FROM seconds, as events/s.
+rate() {
+	awk -v n="$1" -v f="$2" -v l="$3" 'BEGIN {
+	    if (l > f) printf "%.0f events/s", n / (l - f); else printf "n/a" }'
+}
+
+add_plugin "$T/audit.jsonl"
+a=$(now)
+watch_run "$T/audit.jsonl" "$T/watch" "$bin" -c "$T/flagsync.ini" sync
 b=$(now)
 read -r wall wfirst wlast rc <"$T/watch"
 [ "$rc" = 0 ] || { echo "the delivering sync failed ($rc):" >&2; cat "$T/err" >&2; }
 lines=$(wc -l <"$T/audit.jsonl")
 cursor=$(fs plugins --json | jq '.[] | select(.name == "audit") | .cursor')
-row backlog "sync with file plugin, wall" "$(echo "$a $b" | awk '{ printf "%.3f", $2 - $1 }') s (date), $wall s (watcher)"
-del=$(awk -v w="$wall" -v b="$base" 'BEGIN { printf "%.3f", w - b }')
-row backlog "delivery, subtracted" "$del s"
-row backlog "delivery, first->last line" "$(awk -v f="$wfirst" -v l="$wlast" 'BEGIN { printf "%.3f s (from %.3f to %.3f s)", l - f, f, l }')"
-row backlog "throughput, subtracted" "$(awk -v n="$lines" -v d="$del" 'BEGIN { if (d > 0) printf "%.0f", n / d; else printf "n/a" }') events/s (target >= 100000)"
-row backlog "throughput, first->last line" "$(awk -v n="$lines" -v f="$wfirst" -v l="$wlast" 'BEGIN { if (l > f) printf "%.0f", (n - 1) / (l - f); else printf "n/a" }') events/s (target >= 100000)"
+row backlog "sync with file plugin, wall" "$wall s ($(echo "$a $b" | awk '{ printf "%.3f", $2 - $1 }') s by date)"
+row backlog "delivery, subtracted" "$(awk -v w="$wall" -v b="$base" 'BEGIN { printf "%.3f s", w - b }')"
+row backlog "delivery, first->last line" "$(awk -v f="$wfirst" -v l="$wlast" 'BEGIN { printf "%.3f s (%.3f to %.3f s)", l - f, f, l }')"
+row backlog "throughput, subtracted" "$(rate "$lines" "$base" "$wall") (target >= 100000)"
+row backlog "throughput, first->last line" "$(rate "$lines" "$wfirst" "$wlast") (target >= 100000)"
 row backlog "audit lines / events / cursor" "$lines / $events / $cursor"
 row backlog "audit file size" "$(du -m "$T/audit.jsonl" | cut -f1) MB"
+
+# The same backlog again with no poll in front: `replay --from FIRST`
+# rewinds the cursor and delivers in-process, into a fresh file.
+mv "$T/audit.jsonl" "$T/audit.old"
+watch_run "$T/audit.jsonl" "$T/watch" "$bin" -c "$T/flagsync.ini" \
+    replay --plugin audit --from "$first"
+read -r wall wfirst wlast rc <"$T/watch"
+[ "$rc" = 0 ] || { echo "replay failed ($rc):" >&2; cat "$T/err" >&2; }
+lines=$(wc -l <"$T/audit.jsonl")
+row replay "replay of the backlog, wall" "$wall s"
+row replay "throughput, whole replay" "$(rate "$lines" 0 "$wall")"
+row replay "throughput, first->last line" "$(rate "$lines" "$wfirst" "$wlast")"
+row replay "audit lines / events" "$lines / $events"
 sim_stop
-rm -rf "$T/state" "$T/audit.jsonl"
+rm -rf "$T/state" "$T/audit.jsonl" "$T/audit.old"
 
 # ------------------------------------------------------------ lag
 sim_start --generate 50 --seed 1
@@ -189,7 +216,7 @@ add_plugin "$T/audit2.jsonl"
 "$bin" -c "$T/flagsync.ini" run 2>"$T/daemon.err" &
 DPID=$!
 python3 - "$T/state2" "$T/audit2.jsonl" "$(cat "$T/port")" 30 "$T/lags" <<'PY'
-import http.client, json, os, struct, sys, time
+import http.client, json, os, random, struct, sys, time
 
 state, audit, port, count, out = sys.argv[1:6]
 count = int(count)
@@ -313,8 +340,11 @@ time.sleep(1.5)
 if not caught_up():
     die("the audit file does not match the event log after the first sync")
 
+# A pause before each change spreads the changes over the poll cycle.
+rng = random.Random(1)
 with open(out, "w") as res:
     for k in range(count):
+        time.sleep(rng.uniform(0, 1))
         name, killed = flags[k % len(flags)]
         flags[k % len(flags)] = (name, not killed)
         _, e0 = cache.snapshot()
@@ -360,7 +390,7 @@ if [ -s "$T/lags" ]; then
 	read -r med p90 max min <<EOF
 $(stats 1)
 EOF
-	row lag "changes delivered" "$n ($(cut -d' ' -f3 "$T/lags" | sort | uniq -c | awk '{ printf "%s%s x%s", NR > 1 ? ", " : "", $2, $1 }'))"
+	row lag "changes delivered" "$n ($(cut -d' ' -f3 "$T/lags" | sort | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }'))"
 	row lag "commit->delivery median" "$med ms (target <= 50)"
 	row lag "commit->delivery p90" "$p90 ms"
 	row lag "commit->delivery max" "$max ms (min $min)"

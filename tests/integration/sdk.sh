@@ -166,6 +166,7 @@ fi
 # ------------------------------------------------ 2. the example, out of tree
 mkdir "$T/example"
 cp -R "$SRCDIR/plugins/example/." "$T/example/"
+chmod -R u+w "$T/example"	# distcheck's source tree is read-only
 rm -f "$T/example"/*.so "$T/example"/*.o
 run "make in a copy of plugins/example succeeds" make -C "$T/example" ||
     bail "the example plugin did not build"
