@@ -433,7 +433,7 @@ cli_check_plugin(const struct config *cfg, const struct config_plugin *pc)
 		    pc->line, pc->name, err);
 		return rc;
 	}
-	host_init(&host, pc, NULL);
+	host_init(&host, cfg, pc, NULL);
 	if (lp.desc->check_config &&
 	    (rc = lp.desc->check_config(host_api(), &host, err,
 	    sizeof(err))) != 0)

@@ -811,7 +811,7 @@ inst_start(struct instance *in)
 	int rc;
 
 	err[0] = '\0';
-	host_init(&in->host, in->pcfg, in->d->c);
+	host_init(&in->host, in->d->cfg, in->pcfg, in->d->c);
 	if ((rc = inst_globs(in)) != 0 || (rc = inst_cursor_load(in)) != 0) {
 		snprintf(err, sizeof(err), "%s", fs_strerror(rc));
 		goto refuse;

@@ -28,11 +28,15 @@ host_now_ms(void)
 }
 
 void
-host_init(struct flagsync_host *h, const struct config_plugin *pcfg,
-    struct cache *c)
+host_init(struct flagsync_host *h, const struct config *cfg,
+    const struct config_plugin *pcfg, struct cache *c)
 {
 	memset(h, 0, sizeof(*h));
+	h->cfg = cfg;
 	h->pcfg = pcfg;
+	if (cfg)
+		snprintf(h->jira_timeout, sizeof(h->jira_timeout), "%d",
+		    cfg->jira_timeout);
 	h->c = c;
 	pthread_mutex_init(&h->mtx, NULL);
 }
@@ -263,6 +267,26 @@ host_kv_del(struct flagsync_host *h, const char *key)
 	return rc > 0 || rc == 0 ? rc : EIO;
 }
 
+static const char *
+host_agent_config(struct flagsync_host *h, const char *section,
+    const char *key)
+{
+	if (h->cfg == NULL || section == NULL || key == NULL ||
+	    strcmp(section, "jira") != 0)
+		return NULL;
+	if (strcmp(key, "url") == 0)
+		return h->cfg->jira_url;
+	if (strcmp(key, "email") == 0)
+		return h->cfg->jira_email;
+	if (strcmp(key, "api_token") == 0)
+		return h->cfg->jira_api_token;
+	if (strcmp(key, "ca_file") == 0)
+		return h->cfg->ca_file;
+	if (strcmp(key, "timeout") == 0)
+		return h->jira_timeout;
+	return NULL;
+}
+
 static void
 host_release_buf(struct flagsync_host *h, void *p)
 {
@@ -284,6 +308,7 @@ static const struct flagsync_host_api host_table = {
 	.kv_put = host_kv_put,
 	.kv_del = host_kv_del,
 	.release = host_release_buf,
+	.agent_config = host_agent_config,
 };
 
 const struct flagsync_host_api *

@@ -24,8 +24,10 @@
 #include "config.h"
 
 struct flagsync_host {
+	const struct config *cfg;	/* may be NULL (check-config of one) */
 	const struct config_plugin *pcfg;
 	struct cache *c;
+	char	 jira_timeout[16];	/* [jira] timeout as text */
 	pthread_mutex_t mtx;	/* guards last_error */
 	char	 last_error[512];
 	int64_t	 last_error_time;	/* ms epoch, 0 when none */
@@ -33,8 +35,8 @@ struct flagsync_host {
 
 const struct flagsync_host_api *host_api(void);
 
-void	host_init(struct flagsync_host *h, const struct config_plugin *pcfg,
-	    struct cache *c);
+void	host_init(struct flagsync_host *h, const struct config *cfg,
+	    const struct config_plugin *pcfg, struct cache *c);
 void	host_release(struct flagsync_host *h);
 /* Records msg as the instance's last error (also used by the deliverer). */
 void	host_set_error(struct flagsync_host *h, const char *msg);

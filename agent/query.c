@@ -944,12 +944,111 @@ query_issue(struct query *q, int argc, char **argv)
 	return status;
 }
 
+/* ------------------------------------------------------------ plugins */
+
+struct backlog {
+	const char *events;
+	uint64_t n;
+};
+
+static int
+backlog_cb(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct backlog *b = arg;
+	const char *p, *end;
+	char type[64];
+	size_t n;
+
+	(void)seq;
+	/* "type" is the third key of every event: no need to parse it all */
+	p = memmem(json, len < 128 ? len : 128, "\"type\":\"", 8);
+	if (p == NULL)
+		return 0;
+	p += 8;
+	end = memchr(p, '"', (size_t)(json + len - p));
+	if (end == NULL || (n = (size_t)(end - p)) >= sizeof(type))
+		return 0;
+	memcpy(type, p, n);
+	type[n] = '\0';
+	if (deliver_selects(b->events, type))
+		b->n++;
+	return 0;
+}
+
+/* One instance's row: everything `plugins` shows, as JSON. */
+static json_object *
+plugin_row(struct cache_txn *t, const struct config_plugin *pc)
+{
+	struct backlog b = { pc->events, 0 };
+	json_object *o, *st = NULL, *v;
+	uint64_t cursor = 0, dead = 0;
+	const char *js;
+	char source[256];
+	size_t len;
+
+	snprintf(source, sizeof(source), "plugin:%s", pc->name);
+	if (cache_status_get(t, source, &js, &len) == 0)
+		st = jsonw_parse(js, len);
+	if (cache_cursor_get(t, pc->name, &cursor) != 0)
+		cursor = 0;
+	cache_event_foreach(t, cursor, backlog_cb, &b);
+	cache_dead_count(t, pc->name, &dead);
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(pc->name));
+	json_object_object_add(o, "module", json_object_new_string(pc->module));
+	json_object_object_add(o, "abi", st && json_object_object_get_ex(st,
+	    "abi", &v) ? json_object_get(v) : NULL);
+	json_object_object_add(o, "cursor",
+	    json_object_new_int64((int64_t)cursor));
+	json_object_object_add(o, "backlog", json_object_new_int64((int64_t)b.n));
+	json_object_object_add(o, "dead_letters",
+	    json_object_new_int64((int64_t)dead));
+	json_object_object_add(o, "last_error", st &&
+	    json_object_object_get_ex(st, "error", &v) ? json_object_get(v) :
+	    NULL);
+	json_object_object_add(o, "state", st && json_object_object_get_ex(st,
+	    "state", &v) ? json_object_get(v) : json_object_new_string(
+	    "never started"));
+	json_object_put(st);
+	return o;
+}
+
+static void
+plugins_print_text(struct query *q, json_object *arr)
+{
+	struct table *tab;
+	json_object *o;
+	char cursor[32], backlog[32], dead[32];
+	size_t i;
+
+	tab = table_new(8, "NAME", "MODULE", "ABI", "STATE", "CURSOR",
+	    "BACKLOG", "DEAD", "LAST ERROR");
+	if (tab == NULL)
+		return;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		snprintf(cursor, sizeof(cursor), "%lld", (long long)
+		    json_object_get_int64(json_object_object_get(o, "cursor")));
+		snprintf(backlog, sizeof(backlog), "%lld", (long long)
+		    json_object_get_int64(json_object_object_get(o, "backlog")));
+		snprintf(dead, sizeof(dead), "%lld", (long long)
+		    json_object_get_int64(json_object_object_get(o,
+		    "dead_letters")));
+		table_add(tab, jstr(o, "name"), jstr(o, "module"),
+		    jstr(o, "abi"), jstr(o, "state"), cursor, backlog, dead,
+		    jstr(o, "last_error"));
+	}
+	table_print(tab, q->out);
+	table_free(tab);
+}
+
 /* ------------------------------------------------------------ status */
 
 struct counts {
 	struct cache_txn *t;
 	int64_t	 flags, active, killed, undefined, links, issues;
 	json_object *sources;
+	json_object *plugins;	/* the `plugins` rows: backlogs */
 	json_object *stamps;
 };
 
@@ -1068,13 +1167,14 @@ query_status(struct query *q, int argc, char **argv)
 	json_object *o, *ev;
 	uint64_t first = 0, last = 0;
 	char *pos[1], *stamps;
-	size_t npos;
+	size_t npos, i;
 	int rc;
 
 	if ((rc = args_parse("status", argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
 	memset(&c, 0, sizeof(c));
 	c.sources = json_object_new_array();
+	c.plugins = json_object_new_array();
 	if ((stamps = poll_read_stamps(q->cfg->state_dir)) != NULL)
 		c.stamps = json_tokener_parse(stamps);
 	free(stamps);
@@ -1090,6 +1190,9 @@ query_status(struct query *q, int argc, char **argv)
 			rc = cache_event_first(c.t, &first);
 		if (rc == 0)
 			rc = cache_event_last(c.t, &last);
+		for (i = 0; rc == 0 && i < q->cfg->nplugins; i++)
+			json_object_array_add(c.plugins, plugin_row(c.t,
+			    &q->cfg->plugins[i]));
 		cache_read_end(c.t);
 	}
 	if (rc != 0) {
@@ -1121,12 +1224,19 @@ query_status(struct query *q, int argc, char **argv)
 		json_object_object_add(ev, "last",
 		    json_object_new_int64((int64_t)last));
 		json_object_object_add(o, "events", ev);
+		json_object_object_add(o, "plugins", json_object_get(c.plugins));
 		json_print(q->out, o);
 		json_object_put(o);
-	} else
+	} else {
 		status_print_text(q, &c, first, last);
+		if (json_object_array_length(c.plugins)) {
+			fputc('\n', q->out);
+			plugins_print_text(q, c.plugins);
+		}
+	}
 	json_object_put(c.sources);
 	json_object_put(c.stamps);
+	json_object_put(c.plugins);
 	return 0;
 }
 
@@ -1252,104 +1362,6 @@ query_export(struct query *q, int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	return 0;
-}
-
-/* ------------------------------------------------------------ plugins */
-
-struct backlog {
-	const char *events;
-	uint64_t n;
-};
-
-static int
-backlog_cb(void *arg, uint64_t seq, const char *json, size_t len)
-{
-	struct backlog *b = arg;
-	const char *p, *end;
-	char type[64];
-	size_t n;
-
-	(void)seq;
-	/* "type" is the third key of every event: no need to parse it all */
-	p = memmem(json, len < 128 ? len : 128, "\"type\":\"", 8);
-	if (p == NULL)
-		return 0;
-	p += 8;
-	end = memchr(p, '"', (size_t)(json + len - p));
-	if (end == NULL || (n = (size_t)(end - p)) >= sizeof(type))
-		return 0;
-	memcpy(type, p, n);
-	type[n] = '\0';
-	if (deliver_selects(b->events, type))
-		b->n++;
-	return 0;
-}
-
-/* One instance's row: everything `plugins` shows, as JSON. */
-static json_object *
-plugin_row(struct cache_txn *t, const struct config_plugin *pc)
-{
-	struct backlog b = { pc->events, 0 };
-	json_object *o, *st = NULL, *v;
-	uint64_t cursor = 0, dead = 0;
-	const char *js;
-	char source[256];
-	size_t len;
-
-	snprintf(source, sizeof(source), "plugin:%s", pc->name);
-	if (cache_status_get(t, source, &js, &len) == 0)
-		st = jsonw_parse(js, len);
-	if (cache_cursor_get(t, pc->name, &cursor) != 0)
-		cursor = 0;
-	cache_event_foreach(t, cursor, backlog_cb, &b);
-	cache_dead_count(t, pc->name, &dead);
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(pc->name));
-	json_object_object_add(o, "module", json_object_new_string(pc->module));
-	json_object_object_add(o, "abi", st && json_object_object_get_ex(st,
-	    "abi", &v) ? json_object_get(v) : NULL);
-	json_object_object_add(o, "cursor",
-	    json_object_new_int64((int64_t)cursor));
-	json_object_object_add(o, "backlog", json_object_new_int64((int64_t)b.n));
-	json_object_object_add(o, "dead_letters",
-	    json_object_new_int64((int64_t)dead));
-	json_object_object_add(o, "last_error", st &&
-	    json_object_object_get_ex(st, "error", &v) ? json_object_get(v) :
-	    NULL);
-	json_object_object_add(o, "state", st && json_object_object_get_ex(st,
-	    "state", &v) ? json_object_get(v) : json_object_new_string(
-	    "never started"));
-	json_object_put(st);
-	return o;
-}
-
-static void
-plugins_print_text(struct query *q, json_object *arr)
-{
-	struct table *tab;
-	json_object *o;
-	char cursor[32], backlog[32], dead[32];
-	size_t i;
-
-	tab = table_new(8, "NAME", "MODULE", "ABI", "STATE", "CURSOR",
-	    "BACKLOG", "DEAD", "LAST ERROR");
-	if (tab == NULL)
-		return;
-	for (i = 0; i < json_object_array_length(arr); i++) {
-		o = json_object_array_get_idx(arr, i);
-		snprintf(cursor, sizeof(cursor), "%lld", (long long)
-		    json_object_get_int64(json_object_object_get(o, "cursor")));
-		snprintf(backlog, sizeof(backlog), "%lld", (long long)
-		    json_object_get_int64(json_object_object_get(o, "backlog")));
-		snprintf(dead, sizeof(dead), "%lld", (long long)
-		    json_object_get_int64(json_object_object_get(o,
-		    "dead_letters")));
-		table_add(tab, jstr(o, "name"), jstr(o, "module"),
-		    jstr(o, "abi"), jstr(o, "state"), cursor, backlog, dead,
-		    jstr(o, "last_error"));
-	}
-	table_print(tab, q->out);
-	table_free(tab);
 }
 
 int

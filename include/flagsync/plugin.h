@@ -127,6 +127,14 @@ struct flagsync_host_api {
 
 	/* Frees a buffer the host returned. */
 	void		 (*release)(struct flagsync_host *h, void *p);
+
+	/* A key of the agent's own [jira] section, for outputs that write
+	 * to Jira: "url", "email", "api_token" (resolved from its file,
+	 * $FLAGSYNC_JIRA_API_TOKEN or the jira-api-token credential, as the
+	 * agent does), "timeout", "ca_file".  NULL when unset.  Never log
+	 * api_token.  section must be "jira"; other sections give NULL. */
+	const char	*(*agent_config)(struct flagsync_host *h,
+			    const char *section, const char *key);
 };
 
 struct flagsync_plugin {

@@ -153,6 +153,8 @@ PY
 }
 
 row "part" "figure" "value"
+# Figures move with the machine's load: say what it was.
+row host "cpus / load average" "$(nproc) / $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ------------------------------------------------------------ backlog
 sim_start --generate 100000 --seed 1

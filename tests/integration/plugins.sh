@@ -62,6 +62,9 @@ check_eq "plugins --json has the SPEC keys" \
     "$(fs plugins --json | jq -r '.[0] | keys_unsorted | join(",")')"
 check_eq "cursor at the last event, backlog 0" "6 0 1.0" \
     "$(fs plugins --json | jq -r '.[0] | "\(.cursor) \(.backlog) \(.abi)"')"
+check_eq "status carries the plugin backlogs too" "flaky 0" \
+    "$(fs status --json | jq -r '.plugins[0] | "\(.name) \(.backlog)"')"
+check_match "status table lists the output" "^flaky +testplug" "$(fs status)"
 
 # FAIL: a dead letter, and the next events still arrive.
 with_plugins "[plugin picky]
