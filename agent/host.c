@@ -37,6 +37,7 @@ host_init(struct flagsync_host *h, const struct config *cfg,
 	if (cfg)
 		snprintf(h->jira_timeout, sizeof(h->jira_timeout), "%d",
 		    cfg->jira_timeout);
+	snprintf(h->timeout, sizeof(h->timeout), "%d", pcfg->timeout);
 	h->c = c;
 	pthread_mutex_init(&h->mtx, NULL);
 }
@@ -81,6 +82,8 @@ host_config_get(struct flagsync_host *h, const char *key)
 		return h->pcfg->module;
 	if (strcmp(key, "events") == 0)
 		return h->pcfg->events;
+	if (strcmp(key, "timeout") == 0)
+		return h->timeout;
 	for (i = 0; i < h->pcfg->nkeys; i++)
 		if (strcmp(h->pcfg->keys[i].key, key) == 0)
 			return h->pcfg->keys[i].value;

@@ -28,6 +28,7 @@ struct flagsync_host {
 	const struct config_plugin *pcfg;
 	struct cache *c;
 	char	 jira_timeout[16];	/* [jira] timeout as text */
+	char	 timeout[16];		/* the instance's timeout as text */
 	pthread_mutex_t mtx;	/* guards last_error */
 	char	 last_error[512];
 	int64_t	 last_error_time;	/* ms epoch, 0 when none */

@@ -385,13 +385,15 @@ struct stamp {
 };
 
 /*
- * The status record changes only when the outcome or the counts do, so
- * that an unchanged poll leaves the cache untouched; the poll time goes to
- * polls.json instead.
+ * The status record changes only when the outcome, the counts or the
+ * details do, so that an unchanged poll leaves the cache untouched; the
+ * poll time goes to polls.json instead.  details (may be NULL) holds a
+ * source's own fields, copied into the record.
  */
 static int
-status_record(struct stamp *st, const char *source, int ok, const char *err,
-    int64_t count1, const char *name1, int64_t count2, const char *name2)
+status_record_details(struct stamp *st, const char *source, int ok,
+    const char *err, int64_t count1, const char *name1, int64_t count2,
+    const char *name2, json_object *details)
 {
 	json_object *o, *prev = NULL, *since = NULL, *po, *pe;
 	struct cache_txn *t;
@@ -424,6 +426,10 @@ status_record(struct stamp *st, const char *source, int ok, const char *err,
 		json_object_object_add(o, name1, json_object_new_int64(count1));
 	if (name2)
 		json_object_object_add(o, name2, json_object_new_int64(count2));
+	if (details) {
+		json_object_object_foreach(details, key, val)
+			json_object_object_add(o, key, json_object_get(val));
+	}
 	rc = changeset_add_status(st->cs, source,
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -436,6 +442,14 @@ status_record(struct stamp *st, const char *source, int ok, const char *err,
 	    json_object_new_string(err));
 	json_object_object_add(st->stamps, source, o);
 	return rc;
+}
+
+static int
+status_record(struct stamp *st, const char *source, int ok, const char *err,
+    int64_t count1, const char *name1, int64_t count2, const char *name2)
+{
+	return status_record_details(st, source, ok, err, count1, name1,
+	    count2, name2, NULL);
 }
 
 static void
@@ -561,29 +575,33 @@ static int
 poll_source(const struct source *src, const struct source_env *env,
     struct stamp *st)
 {
+	json_object *details;
 	struct linkset set;
 	char err[1024];
 	size_t n;
 	int rc;
 
+	if ((details = json_object_new_object()) == NULL)
+		return ENOMEM;
 	linkset_init(&set);
 	err[0] = '\0';
-	if ((rc = src->gather(env, &set, err, sizeof(err))) != 0) {
+	if ((rc = src->gather(env, &set, details, err, sizeof(err))) != 0) {
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "%s: %s", src->status_name,
 			    fs_strerror(rc));
 		log_warnx("%s; keeping the previous links from it", err);
 		status_record(st, src->status_name, 0, err, 0, NULL, 0, NULL);
-		linkset_release(&set);
-		return rc;
+		goto set_release;
 	}
 	linkset_sort(&set);
 	n = set.n;
 	rc = changeset_add_links(st->cs, src->id, src->scope, &set);
-	linkset_release(&set);
 	if (rc == 0)
-		rc = status_record(st, src->status_name, 1, NULL, (int64_t)n,
-		    "links", 0, NULL);
+		rc = status_record_details(st, src->status_name, 1, NULL,
+		    (int64_t)n, "links", 0, NULL, details);
+set_release:
+	linkset_release(&set);
+	json_object_put(details);
 	return rc;
 }
 
@@ -654,6 +672,8 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	}
 	env.cfg = cfg;
 	env.keys = &keys;
+	env.c = c;
+	env.cs = &cs;
 	env.cancel = cancel;
 	for (src = sources; *src; src++) {
 		if (!(*src)->enabled(cfg))

@@ -1139,6 +1139,14 @@ status_print_text(struct query *q, struct counts *c, uint64_t first,
 			    json_object_object_get(o, "defined")));
 		else if (json_object_object_get_ex(o, "links", &v))
 			buf_printf(&detail, "%d links", json_object_get_int(v));
+		/* names a jira-field issue lists that match no flag */
+		if (!jstr(o, "error") &&
+		    json_object_object_get_ex(o, "unmatched", &v) &&
+		    json_object_is_type(v, json_type_array))
+			buf_printf(&detail, ", %zu unmatched",
+			    json_object_array_length(v) + (size_t)
+			    json_object_get_int64(json_object_object_get(o,
+			    "unmatched_more")));
 		json_object_object_get_ex(o, "ok", &v);
 		table_add(tab, jstr(o, "source"), json_object_get_boolean(v) ?
 		    "ok" : "FAILED", jstr(o, "since"), jstr(o, "last_poll"),

@@ -6,12 +6,19 @@
  * succeeded, so a source that fails (network, auth, bad data) keeps its
  * previous links: an outage never reads as "all links removed".
  *
- * Standalone sources (file; jira-field comes with the Jira client) gather
- * on their own through struct source and are listed in
- * sources[].  The Split-derived sources, split-tag and
- * split-description, are read from a project's flag listing by poll.c,
- * scoped to that project, and succeed or fail with its poll.  local is not
- * polled: `flagsync link/unlink` edit it directly (commit.h edits).
+ * Standalone sources (file, jira-field) gather on their own through
+ * struct source and are listed in sources[].  The Split-derived sources,
+ * split-tag and split-description, are read from a project's flag listing
+ * by poll.c, scoped to that project, and succeed or fail with its poll.
+ * local is not polled: `flagsync link/unlink` edit it directly (commit.h
+ * edits).
+ *
+ * jira-field runs a JQL search for the issues whose [links] jira_field is
+ * not empty and reads flag names from that field (`flag` or
+ * `project/flag`).  A name matching no existing flag is not an error: it
+ * is listed in the source's status as "unmatched" ("SHOP-3: nope"),
+ * sorted, at most SOURCE_UNMATCHED_MAX of them ("unmatched_more" counts
+ * the rest).
  */
 #ifndef FLAGSYNC_SOURCE_H
 #define FLAGSYNC_SOURCE_H
@@ -20,13 +27,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <json-c/json.h>
+
+#include "cache.h"
+#include "commit.h"
 #include "config.h"
 #include "keys.h"
 #include "linkset.h"
 
+#define SOURCE_UNMATCHED_MAX	100	/* names a status record lists */
+
+/*
+ * Which flags exist is what the cache holds, as this cycle's changeset
+ * (the projects are polled first) amends it: a flag created in Split this
+ * cycle exists, one deleted this cycle does not.  Sources only read both.
+ */
 struct source_env {
 	const struct config *cfg;
 	const struct keys *keys;	/* issue_key_pattern */
+	struct cache *c;		/* read transactions only */
+	const struct changeset *cs;	/* may be NULL */
 	volatile sig_atomic_t *cancel;
 };
 
@@ -38,10 +58,14 @@ struct source {
 	/*
 	 * Adds the source's links to out (project, flag, issue).  Returns 0,
 	 * or an error with one line in err; on error out is left as it was.
-	 * May do network I/O; never called inside a cache transaction.
+	 * details is an empty JSON object, owned by the caller, that the
+	 * source may add keys to; when it succeeds they join its status
+	 * record beside "ok", "error", "since" and "links" (names it must
+	 * not use).  May do network I/O; never called inside a cache
+	 * transaction.
 	 */
 	int	(*gather)(const struct source_env *env, struct linkset *out,
-		    char *err, size_t errlen);
+		    json_object *details, char *err, size_t errlen);
 };
 
 /* The standalone sources, NULL-terminated. */

@@ -86,7 +86,8 @@ struct flagsync_host_api {
 	size_t		 struct_size;
 
 	/* The value of key in this instance's [plugin NAME] section, or
-	 * NULL when it is not set. */
+	 * NULL when it is not set.  "module", "events" and "timeout" answer
+	 * with the values in effect, defaults included. */
 	const char	*(*config_get)(struct flagsync_host *h, const char *key);
 	/* The i-th key of the section (from 0), NULL past the end; *value
 	 * gets its value.  For check_config() to reject unknown keys. */

@@ -41,6 +41,7 @@ struct flagsync_host {
 	struct mock_list kv;
 	struct mock_list views;		/* key: "PROJECT\nFLAG" */
 	struct mock_list issues;
+	struct mock_list agent;		/* key: "SECTION\nKEY" */
 	struct mock_line *lines;
 	size_t		 nlines;
 	size_t		 linecap;
@@ -308,6 +309,21 @@ mock_release(struct flagsync_host *h, void *p)
 	h->outstanding--;
 }
 
+static const char *
+mock_agent_config(struct flagsync_host *h, const char *section,
+    const char *key)
+{
+	char *k;
+	size_t i;
+
+	if (section == NULL || key == NULL ||
+	    asprintf(&k, "%s\n%s", section, key) < 0)
+		return NULL;
+	i = mock_list_find(&h->agent, k);
+	free(k);
+	return i == MOCK_NONE ? NULL : h->agent.v[i].value;
+}
+
 static const struct flagsync_host_api mock_api = {
 	.abi_major = FLAGSYNC_PLUGIN_ABI_MAJOR,
 	.abi_minor = FLAGSYNC_PLUGIN_ABI_MINOR,
@@ -322,6 +338,7 @@ static const struct flagsync_host_api mock_api = {
 	.kv_put = mock_kv_put,
 	.kv_del = mock_kv_del,
 	.release = mock_release,
+	.agent_config = mock_agent_config,
 };
 
 /* ------------------------------------------------ the test's side */
@@ -366,6 +383,7 @@ mock_host_free(struct flagsync_host *h)
 	mock_list_release(&h->kv);
 	mock_list_release(&h->views);
 	mock_list_release(&h->issues);
+	mock_list_release(&h->agent);
 	free(h->name);
 	free(h);
 }
@@ -439,6 +457,21 @@ mock_host_set_issue_flags(struct flagsync_host *h, const char *issue,
 {
 	return mock_list_set(&h->issues, issue, json,
 	    json != NULL ? strlen(json) : 0);
+}
+
+int
+mock_host_set_agent_config(struct flagsync_host *h, const char *section,
+    const char *key, const char *value)
+{
+	char *k;
+	int rc;
+
+	if (asprintf(&k, "%s\n%s", section, key) < 0)
+		return ENOMEM;
+	rc = mock_list_set(&h->agent, k, value,
+	    value != NULL ? strlen(value) : 0);
+	free(k);
+	return rc;
 }
 
 void

@@ -4,10 +4,10 @@
  *
  * mock_host_api() is a complete struct flagsync_host_api.  Each mock host
  * serves a fixed list of config keys, records every log line in memory,
- * keeps a key/value store in memory and answers flag_view() and
- * issue_flags() from canned JSON (FLAGSYNC_ENOTFOUND for anything not
- * registered).  It counts the buffers it hands out, so a test can check
- * that a plugin release()d all of them.
+ * keeps a key/value store in memory and answers flag_view(),
+ * issue_flags() and agent_config() from canned values (FLAGSYNC_ENOTFOUND
+ * or NULL for anything not registered).  It counts the buffers it hands
+ * out, so a test can check that a plugin release()d all of them.
  *
  * Ownership: mock_host_create() copies the name and the keys; the host
  * owns everything it stores and mock_host_free() frees it all.  Strings
@@ -63,6 +63,14 @@ int	mock_host_set_flag_view(struct flagsync_host *h, const char *project,
 	    const char *flag, const char *json);
 int	mock_host_set_issue_flags(struct flagsync_host *h, const char *issue,
 	    const char *json);
+
+/*
+ * What agent_config(h, section, key) answers, e.g. ("jira", "url",
+ * "http://127.0.0.1:PORT").  value is copied; NULL unsets it.  Returns 0
+ * or ENOMEM.
+ */
+int	mock_host_set_agent_config(struct flagsync_host *h,
+	    const char *section, const char *key, const char *value);
 
 /*
  * Makes every later kv_get/kv_put/kv_del fail with err (an errno value),

@@ -1,0 +1,1077 @@
+/*
+ * jira.c - the "jira" output plugin (SPEC §7, Jira writer): keeps an
+ * issue property and one remote link per flag on every Jira issue that
+ * flags are linked to.
+ *
+ *	[plugin jira]
+ *	property  = flagsync.flags	; the issue property written
+ *	web_links = yes			; also a remote link per (issue, flag)
+ *
+ * The site, account, token, timeout and CAs are the agent's own [jira]
+ * section (agent_config()).  An event touches the issues it names (a
+ * flag event: its "issues"; a link event: its "issue"); for each, the
+ * plugin asks the host for the issue's flags now and writes what differs
+ * from what it last wrote there.  What was written lives in the
+ * instance's key/value store, and only once Jira took it:
+ *
+ *	prop:ISSUE		the property value, "updated" aside
+ *	link:ISSUE:PROJECT:FLAG	the remote link body last posted
+ *	links:ISSUE		PROJECT:FLAG lines: links that may exist
+ *
+ * so a delivery that stops half way (RETRY, crash) leaves the store
+ * saying exactly what is still to do, and delivering an event again
+ * makes no call for what is already right.  "links:ISSUE" gains a pair
+ * just before its link is posted, never after: a crash between the post
+ * and the store cannot then leave a link nobody would remove.
+ *
+ * Errors: 404 on a write is FAIL (the issue is missing or hidden; the
+ * dead letter names it); 401/403 are RETRY with an ERR line naming the
+ * account (never the token), since a credential fix must not lose
+ * events; 429/503 are waited out inside the call (jira_http.c) and RETRY
+ * if Jira keeps refusing; 5xx, timeouts and an exhausted time budget are
+ * RETRY; other 4xx are FAIL with Jira's own words.
+ *
+ * Ownership: the context owns the HTTP client and the set of flags
+ * already reported as having no URL; property and the [jira] strings
+ * point into the host's config, valid until shutdown() returns.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include <flagsync/plugin.h>
+
+#include "jira.h"
+
+#define JIRA_PROPERTY		"flagsync.flags"
+#define JIRA_PROPERTY_MAX	255	/* Jira's limit on a property key */
+#define JIRA_TIMEOUT		30	/* [jira] and instance default, s */
+#define JIRA_KV_KEY_MAX		256
+#define JIRA_API		"/rest/api/3/issue/"
+
+struct jira_conf {
+	const char	*property;
+	int		 web_links;
+	int64_t		 budget_ms;	/* of one deliver() call */
+	const char	*url;
+	const char	*email;
+	const char	*token;
+	const char	*ca_file;
+	long		 timeout;	/* [jira] timeout, seconds */
+};
+
+/* A set of strings, kept in insertion order. */
+struct jira_set {
+	char		**v;
+	size_t		  n;
+	size_t		  cap;
+};
+
+struct jira_ctx {
+	const struct flagsync_host_api *api;
+	struct flagsync_host *host;
+	struct jira_conf conf;
+	struct jira_http http;
+	struct jira_set	 no_url;	/* pairs already logged */
+};
+
+/* One call's meaning for the caller. */
+enum jira_call_kind {
+	JIRA_WRITE,	/* 404: the issue is missing, FAIL */
+	JIRA_REMOVE	/* 404: already gone, done */
+};
+
+static const char *const jira_keys[] = {
+	"property", "web_links", "module", "events", "timeout", NULL
+};
+
+static void jira_err(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+jira_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* strerror(3) is not thread-safe and instances run in parallel. */
+static const char *
+jira_strerror(int e, char *buf, size_t len)
+{
+	return strerror_r(e, buf, len);
+}
+
+/* ------------------------------------------------------------ config */
+
+/* The yes/no words the rest of flagsync.ini accepts. */
+static int
+jira_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+	size_t i;
+
+	for (i = 0; yes[i] != NULL; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Seconds from 1 to 3600, or def when s is NULL or not such a number. */
+static long
+jira_seconds(const char *s, long def)
+{
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return def;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 3600)
+		return def;
+	return v;
+}
+
+static int
+jira_known(const char *key)
+{
+	size_t i;
+
+	for (i = 0; jira_keys[i] != NULL; i++)
+		if (strcmp(key, jira_keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The host API of flagsync 0.1 ends before agent_config. */
+static int
+jira_has_agent_config(const struct flagsync_host_api *api)
+{
+	return api->struct_size >= offsetof(struct flagsync_host_api,
+	    agent_config) + sizeof(api->agent_config) &&
+	    api->agent_config != NULL;
+}
+
+/* The [plugin NAME] keys.  0, or EINVAL with err set. */
+static int
+jira_config_plugin(const struct flagsync_host_api *api,
+    struct flagsync_host *h, struct jira_conf *c, char *err, size_t errlen)
+{
+	const char *key, *value;
+	size_t i;
+
+	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
+		if (!jira_known(key)) {
+			jira_err(err, errlen, "unknown key \"%s\" (the jira "
+			    "module knows property and web_links)", key);
+			return EINVAL;
+		}
+	if ((c->property = api->config_get(h, "property")) == NULL)
+		c->property = JIRA_PROPERTY;
+	if (c->property[0] == '\0' ||
+	    strlen(c->property) > JIRA_PROPERTY_MAX) {
+		jira_err(err, errlen, "property = \"%s\": use a key of 1 to "
+		    "%d bytes, e.g. %s", c->property, JIRA_PROPERTY_MAX,
+		    JIRA_PROPERTY);
+		return EINVAL;
+	}
+	c->web_links = 1;
+	value = api->config_get(h, "web_links");
+	if (value != NULL && jira_bool(value, &c->web_links) != 0) {
+		jira_err(err, errlen, "web_links = \"%s\": use yes or no",
+		    value);
+		return EINVAL;
+	}
+	/* Finish well inside the instance's timeout, or the host reports
+	 * the call as stuck. */
+	c->budget_ms = jira_seconds(api->config_get(h, "timeout"),
+	    JIRA_TIMEOUT) * 900;
+	return 0;
+}
+
+/* The agent's [jira] section.  0, or EINVAL with err set. */
+static int
+jira_config_agent(const struct flagsync_host_api *api,
+    struct flagsync_host *h, struct jira_conf *c, char *err, size_t errlen)
+{
+	if (!jira_has_agent_config(api)) {
+		jira_err(err, errlen, "this flagsync is too old for the jira "
+		    "module: its plugin API has no agent_config()");
+		return EINVAL;
+	}
+	c->url = api->agent_config(h, "jira", "url");
+	c->email = api->agent_config(h, "jira", "email");
+	c->token = api->agent_config(h, "jira", "api_token");
+	c->ca_file = api->agent_config(h, "jira", "ca_file");
+	c->timeout = jira_seconds(api->agent_config(h, "jira", "timeout"),
+	    JIRA_TIMEOUT);
+	if (c->url == NULL || c->url[0] == '\0') {
+		jira_err(err, errlen, "[jira] url is not set: the Jira site "
+		    "to write to, e.g. https://example.atlassian.net");
+		return EINVAL;
+	}
+	if (strncasecmp(c->url, "https://", 8) != 0 &&
+	    strncasecmp(c->url, "http://", 7) != 0) {
+		jira_err(err, errlen, "[jira] url = \"%s\": use an http:// or "
+		    "https:// URL", c->url);
+		return EINVAL;
+	}
+	if (c->email == NULL || c->email[0] == '\0') {
+		jira_err(err, errlen, "[jira] email is not set: the Atlassian "
+		    "account the jira module writes as");
+		return EINVAL;
+	}
+	if (c->token == NULL || c->token[0] == '\0') {
+		jira_err(err, errlen, "[jira] api_token_file is not set (nor "
+		    "api_token, $FLAGSYNC_JIRA_API_TOKEN or the jira-api-token "
+		    "credential): the API token of %s", c->email);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int
+jira_config(const struct flagsync_host_api *api, struct flagsync_host *h,
+    struct jira_conf *c, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = jira_config_plugin(api, h, c, err, errlen)) != 0)
+		return rc;
+	return jira_config_agent(api, h, c, err, errlen);
+}
+
+/* ---------------------------------------------------------- string sets */
+
+static void
+jira_set_free(struct jira_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static size_t
+jira_set_find(const struct jira_set *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+static int
+jira_set_addn(struct jira_set *s, const char *name, size_t len)
+{
+	char **v;
+	size_t cap;
+
+	if (s->n == s->cap) {
+		cap = s->cap ? s->cap * 2 : 8;
+		if ((v = reallocarray(s->v, cap, sizeof(*v))) == NULL)
+			return ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	if ((s->v[s->n] = strndup(name, len)) == NULL)
+		return ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static int
+jira_set_add(struct jira_set *s, const char *name)
+{
+	if (jira_set_find(s, name) != SIZE_MAX)
+		return 0;
+	return jira_set_addn(s, name, strlen(name));
+}
+
+/* Removes name, keeping the order of the others. */
+static void
+jira_set_del(struct jira_set *s, const char *name)
+{
+	size_t i = jira_set_find(s, name);
+
+	if (i == SIZE_MAX)
+		return;
+	free(s->v[i]);
+	memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
+	s->n--;
+}
+
+/* Newline-separated names into s (which starts empty). */
+static int
+jira_set_parse(struct jira_set *s, const char *p, size_t len)
+{
+	const char *end = p + len, *nl;
+	int rc;
+
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl > p && (rc = jira_set_addn(s, p, (size_t)(nl - p))) != 0)
+			return rc;
+		p = nl + 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the store */
+
+/*
+ * A store key: "PREFIX:ISSUE" or "PREFIX:ISSUE:PAIR".  Keys may be 256
+ * bytes; a longer one ends in a digest of PAIR instead (FNV-1a, twice
+ * with different bases: 128 bits, no collision among one issue's flags).
+ */
+static char *
+jira_kv_key(const char *prefix, const char *issue, const char *pair)
+{
+	uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+	const unsigned char *p;
+	char *key;
+	int n;
+
+	if (pair == NULL)
+		n = asprintf(&key, "%s:%s", prefix, issue);
+	else
+		n = asprintf(&key, "%s:%s:%s", prefix, issue, pair);
+	if (n < 0)
+		return NULL;
+	if (n <= JIRA_KV_KEY_MAX || pair == NULL)
+		return key;
+	free(key);
+	for (p = (const unsigned char *)pair; *p != '\0'; p++) {
+		a = (a ^ *p) * 0x100000001b3ULL;
+		b = (b ^ *p) * 0x100000001b3ULL;
+	}
+	if (asprintf(&key, "%s:%s:#%016" PRIx64 "%016" PRIx64, prefix, issue,
+	    a, b) < 0)
+		return NULL;
+	return key;
+}
+
+static int
+jira_kv_failed(const char *what, const char *key, int e, char *err,
+    size_t errlen)
+{
+	char ebuf[128];
+
+	jira_err(err, errlen, "cannot %s %s in the plugin's store: %s", what,
+	    key, e > 0 ? jira_strerror(e, ebuf, sizeof(ebuf)) : "host error");
+	return FLAGSYNC_RETRY;
+}
+
+static int
+jira_oom(char *err, size_t errlen)
+{
+	jira_err(err, errlen, "out of memory");
+	return FLAGSYNC_RETRY;
+}
+
+/* *value (to free) and *len, or *value NULL when absent.  OK or RETRY. */
+static int
+jira_kv_read(struct jira_ctx *jc, const char *key, char **value, size_t *len,
+    char *err, size_t errlen)
+{
+	void *v;
+	int rc;
+
+	*value = NULL;
+	*len = 0;
+	rc = jc->api->kv_get(jc->host, key, &v, len);
+	if (rc == FLAGSYNC_ENOTFOUND)
+		return FLAGSYNC_OK;
+	if (rc != 0)
+		return jira_kv_failed("read", key, rc, err, errlen);
+	/* A copy of our own: the host's buffer is the host's to free. */
+	*value = malloc(*len + 1);
+	if (*value != NULL) {
+		memcpy(*value, v, *len);
+		(*value)[*len] = '\0';
+	}
+	jc->api->release(jc->host, v);
+	if (*value == NULL)
+		return jira_kv_failed("read", key, ENOMEM, err, errlen);
+	return FLAGSYNC_OK;
+}
+
+static int
+jira_kv_write(struct jira_ctx *jc, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	if (value == NULL)
+		rc = jc->api->kv_del(jc->host, key);
+	else
+		rc = jc->api->kv_put(jc->host, key, value, strlen(value));
+	if (rc != 0)
+		return jira_kv_failed(value == NULL ? "remove" :
+		    "write", key, rc, err, errlen);
+	return FLAGSYNC_OK;
+}
+
+static int
+jira_links_load(struct jira_ctx *jc, const char *key, struct jira_set *s,
+    char *err, size_t errlen)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if ((rc = jira_kv_read(jc, key, &text, &len, err, errlen)) !=
+	    FLAGSYNC_OK || text == NULL)
+		return rc;
+	if (jira_set_parse(s, text, len) != 0)
+		rc = jira_kv_failed("read", key, ENOMEM, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* Stores the set, or removes the key when it is empty. */
+static int
+jira_links_save(struct jira_ctx *jc, const char *key,
+    const struct jira_set *s, char *err, size_t errlen)
+{
+	char *text, *p;
+	size_t len = 0, i;
+	int rc;
+
+	if (s->n == 0)
+		return jira_kv_write(jc, key, NULL, err, errlen);
+	for (i = 0; i < s->n; i++)
+		len += strlen(s->v[i]) + 1;
+	if ((text = malloc(len)) == NULL)
+		return jira_kv_failed("write", key, ENOMEM, err, errlen);
+	for (p = text, i = 0; i < s->n; i++) {
+		len = strlen(s->v[i]);
+		memcpy(p, s->v[i], len);
+		p[len] = i + 1 < s->n ? '\n' : '\0';
+		p += len + 1;
+	}
+	rc = jira_kv_write(jc, key, text, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------- calls */
+
+static void
+jira_on_wait(void *arg, const char *method, const char *path, long status,
+    int64_t wait_ms, int told)
+{
+	struct jira_ctx *jc = arg;
+
+	jc->api->log(jc->host, FLAGSYNC_LOG_INFO, "Jira answered %ld to %s "
+	    "%s; waiting %" PRId64 ".%03d s %s", status, method, path,
+	    wait_ms / 1000, (int)(wait_ms % 1000), told ?
+	    "as its Retry-After says" : "(no Retry-After: backing off)");
+}
+
+/* A 401 or 403: the account or its rights, which only an admin fixes. */
+static int
+jira_denied(struct jira_ctx *jc, long status, const char *issue, char *err,
+    size_t errlen)
+{
+	if (status == 403)
+		jira_err(err, errlen, "Jira rejected %s (403) for %s: check "
+		    "[jira] email and api_token_file, and that the account may "
+		    "browse, edit and link %s", jc->conf.email, issue, issue);
+	else
+		jira_err(err, errlen, "Jira rejected %s (%ld): check [jira] "
+		    "email and api_token_file", jc->conf.email, status);
+	jc->api->log(jc->host, FLAGSYNC_LOG_ERR, "%s", err);
+	return FLAGSYNC_RETRY;
+}
+
+/* What a status other than success means.  RETRY or FAIL, err set. */
+static int
+jira_status(struct jira_ctx *jc, const char *method, const char *path,
+    const char *issue, char *err, size_t errlen)
+{
+	long status = jc->http.status;
+	char words[512];
+
+	if (status == 404) {
+		jira_err(err, errlen, "Jira issue %s does not exist or the "
+		    "account cannot see it (404)", issue);
+		return FLAGSYNC_FAIL;
+	}
+	if (status == 401 || status == 403)
+		return jira_denied(jc, status, issue, err, errlen);
+	if (status == 429 || status == 503) {
+		jira_err(err, errlen, "Jira still answers %ld to %s %s after "
+		    "waiting as told, or asks for a wait past this delivery's "
+		    "time budget", status, method, path);
+		return FLAGSYNC_RETRY;
+	}
+	jira_http_error_words(&jc->http, words, sizeof(words));
+	if (status >= 500 || status < 400) {
+		jira_err(err, errlen, "Jira answered %ld to %s %s%s: %s", status,
+		    method, path, status >= 300 && status < 400 ?
+		    " (a redirect: check [jira] url)" : "", words);
+		return FLAGSYNC_RETRY;
+	}
+	jira_err(err, errlen, "Jira refused %s %s (%ld): %s", method, path,
+	    status, words);
+	return FLAGSYNC_FAIL;
+}
+
+/* One call: OK, RETRY or FAIL with err set. */
+static int
+jira_call(struct jira_ctx *jc, const char *method, const char *path,
+    const char *body, const char *issue, enum jira_call_kind kind, char *err,
+    size_t errlen)
+{
+	long status;
+
+	if (jira_http_request(&jc->http, method, path, body, jira_on_wait, jc,
+	    err, errlen) != JIRA_ANSWERED)
+		return FLAGSYNC_RETRY;
+	status = jc->http.status;
+	if ((status >= 200 && status < 300) ||
+	    (status == 404 && kind == JIRA_REMOVE)) {
+		jc->api->log(jc->host, FLAGSYNC_LOG_DEBUG, "%s %s: %ld", method,
+		    path, status);
+		return FLAGSYNC_OK;
+	}
+	return jira_status(jc, method, path, issue, err, errlen);
+}
+
+/* "/rest/api/3/issue/ISSUE/REST[VALUE]", with ISSUE and VALUE escaped. */
+static char *
+jira_path(struct jira_ctx *jc, const char *issue, const char *rest,
+    const char *value)
+{
+	char *ei, *ev = NULL, *path = NULL;
+
+	if ((ei = jira_http_escape(&jc->http, issue)) == NULL)
+		return NULL;
+	if (value != NULL && (ev = jira_http_escape(&jc->http, value)) == NULL)
+		goto escaped_free;
+	if (asprintf(&path, JIRA_API "%s%s%s", ei, rest, ev != NULL ? ev :
+	    "") < 0)
+		path = NULL;
+escaped_free:
+	free(ei);
+	free(ev);
+	return path;
+}
+
+/* ---------------------------------------------------------- property */
+
+static int64_t
+jira_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* PUT or DELETE the property, then remember what Jira now holds. */
+static int
+jira_prop_write(struct jira_ctx *jc, const char *issue, const char *key,
+    const char *full, const char *bare, char *err, size_t errlen)
+{
+	char *path;
+	int rc;
+
+	if ((path = jira_path(jc, issue, "/properties/",
+	    jc->conf.property)) == NULL)
+		return jira_oom(err, errlen);
+	if (full != NULL)
+		rc = jira_call(jc, "PUT", path, full, issue, JIRA_WRITE, err,
+		    errlen);
+	else
+		rc = jira_call(jc, "DELETE", path, NULL, issue, JIRA_REMOVE,
+		    err, errlen);
+	if (rc == FLAGSYNC_OK)
+		rc = jira_kv_write(jc, key, bare, err, errlen);
+	free(path);
+	return rc;
+}
+
+static int
+jira_prop_sync(struct jira_ctx *jc, const char *issue, json_object *idoc,
+    char *err, size_t errlen)
+{
+	char *key, *old = NULL, *full = NULL, *bare = NULL;
+	size_t oldlen;
+	int rc, e;
+
+	if ((key = jira_kv_key("prop", issue, NULL)) == NULL)
+		return jira_oom(err, errlen);
+	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
+	    FLAGSYNC_OK)
+		goto key_free;
+	if ((e = jira_doc_property(idoc, jira_wall_ms(), &full, &bare)) != 0) {
+		jira_err(err, errlen, e == EINVAL ? "the cache's flags of %s "
+		    "are not an issue's flags document" : "out of memory for "
+		    "the property of %s", issue);
+		rc = e == EINVAL ? FLAGSYNC_FAIL : FLAGSYNC_RETRY;
+		goto key_free;
+	}
+	/* Unchanged, or nothing written and nothing to write. */
+	if ((bare == NULL && old == NULL) || (bare != NULL && old != NULL &&
+	    strcmp(old, bare) == 0))
+		goto key_free;
+	rc = jira_prop_write(jc, issue, key, full, bare, err, errlen);
+key_free:
+	free(full);
+	free(bare);
+	free(old);
+	free(key);
+	return rc;
+}
+
+/* ------------------------------------------------------------- links */
+
+/* The issue's pairs with their views; pairs without a URL are skipped. */
+struct jira_pairs {
+	struct jira_set	 names;
+	json_object	**views;	/* borrowed from the issue document */
+};
+
+static int
+jira_pairs_make(struct jira_ctx *jc, json_object *flags,
+    struct jira_pairs *p)
+{
+	json_object *view;
+	const char *url;
+	char *pair;
+	size_t i, n = flags != NULL ? json_object_array_length(flags) : 0;
+
+	memset(p, 0, sizeof(*p));
+	if ((p->views = calloc(n + 1, sizeof(*p->views))) == NULL)
+		return ENOMEM;
+	for (i = 0; i < n; i++) {
+		view = json_object_array_get_idx(flags, i);
+		if ((pair = jira_doc_pair(view)) == NULL)
+			continue;
+		url = jira_doc_str(view, "url");
+		if ((url == NULL || url[0] == '\0') &&
+		    jira_set_find(&jc->no_url, pair) == SIZE_MAX) {
+			jc->api->log(jc->host, FLAGSYNC_LOG_INFO, "flag %s has "
+			    "no URL (set [split] flag_url): no web link for it",
+			    pair);
+			(void)jira_set_add(&jc->no_url, pair);
+		}
+		if (url != NULL && url[0] != '\0' &&
+		    jira_set_find(&p->names, pair) == SIZE_MAX) {
+			if (jira_set_add(&p->names, pair) != 0) {
+				free(pair);
+				return ENOMEM;
+			}
+			p->views[p->names.n - 1] = view;
+		}
+		free(pair);
+	}
+	return 0;
+}
+
+static void
+jira_pairs_free(struct jira_pairs *p)
+{
+	jira_set_free(&p->names);
+	free(p->views);
+}
+
+/* Removes the link of a pair that left the issue. */
+static int
+jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
+    const char *setkey, struct jira_set *linked, char *err, size_t errlen)
+{
+	char *gid = NULL, *path = NULL, *key = NULL;
+	int rc;
+
+	if (asprintf(&gid, "flagsync:%s", pair) < 0) {
+		gid = NULL;
+		rc = jira_oom(err, errlen);
+		goto strings_free;
+	}
+	if ((path = jira_path(jc, issue, "/remotelink?globalId=", gid)) ==
+	    NULL || (key = jira_kv_key("link", issue, pair)) == NULL) {
+		rc = jira_oom(err, errlen);
+		goto strings_free;
+	}
+	rc = jira_call(jc, "DELETE", path, NULL, issue, JIRA_REMOVE, err,
+	    errlen);
+	if (rc == FLAGSYNC_OK)
+		rc = jira_kv_write(jc, key, NULL, err, errlen);
+	if (rc == FLAGSYNC_OK) {
+		/* pair may point into linked: nothing uses it after this. */
+		jira_set_del(linked, pair);
+		rc = jira_links_save(jc, setkey, linked, err, errlen);
+	}
+strings_free:
+	free(gid);
+	free(path);
+	free(key);
+	return rc;
+}
+
+/* Adds pair to the issue's set of links that may exist. */
+static int
+jira_link_claim(struct jira_ctx *jc, const char *pair, const char *setkey,
+    struct jira_set *linked, char *err, size_t errlen)
+{
+	if (jira_set_find(linked, pair) != SIZE_MAX)
+		return FLAGSYNC_OK;
+	if (jira_set_add(linked, pair) != 0)
+		return jira_oom(err, errlen);
+	return jira_links_save(jc, setkey, linked, err, errlen);
+}
+
+/* Posts the link of a pair when its body changed. */
+static int
+jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
+    json_object *view, const char *setkey, struct jira_set *linked, char *err,
+    size_t errlen)
+{
+	char *body = NULL, *key = NULL, *old = NULL, *path = NULL;
+	size_t oldlen;
+	int rc;
+
+	if ((body = jira_doc_link(view, pair)) == NULL ||
+	    (key = jira_kv_key("link", issue, pair)) == NULL) {
+		rc = jira_oom(err, errlen);
+		goto strings_free;
+	}
+	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
+	    FLAGSYNC_OK)
+		goto strings_free;
+	/* Before the post: a crash after it must not orphan the link. */
+	if ((rc = jira_link_claim(jc, pair, setkey, linked, err, errlen)) !=
+	    FLAGSYNC_OK || (old != NULL && strcmp(old, body) == 0))
+		goto strings_free;
+	if ((path = jira_path(jc, issue, "/remotelink", NULL)) == NULL) {
+		rc = jira_oom(err, errlen);
+		goto strings_free;
+	}
+	rc = jira_call(jc, "POST", path, body, issue, JIRA_WRITE, err, errlen);
+	if (rc == FLAGSYNC_OK)
+		rc = jira_kv_write(jc, key, body, err, errlen);
+strings_free:
+	free(body);
+	free(key);
+	free(old);
+	free(path);
+	return rc;
+}
+
+static int
+jira_links_apply(struct jira_ctx *jc, const char *issue,
+    const struct jira_pairs *cur, const char *setkey, struct jira_set *linked,
+    char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	/* Backwards: a removal shifts only what was already looked at. */
+	for (i = linked->n; i > 0; i--) {
+		if (jira_set_find(&cur->names, linked->v[i - 1]) != SIZE_MAX)
+			continue;
+		if ((rc = jira_link_remove(jc, issue, linked->v[i - 1], setkey,
+		    linked, err, errlen)) != FLAGSYNC_OK)
+			return rc;
+	}
+	for (i = 0; i < cur->names.n; i++)
+		if ((rc = jira_link_upsert(jc, issue, cur->names.v[i],
+		    cur->views[i], setkey, linked, err, errlen)) != FLAGSYNC_OK)
+			return rc;
+	return FLAGSYNC_OK;
+}
+
+static int
+jira_links_sync(struct jira_ctx *jc, const char *issue, json_object *flags,
+    char *err, size_t errlen)
+{
+	struct jira_set linked = { NULL, 0, 0 };
+	struct jira_pairs cur;
+	char *setkey;
+	int rc;
+
+	if ((setkey = jira_kv_key("links", issue, NULL)) == NULL)
+		return jira_oom(err, errlen);
+	if (jira_pairs_make(jc, flags, &cur) != 0) {
+		rc = jira_oom(err, errlen);
+		goto pairs_free;
+	}
+	if ((rc = jira_links_load(jc, setkey, &linked, err, errlen)) ==
+	    FLAGSYNC_OK)
+		rc = jira_links_apply(jc, issue, &cur, setkey, &linked, err,
+		    errlen);
+	jira_set_free(&linked);
+pairs_free:
+	jira_pairs_free(&cur);
+	free(setkey);
+	return rc;
+}
+
+/* ------------------------------------------------------------ issues */
+
+/* The issue's flags now (*idoc NULL: none).  OK, RETRY or FAIL. */
+static int
+jira_issue_doc(struct jira_ctx *jc, const char *issue, json_object **idoc,
+    char *err, size_t errlen)
+{
+	char ebuf[128], *json;
+	int rc;
+
+	*idoc = NULL;
+	rc = jc->api->issue_flags(jc->host, issue, &json);
+	if (rc == FLAGSYNC_ENOTFOUND)
+		return FLAGSYNC_OK;
+	if (rc != 0) {
+		jira_err(err, errlen, "cannot read the flags of %s from the "
+		    "cache: %s", issue, rc > 0 ? jira_strerror(rc, ebuf,
+		    sizeof(ebuf)) : "host error");
+		return FLAGSYNC_RETRY;
+	}
+	*idoc = json_tokener_parse(json);
+	jc->api->release(jc->host, json);
+	if (!json_object_is_type(*idoc, json_type_object)) {
+		json_object_put(*idoc);
+		*idoc = NULL;
+		jira_err(err, errlen, "the cache's flags of %s are not a JSON "
+		    "object", issue);
+		return FLAGSYNC_FAIL;
+	}
+	return FLAGSYNC_OK;
+}
+
+static int
+jira_issue_sync(struct jira_ctx *jc, const char *issue, char *err,
+    size_t errlen)
+{
+	json_object *idoc, *flags;
+	int rc;
+
+	if ((rc = jira_issue_doc(jc, issue, &idoc, err, errlen)) !=
+	    FLAGSYNC_OK)
+		return rc;
+	rc = jira_prop_sync(jc, issue, idoc, err, errlen);
+	if (rc == FLAGSYNC_OK && jc->conf.web_links) {
+		flags = jira_doc_get(idoc, "flags");
+		if (!json_object_is_type(flags, json_type_array))
+			flags = NULL;
+		rc = jira_links_sync(jc, issue, flags, err, errlen);
+	}
+	json_object_put(idoc);
+	return rc;
+}
+
+/* ------------------------------------------------------------ events */
+
+/* Parses ev->json.  FLAGSYNC_OK or FAIL with err set. */
+static int
+jira_parse(const struct flagsync_event *ev, json_object **doc, char *err,
+    size_t errlen)
+{
+	struct json_tokener *tok;
+
+	*doc = NULL;
+	if (ev->json == NULL || ev->json_len > INT_MAX) {
+		jira_err(err, errlen, "event %" PRIu64 " has no usable JSON "
+		    "document", ev->seq);
+		return FLAGSYNC_FAIL;
+	}
+	if ((tok = json_tokener_new()) == NULL)
+		return jira_oom(err, errlen);
+	*doc = json_tokener_parse_ex(tok, ev->json, (int)ev->json_len);
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(*doc, json_type_object)) {
+		json_object_put(*doc);
+		*doc = NULL;
+	}
+	json_tokener_free(tok);
+	if (*doc == NULL) {
+		jira_err(err, errlen, "event %" PRIu64 " is not a JSON object",
+		    ev->seq);
+		return FLAGSYNC_FAIL;
+	}
+	return FLAGSYNC_OK;
+}
+
+/* The issues an event touches: its "issue" and its "issues". */
+static int
+jira_touched(const struct flagsync_event *ev, json_object *doc,
+    struct jira_set *issues)
+{
+	json_object *list, *v;
+	const char *one;
+	size_t i;
+
+	one = ev->issue != NULL ? ev->issue : jira_doc_str(doc, "issue");
+	if (one != NULL && one[0] != '\0' && jira_set_add(issues, one) != 0)
+		return ENOMEM;
+	list = jira_doc_get(doc, "issues");
+	if (!json_object_is_type(list, json_type_array))
+		return 0;
+	for (i = 0; i < json_object_array_length(list); i++) {
+		v = json_object_array_get_idx(list, i);
+		if (json_object_is_type(v, json_type_string) &&
+		    json_object_get_string_len(v) > 0 &&
+		    jira_set_add(issues, json_object_get_string(v)) != 0)
+			return ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Every touched issue gets its turn: a missing issue (FAIL) does not
+ * hold up the others, and its message is the one the dead letter keeps.
+ * RETRY stops at once; the next attempt finds the done ones done.
+ */
+static int
+jira_deliver_issues(struct jira_ctx *jc, const struct jira_set *issues,
+    char *err, size_t errlen)
+{
+	char ierr[512];
+	size_t i;
+	int rc = FLAGSYNC_OK, r;
+
+	for (i = 0; i < issues->n; i++) {
+		ierr[0] = '\0';
+		r = jira_issue_sync(jc, issues->v[i], ierr, sizeof(ierr));
+		if (r == FLAGSYNC_RETRY) {
+			jira_err(err, errlen, "%s", ierr);
+			return FLAGSYNC_RETRY;
+		}
+		if (r == FLAGSYNC_FAIL && rc == FLAGSYNC_OK) {
+			jira_err(err, errlen, "%s", ierr);
+			rc = FLAGSYNC_FAIL;
+		}
+	}
+	return rc;
+}
+
+static int
+jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
+    size_t errlen)
+{
+	struct jira_ctx *jc = ctx;
+	struct jira_set issues = { NULL, 0, 0 };
+	json_object *doc;
+	int rc;
+
+	if ((rc = jira_parse(ev, &doc, err, errlen)) != FLAGSYNC_OK)
+		return rc;
+	if (jira_touched(ev, doc, &issues) != 0) {
+		rc = jira_oom(err, errlen);
+		goto issues_free;
+	}
+	jira_http_begin(&jc->http, jc->conf.budget_ms);
+	rc = jira_deliver_issues(jc, &issues, err, errlen);
+issues_free:
+	jira_set_free(&issues);
+	json_object_put(doc);
+	return rc;
+}
+
+/* ------------------------------------------------------------ plugin */
+
+static int
+jira_check_config(const struct flagsync_host_api *api,
+    struct flagsync_host *h, char *err, size_t errlen)
+{
+	struct jira_conf c;
+
+	return jira_config(api, h, &c, err, errlen);
+}
+
+static int
+jira_init(const struct flagsync_host_api *api, struct flagsync_host *h,
+    void **ctx, char *err, size_t errlen)
+{
+	struct jira_ctx *jc;
+	int rc;
+
+	if ((jc = calloc(1, sizeof(*jc))) == NULL) {
+		jira_err(err, errlen, "out of memory");
+		return ENOMEM;
+	}
+	if ((rc = jira_config(api, h, &jc->conf, err, errlen)) != 0)
+		goto ctx_free;
+	/* Reference-counted by libcurl; the agent has its own. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		jira_err(err, errlen, "cannot initialise libcurl");
+		rc = EIO;
+		goto ctx_free;
+	}
+	if ((rc = jira_http_init(&jc->http, jc->conf.url, jc->conf.email,
+	    jc->conf.token, jc->conf.ca_file, jc->conf.timeout, err,
+	    errlen)) != 0)
+		goto curl_cleanup;
+	jc->api = api;
+	jc->host = h;
+	api->log(h, FLAGSYNC_LOG_DEBUG, "writing property %s%s to %s as %s",
+	    jc->conf.property, jc->conf.web_links ? " and web links" : "",
+	    jc->conf.url, jc->conf.email);
+	*ctx = jc;
+	return 0;
+curl_cleanup:
+	curl_global_cleanup();
+ctx_free:
+	free(jc);
+	return rc;
+}
+
+static void
+jira_shutdown(void *ctx)
+{
+	struct jira_ctx *jc = ctx;
+
+	if (jc == NULL)
+		return;
+	jira_http_release(&jc->http);
+	jira_set_free(&jc->no_url);
+	free(jc);
+	curl_global_cleanup();
+}
+
+FLAGSYNC_PLUGIN_DEFINE(
+	.name = "jira",
+	.version = "1.0",
+	.check_config = jira_check_config,
+	.init = jira_init,
+	.deliver = jira_deliver,
+	.shutdown = jira_shutdown,
+);

@@ -1,0 +1,399 @@
+/*
+ * jira_http.c - the jira plugin's own Jira REST client: one libcurl easy
+ * handle per instance (connections are reused between calls), basic
+ * auth with the account's email and API token, TLS verified, answers
+ * kept up to 1 MiB, and 429/503 waited out as Jira's rate-limiting
+ * guide says: Retry-After seconds when sent, otherwise a doubling delay
+ * with jitter, never past the delivery's time budget.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "jira.h"
+
+#define JIRA_USER_AGENT		"flagsync-jira/1.0"
+#define JIRA_CONNECT_MS		10000L
+#define JIRA_WORDS_MAX		400
+
+int64_t
+jira_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+jira_sleep_ms(int64_t ms)
+{
+	struct timespec ts, rem;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
+		ts = rem;
+}
+
+static int
+jira_header_add(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l;
+
+	if ((l = curl_slist_append(*list, line)) == NULL)
+		return ENOMEM;
+	*list = l;
+	return 0;
+}
+
+int
+jira_http_init(struct jira_http *jh, const char *url, const char *email,
+    const char *token, const char *ca_file, long timeout_s, char *err,
+    size_t errlen)
+{
+	size_t n;
+
+	memset(jh, 0, sizeof(*jh));
+	jh->retry_after = -1;
+	jh->email = email;
+	jh->token = token;
+	jh->ca_file = ca_file;
+	jh->timeout_ms = timeout_s * 1000;
+	jh->seed = (unsigned int)getpid() ^ (unsigned int)time(NULL);
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	if ((jh->base = strndup(url, n)) == NULL)
+		goto nomem;
+	if (jira_header_add(&jh->headers, "Accept: application/json") != 0 ||
+	    jira_header_add(&jh->headers,
+	    "Content-Type: application/json") != 0 ||
+	    jira_header_add(&jh->headers, "Expect:") != 0)
+		goto nomem;
+	if ((jh->curl = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "cannot make a curl handle");
+		jira_http_release(jh);
+		return ENOMEM;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	jira_http_release(jh);
+	return ENOMEM;
+}
+
+void
+jira_http_release(struct jira_http *jh)
+{
+	if (jh->curl != NULL)
+		curl_easy_cleanup(jh->curl);
+	curl_slist_free_all(jh->headers);
+	free(jh->base);
+	free(jh->body);
+	memset(jh, 0, sizeof(*jh));
+}
+
+void
+jira_http_begin(struct jira_http *jh, int64_t budget_ms)
+{
+	jh->deadline = jira_now_ms() + budget_ms;
+}
+
+int64_t
+jira_http_left(const struct jira_http *jh)
+{
+	return jh->deadline - jira_now_ms();
+}
+
+char *
+jira_http_escape(struct jira_http *jh, const char *s)
+{
+	char *e, *copy;
+
+	if ((e = curl_easy_escape(jh->curl, s, 0)) == NULL)
+		return NULL;
+	/* The caller free()s: curl's allocator need not be malloc. */
+	copy = strdup(e);
+	curl_free(e);
+	return copy;
+}
+
+/* Keeps the first JIRA_BODY_MAX bytes; more ends the transfer. */
+static size_t
+jira_write_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct jira_http *jh = arg;
+	size_t len = size * n;
+	char *b;
+
+	if (len > JIRA_BODY_MAX - jh->len) {
+		jh->cut = 1;
+		return 0;
+	}
+	if ((b = realloc(jh->body, jh->len + len + 1)) == NULL)
+		return 0;
+	memcpy(b + jh->len, p, len);
+	jh->len += len;
+	b[jh->len] = '\0';
+	jh->body = b;
+	return len;
+}
+
+/* Retry-After: delta-seconds, or an HTTP-date (RFC 9110 §10.2.3). */
+static long
+jira_retry_after(const char *v, size_t n)
+{
+	char text[64], *end;
+	long secs;
+	time_t when;
+
+	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
+	    v[n - 1] == ' '))
+		n--;
+	while (n > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	if (n == 0 || n >= sizeof(text))
+		return -1;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	errno = 0;
+	secs = strtol(text, &end, 10);
+	if (end != text && *end == '\0' && errno == 0)
+		return secs < 0 ? 0 : secs;
+	if ((when = curl_getdate(text, NULL)) == -1)
+		return -1;
+	return when > time(NULL) ? (long)(when - time(NULL)) : 0;
+}
+
+static size_t
+jira_header_cb(char *p, size_t size, size_t n, void *arg)
+{
+	static const char name[] = "retry-after:";
+	struct jira_http *jh = arg;
+	size_t len = size * n;
+
+	/* A new status line (after a 100 Continue) starts afresh. */
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0)
+		jh->retry_after = -1;
+	else if (len > sizeof(name) - 1 &&
+	    strncasecmp(p, name, sizeof(name) - 1) == 0)
+		jh->retry_after = jira_retry_after(p + sizeof(name) - 1,
+		    len - (sizeof(name) - 1));
+	return len;
+}
+
+#define JIRA_SETOPT(jh, cc, opt, val) do {				\
+	if ((cc) == CURLE_OK)						\
+		(cc) = curl_easy_setopt((jh)->curl, (opt), (val));	\
+} while (0)
+
+static CURLcode
+jira_setup(struct jira_http *jh, const char *method, const char *url,
+    const char *body, long timeout_ms)
+{
+	CURLcode cc = CURLE_OK;
+
+	curl_easy_reset(jh->curl);
+	JIRA_SETOPT(jh, cc, CURLOPT_URL, url);
+	JIRA_SETOPT(jh, cc, CURLOPT_NOSIGNAL, 1L);
+	JIRA_SETOPT(jh, cc, CURLOPT_TIMEOUT_MS, timeout_ms);
+	JIRA_SETOPT(jh, cc, CURLOPT_CONNECTTIMEOUT_MS,
+	    timeout_ms < JIRA_CONNECT_MS ? timeout_ms : JIRA_CONNECT_MS);
+	JIRA_SETOPT(jh, cc, CURLOPT_SSL_VERIFYPEER, 1L);
+	JIRA_SETOPT(jh, cc, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (jh->ca_file != NULL)
+		JIRA_SETOPT(jh, cc, CURLOPT_CAINFO, jh->ca_file);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	JIRA_SETOPT(jh, cc, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	JIRA_SETOPT(jh, cc, CURLOPT_PROTOCOLS,
+	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	JIRA_SETOPT(jh, cc, CURLOPT_FOLLOWLOCATION, 0L);
+	JIRA_SETOPT(jh, cc, CURLOPT_USERAGENT, JIRA_USER_AGENT);
+	JIRA_SETOPT(jh, cc, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	JIRA_SETOPT(jh, cc, CURLOPT_USERNAME, jh->email);
+	JIRA_SETOPT(jh, cc, CURLOPT_PASSWORD, jh->token);
+	JIRA_SETOPT(jh, cc, CURLOPT_HTTPHEADER, jh->headers);
+	JIRA_SETOPT(jh, cc, CURLOPT_WRITEFUNCTION, jira_write_cb);
+	JIRA_SETOPT(jh, cc, CURLOPT_WRITEDATA, jh);
+	JIRA_SETOPT(jh, cc, CURLOPT_HEADERFUNCTION, jira_header_cb);
+	JIRA_SETOPT(jh, cc, CURLOPT_HEADERDATA, jh);
+	JIRA_SETOPT(jh, cc, CURLOPT_ERRORBUFFER, jh->errbuf);
+	if (body != NULL) {
+		JIRA_SETOPT(jh, cc, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)strlen(body));
+		JIRA_SETOPT(jh, cc, CURLOPT_POSTFIELDS, body);
+	}
+	if (strcmp(method, "POST") != 0)
+		JIRA_SETOPT(jh, cc, CURLOPT_CUSTOMREQUEST, method);
+	return cc;
+}
+
+/* One exchange.  0 with jh->status set, or -1 with err set. */
+static int
+jira_send(struct jira_http *jh, const char *method, const char *url,
+    const char *body, char *err, size_t errlen)
+{
+	int64_t left = jira_http_left(jh);
+	long timeout_ms = jh->timeout_ms;
+	CURLcode cc;
+
+	if (left < JIRA_MIN_CALL_MS) {
+		snprintf(err, errlen, "the delivery's time budget ran out "
+		    "before %s %s; the rest waits for the next attempt",
+		    method, url);
+		return -1;
+	}
+	if (left < timeout_ms)
+		timeout_ms = (long)left;
+	free(jh->body);
+	jh->body = NULL;
+	jh->len = 0;
+	jh->cut = 0;
+	jh->status = 0;
+	jh->retry_after = -1;
+	jh->errbuf[0] = '\0';
+	if ((cc = jira_setup(jh, method, url, body, timeout_ms)) == CURLE_OK)
+		cc = curl_easy_perform(jh->curl);
+	curl_easy_getinfo(jh->curl, CURLINFO_RESPONSE_CODE, &jh->status);
+	/* A status with an answer cut at 1 MiB still says how it went. */
+	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && jh->cut &&
+	    jh->status != 0))
+		return 0;
+	snprintf(err, errlen, "cannot reach Jira (%s %s): %s", method, url,
+	    jh->errbuf[0] != '\0' ? jh->errbuf : curl_easy_strerror(cc));
+	return -1;
+}
+
+/* How long to wait before sending again after a 429 or 503. */
+static int64_t
+jira_wait_ms(struct jira_http *jh, int attempt, int *told)
+{
+	int64_t ms;
+	double jitter;
+
+	*told = jh->retry_after >= 0;
+	if (*told) {
+		ms = (int64_t)jh->retry_after * 1000;
+		return ms > JIRA_WAIT_CAP_MS ? JIRA_WAIT_CAP_MS : ms;
+	}
+	ms = (int64_t)JIRA_BACKOFF_BASE_MS << attempt;
+	if (ms > JIRA_BACKOFF_CAP_MS)
+		ms = JIRA_BACKOFF_CAP_MS;
+	/* 0.7 to 1.3, as Atlassian's rate-limit guide suggests. */
+	jitter = 0.7 + 0.6 * ((double)rand_r(&jh->seed) / RAND_MAX);
+	return (int64_t)((double)ms * jitter);
+}
+
+enum jira_outcome
+jira_http_request(struct jira_http *jh, const char *method, const char *path,
+    const char *body, void (*wait)(void *, const char *, const char *, long,
+    int64_t, int), void *arg, char *err, size_t errlen)
+{
+	int64_t ms;
+	char *url;
+	int attempt, told;
+	enum jira_outcome out = JIRA_UNREACHED;
+
+	if (asprintf(&url, "%s%s", jh->base, path) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return JIRA_UNREACHED;
+	}
+	for (attempt = 0;; attempt++) {
+		if (jira_send(jh, method, url, body, err, errlen) != 0)
+			goto url_free;
+		if ((jh->status != 429 && jh->status != 503) ||
+		    attempt == JIRA_WAIT_RETRIES)
+			break;
+		ms = jira_wait_ms(jh, attempt, &told);
+		/* Sending before the wait is over only earns a longer one. */
+		if (ms + JIRA_MIN_CALL_MS > jira_http_left(jh))
+			break;
+		if (wait != NULL)
+			wait(arg, method, path, jh->status, ms, told);
+		jira_sleep_ms(ms);
+	}
+	out = JIRA_ANSWERED;
+url_free:
+	free(url);
+	return out;
+}
+
+/* Appends s to out (with "; " between parts), control characters as '?'. */
+static void
+jira_words_add(char *out, size_t outlen, const char *s)
+{
+	size_t n = strlen(out), i;
+
+	if (n > 0 && n + 2 < outlen) {
+		memcpy(out + n, "; ", 3);
+		n += 2;
+	}
+	for (i = 0; s[i] != '\0' && n + 1 < outlen; i++)
+		out[n++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+	out[n] = '\0';
+}
+
+static void
+jira_words_json(json_object *doc, char *out, size_t outlen)
+{
+	json_object *msgs, *errs, *v;
+	char line[JIRA_WORDS_MAX];
+	size_t i;
+
+	msgs = jira_doc_get(doc, "errorMessages");
+	if (json_object_is_type(msgs, json_type_array))
+		for (i = 0; i < json_object_array_length(msgs); i++) {
+			v = json_object_array_get_idx(msgs, i);
+			if (json_object_is_type(v, json_type_string))
+				jira_words_add(out, outlen,
+				    json_object_get_string(v));
+		}
+	errs = jira_doc_get(doc, "errors");
+	if (json_object_is_type(errs, json_type_object)) {
+		json_object_object_foreach(errs, key, val) {
+			snprintf(line, sizeof(line), "%s: %s", key,
+			    json_object_get_string(val));
+			jira_words_add(out, outlen, line);
+		}
+	}
+}
+
+void
+jira_http_error_words(const struct jira_http *jh, char *out, size_t outlen)
+{
+	json_object *doc = NULL;
+	char text[JIRA_WORDS_MAX];
+
+	out[0] = '\0';
+	if (jh->body != NULL && (doc = json_tokener_parse(jh->body)) != NULL)
+		jira_words_json(doc, out, outlen);
+	json_object_put(doc);
+	if (out[0] != '\0')
+		return;
+	if (jh->body == NULL || jh->len == 0) {
+		snprintf(out, outlen, "no details in the answer");
+		return;
+	}
+	/* Not Jira's JSON shape: the start of whatever came. */
+	snprintf(text, sizeof(text), "%s", jh->body);
+	jira_words_add(out, outlen, text);
+}

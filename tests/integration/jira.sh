@@ -1,0 +1,216 @@
+#!/bin/sh
+# The jira output plugin through the real agent, against the Split and
+# Jira simulators: after a sync the linked issues carry the property and
+# the web links; a poll with no change makes no Jira call; a rollout
+# change rewrites each linked issue; an outage of five sync cycles ends
+# with every issue right and no backlog; a 429 storm is waited out as
+# Retry-After says.
+. "$SRCDIR/tests/integration/lib.sh"
+
+export FLAGSYNC_TEST_RETRY_MS=30
+plugin_dir_setup
+sim_start --state "$SRCDIR/tests/integration/base-state.json"
+
+JIRA_PID=
+JIRA_URL=
+jira_cleanup() {
+	[ -n "$JIRA_PID" ] && kill "$JIRA_PID" 2>/dev/null && wait "$JIRA_PID" 2>/dev/null
+	cleanup
+}
+trap jira_cleanup EXIT
+
+# jira_start: the Jira simulator on a free loopback port.
+jira_start() {
+	rm -f "$T/jira.port"
+	python3 "$SRCDIR/tests/sim/jira_sim.py" --port 0 \
+	    --port-file "$T/jira.port" --quiet 2>"$T/jira.log" &
+	JIRA_PID=$!
+	i=0
+	while [ ! -s "$T/jira.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$JIRA_PID" 2>/dev/null; then
+			echo "Bail out! the Jira simulator did not start"
+			cat "$T/jira.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	JIRA_URL="http://127.0.0.1:$(cat "$T/jira.port")"
+}
+
+# jira METHOD PATH [JSON]: the Jira simulator's control API.
+jira() {
+	if [ $# -ge 3 ]; then
+		curl -sS -X "$1" -H 'Content-Type: application/json' \
+		    --data "$3" "$JIRA_URL/_sim/$2"
+	else
+		curl -sS -X "$1" "$JIRA_URL/_sim/$2"
+	fi
+}
+
+# Calls the agent made to Jira since the log was last cleared.
+jira_calls() { jira GET requests | jq '.requests | length'; }
+
+# The property on an issue, "updated" aside (null when there is none).
+jira_prop() {
+	jira GET "issue?key=$1" | jq -cS '.properties["flagsync.flags"] | if . == null then null else del(.updated) end'
+}
+
+# What `flagsync issue KEY --json` says the property must be.
+# (An issue with no flags left may be "not found": no property then.)
+cache_issue() { fs issue "$1" --json 2>/dev/null || echo '{"count":0,"flags":[]}'; }
+
+want_prop() {
+	cache_issue "$1" | jq -cS 'if .count == 0 then null else
+	    {count, active, flags: [.flags[] | del(.tags, .description, .issues)]} end'
+}
+
+# The web links on an issue: "globalId|summary|resolved" lines, sorted.
+jira_links() {
+	jira GET "issue?key=$1" | jq -r '.remotelinks[] |
+	    "\(.globalId)|\(.object.summary)|\(.object.status.resolved)"' | sort
+}
+
+# What the cache says the web links must be.
+want_links() {
+	cache_issue "$1" | jq -r '.flags[] | select(.url != null) |
+	    "flagsync:\(.project):\(.flag)|" +
+	    (if .killed then "KILLED in \(.environment)"
+	     elif (.active | not) or .rollout == null then "OFF in \(.environment)"
+	     elif .rollout.percentage != null then
+		"ON in \(.environment) · \(.rollout.percentage)% \(.rollout.treatment)"
+	     else "ON in \(.environment) · \(.rollout.rules) rule" +
+		(if .rollout.rules == 1 then "" else "s" end) end) +
+	    "|\(.active | not)"' | sort
+}
+
+ISSUES="SHOP-1 SHOP-7 PAY-42"
+
+# check_issues WHEN: every issue's property and links match the cache.
+check_issues() {
+	for k in $ISSUES; do
+		check_eq "$1: $k property is what 'issue $k --json' implies" \
+		    "$(want_prop "$k")" "$(jira_prop "$k")"
+		check_eq "$1: $k web links match its flags" \
+		    "$(want_links "$k")" "$(jira_links "$k")"
+	done
+}
+
+jira_start
+jira POST state '{"issues":[{"key":"SHOP-1","fields":{"summary":"Checkout"}},
+    {"key":"SHOP-7","fields":{"summary":"Checkout copy"}},
+    {"key":"PAY-42","fields":{"summary":"Search"}}]}' >/dev/null
+printf 'sim-jira-token\n' >"$T/jira-token"
+chmod 600 "$T/jira-token"
+write_config "[jira]
+url = $JIRA_URL
+email = flagsync-bot@example.com
+api_token_file = $T/jira-token
+timeout = 5
+
+[plugin jira]
+events = *"
+
+out=$(fs check-config 2>&1); rc=$?
+check_eq "check-config accepts [jira] and [plugin jira]" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$out"
+
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "first sync exits 0" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$(cat "$T/err")"
+check_eq "SHOP-1 carries the property with new_checkout" "new_checkout" \
+    "$(jira GET 'issue?key=SHOP-1' | jq -r '.properties["flagsync.flags"].flags[].flag')"
+check_eq "SHOP-7 (linked by description) carries it too" "new_checkout" \
+    "$(jira GET 'issue?key=SHOP-7' | jq -r '.properties["flagsync.flags"].flags[].flag')"
+check_match "the property has an RFC 3339 updated" '^"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"$' \
+    "$(jira GET 'issue?key=SHOP-1' | jq '.properties["flagsync.flags"].updated')"
+check_eq "SHOP-1's web link: Split, the flag URL, the summary" \
+    "io.split|new_checkout|ON in Production · 75% off|false|true" \
+    "$(jira GET 'issue?key=SHOP-1' | jq -r '.remotelinks[] |
+	"\(.application.type)|\(.object.title)|\(.object.summary)|\(.object.status.resolved)|\(.object.url | startswith("https://app.split.io/"))"')"
+check_issues "after the first sync"
+check_eq "plugins: jira caught up, no dead letters" "0 0" \
+    "$(fs plugins --json | jq -r '.[] | select(.name == "jira") | "\(.backlog) \(.dead_letters)"')"
+
+# A poll that finds nothing new writes nothing to Jira.
+jira DELETE requests >/dev/null
+fs sync >/dev/null 2>&1
+check_eq "a poll with no change makes no Jira call" 0 "$(jira_calls)"
+
+# A rollout change: each linked issue's property and link summary, once.
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":60},{"treatment":"off","size":40}]}' >/dev/null
+fs sync >/dev/null 2>&1
+check_eq "rollout change: one property PUT per linked issue" \
+    "PUT /rest/api/3/issue/SHOP-1/properties/flagsync.flags
+PUT /rest/api/3/issue/SHOP-7/properties/flagsync.flags" \
+    "$(jira GET requests | jq -r '.requests[] | select(.method == "PUT") | "\(.method) \(.path)"' | sort)"
+check_eq "... one link upsert per linked issue, and nothing else" "2 4" \
+    "$(jira GET requests | jq -r '"\([.requests[] | select(.method == "POST")] | length) \(.requests | length)"')"
+check_eq "SHOP-7's link summary follows" "ON in Production · 40% off" \
+    "$(jira GET 'issue?key=SHOP-7' | jq -r '.remotelinks[].object.summary')"
+check_issues "after a rollout change"
+
+# A link to remove later, while Jira is down.
+fs link search_v2 SHOP-7 >/dev/null 2>&1
+fs sync >/dev/null 2>&1
+check_eq "a local link adds search_v2's web link to SHOP-7" 2 \
+    "$(jira GET 'issue?key=SHOP-7' | jq '.remotelinks | length')"
+
+# Jira down for five sync cycles, with changes piling up meanwhile.
+jira POST fault '{"match":".*","kind":"status","status":500,"count":-1}' >/dev/null
+sed -i '/^\[agent\]/a deliver_timeout = 2' "$T/flagsync.ini"
+down_rc=
+for change in \
+    'sim POST kill {"ws":"Default","flag":"new_checkout","killed":true}' \
+    'fs unlink search_v2 SHOP-7' \
+    'fs link old_banner SHOP-1' \
+    'sim POST kill {"ws":"Default","flag":"new_checkout","killed":false}' \
+    'sim POST default_rule {"ws":"Default","flag":"search_v2","default_rule":[{"treatment":"on","size":10},{"treatment":"off","size":90}]}'; do
+	set -f
+	set -- $change
+	set +f
+	"$@" >/dev/null 2>&1
+	fs sync >/dev/null 2>&1
+	down_rc="$down_rc$?"
+done
+check_eq "Jira down: each of five syncs exits 1" 11111 "$down_rc"
+check "... with a backlog waiting" test "$(fs plugins --json | jq '.[] | select(.name == "jira") | .backlog')" -gt 0
+check_match "... and the reason in last_error" "500" \
+    "$(fs plugins --json | jq -r '.[] | select(.name == "jira") | .last_error')"
+check_eq "... and no dead letters" 0 \
+    "$(fs plugins --json | jq '.[] | select(.name == "jira") | .dead_letters')"
+jira DELETE fault >/dev/null
+sed -i '/^deliver_timeout = 2$/d' "$T/flagsync.ini"
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "Jira back: sync exits 0" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$(cat "$T/err")"
+check_eq "plugins: backlog 0, no dead letters" "0 0" \
+    "$(fs plugins --json | jq -r '.[] | select(.name == "jira") | "\(.backlog) \(.dead_letters)"')"
+check_issues "after the outage"
+check_eq "the link unlinked during the outage is gone" "flagsync:Default:new_checkout" \
+    "$(jira GET 'issue?key=SHOP-7' | jq -r '.remotelinks[].globalId')"
+check_eq "the flag linked during the outage is on SHOP-1, struck through" \
+    "flagsync:Default:old_banner|KILLED in Production|true" \
+    "$(jira_links SHOP-1 | grep old_banner)"
+
+# A 429 storm: three refusals with Retry-After: 1, each waited out.
+jira DELETE requests >/dev/null
+jira POST fault '{"match":"^PUT ","kind":"ratelimit","retry_after":1,"count":3}' >/dev/null
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":80},{"treatment":"off","size":20}]}' >/dev/null
+start=$(date +%s%N)
+fs sync >/dev/null 2>"$T/err"; rc=$?
+took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check_eq "429 storm: sync exits 0" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$(cat "$T/err")"
+check_eq "three 429s, then the PUTs went through" "429 429 429 2xx 2xx" \
+    "$(jira GET requests | jq -r '[.requests[] | select(.method == "PUT") |
+	if .status == 429 then "429" elif .status < 300 then "2xx" else (.status | tostring) end] | join(" ")')"
+gaps=$(jira GET requests | jq -r '[.requests[] | select(.method == "PUT")] as $r |
+    [range(0; 3) | $r[. + 1].time - $r[.].time | . * 1000 | floor] | join(" ")')
+diag "gaps after each 429 (ms): $gaps; sync took $took_ms ms"
+check_eq "each retry came at least 1 s after its 429" "" \
+    "$(for g in $gaps; do [ "$g" -ge 1000 ] || echo "$g"; done)"
+check "... so the sync took at least 3 s ($took_ms ms)" test "$took_ms" -ge 3000
+check_issues "after the 429 storm"
+
+done_testing
