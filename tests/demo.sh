@@ -1,32 +1,56 @@
 #!/bin/sh
-# The demo: the real flagsync agent against the bundled Split simulator.
-# Installs what it needs (Debian 12, apt-get), builds, then: sync, list
-# flags, show an issue's flags, change a rollout in "Split", sync again,
-# show the events.  Everything runs in a temporary directory.
+# The demo: the real flagsync agent against the bundled Split and Jira
+# simulators.  Installs what it needs (Debian 12, apt-get), builds, then:
+# sync; the flags; an issue's flags; the property and web links the jira
+# output wrote on the issues; a rollout change in "Split" and a link made
+# from the Jira side; sync again; the events and the updated issues.
+# Everything runs in a temporary directory.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh tests/deps.sh
-if [ ! -x build/plain/flagsync ]; then
-	echo "== building flagsync"
-	[ -x configure ] || ./autogen.sh >/dev/null 2>&1
-	mkdir -p build/plain
-	(cd build/plain && "$top/configure" -q && make -j2 >/dev/null)
-fi
+echo "== building flagsync"
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+mkdir -p build/plain
+(cd build/plain && { [ -f Makefile ] || "$top/configure" -q; } && make -j2 >/dev/null)
 FLAGSYNC=$top/build/plain/flagsync
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/flagsync-demo.XXXXXX")
 SIM_PID=
-trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$T"' EXIT
+JIRA_PID=
+trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -n "$JIRA_PID" ] && kill $JIRA_PID 2>/dev/null; rm -rf "$T"' EXIT
 
-python3 tests/sim/split_sim.py --port 0 --port-file "$T/port" --quiet \
+# port_wait FILE: until a simulator has written its port.
+port_wait() { while [ ! -s "$1" ]; do sleep 0.1; done; }
+
+python3 tests/sim/split_sim.py --port 0 --port-file "$T/split.port" --quiet \
     --state tests/integration/base-state.json 2>/dev/null &
 SIM_PID=$!
-while [ ! -s "$T/port" ]; do sleep 0.1; done
-SIM=http://127.0.0.1:$(cat "$T/port")
+python3 tests/sim/jira_sim.py --port 0 --port-file "$T/jira.port" --quiet \
+    2>/dev/null &
+JIRA_PID=$!
+port_wait "$T/split.port"
+port_wait "$T/jira.port"
+SIM=http://127.0.0.1:$(cat "$T/split.port")
+JIRA=http://127.0.0.1:$(cat "$T/jira.port")
+
+# The Jira project's issues; SHOP-20 lists a flag in its "Feature flags"
+# field (customfield_10050): a link made from the Jira side.
+for key in SHOP-1 SHOP-7 PAY-42; do
+	curl -sS -X POST -H 'Content-Type: application/json' \
+	    --data "{\"key\":\"$key\",\"fields\":{\"summary\":\"$key\"}}" \
+	    "$JIRA/_sim/issue" >/dev/null
+done
+curl -sS -X POST -H 'Content-Type: application/json' \
+    --data '{"key":"SHOP-20","fields":{"summary":"Dark mode","customfield_10050":"dark_mode"}}' \
+    "$JIRA/_sim/issue" >/dev/null
 
 printf 'sim-admin-key\n' >"$T/split-admin-key"
-chmod 600 "$T/split-admin-key"
+printf 'sim-jira-token\n' >"$T/jira-api-token"
+chmod 600 "$T/split-admin-key" "$T/jira-api-token"
+mkdir -p "$T/plugins"
+ln -s "$top/build/plain/plugins/jira/.libs/jira.so" "$T/plugins/jira.so"
+export FLAGSYNC_PLUGIN_DIR="$T/plugins"
 cat >"$T/flagsync.ini" <<INI
 [agent]
 state_dir = $T/state
@@ -38,19 +62,46 @@ flag_url = https://app.split.io/org/demo/ws/{workspace_id}/splits/{flag_id}/env/
 
 [project Default]
 environment = Production
+
+[links]
+jira_field = customfield_10050
+
+[jira]
+url = $JIRA
+email = flagsync-bot@example.com
+api_token_file = $T/jira-api-token
+
+[plugin jira]
+property = flagsync.flags
+web_links = yes
 INI
 
 run() {
 	printf '\n$ flagsync %s\n' "$*"
-	"$FLAGSYNC" -c "$T/flagsync.ini" "$@"
+	"$FLAGSYNC" -c "$T/flagsync.ini" "$@" || printf '(exit status %d)\n' $?
 }
 
-echo "== Split simulator at $SIM, config in $T/flagsync.ini"
+# What Jira shows on an issue: the property and the web links.
+jira_issue() {
+	printf '\n== Jira issue %s (as the flagsync bot reads it back)\n' "$1"
+	curl -sS -u flagsync-bot@example.com:sim-jira-token \
+	    "$JIRA/rest/api/3/issue/$1/properties/flagsync.flags" |
+	    jq -r '.value | "property flagsync.flags: \(.count) flags, \(.active) active\(if .truncated then " (truncated)" else "" end)",
+	        (.flags[] | "  \(.project)/\(.flag): \(if .active then "ON" elif .killed then "KILLED" else "OFF" end), rollout \(.rollout | tojson), saved \(.last_updated)")'
+	curl -sS -u flagsync-bot@example.com:sim-jira-token \
+	    "$JIRA/rest/api/3/issue/$1/remotelink" |
+	    jq -r '.[] | "web link: \(.object.title) — \(.object.summary)\(if .object.status.resolved then " (struck through)" else "" end)"'
+}
+
+echo "== Split simulator at $SIM, Jira simulator at $JIRA"
+echo "== config in $T/flagsync.ini"
 run check-config
 run sync
 run flags
 run issue SHOP-1
-run flag new_checkout
+run issue SHOP-20
+jira_issue SHOP-1
+jira_issue SHOP-20
 
 printf '\n== in Split: new_checkout rollout 25%% on -> 50%% on, old_banner restored\n'
 curl -sS -X POST -H 'Content-Type: application/json' \
@@ -59,8 +110,17 @@ curl -sS -X POST -H 'Content-Type: application/json' \
 curl -sS -X POST -H 'Content-Type: application/json' \
     --data '{"ws":"Default","flag":"old_banner","killed":false}' \
     "$SIM/_sim/kill" >/dev/null
+printf '== in Jira: SHOP-20 now lists search_v2 too\n'
+curl -sS -X PATCH -H 'Content-Type: application/json' \
+    --data '{"key":"SHOP-20","fields":{"customfield_10050":"dark_mode, search_v2"}}' \
+    "$JIRA/_sim/issue" >/dev/null
+curl -sS -X DELETE "$JIRA/_sim/requests" >/dev/null
 
 run sync
-run events --since 6
-run issue SHOP-1
+printf '\n== Jira calls made by that sync: %s\n' \
+    "$(curl -sS "$JIRA/_sim/requests" | jq -r '[.requests[] | "\(.method) \(.path | sub("/rest/api/3/issue/[^/]+"; "/issue/KEY"))"] | group_by(.) | map("\(length) × \(.[0])") | join(", ")')"
+run events --since 7
+jira_issue SHOP-1
+jira_issue SHOP-20
+run plugins
 run status
