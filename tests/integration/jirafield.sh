@@ -7,42 +7,6 @@
 . "$SRCDIR/tests/integration/lib.sh"
 
 export FLAGSYNC_TEST_BACKOFF_MS=20
-JIRA_PID=
-JIRA_URL=
-
-# lib.sh's cleanup removes $T: the Jira simulator goes first.
-jira_cleanup() {
-	[ -n "$JIRA_PID" ] && kill "$JIRA_PID" 2>/dev/null && wait "$JIRA_PID" 2>/dev/null
-	cleanup
-}
-trap jira_cleanup EXIT
-
-jira_start() {
-	python3 "$SRCDIR/tests/sim/jira_sim.py" --port 0 \
-	    --port-file "$T/jira.port" --quiet 2>"$T/jira.log" &
-	JIRA_PID=$!
-	local i=0
-	while [ ! -s "$T/jira.port" ]; do
-		i=$((i + 1))
-		if [ $i -gt 300 ] || ! kill -0 "$JIRA_PID" 2>/dev/null; then
-			echo "Bail out! the Jira simulator did not start"
-			cat "$T/jira.log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
-	JIRA_URL="http://127.0.0.1:$(cat "$T/jira.port")"
-}
-
-# jira METHOD PATH [JSON]: the Jira simulator's control API.
-jira() {
-	if [ $# -ge 3 ]; then
-		curl -sS -X "$1" -H 'Content-Type: application/json' \
-		    --data "$3" "$JIRA_URL/_sim/$2"
-	else
-		curl -sS -X "$1" "$JIRA_URL/_sim/$2"
-	fi
-}
 
 # issue KEY FIELD-VALUE-JSON: creates or replaces an issue.
 issue() {

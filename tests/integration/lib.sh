@@ -14,11 +14,14 @@ set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/flagsync-it.XXXXXX")
 SIM_PID=
 SIM_URL=
+JIRA_PID=
+JIRA_URL=
 TAP_N=0
 TAP_FAILED=0
 
 cleanup() {
 	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+	[ -n "$JIRA_PID" ] && kill "$JIRA_PID" 2>/dev/null && wait "$JIRA_PID" 2>/dev/null
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -76,6 +79,35 @@ sim_start() {
 		sleep 0.1
 	done
 	SIM_URL="http://127.0.0.1:$(cat "$T/sim.port")"
+}
+
+# jira_start: the Jira simulator on a free loopback port, as $JIRA_URL.
+jira_start() {
+	rm -f "$T/jira.port"
+	python3 "$SRCDIR/tests/sim/jira_sim.py" --port 0 \
+	    --port-file "$T/jira.port" --quiet 2>"$T/jira.log" &
+	JIRA_PID=$!
+	local i=0
+	while [ ! -s "$T/jira.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$JIRA_PID" 2>/dev/null; then
+			echo "Bail out! the Jira simulator did not start"
+			cat "$T/jira.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	JIRA_URL="http://127.0.0.1:$(cat "$T/jira.port")"
+}
+
+# jira METHOD PATH [JSON]: the Jira simulator's control API.
+jira() {
+	if [ $# -ge 3 ]; then
+		curl -sS -X "$1" -H 'Content-Type: application/json' \
+		    --data "$3" "$JIRA_URL/_sim/$2"
+	else
+		curl -sS -X "$1" "$JIRA_URL/_sim/$2"
+	fi
 }
 
 # sim METHOD PATH [JSON]: the simulator's control API; prints the answer.
