@@ -397,14 +397,6 @@ struct pend_flag {
 	size_t	 nissues;
 };
 
-struct pend_link {
-	enum event_type type;
-	char	*project;
-	char	*flag;
-	char	*issue;
-	uint32_t mask;
-};
-
 /* One transaction's worth of work: units [from, to) of the flags then the
  * planned link ops, and when last, the local edits and status too. */
 struct apply {
@@ -415,8 +407,6 @@ struct apply {
 	struct commit_result res;
 	struct pend_flag *pf;
 	size_t	 npf, cappf;
-	struct pend_link *pl;
-	size_t	 npl, cappl;
 	uint64_t seq;
 	struct buf out;
 	struct buf rec;		/* a record read back from the changeset */
@@ -431,18 +421,11 @@ apply_release(struct apply *a)
 		free(a->pf[i].before);
 		commit_free_strv(a->pf[i].issues);
 	}
-	for (i = 0; i < a->npl; i++) {
-		free(a->pl[i].project);
-		free(a->pl[i].flag);
-		free(a->pl[i].issue);
-	}
 	free(a->pf);
-	free(a->pl);
 	buf_release(&a->out);
 	buf_release(&a->rec);
 	a->pf = NULL;
-	a->pl = NULL;
-	a->npf = a->cappf = a->npl = a->cappl = 0;
+	a->npf = a->cappf = 0;
 }
 
 static int
@@ -509,27 +492,54 @@ before_release:
 }
 
 static int
-pend_link(struct apply *a, enum event_type type, const char *project,
-    const char *flag, const char *issue, uint32_t mask)
+emit(struct cache_txn *t, struct apply *a, struct event *ev)
 {
-	struct pend_link *p;
+	int rc;
 
-	if (grow((void **)&a->pl, &a->cappl, a->npl, sizeof(*a->pl)))
-		return ENOMEM;
-	p = &a->pl[a->npl];
-	p->type = type;
-	p->mask = mask;
-	p->project = strdup(project);
-	p->flag = strdup(flag);
-	p->issue = strdup(issue);
-	if (!p->project || !p->flag || !p->issue) {
-		free(p->project);
-		free(p->flag);
-		free(p->issue);
-		return ENOMEM;
-	}
-	a->npl++;
+	ev->seq = ++a->seq;
+	ev->time = a->cs->time;
+	buf_reset(&a->out);
+	if ((rc = event_format(ev, &a->out)) != 0)
+		return rc;
+	if ((rc = cache_event_put(t, ev->seq, a->out.data, a->out.len)) != 0)
+		return rc;
+	if (a->res.first_seq == 0)
+		a->res.first_seq = ev->seq;
+	a->res.last_seq = ev->seq;
+	a->res.nevents++;
+	a->res.counts[ev->type]++;
 	return 0;
+}
+
+/*
+ * One link event, made as the link changes: its "issues" are the flag's
+ * links right after this change, so batched and single commits agree.
+ */
+static int
+emit_link(struct cache_txn *t, struct apply *a, enum event_type type,
+    const char *project, const char *flag, const char *issue, uint32_t mask)
+{
+	const char *src[LINK_SRC_COUNT + 1];
+	struct event ev;
+	char **issues = NULL;
+	size_t nissues = 0;
+	int rc;
+
+	if ((rc = commit_flag_issues(t, project, flag, &issues, &nissues)) != 0)
+		return rc;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.project = project;
+	ev.flag = flag;
+	ev.environment = cs_environment(a->cs, project);
+	ev.issue = issue;
+	ev.nsources = commit_mask_sources(mask, src);
+	ev.sources = src;
+	ev.issues = (const char *const *)issues;
+	ev.nissues = nissues;
+	rc = emit(t, a, &ev);
+	commit_free_strv(issues);
+	return rc;
 }
 
 /* Sets or clears bit on one link and records the event it makes. */
@@ -551,9 +561,11 @@ link_change(struct cache_txn *t, struct apply *a, const char *project,
 	if ((rc = cache_link_set(t, project, flag, issue, nmask)) != 0)
 		return rc;
 	if (mask == 0)
-		return pend_link(a, EV_LINK_ADDED, project, flag, issue, nmask);
+		return emit_link(t, a, EV_LINK_ADDED, project, flag, issue,
+		    nmask);
 	if (nmask == 0)
-		return pend_link(a, EV_LINK_REMOVED, project, flag, issue, mask);
+		return emit_link(t, a, EV_LINK_REMOVED, project, flag, issue,
+		    mask);
 	return 0;
 }
 
@@ -666,26 +678,6 @@ plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p)
 	return rc;
 }
 
-static int
-emit(struct cache_txn *t, struct apply *a, struct event *ev)
-{
-	int rc;
-
-	ev->seq = ++a->seq;
-	ev->time = a->cs->time;
-	buf_reset(&a->out);
-	if ((rc = event_format(ev, &a->out)) != 0)
-		return rc;
-	if ((rc = cache_event_put(t, ev->seq, a->out.data, a->out.len)) != 0)
-		return rc;
-	if (a->res.first_seq == 0)
-		a->res.first_seq = ev->seq;
-	a->res.last_seq = ev->seq;
-	a->res.nevents++;
-	a->res.counts[ev->type]++;
-	return 0;
-}
-
 /*
  * The events of one changed flag, in event type order.  Its issues are
  * its links as they stood when the flag changed: this cycle's link
@@ -730,33 +722,6 @@ before_release:
 }
 
 static int
-emit_link(struct cache_txn *t, struct apply *a, const struct pend_link *p)
-{
-	const char *src[LINK_SRC_COUNT + 1];
-	struct event ev;
-	char **issues = NULL;
-	size_t nissues = 0;
-	int rc;
-
-	if ((rc = commit_flag_issues(t, p->project, p->flag, &issues,
-	    &nissues)) != 0)
-		return rc;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = p->type;
-	ev.project = p->project;
-	ev.flag = p->flag;
-	ev.environment = cs_environment(a->cs, p->project);
-	ev.issue = p->issue;
-	ev.nsources = commit_mask_sources(p->mask, src);
-	ev.sources = src;
-	ev.issues = (const char *const *)issues;
-	ev.nissues = nissues;
-	rc = emit(t, a, &ev);
-	commit_free_strv(issues);
-	return rc;
-}
-
-static int
 apply_all(struct cache_txn *t, struct apply *a)
 {
 	const struct changeset *cs = a->cs;
@@ -785,8 +750,6 @@ apply_all(struct cache_txn *t, struct apply *a)
 		rc = link_change(t, a, e->project, e->flag, e->issue,
 		    LINK_BIT(LINK_SRC_LOCAL), e->add);
 	}
-	for (i = 0; i < a->npl && rc == 0; i++)
-		rc = emit_link(t, a, &a->pl[i]);
 	for (i = 0; a->last && i < cs->nstatus && rc == 0; i++)
 		rc = cache_status_put(t, cs->status[i].source,
 		    cs->status[i].json, strlen(cs->status[i].json));

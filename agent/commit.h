@@ -123,7 +123,8 @@ void	changeset_rollback(struct changeset *cs, const struct cs_mark *m);
  * comes only from a complete read, so an interrupted commit leaves a cache
  * the next poll simply finishes.  Flag events list the issues the flag
  * had when it changed; this cycle's link changes follow as link events,
- * so the events are the same batched or not.  Fills res (may be NULL)
+ * each listing the flag's issues right after that change, so the events
+ * are the same batched or not.  Fills res (may be NULL)
  * with what was committed.
  */
 #define COMMIT_BATCH	2048

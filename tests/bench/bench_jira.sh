@@ -27,7 +27,9 @@
 # max_rps = 0 and deliver_timeout = 600.
 #
 # 1. Baseline: the first `flagsync sync` (1,000 flag.created and 3,000
-#    link.added events) writes every property and web link.
+#    link.added events) writes every property and web link.  A
+#    link.added event names its issue and also lists the flag's issues,
+#    so the naive count there is about 9,000 issue touches.
 # 2. Change: every flag's Production default rule goes from on 25 / off 75
 #    to on 50 / off 50 in one POST /_sim/state (the dumped state with
 #    defaultRule and lastUpdateTime changed), the Jira request log is
@@ -38,9 +40,17 @@
 #    3,000 link POSTs (one per changed pair).
 # 3. A third sync with no change: its Jira calls (expect 0).
 #
-# Jira calls come from the Jira simulator's request log; "wall" is the
-# sync's wall time, and "Jira span" the time from its first to its last
-# Jira request (the delivery itself, without the poll and start-up).
+# Jira calls come from the Jira simulator's request log, by kind:
+# property PUT/DELETE, remotelink POST/DELETE, other.  Per sync: its wall
+# time and CPU (GNU time), the "Jira span" from its first to its last
+# Jira request (the delivery itself, without the poll and start-up),
+# events made and delivered (how far the jira cursor moved), affected
+# issues and changed (issue, flag) pairs (from the events), property
+# writes per affected issue and web-link calls per changed pair, and how
+# many issues or pairs got more than one call.  The plugin sends one
+# request at a time over one connection and the Jira simulator is
+# Python, so much of the span is the simulator's answer time: compare
+# it with the sync's CPU time.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$top/build/plain/flagsync}
@@ -61,6 +71,8 @@ SIM_PID=
 JIRA_PID=
 trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null
       [ -n "$JIRA_PID" ] && kill $JIRA_PID 2>/dev/null; rm -rf "$T"' EXIT
+# a signal (^C, a closed pipe) still stops the simulators
+trap 'exit 1' HUP INT PIPE TERM
 
 mkdir "$T/plugins"
 ln -s "$so" "$T/plugins/jira.so"
@@ -70,7 +82,7 @@ printf 'sim-admin-key\n' >"$T/key"; chmod 600 "$T/key"
 printf 'sim-jira-token\n' >"$T/jira-token"; chmod 600 "$T/jira-token"
 
 now() { date +%s.%N; }
-row() { printf '%-9s %-44s %s\n' "$@"; }
+row() { printf '%-9s %-46s %s\n' "$@"; }
 die() { echo "bench_jira.sh: $*" >&2; exit 1; }
 
 # start SCRIPT PORT-FILE: a simulator on a free loopback port; its pid
@@ -177,20 +189,42 @@ api_token_file = $T/jira-token
 events = *
 INI
 fs() { "$bin" -c "$T/flagsync.ini" "$@"; }
-last_seq() { fs status --json | jq '.events.last // 0'; }
+# The newest event's seq, 0 before the first sync made the cache.
+last_seq() {
+	s=$(fs status --json 2>/dev/null | jq '.events.last // 0')
+	echo "${s:-0}"
+}
+cursor() {
+	c=$(fs plugins --json 2>/dev/null |
+	    jq '.[] | select(.name == "jira") | .cursor // 0')
+	echo "${c:-0}"
+}
 
 # timed_sync NAME: one `flagsync sync` after clearing the Jira request
-# log; leaves its wall time in $T/NAME.wall, the log in $T/NAME.req and
-# the events it made in $T/NAME.ev.
+# log; leaves "wall user sys maxrss_kb" in $T/NAME.time (GNU time; "-"
+# for what plain date cannot tell), how far the jira cursor moved in
+# $T/NAME.delivered, the log in $T/NAME.req and the events the sync made
+# in $T/NAME.ev.
 timed_sync() {
 	curl -sS -f -X DELETE "$JURL/_sim/requests" >/dev/null ||
 	    die "cannot clear the Jira request log"
 	seq0=$(last_seq)
-	a=$(now)
-	fs sync >/dev/null 2>"$T/$1.err"
-	rc=$?
-	b=$(now)
-	echo "$a $b" | awk '{ printf "%.3f\n", $2 - $1 }' >"$T/$1.wall"
+	cur0=$(cursor)
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -f '%e %U %S %M' -o "$T/$1.gnutime" \
+		    "$bin" -c "$T/flagsync.ini" sync >/dev/null 2>"$T/$1.err"
+		rc=$?
+		# a failing command adds a line in front
+		tail -n 1 "$T/$1.gnutime" >"$T/$1.time"
+	else
+		a=$(now)
+		fs sync >/dev/null 2>"$T/$1.err"
+		rc=$?
+		b=$(now)
+		echo "$a $b" | awk '{ printf "%.2f - - -\n", $2 - $1 }' \
+		    >"$T/$1.time"
+	fi
+	echo $(($(cursor) - cur0)) >"$T/$1.delivered"
 	[ $rc -eq 0 ] || { echo "sync ($1) exited $rc:" >&2; cat "$T/$1.err" >&2; }
 	curl -sS -f "$JURL/_sim/requests" >"$T/$1.req" ||
 	    die "cannot read the Jira request log"
@@ -200,16 +234,18 @@ timed_sync() {
 
 # report NAME: the figures of one timed sync.
 report() {
-	python3 - "$1" "$T/$1.ev" "$T/$1.req" "$(cat "$T/$1.wall")" <<'PY'
+	read -r wall user sys rss <"$T/$1.time"
+	python3 - "$1" "$T/$1.ev" "$T/$1.req" "$(cat "$T/$1.delivered")" \
+	    "$wall" "$user" "$sys" "$rss" <<'PY'
 import collections, json, re, sys
 
-name, evfile, reqfile, wall = sys.argv[1:5]
+name, evfile, reqfile, delivered, wall, user, sys_, rss = sys.argv[1:9]
 events = [json.loads(l) for l in open(evfile) if l.strip()]
 reqs = json.load(open(reqfile))["requests"]
 
 
 def row(fig, val):
-    print("%-9s %-44s %s" % (name, fig, val))
+    print("%-9s %-46s %s" % (name, fig, val))
 
 
 types = collections.Counter(e["type"] for e in events)
@@ -249,15 +285,19 @@ for r in reqs:
     if not 200 <= r["status"] < 300:
         bad[r["status"]] += 1
 
-row("wall", "%s s" % wall)
+row("sync wall", "%s s" % wall)
+if user != "-":
+    row("sync CPU user + sys / peak RSS", "%.2f s / %.1f MB" % (
+        float(user) + float(sys_), int(rss) / 1024))
 if reqs:
     span = reqs[-1]["time"] - reqs[0]["time"]
     row("Jira span (first->last request)", "%.3f s" % span)
     if span > 0:
         row("Jira requests/s over the span", "%.0f" % (len(reqs) / span))
-row("events delivered",
-    "%d (%s)" % (len(events), ", ".join("%s x%d" % kv
-                                         for kv in sorted(types.items()))))
+row("events made / delivered (jira cursor moved)",
+    "%d / %s" % (len(events), delivered))
+if types:
+    row("event types", ", ".join("%s x%d" % kv for kv in sorted(types.items())))
 row("Jira requests", "%d (%s)" % (len(reqs), ", ".join(
     "%s %d" % (k, kinds[k]) for k in ("property PUT", "property DELETE",
                                       "remotelink POST", "remotelink DELETE",
@@ -294,7 +334,7 @@ jira_state() {
 
 row "part" "figure" "value"
 row host "cpus / load average" "$(nproc) / $(cut -d' ' -f1-3 /proc/loadavg)"
-row account "flags / issues / tags per flag / flags per issue" \
+row account "flags / issues / issues a flag / flags an issue" \
     "$NFLAGS / $NISSUES / 3 / $((NFLAGS * 3 / NISSUES))"
 
 # ------------------------------------------------------------ baseline
