@@ -68,7 +68,7 @@ cli_usage(FILE *out)
 "  flag   NAME [--project P]         the flag view, its issues, its recent events\n"
 "  issue  KEY                        the flags connected to an issue\n"
 "  events [--since SEQ|TIME] [--flag NAME] [--issue KEY] [--type GLOB]\n"
-"         [--limit N] [--follow]\n"
+"         [--project P] [--limit N] [--follow]\n"
 "  link   FLAG ISSUE [--project P]   connect a flag and an issue (source local)\n"
 "  unlink FLAG ISSUE [--project P]   remove a local link\n"
 "  status                   last poll of each source, errors, counts\n"

@@ -1264,7 +1264,9 @@ cfg_secret_cred(struct cfg_parse *p, const struct cfg_secret_src *src,
 	if (asprintf(&path, "%s/%s", dir, src->cred) == -1)
 		return cfg_nomem(p);	/* path is undefined: nothing to free */
 	rc = cfg_secret_read(path, val, &why);
-	if (rc == ENOENT)
+	/* flagsync.service's SetCredential= stands in for a credential file
+	 * that does not exist with a blank one: both mean "not set" */
+	if (rc == ENOENT || (rc == FS_ECONFIG && strcmp(why, "empty") == 0))
 		rc = 0;
 	else if (rc != 0)
 		cfg_errx(p, 0, "[%s] %s: cannot read $CREDENTIALS_DIRECTORY/%s "

@@ -67,6 +67,9 @@ struct daemon {
 	struct watchdog	 wd;
 };
 
+/* Where flagsync.service loads the split-admin-key credential from. */
+#define DAEMON_KEY_CREDENTIAL	SYSCONFDIR "/flagsync/split-admin-key"
+
 /* Set by the signal handler; poll_cycle() watches daemon_stop. */
 static volatile sig_atomic_t daemon_stop;
 static volatile sig_atomic_t daemon_hup;
@@ -503,7 +506,8 @@ daemon_reload_check(const struct daemon *d, const struct config *ncfg)
 		    ncfg->path, d->cfg->state_dir, ncfg->state_dir);
 		return FS_ECONFIG;
 	}
-	if (ncfg->split_admin_key == NULL) {
+	/* a daemon still waiting for a key loses nothing by taking it */
+	if (ncfg->split_admin_key == NULL && d->cfg->split_admin_key != NULL) {
 		log_warnx("%s: no Split Admin API key: set [split] "
 		    "admin_key_file, $FLAGSYNC_SPLIT_ADMIN_KEY, or the "
 		    "split-admin-key credential; keeping the previous "
@@ -567,16 +571,24 @@ daemon_reload(struct daemon *d)
 	daemon_notify("READY=1");
 }
 
+/* How long a wait may sleep at once: with a watchdog, short enough to
+ * show progress. */
+static int64_t
+daemon_slice_ms(const struct daemon *d)
+{
+	int64_t slice;
+
+	slice = d->wd.running ? (int64_t)(d->wd.usec / 4000) : INT32_MAX;
+	return slice > 0 ? slice : 1;
+}
+
 /* Waits for the next cycle's start, reloading on SIGHUP meanwhile. */
 static void
 daemon_wait_next(struct daemon *d)
 {
 	int64_t left, slice;
 
-	/* with a watchdog, wake often enough to show progress */
-	slice = d->wd.running ? (int64_t)(d->wd.usec / 4000) : INT32_MAX;
-	if (slice < 1)
-		slice = 1;
+	slice = daemon_slice_ms(d);
 	while (!daemon_stop) {
 		if (daemon_hup) {
 			daemon_hup = 0;
@@ -588,6 +600,54 @@ daemon_wait_next(struct daemon *d)
 		daemon_sleep(left < slice ? left : slice);
 		daemon_progress(d);
 	}
+}
+
+/* ------------------------------------------------------------ no key */
+
+/*
+ * The one line that says why nothing is polled and what brings a key.
+ * systemd reads credentials when the unit starts, so a key put in the
+ * credential's file needs a restart; admin_key_file is read on SIGHUP.
+ */
+static void
+daemon_key_missing(const struct daemon *d)
+{
+	if (getenv("CREDENTIALS_DIRECTORY") != NULL)
+		log_warnx("run: no Split Admin API key: the split-admin-key "
+		    "credential is empty and %s has no [split] "
+		    "admin_key_file; waiting: put the key in %s and run "
+		    "systemctl restart flagsync (or set admin_key_file and "
+		    "run systemctl reload flagsync)", d->cfg->path,
+		    DAEMON_KEY_CREDENTIAL);
+	else
+		log_warnx("run: no Split Admin API key: %s has no [split] "
+		    "admin_key_file and $FLAGSYNC_SPLIT_ADMIN_KEY is unset; "
+		    "waiting: set admin_key_file and send SIGHUP (systemctl "
+		    "reload flagsync)", d->cfg->path);
+	daemon_notify("STATUS=waiting for a Split Admin API key");
+}
+
+/* Without a key there is nothing to poll: sleeps until a SIGHUP brings
+ * one, or until SIGTERM. */
+static void
+daemon_wait_key(struct daemon *d)
+{
+	daemon_key_missing(d);
+	while (!daemon_stop) {
+		if (daemon_hup) {
+			daemon_hup = 0;
+			daemon_reload(d);
+			if (d->cfg->split_admin_key != NULL)
+				break;
+			daemon_key_missing(d);
+			continue;
+		}
+		daemon_sleep(daemon_slice_ms(d));
+		daemon_progress(d);
+	}
+	if (!daemon_stop)
+		log_info("Split Admin API key from %s; polling every %d s",
+		    d->cfg->split_key_origin, d->cfg->interval);
 }
 
 /* ------------------------------------------------------------ start, stop */
@@ -614,6 +674,19 @@ daemon_setup(struct daemon *d)
 		log_warnx("cannot start the systemd watchdog thread: %s",
 		    strerror(rc));
 	return 0;
+}
+
+static void
+daemon_started(const struct daemon *d)
+{
+	if (d->cfg->split_admin_key == NULL) {
+		daemon_notify("READY=1");
+		log_info("flagsync started (pid %ld)", (long)getpid());
+		return;
+	}
+	daemon_notify("READY=1\nSTATUS=starting the first poll");
+	log_info("flagsync started (pid %ld), polling every %d s",
+	    (long)getpid(), d->cfg->interval);
 }
 
 static int
@@ -652,13 +725,6 @@ daemon_run(const char *config_path, struct config *cfg, int log_override)
 	d.lock_fd = -1;
 	atomic_init(&d.wd.progress, 0);
 	daemon_log_level(&d);
-	if (cfg->split_admin_key == NULL) {
-		log_msg(LOG_ERR, "run: no Split Admin API key: set [split] "
-		    "admin_key_file in %s, $FLAGSYNC_SPLIT_ADMIN_KEY, or the "
-		    "split-admin-key credential", cfg->path);
-		config_free(cfg);
-		return EXIT_USAGE;
-	}
 	if ((rc = daemon_signals_catch(&d)) != 0) {
 		log_msg(LOG_ERR, "run: cannot make a pipe: %s", strerror(rc));
 		config_free(cfg);
@@ -668,10 +734,12 @@ daemon_run(const char *config_path, struct config *cfg, int log_override)
 	if ((d.status = daemon_setup(&d)) != 0)
 		return daemon_shutdown(&d);
 	daemon_seed(&d);
-	daemon_notify("READY=1\nSTATUS=starting the first poll");
-	log_info("flagsync started (pid %ld), polling every %d s",
-	    (long)getpid(), d.cfg->interval);
+	daemon_started(&d);
 	while (!daemon_stop) {
+		if (d.cfg->split_admin_key == NULL) {
+			daemon_wait_key(&d);
+			continue;
+		}
 		daemon_run_cycle(&d);
 		daemon_wait_next(&d);
 	}

@@ -38,9 +38,12 @@
  * to follow each configuration's log_level, or a syslog priority (from
  * -v / -q) that wins over it.
  *
+ * Without a Split Admin API key it polls nothing: it says so in one log
+ * line and STATUS=, and waits for a SIGHUP whose configuration brings a
+ * key (or for SIGTERM).
+ *
  * Exit status: 0 after SIGTERM/SIGINT; 1 (EXIT_RUNTIME) when the lock is
- * held by another process or the cache or delivery cannot start; 2
- * (EXIT_USAGE) when no Split Admin API key is configured.
+ * held by another process or the cache or delivery cannot start.
  */
 int	daemon_run(const char *config_path, struct config *cfg,
 	    int log_override);

@@ -2,7 +2,8 @@
 # The daemon, `flagsync run` (SPEC §8): it keeps polling on its own, holds
 # the writer lock, survives a bad SIGHUP config and takes a good one, stops
 # within seconds on SIGTERM even mid-request, backs off while Split fails,
-# notifies systemd, and logs with journald priorities.
+# notifies systemd, logs with journald priorities, and without a Split
+# Admin API key waits for one instead of exiting.
 . "$SRCDIR/tests/integration/lib.sh"
 
 # Retries inside one cycle take milliseconds, so the schedule is what shows.
@@ -254,10 +255,64 @@ check_eq "run while another writer holds the lock exits 1" 1 "$rc"
 check_match "... naming its pid" "pid $hpid\b" "$err"
 kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
 
-sed '/^admin_key_file/d' "$T/flagsync.ini" >"$T/nokey.ini"
-err=$(env -u FLAGSYNC_SPLIT_ADMIN_KEY -u CREDENTIALS_DIRECTORY \
-    timeout 10 "$FLAGSYNC" -c "$T/nokey.ini" run 2>&1); rc=$?
-check_eq "run without a Split Admin API key exits 2" 2 "$rc"
-check_match "... saying how to set one" 'no Split Admin API key.*admin_key_file' "$err"
+# ---------------------------------------------------------------- no key
+# The package enables the service with the sample config, which has no
+# key: run must wait for one rather than exit and be restarted forever.
+key_lines() { grep -c 'no Split Admin API key' "$T/daemon.log"; }
+sed '/^admin_key_file/d' "$T/good.ini" >"$T/flagsync.ini"
+sim DELETE requests >/dev/null
+notify_listen
+daemon_start -u FLAGSYNC_SPLIT_ADMIN_KEY -u CREDENTIALS_DIRECTORY \
+    NOTIFY_SOCKET="$T/notify.sock"
+wait_until 5 log_has 'no Split Admin API key'
+sleep 2.5	# two intervals
+check "run without a Split Admin API key keeps running" daemon_alive
+check_eq "... logs it once, not once per interval" 1 "$(key_lines)"
+check_match "... saying how to give one and that it waits" \
+    "no Split Admin API key: $T/flagsync.ini has no \\[split\\] admin_key_file.*waiting: set admin_key_file and send SIGHUP \\(systemctl reload flagsync\\)" \
+    "$(cat "$T/daemon.log")"
+check_eq "... and polls nothing" 0 "$(workspace_gets)"
+check_notify "sd_notify: READY=1 and STATUS=waiting for a Split Admin API key" \
+    awk '/^READY=1/ { r = 1 } /^STATUS=waiting for a Split Admin API key$/ && r { ok = 1 }
+	END { exit !ok }' "$T/notify"
+
+kill -HUP "$DPID"
+wait_until 5 test "$(key_lines)" -ge 2
+check "SIGHUP, still no key: still waiting" daemon_alive
+check_eq "... and says so again, once" 2 "$(key_lines)"
+check_eq "... still polling nothing" 0 "$(workspace_gets)"
+
+cp "$T/good.ini" "$T/flagsync.ini"
+kill -HUP "$DPID"
+wait_until 5 log_has 'Split Admin API key from admin_key_file'
+check_match "SIGHUP once admin_key_file is set: the key is picked up" \
+    "Split Admin API key from admin_key_file $T/split-key; polling every 1 s" \
+    "$(cat "$T/daemon.log")"
+wait_until 5 test "$(workspace_gets)" -ge 1
+check "... and the daemon polls Split" test "$(workspace_gets)" -ge 1
+wait_until 5 notify_has '^STATUS=polled'
+check_notify "... with a STATUS after the cycle" notify_has '^STATUS=polled'
+daemon_stop TERM
+check_eq "SIGTERM: exits 0 (in $elapsed s)" 0 "$rc"
+kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; LPID=
+
+# Under flagsync.service a missing credential file gives a blank
+# credential (SetCredential=), which is no key either.
+sed '/^admin_key_file/d' "$T/good.ini" >"$T/flagsync.ini"
+mkdir -p "$T/creds"
+printf '\n' >"$T/creds/split-admin-key"
+err=$(env -u FLAGSYNC_SPLIT_ADMIN_KEY CREDENTIALS_DIRECTORY="$T/creds" \
+    "$FLAGSYNC" -c "$T/flagsync.ini" check-config 2>&1); rc=$?
+check_eq "check-config with a blank split-admin-key credential exits 0" 0 "$rc"
+check_match "... and says there is no key" 'admin key +not set' "$err"
+daemon_start -u FLAGSYNC_SPLIT_ADMIN_KEY CREDENTIALS_DIRECTORY="$T/creds"
+wait_until 5 log_has 'no Split Admin API key'
+check "run with a blank credential waits" daemon_alive
+check_match "... and says the key file needs a restart" \
+    'credential is empty.*waiting: put the key in /.*/flagsync/split-admin-key and run systemctl restart flagsync' \
+    "$(cat "$T/daemon.log")"
+daemon_stop TERM
+check_eq "SIGTERM while waiting for a key: exits 0 (in $elapsed s)" 0 "$rc"
+cp "$T/good.ini" "$T/flagsync.ini"
 
 done_testing

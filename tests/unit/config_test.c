@@ -805,7 +805,8 @@ test_secret_files(void **state)
 	    "regular file", tmpdir);
 	expect_error(text, 4, msg);
 
-	/* A bad credential is an error, not a reason to fall through. */
+	/* A blank credential, what flagsync.service's SetCredential= gives
+	 * when the key file is missing, is unset: the next source wins. */
 	tmp_path(path, sizeof(path), "creds2");
 	assert_int_equal(mkdir(path, 0700), 0);
 	setenv("CREDENTIALS_DIRECTORY", path, 1);
@@ -813,8 +814,20 @@ test_secret_files(void **state)
 	assert_int_equal(strlen(path) + 20 < sizeof(path), 1);
 	strcat(path, "/split-admin-key");
 	write_file(path, "\n", 0600);
+	cfg = expect_ok(PROJECT);
+	assert_string_equal(cfg->split_admin_key, "key-from-env");
+	config_free(cfg);
+	unsetenv("FLAGSYNC_SPLIT_ADMIN_KEY");
+	cfg = expect_ok(PROJECT);
+	assert_null(cfg->split_admin_key);
+	config_free(cfg);
+
+	/* A bad credential is an error, not a reason to fall through. */
+	setenv("FLAGSYNC_SPLIT_ADMIN_KEY", "key-from-env", 1);
+	write_file(path, "a\tb\n", 0600);
 	fmt(msg, sizeof(msg), "[split] admin_key: cannot read "
-	    "$CREDENTIALS_DIRECTORY/split-admin-key (%s): empty", path);
+	    "$CREDENTIALS_DIRECTORY/split-admin-key (%s): holds control "
+	    "characters", path);
 	expect_error(PROJECT, 0, msg);
 }
 
