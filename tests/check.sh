@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite from a fresh clone: install dependencies, build,
 # run `make check` (unit and integration tests), then the same again built
-# with ASan and UBSan.  Ends with the line "N passed, M failed".
+# with ASan and UBSan, then (as root) build, install and purge the Debian
+# and RPM packages.  Ends with the line "N passed, M failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -34,7 +35,29 @@ run_suite() {	# NAME CONFIGURE-ARGS...
 	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
 }
 
+# run_packaging: builds the .deb and .rpm from a clean copy, installs the
+# .debs, checks the layout, purges (root only: it installs packages).
+run_packaging() {
+	out="$top/build/packaging.out"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "packaging: not run (needs root to install the packages)"
+		return
+	fi
+	sh tests/packaging.sh >"$out" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok)|^1\.\.' "$out" | sed 's/^/packaging: /'
+	p=$(grep -c '^ok' "$out")
+	f=$(grep -c '^not ok' "$out")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "packaging: exited with status $rc"; tail -20 "$out"
+		failed=$((failed + 1))
+	fi
+}
+
 run_suite plain
 run_suite sanitizers --enable-sanitizers
+run_packaging
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
