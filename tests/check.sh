@@ -43,7 +43,7 @@ run_packaging() {
 		echo "packaging: not run (needs root to install the packages)"
 		return
 	fi
-	sh tests/packaging.sh >"$out" 2>&1
+	bash tests/packaging.sh >"$out" 2>&1
 	rc=$?
 	grep -E '^(ok|not ok)|^1\.\.' "$out" | sed 's/^/packaging: /'
 	p=$(grep -c '^ok' "$out")
