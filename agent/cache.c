@@ -775,6 +775,30 @@ readers_clear(struct cache *c)
 	return mdb_reader_check(c->env, &dead);
 }
 
+/*
+ * Queries by members of the service's group need read access to data.mdb
+ * and write access to lock.mdb.  LMDB creates them CACHE_MODE minus the
+ * umask of whoever opened first (an admin's `sync` with umask 022, say),
+ * so the writer puts group access back each time it opens.  The state
+ * directory's mode still decides who gets in.
+ */
+static void
+open_group_access(const char *dir)
+{
+	static const char *const names[] = { "data.mdb", "lock.mdb" };
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (open_path(path, sizeof(path), dir, names[i]) != 0 ||
+		    stat(path, &st) != 0 || st.st_uid != geteuid() ||
+		    (st.st_mode & 0660) == 0660)
+			continue;
+		(void)chmod(path, (st.st_mode & 07777) | 0660);
+	}
+}
+
 static int
 open_env(struct cache *c, const char *dir, size_t map)
 {
@@ -792,6 +816,8 @@ open_env(struct cache *c, const char *dir, size_t map)
 		goto env_close;
 	if (!c->rdonly && (rc = readers_clear(c)) != 0)
 		goto env_close;
+	if (!c->rdonly)
+		open_group_access(dir);
 	return 0;
 env_close:
 	mdb_env_close(c->env);

@@ -443,6 +443,54 @@ check_eq "the RPMs' configuration, unit, SDK and manual pages read as the .debs'
     "" "$differ"
 [ -z "$differ" ] || diag "$(cat "$T/content.diff")"
 
+# ------------------------------------------------------------ 7b. queries by the group
+# The daemon runs as flagsync with the unit's UMask (PID 1 is not systemd
+# here, so it is started by hand); a member of group flagsync queries the
+# cache while it runs; anyone else is told what to ask for.
+python3 "$SRC/tests/sim/split_sim.py" --port 0 --port-file "$T/sim.port" \
+    --quiet --state "$SRC/tests/integration/base-state.json" 2>/dev/null &
+SIMPID=$!
+i=0; while [ ! -s "$T/sim.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+QINI=/etc/flagsync/query-test.ini
+cat >"$QINI" <<INI
+[agent]
+state_dir = /var/lib/flagsync
+interval = 1
+[split]
+api_url = http://127.0.0.1:$(cat "$T/sim.port")/internal/api/v2
+max_rps = 0
+[project Default]
+environment = Production
+INI
+chmod 0644 "$QINI"
+# setpriv, not runuser: PAM would reset the umask the unit sets; the key
+# reaches the daemon alone, as a credential would
+(umask 0007; export FLAGSYNC_SPLIT_ADMIN_KEY=sim-admin-key; exec setpriv \
+    --reuid=flagsync --regid=flagsync --init-groups \
+    /usr/bin/flagsync -c "$QINI" run >"$LOGS/daemon.log" 2>&1) &
+DPID=$!
+i=0
+while [ $i -lt 100 ] && ! flagsync -c "$QINI" status --json 2>/dev/null |
+    grep -q '"last":6'; do sleep 0.1; i=$((i + 1)); done
+getent passwd fsadmin >/dev/null || useradd -M -N -g users -G flagsync \
+    -s /usr/sbin/nologin fsadmin
+run "a member of group flagsync lists the flags while the daemon runs" \
+    runuser -u fsadmin -- flagsync -c "$QINI" flags
+check_eq "... and reads an issue's flags" "new_checkout" \
+    "$(runuser -u fsadmin -- flagsync -c "$QINI" issue SHOP-1 --json 2>&1 |
+    sed -n 's/.*"flag":"\([^"]*\)".*/\1/p')"
+run "... and the events" runuser -u fsadmin -- flagsync -c "$QINI" events
+perm=$(runuser -u nobody -- flagsync -c "$QINI" flags 2>&1); rc=$?
+check_eq "someone outside the group is refused (exit 1)" 1 "$rc"
+case $perm in
+*"flagsync group"*) ok "... with a message naming the flagsync group" ;;
+*) not_ok "... with a message naming the flagsync group"; diag "$perm" ;;
+esac
+kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
+kill "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null
+userdel fsadmin 2>/dev/null
+rm -f "$QINI"
+
 # ------------------------------------------------------------ 8. upgrades
 echo "; kept by the admin" >>/etc/flagsync/flagsync.ini
 run "apt-get reinstalls the .deb over an edited configuration" \
