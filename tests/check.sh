@@ -1,8 +1,8 @@
 #!/bin/sh
 # The whole test suite from a fresh clone: install dependencies, build,
 # run `make check` (unit and integration tests), then the same again built
-# with ASan and UBSan, then (as root) build, install and purge the Debian
-# and RPM packages.  Ends with the line "N passed, M failed".
+# with ASan and UBSan, then `make distcheck`, then (as root) build,
+# install and purge the Debian and RPM packages.  Ends with the line "N passed, M failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -56,8 +56,23 @@ run_packaging() {
 	fi
 }
 
+# run_distcheck: the release tarball builds, passes its tests from a
+# read-only source tree, installs and uninstalls cleanly.
+run_distcheck() {
+	if (cd "$top/build/plain" && make -j2 distcheck) \
+	    >"$top/build/distcheck.out" 2>&1; then
+		echo "distcheck: PASS: make distcheck"
+		passed=$((passed + 1))
+	else
+		echo "distcheck: FAIL: make distcheck"
+		tail -30 "$top/build/distcheck.out"
+		failed=$((failed + 1))
+	fi
+}
+
 run_suite plain
 run_suite sanitizers --enable-sanitizers
+run_distcheck
 run_packaging
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
