@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "commit.h"
 #include "deliver.h"
 #include "error.h"
@@ -77,15 +78,6 @@ struct deliver {
 	int64_t	 retry_base_ms;
 };
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 abs_after(struct timespec *ts, int64_t ms)
 {
@@ -133,7 +125,7 @@ inst_status(struct instance *in, const char *state, const char *error)
 	snprintf(in->state, sizeof(in->state), "%s", state);
 	snprintf(in->status_error, sizeof(in->status_error), "%s",
 	    error ? error : "");
-	view_format_time(now_ms(), tbuf);
+	view_format_time(clock_now_ms(), tbuf);
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(
 	    strcmp(state, "running") == 0));
@@ -200,14 +192,14 @@ inst_save(struct instance *in, bool force)
 		return;
 	}
 	in->saved = op.seq;
-	in->saved_at = now_ms();
+	in->saved_at = clock_now_ms();
 }
 
 static void
 inst_maybe_save(struct instance *in)
 {
 	if (atomic_load(&in->cursor) - in->saved >= DELIVER_SAVE_EVERY ||
-	    now_ms() - in->saved_at >= DELIVER_SAVE_MS)
+	    clock_now_ms() - in->saved_at >= DELIVER_SAVE_MS)
 		inst_save(in, false);
 }
 
@@ -372,7 +364,7 @@ inst_dead_letter(struct instance *in, uint64_t seq, const char *msg)
 	const char *js;
 	int rc;
 
-	view_format_time(now_ms(), tbuf);
+	view_format_time(clock_now_ms(), tbuf);
 	o = json_object_new_object();
 	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
 	json_object_object_add(o, "instance",
@@ -388,7 +380,7 @@ inst_dead_letter(struct instance *in, uint64_t seq, const char *msg)
 	op.dead_seq = seq;
 	if ((rc = cache_write(in->d->c, cursor_write, &op)) == 0) {
 		in->saved = seq;
-		in->saved_at = now_ms();
+		in->saved_at = clock_now_ms();
 	}
 	json_object_put(o);
 	return rc;
@@ -422,7 +414,7 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 	for (attempt = 0; !atomic_load(&in->d->stop); attempt++) {
 		err[0] = '\0';
 		atomic_store(&in->call_seq, be->seq);
-		atomic_store(&in->call_since, now_ms());
+		atomic_store(&in->call_since, clock_now_ms());
 		rc = in->lp.desc->deliver(in->ctx, &ev, err, sizeof(err));
 		atomic_store(&in->call_since, 0);
 		if (atomic_exchange(&in->stuck, false))
@@ -560,7 +552,7 @@ state_event(struct cache_txn *t, const struct state_item *it, uint64_t seq,
 	if (rc != 0 || (it->issue == NULL && !v.defined))
 		goto view_release;
 	ev.seq = seq;
-	ev.time = now_ms();
+	ev.time = clock_now_ms();
 	ev.type = it->issue ? EV_LINK_ADDED : EV_FLAG_CREATED;
 	ev.project = it->project;
 	ev.flag = it->flag;
@@ -799,7 +791,7 @@ inst_cursor_load(struct instance *in)
 		return rc;
 	atomic_store(&in->cursor, seq);
 	in->saved = seq;
-	in->saved_at = now_ms();
+	in->saved_at = clock_now_ms();
 	return 0;
 }
 
@@ -859,13 +851,13 @@ watchdog_main(void *arg)
 			in = &d->inst[i];
 			since = atomic_load(&in->call_since);
 			if (!in->started || since == 0 ||
-			    now_ms() - since < (int64_t)in->pcfg->timeout * 1000 ||
+			    clock_now_ms() - since < (int64_t)in->pcfg->timeout * 1000 ||
 			    atomic_load(&in->stuck))
 				continue;
 			snprintf(msg, sizeof(msg), "deliver() of event %llu has "
 			    "not returned after %d s (timeout %d s)",
 			    (unsigned long long)atomic_load(&in->call_seq),
-			    (int)((now_ms() - since) / 1000), in->pcfg->timeout);
+			    (int)((clock_now_ms() - since) / 1000), in->pcfg->timeout);
 			log_warnx("plugin %s: %s", in->pcfg->name, msg);
 			host_set_error(&in->host, msg);
 			atomic_store(&in->stuck, true);
@@ -956,7 +948,7 @@ deliver_wait_idle(struct deliver *d, int64_t timeout_ms)
 	struct cache_txn *t;
 	struct timespec ts;
 	uint64_t last = 0;
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = clock_now_ms() + timeout_ms;
 	size_t i;
 	bool done;
 
@@ -966,7 +958,7 @@ deliver_wait_idle(struct deliver *d, int64_t timeout_ms)
 	}
 	deliver_notify(d);
 	pthread_mutex_lock(&d->mtx);
-	while (!(done = all_taken(d, last)) && now_ms() < end) {
+	while (!(done = all_taken(d, last)) && clock_now_ms() < end) {
 		abs_after(&ts, 100);
 		pthread_cond_timedwait(&d->progress, &d->mtx, &ts);
 	}
@@ -1105,7 +1097,7 @@ deliver_prune(struct cache *c, const struct config *cfg, int64_t retention_s,
 	*pruned = 0;
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
-	p.cutoff = now_ms() - retention_s * 1000;
+	p.cutoff = clock_now_ms() - retention_s * 1000;
 	if ((rc = cache_read_begin(c, &t)) != 0)
 		return rc;
 	rc = cache_event_first(t, &first);

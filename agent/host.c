@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "error.h"
 #include "host.h"
 #include "log.h"
@@ -17,15 +18,6 @@
 
 #define HOST_KV_KEY_MAX		256
 #define HOST_KV_VALUE_MAX	(1024 * 1024)
-
-static int64_t
-host_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 host_init(struct flagsync_host *h, const struct config *cfg,
@@ -53,7 +45,7 @@ host_set_error(struct flagsync_host *h, const char *msg)
 {
 	pthread_mutex_lock(&h->mtx);
 	snprintf(h->last_error, sizeof(h->last_error), "%s", msg);
-	h->last_error_time = host_now_ms();
+	h->last_error_time = clock_now_ms();
 	pthread_mutex_unlock(&h->mtx);
 }
 

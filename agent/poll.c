@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "commit.h"
 #include "error.h"
 #include "jsonw.h"
@@ -58,15 +59,6 @@ struct project_poll {
 	struct buf rec;
 	char	 err[1024];
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 meta_release(struct meta *m)
@@ -652,7 +644,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	if ((rc = poll_client(cfg, cancel, &sc)) != 0)
 		goto keys_release;
 	changeset_init(&cs);
-	cs.time = now_ms();
+	cs.time = clock_now_ms();
 	if ((rc = changeset_spill(&cs, cfg->state_dir)) != 0)
 		log_warnx("cannot make a spill file in %s: %s; keeping the "
 		    "changes in memory", cfg->state_dir, strerror(rc));
