@@ -1,5 +1,7 @@
 /*
- * limits.h - the longest name of each kind flagsync stores.
+ * maxlen.h - the longest name of each kind flagsync stores.
+ * (Not limits.h: GCC's own <limits.h> would find that name on the quote
+ * path through #include_next.)
  *
  * Every name from outside (Split, Jira, links.yaml, the command line) is
  * checked against these where it enters; one that is longer is skipped and
@@ -7,8 +9,8 @@
  * LMDB's 511-byte limit: project, flag and issue joined with separators
  * take at most 128 + 1 + 255 + 1 + 64 = 449 bytes.
  */
-#ifndef FLAGSYNC_LIMITS_H
-#define FLAGSYNC_LIMITS_H
+#ifndef FLAGSYNC_MAXLEN_H
+#define FLAGSYNC_MAXLEN_H
 
 #define FS_PROJECT_MAX	128	/* Split project (workspace) name */
 #define FS_ENV_MAX	128	/* Split environment name */
