@@ -121,6 +121,7 @@ http_response_init(struct http_response *r)
 	r->rl_reset_org = NULL;
 	r->rl_reset_ip = NULL;
 	r->content_type = NULL;
+	r->location = NULL;
 }
 
 static void
@@ -130,8 +131,9 @@ http_response_drop_headers(struct http_response *r)
 	free(r->rl_reset_org);
 	free(r->rl_reset_ip);
 	free(r->content_type);
+	free(r->location);
 	r->retry_after = r->rl_reset_org = r->rl_reset_ip = NULL;
-	r->content_type = NULL;
+	r->content_type = r->location = NULL;
 }
 
 void
@@ -174,6 +176,8 @@ http_header_slot(struct http_response *r, const char *name, size_t len)
 		return &r->rl_reset_ip;
 	if (http_name_is(name, len, "Content-Type"))
 		return &r->content_type;
+	if (http_name_is(name, len, "Location"))
+		return &r->location;
 	return NULL;
 }
 
@@ -398,6 +402,22 @@ http_method_ok(const char *method)
  */
 #define HTTP_PACE_MARGIN	1.02
 
+/*
+ * The gap is worked out in seconds and clamped before it becomes an
+ * integer: max_rps = 1e-300 would otherwise overflow the conversion
+ * (undefined) or ask for a pause of centuries.
+ */
+static int64_t
+http_pace_gap_ns(double max_rps)
+{
+	double gap_s = HTTP_PACE_MARGIN / max_rps;
+
+	/* Also catches NaN, which compares false. */
+	if (!(gap_s < HTTP_PACE_MAX_GAP_S))
+		gap_s = HTTP_PACE_MAX_GAP_S;
+	return (int64_t)(gap_s * 1e9);
+}
+
 static int
 http_pace(struct http_client *hc)
 {
@@ -405,7 +425,7 @@ http_pace(struct http_client *hc)
 	int rc;
 
 	if (hc->max_rps > 0 && hc->started) {
-		gap_ns = (int64_t)(1e9 * HTTP_PACE_MARGIN / hc->max_rps);
+		gap_ns = http_pace_gap_ns(hc->max_rps);
 		now = http_mono_ns();
 		wait_ns = hc->last_start_ns + gap_ns - now;
 		if (wait_ns > 0) {

@@ -2,7 +2,10 @@
  * http.h - one HTTP request at a time over libcurl, politely.
  *
  * The client spaces requests so that no more than max_rps start in any
- * second, caps the answer body, verifies TLS always, and can be cancelled
+ * second (but never more than HTTP_PACE_MAX_GAP_S apart, whatever tiny
+ * max_rps it is given), caps the answer body, never follows a redirect
+ * (a 3xx comes back as it is, its Location kept so the caller can name
+ * it: request headers hold credentials), verifies TLS always, and can be cancelled
  * from another thread or a signal handler through a flag.  It does not
  * retry: the API clients (split.c, later jira.c) own their retry policy
  * because Split and Jira signal rate limits differently; http_backoff_ms()
@@ -21,6 +24,7 @@
 #include "buf.h"
 
 #define HTTP_MAX_BODY	(16u * 1024 * 1024)	/* default answer cap */
+#define HTTP_PACE_MAX_GAP_S	60	/* the longest pause max_rps can ask */
 
 struct http_options {
 	double	 max_rps;	/* 0 = no ceiling */
@@ -44,6 +48,7 @@ struct http_response {
 	char	*rl_reset_org;		/* X-RateLimit-Reset-Seconds-Org */
 	char	*rl_reset_ip;		/* X-RateLimit-Reset-Seconds-IP */
 	char	*content_type;
+	char	*location;		/* Location (never followed) */
 };
 
 struct http_client;

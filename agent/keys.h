@@ -15,8 +15,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "maxlen.h"
+
 #define KEYS_DEFAULT_PATTERN	"[A-Z][A-Z0-9]{1,9}-[0-9]+"
-#define KEYS_MAX_LEN		64
+#define KEYS_MAX_LEN		FS_ISSUE_MAX	/* maxlen.h */
 
 struct keys {
 	regex_t	 re;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,14 @@
 
 #include <json-c/json.h>
 
+#include "array.h"
 #include "buf.h"
 #include "clock.h"
 #include "commit.h"
 #include "error.h"
 #include "jsonw.h"
 #include "keys.h"
+#include "maxlen.h"
 #include "linkset.h"
 #include "log.h"
 #include "poll.h"
@@ -27,6 +30,10 @@
 
 /* How many records a poll compares between cache_release_pages() calls. */
 #define POLL_RELEASE_EVERY	1024
+/* Skipped items listed by name in a project's status (the rest counted). */
+#define POLL_SKIPPED_LIST	20
+/* Bytes of a skipped name quoted in status and log lines. */
+#define POLL_NAME_QUOTE		60
 
 /* A flag list entry, kept until the definitions have been read. */
 struct meta {
@@ -36,6 +43,7 @@ struct meta {
 	char	**tags;
 	size_t	 ntags;
 	bool	 has_def;
+	bool	 skipped;	/* kept as it was in the cache, not deleted */
 };
 
 struct project_poll {
@@ -57,6 +65,11 @@ struct project_poll {
 	struct linkset desc;	/* split-description links */
 	struct changeset *cs;	/* the cycle's; rolled back if this fails */
 	struct buf rec;
+	json_object *skipped;	/* [{"item", "why"}], POLL_SKIPPED_LIST */
+	size_t	 nskipped;	/* all skipped items, listed or not */
+	bool	 held_before;	/* the last poll held deletions back */
+	size_t	 nmissing;	/* cached flags not listed... */
+	size_t	 ncached;	/* ...of so many, when deletion is held */
 	char	 err[1024];
 };
 
@@ -87,6 +100,7 @@ pp_release(struct project_poll *pp)
 	linkset_release(&pp->tags);
 	linkset_release(&pp->desc);
 	buf_release(&pp->rec);
+	json_object_put(pp->skipped);
 }
 
 static int
@@ -101,22 +115,171 @@ meta_find(struct project_poll *pp, const char *name)
 {
 	struct meta key;
 
+	/* bsearch(NULL, 0) is undefined */
+	if (pp->n == 0)
+		return NULL;
 	key.name = (char *)name;
 	return bsearch(&key, pp->m, pp->n, sizeof(*pp->m), meta_cmp);
 }
 
+/* ------------------------------------------------------------ skipped */
+
+/*
+ * name as a short printable quote: at most POLL_NAME_QUOTE bytes, cut on
+ * a character boundary (split.c made it valid UTF-8), control characters
+ * as \xNN, and the full length when cut.
+ */
+static int
+poll_quote(const char *name, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t n = 0, k;
+	int rc = 0;
+
+	for (; *p != '\0' && n < POLL_NAME_QUOTE && rc == 0; p += k) {
+		k = 1;
+		if (*p < 0x20 || *p == 0x7f) {
+			rc = buf_printf(out, "\\x%02x", *p);
+			n += 4;
+			continue;
+		}
+		if (*p >= 0x80)
+			while ((p[k] & 0xc0) == 0x80)
+				k++;
+		rc = buf_append(out, p, k);
+		n += k;
+	}
+	if (rc == 0 && *p != '\0')
+		rc = buf_printf(out, "... (%zu bytes)", strlen(name));
+	return rc;
+}
+
+static int pp_skip(struct project_poll *pp, const char *kind,
+    const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Records one item of Split's answer that is not taken (SPEC §8): it is
+ * logged, listed in the project's status, and the rest of the project
+ * goes on.
+ */
+static int
+pp_skip(struct project_poll *pp, const char *kind, const char *name,
+    const char *fmt, ...)
+{
+	char why[512];
+	struct buf item;
+	json_object *o;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	buf_init(&item, 0);
+	if ((rc = buf_printf(&item, "%s '", kind)) != 0 ||
+	    (rc = poll_quote(name, &item)) != 0 ||
+	    (rc = buf_putc(&item, '\'')) != 0)
+		goto item_release;
+	log_warnx("project '%s': %s skipped: %s", pp->proj->name,
+	    buf_str(&item), why);
+	if (++pp->nskipped > POLL_SKIPPED_LIST)
+		goto item_release;
+	rc = ENOMEM;
+	if (pp->skipped == NULL &&
+	    (pp->skipped = json_object_new_array()) == NULL)
+		goto item_release;
+	if ((o = json_object_new_object()) == NULL)
+		goto item_release;
+	json_object_object_add(o, "item", json_object_new_string(
+	    buf_str(&item)));
+	json_object_object_add(o, "why", json_object_new_string(why));
+	rc = json_object_array_add(pp->skipped, o) == 0 ? 0 : ENOMEM;
+item_release:
+	buf_release(&item);
+	return rc;
+}
+
+static int
+keep_cb(void *arg, const char *project, const char *flag, const char *issue,
+    uint32_t mask)
+{
+	struct project_poll *pp = arg;
+	int rc = 0;
+
+	if ((mask & LINK_BIT(LINK_SRC_SPLIT_TAG)) && pp->cfg->split_tags)
+		rc = linkset_add(&pp->tags, project, flag, issue);
+	if (rc == 0 && (mask & LINK_BIT(LINK_SRC_SPLIT_DESC)) &&
+	    pp->cfg->split_description)
+		rc = linkset_add(&pp->desc, project, flag, issue);
+	return rc;
+}
+
+/*
+ * A skipped flag keeps the split-tag and split-description links it had:
+ * the project's link sets replace the old ones, and a link missing from
+ * them would read as removed.
+ */
+static int
+pp_keep_links(struct project_poll *pp, const char *flag)
+{
+	struct cache_txn *t;
+	int rc;
+
+	if ((rc = cache_read_begin(pp->c, &t)) != 0)
+		return rc;
+	rc = cache_link_foreach_flag(t, pp->proj->name, flag, keep_cb, pp);
+	cache_read_end(t);
+	/* a name too long to be a cache key has nothing stored under it */
+	return rc == EINVAL ? 0 : rc;
+}
+
+/* ------------------------------------------------------------ links */
+
+/* The links one flag takes from its tags and description, capped. */
 struct keyadd {
-	struct linkset *set;
-	const char *project;
+	struct project_poll *pp;
 	const char *flag;
+	size_t	 tag0, desc0;	/* where this flag's links start */
+	size_t	 n;		/* distinct issues so far */
+	size_t	 over;		/* keys beyond FS_FLAG_LINKS_MAX */
 };
+
+static bool
+keyadd_in(const struct linkset *set, size_t from, const char *issue)
+{
+	for (; from < set->n; from++)
+		if (strcmp(set->v[from].issue, issue) == 0)
+			return true;
+	return false;
+}
+
+static int
+keyadd_one(struct keyadd *k, struct linkset *set, const char *issue)
+{
+	struct project_poll *pp = k->pp;
+	bool in_tags, in_desc;
+
+	in_tags = keyadd_in(&pp->tags, k->tag0, issue);
+	in_desc = keyadd_in(&pp->desc, k->desc0, issue);
+	if (!in_tags && !in_desc) {
+		if (k->n >= FS_FLAG_LINKS_MAX) {
+			k->over++;
+			return 0;
+		}
+		k->n++;
+	}
+	if ((set == &pp->tags && in_tags) || (set == &pp->desc && in_desc))
+		return 0;
+	return linkset_add(set, pp->proj->name, k->flag, issue);
+}
 
 static int
 key_cb(void *arg, const char *key)
 {
 	struct keyadd *k = arg;
 
-	return linkset_add(k->set, k->project, k->flag, key);
+	return keyadd_one(k, &k->pp->desc, key);
 }
 
 /* split-tag and split-description links of one listed flag. */
@@ -127,16 +290,20 @@ pp_links(struct project_poll *pp, const struct meta *m)
 	size_t j;
 	int rc = 0;
 
+	memset(&ka, 0, sizeof(ka));
+	ka.pp = pp;
+	ka.flag = m->name;
+	ka.tag0 = pp->tags.n;
+	ka.desc0 = pp->desc.n;
 	for (j = 0; j < m->ntags && rc == 0 && pp->cfg->split_tags; j++)
 		if (keys_is_key(pp->keys, m->tags[j]))
-			rc = linkset_add(&pp->tags, pp->proj->name, m->name,
-			    m->tags[j]);
-	if (rc == 0 && pp->cfg->split_description) {
-		ka.set = &pp->desc;
-		ka.project = pp->proj->name;
-		ka.flag = m->name;
+			rc = keyadd_one(&ka, &pp->tags, m->tags[j]);
+	if (rc == 0 && pp->cfg->split_description)
 		rc = keys_scan(pp->keys, m->description, key_cb, &ka);
-	}
+	if (rc == 0 && ka.over > 0)
+		rc = pp_skip(pp, "links of flag", m->name, "%zu issue keys "
+		    "beyond the %d links a flag may take were ignored",
+		    ka.over, FS_FLAG_LINKS_MAX);
 	return rc;
 }
 
@@ -155,39 +322,92 @@ meta_trim(struct meta *m)
 	m->ntags = 0;
 }
 
+/* Why a listed flag cannot be taken (maxlen.h), or NULL. */
+static const char *
+flag_problem(const struct split_flag *f, char *buf, size_t len)
+{
+	size_t n;
+
+	if (f->invalid != NULL)
+		return f->invalid;
+	if ((n = strlen(f->name)) == 0)
+		return "an empty name";
+	if (n > FS_FLAG_MAX) {
+		snprintf(buf, len, "a name of %zu bytes (at most %d)", n,
+		    FS_FLAG_MAX);
+		return buf;
+	}
+	if ((n = strlen(f->id)) == 0 || n > FS_ID_MAX) {
+		snprintf(buf, len, "an id of %zu bytes (1 to %d)", n,
+		    FS_ID_MAX);
+		return buf;
+	}
+	if ((n = strlen(f->description)) > FS_DESC_MAX) {
+		snprintf(buf, len, "a description of %zu bytes (at most %d)",
+		    n, FS_DESC_MAX);
+		return buf;
+	}
+	return NULL;
+}
+
+/* The tags of f into m, but for those too long to be tags. */
+static int
+meta_tags(struct project_poll *pp, struct meta *m, const struct split_flag *f)
+{
+	size_t i;
+	int rc;
+
+	if (f->ntags && (m->tags = calloc(f->ntags, sizeof(char *))) == NULL)
+		return ENOMEM;
+	for (i = 0; i < f->ntags; i++) {
+		if (strlen(f->tags[i]) > FS_TAG_MAX) {
+			if ((rc = pp_skip(pp, "tag", f->tags[i], "longer than "
+			    "%d bytes, on flag '%s'", FS_TAG_MAX, m->name)) != 0)
+				return rc;
+			continue;
+		}
+		if ((m->tags[m->ntags] = strdup(f->tags[i])) == NULL)
+			return ENOMEM;
+		m->ntags++;
+	}
+	return 0;
+}
+
 static int
 flag_cb(void *arg, const struct split_flag *f)
 {
 	struct project_poll *pp = arg;
-	struct meta *m, *nm;
-	size_t i, ncap;
+	struct meta *m;
+	const char *why;
+	char wbuf[128];
+	int rc;
 
-	if (pp->n == pp->cap) {
-		ncap = pp->cap ? pp->cap * 2 : 256;
-		if ((nm = realloc(pp->m, ncap * sizeof(*nm))) == NULL)
-			return ENOMEM;
-		pp->m = nm;
-		pp->cap = ncap;
-	}
+	if ((rc = ARRAY_GROW(pp->m, pp->cap, pp->n + 1)) != 0)
+		return rc;
 	m = &pp->m[pp->n];
 	memset(m, 0, sizeof(*m));
-	m->name = strdup(f->name);
-	m->id = strdup(f->id ? f->id : "");
-	m->description = strdup(f->description ? f->description : "");
-	if (f->ntags && (m->tags = calloc(f->ntags, sizeof(char *))) == NULL)
-		goto fail;
-	if (!m->name || !m->id || !m->description)
-		goto fail;
-	for (i = 0; i < f->ntags; i++) {
-		if ((m->tags[i] = strdup(f->tags[i])) == NULL)
-			goto fail;
-		m->ntags++;
+	if ((m->name = strdup(f->name)) == NULL)
+		return ENOMEM;
+	if ((why = flag_problem(f, wbuf, sizeof(wbuf))) != NULL) {
+		/* listed, so not deleted; its record stays as it was */
+		m->skipped = true;
+		pp->n++;
+		if ((rc = pp_skip(pp, "flag", f->name, "%s", why)) != 0)
+			return rc;
+		return pp_keep_links(pp, m->name);
 	}
+	if ((m->id = strdup(f->id)) == NULL ||
+	    (m->description = strdup(f->description)) == NULL) {
+		rc = ENOMEM;
+		goto meta_release;
+	}
+	if ((rc = meta_tags(pp, m, f)) != 0)
+		goto meta_release;
 	pp->n++;
 	return pp_links(pp, m);
-fail:
+meta_release:
 	meta_release(m);
-	return ENOMEM;
+	return rc;
 }
 
 /* Adds v's record to the changeset when it differs from the cached one. */
@@ -222,6 +442,7 @@ pp_compare(struct project_poll *pp, const struct flag_view *v)
 	    pp->rec.len);
 }
 
+/* FS_EPROTO only when the definition cannot be read (pp->err says). */
 static int
 pp_view(struct project_poll *pp, struct meta *m, json_object *def)
 {
@@ -270,9 +491,18 @@ def_cb(void *arg, json_object *def)
 		return FS_EPROTO;
 	}
 	m->has_def = true;
+	if (m->skipped)
+		return 0;
 	pp->ndefs++;
 	rc = pp_view(pp, m, def);
 	meta_trim(m);
+	if (rc == FS_EPROTO) {
+		/* one unreadable definition fails its flag only */
+		m->skipped = true;
+		pp->ndefs--;
+		rc = pp_skip(pp, "flag", m->name, "%s", pp->err);
+		pp->err[0] = '\0';
+	}
 	return rc;
 }
 
@@ -297,6 +527,31 @@ gone_cb(void *arg, const char *project, const char *flag, const void *rec,
 	return linkset_add(&g->names, project, flag, "");
 }
 
+/*
+ * A listing that would delete more than half of a project's flags (an
+ * empty one: all of them) is more likely a broken answer than a cleanup,
+ * so it is held back until the next poll says the same.  The marker is
+ * the project's status record ("held"), which outlives a restart.
+ */
+static int
+pp_hold(struct project_poll *pp, size_t missing, size_t cached)
+{
+	if (missing == 0 || missing <= cached / 2)
+		return 0;
+	if (pp->held_before) {
+		log_warnx("project '%s': %zu of %zu flags missing from the "
+		    "listing again: deleting them", pp->proj->name, missing,
+		    cached);
+		return 0;
+	}
+	pp->nmissing = missing;
+	pp->ncached = cached;
+	snprintf(pp->err, sizeof(pp->err), "project '%s': %zu of %zu flags "
+	    "missing from the listing; deletion held until the next poll "
+	    "confirms it", pp->proj->name, missing, cached);
+	return FS_EPROTO;
+}
+
 /* Flags in the cache that Split no longer lists are deleted. */
 static int
 pp_deleted(struct project_poll *pp)
@@ -311,6 +566,8 @@ pp_deleted(struct project_poll *pp)
 		return rc;
 	rc = cache_flag_foreach(t, pp->proj->name, gone_cb, &g);
 	cache_read_end(t);
+	if (rc == 0)
+		rc = pp_hold(pp, g.names.n, g.n);
 	for (i = 0; i < g.names.n && rc == 0; i++) {
 		pp->nchanged++;
 		rc = changeset_add_flag(pp->cs, pp->proj->name,
@@ -318,6 +575,33 @@ pp_deleted(struct project_poll *pp)
 	}
 	linkset_release(&g.names);
 	return rc;
+}
+
+/*
+ * The project's own names and ids: one too long fails the project (its
+ * flags could not be stored under it), with the reason.
+ */
+static int
+pp_check_ids(struct project_poll *pp)
+{
+	const char *what = NULL;
+	size_t n = 0;
+	int max = 0;
+
+	if ((n = strlen(pp->proj->name)) > FS_PROJECT_MAX)
+		what = "project name", max = FS_PROJECT_MAX;
+	else if ((n = strlen(pp->ws_id)) > FS_ID_MAX)
+		what = "workspace id", max = FS_ID_MAX;
+	else if ((n = strlen(pp->env_id)) > FS_ID_MAX)
+		what = "environment id", max = FS_ID_MAX;
+	else if ((n = strlen(pp->env_name)) > FS_ENV_MAX)
+		what = "environment name", max = FS_ENV_MAX;
+	if (what == NULL)
+		return 0;
+	snprintf(pp->err, sizeof(pp->err), "project '%.*s': Split gave a "
+	    "%s of %zu bytes (at most %d)", FS_PROJECT_MAX, pp->proj->name,
+	    what, n, max);
+	return FS_EPROTO;
 }
 
 static int
@@ -333,10 +617,14 @@ pp_fetch(struct project_poll *pp)
 	    pp->proj->name, pp->proj->environment, &pp->env_id,
 	    &pp->env_name, pp->err, sizeof(pp->err))) != 0)
 		return rc;
+	if ((rc = pp_check_ids(pp)) != 0)
+		return rc;
 	if ((rc = split_list_flags(pp->sc, pp->ws_id, pp->proj->name,
 	    flag_cb, pp, pp->err, sizeof(pp->err))) != 0)
 		return rc;
-	qsort(pp->m, pp->n, sizeof(*pp->m), meta_cmp);
+	/* qsort(NULL, 0) is undefined */
+	if (pp->n > 1)
+		qsort(pp->m, pp->n, sizeof(*pp->m), meta_cmp);
 	for (i = 1; i < pp->n; i++)
 		if (strcmp(pp->m[i - 1].name, pp->m[i].name) == 0) {
 			snprintf(pp->err, sizeof(pp->err), "project '%s': "
@@ -348,7 +636,7 @@ pp_fetch(struct project_poll *pp)
 	    pp->env_id, def_cb, pp, pp->err, sizeof(pp->err))) != 0)
 		return rc;
 	for (i = 0; i < pp->n && rc == 0; i++)
-		if (!pp->m[i].has_def)
+		if (!pp->m[i].has_def && !pp->m[i].skipped)
 			rc = pp_view(pp, &pp->m[i], NULL);
 	if (rc == 0)
 		rc = pp_deleted(pp);
@@ -519,6 +807,66 @@ buf_release:
 	buf_release(&b);
 }
 
+/* Whether the last poll of source held a deletion back (pp_hold). */
+static bool
+poll_was_held(struct cache *c, const char *source)
+{
+	struct cache_txn *t;
+	json_object *prev = NULL;
+	const char *js;
+	size_t len;
+	bool held;
+
+	if (cache_read_begin(c, &t) != 0)
+		return false;
+	if (cache_status_get(t, source, &js, &len) == 0)
+		prev = jsonw_parse(js, len);
+	cache_read_end(t);
+	held = prev != NULL && json_object_object_get_ex(prev, "held", NULL);
+	json_object_put(prev);
+	return held;
+}
+
+/*
+ * The status fields of a project poll beyond the counts: the skipped
+ * items, or the held deletion.  NULL when there are none (or no memory:
+ * the status then lacks them, nothing worse).
+ */
+static json_object *
+poll_details(const struct project_poll *pp)
+{
+	json_object *d, *o, *first;
+	struct buf note;
+
+	if (pp->ncached == 0 && pp->nskipped == 0)
+		return NULL;
+	if ((d = json_object_new_object()) == NULL)
+		return NULL;
+	if (pp->ncached > 0 && (o = json_object_new_object()) != NULL) {
+		json_object_object_add(o, "missing",
+		    json_object_new_int64((int64_t)pp->nmissing));
+		json_object_object_add(o, "flags",
+		    json_object_new_int64((int64_t)pp->ncached));
+		json_object_object_add(d, "held", o);
+	}
+	if (pp->nskipped == 0 || pp->skipped == NULL)
+		return d;
+	json_object_object_add(d, "skipped", json_object_get(pp->skipped));
+	json_object_object_add(d, "skipped_count",
+	    json_object_new_int64((int64_t)pp->nskipped));
+	first = json_object_array_get_idx(pp->skipped, 0);
+	buf_init(&note, 1024);
+	if (buf_printf(&note, "%zu item%s skipped: %s: %s%s", pp->nskipped,
+	    pp->nskipped == 1 ? "" : "s",
+	    json_object_get_string(json_object_object_get(first, "item")),
+	    json_object_get_string(json_object_object_get(first, "why")),
+	    pp->nskipped > 1 ? "; more in status --json" : "") != EFBIG)
+		json_object_object_add(d, "note",
+		    json_object_new_string(buf_str(&note)));
+	buf_release(&note);
+	return d;
+}
+
 static int
 poll_project(const struct config *cfg, const struct config_project *proj,
     struct split_client *sc, const struct keys *keys, struct stamp *st,
@@ -526,6 +874,7 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 {
 	struct project_poll pp;
 	struct cs_mark mark;
+	json_object *details;
 	char source[512];
 	int rc;
 
@@ -540,23 +889,33 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 	linkset_init(&pp.desc);
 	buf_init(&pp.rec, 0);
 	snprintf(source, sizeof(source), "split:%s", proj->name);
+	pp.held_before = poll_was_held(st->c, source);
 	changeset_mark(st->cs, &mark);
 	rc = pp_fetch(&pp);
 	if (rc == 0) {
 		log_info("project '%s' (%s): %zu flags, %zu defined, %zu "
-		    "changed, %zu links from Split", proj->name, pp.env_name,
-		    pp.n, pp.ndefs, pp.nchanged, pp.nlinks);
+		    "changed, %zu links from Split%s", proj->name,
+		    pp.env_name, pp.n, pp.ndefs, pp.nchanged, pp.nlinks,
+		    pp.nskipped ? "; some items skipped" : "");
 		rep->flags_seen += pp.n;
 		rep->changed += pp.nchanged;
-		rc = status_record(st, source, 1, NULL, (int64_t)pp.n,
-		    "flags", (int64_t)pp.ndefs, "defined");
+		details = poll_details(&pp);
+		rc = status_record_details(st, source, 1, NULL,
+		    (int64_t)pp.n, "flags", (int64_t)pp.ndefs, "defined",
+		    details);
+		json_object_put(details);
 	} else {
 		/* nothing of a failed read may reach the cache */
 		changeset_rollback(st->cs, &mark);
 		poll_name_error(&pp, rc);
 		log_warnx("%s; keeping its previous flags and links",
 		    pp.err);
-		status_record(st, source, 0, pp.err, 0, NULL, 0, NULL);
+		/* only the held marker: skipped items are moot now */
+		pp.nskipped = 0;
+		details = poll_details(&pp);
+		status_record_details(st, source, 0, pp.err, 0, NULL, 0, NULL,
+		    details);
+		json_object_put(details);
 	}
 	pp_release(&pp);
 	return rc;

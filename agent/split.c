@@ -25,6 +25,7 @@
 
 #include <json-c/json.h>
 
+#include "array.h"
 #include "buf.h"
 #include "error.h"
 #include "http.h"
@@ -38,6 +39,14 @@
 #define SPLIT_ENV_LIST_MAX	300	/* bytes of environment names quoted */
 #define SPLIT_WHAT_MAX		512
 #define SPLIT_REASON_MAX	1024
+#define SPLIT_HOST_MAX		128	/* bytes of a Location host quoted */
+/* Nesting a Split answer may have: definitions go about ten deep, and
+ * json-c recurses per level, so 100,000 levels must stop early. */
+#define SPLIT_JSON_DEPTH	64
+#define SPLIT_DEFAULT_TIMEOUT	30	/* seconds, as http.c's default */
+/* A 429 is waited out at most this many timeouts per request. */
+#define SPLIT_429_BUDGET	3
+#define SPLIT_429_MIN_MS	1000	/* "reset in 0 s" still means wait */
 
 /* Internal return values, never seen outside this file. */
 #define SPLIT_AGAIN		INT_MIN		/* send the request again */
@@ -49,6 +58,7 @@ struct split_client {
 	char	*key;		/* secret; kept to mask it out of messages */
 	char	*auth;		/* "Bearer KEY"; secret */
 	int64_t	 backoff_base_ms;
+	int64_t	 wait_budget_ms;	/* for 429s, per request */
 	volatile sig_atomic_t *cancel;
 	uint64_t nrequests;
 };
@@ -57,6 +67,7 @@ struct split_client {
 struct split_try {
 	int	 retries;	/* 5xx, timeouts, network errors */
 	int	 waits;		/* 429 */
+	int64_t	 waited_ms;	/* 429 waits so far */
 };
 
 /* One paged listing: api_url + path + "?offset=N&limit=L" + query. */
@@ -81,6 +92,7 @@ struct split_flags_ctx {
 	void	*arg;
 	const char **tags;	/* reused from flag to flag */
 	size_t	 tagcap;
+	char	 why[SPLIT_WHAT_MAX];	/* split_flag.invalid */
 };
 
 struct split_defs_ctx {
@@ -153,6 +165,8 @@ split_client_create(struct split_client **out, const struct split_options *o)
 		goto client_free;
 	sc->backoff_base_ms = o->backoff_base_ms > 0 ?
 	    o->backoff_base_ms : SPLIT_BACKOFF_MS;
+	sc->wait_budget_ms = (int64_t)(o->timeout > 0 ? o->timeout :
+	    SPLIT_DEFAULT_TIMEOUT) * SPLIT_429_BUDGET * 1000;
 	sc->cancel = o->cancel;
 	*out = sc;
 	return 0;
@@ -211,6 +225,47 @@ split_snippet(const struct split_client *sc, const struct buf *body,
 	out[o] = '\0';
 }
 
+/*
+ * The host of a Location value, printable ASCII only, at most
+ * SPLIT_HOST_MAX bytes; "" for a relative one (same host).
+ */
+static void
+split_location_host(const char *loc, char *out, size_t outlen)
+{
+	const char *p, *at, *end;
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (loc == NULL || (p = strstr(loc, "://")) == NULL)
+		return;
+	p += 3;
+	end = p + strcspn(p, "/?#");
+	/* user:password@ is not the host, and may be a secret. */
+	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL)
+		p = at + 1;
+	for (; p < end && o + 1 < outlen && o < SPLIT_HOST_MAX; p++)
+		out[o++] = *p > 0x20 && *p < 0x7f ? *p : '?';
+	out[o] = '\0';
+}
+
+/* A 3xx: never followed, since the request carries the Admin key. */
+static int
+split_redirect_error(const char *url, const struct http_response *r,
+    char *err, size_t errlen)
+{
+	char host[SPLIT_HOST_MAX + 1];
+
+	split_location_host(r->location, host, sizeof(host));
+	snprintf(err, errlen, "GET %s: HTTP %ld redirect to %s%s%s not "
+	    "followed: the Admin API key goes to api_url's host only; fix "
+	    "[split] api_url", url, r->status, host[0] ? "host '" : "",
+	    host[0] ? host : r->location ? "the same host" : "nowhere",
+	    host[0] ? "'" : "");
+	return FS_EHTTP;
+}
+
 static int
 split_status_error(const struct split_client *sc, const char *url,
     const char *what, const struct http_response *r, char *err,
@@ -218,6 +273,8 @@ split_status_error(const struct split_client *sc, const char *url,
 {
 	char snip[SPLIT_SNIPPET + 4];
 
+	if (r->status >= 300 && r->status < 400)
+		return split_redirect_error(url, r, err, errlen);
 	switch (r->status) {
 	case 401:
 		snprintf(err, errlen, "Split rejected the Admin API key (401) "
@@ -311,7 +368,11 @@ split_429_delay_ms(const struct split_client *sc,
 		s = SPLIT_MAX_WAIT_S;
 	/* Round up: Split says wait at least this long. */
 	ms = (int64_t)(s * 1000);
-	return (double)ms < s * 1000 ? ms + 1 : ms;
+	if ((double)ms < s * 1000)
+		ms++;
+	/* A reset "in 0 s" that still refused would be asked again at
+	 * once, and refused again: give the window a second. */
+	return ms < SPLIT_429_MIN_MS ? SPLIT_429_MIN_MS : ms;
 }
 
 static int
@@ -327,7 +388,18 @@ split_wait_429(struct split_client *sc, struct split_try *t, const char *url,
 		return FS_ERATELIMIT;
 	}
 	ms = split_429_delay_ms(sc, r, t->waits, &why);
+	/* However Split asks, one request never waits more than a few
+	 * timeouts: the next cycle comes soon enough. */
+	if (t->waited_ms + ms > sc->wait_budget_ms) {
+		snprintf(err, errlen, "GET %s: still rate limited (429) after "
+		    "waiting %lld ms; the next wait (%lld ms) would pass the "
+		    "%lld ms a request may wait (%d x timeout)", url,
+		    (long long)t->waited_ms, (long long)ms,
+		    (long long)sc->wait_budget_ms, SPLIT_429_BUDGET);
+		return FS_ERATELIMIT;
+	}
 	t->waits++;
+	t->waited_ms += ms;
 	log_info("split: GET %s: rate limited (429), waiting %lld ms (%s; "
 	    "%d of %d)", url, (long long)ms, why, t->waits, SPLIT_MAX_429);
 	if (http_sleep_ms(ms, sc->cancel) != 0) {
@@ -402,7 +474,7 @@ split_parse(const char *url, const struct buf *body, json_object **root,
 	if (body->len > INT_MAX)
 		return split_malformed(err, errlen, url, "over %d bytes",
 		    INT_MAX);
-	if ((tok = json_tokener_new()) == NULL)
+	if ((tok = json_tokener_new_ex(SPLIT_JSON_DEPTH)) == NULL)
 		return ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, buf_str(body), (int)body->len);
@@ -425,6 +497,76 @@ split_parse(const char *url, const struct buf *body, json_object **root,
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if none. */
+static size_t
+split_utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * Replaces every byte that starts no valid UTF-8 sequence with U+FFFD,
+ * so that names and descriptions are stored, and later printed as JSON,
+ * as valid text.  JSON's own syntax is ASCII, so this never changes the
+ * structure of the answer.  b is left alone when it is valid already.
+ */
+static int
+split_utf8_fix(struct buf *b)
+{
+	static const char fffd[] = "\xef\xbf\xbd";
+	const unsigned char *p = (const unsigned char *)b->data;
+	struct buf out;
+	size_t i = 0, k;
+	int rc = 0;
+
+	while (i < b->len && (k = split_utf8_len(p + i, b->len - i)) != 0)
+		i += k;
+	if (i == b->len)
+		return 0;
+	buf_init(&out, 0);
+	rc = buf_append(&out, p, i);
+	while (rc == 0 && i < b->len) {
+		if ((k = split_utf8_len(p + i, b->len - i)) == 0) {
+			rc = buf_append(&out, fffd, 3);
+			i++;
+		} else {
+			rc = buf_append(&out, p + i, k);
+			i += k;
+		}
+	}
+	if (rc != 0) {
+		buf_release(&out);
+		return rc;
+	}
+	buf_release(b);
+	*b = out;
+	return 0;
+}
+
 /*
  * GETs url and parses the 2xx answer into *root (the caller puts it),
  * retrying as the header describes.  what names the object for a 404.
@@ -434,7 +576,7 @@ split_get(struct split_client *sc, const char *url, const char *what,
     json_object **root, char *err, size_t errlen)
 {
 	struct http_response r;
-	struct split_try t = { 0, 0 };
+	struct split_try t = { 0, 0, 0 };
 	int rc;
 
 	*root = NULL;
@@ -444,8 +586,11 @@ split_get(struct split_client *sc, const char *url, const char *what,
 	} while (rc == SPLIT_AGAIN);
 	if (rc == 0) {
 		split_err_clear(err, errlen);
-		rc = split_parse(url, &r.body, root, err, errlen);
+		if ((rc = split_utf8_fix(&r.body)) != 0)
+			snprintf(err, errlen, "GET %s: %s", url, strerror(rc));
 	}
+	if (rc == 0)
+		rc = split_parse(url, &r.body, root, err, errlen);
 	http_response_release(&r);
 	return rc;
 }
@@ -506,6 +651,23 @@ split_walk_page(struct split_client *sc, const struct split_walk *w,
 	}
 	*total = tc;
 	n = json_object_array_length(objs);
+	/*
+	 * A page that holds more than was asked, or more than totalCount
+	 * leaves room for, is not the listing it claims to be: taking it
+	 * would stop paging early and read every flag not yet seen as
+	 * deleted.
+	 */
+	if (n > (size_t)w->limit) {
+		rc = split_malformed(err, errlen, url, "%zu objects on a page "
+		    "of at most %d", n, w->limit);
+		goto root_put;
+	}
+	if ((int64_t)n > tc - *offset) {
+		rc = split_malformed(err, errlen, url, "%zu objects at offset "
+		    "%lld, beyond totalCount %lld", n, (long long)*offset,
+		    (long long)tc);
+		goto root_put;
+	}
 	if (n == 0 && *offset < tc) {
 		/* Going on would ask for the same page forever. */
 		rc = split_malformed(err, errlen, url, "empty page although "
@@ -724,33 +886,36 @@ bufs_release:
 	return rc;
 }
 
+/* Marks f unusable, saying why (the listing goes on). */
+static int
+split_flag_invalid(struct split_flags_ctx *c, struct split_flag *f,
+    const char *why)
+{
+	snprintf(c->why, sizeof(c->why), "%s", why);
+	f->invalid = c->why;
+	return 0;
+}
+
 static int
 split_flag_tags(struct split_flags_ctx *c, json_object *o,
-    struct split_flag *f, const char *url, char *err, size_t errlen)
+    struct split_flag *f)
 {
 	json_object *tags;
-	const char **p;
 	size_t i, n;
+	int rc;
 
 	if (!json_object_object_get_ex(o, "tags", &tags) || tags == NULL)
 		return 0;
 	if (!json_object_is_type(tags, json_type_array))
-		return split_malformed(err, errlen, url,
-		    "flag '%s': 'tags' is not an array", f->name);
+		return split_flag_invalid(c, f, "'tags' is not an array");
 	n = json_object_array_length(tags);
-	if (n > c->tagcap) {
-		if (n > SIZE_MAX / sizeof(*p) ||
-		    (p = realloc(c->tags, n * sizeof(*p))) == NULL)
-			return ENOMEM;
-		c->tags = p;
-		c->tagcap = n;
-	}
+	if ((rc = ARRAY_GROW(c->tags, c->tagcap, n)) != 0)
+		return rc;
 	for (i = 0; i < n; i++)
 		if (split_get_str(json_object_array_get_idx(tags, i), "name",
 		    &c->tags[i]) != 0)
-			return split_malformed(err, errlen, url,
-			    "flag '%s': a tag without a string 'name'",
-			    f->name);
+			return split_flag_invalid(c, f,
+			    "a tag without a string 'name'");
 	f->tags = c->tags;
 	f->ntags = n;
 	return 0;
@@ -774,21 +939,26 @@ split_flag_each(void *arg, json_object *o, const char *url, char *err,
 	/* json-c gives NULL for a JSON null: same as absent. */
 	if (json_object_object_get_ex(o, "description", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_string))
-			return split_malformed(err, errlen, url,
-			    "flag '%s': 'description' is not a string",
-			    f.name);
-		f.description = json_object_get_string(v);
+			split_flag_invalid(c, &f,
+			    "'description' is not a string");
+		else
+			f.description = json_object_get_string(v);
 	}
 	if (json_object_object_get_ex(o, "creationTime", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_int) &&
 		    !json_object_is_type(v, json_type_double))
-			return split_malformed(err, errlen, url,
-			    "flag '%s': 'creationTime' is not a number",
-			    f.name);
-		f.creation_time = json_object_get_int64(v);
+			split_flag_invalid(c, &f,
+			    "'creationTime' is not a number");
+		else
+			f.creation_time = json_object_get_int64(v);
 	}
-	if ((rc = split_flag_tags(c, o, &f, url, err, errlen)) != 0)
+	if (f.invalid == NULL &&
+	    (rc = split_flag_tags(c, o, &f)) != 0)
 		return rc;
+	if (f.invalid != NULL) {
+		f.tags = NULL;
+		f.ntags = 0;
+	}
 	return c->cb(c->arg, &f);
 }
 
@@ -797,7 +967,7 @@ split_list_flags(struct split_client *sc, const char *ws_id,
     const char *project, split_flag_cb cb, void *arg, char *err,
     size_t errlen)
 {
-	struct split_flags_ctx c = { cb, arg, NULL, 0 };
+	struct split_flags_ctx c = { cb, arg, NULL, 0, "" };
 	struct split_walk w;
 	struct buf path;
 	char what[SPLIT_WHAT_MAX];

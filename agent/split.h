@@ -7,10 +7,15 @@
  * nothing of the cache.
  *
  * Requests: Authorization: Bearer KEY.  Paging: offset/limit until
- * totalCount (definitions: 50 per page, the documented maximum).  A 429
- * waits max(X-RateLimit-Reset-Seconds-Org, -IP) seconds (at most 60 a
- * time, backoff when the headers are missing) and tries again, up to
- * SPLIT_MAX_429 times; 5xx, timeouts and connection errors get up to
+ * totalCount (definitions: 50 per page, the documented maximum); a page
+ * with more objects than limit, or reaching beyond totalCount, is
+ * FS_EPROTO.  A 429 waits max(X-RateLimit-Reset-Seconds-Org, -IP)
+ * seconds (at least 1, at most 60 a time, backoff when the headers are
+ * missing) and tries again, up to SPLIT_MAX_429 times and never more
+ * than 3 x timeout in all for one request; a redirect is never followed
+ * (FS_EHTTP naming the Location host).  Invalid UTF-8 in an answer
+ * becomes U+FFFD before it is parsed, JSON nested deeper than 64 levels
+ * is FS_EPROTO.  5xx, timeouts and connection errors get up to
  * three retries with exponential backoff and jitter.  401 -> FS_EAUTH,
  * 404 -> FS_ENOTFOUND with a message naming the project or environment
  * and the key's project view permissions.  A body that is not the
@@ -52,6 +57,10 @@ struct split_flag {
 	const char *const *tags;	/* tag names */
 	size_t	 ntags;
 	int64_t	 creation_time;		/* ms epoch, 0 when absent */
+	/* Why this entry cannot be used (a field of the wrong type), or
+	 * NULL.  The listing goes on: the caller skips and reports the one
+	 * flag.  id and name are always readable strings. */
+	const char *invalid;
 };
 
 /* Callbacks return 0 to go on; anything else stops the listing and is

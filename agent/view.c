@@ -494,26 +494,23 @@ view_url_var(struct buf *b, const struct flag_view *nv, const char *name,
     size_t len, int *rc)
 {
 	const char *val;
-	bool escape = false;
 
+	/* Ids come from Split as much as names do, and are escaped the
+	 * same way (as split.c escapes them in its request paths): an id
+	 * holding '/', '?' or '#' must not reshape the link. */
 	if (view_url_is(name, len, "workspace_id"))
 		val = nv->ws_id;
 	else if (view_url_is(name, len, "flag_id"))
 		val = nv->flag_id;
 	else if (view_url_is(name, len, "environment_id"))
 		val = nv->env_id;
-	else if (view_url_is(name, len, "flag")) {
+	else if (view_url_is(name, len, "flag"))
 		val = nv->flag;
-		escape = true;
-	} else if (view_url_is(name, len, "project")) {
+	else if (view_url_is(name, len, "project"))
 		val = nv->project;
-		escape = true;
-	} else
-		return false;
-	if (val == NULL)
-		*rc = 0;
 	else
-		*rc = escape ? view_url_escape(b, val) : buf_puts(b, val);
+		return false;
+	*rc = val == NULL ? 0 : view_url_escape(b, val);
 	return true;
 }
 

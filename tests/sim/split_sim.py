@@ -40,7 +40,10 @@ FLAGS_LIMIT_DEFAULT, FLAGS_LIMIT_MAX = 20, 50
 DEFS_LIMIT_DEFAULT, DEFS_LIMIT_MAX = 20, 50
 
 FAULT_KINDS = ("status", "slow", "malformed", "truncated",
-               "totalcount_drift", "ratelimit", "close")
+               "totalcount_drift", "ratelimit", "close",
+               # hostile answers (tests/integration/adversarial.sh):
+               "huge", "deep", "edit", "total", "empty", "redirect",
+               "bytes")
 DRIFT = 7
 REQUEST_LOG_MAX = 200000
 
@@ -644,12 +647,18 @@ class Sim:
             raise ControlError("bad match regex: %s" % e) from None
         f = {"match": pattern, "kind": kind, "status": 503, "delay": 5.0,
              "count": 1, "after": 0, "reset_org": 2, "reset_ip": 1,
-             "remaining_org": 0, "remaining_ip": 0, "retry_after": None}
+             "remaining_org": 0, "remaining_ip": 0, "retry_after": None,
+             "size": 50 * 1024 * 1024, "depth": 100000, "index": None,
+             "set": None, "total": None, "location": None, "find": None,
+             "hex": None}
         for field, typ in (("status", int), ("count", int), ("after", int),
                            ("reset_org", int), ("reset_ip", int),
                            ("remaining_org", int), ("remaining_ip", int),
                            ("delay", (int, float)),
-                           ("retry_after", int)):
+                           ("retry_after", int), ("size", int),
+                           ("depth", int), ("index", int), ("set", dict),
+                           ("total", int), ("location", str),
+                           ("find", str), ("hex", str)):
             if field in spec and spec[field] is not None:
                 v = spec[field]
                 _need(isinstance(v, typ) and not isinstance(v, bool),
@@ -660,6 +669,11 @@ class Sim:
               "count must be >= 1 or -1 (forever)")
         _need(f["after"] >= 0, "after must be >= 0")
         _need(f["delay"] >= 0, "delay must be >= 0")
+        _need(f["size"] >= 0 and f["depth"] >= 1, "size/depth out of range")
+        if kind == "bytes":
+            _need(f["find"] and f["hex"] is not None,
+                  "bytes needs find and hex")
+            bytes.fromhex(f["hex"])
         unknown = set(spec) - set(f)
         _need(not unknown, "unknown fault field(s) %s"
               % ", ".join(sorted(unknown)))
@@ -1332,6 +1346,22 @@ class Handler(BaseHTTPRequestHandler):
                          % (self.client_address[0], method, self.path,
                             status, (time.monotonic() - t0) * 1000, note))
 
+    def send_huge(self, size):
+        """A 200 of size bytes of JSON whitespace, 1 MiB at a time."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        chunk = b" " * (1 << 20)
+        left = size
+        try:
+            while left > 0:
+                n = min(left, len(chunk))
+                self.wfile.write(chunk[:n])
+                left -= n
+        except OSError:
+            self.close_connection = True
+
     def drop(self):
         """Close the connection without answering."""
         self.close_connection = True
@@ -1465,6 +1495,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, b'{"objects":[{"name":"oops",,}],"totalCount":'
                       b'<html>')
             return 200, "fault"
+        if kind == "huge":
+            self.send_huge(fault["size"])
+            return 200, "fault"
+        if kind == "deep":
+            n = fault["depth"]
+            self.send(200, b'{"objects":' + b"[" * n + b"]" * n +
+                      b',"totalCount":1}')
+            return 200, "fault"
+        if kind == "redirect":
+            self.send(302, b"", {"Location": fault["location"] or "/"})
+            return 302, "fault"
         if kind == "slow" and self.wait_or_gone(fault["delay"]):
             entry["client_gone"] = True
             self.drop()
@@ -1473,6 +1514,11 @@ class Handler(BaseHTTPRequestHandler):
             method, url, key, ip, kind == "totalcount_drift")
         if kind == "truncated":
             data = data[:len(data) // 2]
+        if status == 200 and kind in ("edit", "total", "empty"):
+            data = _dumps(fault_edit(json.loads(data), fault))
+        if kind == "bytes":
+            data = data.replace(fault["find"].encode("utf-8"),
+                                bytes.fromhex(fault["hex"]))
         self.send(status, data, hdrs)
         return status, endpoint
 
@@ -1503,6 +1549,23 @@ class Handler(BaseHTTPRequestHandler):
             except ApiError as e:
                 return e.status, "error", _dumps(
                     err_body(e.status, e.message)), None
+
+
+def fault_edit(value, f):
+    """The answer as an edit/total/empty fault changes it."""
+    if not isinstance(value, dict):
+        return value
+    if f["kind"] == "empty":
+        return dict(value, objects=[], totalCount=0)
+    if f["kind"] == "total":
+        return dict(value, totalCount=f["total"])
+    edit = f["set"] or {}
+    objs = value.get("objects")
+    if f["index"] is None:
+        return dict(value, **edit)
+    if isinstance(objs, list) and 0 <= f["index"] < len(objs):
+        objs[f["index"]] = dict(objs[f["index"]], **edit)
+    return value
 
 
 def _dumps(value):

@@ -465,6 +465,38 @@ class TestFaults(SimCase):
             self.sim.request("GET", self.flags_path())
         self.assertEqual(self.sim.request("GET", self.flags_path())[0], 200)
 
+    def test_hostile_answers(self):
+        self.fault(match="limit=5", kind="huge", size=3 * 1024 * 1024 + 5)
+        st, hdrs, raw = self.sim.request("GET", self.flags_path())
+        self.assertEqual((st, len(raw)), (200, 3 * 1024 * 1024 + 5))
+        self.fault(match="limit=5", kind="deep", depth=1000)
+        raw = self.sim.request("GET", self.flags_path())[2]
+        self.assertTrue(raw.startswith(b'{"objects":' + b"[" * 1000 + b"]"))
+        self.fault(match="limit=5", kind="edit", index=1,
+                   set={"name": "x" * 10000, "tags": "no"})
+        objs = json.loads(self.sim.request("GET", self.flags_path())[2])[
+            "objects"]
+        self.assertEqual((len(objs[1]["name"]), objs[1]["tags"]),
+                         (10000, "no"))
+        self.assertNotEqual(objs[0]["name"], objs[1]["name"])
+        self.fault(match="limit=5", kind="edit", set={"totalCount": "5"})
+        d = json.loads(self.sim.request("GET", self.flags_path())[2])
+        self.assertEqual(d["totalCount"], "5")
+        self.fault(match="limit=5", kind="total", total=2)
+        d = json.loads(self.sim.request("GET", self.flags_path())[2])
+        self.assertEqual((len(d["objects"]), d["totalCount"]), (5, 2))
+        self.fault(match="limit=5", kind="empty")
+        d = json.loads(self.sim.request("GET", self.flags_path())[2])
+        self.assertEqual((d["objects"], d["totalCount"]), ([], 0))
+        self.fault(match="limit=5", kind="redirect",
+                   location="http://127.0.0.2:1/x")
+        st, hdrs, raw = self.sim.request("GET", self.flags_path())
+        self.assertEqual((st, hdrs["Location"], raw),
+                         (302, "http://127.0.0.2:1/x", b""))
+        self.fault(match="limit=5", kind="bytes", find="objects", hex="ff")
+        raw = self.sim.request("GET", self.flags_path())[2]
+        self.assertTrue(raw.startswith(b'{"\xff"'))
+
     def test_fault_validation(self):
         for spec in ({"kind": "explode"}, {"kind": "status", "match": "("},
                      {"kind": "status", "count": 0},

@@ -435,7 +435,7 @@ struct fixture {
 };
 
 static int
-client_setup_opts(void **state, size_t max_body)
+client_setup_opts(void **state, size_t max_body, int timeout)
 {
 	struct split_options o;
 	struct fixture *f;
@@ -446,7 +446,7 @@ client_setup_opts(void **state, size_t max_body)
 	memset(&o, 0, sizeof(o));
 	o.api_url = API "/";	/* the trailing slash must not double */
 	o.admin_key = KEY;
-	o.timeout = 5;
+	o.timeout = timeout;
 	o.max_body = max_body;
 	o.backoff_base_ms = 1;
 	o.cancel = &cancel_flag;
@@ -461,13 +461,27 @@ client_setup_opts(void **state, size_t max_body)
 static int
 client_setup(void **state)
 {
-	return client_setup_opts(state, 0);
+	return client_setup_opts(state, 0, 5);
+}
+
+/* timeout = 30 s: a 60 s wait fits the 90 s budget. */
+static int
+client_setup_t30(void **state)
+{
+	return client_setup_opts(state, 0, 30);
+}
+
+/* timeout = 1 s: a request may wait out 429s for 3 s in all. */
+static int
+client_setup_t1(void **state)
+{
+	return client_setup_opts(state, 0, 1);
 }
 
 static int
 client_setup_small(void **state)
 {
-	return client_setup_opts(state, 1000);
+	return client_setup_opts(state, 1000, 5);
 }
 
 static int
@@ -900,8 +914,7 @@ test_wrong_shapes(void **state)
 		"{\"objects\":[]}",
 		"[1,2]",
 		"{\"objects\":[{\"id\":\"a\"}],\"totalCount\":1}",
-		("{\"objects\":[{\"id\":\"a\",\"name\":\"b\",\"tags\":{}}],"
-		    "\"totalCount\":1}"),
+		"{\"objects\":[{\"id\":5,\"name\":\"b\"}],\"totalCount\":1}",
 		"{\"objects\":[],\"totalCount\":0} trailing",
 		"{\"objects\":[],\"totalCount\":0,}",	/* strict JSON */
 		"",
@@ -918,6 +931,242 @@ test_wrong_shapes(void **state)
 		assert_int_equal(rc, FS_EPROTO);
 		assert_non_null(strstr(f->err, "malformed answer"));
 		assert_int_equal(s.n, 0);
+	}
+}
+
+
+/* ---- hostile answers --------------------------------------------- */
+
+/* More objects than limit: not the page asked for, nothing is taken. */
+static void
+test_page_over_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 51, 51);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EPROTO);
+	assert_non_null(strstr(f->err, "51 objects on a page of at most 50"));
+	assert_non_null(strstr(f->err, API "/splits/ws/ws1?offset=0"));
+	assert_int_equal(s.n, 0);
+}
+
+/* totalCount lower than what the page holds would end paging early. */
+static void
+test_total_below_objects(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 50, 3);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EPROTO);
+	assert_non_null(strstr(f->err, "beyond totalCount 3"));
+	assert_int_equal(s.n, 0);
+
+	/* on a later page as well */
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 50, 60);
+	fake_add_flags_page(API "/splits/ws/ws1?offset=50&limit=50", 50, 20,
+	    60);
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EPROTO);
+	assert_non_null(strstr(f->err, "20 objects at offset 50, beyond "
+	    "totalCount 60"));
+}
+
+static void
+test_429_zero_reset_waits_a_second(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int64_t t0, dt;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429,
+	    "X-RateLimit-Reset-Seconds-Org: 0\r\n"
+	    "X-RateLimit-Reset-Seconds-IP: 0\r\n", "{}");
+	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 2, 2);
+	t0 = now_ms();
+	run_flags(f, &rc, &s);
+	dt = now_ms() - t0;
+	assert_int_equal(rc, 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(nrequests, 2);
+	assert_true(dt >= 999);
+}
+
+/* timeout 1 s: 429s are waited out for 3 s at most, not 10 times. */
+static void
+test_429_total_wait_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int64_t t0, dt;
+	int i, rc;
+
+	for (i = 0; i < SPLIT_MAX_429 + 1; i++)
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429,
+		    "X-RateLimit-Reset-Seconds-Org: 1\r\n", "{}");
+	t0 = now_ms();
+	run_flags(f, &rc, &s);
+	dt = now_ms() - t0;
+	assert_int_equal(rc, FS_ERATELIMIT);
+	assert_int_equal(nrequests, 4);
+	assert_true(dt >= 2990);
+	assert_true(dt < 4500);
+	assert_non_null(strstr(f->err, "429"));
+	assert_non_null(strstr(f->err, "3000 ms"));
+}
+
+/* A redirect is not followed and names where it pointed. */
+static void
+test_redirect_not_followed(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	int rc;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 302,
+	    "Location: http://user:pw@evil.test:8080/steal?x=1\r\n", "");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EHTTP);
+	assert_int_equal(nrequests, 1);
+	assert_int_equal(requests[0].follow, 0);
+	assert_non_null(strstr(f->err, "HTTP 302 redirect to host "
+	    "'evil.test:8080' not followed"));
+	assert_non_null(strstr(f->err, API "/splits/ws/ws1?offset=0"));
+	assert_null(strstr(f->err, "pw"));
+	assert_null(strstr(f->err, KEY));
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 307,
+	    "Location: /elsewhere\r\n", "");
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EHTTP);
+	assert_non_null(strstr(f->err, "307 redirect to the same host"));
+}
+
+/* 100,000 levels of nesting end early, without blowing the stack. */
+static void
+test_deep_nesting(void **state)
+{
+	struct fixture *f = *state;
+	struct flag_seen s;
+	struct buf b;
+	char *body;
+	int64_t t0;
+	int i, rc;
+
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "{\"objects\":"), 0);
+	for (i = 0; i < 100000; i++)
+		assert_int_equal(buf_putc(&b, '['), 0);
+	for (i = 0; i < 100000; i++)
+		assert_int_equal(buf_putc(&b, ']'), 0);
+	assert_int_equal(buf_puts(&b, ",\"totalCount\":1}"), 0);
+	body = buf_detach(&b);
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200, NULL, body);
+	free(body);
+	t0 = now_ms();
+	run_flags(f, &rc, &s);
+	assert_int_equal(rc, FS_EPROTO);
+	assert_true(now_ms() - t0 < 2000);
+	assert_non_null(strstr(f->err, "malformed answer"));
+	assert_non_null(strstr(f->err, "too deep"));
+}
+
+struct utf8_seen {
+	int	 n;
+	char	 name[64], desc[64], tag[64];
+};
+
+static int
+utf8_cb(void *arg, const struct split_flag *fl)
+{
+	struct utf8_seen *u = arg;
+
+	u->n++;
+	snprintf(u->name, sizeof(u->name), "%s", fl->name);
+	snprintf(u->desc, sizeof(u->desc), "%s", fl->description);
+	if (fl->ntags)
+		snprintf(u->tag, sizeof(u->tag), "%s", fl->tags[0]);
+	return 0;
+}
+
+/* Invalid UTF-8 becomes U+FFFD; valid text and controls stay as sent. */
+static void
+test_invalid_utf8_replaced(void **state)
+{
+	struct fixture *f = *state;
+	struct utf8_seen u;
+
+	fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200, NULL,
+	    "{\"objects\":[{\"id\":\"i\",\"name\":\"bad\xff\","
+	    "\"description\":\"caf\xc3 \xc3\xa9 \xed\xa0\x80 \xc0\xaf\\u0007\","
+	    "\"tags\":[{\"name\":\"t\xe2\x82\"}]}],\"totalCount\":1}");
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(split_list_flags(f->sc, "ws1", "Shop", utf8_cb, &u,
+	    f->err, sizeof(f->err)), 0);
+	assert_int_equal(u.n, 1);
+	assert_string_equal(u.name, "bad\xef\xbf\xbd");
+	assert_string_equal(u.desc, "caf\xef\xbf\xbd \xc3\xa9 "
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\x07");
+	assert_string_equal(u.tag, "t\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+struct invalid_seen {
+	int	 n, ninvalid;
+	char	 why[128], name[32];
+};
+
+static int
+invalid_cb(void *arg, const struct split_flag *fl)
+{
+	struct invalid_seen *v = arg;
+
+	v->n++;
+	if (fl->invalid) {
+		v->ninvalid++;
+		snprintf(v->why, sizeof(v->why), "%s", fl->invalid);
+		snprintf(v->name, sizeof(v->name), "%s", fl->name);
+		assert_int_equal(fl->ntags, 0);
+	}
+	return 0;
+}
+
+/* A wrong-typed field fails its flag, not the listing. */
+static void
+test_wrong_typed_flag_field(void **state)
+{
+	static const char *const fields[] = {
+		"\"description\":5", "\"creationTime\":\"x\"",
+		"\"tags\":{}", "\"tags\":[{\"name\":[1]}]",
+	};
+	static const char *const words[] = {
+		"'description' is not a string",
+		"'creationTime' is not a number",
+		"'tags' is not an array", "a tag without a string 'name'",
+	};
+	struct fixture *f = *state;
+	struct invalid_seen v;
+	char body[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		snprintf(body, sizeof(body), "{\"objects\":[{\"id\":\"1\","
+		    "\"name\":\"good\"},{\"id\":\"2\",\"name\":\"bad\",%s}],"
+		    "\"totalCount\":2}", fields[i]);
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200, NULL,
+		    body);
+		memset(&v, 0, sizeof(v));
+		assert_int_equal(split_list_flags(f->sc, "ws1", "Shop",
+		    invalid_cb, &v, f->err, sizeof(f->err)), 0);
+		assert_int_equal(v.n, 2);
+		assert_int_equal(v.ninvalid, 1);
+		assert_string_equal(v.name, "bad");
+		assert_string_equal(v.why, words[i]);
 	}
 }
 
@@ -971,10 +1220,10 @@ test_429_gives_up(void **state)
 	struct flag_seen s;
 	int i, rc;
 
+	/* No reset header: backoff from 1 ms, well inside the budget. */
 	for (i = 0; i < SPLIT_MAX_429 + 1; i++)
-		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429,
-		    "X-RateLimit-Reset-Seconds-Org: 0\r\n"
-		    "X-RateLimit-Reset-Seconds-IP: 0\r\n", "{}");
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 429, NULL,
+		    "{}");
 	fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0, 1, 1);
 	run_flags(f, &rc, &s);
 	assert_int_equal(rc, FS_ERATELIMIT);
@@ -1425,6 +1674,51 @@ test_http_rate_ceiling(void **state)
 	http_client_free(hc);
 }
 
+/* max_rps = 1e-300: no overflow, and the pause is capped (and can be
+ * cancelled) rather than lasting forever. */
+static void *
+cancel_after_300ms(void *arg)
+{
+	struct timespec ts = { 0, 300 * 1000000L };
+
+	(void)arg;
+	nanosleep(&ts, NULL);
+	cancel_flag = 1;
+	return NULL;
+}
+
+static void
+test_http_tiny_rps(void **state)
+{
+	struct http_client *hc;
+	struct http_response r;
+	pthread_t t;
+	char err[256];
+	int64_t t0;
+
+	(void)state;
+	hc = http_setup_client(1e-300, 0, NULL);
+	http_response_init(&r);
+	fake_add("http://h.test/r", 200, NULL, "{}");
+	assert_int_equal(http_request(hc, "GET", "http://h.test/r", NULL, 0,
+	    NULL, &r, err, sizeof(err)), 0);
+	/* The second waits (HTTP_PACE_MAX_GAP_S at most) until canceled. */
+	fake_add("http://h.test/r", 200, NULL, "{}");
+	cancel_flag = 0;
+	assert_int_equal(pthread_create(&t, NULL, cancel_after_300ms, NULL),
+	    0);
+	t0 = now_ms();
+	assert_int_equal(http_request(hc, "GET", "http://h.test/r", NULL, 0,
+	    NULL, &r, err, sizeof(err)), FS_ECANCELED);
+	assert_true(now_ms() - t0 >= 250);
+	assert_true(now_ms() - t0 < 2000);
+	pthread_join(t, NULL);
+	cancel_flag = 0;
+	assert_int_equal(nrequests, 1);
+	http_response_release(&r);
+	http_client_free(hc);
+}
+
 static void
 test_http_cancel(void **state)
 {
@@ -1569,10 +1863,21 @@ main(void)
 		SPLIT_TEST(test_empty_page_before_total),
 		SPLIT_TEST(test_malformed_json),
 		SPLIT_TEST(test_wrong_shapes),
+		SPLIT_TEST(test_page_over_limit),
+		SPLIT_TEST(test_total_below_objects),
+		SPLIT_TEST(test_429_zero_reset_waits_a_second),
+		cmocka_unit_test_setup_teardown(test_429_total_wait_bounded,
+		    client_setup_t1, client_teardown),
+		SPLIT_TEST(test_redirect_not_followed),
+		SPLIT_TEST(test_deep_nesting),
+		SPLIT_TEST(test_invalid_utf8_replaced),
+		SPLIT_TEST(test_wrong_typed_flag_field),
 		SPLIT_TEST(test_429_waits_for_reset),
 		SPLIT_TEST(test_429_without_headers_backs_off),
 		SPLIT_TEST(test_429_gives_up),
-		SPLIT_TEST(test_429_wait_capped_and_cancellable),
+		cmocka_unit_test_setup_teardown(
+		    test_429_wait_capped_and_cancellable, client_setup_t30,
+		    client_teardown),
 		SPLIT_TEST(test_503_three_times_then_ok),
 		SPLIT_TEST(test_503_four_times_fails),
 		SPLIT_TEST(test_timeouts_and_network_errors),
@@ -1587,6 +1892,7 @@ main(void)
 		HTTP_TEST(test_http_response_headers),
 		HTTP_TEST(test_http_timeout_words),
 		HTTP_TEST(test_http_rate_ceiling),
+		HTTP_TEST(test_http_tiny_rps),
 		HTTP_TEST(test_http_cancel),
 		HTTP_TEST(test_http_body_cap),
 		cmocka_unit_test(test_backoff_bounds),

@@ -338,13 +338,26 @@ test_url_substitution(void **state)
 	view_init(&v);
 	assert_int_equal(view_from_split(&v, &ctx, "id 1", "a&b_c-d.e~f",
 	    NULL, NULL, 0, NULL, NULL, 0), 0);
-	/* ids are Split's own and go in as they are; names are escaped. */
-	assert_string_equal(v.url, "https://x/ws-1/env-1/id 1"
+	/* ids are escaped as names are, as split.c does in its paths. */
+	assert_string_equal(v.url, "https://x/ws-1/env-1/id%201"
 	    "?f=a%26b_c-d.e~f&p=My%20Proj%2F%C3%A4&u={unknown}{a%26b_c-d.e~f}"
 	    "{}{flag");
 	assert_null(v.description);
 	assert_int_equal(v.ntags, 0);
 	view_release(&v);
+
+	/* An id from Split cannot reshape the link: no new path segment,
+	 * query or fragment. */
+	ctx.ws_id = "../w?x=1";
+	ctx.env_id = "e#frag";
+	ctx.flag_url = "https://x/{workspace_id}/{environment_id}/{flag_id}/d";
+	assert_int_equal(view_from_split(&v, &ctx, "i/../j", "f", NULL, NULL,
+	    0, NULL, NULL, 0), 0);
+	assert_string_equal(v.url, "https://x/..%2Fw%3Fx%3D1/e%23frag/"
+	    "i%2F..%2Fj/d");
+	view_release(&v);
+	ctx.ws_id = spec_ctx.ws_id;
+	ctx.env_id = spec_ctx.env_id;
 
 	ctx.flag_url = "";
 	assert_int_equal(view_from_split(&v, &ctx, NULL, "f", NULL, NULL, 0,
