@@ -38,21 +38,34 @@ keys_release(struct keys *k)
 	k->compiled = false;
 }
 
-bool
-keys_is_key(const struct keys *k, const char *s)
+/* All of s (len bytes, len > 0) matches the pattern. */
+static bool
+keys_match_whole(const struct keys *k, const char *s, size_t len)
 {
 	regmatch_t m;
-	size_t len;
 
-	if (!k->compiled)
-		return false;
-	len = strlen(s);
-	if (len == 0 || len > KEYS_MAX_LEN)
+	if (!k->compiled || len == 0)
 		return false;
 	/* Leftmost-longest: a whole-string match shows as [0, len). */
 	if (regexec(&k->re, s, 1, &m, 0) != 0)
 		return false;
 	return m.rm_so == 0 && (size_t)m.rm_eo == len;
+}
+
+bool
+keys_is_key(const struct keys *k, const char *s)
+{
+	size_t len = strlen(s);
+
+	return len <= KEYS_MAX_LEN && keys_match_whole(k, s, len);
+}
+
+bool
+keys_is_long_key(const struct keys *k, const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > KEYS_MAX_LEN && keys_match_whole(k, s, len);
 }
 
 static bool
@@ -96,6 +109,13 @@ keys_emit(const char *text, size_t so, size_t eo, keys_cb cb, void *arg)
 int
 keys_scan(const struct keys *k, const char *text, keys_cb cb, void *arg)
 {
+	return keys_scan_ex(k, text, cb, NULL, arg);
+}
+
+int
+keys_scan_ex(const struct keys *k, const char *text, keys_cb cb,
+    keys_long_cb long_cb, void *arg)
+{
 	regmatch_t m;
 	size_t len, pos, so, eo;
 	int rc;
@@ -120,8 +140,11 @@ keys_scan(const struct keys *k, const char *text, keys_cb cb, void *arg)
 			pos = keys_next_char(text, so);
 			continue;
 		}
-		if (eo - so <= KEYS_MAX_LEN &&
-		    (rc = keys_emit(text, so, eo, cb, arg)) != 0)
+		if (eo - so <= KEYS_MAX_LEN)
+			rc = keys_emit(text, so, eo, cb, arg);
+		else
+			rc = long_cb ? long_cb(arg, text + so, eo - so) : 0;
+		if (rc != 0)
 			return rc;
 		pos = eo;
 	}

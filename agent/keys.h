@@ -31,11 +31,20 @@ void	keys_release(struct keys *k);
 
 /* True when all of s is one key (a tag). */
 bool	keys_is_key(const struct keys *k, const char *s);
+/* True when all of s matches the pattern but is longer than KEYS_MAX_LEN:
+ * no key, yet worth reporting. */
+bool	keys_is_long_key(const struct keys *k, const char *s);
 
 /* Calls cb for each whole-token key in text, in order (duplicates
  * included).  cb's key is NUL-terminated and borrowed for the call.  A
  * non-zero return from cb stops the scan and is returned. */
 typedef int (*keys_cb)(void *arg, const char *key);
 int	keys_scan(const struct keys *k, const char *text, keys_cb cb, void *arg);
+/* As keys_scan, and calls long_cb (may be NULL) for each whole-token
+ * match longer than KEYS_MAX_LEN: text is where it starts, len its
+ * length (it is not NUL-terminated there). */
+typedef int (*keys_long_cb)(void *arg, const char *text, size_t len);
+int	keys_scan_ex(const struct keys *k, const char *text, keys_cb cb,
+	    keys_long_cb long_cb, void *arg);
 
 #endif

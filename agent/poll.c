@@ -243,6 +243,9 @@ struct keyadd {
 	size_t	 tag0, desc0;	/* where this flag's links start */
 	size_t	 n;		/* distinct issues so far */
 	size_t	 over;		/* keys beyond FS_FLAG_LINKS_MAX */
+	size_t	 nlong;		/* matches longer than FS_ISSUE_MAX */
+	const char *longest;	/* the first of them, for the report */
+	size_t	 longlen;
 };
 
 static bool
@@ -282,6 +285,36 @@ key_cb(void *arg, const char *key)
 	return keyadd_one(k, &k->pp->desc, key);
 }
 
+static int
+key_long_cb(void *arg, const char *text, size_t len)
+{
+	struct keyadd *k = arg;
+
+	if (k->nlong++ == 0) {
+		k->longest = text;
+		k->longlen = len;
+	}
+	return 0;
+}
+
+/* Keys too long to be Jira keys (maxlen.h) are no links: say so. */
+static int
+pp_long_keys(struct project_poll *pp, struct keyadd *ka)
+{
+	char first[POLL_NAME_QUOTE + 1];
+	size_t n;
+
+	if (ka->nlong == 0)
+		return 0;
+	n = ka->longlen < POLL_NAME_QUOTE ? ka->longlen : POLL_NAME_QUOTE;
+	memcpy(first, ka->longest, n);
+	first[n] = '\0';
+	return pp_skip(pp, "links of flag", ka->flag, "%zu issue key%s longer "
+	    "than %d bytes ignored (the first: %zu bytes, '%s...')",
+	    ka->nlong, ka->nlong == 1 ? "" : "s", FS_ISSUE_MAX,
+	    ka->longlen, first);
+}
+
 /* split-tag and split-description links of one listed flag. */
 static int
 pp_links(struct project_poll *pp, const struct meta *m)
@@ -295,11 +328,17 @@ pp_links(struct project_poll *pp, const struct meta *m)
 	ka.flag = m->name;
 	ka.tag0 = pp->tags.n;
 	ka.desc0 = pp->desc.n;
-	for (j = 0; j < m->ntags && rc == 0 && pp->cfg->split_tags; j++)
+	for (j = 0; j < m->ntags && rc == 0 && pp->cfg->split_tags; j++) {
 		if (keys_is_key(pp->keys, m->tags[j]))
 			rc = keyadd_one(&ka, &pp->tags, m->tags[j]);
+		else if (keys_is_long_key(pp->keys, m->tags[j]))
+			rc = key_long_cb(&ka, m->tags[j], strlen(m->tags[j]));
+	}
 	if (rc == 0 && pp->cfg->split_description)
-		rc = keys_scan(pp->keys, m->description, key_cb, &ka);
+		rc = keys_scan_ex(pp->keys, m->description, key_cb,
+		    key_long_cb, &ka);
+	if (rc == 0)
+		rc = pp_long_keys(pp, &ka);
 	if (rc == 0 && ka.over > 0)
 		rc = pp_skip(pp, "links of flag", m->name, "%zu issue keys "
 		    "beyond the %d links a flag may take were ignored",
@@ -470,6 +509,7 @@ def_cb(void *arg, json_object *def)
 {
 	struct project_poll *pp = arg;
 	json_object *jname;
+	const char *why;
 	struct meta *m;
 	int rc;
 
@@ -497,10 +537,13 @@ def_cb(void *arg, json_object *def)
 	rc = pp_view(pp, m, def);
 	meta_trim(m);
 	if (rc == FS_EPROTO) {
-		/* one unreadable definition fails its flag only */
+		/* one unreadable definition fails its flag only; the item
+		 * names the flag, so the reason need not repeat it */
 		m->skipped = true;
 		pp->ndefs--;
-		rc = pp_skip(pp, "flag", m->name, "%s", pp->err);
+		why = strstr(pp->err, "': definition ");
+		rc = pp_skip(pp, "flag", m->name, "%s", why ? why + 3 :
+		    pp->err);
 		pp->err[0] = '\0';
 	}
 	return rc;

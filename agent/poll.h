@@ -12,6 +12,11 @@
  * links stay as they were) and its status records the error.  The file
  * source likewise keeps its previous links when links.yaml is bad.
  *
+ * Single bad items (a flag, tag or issue key Split gives that cannot be
+ * stored) are skipped and named in the project's status; a listing that
+ * would delete more than half of a project's flags is held back until
+ * the next poll confirms it (see ARCHITECTURE, "held deletions").
+ *
  * The cycle then commits once (commit.h).  The time of each source's last
  * poll is kept outside LMDB, in STATE_DIR/polls.json, so that a poll that
  * changed nothing writes nothing to the cache.

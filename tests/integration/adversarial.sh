@@ -115,6 +115,34 @@ item "4,000 issue keys in one description" "3900 issue keys beyond the 100 links
 check_eq "4,000 issue keys: the flag takes 100 links" 100 \
     "$(fs flags --json --linked | jq '.[] | select(.flag == "many_keys") | .issues | length')"
 
+long_key="AB-$(head -c 70 /dev/zero | tr '\0' '1')"
+sim POST flag '{"ws":"Default","flag":"long_keys","tags":["'"$long_key"'","AB-7"],"description":"see '"$long_key"' and AB-8"}' >/dev/null
+item "issue keys longer than 64 bytes" "flag 'long_keys'.*2 issue keys longer than 64 bytes ignored \\(the first: 73 bytes"
+check_eq "long issue keys: the flag keeps its good keys" "AB-7 AB-8" \
+    "$(fs flags --json --linked | jq -r '.[] | select(.flag == "long_keys") | .issues | join(" ")')"
+
+# Rate limits: "reset in 0 s" still waits a second; and with timeout = 2
+# no request waits more than 6 s in all, however often Split says 429.
+sim POST fault '{"match":"'"$FLAGS"'","kind":"ratelimit","reset_org":0,"reset_ip":0,"count":1}' >/dev/null
+start=$(date +%s.%N)
+fs sync >/dev/null 2>&1; rc=$?
+end=$(date +%s.%N)
+check_eq "429 with both resets 0: sync exits 0" 0 "$rc"
+check "429 with both resets 0: waited at least 1 s" \
+    awk -v a="$start" -v b="$end" 'BEGIN { exit !(b - a >= 1.0) }'
+sim DELETE fault >/dev/null
+sim POST fault '{"match":"'"$FLAGS"'","kind":"ratelimit","reset_org":2,"reset_ip":2,"count":-1}' >/dev/null
+start=$(date +%s.%N)
+fs sync >"$T/out" 2>"$T/err"; rc=$?
+end=$(date +%s.%N)
+sim DELETE fault >/dev/null
+check_eq "429 forever: sync exits 1" 1 "$rc"
+check_match "429 forever: the message says how long it waited" \
+    "still rate limited \\(429\\) after waiting 6000 ms.*6000 ms a request may wait" \
+    "$(cat "$T/err")"
+check "429 forever: gave up within 3 x timeout (+ slack), not 10 x 2 s" \
+    awk -v a="$start" -v b="$end" 'BEGIN { exit !(b - a < 9.0) }'
+
 sim POST flag '{"ws":"Default","flag":"ctl_\u0007\u001b[31m","description":"bell \u0007 esc \u001b[0m tab\t"}' >/dev/null
 sim POST fault '{"match":"'"$FLAGS"'","kind":"bytes","find":"Only in staging","hex":"4f6e6c7920ff696e20c373746167696e67","count":-1}' >/dev/null
 seq=$(last_seq)

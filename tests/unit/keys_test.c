@@ -145,6 +145,49 @@ test_scan_max_len(void **state)
 	check_scan("[A-Z]+-[0-9]+", text, want);
 }
 
+static int
+ignore_key(void *arg, const char *key)
+{
+	(void)arg;
+	(void)key;
+	return 0;
+}
+
+static int
+count_long(void *arg, const char *text, size_t len)
+{
+	size_t *seen = arg;
+
+	assert_int_equal(text[0], 'B');
+	*seen += len;
+	return 0;
+}
+
+/* Keys too long to be keys are reported, not silently dropped. */
+static void
+test_long_keys_reported(void **state)
+{
+	char key65[KEYS_MAX_LEN + 2], text[256];
+	struct keys k;
+	size_t seen = 0;
+
+	(void)state;
+	memset(key65, 'B', sizeof(key65));
+	memcpy(key65 + KEYS_MAX_LEN - 1, "-1", 3);
+	assert_int_equal(keys_init(&k, "[A-Z]+-[0-9]+", NULL, 0), 0);
+	assert_true(keys_is_long_key(&k, key65));
+	assert_false(keys_is_key(&k, key65));
+	assert_false(keys_is_long_key(&k, "AB-1"));
+	assert_false(keys_is_long_key(&k, "ab-1 and more text than a key "
+	    "may hold, much more than sixty-four bytes of it"));
+	snprintf(text, sizeof(text), "AB-1 %s CD-2 %s", key65, key65);
+	assert_int_equal(keys_scan_ex(&k, text, ignore_key, count_long,
+	    &seen), 0);
+	assert_int_equal(seen, 2 * (KEYS_MAX_LEN + 1));
+	assert_int_equal(KEYS_MAX_LEN, FS_ISSUE_MAX);
+	keys_release(&k);
+}
+
 static void
 test_scan_stop(void **state)
 {
@@ -241,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_scan_utf8),
 		cmocka_unit_test(test_scan_custom_pattern),
 		cmocka_unit_test(test_scan_max_len),
+		cmocka_unit_test(test_long_keys_reported),
 		cmocka_unit_test(test_scan_stop),
 		cmocka_unit_test(test_is_key),
 		cmocka_unit_test(test_init_bad_pattern),
