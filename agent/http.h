@@ -5,7 +5,8 @@
  * second (but never more than HTTP_PACE_MAX_GAP_S apart, whatever tiny
  * max_rps it is given), caps the answer body, never follows a redirect
  * (a 3xx comes back as it is, its Location kept so the caller can name
- * it: request headers hold credentials), verifies TLS always, and can be cancelled
+ * it: request headers hold credentials), verifies TLS always, and can be
+ * cancelled
  * from another thread or a signal handler through a flag.  It does not
  * retry: the API clients (split.c, later jira.c) own their retry policy
  * because Split and Jira signal rate limits differently; http_backoff_ms()
@@ -24,7 +25,7 @@
 #include "buf.h"
 
 #define HTTP_MAX_BODY	(16u * 1024 * 1024)	/* default answer cap */
-#define HTTP_PACE_MAX_GAP_S	60	/* the longest pause max_rps can ask */
+#define HTTP_PACE_MAX_GAP_S	60	/* longest pause max_rps may ask */
 
 struct http_options {
 	double	 max_rps;	/* 0 = no ceiling */

@@ -43,7 +43,7 @@ struct meta {
 	char	**tags;
 	size_t	 ntags;
 	bool	 has_def;
-	bool	 skipped;	/* kept as it was in the cache, not deleted */
+	bool	 skipped;	/* kept as cached, not deleted */
 };
 
 struct project_poll {
@@ -69,7 +69,7 @@ struct project_poll {
 	size_t	 nskipped;	/* all skipped items, listed or not */
 	bool	 held_before;	/* the last poll held deletions back */
 	size_t	 nmissing;	/* cached flags not listed... */
-	size_t	 ncached;	/* ...of so many, when deletion is held */
+	size_t	 ncached;	/* ...of so many, when held */
 	char	 err[1024];
 };
 
@@ -243,7 +243,7 @@ struct keyadd {
 	size_t	 tag0, desc0;	/* where this flag's links start */
 	size_t	 n;		/* distinct issues so far */
 	size_t	 over;		/* keys beyond FS_FLAG_LINKS_MAX */
-	size_t	 nlong;		/* matches longer than FS_ISSUE_MAX */
+	size_t	 nlong;		/* matches over FS_ISSUE_MAX */
 	const char *longest;	/* the first of them, for the report */
 	size_t	 longlen;
 };
@@ -400,8 +400,9 @@ meta_tags(struct project_poll *pp, struct meta *m, const struct split_flag *f)
 		return ENOMEM;
 	for (i = 0; i < f->ntags; i++) {
 		if (strlen(f->tags[i]) > FS_TAG_MAX) {
-			if ((rc = pp_skip(pp, "tag", f->tags[i], "longer than "
-			    "%d bytes, on flag '%s'", FS_TAG_MAX, m->name)) != 0)
+			rc = pp_skip(pp, "tag", f->tags[i], "longer than %d "
+			    "bytes, on flag '%s'", FS_TAG_MAX, m->name);
+			if (rc != 0)
 				return rc;
 			continue;
 		}

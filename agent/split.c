@@ -39,14 +39,14 @@
 #define SPLIT_ENV_LIST_MAX	300	/* bytes of environment names quoted */
 #define SPLIT_WHAT_MAX		512
 #define SPLIT_REASON_MAX	1024
-#define SPLIT_HOST_MAX		128	/* bytes of a Location host quoted */
+#define SPLIT_HOST_MAX		128	/* Location host bytes quoted */
 /* Nesting a Split answer may have: definitions go about ten deep, and
  * json-c recurses per level, so 100,000 levels must stop early. */
 #define SPLIT_JSON_DEPTH	64
-#define SPLIT_DEFAULT_TIMEOUT	30	/* seconds, as http.c's default */
+#define SPLIT_DEFAULT_TIMEOUT	30	/* s, as http.c's default */
 /* A 429 is waited out at most this many timeouts per request. */
 #define SPLIT_429_BUDGET	3
-#define SPLIT_429_MIN_MS	1000	/* "reset in 0 s" still means wait */
+#define SPLIT_429_MIN_MS	1000	/* "reset in 0 s": still wait */
 
 /* Internal return values, never seen outside this file. */
 #define SPLIT_AGAIN		INT_MIN		/* send the request again */
