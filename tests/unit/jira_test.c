@@ -962,9 +962,60 @@ test_search_is_last_false_no_token(void **state)
 	struct fixture *f = *state;
 	struct seen s = { .stop_at = 0 };
 
-	fake_add(SEARCH, 200, NULL, "{\"issues\":[],\"isLast\":false}");
-	assert_int_equal(run_search(f, &s), FS_EPROTO);
-	assert_non_null(strstr(f->err, "no nextPageToken"));
+	/* As Atlassian's own client does: the end, with a warning. */
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[{\"key\":\"A-1\"}],"
+	    "\"isLast\":false}");
+	assert_int_equal(run_search(f, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.keys[0], "A-1");
+	assert_int_equal(nrequests, 1);
+	assert_int_equal(unexpected, 0);
+	/* the same after a page that had a token */
+	fake_reset();
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[{\"key\":\"A-1\"}],"
+	    "\"nextPageToken\":\"t1\",\"isLast\":false}");
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[{\"key\":\"A-2\"}],"
+	    "\"nextPageToken\":\"\",\"isLast\":false}");
+	assert_int_equal(run_search(f, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(nrequests, 2);
+}
+
+/*
+ * A server that echoes the request's credentials in its error body: the
+ * token, the base64 of email:token and the Authorization value are all
+ * masked, in Jira's error shape and in plain text alike.
+ */
+static void
+test_error_body_echoes_credentials(void **state)
+{
+	static const char *const paths[] = { "/rest/api/3/a", "/rest/api/3/b",
+	    "/rest/api/3/c", "/rest/api/3/d" };
+	struct fixture *f = *state;
+	char url[256];
+	long status;
+	size_t i;
+
+	snprintf(url, sizeof(url), SITE "%s", paths[0]);
+	fake_add(url, 400, NULL, "{\"errorMessages\":[\"bad header "
+	    AUTH "\"],\"errors\":{\"token\":\"" TOKEN "\"}}");
+	snprintf(url, sizeof(url), SITE "%s", paths[1]);
+	fake_add(url, 400, NULL, "you sent " AUTH " and " EMAIL ":" TOKEN);
+	snprintf(url, sizeof(url), SITE "%s", paths[2]);
+	fake_add(url, 403, NULL, "{\"errorMessages\":[\"" AUTH "\"]}");
+	/* JSON may escape the slashes of base64 */
+	snprintf(url, sizeof(url), SITE "%s", paths[3]);
+	fake_add(url, 400, NULL, "{\"errorMessages\":[\"Basic "
+	    "Ym90QGV4YW1wbGUuY29tOnRvay1TRUNSRVQtMDEyMzQ1Njc4OQ==\"]}");
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_not_equal(run_request(f, "GET", paths[i], &status),
+		    0);
+		assert_null(strstr(f->err, TOKEN));
+		assert_null(strstr(f->err, "Ym90QGV4YW1wbGUuY29tOnRvay1TRUNS"));
+		assert_null(strstr(f->err, "SECRET"));
+		assert_non_null(strstr(f->err, "***"));
+	}
+	assert_int_equal(unexpected, 0);
 }
 
 static void
@@ -1517,6 +1568,7 @@ main(void)
 		JIRA_TEST(test_search_without_is_last),
 		JIRA_TEST(test_search_repeated_token),
 		JIRA_TEST(test_search_is_last_false_no_token),
+		JIRA_TEST(test_error_body_echoes_credentials),
 		JIRA_TEST(test_search_wrong_shapes),
 		JIRA_TEST(test_search_callback_stops),
 		JIRA_TEST(test_search_canceled),
