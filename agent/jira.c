@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "array.h"
 #include "buf.h"
 #include "error.h"
 #include "http.h"
@@ -679,16 +680,10 @@ jira_tokens_has(const struct jira_tokens *t, const char *tok)
 static int
 jira_tokens_add(struct jira_tokens *t, const char *tok)
 {
-	size_t ncap;
-	char **nv;
+	int rc;
 
-	if (t->n == t->cap) {
-		ncap = t->cap ? t->cap * 2 : 16;
-		if ((nv = realloc(t->v, ncap * sizeof(*nv))) == NULL)
-			return ENOMEM;
-		t->v = nv;
-		t->cap = ncap;
-	}
+	if ((rc = ARRAY_GROW(t->v, t->cap, t->n + 1)) != 0)
+		return rc;
 	if ((t->v[t->n] = strdup(tok)) == NULL)
 		return ENOMEM;
 	t->n++;
