@@ -1087,11 +1087,56 @@ test_unreachable_retry(void **state)
 	assert_int_equal(mock_host_kv_count(fx->h), 0);
 }
 
+/* The globalId of a long pair: 255 bytes, stable, distinct, whole chars. */
+static void
+test_global_id(void **state)
+{
+	char pair[400], *a, *b, *c;
+	size_t i;
+
+	(void)state;
+	a = jira_doc_global_id("Default:new_checkout");
+	assert_string_equal(a, "flagsync:Default:new_checkout");
+	free(a);
+	memset(pair, 'x', sizeof(pair));
+	memcpy(pair, "Default:", 8);
+	pair[246] = '\0';			/* "flagsync:" + 246 = 255 */
+	a = jira_doc_global_id(pair);
+	assert_int_equal(strlen(a), 255);
+	assert_string_equal(a + 9, pair);
+	free(a);
+	pair[246] = 'y';
+	pair[300] = '\0';
+	a = jira_doc_global_id(pair);
+	b = jira_doc_global_id(pair);
+	pair[299] = 'z';
+	c = jira_doc_global_id(pair);
+	assert_int_equal(strlen(a), 255);
+	assert_string_equal(a, b);		/* the same pair, the same id */
+	assert_string_not_equal(a, c);		/* the end differs: so does it */
+	assert_memory_equal(a, "flagsync:Default:xxx", 20);
+	assert_int_equal(a[238], '#');
+	free(a);
+	free(b);
+	free(c);
+	/* two-byte characters: the cut falls between them */
+	for (i = 8; i + 1 < 300; i += 2)
+		memcpy(pair + i, "\xc3\xa9", 2);
+	pair[300] = '\0';
+	a = jira_doc_global_id(pair);
+	assert_true(strlen(a) <= 255);
+	assert_int_equal(a[strlen(a) - 17], '#');
+	/* the last byte kept ends an é: it is not a lead byte */
+	assert_int_equal((unsigned char)a[strlen(a) - 18], 0xa9);
+	free(a);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_descriptor),
+		cmocka_unit_test(test_global_id),
 		cmocka_unit_test(test_check_config),
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_three_issues),
