@@ -453,8 +453,10 @@ struct jf_fields {
 	const char *id;		/* the pick, into the answer's tree */
 	size_t	 nsame;		/* custom fields with exactly that name */
 	struct buf same;	/* their ids */
-	struct buf near;	/* "name (id)" of the others worth naming */
+	struct buf near;	/* "name (id)" of those whose name holds it */
 	size_t	 nnear;
+	struct buf other;	/* "name (id)" of the first custom fields */
+	size_t	 nother;
 };
 
 static const char *
@@ -468,23 +470,23 @@ jf_json_str(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-/* Adds "name (id)" to the near misses, escaped, at most a few. */
+/* Adds "name (id)" to a list of candidates, escaped, at most a few. */
 static int
-jf_fields_near(struct jf_fields *f, const char *name, const char *id)
+jf_fields_name(struct buf *list, size_t *n, const char *name, const char *id)
 {
 	int rc = 0;
 
-	if (f->nnear++ >= JF_CANDIDATES_MAX)
+	if ((*n)++ >= JF_CANDIDATES_MAX)
 		return 0;
-	if (f->near.len > 0)
-		rc = buf_puts(&f->near, ", ");
+	if (list->len > 0)
+		rc = buf_puts(list, ", ");
 	if (rc == 0)
-		rc = utf8_vis(name, strlen(name), SOURCE_SHOWN_MAX, &f->near);
+		rc = utf8_vis(name, strlen(name), SOURCE_SHOWN_MAX, list);
 	if (rc == 0)
-		rc = buf_puts(&f->near, " (");
+		rc = buf_puts(list, " (");
 	if (rc == 0)
-		rc = utf8_vis(id, strlen(id), SOURCE_SHOWN_MAX, &f->near);
-	return rc == 0 ? buf_puts(&f->near, ")") : rc;
+		rc = utf8_vis(id, strlen(id), SOURCE_SHOWN_MAX, list);
+	return rc == 0 ? buf_puts(list, ")") : rc;
 }
 
 /*
@@ -518,7 +520,9 @@ jf_fields_one(struct jf_fields *f, json_object *field)
 			rc = utf8_vis(id, strlen(id), SOURCE_SHOWN_MAX,
 			    &f->same);
 	} else if (strcasestr(name, f->want) != NULL)
-		rc = jf_fields_near(f, name, id);
+		rc = jf_fields_name(&f->near, &f->nnear, name, id);
+	else
+		rc = jf_fields_name(&f->other, &f->nother, name, id);
 	return rc;
 }
 
@@ -550,12 +554,18 @@ jf_fields_pick(const struct config *cfg, json_object *list,
 		    "\"%s\": %zu custom fields in Jira have that name (%s); "
 		    "give the id of the one to read", cfg->path,
 		    buf_str(&want), f->nsame, buf_str(&f->same));
+	else if (f->nnear > 0)
+		snprintf(err, errlen, "jira-field: %s: [links] jira_field = "
+		    "\"%s\": no field in Jira has that id or name; "
+		    "candidates: %s%s", cfg->path, buf_str(&want),
+		    buf_str(&f->near), f->nnear > JF_CANDIDATES_MAX ?
+		    ", ..." : "");
 	else
 		snprintf(err, errlen, "jira-field: %s: [links] jira_field = "
-		    "\"%s\": no field in Jira has that id or name%s%s%s",
-		    cfg->path, buf_str(&want), f->nnear ? "; candidates: " :
-		    "", buf_str(&f->near), f->nnear > JF_CANDIDATES_MAX ?
-		    ", ..." : "");
+		    "\"%s\": no field in Jira has that id or name; its "
+		    "custom fields: %s%s", cfg->path, buf_str(&want),
+		    f->nother ? buf_str(&f->other) : "none",
+		    f->nother > JF_CANDIDATES_MAX ? ", ..." : "");
 	rc = FS_ECONFIG;
 want_release:
 	buf_release(&want);
@@ -614,6 +624,7 @@ jf_field_id(const struct source_env *env, struct jira_client *jc,
 	f.want = name;
 	buf_init(&f.same, 0);
 	buf_init(&f.near, 0);
+	buf_init(&f.other, 0);
 	if ((rc = jf_fields_pick(cfg, list, &f, err, errlen)) == 0) {
 		if (strcmp(f.id, name) != 0)
 			log_info("jira-field: [links] jira_field \"%s\" is "
@@ -624,6 +635,7 @@ jf_field_id(const struct source_env *env, struct jira_client *jc,
 	}
 	buf_release(&f.same);
 	buf_release(&f.near);
+	buf_release(&f.other);
 	json_object_put(list);
 	return rc;
 }

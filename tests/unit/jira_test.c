@@ -1658,6 +1658,15 @@ test_source_field_ambiguous_or_unknown(void **state)
 	    "(customfield_10070)"));
 	assert_null(strchr(x->err, '\x1b'));
 
+	/* nothing close: the custom fields there are */
+	fake_reset();
+	src_config_field(x, "Nothing like it", "");
+	fake_add(FIELDS, 200, NULL, field_list);
+	assert_int_equal(src_gather(x), FS_ECONFIG);
+	assert_non_null(strstr(x->err, "its custom fields: Feature flags "
+	    "(customfield_10050), Twin (customfield_10060), Twin "
+	    "(customfield_10061), feature Flags\\x1b[2J (customfield_10070)"));
+
 	/* Jira refusing the list fails the source too */
 	fake_reset();
 	src_config_field(x, "Other name", "");
