@@ -159,7 +159,8 @@ jf_flag_exists(struct jf_gather *g, const char *project, const char *flag,
 
 /*
  * Lists "ISSUE: name", "ISSUE: name (note)", or "ISSUE: note" when name
- * is NULL.  The name came from Jira: it is listed escaped and shortened
+ * is NULL; "name (note)" outside an issue (an issue key that cannot be
+ * one).  The name came from Jira: it is listed escaped and shortened
  * (utf8_vis()), so the status record stays valid UTF-8, small, and safe
  * to print.
  */
@@ -173,7 +174,8 @@ jf_unmatched(struct jf_gather *g, const char *name, const char *note)
 	    g->nunmatched + 1)) != 0)
 		return rc;
 	buf_init(&b, 0);
-	rc = buf_printf(&b, "%s: ", g->issue);
+	rc = g->issue != NULL ? buf_printf(&b, "%s: ", g->issue) :
+	    buf_puts(&b, "");
 	if (rc == 0 && name != NULL)
 		rc = utf8_vis(name, strlen(name), SOURCE_SHOWN_MAX, &b);
 	if (rc == 0 && note != NULL)
@@ -294,9 +296,15 @@ jf_issue_cb(void *arg, const char *key, json_object *fields)
 {
 	struct jf_gather *g = arg;
 	json_object *value = NULL;
+	char why[64];
 	int rc;
 
 	g->nissues++;
+	if (strlen(key) > FS_ISSUE_MAX) {
+		snprintf(why, sizeof(why), "an issue key longer than %d bytes",
+		    FS_ISSUE_MAX);
+		return jf_unmatched(g, key, why);
+	}
 	if (!keys_is_key(g->env->keys, key)) {
 		jf_log_skipped_key(key);
 		return 0;

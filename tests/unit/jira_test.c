@@ -1701,8 +1701,10 @@ test_source_names_checked(void **state)
 	assert_int_equal(buf_printf(&b, "{\"issues\":[{\"key\":\"SHOP-1\","
 	    "\"fields\":{\"customfield_10050\":[\"%s\",\"Shop/%s\","
 	    "\"%s/new_checkout\",\"new_checkout\",\"bad\\u001b[2J\\u0007"
-	    "\\rname\",\"caf\xff\\\\\"]}}],\"isLast\":true}", flag, flag,
-	    project), 0);
+	    "\\rname\",\"caf\xff\\\\\"]}},{\"key\":\"SHOP-%s\","
+	    "\"fields\":{\"customfield_10050\":\"new_checkout\"}}],"
+	    "\"isLast\":true}", flag, flag, project,
+	    "1111111111222222222233333333334444444444555555555566666666667777"), 0);
 	body = buf_detach(&b);
 	fake_add(SEARCH, 200, NULL, body);
 	free(body);
@@ -1712,7 +1714,7 @@ test_source_names_checked(void **state)
 	free(text);
 	assert_true(json_object_object_get_ex(x->details, "unmatched", &v));
 	n = json_object_array_length(v);
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 	text = strdup(json_object_to_json_string_ext(x->details,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	assert_non_null(text);
@@ -1729,6 +1731,9 @@ test_source_names_checked(void **state)
 	assert_non_null(strstr(text, "\"SHOP-1: ppppp"));
 	assert_non_null(strstr(text, "... (a project name longer than 128 "
 	    "bytes)\""));
+	/* an issue key longer than FS_ISSUE_MAX: listed, its links unused */
+	assert_non_null(strstr(text, "\"SHOP-1111111111222222222233333333334444"
+	    "444444555555555566666666667777 (an issue key longer than 64 bytes)\""));
 	/* shortened: no entry quotes the whole name */
 	assert_null(strstr(text, flag));
 	assert_null(strstr(text, project));
