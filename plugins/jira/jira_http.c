@@ -436,6 +436,12 @@ jira_words_add(struct jira_words *w, const char *s)
 }
 
 static void
+jira_words_add_raw(struct jira_words *w, const char *s)
+{
+	jira_words_put(w, s, strlen(s));
+}
+
+static void
 jira_words_json(json_object *doc, struct jira_words *w)
 {
 	json_object *msgs, *errs, *v;
@@ -453,8 +459,9 @@ jira_words_json(json_object *doc, struct jira_words *w)
 		json_object_object_foreach(errs, key, val) {
 			jira_words_add(w, key);
 			jira_words_put(w, ": ", 2);
-			jira_words_put(w, json_object_get_string(val),
-			    strlen(json_object_get_string(val)));
+			/* a JSON null is a NULL object */
+			jira_words_add_raw(w, val != NULL ?
+			    json_object_get_string(val) : "null");
 		}
 	}
 }

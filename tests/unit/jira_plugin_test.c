@@ -1131,12 +1131,52 @@ test_global_id(void **state)
 	free(a);
 }
 
+/* Jira's words: its error shape read, every form of the secret masked. */
+static void
+test_error_words(void **state)
+{
+	struct jira_http jh;
+	char out[512], big[8192], body[8192];
+	size_t n;
+
+	(void)state;
+	memset(&jh, 0, sizeof(jh));
+	jh.body = "{\"errorMessages\":[\"m\"],\"errors\":{\"a\":null,"
+	    "\"b\":5}}";
+	jh.len = strlen(jh.body);
+	jira_http_error_words(&jh, out, sizeof(out));
+	assert_string_equal(out, "m; a: null; b: 5");
+
+	jh.secret[0] = "QUJD/REVG";		/* base64, as it is */
+	jh.secret[1] = "QUJD\\/REVG";	/* as JSON may write it */
+	jh.secret[2] = "me@x:tok";
+	jh.secret[3] = "tok";
+	jh.body = "sent Basic QUJD\\/REVG and me@x:tok\nand tok; Basic "
+	    "QUJD/REVG";
+	jh.len = strlen(jh.body);
+	jira_http_error_words(&jh, out, sizeof(out));
+	assert_string_equal(out, "sent Basic *** and ***?and ***; Basic ***");
+
+	/* a secret cut off at the end of what is read is not half shown:
+	 * 409 masked ones, then one across the 4096th byte */
+	for (n = 0; n < 409 * 10; n += 10)
+		memcpy(body + n, "QUJD/REVG ", 10);
+	snprintf(body + n, sizeof(body) - n, "QUJD/REVG and more");
+	jh.body = body;
+	jh.len = strlen(body);
+	jira_http_error_words(&jh, big, sizeof(big));
+	assert_int_equal(strncmp(big, "*** *** ", 8), 0);
+	assert_null(strstr(big, "QUJD"));
+	assert_null(strstr(big, "REVG"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_descriptor),
 		cmocka_unit_test(test_global_id),
+		cmocka_unit_test(test_error_words),
 		cmocka_unit_test(test_check_config),
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_three_issues),
