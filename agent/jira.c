@@ -33,6 +33,7 @@
 #include "jira.h"
 #include "jsonw.h"
 #include "log.h"
+#include "utf8.h"
 
 #define JIRA_BACKOFF_MS		1000	/* default backoff_base_ms */
 #define JIRA_BACKOFF_CAP_MS	30000
@@ -206,28 +207,6 @@ jira_request_count(const struct jira_client *jc)
 
 /* ------------------------------------------------------------ messages */
 
-/* The length of the UTF-8 sequence at p (at most n bytes), 0 if bad. */
-static size_t
-jira_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 /*
  * The length of the secret that starts at p (at most n bytes), 0 when
  * none does: the token, or the base64 credential of the Authorization
@@ -261,6 +240,7 @@ jira_clean(const struct jira_client *jc, const char *s, size_t len,
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, n;
+	uint32_t cp;
 
 	while (i < len && out->len < JIRA_DETAIL_MAX) {
 		if ((n = jira_secret_at(jc, p + i, len - i)) > 0) {
@@ -268,7 +248,8 @@ jira_clean(const struct jira_client *jc, const char *s, size_t len,
 			i += n;
 			continue;
 		}
-		n = p[i] >= 0x80 ? jira_utf8_len(p + i, len - i) : 1;
+		/* strict: overlong forms and surrogates are not UTF-8 */
+		n = p[i] >= 0x80 ? utf8_decode(p + i, len - i, &cp) : 1;
 		if (n > 1 && out->len + n > JIRA_DETAIL_MAX)
 			break;
 		if (n > 1)

@@ -599,6 +599,21 @@ test_error_body_formatting(void **state)
 	assert_int_equal(unexpected, 0);
 }
 
+/* An overlong form or a surrogate is not UTF-8: '?', never passed on. */
+static void
+test_error_body_invalid_utf8(void **state)
+{
+	struct fixture *f = *state;
+	long status;
+
+	fake_add(SITE "/rest/api/3/w", 400, NULL,
+	    "a\xe0\x80\xaf" "b\xed\xa0\x80" "c\xf4\x90\x80\x80" "d");
+	assert_int_equal(run_request(f, "GET", "/rest/api/3/w", &status),
+	    FS_EHTTP);
+	assert_string_equal(f->err, "Jira: 400 at " SITE "/rest/api/3/w: "
+	    "a???b???c????d");
+}
+
 static void
 test_401_names_email_not_token(void **state)
 {
@@ -1752,6 +1767,7 @@ main(void)
 		JIRA_TEST(test_request_shape),
 		cmocka_unit_test(test_gateway_url),
 		JIRA_TEST(test_error_body_formatting),
+		JIRA_TEST(test_error_body_invalid_utf8),
 		JIRA_TEST(test_401_names_email_not_token),
 		JIRA_TEST(test_403_names_email),
 		JIRA_TEST(test_malformed_2xx),
