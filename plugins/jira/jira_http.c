@@ -483,15 +483,55 @@ jira_secret_at(const struct jira_http *jh, const char *p, size_t n)
 }
 
 /*
+ * The length of the valid UTF-8 character at p (n bytes there), 0 when
+ * it is not one: overlong forms, surrogates and code points past U+10FFFF
+ * are not.  (The plugin links nothing of flagsync's utf8.c.)
+ */
+static size_t
+jira_utf8_len(const unsigned char *p, size_t n)
+{
+	uint32_t c, min;
+	size_t len, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
+	    c <= 0x9f)		/* C1 controls */
+		return 0;
+	return len;
+}
+
+/*
  * The words into out as one line: every form of the credential masked
  * (before any cut, so no part of one is left at the end), control
- * characters as '?'.
+ * characters and bytes that are not UTF-8 as '?' (the line ends up in
+ * JSON), never cutting a character.
  */
 static void
 jira_words_clean(const struct jira_http *jh, const struct jira_words *w,
     char *out, size_t outlen)
 {
-	size_t i = 0, o = 0, k, end = w->len, longest = 0;
+	size_t i = 0, o = 0, k, n, end = w->len, longest = 0;
+	const unsigned char *c;
 
 	for (k = 0; k < JIRA_SECRETS; k++)
 		if (jh->secret[k] != NULL && strlen(jh->secret[k]) > longest)
@@ -508,9 +548,17 @@ jira_words_clean(const struct jira_http *jh, const struct jira_words *w,
 			i += k;
 			continue;
 		}
-		out[o++] = (unsigned char)w->text[i] < 0x20 ||
-		    w->text[i] == 0x7f ? '?' : w->text[i];
-		i++;
+		c = (const unsigned char *)w->text + i;
+		n = c[0] < 0x80 ? 1 : jira_utf8_len(c, end - i);
+		if (n > 1 && o + n >= outlen)
+			break;
+		if (n > 1)
+			memcpy(out + o, c, n);
+		else
+			out[o] = n == 0 || c[0] < 0x20 || c[0] == 0x7f ? '?' :
+			    (char)c[0];
+		o += n ? n : 1;
+		i += n ? n : 1;
 	}
 	out[o] = '\0';
 }

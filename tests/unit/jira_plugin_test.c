@@ -1147,6 +1147,12 @@ test_error_words(void **state)
 	jira_http_error_words(&jh, out, sizeof(out));
 	assert_string_equal(out, "m; a: null; b: 5");
 
+	/* not UTF-8, a C1 control, a NUL: '?'; good UTF-8 stays */
+	jh.body = "x\xff\xe0\x80\xaf\xc2\x9b" "caf\xc3\xa9\x01";
+	jh.len = strlen(jh.body);
+	jira_http_error_words(&jh, out, sizeof(out));
+	assert_string_equal(out, "x??????caf\xc3\xa9?");
+
 	jh.secret[0] = "QUJD/REVG";		/* base64, as it is */
 	jh.secret[1] = "QUJD\\/REVG";	/* as JSON may write it */
 	jh.secret[2] = "me@x:tok";
