@@ -26,12 +26,14 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "array.h"
 #include "buf.h"
 #include "error.h"
 #include "http.h"
 #include "jira.h"
 #include "jsonw.h"
 #include "log.h"
+#include "utf8.h"
 
 #define JIRA_BACKOFF_MS		1000	/* default backoff_base_ms */
 #define JIRA_BACKOFF_CAP_MS	30000
@@ -50,6 +52,7 @@ struct jira_client {
 	char	*email;
 	char	*token;		/* secret; kept to mask it out of messages */
 	char	*auth;		/* "Basic base64(email:token)"; secret */
+	char	*auth_json;	/* its base64 as JSON may write it ("\/") */
 	int64_t	 backoff_base_ms;
 	volatile sig_atomic_t *cancel;
 	uint64_t nrequests;
@@ -124,6 +127,24 @@ in_free:
 	return out;
 }
 
+/* s with every '/' written "\/"; wiped and freed by the caller. */
+static char *
+jira_slash_escape(const char *s)
+{
+	size_t n = strlen(s), i, o;
+	char *out;
+
+	if ((out = malloc(2 * n + 1)) == NULL)
+		return NULL;
+	for (i = 0, o = 0; i < n; i++) {
+		if (s[i] == '/')
+			out[o++] = '\\';
+		out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 int
 jira_client_create(struct jira_client **out, const struct jira_options *o)
 {
@@ -140,7 +161,8 @@ jira_client_create(struct jira_client **out, const struct jira_options *o)
 	if ((jc->url = strdup(o->url)) == NULL ||
 	    (jc->email = strdup(o->email)) == NULL ||
 	    (jc->token = strdup(o->api_token)) == NULL ||
-	    (jc->auth = jira_basic_auth(o->email, o->api_token)) == NULL)
+	    (jc->auth = jira_basic_auth(o->email, o->api_token)) == NULL ||
+	    (jc->auth_json = jira_slash_escape(jc->auth + 6)) == NULL)
 		goto client_free;
 	n = strlen(jc->url);
 	while (n > 0 && jc->url[n - 1] == '/')
@@ -173,6 +195,7 @@ jira_client_free(struct jira_client *jc)
 	free(jc->email);
 	jira_zfree(jc->token);
 	jira_zfree(jc->auth);
+	jira_zfree(jc->auth_json);
 	free(jc);
 }
 
@@ -184,31 +207,31 @@ jira_request_count(const struct jira_client *jc)
 
 /* ------------------------------------------------------------ messages */
 
-/* The length of the UTF-8 sequence at p (at most n bytes), 0 if bad. */
+/*
+ * The length of the secret that starts at p (at most n bytes), 0 when
+ * none does: the token, or the base64 credential of the Authorization
+ * header, which a server echoing the request would quote.  The
+ * base64 is tried first: it may contain the token's own bytes.
+ */
 static size_t
-jira_utf8_len(const unsigned char *p, size_t n)
+jira_secret_at(const struct jira_client *jc, const unsigned char *p,
+    size_t n)
 {
-	size_t len, i;
+	const char *const secrets[] = { jc->auth + 6, jc->auth_json,
+	    jc->token };
+	size_t i, len;
 
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		len = strlen(secrets[i]);
+		if (len > 0 && n >= len && memcmp(p, secrets[i], len) == 0)
+			return len;
+	}
+	return 0;
 }
 
 /*
  * Appends s as one printable line of at most JIRA_DETAIL_MAX bytes in
- * all, the token masked, never cutting a UTF-8 character (the line may
+ * all, the secrets masked, never cutting a UTF-8 character (the line may
  * end up in JSON).  A buf error only shortens the message.
  */
 static void
@@ -216,16 +239,17 @@ jira_clean(const struct jira_client *jc, const char *s, size_t len,
     struct buf *out)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n, klen = strlen(jc->token);
+	size_t i = 0, n;
+	uint32_t cp;
 
 	while (i < len && out->len < JIRA_DETAIL_MAX) {
-		if (klen && len - i >= klen && memcmp(p + i, jc->token,
-		    klen) == 0) {
+		if ((n = jira_secret_at(jc, p + i, len - i)) > 0) {
 			buf_puts(out, "***");
-			i += klen;
+			i += n;
 			continue;
 		}
-		n = p[i] >= 0x80 ? jira_utf8_len(p + i, len - i) : 1;
+		/* strict: overlong forms and surrogates are not UTF-8 */
+		n = p[i] >= 0x80 ? utf8_decode(p + i, len - i, &cp) : 1;
 		if (n > 1 && out->len + n > JIRA_DETAIL_MAX)
 			break;
 		if (n > 1)
@@ -637,16 +661,10 @@ jira_tokens_has(const struct jira_tokens *t, const char *tok)
 static int
 jira_tokens_add(struct jira_tokens *t, const char *tok)
 {
-	size_t ncap;
-	char **nv;
+	int rc;
 
-	if (t->n == t->cap) {
-		ncap = t->cap ? t->cap * 2 : 16;
-		if ((nv = realloc(t->v, ncap * sizeof(*nv))) == NULL)
-			return ENOMEM;
-		t->v = nv;
-		t->cap = ncap;
-	}
+	if ((rc = ARRAY_GROW(t->v, t->cap, t->n + 1)) != 0)
+		return rc;
 	if ((t->v[t->n] = strdup(tok)) == NULL)
 		return ENOMEM;
 	t->n++;
@@ -751,9 +769,12 @@ jira_page_next(const struct jira_page *p, const struct jira_tokens *seen,
 	if (p->is_last == 1)
 		return 0;
 	if (p->next == NULL) {
+		/* Nothing to ask for next: the end, as Atlassian's own
+		 * client takes it, rather than no links at all. */
 		if (p->is_last == 0)
-			return jira_malformed(err, errlen, "POST", p->url,
-			    "isLast is false but there is no nextPageToken");
+			log_warnx("Jira: POST %s: isLast is false but there is "
+			    "no nextPageToken; taking this page as the last",
+			    p->url);
 		return 0;
 	}
 	if (jira_tokens_has(seen, p->next))

@@ -87,8 +87,9 @@ typedef int (*jira_issue_cb)(void *arg, const char *key, json_object *fields);
 /*
  * POST /rest/api/3/search/jql with {"jql", "fields", "maxResults": 100,
  * "nextPageToken"}, page after page until isLast (a page without isLast
- * and without a nextPageToken is the last one too).  A token Jira already
- * gave, an isLast false without a token, or a body that is not the
+ * and without a nextPageToken is the last one too, and so, with a
+ * warning, is isLast false without a token, as Atlassian's own client
+ * takes it).  A token Jira already gave, or a body that is not the
  * documented shape is FS_EPROTO: paging would never end or would skip
  * issues.  Any failure means the whole search failed: callers must drop
  * whatever the callback saw.

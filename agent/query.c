@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "args.h"
+#include "array.h"
 #include "buf.h"
 #include "cli.h"
 #include "commit.h"
@@ -24,6 +25,7 @@
 #include "poll.h"
 #include "query.h"
 #include "table.h"
+#include "utf8.h"
 #include "view.h"
 
 #define JSON_FLAGS	(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -40,6 +42,24 @@ jstr(json_object *o, const char *key)
 	    json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
 	return NULL;
+}
+
+/*
+ * Writes s for a person: remote text (descriptions, tags, names) may hold
+ * terminal escape sequences, so it goes out escaped (utf8_vis()).  JSON
+ * output needs no such thing: json-c escapes control characters.
+ */
+static void
+put_vis(FILE *out, const char *s)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (utf8_vis(s, strlen(s), 0, &b) == 0)
+		fputs(buf_str(&b), out);
+	else
+		fputs("?", out);	/* out of memory: nothing raw */
+	buf_release(&b);
 }
 
 static void
@@ -355,8 +375,7 @@ static int
 ev_collect(void *arg, uint64_t seq, const char *json, size_t len)
 {
 	struct ev_list *l = arg;
-	json_object *o, **nv;
-	size_t ncap;
+	json_object *o;
 
 	if (seq > l->last)
 		l->last = seq;
@@ -370,14 +389,9 @@ ev_collect(void *arg, uint64_t seq, const char *json, size_t len)
 		json_object_put(o);
 		return 0;
 	}
-	if (l->n == l->cap) {
-		ncap = l->cap ? l->cap * 2 : 64;
-		if ((nv = realloc(l->v, ncap * sizeof(*nv))) == NULL) {
-			json_object_put(o);
-			return ENOMEM;
-		}
-		l->v = nv;
-		l->cap = ncap;
+	if (ARRAY_GROW(l->v, l->cap, l->n + 1) != 0) {
+		json_object_put(o);
+		return ENOMEM;
 	}
 	l->v[l->n++] = o;
 	if (l->limit && l->n == l->limit)
@@ -618,30 +632,47 @@ flag_print_text(struct query *q, struct cache_txn *t, const char *project,
 
 	buf_init(&b, 0);
 	view_rollout_words(v, &b);
-	fprintf(q->out, "%s (project %s, environment %s)\n", v->flag, project,
-	    v->environment ? v->environment : "-");
+	put_vis(q->out, v->flag);
+	fputs(" (project ", q->out);
+	put_vis(q->out, project);
+	fputs(", environment ", q->out);
+	put_vis(q->out, v->environment ? v->environment : "-");
+	fputs(")\n", q->out);
 	fprintf(q->out, "  state        %s\n", state_word(v));
 	if (v->defined) {
 		view_format_time(v->last_updated, tbuf);
-		fprintf(q->out, "  rollout      %s\n", b.data);
-		fprintf(q->out, "  default      %s\n", v->default_treatment);
-		fprintf(q->out, "  traffic      %d%%\n", v->traffic_allocation);
+		fputs("  rollout      ", q->out);
+		put_vis(q->out, buf_str(&b));
+		fputs("\n  default      ", q->out);
+		put_vis(q->out, v->default_treatment ? v->default_treatment :
+		    "-");
+		fprintf(q->out, "\n  traffic      %d%%\n", v->traffic_allocation);
 		fprintf(q->out, "  rules        %d\n", v->rules);
 		fprintf(q->out, "  treatments  ");
-		for (i = 0; i < v->ntreatments; i++)
-			fprintf(q->out, " %s", v->treatments[i]);
+		for (i = 0; i < v->ntreatments; i++) {
+			fputc(' ', q->out);
+			put_vis(q->out, v->treatments[i]);
+		}
 		fprintf(q->out, "\n  updated      %s\n", tbuf);
 	}
-	if (v->url)
-		fprintf(q->out, "  url          %s\n", v->url);
-	if (v->ntags) {
-		fprintf(q->out, "  tags        ");
-		for (i = 0; i < v->ntags; i++)
-			fprintf(q->out, " %s", v->tags[i]);
+	if (v->url) {
+		fputs("  url          ", q->out);
+		put_vis(q->out, v->url);
 		fputc('\n', q->out);
 	}
-	if (v->description && v->description[0])
-		fprintf(q->out, "  description  %s\n", v->description);
+	if (v->ntags) {
+		fprintf(q->out, "  tags        ");
+		for (i = 0; i < v->ntags; i++) {
+			fputc(' ', q->out);
+			put_vis(q->out, v->tags[i]);
+		}
+		fputc('\n', q->out);
+	}
+	if (v->description && v->description[0]) {
+		fputs("  description  ", q->out);
+		put_vis(q->out, v->description);
+		fputc('\n', q->out);
+	}
 	for (i = 0; i < l->nissues; i++) {
 		mask = 0;
 		cache_link_get(t, project, v->flag, l->issues[i], &mask);
@@ -652,8 +683,9 @@ flag_print_text(struct query *q, struct cache_txn *t, const char *project,
 				strncat(src, ", ", sizeof(src) - strlen(src) - 1);
 			strncat(src, names[j], sizeof(src) - strlen(src) - 1);
 		}
-		fprintf(q->out, "  %-12s %s (%s)\n", i ? "" : "issues",
-		    l->issues[i], src);
+		fprintf(q->out, "  %-12s ", i ? "" : "issues");
+		put_vis(q->out, l->issues[i]);
+		fprintf(q->out, " (%s)\n", src);
 	}
 	buf_release(&b);
 }
@@ -743,9 +775,8 @@ issue_cb(void *arg, const char *project, const char *flag, const char *issue,
     uint32_t mask)
 {
 	struct issue_walk *w = arg;
-	struct loaded *nv;
 	const void *rec;
-	size_t len, ncap;
+	size_t len;
 	int rc;
 
 	(void)issue;
@@ -753,13 +784,8 @@ issue_cb(void *arg, const char *project, const char *flag, const char *issue,
 	/* a link may name a flag Split does not have (yet) */
 	if (cache_flag_get(w->t, project, flag, &rec, &len) != 0)
 		return 0;
-	if (w->n == w->cap) {
-		ncap = w->cap ? w->cap * 2 : 8;
-		if ((nv = realloc(w->v, ncap * sizeof(*nv))) == NULL)
-			return ENOMEM;
-		w->v = nv;
-		w->cap = ncap;
-	}
+	if ((rc = ARRAY_GROW(w->v, w->cap, w->n + 1)) != 0)
+		return rc;
 	if ((rc = load_flag(w->t, project, flag, rec, len, &w->v[w->n])) != 0) {
 		loaded_release(&w->v[w->n]);
 		return rc;
@@ -815,7 +841,9 @@ issue_collect(struct issue_walk *w, const char *key, size_t *active)
 	*active = 0;
 	if ((rc = cache_link_foreach_issue(w->t, key, issue_cb, w)) != 0)
 		return rc;
-	qsort(w->v, w->n, sizeof(*w->v), issue_order);
+	/* qsort(NULL, 0, ...) is undefined: an issue nothing links to */
+	if (w->n > 1)
+		qsort(w->v, w->n, sizeof(*w->v), issue_order);
 	for (i = 0; i < w->n; i++)
 		*active += view_is_active(&w->v[i].v);
 	return 0;
@@ -885,7 +913,8 @@ issue_print(struct query *q, const char *key, struct issue_walk *w,
 		json_object_put(o);
 		return;
 	}
-	fprintf(q->out, "%s: %zu flag%s, %zu active\n", key, w->n,
+	put_vis(q->out, key);
+	fprintf(q->out, ": %zu flag%s, %zu active\n", w->n,
 	    w->n == 1 ? "" : "s", active);
 	if (w->n == 0 || (tab = table_new(6, "PROJECT", "FLAG", "STATE",
 	    "ENVIRONMENT", "ROLLOUT", "LAST UPDATED")) == NULL)
@@ -1257,12 +1286,18 @@ struct export_walk {
 	size_t	 n;
 };
 
+/* A CSV field: text, not JSON, so escaped like a table cell first. */
 static void
 csv_field(FILE *out, const char *s, int last)
 {
-	if (s == NULL)
-		s = "";
-	if (strpbrk(s, ",\"\n\r") == NULL)
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (s == NULL || utf8_vis(s, strlen(s), 0, &b) != 0)
+		buf_reset(&b);
+	s = buf_str(&b);
+	/* escaped text holds no line break: only ',' and '"' need quotes */
+	if (strpbrk(s, ",\"") == NULL)
 		fputs(s, out);
 	else {
 		fputc('"', out);
@@ -1274,6 +1309,7 @@ csv_field(FILE *out, const char *s, int last)
 		fputc('"', out);
 	}
 	fputc(last ? '\n' : ',', out);
+	buf_release(&b);
 }
 
 static int

@@ -2,20 +2,28 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
 
+#include "array.h"
 #include "buf.h"
 #include "error.h"
 #include "jira.h"
 #include "jsonw.h"
 #include "linksfile.h"
 #include "log.h"
+#include "maxlen.h"
 #include "source.h"
+#include "utf8.h"
+
+#define JF_FIELDS_PATH		"/rest/api/3/field"
+#define JF_CANDIDATES_MAX	10	/* fields an error message lists */
 
 /* ------------------------------------------------------------ file */
 
@@ -149,25 +157,52 @@ jf_flag_exists(struct jf_gather *g, const char *project, const char *flag,
 	return rc == FS_ENOTFOUND ? 0 : rc;
 }
 
-/* Lists "ISSUE: name", or "ISSUE: unreadable value (what)" when bad. */
+/*
+ * Lists "ISSUE: name", "ISSUE: name (note)", or "ISSUE: note" when name
+ * is NULL; "name (note)" outside an issue (an issue key that cannot be
+ * one).  The name came from Jira: it is listed escaped and shortened
+ * (utf8_vis()), so the status record stays valid UTF-8, small, and safe
+ * to print.
+ */
 static int
-jf_unmatched(struct jf_gather *g, const char *what, int bad)
+jf_unmatched(struct jf_gather *g, const char *name, const char *note)
 {
-	size_t ncap;
-	char **nv;
+	struct buf b;
+	int rc;
 
-	if (g->nunmatched == g->capunmatched) {
-		ncap = g->capunmatched ? g->capunmatched * 2 : 16;
-		if ((nv = realloc(g->unmatched, ncap * sizeof(*nv))) == NULL)
-			return ENOMEM;
-		g->unmatched = nv;
-		g->capunmatched = ncap;
+	if ((rc = ARRAY_GROW(g->unmatched, g->capunmatched,
+	    g->nunmatched + 1)) != 0)
+		return rc;
+	buf_init(&b, 0);
+	rc = g->issue != NULL ? buf_printf(&b, "%s: ", g->issue) :
+	    buf_puts(&b, "");
+	if (rc == 0 && name != NULL)
+		rc = utf8_vis(name, strlen(name), SOURCE_SHOWN_MAX, &b);
+	if (rc == 0 && note != NULL)
+		rc = buf_printf(&b, name != NULL ? " (%s)" : "%s", note);
+	if (rc != 0) {
+		buf_release(&b);
+		return rc;
 	}
-	if (asprintf(&g->unmatched[g->nunmatched], bad ? "%s: unreadable "
-	    "value (%s)" : "%s: %s", g->issue, what) < 0)
-		return ENOMEM;
-	g->nunmatched++;
+	g->unmatched[g->nunmatched++] = buf_detach(&b);
 	return 0;
+}
+
+/* Why a name cannot be a flag's (too long to be one), or NULL. */
+static const char *
+jf_name_too_long(const char *name, char *why, size_t whylen)
+{
+	const char *slash = strrchr(name, '/');
+
+	if (slash != NULL && (size_t)(slash - name) > FS_PROJECT_MAX)
+		snprintf(why, whylen, "a project name longer than %d bytes",
+		    FS_PROJECT_MAX);
+	else if (strlen(slash != NULL ? slash + 1 : name) > FS_FLAG_MAX)
+		snprintf(why, whylen, "a flag name longer than %d bytes",
+		    FS_FLAG_MAX);
+	else
+		return NULL;
+	return why;
 }
 
 /* project/flag: that configured project, if the flag exists there. */
@@ -187,7 +222,7 @@ jf_name_qualified(struct jf_gather *g, const char *name, const char *slash)
 	if (rc == 0 && yes)
 		rc = linkset_add(&g->links, p->name, slash + 1, g->issue);
 	else if (rc == 0)
-		rc = jf_unmatched(g, name, 0);
+		rc = jf_unmatched(g, name, NULL);
 	free(project);
 	return rc;
 }
@@ -210,7 +245,7 @@ jf_name_bare(struct jf_gather *g, const char *name)
 		}
 	}
 	if (rc == 0 && found == 0)
-		rc = jf_unmatched(g, name, 0);
+		rc = jf_unmatched(g, name, NULL);
 	return rc;
 }
 
@@ -219,13 +254,41 @@ jf_name_cb(void *arg, const char *name, int bad)
 {
 	struct jf_gather *g = arg;
 	const char *slash;
+	char why[64], note[128];
+	struct buf fixed;
+	int rc;
 
-	if (bad)
-		return jf_unmatched(g, name, 1);
+	if (bad) {
+		snprintf(note, sizeof(note), "unreadable value (%s)", name);
+		return jf_unmatched(g, NULL, note);
+	}
+	/* Jira's bytes may not be UTF-8 (json-c does not check). */
+	buf_init(&fixed, 0);
+	if ((rc = utf8_repair(name, strlen(name), &fixed)) != 0)
+		goto fixed_release;
+	name = buf_str(&fixed);
+	if (jf_name_too_long(name, why, sizeof(why)) != NULL)
+		rc = jf_unmatched(g, name, why);
 	/* Split flag names hold no '/'; a project name might. */
-	if ((slash = strrchr(name, '/')) != NULL)
-		return jf_name_qualified(g, name, slash);
-	return jf_name_bare(g, name);
+	else if ((slash = strrchr(name, '/')) != NULL)
+		rc = jf_name_qualified(g, name, slash);
+	else
+		rc = jf_name_bare(g, name);
+fixed_release:
+	buf_release(&fixed);
+	return rc;
+}
+
+static void
+jf_log_skipped_key(const char *key)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	if (utf8_vis(key, strlen(key), SOURCE_SHOWN_MAX, &b) == 0)
+		log_debug("jira-field: '%s' is not an issue key "
+		    "(issue_key_pattern); skipped", buf_str(&b));
+	buf_release(&b);
 }
 
 static int
@@ -233,12 +296,17 @@ jf_issue_cb(void *arg, const char *key, json_object *fields)
 {
 	struct jf_gather *g = arg;
 	json_object *value = NULL;
+	char why[64];
 	int rc;
 
 	g->nissues++;
+	if (strlen(key) > FS_ISSUE_MAX) {
+		snprintf(why, sizeof(why), "an issue key longer than %d bytes",
+		    FS_ISSUE_MAX);
+		return jf_unmatched(g, key, why);
+	}
 	if (!keys_is_key(g->env->keys, key)) {
-		log_debug("jira-field: '%s' is not an issue key "
-		    "(issue_key_pattern); skipped", key);
+		jf_log_skipped_key(key);
 		return 0;
 	}
 	if (fields != NULL)
@@ -364,6 +432,222 @@ jf_name_error(char *err, size_t errlen, int rc)
 	free(copy);
 }
 
+/* ------------------------------------------------------ jira-field: field */
+
+/*
+ * The field id a display name resolved to, kept for the process: Jira's
+ * field list changes only when an admin edits it, and a search every
+ * cycle need not cost a second request.  Keyed by site and name, so a
+ * reloaded config that names another field resolves again.
+ */
+static struct {
+	char	*url;
+	char	*name;
+	char	*id;
+} jf_resolved;
+
+static bool
+jf_is_custom_id(const char *field)
+{
+	const char *num = field + strlen("customfield_");
+
+	return strncmp(field, "customfield_", strlen("customfield_")) == 0 &&
+	    *num != '\0' && strspn(num, "0123456789") == strlen(num);
+}
+
+/* What GET /rest/api/3/field says of one name. */
+struct jf_fields {
+	const char *want;
+	const char *id;		/* the pick, into the answer's tree */
+	size_t	 nsame;		/* custom fields with exactly that name */
+	struct buf same;	/* their ids */
+	struct buf near;	/* "name (id)" of those whose name holds it */
+	size_t	 nnear;
+	struct buf other;	/* "name (id)" of the first custom fields */
+	size_t	 nother;
+};
+
+static const char *
+jf_json_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Adds "name (id)" to a list of candidates, escaped, at most a few. */
+static int
+jf_fields_name(struct buf *list, size_t *n, const char *name, const char *id)
+{
+	int rc = 0;
+
+	if ((*n)++ >= JF_CANDIDATES_MAX)
+		return 0;
+	if (list->len > 0)
+		rc = buf_puts(list, ", ");
+	if (rc == 0)
+		rc = utf8_vis(name, strlen(name), SOURCE_SHOWN_MAX, list);
+	if (rc == 0)
+		rc = buf_puts(list, " (");
+	if (rc == 0)
+		rc = utf8_vis(id, strlen(id), SOURCE_SHOWN_MAX, list);
+	return rc == 0 ? buf_puts(list, ")") : rc;
+}
+
+/*
+ * One field of the list: an id equal to the name wins at once (a system
+ * field such as labels); a custom field of exactly that name is a match;
+ * one whose name holds it in any case is worth naming in an error.
+ */
+static int
+jf_fields_one(struct jf_fields *f, json_object *field)
+{
+	const char *id = jf_json_str(field, "id");
+	const char *name = jf_json_str(field, "name");
+	json_object *custom;
+	int rc = 0;
+
+	if (id == NULL || name == NULL)
+		return 0;
+	if (strcmp(id, f->want) == 0) {
+		f->id = id;
+		return 0;
+	}
+	if (!json_object_object_get_ex(field, "custom", &custom) ||
+	    !json_object_get_boolean(custom))
+		return 0;
+	if (strcmp(name, f->want) == 0) {
+		if (f->nsame++ == 0)
+			f->id = f->id ? f->id : id;
+		if (f->same.len > 0)
+			rc = buf_puts(&f->same, ", ");
+		if (rc == 0)
+			rc = utf8_vis(id, strlen(id), SOURCE_SHOWN_MAX,
+			    &f->same);
+	} else if (strcasestr(name, f->want) != NULL)
+		rc = jf_fields_name(&f->near, &f->nnear, name, id);
+	else
+		rc = jf_fields_name(&f->other, &f->nother, name, id);
+	return rc;
+}
+
+/* The answer read: 0 with f->id set, or FS_ECONFIG with err set. */
+static int
+jf_fields_pick(const struct config *cfg, json_object *list,
+    struct jf_fields *f, char *err, size_t errlen)
+{
+	size_t i, n;
+	struct buf want;
+	int rc = 0;
+
+	if (!json_object_is_type(list, json_type_array)) {
+		snprintf(err, errlen, "jira-field: Jira: GET %s: malformed "
+		    "answer: not an array of fields", JF_FIELDS_PATH);
+		return FS_EPROTO;
+	}
+	n = json_object_array_length(list);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = jf_fields_one(f, json_object_array_get_idx(list, i));
+	if (rc != 0 || (f->id != NULL && (f->nsame <= 1 ||
+	    strcmp(f->id, f->want) == 0)))
+		return rc;
+	buf_init(&want, 0);
+	if ((rc = utf8_vis(f->want, strlen(f->want), 0, &want)) != 0)
+		goto want_release;
+	if (f->nsame > 1)
+		snprintf(err, errlen, "jira-field: %s: [links] jira_field = "
+		    "\"%s\": %zu custom fields in Jira have that name (%s); "
+		    "give the id of the one to read", cfg->path,
+		    buf_str(&want), f->nsame, buf_str(&f->same));
+	else if (f->nnear > 0)
+		snprintf(err, errlen, "jira-field: %s: [links] jira_field = "
+		    "\"%s\": no field in Jira has that id or name; "
+		    "candidates: %s%s", cfg->path, buf_str(&want),
+		    buf_str(&f->near), f->nnear > JF_CANDIDATES_MAX ?
+		    ", ..." : "");
+	else
+		snprintf(err, errlen, "jira-field: %s: [links] jira_field = "
+		    "\"%s\": no field in Jira has that id or name; its "
+		    "custom fields: %s%s", cfg->path, buf_str(&want),
+		    f->nother ? buf_str(&f->other) : "none",
+		    f->nother > JF_CANDIDATES_MAX ? ", ..." : "");
+	rc = FS_ECONFIG;
+want_release:
+	buf_release(&want);
+	return rc;
+}
+
+/* Remembers name -> id for the process; 0 or ENOMEM. */
+static int
+jf_resolved_keep(const char *url, const char *name, const char *id)
+{
+	free(jf_resolved.url);
+	free(jf_resolved.name);
+	free(jf_resolved.id);
+	jf_resolved.url = strdup(url);
+	jf_resolved.name = strdup(name);
+	jf_resolved.id = strdup(id);
+	if (jf_resolved.url == NULL || jf_resolved.name == NULL ||
+	    jf_resolved.id == NULL) {
+		free(jf_resolved.url);
+		free(jf_resolved.name);
+		free(jf_resolved.id);
+		memset(&jf_resolved, 0, sizeof(jf_resolved));
+		return ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The id of [links] jira_field: itself when it is a custom field's id,
+ * else what GET /rest/api/3/field resolves it to.  *id points into the
+ * config or into the process's cache of it.
+ */
+static int
+jf_field_id(const struct source_env *env, struct jira_client *jc,
+    const char **id, char *err, size_t errlen)
+{
+	const struct config *cfg = env->cfg;
+	const char *name = cfg->jira_field;
+	struct jf_fields f;
+	json_object *list;
+	long status;
+	int rc;
+
+	*id = name;
+	if (jf_is_custom_id(name))
+		return 0;
+	if (jf_resolved.id != NULL && strcmp(jf_resolved.url,
+	    cfg->jira_url) == 0 && strcmp(jf_resolved.name, name) == 0) {
+		*id = jf_resolved.id;
+		return 0;
+	}
+	if ((rc = jira_request(jc, "GET", JF_FIELDS_PATH, NULL, &status,
+	    &list, err, errlen)) != 0)
+		return rc;
+	memset(&f, 0, sizeof(f));
+	f.want = name;
+	buf_init(&f.same, 0);
+	buf_init(&f.near, 0);
+	buf_init(&f.other, 0);
+	if ((rc = jf_fields_pick(cfg, list, &f, err, errlen)) == 0) {
+		if (strcmp(f.id, name) != 0)
+			log_info("jira-field: [links] jira_field \"%s\" is "
+			    "field %s", name, f.id);
+		if ((rc = jf_resolved_keep(cfg->jira_url, name,
+		    f.id)) == 0)
+			*id = jf_resolved.id;
+	}
+	buf_release(&f.same);
+	buf_release(&f.near);
+	buf_release(&f.other);
+	json_object_put(list);
+	return rc;
+}
+
 static int
 jf_gather(const struct source_env *env, struct linkset *out,
     json_object *details, char *err, size_t errlen)
@@ -376,10 +660,10 @@ jf_gather(const struct source_env *env, struct linkset *out,
 
 	memset(&g, 0, sizeof(g));
 	g.env = env;
-	g.field = env->cfg->jira_field;
 	linkset_init(&g.links);
 	buf_init(&jql, 0);
-	if ((rc = jf_client(env, &jc, err, errlen)) != 0)
+	if ((rc = jf_client(env, &jc, err, errlen)) != 0 ||
+	    (rc = jf_field_id(env, jc, &g.field, err, errlen)) != 0)
 		goto g_release;
 	if ((rc = jf_cs_index(&g)) != 0 ||
 	    (rc = jira_field_jql(g.field, env->cfg->jira_jql, &jql)) != 0)

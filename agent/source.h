@@ -18,7 +18,14 @@
  * `project/flag`).  A name matching no existing flag is not an error: it
  * is listed in the source's status as "unmatched" ("SHOP-3: nope"),
  * sorted, at most SOURCE_UNMATCHED_MAX of them ("unmatched_more" counts
- * the rest).
+ * the rest).  So is a name too long for a flag or project (maxlen.h),
+ * with the reason.  Names are listed escaped (utf8_vis()) and cut at
+ * SOURCE_SHOWN_MAX bytes; invalid UTF-8 from Jira becomes U+FFFD.
+ *
+ * jira_field may be a field's id (customfield_10050, labels) or its
+ * display name ("Feature flags"): a name is resolved to the id of the one
+ * custom field of that name through GET /rest/api/3/field, once for the
+ * process; none or several fail the source with the candidates named.
  */
 #ifndef FLAGSYNC_SOURCE_H
 #define FLAGSYNC_SOURCE_H
@@ -36,6 +43,7 @@
 #include "linkset.h"
 
 #define SOURCE_UNMATCHED_MAX	100	/* names a status record lists */
+#define SOURCE_SHOWN_MAX	80	/* bytes of a name it quotes */
 
 /*
  * Which flags exist is what the cache holds, as this cycle's changeset

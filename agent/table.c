@@ -6,46 +6,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+#include "buf.h"
 #include "table.h"
+#include "utf8.h"
 
 struct table {
 	size_t	 ncols;
-	size_t	 nrows, cap;	/* rows include the header */
-	char	**cells;	/* nrows * ncols */
-	size_t	*width;
+	size_t	 nrows;		/* rows include the header */
+	size_t	 cap;		/* cells allocated */
+	char	**cells;	/* nrows * ncols, escaped */
+	size_t	*width;		/* of the escaped text */
 };
 
-/* Display width: count UTF-8 lead bytes only. */
-static size_t
-utf8_width(const char *s)
+/* A cell as a terminal may show it: remote text escaped (utf8_vis()). */
+static char *
+table_cell(const char *s)
 {
-	size_t n = 0;
+	struct buf b;
 
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
+	buf_init(&b, 0);
+	if (utf8_vis(s, strlen(s), 0, &b) != 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
 }
 
 static int
 table_vadd(struct table *t, va_list ap)
 {
 	char **p;
-	size_t i, ncap, w;
+	size_t i, w;
 	const char *s;
+	int rc;
 
-	if (t->nrows == t->cap) {
-		ncap = t->cap ? t->cap * 2 : 16;
-		p = realloc(t->cells, ncap * t->ncols * sizeof(*p));
-		if (p == NULL)
-			return ENOMEM;
-		t->cells = p;
-		t->cap = ncap;
-	}
+	if ((rc = ARRAY_GROW(t->cells, t->cap, (t->nrows + 1) * t->ncols))
+	    != 0)
+		return rc;
 	p = &t->cells[t->nrows * t->ncols];
 	for (i = 0; i < t->ncols; i++) {
 		s = va_arg(ap, const char *);
-		if ((p[i] = strdup(s ? s : "-")) == NULL) {
+		if ((p[i] = table_cell(s ? s : "-")) == NULL) {
 			while (i-- > 0)
 				free(p[i]);
 			return ENOMEM;
@@ -64,7 +66,7 @@ table_new(size_t ncols, ...)
 	va_list ap;
 	int rc;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if (ncols == 0 || (t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->ncols = ncols;
 	if ((t->width = calloc(ncols, sizeof(*t->width))) == NULL) {

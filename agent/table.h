@@ -1,8 +1,10 @@
 /*
  * table.h - aligned text tables for people (the non --json output).
  *
- * Cells are copied; the last column is never padded.  table_free()
- * releases everything.
+ * Cells are copied, escaped for a terminal (utf8_vis(): control
+ * characters, invalid UTF-8 and backslashes as \x1b, \xff, \\), and
+ * aligned on the escaped text's width; the last column is never padded.
+ * table_free() releases everything.
  */
 #ifndef FLAGSYNC_TABLE_H
 #define FLAGSYNC_TABLE_H

@@ -721,8 +721,7 @@ jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
 	char *gid = NULL, *path = NULL, *key = NULL;
 	int rc;
 
-	if (asprintf(&gid, "flagsync:%s", pair) < 0) {
-		gid = NULL;
+	if ((gid = jira_doc_global_id(pair)) == NULL) {
 		rc = jira_oom(err, errlen);
 		goto strings_free;
 	}

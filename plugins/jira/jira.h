@@ -21,6 +21,8 @@
 #include <json-c/json.h>
 
 #define JIRA_PROP_MAX		32768	/* Jira's limit on a property value */
+#define JIRA_GLOBAL_ID_MAX	255	/* Jira's limit on a remote link's
+					 * globalId, characters */
 #define JIRA_BODY_MAX		(1024 * 1024)	/* kept of an answer */
 #define JIRA_WAIT_RETRIES	5	/* re-sends after a 429 or 503 */
 #define JIRA_WAIT_CAP_MS	60000	/* longest Retry-After obeyed at once */
@@ -40,6 +42,10 @@ struct jira_http {
 	char		*base;		/* [jira] url, no trailing '/' */
 	const char	*email;
 	const char	*token;		/* never logged or copied into text */
+	/* The credential's forms an echoing server might quote (see
+	 * jira_http.c), masked out of Jira's words; wiped when freed. */
+#define JIRA_SECRETS	4
+	char		*secret[JIRA_SECRETS];
 	const char	*ca_file;	/* NULL: the system's CAs */
 	long		 timeout_ms;	/* [jira] timeout */
 	int64_t		 deadline;	/* monotonic ms: end of this delivery */
@@ -93,6 +99,14 @@ int	jira_doc_property(json_object *issue, int64_t now_ms, char **full,
 	    char **bare);
 /* "PROJECT:FLAG" of a flag view, or NULL when it has no such strings. */
 char	*jira_doc_pair(json_object *view);
+/*
+ * The remote link's globalId of a pair: "flagsync:PAIR", or, when that is
+ * longer than Jira's JIRA_GLOBAL_ID_MAX characters, its start and
+ * "#" and the FNV-1a 64 of the whole in hex, exactly that long: the same
+ * pair always gives the same id, so a later delete finds the link.
+ * NULL when out of memory; the caller frees.
+ */
+char	*jira_doc_global_id(const char *pair);
 /* The remote-link body of a flag view with a url; NULL when out of
  * memory. */
 char	*jira_doc_link(json_object *view, const char *pair);

@@ -407,6 +407,37 @@ jira_doc_link_object(json_object *view)
 	return o;
 }
 
+/* FNV-1a, 64 bits: small, and the plugin links no crypto library. */
+static uint64_t
+jira_doc_fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+char *
+jira_doc_global_id(const char *pair)
+{
+	char *gid;
+	size_t keep;
+	int n;
+
+	if ((n = asprintf(&gid, "flagsync:%s", pair)) < 0)
+		return NULL;
+	/* Bytes: never fewer than the UTF-16 units Jira counts. */
+	if ((size_t)n <= JIRA_GLOBAL_ID_MAX)
+		return gid;
+	keep = JIRA_GLOBAL_ID_MAX - 17;		/* "#" and 16 hex digits */
+	while (keep > 0 && ((unsigned char)gid[keep] & 0xc0) == 0x80)
+		keep--;			/* not inside a UTF-8 character */
+	snprintf(gid + keep, (size_t)n + 1 - keep, "#%016" PRIx64,
+	    jira_doc_fnv1a(gid));
+	return gid;
+}
+
 char *
 jira_doc_link(json_object *view, const char *pair)
 {
@@ -415,10 +446,8 @@ jira_doc_link(json_object *view, const char *pair)
 
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
-	if (asprintf(&gid, "flagsync:%s", pair) < 0) {
-		gid = NULL;
+	if ((gid = jira_doc_global_id(pair)) == NULL)
 		goto link_free;
-	}
 	if (jira_doc_add(o, "globalId", json_object_new_string(gid)) != 0 ||
 	    (app = json_object_new_object()) == NULL ||
 	    jira_doc_add(o, "application", app) != 0 ||

@@ -26,7 +26,26 @@
 
 #define JIRA_USER_AGENT		"flagsync-jira/1.0"
 #define JIRA_CONNECT_MS		10000L
-#define JIRA_WORDS_MAX		400
+#define JIRA_WORDS_MAX		4096	/* of an error body, before masking */
+
+/* Jira's words about an error, before the secrets are masked out. */
+struct jira_words {
+	char	 text[JIRA_WORDS_MAX];
+	size_t	 len;
+	int	 cut;		/* more came than text holds */
+};
+
+/* Appends n bytes of p, as many as fit. */
+static void
+jira_words_put(struct jira_words *w, const char *p, size_t n)
+{
+	if (n > sizeof(w->text) - w->len) {
+		n = sizeof(w->text) - w->len;
+		w->cut = 1;
+	}
+	memcpy(w->text + w->len, p, n);
+	w->len += n;
+}
 
 int64_t
 jira_now_ms(void)
@@ -61,6 +80,69 @@ jira_header_add(struct curl_slist **list, const char *line)
 	return 0;
 }
 
+static const char jira_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* base64 of n bytes at in, into out (4 * ((n + 2) / 3) + 1 bytes). */
+static void
+jira_base64(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+	uint32_t v;
+
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = jira_b64[(v >> 18) & 63];
+		out[o++] = jira_b64[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? jira_b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? jira_b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+static void
+jira_zfree(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/*
+ * The forms of the credential a server that echoes the request could
+ * quote: the Authorization value's base64 (also with JSON's "\/"),
+ * "email:token" and the token.  Longest first, so the masking of one
+ * does not leave the rest of a longer one.
+ */
+static int
+jira_secrets_make(struct jira_http *jh)
+{
+	size_t el = strlen(jh->email), tl = strlen(jh->token), n, i, o;
+	char *b64;
+
+	n = el + 1 + tl;
+	if ((jh->secret[2] = malloc(n + 1)) == NULL ||
+	    (b64 = malloc(4 * ((n + 2) / 3) + 1)) == NULL)
+		return ENOMEM;
+	jh->secret[0] = b64;
+	snprintf(jh->secret[2], n + 1, "%s:%s", jh->email, jh->token);
+	jira_base64((const unsigned char *)jh->secret[2], n, b64);
+	if ((jh->secret[1] = malloc(2 * strlen(b64) + 1)) == NULL)
+		return ENOMEM;
+	for (i = 0, o = 0; b64[i] != '\0'; i++) {
+		if (b64[i] == '/')
+			jh->secret[1][o++] = '\\';
+		jh->secret[1][o++] = b64[i];
+	}
+	jh->secret[1][o] = '\0';
+	return (jh->secret[3] = strdup(jh->token)) == NULL ? ENOMEM : 0;
+}
+
 int
 jira_http_init(struct jira_http *jh, const char *url, const char *email,
     const char *token, const char *ca_file, long timeout_s, char *err,
@@ -78,7 +160,8 @@ jira_http_init(struct jira_http *jh, const char *url, const char *email,
 	n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
 		n--;
-	if ((jh->base = strndup(url, n)) == NULL)
+	if ((jh->base = strndup(url, n)) == NULL ||
+	    jira_secrets_make(jh) != 0)
 		goto nomem;
 	if (jira_header_add(&jh->headers, "Accept: application/json") != 0 ||
 	    jira_header_add(&jh->headers,
@@ -100,11 +183,15 @@ nomem:
 void
 jira_http_release(struct jira_http *jh)
 {
+	size_t i;
+
 	if (jh->curl != NULL)
 		curl_easy_cleanup(jh->curl);
 	curl_slist_free_all(jh->headers);
 	free(jh->base);
 	free(jh->body);
+	for (i = 0; i < JIRA_SECRETS; i++)
+		jira_zfree(jh->secret[i]);
 	memset(jh, 0, sizeof(*jh));
 }
 
@@ -337,26 +424,27 @@ url_free:
 	return out;
 }
 
-/* Appends s to out (with "; " between parts), control characters as '?'. */
+/* Appends s to b, with "; " between parts; a full buffer only cuts. */
 static void
-jira_words_add(char *out, size_t outlen, const char *s)
+jira_words_add(struct jira_words *w, const char *s)
 {
-	size_t n = strlen(out), i;
+	size_t n = strlen(s);
 
-	if (n > 0 && n + 2 < outlen) {
-		memcpy(out + n, "; ", 3);
-		n += 2;
-	}
-	for (i = 0; s[i] != '\0' && n + 1 < outlen; i++)
-		out[n++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
-	out[n] = '\0';
+	if (w->len > 0)
+		jira_words_put(w, "; ", 2);
+	jira_words_put(w, s, n);
 }
 
 static void
-jira_words_json(json_object *doc, char *out, size_t outlen)
+jira_words_add_raw(struct jira_words *w, const char *s)
+{
+	jira_words_put(w, s, strlen(s));
+}
+
+static void
+jira_words_json(json_object *doc, struct jira_words *w)
 {
 	json_object *msgs, *errs, *v;
-	char line[JIRA_WORDS_MAX];
 	size_t i;
 
 	msgs = jira_doc_get(doc, "errorMessages");
@@ -364,36 +452,135 @@ jira_words_json(json_object *doc, char *out, size_t outlen)
 		for (i = 0; i < json_object_array_length(msgs); i++) {
 			v = json_object_array_get_idx(msgs, i);
 			if (json_object_is_type(v, json_type_string))
-				jira_words_add(out, outlen,
-				    json_object_get_string(v));
+				jira_words_add(w, json_object_get_string(v));
 		}
 	errs = jira_doc_get(doc, "errors");
 	if (json_object_is_type(errs, json_type_object)) {
 		json_object_object_foreach(errs, key, val) {
-			snprintf(line, sizeof(line), "%s: %s", key,
-			    json_object_get_string(val));
-			jira_words_add(out, outlen, line);
+			jira_words_add(w, key);
+			jira_words_put(w, ": ", 2);
+			/* a JSON null is a NULL object */
+			jira_words_add_raw(w, val != NULL ?
+			    json_object_get_string(val) : "null");
 		}
 	}
+}
+
+/* The length of the secret that starts at p, 0 when none does. */
+static size_t
+jira_secret_at(const struct jira_http *jh, const char *p, size_t n)
+{
+	size_t i, len;
+
+	for (i = 0; i < JIRA_SECRETS; i++) {
+		if (jh->secret[i] == NULL)
+			continue;
+		len = strlen(jh->secret[i]);
+		if (len > 0 && n >= len && memcmp(p, jh->secret[i], len) == 0)
+			return len;
+	}
+	return 0;
+}
+
+/*
+ * The length of the valid UTF-8 character at p (n bytes there), 0 when
+ * it is not one: overlong forms, surrogates and code points past U+10FFFF
+ * are not.  (The plugin links nothing of flagsync's utf8.c.)
+ */
+static size_t
+jira_utf8_len(const unsigned char *p, size_t n)
+{
+	uint32_t c, min;
+	size_t len, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+		min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+		min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+		min = 0x10000;
+	} else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
+	    c <= 0x9f)		/* C1 controls */
+		return 0;
+	return len;
+}
+
+/*
+ * The words into out as one line: every form of the credential masked
+ * (before any cut, so no part of one is left at the end), control
+ * characters and bytes that are not UTF-8 as '?' (the line ends up in
+ * JSON), never cutting a character.
+ */
+static void
+jira_words_clean(const struct jira_http *jh, const struct jira_words *w,
+    char *out, size_t outlen)
+{
+	size_t i = 0, o = 0, k, n, end = w->len, longest = 0;
+	const unsigned char *c;
+
+	for (k = 0; k < JIRA_SECRETS; k++)
+		if (jh->secret[k] != NULL && strlen(jh->secret[k]) > longest)
+			longest = strlen(jh->secret[k]);
+	/* A cut may have left the start of a secret at the end. */
+	if (w->cut)
+		end = end > longest ? end - longest : 0;
+	while (i < end && o + 1 < outlen) {
+		if ((k = jira_secret_at(jh, w->text + i, w->len - i)) > 0) {
+			if (o + 3 >= outlen)
+				break;
+			memcpy(out + o, "***", 3);
+			o += 3;
+			i += k;
+			continue;
+		}
+		c = (const unsigned char *)w->text + i;
+		n = c[0] < 0x80 ? 1 : jira_utf8_len(c, end - i);
+		if (n > 1 && o + n >= outlen)
+			break;
+		if (n > 1)
+			memcpy(out + o, c, n);
+		else
+			out[o] = n == 0 || c[0] < 0x20 || c[0] == 0x7f ? '?' :
+			    (char)c[0];
+		o += n ? n : 1;
+		i += n ? n : 1;
+	}
+	out[o] = '\0';
 }
 
 void
 jira_http_error_words(const struct jira_http *jh, char *out, size_t outlen)
 {
+	struct jira_words w;
 	json_object *doc = NULL;
-	char text[JIRA_WORDS_MAX];
 
+	memset(&w, 0, sizeof(w));
 	out[0] = '\0';
 	if (jh->body != NULL && (doc = json_tokener_parse(jh->body)) != NULL)
-		jira_words_json(doc, out, outlen);
+		jira_words_json(doc, &w);
 	json_object_put(doc);
-	if (out[0] != '\0')
-		return;
-	if (jh->body == NULL || jh->len == 0) {
+	if (w.len == 0 && (jh->body == NULL || jh->len == 0)) {
 		snprintf(out, outlen, "no details in the answer");
 		return;
 	}
 	/* Not Jira's JSON shape: the start of whatever came. */
-	snprintf(text, sizeof(text), "%s", jh->body);
-	jira_words_add(out, outlen, text);
+	if (w.len == 0)
+		jira_words_put(&w, jh->body, jh->len);
+	jira_words_clean(jh, &w, out, outlen);
+	explicit_bzero(w.text, sizeof(w.text));
 }

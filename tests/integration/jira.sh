@@ -177,4 +177,60 @@ check_eq "each retry came at least 1 s after its 429" "" \
 check "... so the sync took at least 3 s ($took_ms ms)" test "$took_ms" -ge 3000
 check_issues "after the 429 storm"
 
+# A flag whose "flagsync:PROJECT:FLAG" is longer than Jira's 255-character
+# globalId: a shortened, stable globalId, so the link is made and found
+# again to be removed.
+LONG=$(printf 'long_flag_%.0s' $(seq 1 24))
+sim POST flag "{\"ws\":\"Default\",\"flag\":\"$LONG\",\"tags\":[\"SHOP-1\"],
+    \"env\":\"Production\",\"definition\":{\"treatments\":[{\"name\":\"on\"},{\"name\":\"off\"}],
+    \"defaultTreatment\":\"off\",\"defaultRule\":[{\"treatment\":\"on\",\"size\":100}]}}" >/dev/null
+long_link() {
+	jira GET 'issue?key=SHOP-1' | jq -r --arg f "$LONG" \
+	    '.remotelinks[] | select(.object.title == $f) | .globalId'
+}
+jira DELETE requests >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "a ${#LONG}-byte flag name: sync exits 0" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$(cat "$T/err")"
+gid=$(long_link)
+check_eq "... its web link is on SHOP-1" 1 "$(printf '%s' "$gid" | grep -c .)"
+check "... with a globalId of at most 255 characters (${#gid})" test "${#gid}" -le 255 -a "${#gid}" -gt 0
+check_match "... that keeps the start of flagsync:PROJECT:FLAG" "^flagsync:Default:long_flag_" "$gid"
+check_eq "... and no dead letter" 0 \
+    "$(fs plugins --json | jq '.[] | select(.name == "jira") | .dead_letters')"
+check_eq "... no 400 from Jira" 0 \
+    "$(jira GET requests | jq '[.requests[] | select(.status == 400)] | length')"
+sim PATCH flag "{\"ws\":\"Default\",\"flag\":\"$LONG\",\"set\":{\"tags\":[]}}" >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "the long flag unlinked: sync exits 0" 0 "$rc"
+check_eq "... its web link is deleted by the same globalId" "" "$(long_link)"
+check_issues "after the long flag came and went"
+
+# A Jira that echoes the request's credentials in its error body: neither
+# the token nor the base64 credential reaches stderr, last_error, the
+# dead letter or the cache.
+TOKEN_B64=$(printf 'flagsync-bot@example.com:sim-jira-token' | base64 -w0)
+jira POST fault '{"match":"remotelink","kind":"echo","count":-1}' >/dev/null
+sim POST kill '{"ws":"Default","flag":"new_checkout","killed":true}' >/dev/null
+fs sync >"$T/out" 2>"$T/err"; rc=$?
+jira DELETE fault >/dev/null
+check "an echoing Jira: the link upsert was refused (400)" test \
+    "$(jira GET requests | jq '[.requests[] | select(.fault == "echo")] | length')" -gt 0
+leak=$(cat "$T/out" "$T/err"; fs plugins --json; fs status --json; fs plugins)
+check_match "... the refusal is reported" "Jira refused POST" "$leak"
+check_nomatch "... the token is nowhere in stderr, plugins or status" 'sim-jira-token' "$leak"
+check_nomatch "... nor the base64 credential" "$TOKEN_B64" "$leak"
+check_eq "... nor in the cache" 0 \
+    "$(cat "$T/state"/*.mdb | grep -a -c -e 'sim-jira-token' -e "$TOKEN_B64")"
+jira POST fault '{"match":"remotelink","kind":"echo_text","count":-1}' >/dev/null
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":55},{"treatment":"off","size":45}]}' >/dev/null
+fs sync >"$T/out" 2>"$T/err"; rc=$?
+jira DELETE fault >/dev/null
+leak=$(cat "$T/out" "$T/err"; fs plugins --json; fs status --json)
+check_match "an echo in plain text: reported" "Jira refused POST" "$leak"
+check_nomatch "... without the token" 'sim-jira-token' "$leak"
+check_nomatch "... or the base64 credential" "$TOKEN_B64" "$leak"
+check_eq "... nor in the cache" 0 \
+    "$(cat "$T/state"/*.mdb | grep -a -c -e 'sim-jira-token' -e "$TOKEN_B64")"
+
 done_testing

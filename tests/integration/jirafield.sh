@@ -136,4 +136,40 @@ check_eq "jira_jql: the JQL the simulator received" \
 check_eq "jira_jql: issues outside it lose their links" "link.removed Default/old_banner OPS-1" \
     "$(events_since "$s")"
 
+# jira_field by display name: resolved to the field's id through
+# /rest/api/3/field, once; the links stay what they were.
+jira POST config '{"field_names": {"Feature Flags": "customfield_10050"}}' >/dev/null
+sed -i 's/^jira_field = customfield_10050$/jira_field = Feature Flags/' "$T/flagsync.ini"
+out=$(fs check-config 2>&1); rc=$?
+check_eq "display name: check-config accepts it (no network there)" 0 "$rc"
+[ "$rc" = 0 ] || diag "$out"
+jira DELETE requests >/dev/null
+s=$(last_seq)
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "display name: sync exits 0" 0 "$rc"
+[ "$rc" = 0 ] || diag "$(cat "$T/err")"
+check_eq "... no link removed or added" "" "$(events_since "$s")"
+check_eq "... SHOP-3 keeps its link" "Default/dark_mode" "$(flags_of SHOP-3)"
+check_eq "... one GET of the field list" 1 \
+    "$(jira GET requests | jq '[.requests[] | select(.path=="/rest/api/3/field")] | length')"
+check_eq "... the search asks for the field's id" '["customfield_10050"]' \
+    "$(jira GET requests | jq -c '[.requests[] | select(.path=="/rest/api/3/search/jql")][0].body.fields')"
+check_eq "... and searches by it" \
+    "cf[10050] is not EMPTY AND (project in (SHOP)) ORDER BY key ASC" "$(search_jql)"
+check_eq "... the source is ok" true "$(jf_status | jq .ok)"
+
+# Two custom fields of one name: the source fails, naming both, and keeps
+# its links.
+jira POST config '{"custom_fields": [{"id": "customfield_10060", "name": "Twin"},
+    {"id": "customfield_10061", "name": "Twin"}]}' >/dev/null
+sed -i 's/^jira_field = Feature Flags$/jira_field = Twin/' "$T/flagsync.ini"
+s=$(last_seq)
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "an ambiguous name: sync exits 1" 1 "$rc"
+check_match "... the message names the key and both fields" \
+    'jira-field: .*\[links\] jira_field = "Twin": 2 custom fields .*customfield_10060, customfield_10061' \
+    "$(cat "$T/err")"
+check_eq "... no link removed" "" "$(events_since "$s")"
+check_match "... status says why" '"ok":false,"error":"jira-field: .*customfield_10061' "$(jf_status)"
+
 done_testing

@@ -64,7 +64,8 @@ ORDER_BY_MAX = 7                    # 3.1
 ISSUE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}-[0-9]+$")   # section 7
 JSON_ERR = {"errorMessages": [], "errors": {}}
 
-FAULT_KINDS = ("status", "slow", "ratelimit", "close", "malformed")
+FAULT_KINDS = ("status", "slow", "ratelimit", "close", "malformed", "echo",
+               "echo_text")
 REQUEST_LOG_MAX = 200000
 BODY_MAX = 64 * 1024 * 1024
 
@@ -627,6 +628,8 @@ class Sim:
         self.by_id = {}
         self.projects = []
         self.field_names = {}
+        self.field_display = {}
+        self.custom_fields = []
         self.search_cap = SEARCH_CAP
         self.remotelink_cap = REMOTELINK_CAP
         self.next_issue_id = 10000
@@ -738,7 +741,8 @@ class Sim:
         _need(isinstance(doc, dict), "state must be a JSON object")
         unknown = set(doc) - {"users", "issues", "search_cap",
                               "remotelink_cap", "rps", "issue_write_limit",
-                              "projects", "field_names", "cloud_id"}
+                              "projects", "field_names", "custom_fields",
+                              "cloud_id"}
         _need(not unknown, "unknown state field(s) %s"
               % ", ".join(sorted(unknown)))
         users = None
@@ -791,11 +795,21 @@ class Sim:
               and all(isinstance(p, str) and p for p in projects),
               "projects must be a list of project keys")
         out["projects"] = [p.upper() for p in projects]
-        names = doc.get("field_names", self.field_names)
+        names = doc.get("field_names", self.field_display)
         _need(isinstance(names, dict)
               and all(isinstance(v, str) for v in names.values()),
               "field_names must map display names to field ids")
         out["field_names"] = {k.lower(): v for k, v in names.items()}
+        out["field_display"] = dict(names)
+        cfs = doc.get("custom_fields", self.custom_fields)
+        _need(isinstance(cfs, list) and all(
+            isinstance(f, dict) and set(f) == {"id", "name"}
+            and isinstance(f["name"], str)
+            and isinstance(f["id"], str)
+            and re.fullmatch(r"customfield_\d+", f["id"]) for f in cfs),
+              "custom_fields must be a list of {\"id\": \"customfield_N\", "
+              "\"name\": NAME}")
+        out["custom_fields"] = [dict(f) for f in cfs]
         cid = doc.get("cloud_id", self.cloud_id)
         _need(isinstance(cid, str) and cid and "/" not in cid,
               "cloud_id must be a non-empty string without '/'")
@@ -819,7 +833,8 @@ class Sim:
                 "remotelink_cap": self.remotelink_cap, "rps": self.rps,
                 "issue_write_limit": self.issue_write_limit,
                 "projects": list(self.projects),
-                "field_names": dict(self.field_names),
+                "field_names": dict(self.field_display),
+                "custom_fields": [dict(f) for f in self.custom_fields],
                 "cloud_id": self.cloud_id}
 
     def issue_view(self, i):
@@ -858,7 +873,8 @@ class Sim:
         except re.error as e:
             raise ControlError("bad match regex: %s" % e) from None
         f = {"match": pattern, "kind": kind,
-             "status": 429 if kind == "ratelimit" else 503, "delay": 5.0,
+             "status": {"ratelimit": 429, "echo": 400,
+                        "echo_text": 400}.get(kind, 503), "delay": 5.0,
              "count": 1, "after": 0, "retry_after": None, "limit": 100,
              "reason": "jira-burst-based"}
         for field, ok in (("status", _is_int), ("count", _is_int),
@@ -1075,10 +1091,39 @@ class Api:
             return self.allow(method, ("GET", "POST"), self.legacy_search)
         if segs == ["myself"]:
             return self.allow(method, ("GET",), self.myself)
+        if segs == ["field"]:
+            return self.allow(method, ("GET",), self.fields)
         if segs == ["serverInfo"]:
             return self.allow(method, ("GET",), self.server_info)
         raise JiraError(404, ["null for uri: %s%s/%s"
                               % (self.base, API_PREFIX, "/".join(segs))])
+
+    def fields(self):
+        """GET /rest/api/3/field: Atlassian's documented shape (the
+        reference says nothing of it), the system fields JQL knows and
+        the custom fields of field_names and custom_fields."""
+        out = []
+        for fid in sorted(set(SYSTEM_FIELDS.values())):
+            out.append({"id": fid, "key": fid, "name": fid[0].upper() +
+                        fid[1:], "custom": False, "orderable": True,
+                        "navigable": True, "searchable": True,
+                        "clauseNames": [fid],
+                        "schema": {"type": "string", "system": fid}})
+        pairs = [(n, i) for n, i in self.sim.field_display.items()
+                 if i.startswith("customfield_")]
+        pairs += [(f["name"], f["id"]) for f in self.sim.custom_fields]
+        for name, fid in pairs:
+            num = fid[len("customfield_"):]
+            out.append({"id": fid, "key": fid, "name": name,
+                        "untranslatedName": name, "custom": True,
+                        "orderable": True, "navigable": True,
+                        "searchable": True,
+                        "clauseNames": ["cf[%s]" % num, name],
+                        "schema": {"type": "array", "items": "string",
+                                   "custom": "com.atlassian.jira.plugin."
+                                   "system.customfieldtypes:labels",
+                                   "customId": int(num)}})
+        return 200, out
 
     @staticmethod
     def allow(method, methods, fn):
@@ -1797,6 +1842,20 @@ class Handler(BaseHTTPRequestHandler):
                                      fault["reason"])
             self.send(fault["status"], _dumps({"errorMessages": [
                 "Rate limit exceeded."], "errors": {}}), hdrs)
+            return fault["status"]
+        if kind in ("echo", "echo_text"):
+            # A server that quotes the request's credentials back.
+            auth = self.headers.get("Authorization") or ""
+            token = creds[1] if creds else ""
+            words = ("you sent Authorization: %s, which is %s:%s"
+                     % (auth, creds[0] if creds else "", token))
+            if kind == "echo":
+                data = _dumps({"errorMessages": [words],
+                               "errors": {"token": token,
+                                          "header": auth}})
+            else:
+                data = words.encode("utf-8")
+            self.send(fault["status"], data)
             return fault["status"]
         if kind == "malformed":
             self.send(200, b'{"issues":[{"id":"1",,}],"isLast":<html>')

@@ -713,6 +713,15 @@ class TestRemoteLinks(SimCase):
         self.assertEqual(self.sim.api("GET", "%s/%d" % (self.R, lid))[0],
                          404)
 
+    def test_global_id_over_255_is_400(self):
+        body = {"globalId": "g" * 256,
+                "object": {"url": "https://x", "title": "t"}}
+        st, _, d = self.sim.api("POST", self.R, body)
+        self.assertEqual(st, 400)
+        self.assertIn("globalId", d["errors"])
+        body["globalId"] = "g" * 255
+        self.assertEqual(self.sim.api("POST", self.R, body)[0], 201)
+
     def test_per_issue_cap_413(self):
         self.assertEqual(self.sim.ctl("POST", "config",
                                       {"remotelink_cap": 2})[0], 200)
@@ -737,6 +746,41 @@ class TestRemoteLinks(SimCase):
             self.assertEqual(st, 201)
         self.assertEqual(self.sim.api("POST", self.R,
                                       self.link(globalId="x"))[0], 413)
+
+
+class TestFields(SimCase):
+    def test_field_list_shape(self):
+        self.sim.ctl("POST", "config", {
+            "field_names": {"Feature Flags": "customfield_10050"},
+            "custom_fields": [{"id": "customfield_10060",
+                               "name": "Twin"},
+                              {"id": "customfield_10061",
+                               "name": "Twin"}]})
+        try:
+            st, _, d = self.sim.api("GET", API + "/field")
+            self.assertEqual(st, 200)
+            self.assertIsInstance(d, list)
+            for f in d:
+                self.assertTrue({"id", "key", "name", "custom", "schema",
+                                 "clauseNames"} <= set(f), f)
+            by_id = {f["id"]: f for f in d}
+            self.assertFalse(by_id["labels"]["custom"])
+            ff = by_id["customfield_10050"]
+            self.assertEqual((ff["name"], ff["custom"], ff["key"]),
+                             ("Feature Flags", True, "customfield_10050"))
+            self.assertEqual(ff["clauseNames"][0], "cf[10050]")
+            self.assertEqual(ff["schema"]["customId"], 10050)
+            self.assertEqual(sorted(f["id"] for f in d
+                                    if f["name"] == "Twin"),
+                             ["customfield_10060", "customfield_10061"])
+            self.assertEqual(self.sim.api("POST", API + "/field", {})[0],
+                             405)
+            st, d = self.sim.ctl("POST", "config", {
+                "custom_fields": [{"id": "labels", "name": "x"}]})
+            self.assertEqual(st, 400)
+        finally:
+            self.sim.ctl("POST", "config", {"field_names": {},
+                                            "custom_fields": []})
 
 
 class TestFaultsAndLog(SimCase):
@@ -806,6 +850,20 @@ class TestFaultsAndLog(SimCase):
         self.assertGreaterEqual(time.monotonic() - t0, 0.45)
         st, d = self.sim.ctl("POST", "fault", {"kind": "nope"})
         self.assertEqual((st, d["ok"]), (400, False))
+
+    def test_echo_faults_quote_the_credentials(self):
+        self.sim.ctl("POST", "fault", {"kind": "echo", "count": 1})
+        st, _, d = self.sim.api("GET", API + "/issue/SHOP-1")
+        self.assertEqual(st, 400)
+        self.assertEqual(d["errors"]["token"], TOKEN)
+        self.assertEqual(d["errors"]["header"], basic(EMAIL, TOKEN))
+        self.assertIn(basic(EMAIL, TOKEN), d["errorMessages"][0])
+        self.assertIn("%s:%s" % (EMAIL, TOKEN), d["errorMessages"][0])
+        self.sim.ctl("POST", "fault", {"kind": "echo_text", "status": 500})
+        st, _, raw = self.sim.request("GET", API + "/issue/SHOP-1")
+        self.assertEqual(st, 500)
+        self.assertIn(basic(EMAIL, TOKEN).encode(), raw)
+        self.assertEqual(self.sim.api("GET", API + "/issue/SHOP-1")[0], 200)
 
     def test_request_log(self):
         self.sim.ctl("DELETE", "requests")

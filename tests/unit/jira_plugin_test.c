@@ -1087,11 +1087,102 @@ test_unreachable_retry(void **state)
 	assert_int_equal(mock_host_kv_count(fx->h), 0);
 }
 
+/* The globalId of a long pair: 255 bytes, stable, distinct, whole chars. */
+static void
+test_global_id(void **state)
+{
+	char pair[400], *a, *b, *c;
+	size_t i;
+
+	(void)state;
+	a = jira_doc_global_id("Default:new_checkout");
+	assert_string_equal(a, "flagsync:Default:new_checkout");
+	free(a);
+	memset(pair, 'x', sizeof(pair));
+	memcpy(pair, "Default:", 8);
+	pair[246] = '\0';			/* "flagsync:" + 246 = 255 */
+	a = jira_doc_global_id(pair);
+	assert_int_equal(strlen(a), 255);
+	assert_string_equal(a + 9, pair);
+	free(a);
+	pair[246] = 'y';
+	pair[300] = '\0';
+	a = jira_doc_global_id(pair);
+	b = jira_doc_global_id(pair);
+	pair[299] = 'z';
+	c = jira_doc_global_id(pair);
+	assert_int_equal(strlen(a), 255);
+	assert_string_equal(a, b);		/* the same pair, the same id */
+	assert_string_not_equal(a, c);		/* the end differs: so does it */
+	assert_memory_equal(a, "flagsync:Default:xxx", 20);
+	assert_int_equal(a[238], '#');
+	free(a);
+	free(b);
+	free(c);
+	/* two-byte characters: the cut falls between them */
+	for (i = 8; i + 1 < 300; i += 2)
+		memcpy(pair + i, "\xc3\xa9", 2);
+	pair[300] = '\0';
+	a = jira_doc_global_id(pair);
+	assert_true(strlen(a) <= 255);
+	assert_int_equal(a[strlen(a) - 17], '#');
+	/* the last byte kept ends an é: it is not a lead byte */
+	assert_int_equal((unsigned char)a[strlen(a) - 18], 0xa9);
+	free(a);
+}
+
+/* Jira's words: its error shape read, every form of the secret masked. */
+static void
+test_error_words(void **state)
+{
+	struct jira_http jh;
+	char out[512], big[8192], body[8192];
+	size_t n;
+
+	(void)state;
+	memset(&jh, 0, sizeof(jh));
+	jh.body = "{\"errorMessages\":[\"m\"],\"errors\":{\"a\":null,"
+	    "\"b\":5}}";
+	jh.len = strlen(jh.body);
+	jira_http_error_words(&jh, out, sizeof(out));
+	assert_string_equal(out, "m; a: null; b: 5");
+
+	/* not UTF-8, a C1 control, a NUL: '?'; good UTF-8 stays */
+	jh.body = "x\xff\xe0\x80\xaf\xc2\x9b" "caf\xc3\xa9\x01";
+	jh.len = strlen(jh.body);
+	jira_http_error_words(&jh, out, sizeof(out));
+	assert_string_equal(out, "x??????caf\xc3\xa9?");
+
+	jh.secret[0] = "QUJD/REVG";		/* base64, as it is */
+	jh.secret[1] = "QUJD\\/REVG";	/* as JSON may write it */
+	jh.secret[2] = "me@x:tok";
+	jh.secret[3] = "tok";
+	jh.body = "sent Basic QUJD\\/REVG and me@x:tok\nand tok; Basic "
+	    "QUJD/REVG";
+	jh.len = strlen(jh.body);
+	jira_http_error_words(&jh, out, sizeof(out));
+	assert_string_equal(out, "sent Basic *** and ***?and ***; Basic ***");
+
+	/* a secret cut off at the end of what is read is not half shown:
+	 * 409 masked ones, then one across the 4096th byte */
+	for (n = 0; n < 409 * 10; n += 10)
+		memcpy(body + n, "QUJD/REVG ", 10);
+	snprintf(body + n, sizeof(body) - n, "QUJD/REVG and more");
+	jh.body = body;
+	jh.len = strlen(body);
+	jira_http_error_words(&jh, big, sizeof(big));
+	assert_int_equal(strncmp(big, "*** *** ", 8), 0);
+	assert_null(strstr(big, "QUJD"));
+	assert_null(strstr(big, "REVG"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_descriptor),
+		cmocka_unit_test(test_global_id),
+		cmocka_unit_test(test_error_words),
 		cmocka_unit_test(test_check_config),
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_three_issues),

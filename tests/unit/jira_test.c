@@ -599,6 +599,21 @@ test_error_body_formatting(void **state)
 	assert_int_equal(unexpected, 0);
 }
 
+/* An overlong form or a surrogate is not UTF-8: '?', never passed on. */
+static void
+test_error_body_invalid_utf8(void **state)
+{
+	struct fixture *f = *state;
+	long status;
+
+	fake_add(SITE "/rest/api/3/w", 400, NULL,
+	    "a\xe0\x80\xaf" "b\xed\xa0\x80" "c\xf4\x90\x80\x80" "d");
+	assert_int_equal(run_request(f, "GET", "/rest/api/3/w", &status),
+	    FS_EHTTP);
+	assert_string_equal(f->err, "Jira: 400 at " SITE "/rest/api/3/w: "
+	    "a???b???c????d");
+}
+
 static void
 test_401_names_email_not_token(void **state)
 {
@@ -962,9 +977,60 @@ test_search_is_last_false_no_token(void **state)
 	struct fixture *f = *state;
 	struct seen s = { .stop_at = 0 };
 
-	fake_add(SEARCH, 200, NULL, "{\"issues\":[],\"isLast\":false}");
-	assert_int_equal(run_search(f, &s), FS_EPROTO);
-	assert_non_null(strstr(f->err, "no nextPageToken"));
+	/* As Atlassian's own client does: the end, with a warning. */
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[{\"key\":\"A-1\"}],"
+	    "\"isLast\":false}");
+	assert_int_equal(run_search(f, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.keys[0], "A-1");
+	assert_int_equal(nrequests, 1);
+	assert_int_equal(unexpected, 0);
+	/* the same after a page that had a token */
+	fake_reset();
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[{\"key\":\"A-1\"}],"
+	    "\"nextPageToken\":\"t1\",\"isLast\":false}");
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[{\"key\":\"A-2\"}],"
+	    "\"nextPageToken\":\"\",\"isLast\":false}");
+	assert_int_equal(run_search(f, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(nrequests, 2);
+}
+
+/*
+ * A server that echoes the request's credentials in its error body: the
+ * token, the base64 of email:token and the Authorization value are all
+ * masked, in Jira's error shape and in plain text alike.
+ */
+static void
+test_error_body_echoes_credentials(void **state)
+{
+	static const char *const paths[] = { "/rest/api/3/a", "/rest/api/3/b",
+	    "/rest/api/3/c", "/rest/api/3/d" };
+	struct fixture *f = *state;
+	char url[256];
+	long status;
+	size_t i;
+
+	snprintf(url, sizeof(url), SITE "%s", paths[0]);
+	fake_add(url, 400, NULL, "{\"errorMessages\":[\"bad header "
+	    AUTH "\"],\"errors\":{\"token\":\"" TOKEN "\"}}");
+	snprintf(url, sizeof(url), SITE "%s", paths[1]);
+	fake_add(url, 400, NULL, "you sent " AUTH " and " EMAIL ":" TOKEN);
+	snprintf(url, sizeof(url), SITE "%s", paths[2]);
+	fake_add(url, 403, NULL, "{\"errorMessages\":[\"" AUTH "\"]}");
+	/* JSON may escape the slashes of base64 */
+	snprintf(url, sizeof(url), SITE "%s", paths[3]);
+	fake_add(url, 400, NULL, "{\"errorMessages\":[\"Basic "
+	    "Ym90QGV4YW1wbGUuY29tOnRvay1TRUNSRVQtMDEyMzQ1Njc4OQ==\"]}");
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_not_equal(run_request(f, "GET", paths[i], &status),
+		    0);
+		assert_null(strstr(f->err, TOKEN));
+		assert_null(strstr(f->err, "Ym90QGV4YW1wbGUuY29tOnRvay1TRUNS"));
+		assert_null(strstr(f->err, "SECRET"));
+		assert_non_null(strstr(f->err, "***"));
+	}
+	assert_int_equal(unexpected, 0);
 }
 
 static void
@@ -1184,7 +1250,7 @@ put_flags(struct cache_txn *t, void *arg)
 }
 
 static void
-src_config(struct src_fixture *x, const char *extra)
+src_config_field(struct src_fixture *x, const char *field, const char *extra)
 {
 	char path[128], tok[128], text[2048];
 
@@ -1193,9 +1259,9 @@ src_config(struct src_fixture *x, const char *extra)
 	snprintf(text, sizeof(text), "[agent]\nstate_dir = %s/state\n"
 	    "[project Default]\nenvironment = Production\n"
 	    "[project Shop]\nenvironment = Prod\n"
-	    "[links]\njira_field = customfield_10050\n%s"
+	    "[links]\njira_field = %s\n%s"
 	    "[jira]\nurl = " SITE "/\nemail = " EMAIL "\n"
-	    "api_token_file = %s\ntimeout = 9\n", x->dir, extra, tok);
+	    "api_token_file = %s\ntimeout = 9\n", x->dir, field, extra, tok);
 	snprintf(path, sizeof(path), "%s/flagsync.ini", x->dir);
 	write_file(path, text, 0600);
 	config_free(x->cfg);
@@ -1203,6 +1269,12 @@ src_config(struct src_fixture *x, const char *extra)
 	assert_int_equal(config_load(path, &x->cfg, x->err, sizeof(x->err)),
 	    0);
 	x->env.cfg = x->cfg;
+}
+
+static void
+src_config(struct src_fixture *x, const char *extra)
+{
+	src_config_field(x, "customfield_10050", extra);
 }
 
 static int
@@ -1491,6 +1563,198 @@ test_source_enabled(void **state)
 	x->cfg->jira_field = saved;
 }
 
+/* GET /rest/api/3/field, as Atlassian documents it. */
+#define FIELDS	SITE "/rest/api/3/field"
+static const char field_list[] = "["
+    "{\"id\":\"summary\",\"key\":\"summary\",\"name\":\"Summary\","
+    "\"custom\":false,\"clauseNames\":[\"summary\"],"
+    "\"schema\":{\"type\":\"string\",\"system\":\"summary\"}},"
+    "{\"id\":\"labels\",\"key\":\"labels\",\"name\":\"Labels\","
+    "\"custom\":false,\"schema\":{\"type\":\"array\"}},"
+    "{\"id\":\"customfield_10050\",\"key\":\"customfield_10050\","
+    "\"name\":\"Feature flags\",\"custom\":true,"
+    "\"clauseNames\":[\"cf[10050]\",\"Feature flags\"],"
+    "\"schema\":{\"type\":\"string\",\"customId\":10050}},"
+    "{\"id\":\"customfield_10060\",\"key\":\"customfield_10060\","
+    "\"name\":\"Twin\",\"custom\":true},"
+    "{\"id\":\"customfield_10061\",\"key\":\"customfield_10061\","
+    "\"name\":\"Twin\",\"custom\":true},"
+    "{\"id\":\"customfield_10070\",\"key\":\"customfield_10070\","
+    "\"name\":\"feature Flags\\u001b[2J\",\"custom\":true}"
+    "]";
+
+/*
+ * A jira_field given by display name: resolved to the field's id through
+ * /rest/api/3/field, once for the process; the search asks for the id.
+ */
+static void
+test_source_field_by_name(void **state)
+{
+	struct src_fixture *x = *state;
+	json_object *o, *v;
+	char *text;
+
+	src_config_field(x, "Feature flags", "");
+	fake_add(FIELDS, 200, NULL, field_list);
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[{\"key\":\"SHOP-1\","
+	    "\"fields\":{\"customfield_10050\":\"new_checkout\"}}],"
+	    "\"isLast\":true}");
+	assert_int_equal(src_gather(x), 0);
+	assert_int_equal(unexpected, 0);
+	assert_int_equal(nrequests, 2);
+	assert_string_equal(requests[0].method, "GET");
+	assert_string_equal(requests[0].url, FIELDS);
+	text = links_text(&x->out);
+	assert_string_equal(text, "Default/new_checkout SHOP-1\n");
+	free(text);
+	o = request_json(1);
+	assert_string_equal(json_str(o, "jql"),
+	    "cf[10050] is not EMPTY ORDER BY key ASC");
+	assert_true(json_object_object_get_ex(o, "fields", &v));
+	assert_string_equal(json_object_to_json_string_ext(v,
+	    JSON_C_TO_STRING_PLAIN), "[\"customfield_10050\"]");
+	json_object_put(o);
+
+	/* the next cycle asks Jira for the fields no more */
+	fake_reset();
+	linkset_release(&x->out);
+	linkset_init(&x->out);
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[],\"isLast\":true}");
+	assert_int_equal(src_gather(x), 0);
+	assert_int_equal(nrequests, 1);
+	assert_string_equal(requests[0].url, SEARCH);
+	assert_int_equal(unexpected, 0);
+}
+
+/* A system field's id needs no resolving beyond the list. */
+static void
+test_source_field_system_id(void **state)
+{
+	struct src_fixture *x = *state;
+	json_object *o;
+
+	src_config_field(x, "labels", "");
+	fake_add(FIELDS, 200, NULL, field_list);
+	fake_add(SEARCH, 200, NULL, "{\"issues\":[],\"isLast\":true}");
+	assert_int_equal(src_gather(x), 0);
+	assert_int_equal(unexpected, 0);
+	o = request_json(nrequests - 1);
+	assert_string_equal(json_str(o, "jql"),
+	    "labels is not EMPTY ORDER BY key ASC");
+	json_object_put(o);
+}
+
+/* Several fields of the name, or none: the source fails, naming them. */
+static void
+test_source_field_ambiguous_or_unknown(void **state)
+{
+	struct src_fixture *x = *state;
+
+	src_config_field(x, "Twin", "");
+	fake_add(FIELDS, 200, NULL, field_list);
+	assert_int_equal(src_gather(x), FS_ECONFIG);
+	assert_int_equal(nrequests, 1);		/* no search */
+	assert_int_equal(x->out.n, 0);
+	assert_non_null(strstr(x->err, "jira-field: "));
+	assert_non_null(strstr(x->err, "[links] jira_field"));
+	assert_non_null(strstr(x->err, "customfield_10060"));
+	assert_non_null(strstr(x->err, "customfield_10061"));
+
+	fake_reset();
+	src_config_field(x, "Feature Flags", "");
+	fake_add(FIELDS, 200, NULL, field_list);
+	assert_int_equal(src_gather(x), FS_ECONFIG);
+	assert_int_equal(nrequests, 1);
+	assert_non_null(strstr(x->err, "[links] jira_field"));
+	assert_non_null(strstr(x->err, "\"Feature Flags\""));
+	/* the near misses, their names escaped */
+	assert_non_null(strstr(x->err, "Feature flags (customfield_10050)"));
+	assert_non_null(strstr(x->err, "feature Flags\\x1b[2J "
+	    "(customfield_10070)"));
+	assert_null(strchr(x->err, '\x1b'));
+
+	/* nothing close: the custom fields there are */
+	fake_reset();
+	src_config_field(x, "Nothing like it", "");
+	fake_add(FIELDS, 200, NULL, field_list);
+	assert_int_equal(src_gather(x), FS_ECONFIG);
+	assert_non_null(strstr(x->err, "its custom fields: Feature flags "
+	    "(customfield_10050), Twin (customfield_10060), Twin "
+	    "(customfield_10061), feature Flags\\x1b[2J (customfield_10070)"));
+
+	/* Jira refusing the list fails the source too */
+	fake_reset();
+	src_config_field(x, "Other name", "");
+	fake_add(FIELDS, 500, NULL, "");
+	fake_add(FIELDS, 500, NULL, "");
+	fake_add(FIELDS, 500, NULL, "");
+	fake_add(FIELDS, 500, NULL, "");
+	assert_int_equal(src_gather(x), FS_EHTTP);
+	assert_non_null(strstr(x->err, "jira-field: "));
+	assert_int_equal(x->out.n, 0);
+}
+
+/*
+ * Names from the field: one too long for a flag or project is skipped and
+ * listed, shortened; control characters are escaped and invalid UTF-8
+ * becomes U+FFFD in the listing; the other names are used.
+ */
+static void
+test_source_names_checked(void **state)
+{
+	struct src_fixture *x = *state;
+	json_object *v;
+	struct buf b;
+	char *body, *text, flag[300], project[200];
+	size_t n;
+
+	memset(flag, 'f', 256);
+	flag[256] = '\0';
+	memset(project, 'p', 129);
+	project[129] = '\0';
+	buf_init(&b, 0);
+	assert_int_equal(buf_printf(&b, "{\"issues\":[{\"key\":\"SHOP-1\","
+	    "\"fields\":{\"customfield_10050\":[\"%s\",\"Shop/%s\","
+	    "\"%s/new_checkout\",\"new_checkout\",\"bad\\u001b[2J\\u0007"
+	    "\\rname\",\"caf\xff\\\\\"]}},{\"key\":\"SHOP-%s\","
+	    "\"fields\":{\"customfield_10050\":\"new_checkout\"}}],"
+	    "\"isLast\":true}", flag, flag, project,
+	    "1111111111222222222233333333334444444444555555555566666666667777"), 0);
+	body = buf_detach(&b);
+	fake_add(SEARCH, 200, NULL, body);
+	free(body);
+	assert_int_equal(src_gather(x), 0);
+	text = links_text(&x->out);
+	assert_string_equal(text, "Default/new_checkout SHOP-1\n");
+	free(text);
+	assert_true(json_object_object_get_ex(x->details, "unmatched", &v));
+	n = json_object_array_length(v);
+	assert_int_equal(n, 6);
+	text = strdup(json_object_to_json_string_ext(x->details,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	assert_non_null(text);
+	/* every entry is valid UTF-8 without a control character */
+	assert_null(strchr(text, '\x1b'));
+	assert_null(strchr(text, '\x07'));
+	assert_null(strstr(text, "\xff"));
+	assert_non_null(strstr(text, "\"SHOP-1: bad\\\\x1b[2J\\\\x07\\\\x0dname\""));
+	assert_non_null(strstr(text, "\"SHOP-1: caf\xef\xbf\xbd\\\\\\\\\""));
+	assert_non_null(strstr(text, "\"SHOP-1: fffff"));
+	assert_non_null(strstr(text, "... (a flag name longer than 255 "
+	    "bytes)\""));
+	assert_non_null(strstr(text, "\"SHOP-1: Shop/fff"));
+	assert_non_null(strstr(text, "\"SHOP-1: ppppp"));
+	assert_non_null(strstr(text, "... (a project name longer than 128 "
+	    "bytes)\""));
+	/* an issue key longer than FS_ISSUE_MAX: listed, its links unused */
+	assert_non_null(strstr(text, "\"SHOP-1111111111222222222233333333334444"
+	    "444444555555555566666666667777 (an issue key longer than 64 bytes)\""));
+	/* shortened: no entry quotes the whole name */
+	assert_null(strstr(text, flag));
+	assert_null(strstr(text, project));
+	free(text);
+}
+
 #define JIRA_TEST(fn)	cmocka_unit_test_setup_teardown(fn, client_setup, \
 	client_teardown)
 #define SRC_TEST(fn)	cmocka_unit_test_setup_teardown(fn, src_setup, \
@@ -1503,6 +1767,7 @@ main(void)
 		JIRA_TEST(test_request_shape),
 		cmocka_unit_test(test_gateway_url),
 		JIRA_TEST(test_error_body_formatting),
+		JIRA_TEST(test_error_body_invalid_utf8),
 		JIRA_TEST(test_401_names_email_not_token),
 		JIRA_TEST(test_403_names_email),
 		JIRA_TEST(test_malformed_2xx),
@@ -1517,6 +1782,7 @@ main(void)
 		JIRA_TEST(test_search_without_is_last),
 		JIRA_TEST(test_search_repeated_token),
 		JIRA_TEST(test_search_is_last_false_no_token),
+		JIRA_TEST(test_error_body_echoes_credentials),
 		JIRA_TEST(test_search_wrong_shapes),
 		JIRA_TEST(test_search_callback_stops),
 		JIRA_TEST(test_search_canceled),
@@ -1530,6 +1796,10 @@ main(void)
 		SRC_TEST(test_source_fails),
 		SRC_TEST(test_source_no_token),
 		SRC_TEST(test_source_enabled),
+		SRC_TEST(test_source_field_by_name),
+		SRC_TEST(test_source_field_system_id),
+		SRC_TEST(test_source_field_ambiguous_or_unknown),
+		SRC_TEST(test_source_names_checked),
 	};
 
 	log_init("jira_test", LOG_ERR);
