@@ -31,6 +31,7 @@
 #include "http.h"
 #include "log.h"
 #include "split.h"
+#include "utf8.h"
 
 #define SPLIT_WS_PAGE		50	/* workspaces per page */
 #define SPLIT_BACKOFF_MS	1000	/* default backoff_base_ms */
@@ -497,37 +498,6 @@ split_parse(const char *url, const struct buf *body, json_object **root,
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if none. */
-static size_t
-split_utf8_len(const unsigned char *p, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /*
  * Replaces every byte that starts no valid UTF-8 sequence with U+FFFD,
  * so that names and descriptions are stored, and later printed as JSON,
@@ -537,28 +507,13 @@ split_utf8_len(const unsigned char *p, size_t n)
 static int
 split_utf8_fix(struct buf *b)
 {
-	static const char fffd[] = "\xef\xbf\xbd";
-	const unsigned char *p = (const unsigned char *)b->data;
 	struct buf out;
-	size_t i = 0, k;
-	int rc = 0;
+	int rc;
 
-	while (i < b->len && (k = split_utf8_len(p + i, b->len - i)) != 0)
-		i += k;
-	if (i == b->len)
+	if (utf8_valid(b->data, b->len))
 		return 0;
 	buf_init(&out, 0);
-	rc = buf_append(&out, p, i);
-	while (rc == 0 && i < b->len) {
-		if ((k = split_utf8_len(p + i, b->len - i)) == 0) {
-			rc = buf_append(&out, fffd, 3);
-			i++;
-		} else {
-			rc = buf_append(&out, p + i, k);
-			i += k;
-		}
-	}
-	if (rc != 0) {
+	if ((rc = utf8_repair(b->data, b->len, &out)) != 0) {
 		buf_release(&out);
 		return rc;
 	}
