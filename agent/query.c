@@ -1144,6 +1144,50 @@ status_source(void *arg, const char *source, const char *json, size_t len)
 	return 0;
 }
 
+/* Skipped items, after the counts in DETAIL (a held deletion is the
+ * source's error already). */
+static void
+status_detail_more(json_object *o, struct buf *detail)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, "skipped_count", &v))
+		buf_printf(detail, "; %lld skipped",
+		    (long long)json_object_get_int64(v));
+}
+
+/*
+ * Every skipped item the status records keep, one row each: the names
+ * come from Split or Jira, so they go through the table's escaping.
+ */
+static void
+status_print_skipped(struct query *q, struct counts *c)
+{
+	struct table *tab;
+	json_object *o, *list, *item;
+	size_t i, j, n = 0;
+
+	if ((tab = table_new(3, "SOURCE", "SKIPPED", "WHY")) == NULL)
+		return;
+	for (i = 0; i < json_object_array_length(c->sources); i++) {
+		o = json_object_array_get_idx(c->sources, i);
+		if (!json_object_object_get_ex(o, "skipped", &list) ||
+		    !json_object_is_type(list, json_type_array))
+			continue;
+		for (j = 0; j < json_object_array_length(list); j++) {
+			item = json_object_array_get_idx(list, j);
+			table_add(tab, jstr(o, "source"), jstr(item, "item"),
+			    jstr(item, "why"));
+			n++;
+		}
+	}
+	if (n > 0) {
+		fputc('\n', q->out);
+		table_print(tab, q->out);
+	}
+	table_free(tab);
+}
+
 static void
 status_print_text(struct query *q, struct counts *c, uint64_t first,
     uint64_t last)
@@ -1176,6 +1220,7 @@ status_print_text(struct query *q, struct counts *c, uint64_t first,
 			    json_object_array_length(v) + (size_t)
 			    json_object_get_int64(json_object_object_get(o,
 			    "unmatched_more")));
+		status_detail_more(o, &detail);
 		json_object_object_get_ex(o, "ok", &v);
 		table_add(tab, jstr(o, "source"), json_object_get_boolean(v) ?
 		    "ok" : "FAILED", jstr(o, "since"), jstr(o, "last_poll"),
@@ -1184,6 +1229,7 @@ status_print_text(struct query *q, struct counts *c, uint64_t first,
 	table_print(tab, q->out);
 	table_free(tab);
 	buf_release(&detail);
+	status_print_skipped(q, c);
 	fprintf(q->out, "\nflags   %lld (%lld active, %lld killed, %lld not "
 	    "defined)\nlinks   %lld, on %lld issues\nevents  ",
 	    (long long)c->flags, (long long)c->active, (long long)c->killed,

@@ -99,6 +99,11 @@ item() {
 long=$(head -c 10000 /dev/zero | tr '\0' 'x')
 sim POST flag '{"ws":"Default","flag":"'"$long"'"}' >/dev/null
 item "a 10 kB flag name" "^\[true,\"1 item skipped: flag 'x{60}\.\.\. \(10000 bytes\)': a name of 10000 bytes"
+check_match "a 10 kB flag name: the status table counts it" \
+    "^split:Default +ok .*[0-9]+ flags, [0-9]+ defined; 1 skipped" "$(fs status)"
+check_match "a 10 kB flag name: ... and lists it under SKIPPED" \
+    "^split:Default +flag 'x{60}\\.\\.\\. \\(10000 bytes\\)' +a name of 10000 bytes" \
+    "$(fs status)"
 sim DELETE "flag?ws=Default&flag=$long" >/dev/null
 
 sim POST fault '{"match":"'"$DEFS"'","kind":"edit","index":3,"set":{"defaultRule":"x"},"count":1}' >/dev/null
@@ -170,6 +175,9 @@ check_match "empty listing: the deletion is held" \
     "$n of $n flags missing from the listing; deletion held until the next poll confirms it" \
     "$(cat "$T/err")"
 check_eq "empty listing: the cache is unchanged" "$before" "$(cache_print)"
+check_match "empty listing: the status table says so" \
+    "^split:Default +FAILED .*$n of $n flags missing from the listing; deletion held until the next poll confirms it" \
+    "$(fs status)"
 check_match "empty listing: status says so" \
     "\"ok\":false.*deletion held.*\"held\":\\{\"missing\":$n,\"flags\":$n\\}" \
     "$(fs status --json | jq -c '.sources[] | select(.source == "split:Default")')"
