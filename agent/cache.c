@@ -345,31 +345,55 @@ txn_check(const struct cache_txn *t, int write)
 
 /* Keys. */
 
+/*
+ * The one way to build a key: every append checks the room left before
+ * it writes a byte.  k->len never exceeds CACHE_KEY_MAX, so the room,
+ * CACHE_KEY_MAX - k->len, cannot wrap.
+ */
+static void
+key_reset(struct key *k)
+{
+	k->len = 0;
+}
+
+static int
+key_put(struct key *k, const void *p, size_t n)
+{
+	if (n > CACHE_KEY_MAX - k->len)
+		return EINVAL;
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	return 0;
+}
+
+/* A non-empty string part; strnlen bounds the scan of a huge one. */
+static int
+key_put_str(struct key *k, const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] == '\0')
+		return EINVAL;
+	n = strnlen(s, CACHE_KEY_MAX + 1);
+	return key_put(k, s, n);
+}
+
 /* Joins n non-empty strings with single NULs; sep adds a trailing NUL
  * to make a prefix that matches the parts exactly. */
 static int
 key_join(struct key *k, const char *const *parts, int n, int sep)
 {
-	size_t len;
-	int i;
+	int i, rc;
 
-	k->len = 0;
+	key_reset(k);
 	for (i = 0; i < n; i++) {
-		if (parts[i] == NULL || parts[i][0] == '\0')
-			return EINVAL;
-		len = strnlen(parts[i], CACHE_KEY_MAX + 1);
-		if (i > 0)
-			k->buf[k->len++] = '\0';
-		if (len > CACHE_KEY_MAX - k->len)
-			return EINVAL;
-		memcpy(k->buf + k->len, parts[i], len);
-		k->len += len;
+		if (i > 0 && (rc = key_put(k, "", 1)) != 0)
+			return rc;
+		if ((rc = key_put_str(k, parts[i])) != 0)
+			return rc;
 	}
-	if (sep) {
-		if (k->len >= CACHE_KEY_MAX)
-			return EINVAL;
-		k->buf[k->len++] = '\0';
-	}
+	if (sep)
+		return key_put(k, "", 1);
 	return 0;
 }
 
@@ -397,13 +421,15 @@ key_join3(struct key *k, const char *a, const char *b, const char *c)
 static void
 key_seq(struct key *k, uint64_t seq)
 {
+	unsigned char b[CACHE_SEQ_LEN];
 	int i;
 
-	for (i = 7; i >= 0; i--) {
-		k->buf[i] = (char)(seq & 0xff);
+	for (i = CACHE_SEQ_LEN - 1; i >= 0; i--) {
+		b[i] = (unsigned char)(seq & 0xff);
 		seq >>= 8;
 	}
-	k->len = 8;
+	key_reset(k);
+	(void)key_put(k, b, sizeof(b));	/* 8 of 511 bytes: always room */
 }
 
 static int
@@ -427,11 +453,10 @@ key_split(struct key *k, const MDB_val *v, const char **parts, int n)
 	size_t i;
 	int np;
 
-	if (v->mv_size == 0 || v->mv_size > CACHE_KEY_MAX)
+	key_reset(k);
+	if (v->mv_size == 0 || key_put(k, v->mv_data, v->mv_size) != 0)
 		return MDB_CORRUPTED;
-	memcpy(k->buf, v->mv_data, v->mv_size);
-	k->len = v->mv_size;
-	k->buf[k->len] = '\0';
+	k->buf[k->len] = '\0';	/* buf has room for it past the max */
 	parts[0] = k->buf;
 	np = 1;
 	for (i = 0; i < k->len; i++) {
@@ -457,12 +482,8 @@ key_dead(struct key *k, const char *instance, uint64_t seq)
 
 	if ((rc = key_join(k, &instance, 1, 1)) != 0)
 		return rc;
-	if (k->len > CACHE_KEY_MAX - CACHE_SEQ_LEN)
-		return EINVAL;
 	key_seq(&s, seq);
-	memcpy(k->buf + k->len, s.buf, CACHE_SEQ_LEN);
-	k->len += CACHE_SEQ_LEN;
-	return 0;
+	return key_put(k, s.buf, s.len);
 }
 
 /* Copies a stored dead letter key into k, *instance NUL-terminated
@@ -477,8 +498,10 @@ key_dead_split(struct key *k, const MDB_val *v, const char **instance,
 	if (v->mv_size < CACHE_SEQ_LEN + 2 || v->mv_size > CACHE_KEY_MAX)
 		return MDB_CORRUPTED;
 	n = v->mv_size - CACHE_SEQ_LEN - 1;
-	memcpy(k->buf, v->mv_data, n + 1);
-	k->len = n;
+	key_reset(k);
+	if (key_put(k, v->mv_data, n + 1) != 0)
+		return MDB_CORRUPTED;
+	k->len = n;	/* the instance, its NUL kept as terminator */
 	if (k->buf[n] != '\0' || strlen(k->buf) != n)
 		return MDB_CORRUPTED;
 	*instance = k->buf;
@@ -578,12 +601,11 @@ walk(struct cache_txn *t, MDB_dbi dbi, const struct key *from, size_t plen,
 		if (plen > 0 && (k.mv_size < plen ||
 		    memcmp(k.mv_data, from->buf, plen) != 0))
 			break;
-		if (k.mv_size > CACHE_KEY_MAX) {
+		key_reset(&last);
+		if (key_put(&last, k.mv_data, k.mv_size) != 0) {
 			rc = MDB_CORRUPTED;
 			goto cursor_close;
 		}
-		memcpy(last.buf, k.mv_data, k.mv_size);
-		last.len = k.mv_size;
 		if ((rc = fn(&k, &v, vis)) != 0)
 			goto cursor_close;
 		rc = walk_step(cur, t->write, reverse, &last, &k, &v);
@@ -836,8 +858,8 @@ open_schema(struct cache_txn *t, const char *dir, int *found, char *err,
 	uint32_t schema;
 	int rc;
 
-	k.len = strlen("schema");
-	memcpy(k.buf, "schema", k.len);
+	key_reset(&k);
+	(void)key_put(&k, "schema", strlen("schema"));
 	rc = txn_get(t, t->meta, &k, &v);
 	*found = rc == 0;
 	if (rc == FS_ENOTFOUND)
@@ -928,8 +950,8 @@ open_dbis_txn(struct cache *c, const char *dir, char *err, size_t errlen)
 	if ((rc = open_dbis(&t, flags)) != 0)
 		goto txn_abort;
 	if (!found) {
-		k.len = strlen("schema");
-		memcpy(k.buf, "schema", k.len);
+		key_reset(&k);
+		(void)key_put(&k, "schema", strlen("schema"));
 		rc = txn_put(&t, t.meta, &k, &schema, sizeof(schema), 0);
 		if (rc != 0)
 			goto txn_abort;
@@ -1353,8 +1375,10 @@ cache_issue_foreach(struct cache_txn *t, cache_issue_cb cb, void *arg)
 			goto cursor_close;
 		if ((rc = cb(arg, p[0])) != 0)
 			goto cursor_close;
+		/* p[0] is the start of buf, so this only shortens it */
 		buf.len = strlen(p[0]);
-		buf.buf[buf.len++] = '\1';
+		if ((rc = key_put(&buf, "\1", 1)) != 0)
+			goto cursor_close;
 		k.mv_data = buf.buf;
 		k.mv_size = buf.len;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -1371,8 +1395,8 @@ cursor_close:
 static void
 key_meta_seq(struct key *k)
 {
-	k->len = strlen("seq");
-	memcpy(k->buf, "seq", k->len);
+	key_reset(k);
+	(void)key_put(k, "seq", strlen("seq"));
 }
 
 int

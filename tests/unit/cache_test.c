@@ -611,6 +611,98 @@ test_bad_keys(void **state)
 	assert_int_equal(cache_write(fx->c, bad_keys_fn, NULL), 0);
 }
 
+/*
+ * Every key builder around LMDB's 511-byte limit, with the first part
+ * alone taking 509 to 513 bytes: a first part of exactly 511 once wrote
+ * the separator first and then copied the next part past the buffer.
+ */
+static int
+key_edges_fn(struct cache_txn *t, void *arg)
+{
+	char big[600], want[64];
+	const void *rec;
+	const char *js;
+	struct seen s;
+	uint64_t seq;
+	uint32_t mask;
+	size_t len, n;
+	int fits;
+
+	(void)arg;
+	for (n = 505; n <= 513; n++) {
+		memset(big, 'p', sizeof(big));
+		big[n] = '\0';
+		snprintf(want, sizeof(want), "first part %zu", n);
+		/* PROJECT\0FLAG\0ISSUE with "f" and "I-1": n + 6 bytes */
+		memset(&s, 0, sizeof(s));
+		fits = n + 6 <= 511;
+		if (cache_link_get(t, big, "f", "I-1", &mask) !=
+		    (fits ? FS_ENOTFOUND : EINVAL))
+			fail_msg("%s: cache_link_get", want);
+		if (cache_link_set(t, big, "f", "I-1", 1) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_link_set", want);
+		/* PROJECT\0FLAG: n + 2 */
+		fits = n + 2 <= 511;
+		if (cache_flag_put(t, big, "f", "r", 1) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_flag_put", want);
+		if (cache_flag_get(t, big, "f", &rec, &len) !=
+		    (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_flag_get", want);
+		/* PROJECT\0FLAG\0 as a prefix: n + 3 */
+		fits = n + 3 <= 511;
+		if (cache_link_foreach_flag(t, big, "f", seen_link, &s) !=
+		    (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_link_foreach_flag", want);
+		/* PROJECT\0 as a prefix: n + 1 */
+		fits = n + 1 <= 511;
+		if (cache_flag_foreach(t, big, seen_flag, &s) !=
+		    (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_flag_foreach", want);
+		/* one part: n */
+		fits = n <= 511;
+		if (cache_status_put(t, big, "{}", 2) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_status_put", want);
+		if (cache_status_get(t, big, &js, &len) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_status_get", want);
+		/* INSTANCE\0 and 8 bytes of seq: n + 9 */
+		fits = n + 9 <= 511;
+		if (cache_dead_put(t, big, 1, "{}", 2) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_dead_put", want);
+		/* INSTANCE\0KEY: n + 2 */
+		fits = n + 2 <= 511;
+		if (cache_kv_put(t, big, "k", "v", 1) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_kv_put", want);
+		if (cache_cursor_put(t, big, 1) != (n <= 511 ? 0 : EINVAL))
+			fail_msg("%s: cache_cursor_put", want);
+		if (cache_cursor_get(t, big, &seq) != (n <= 511 ? 0 : EINVAL))
+			fail_msg("%s: cache_cursor_get", want);
+	}
+	/* The later parts at the edge too: 1 + 1 + 509 = 511, then 512. */
+	memset(big, 'f', sizeof(big));
+	big[509] = '\0';
+	assert_int_equal(cache_flag_put(t, "p", big, "r", 1), 0);
+	assert_int_equal(cache_link_set(t, "p", "f", big, 1), EINVAL);
+	big[507] = '\0';	/* p\0f\0 and 507: 511 */
+	assert_int_equal(cache_link_set(t, "p", "f", big, 1), 0);
+	big[507] = 'f';
+	big[508] = '\0';	/* 512 */
+	assert_int_equal(cache_link_set(t, "p", "f", big, 1), EINVAL);
+	big[508] = 'f';
+	big[509] = 'f';
+	big[510] = '\0';	/* p\0 and 510: 512 */
+	assert_int_equal(cache_flag_put(t, "p", big, "r", 1), EINVAL);
+	return 0;
+}
+
+static void
+test_key_edges(void **state)
+{
+	struct fixture *fx = *state;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, key_edges_fn, NULL), 0);
+}
+
 /* Links. */
 
 static void
@@ -2013,6 +2105,7 @@ main(void)
 		T(test_bad_args),
 		T(test_flags),
 		T(test_bad_keys),
+		T(test_key_edges),
 		T(test_links),
 		T(test_issue_foreach),
 		T(test_events),
