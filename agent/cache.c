@@ -1135,6 +1135,16 @@ cache_release_pages(struct cache *c)
 	fclose(f);
 }
 
+const char *
+cache_dir(struct cache *c)
+{
+	const char *dir;
+
+	if (c == NULL || mdb_env_get_path(c->env, &dir) != 0 || dir == NULL)
+		return "the state directory";
+	return dir;
+}
+
 int
 cache_info(struct cache *c, size_t *mapsize, uint64_t *last_txnid)
 {

@@ -77,6 +77,10 @@ int	cache_write(struct cache *c, cache_write_fn fn, void *arg);
  */
 void	cache_release_pages(struct cache *c);
 
+/* The directory the cache was opened in, for messages; valid until
+ * cache_close(). */
+const char *cache_dir(struct cache *c);
+
 /* Current map size and last committed transaction id (benchmark, tests). */
 int	cache_info(struct cache *c, size_t *mapsize, uint64_t *last_txnid);
 
