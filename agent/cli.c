@@ -163,6 +163,38 @@ cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 	return rc;
 }
 
+/*
+ * The one line `sync` prints.  "no change" only when every source was
+ * polled and the commit went through: a failed or canceled cycle says
+ * what it did commit instead.
+ */
+static void
+cli_sync_summary(const struct poll_report *rep, int rc)
+{
+	size_t polled = rep->sources - rep->failed;
+	int whole = rc != FS_ECANCELED && rep->commit.error[0] == '\0';
+
+	printf("sync: %zu of %zu sources polled", polled, rep->sources);
+	if (rep->commit.nevents)
+		printf(", %zu events (seq %llu-%llu)", rep->commit.nevents,
+		    (unsigned long long)rep->commit.first_seq,
+		    (unsigned long long)rep->commit.last_seq);
+	if (rc == FS_ECANCELED)
+		printf(", canceled%s", rep->commit.nevents ? "" :
+		    ": nothing committed");
+	else if (!whole)
+		printf(", %s", rep->commit.nevents ? "then the commit failed" :
+		    "nothing committed: the cache could not be written");
+	else if (rc != 0 && rep->commit.nevents == 0)
+		printf(", no events from those polled");
+	else if (rep->commit.nevents == 0)
+		printf(", no change");
+	if (rep->commit.skipped)
+		printf(", %zu item%s skipped (see 'flagsync status')",
+		    rep->commit.skipped, rep->commit.skipped == 1 ? "" : "s");
+	putchar('\n');
+}
+
 static int
 cmd_sync(struct cli *cl, int argc, char **argv)
 {
@@ -206,15 +238,8 @@ cmd_sync(struct cli *cl, int argc, char **argv)
 		    rep.changed, rep.commit.nevents,
 		    (unsigned long long)rep.commit.first_seq,
 		    (unsigned long long)rep.commit.last_seq);
-	else if (rep.commit.nevents)
-		printf("sync: %zu of %zu sources polled, %zu events "
-		    "(seq %llu-%llu)\n", rep.sources - rep.failed,
-		    rep.sources, rep.commit.nevents,
-		    (unsigned long long)rep.commit.first_seq,
-		    (unsigned long long)rep.commit.last_seq);
 	else
-		printf("sync: %zu of %zu sources polled, no change\n",
-		    rep.sources - rep.failed, rep.sources);
+		cli_sync_summary(&rep, rc);
 	if (rc != 0)
 		fprintf(stderr, "flagsync sync: %zu of %zu sources failed "
 		    "(see the messages above and 'flagsync status')\n",

@@ -1,6 +1,8 @@
 /* commit.c - one cycle's state and events in one write transaction. */
 #include "autoconf.h"
 
+#include <sys/statvfs.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,6 +25,9 @@
 #include "view.h"
 
 _Static_assert(EV_COUNT <= 16, "commit_result.counts is too small");
+
+/* Less free space than this under the cache reads as a full disk. */
+#define COMMIT_FULL_BYTES	(4u * 1024 * 1024)
 
 /* ------------------------------------------------------------ changeset */
 
@@ -1050,34 +1055,44 @@ result_add(struct commit_result *sum, const struct commit_result *r)
 		sum->counts[i] += r->counts[i];
 }
 
+/*
+ * Whether the filesystem holding dir is (nearly) full.  LMDB turns a
+ * short write on a full disk into EIO, so the free space, not the error
+ * code, tells a full disk from a failing one.
+ */
+static bool
+commit_disk_full(const char *dir)
+{
+	struct statvfs fs;
+
+	if (statvfs(dir, &fs) != 0)
+		return false;
+	return (uint64_t)fs.f_bavail * fs.f_frsize < COMMIT_FULL_BYTES;
+}
+
 /* Why a commit failed, naming the likely cause of the common ones. */
 static void
 commit_error(struct cache *c, int rc, char *out, size_t len)
 {
 	const char *dir = cache_dir(c);
 
-	switch (rc) {
-	case ENOSPC:
-	case EDQUOT:
-	case EFBIG:
+	if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG ||
+	    ((rc == EIO || rc == MDB_MAP_FULL) && commit_disk_full(dir))) {
 		snprintf(out, len, "cannot commit to the cache in %s: no space "
 		    "left on the filesystem holding %s (%s)", dir, dir,
 		    fs_strerror(rc));
-		break;
-	case EIO:
+		return;
+	}
+	if (rc == EIO)
 		snprintf(out, len, "cannot commit to the cache in %s: "
-		    "input/output error: the filesystem holding %s may be full "
-		    "or failing", dir, dir);
-		break;
-	case MDB_MAP_FULL:
+		    "input/output error: the disk holding %s may be failing",
+		    dir, dir);
+	else if (rc == MDB_MAP_FULL)
 		snprintf(out, len, "cannot commit to the cache in %s: the map "
-		    "stayed full after growing it (is the filesystem holding "
-		    "%s full?)", dir, dir);
-		break;
-	default:
+		    "stayed full however much it grew", dir);
+	else
 		snprintf(out, len, "cannot commit to the cache in %s: %s", dir,
 		    fs_strerror(rc));
-	}
 }
 
 /* A copy of a status record saying the commit failed. */

@@ -89,11 +89,28 @@ fs flags --json >"$T/during" 2>&1; rc=$?
 running=no; kill -0 $spid 2>/dev/null && running=yes
 check_eq "a query during a sync runs (sync still running: $running)" "0 yes" "$rc $running"
 wait $spid
+
+# A sync stopped by SIGTERM says so and never claims "no change".
+sim DELETE requests >/dev/null
+sim POST fault '{"match":"/splits/ws/[^/]+/environments/","kind":"slow","delay":30,"count":1}' >/dev/null
+"$FLAGSYNC" -c "$T/flagsync.ini" sync >"$T/out" 2>/dev/null &
+spid=$!
+i=0
+until sim GET requests | grep -q environments; do
+	i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05
+done
+kill -TERM $spid; wait $spid; rc=$?
+check_eq "a canceled sync exits 1" 1 "$rc"
+check_nomatch "... and does not say 'no change'" "no change" "$(cat "$T/out")"
+check_match "... it says canceled" "canceled" "$(cat "$T/out")"
+sim DELETE fault >/dev/null
+
 kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=
 fs flags >/dev/null 2>&1 && fs issue SHOP-1 >/dev/null 2>&1 && fs events >/dev/null 2>&1 && fs status >/dev/null 2>&1; rc=$?
 check_eq "queries work with Split unreachable" 0 "$rc"
-fs sync >/dev/null 2>&1; rc=$?
+fs sync >"$T/out" 2>/dev/null; rc=$?
 check_eq "sync with Split unreachable exits 1" 1 "$rc"
+check_nomatch "... and does not say 'no change'" "no change" "$(cat "$T/out")"
 
 rm -rf "$T/state2"
 sed "s|^state_dir = .*|state_dir = $T/state2|" "$T/flagsync.ini" >"$T/other.ini"
