@@ -786,8 +786,8 @@ open_prepare(const char *dir, int rdonly, size_t *map)
 
 /*
  * Frees reader slots left by killed processes: they pin old pages and
- * make the file grow (lmdb.h, caveats).  The writer does it on open and
- * before growing the map.
+ * make the file grow (lmdb.h, caveats).  The writer does it on open,
+ * before growing the map, and once a cycle (cache_readers_clear()).
  */
 static int
 readers_clear(struct cache *c)
@@ -795,6 +795,19 @@ readers_clear(struct cache *c)
 	int dead;
 
 	return mdb_reader_check(c->env, &dead);
+}
+
+int
+cache_readers_clear(struct cache *c, int *dead)
+{
+	int n = 0, rc;
+
+	if (c == NULL)
+		return EINVAL;
+	rc = mdb_reader_check(c->env, &n);
+	if (dead != NULL)
+		*dead = n;
+	return rc;
 }
 
 /*
@@ -1109,30 +1122,45 @@ cache_write(struct cache *c, cache_write_fn fn, void *arg)
 /*
  * LMDB does not tell where it mapped the file (me_mapaddr is only set
  * with MDB_FIXEDMAP), so find the mapping of data.mdb in /proc/self/maps;
- * it moves when the map grows, so look each time.
+ * it moves when the map grows, so look each time.  The lookup and the
+ * madvise() run registered like a transaction, so no resize can unmap the
+ * range in between (MADV_DONTNEED on whatever took its place would zero
+ * that memory).
  */
 void
 cache_release_pages(struct cache *c)
 {
+	struct cache_txn t;
 	const char *dir;
 	unsigned long start, end;
-	char line[4352], path[PATH_MAX], *name;
+	char line[4352], *path, *name;
+	size_t plen;
 	FILE *f;
 
-	/* /proc/self/maps names the file by its resolved path */
-	if (mdb_env_get_path(c->env, &dir) != 0 || realpath(dir, path) == NULL ||
-	    (f = fopen("/proc/self/maps", "re")) == NULL)
+	if (c == NULL)
 		return;
+	/* /proc/self/maps names the file by its resolved path */
+	if (mdb_env_get_path(c->env, &dir) != 0 ||
+	    (path = realpath(dir, NULL)) == NULL)
+		return;
+	plen = strlen(path);
+	txn_init(&t, c, 0);
+	map_enter(c, &t);
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		goto map_leave;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if ((name = strchr(line, '/')) == NULL ||
-		    strncmp(name, path, strlen(path)) != 0 ||
-		    strcmp(name + strlen(path), "/data.mdb") != 0)
+		    strncmp(name, path, plen) != 0 ||
+		    strcmp(name + plen, "/data.mdb") != 0)
 			continue;
 		if (sscanf(line, "%lx-%lx", &start, &end) == 2)
 			(void)madvise((void *)start, end - start, MADV_DONTNEED);
 	}
 	fclose(f);
+map_leave:
+	map_leave(c, &t);
+	free(path);
 }
 
 const char *

@@ -77,6 +77,13 @@ int	cache_write(struct cache *c, cache_write_fn fn, void *arg);
  */
 void	cache_release_pages(struct cache *c);
 
+/*
+ * Frees the reader slots of processes that died inside a read transaction
+ * (a query killed with -9): they pin old pages, so the file grows.  The
+ * writer calls it once a cycle; *dead (may be NULL) gets how many.
+ */
+int	cache_readers_clear(struct cache *c, int *dead);
+
 /* The directory the cache was opened in, for messages; valid until
  * cache_close(). */
 const char *cache_dir(struct cache *c);

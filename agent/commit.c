@@ -1176,6 +1176,10 @@ commit_apply(struct cache *c, const struct changeset *cs,
 	memset(&sum, 0, sizeof(sum));
 	memset(&a, 0, sizeof(a));
 	memset(&plan, 0, sizeof(plan));
+	/* once a cycle: slots of killed queries would pin old pages */
+	if ((rc = cache_readers_clear(c, NULL)) != 0)
+		log_warnx("cannot clear stale readers of the cache in %s: %s",
+		    cache_dir(c), fs_strerror(rc));
 	if ((rc = vet_changeset(cs, &vet)) != 0 ||
 	    (rc = plan_links(c, cs, &plan, &vet)) != 0)
 		goto plan_release;

@@ -6,6 +6,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/wait.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -630,6 +632,50 @@ test_failed_commit_marks_status(void **state)
 	json_object_put(o);
 }
 
+/*
+ * A query killed inside its read transaction leaves a reader slot that
+ * pins old pages; each cycle's commit frees such slots, not only the
+ * writer's open.
+ */
+static void
+test_stale_readers_cleared(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	int p[2], dead = -1, st;
+	char c = 0, err[256];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		struct cache *rc;
+		struct cache_txn *t;
+
+		close(p[0]);
+		if (cache_open(&rc, f->dir, CACHE_RDONLY, err,
+		    sizeof(err)) != 0 || cache_read_begin(rc, &t) != 0)
+			_exit(1);
+		(void)write(p[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	assert_true(pid > 0);
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+
+	changeset_init(&cs);
+	add_flag(&cs, "a", 0, 25, 1);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+	assert_int_equal(cache_readers_clear(f->c, &dead), 0);
+	if (dead != 0)
+		fail_msg("%d stale reader slot(s) left after a commit", dead);
+}
+
 int
 main(void)
 {
@@ -651,6 +697,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_names_skipped,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_marks_status,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_readers_cleared,
 		    setup, teardown),
 	};
 
