@@ -704,6 +704,8 @@ cli_query(struct cli *cl, int (*fn)(struct query *, int, char **),
 	q.stop = &cli_stop;
 	if ((status = cli_open_cache(cl, CACHE_RDONLY, &q.c)) != 0)
 		return status;
+	/* a damaged page then ends in a message, not a signal */
+	(void)cache_guard(q.c);
 	if (fn == query_events)
 		cli_catch_signals();
 	status = fn(&q, argc, argv);

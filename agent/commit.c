@@ -954,8 +954,8 @@ apply_time(struct cache_txn *t, struct apply *a)
 	if (a->seq == 0)
 		return 0;
 	rc = cache_event_time(t, a->seq, &prev);
-	if (rc == FS_ENOTFOUND)
-		return 0;	/* pruned: nothing left to go back from */
+	if (rc == FS_ENOTFOUND || rc == FS_EPROTO)
+		return 0;	/* pruned, or unreadable: nothing to go by */
 	if (rc != 0)
 		return rc;
 	if (prev > a->time)

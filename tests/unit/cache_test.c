@@ -2089,6 +2089,71 @@ test_event_time(void **state)
 	cache_read_end(t);
 }
 
+
+/*
+ * A file cut short after the open check passed: the next read touches the
+ * map past the end of the file, and cache_guard() turns the SIGBUS into
+ * "the cache at DIR is damaged" and exit status 1.
+ */
+static int
+guard_count(void *arg, const char *project, const char *flag,
+    const void *rec, size_t len)
+{
+	volatile const char *p = rec;
+	size_t i, *n = arg;
+
+	(void)project;
+	(void)flag;
+	for (i = 0; i < len; i++)
+		*n += (size_t)p[i];
+	return 0;
+}
+
+static void
+test_guard_truncated(void **state)
+{
+	struct fixture *fx = *state;
+	char name[32], path[PATH_MAX + 16], err[512], msg[1024];
+	struct cache_txn *t;
+	struct cache *c;
+	size_t i, n = 0;
+	ssize_t got;
+	int p[2], st;
+	pid_t pid;
+
+	open_write(fx);
+	for (i = 0; i < 400; i++) {
+		snprintf(name, sizeof(name), "flag_%04zu", i);
+		RUN(fx->c, FLAG("A", name, "a record of some length here"));
+	}
+	cache_close(fx->c);
+	fx->c = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", fx->dir);
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		dup2(p[1], STDERR_FILENO);
+		if (cache_open(&c, fx->dir, CACHE_RDONLY, err,
+		    sizeof(err)) != 0 || cache_guard(c) != 0)
+			_exit(3);
+		if (truncate(path, 8192) != 0 || cache_read_begin(c, &t) != 0)
+			_exit(4);
+		(void)cache_flag_foreach(t, NULL, guard_count, &n);
+		_exit(5);	/* read all past the end: no guard, no fault? */
+	}
+	assert_true(pid > 0);
+	close(p[1]);
+	got = read(p[0], msg, sizeof(msg) - 1);
+	close(p[0]);
+	msg[got > 0 ? got : 0] = '\0';
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st))
+		fail_msg("the reader died of signal %d", WTERMSIG(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	assert_non_null(strstr(msg, "is damaged"));
+	assert_non_null(strstr(msg, fx->dir));
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -2129,6 +2194,7 @@ main(void)
 		T(test_plugin_dbs_old_cache),
 		T(test_rdonly_missing_old_db),
 		T(test_event_time),
+		T(test_guard_truncated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
