@@ -118,7 +118,7 @@ static void
 err_damaged(char *err, size_t errlen, const char *dir, const char *why)
 {
 	err_set(err, errlen, "the cache at %s is damaged: %s; rebuild it with "
-	    "'flagsync rebuild' (see flagsync(8), RECOVERY)", dir, why);
+	    "'flagsync rebuild' (see flagsync(8))", dir, why);
 }
 
 static void
@@ -1464,7 +1464,7 @@ cache_guard(struct cache *c)
 
 	n = snprintf(guard_msg, sizeof(guard_msg), "flagsync: the cache at %s "
 	    "is damaged: reading it faulted; rebuild it with 'flagsync "
-	    "rebuild' (see flagsync(8), RECOVERY)\n", dir);
+	    "rebuild' (see flagsync(8))\n", dir);
 	if (n < 0 || (size_t)n >= sizeof(guard_msg))
 		return ENAMETOOLONG;
 	guard_len = (size_t)n;
