@@ -25,6 +25,7 @@
 #include "loader.h"
 #include "lock.h"
 #include "log.h"
+#include "maxlen.h"
 #include "poll.h"
 #include "query.h"
 #include "recover.h"
@@ -283,6 +284,12 @@ cli_link_args(struct cli *cl, const char *cmd, int argc, char **argv,
 	}
 	if ((*project = cli_project(cl, cmd, given)) == NULL)
 		return EXIT_USAGE;
+	if (pos[0][0] == '\0' || strnlen(pos[0], FS_FLAG_MAX + 1) >
+	    FS_FLAG_MAX) {
+		fprintf(stderr, "flagsync %s: a flag name is 1 to %d bytes\n",
+		    cmd, FS_FLAG_MAX);
+		return EXIT_USAGE;
+	}
 	if (keys_init(keys, cl->cfg->issue_key_pattern, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "flagsync %s: %s\n", cmd, err);

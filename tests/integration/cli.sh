@@ -44,6 +44,9 @@ check_eq "events --issue" "PAY-42" "$(fs events --issue PAY-42 --type link.added
 check_eq "events --since TIME in the future shows none" "" "$(fs events --since 2999-01-01T00:00:00Z --json)"
 check_eq "events --since TIME in the past shows all" "$n" "$(fs events --since 2000-01-01 --json | wc -l | tr -d ' ')"
 
+err=$(fs link "$(head -c 300 /dev/zero | tr '\0' f)" SHOP-1 2>&1); rc=$?
+check_eq "link: a flag name longer than flagsync stores exits 2" 2 "$rc"
+check_match "... saying the limit" "1 to 255 bytes" "$err"
 fs frobnicate >/dev/null 2>&1; rc=$?
 check_eq "unknown command exits 2" 2 "$rc"
 fs flags --bogus >/dev/null 2>&1; rc=$?
