@@ -44,7 +44,7 @@
 #define CACHE_DIR_MODE		0750
 #define CACHE_DBI_NONE		((MDB_dbi)-1)	/* a late database not there */
 #define CACHE_SEQ_LEN		8		/* big-endian seq in keys */
-#define PATH_BUF		4096		/* STATE_DIR/data.mdb and such */
+#define PATH_BUF		4096		/* STATE_DIR/data.mdb... */
 
 size_t cache_test_initial_map;
 
@@ -820,7 +820,7 @@ open_path(char *path, size_t size, const char *dir, const char *file)
 #define META_MAGIC	0xBEEFC0DEu
 #define META_VERSION	1u
 #define META_P_META	0x08u
-#define META_HDR	16		/* page header: pgno, pad, flags, bounds */
+#define META_HDR	16		/* page header: pgno, flags, bounds */
 #define META_DBS	24		/* mm_dbs[2] within the meta */
 #define META_DB_SIZE	48		/* one MDB_db */
 #define META_LAST_PG	120		/* mm_last_pg within the meta */
@@ -900,8 +900,8 @@ meta_check(const struct meta *m, uint64_t want_pgno, uint64_t pages,
 			continue;
 		if (m->root[i] < 2 || m->root[i] > m->last_pg ||
 		    m->depth[i] == 0 || m->depth[i] > 32) {
-			snprintf(why, len, "meta page %llu has a root page %llu "
-			    "outside the file's %llu pages",
+			snprintf(why, len, "meta page %llu has a root page "
+			    "%llu outside the file's %llu pages",
 			    (unsigned long long)want_pgno,
 			    (unsigned long long)m->root[i],
 			    (unsigned long long)m->last_pg + 1);

@@ -286,9 +286,12 @@ aside_make(const char *state_dir, char *out, size_t size)
 	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
 		return EINVAL;
 	for (i = 0; i < RECOVER_ASIDE_TRIES; i++) {
-		n = i == 0 ?
-		    snprintf(out, size, "%s/damaged-%s", state_dir, stamp) :
-		    snprintf(out, size, "%s/damaged-%s-%d", state_dir, stamp, i);
+		if (i == 0)
+			n = snprintf(out, size, "%s/damaged-%s", state_dir,
+			    stamp);
+		else
+			n = snprintf(out, size, "%s/damaged-%s-%d", state_dir,
+			    stamp, i);
 		if (n < 0 || (size_t)n >= size)
 			return ENAMETOOLONG;
 		if (mkdir(out, 0750) == 0)

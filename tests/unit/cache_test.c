@@ -639,7 +639,8 @@ key_edges_fn(struct cache_txn *t, void *arg)
 		if (cache_link_get(t, big, "f", "I-1", &mask) !=
 		    (fits ? FS_ENOTFOUND : EINVAL))
 			fail_msg("%s: cache_link_get", want);
-		if (cache_link_set(t, big, "f", "I-1", 1) != (fits ? 0 : EINVAL))
+		if (cache_link_set(t, big, "f", "I-1", 1) !=
+		    (fits ? 0 : EINVAL))
 			fail_msg("%s: cache_link_set", want);
 		/* PROJECT\0FLAG: n + 2 */
 		fits = n + 2 <= 511;
