@@ -19,8 +19,10 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@
 #define CACHE_DIR_MODE		0750
 #define CACHE_DBI_NONE		((MDB_dbi)-1)	/* a late database not there */
 #define CACHE_SEQ_LEN		8		/* big-endian seq in keys */
+#define PATH_BUF		4096		/* STATE_DIR/data.mdb... */
 
 size_t cache_test_initial_map;
 
@@ -90,6 +93,8 @@ struct visit {
 typedef int (*walk_fn)(const MDB_val *k, const MDB_val *v,
     const struct visit *vis);
 
+static void	guard_range(struct cache *c);
+
 static const char nocache_fmt[] =
     "no cache in %s yet: run 'flagsync sync' first";
 
@@ -110,9 +115,18 @@ err_set(char *err, size_t errlen, const char *fmt, ...)
 }
 
 static void
+err_damaged(char *err, size_t errlen, const char *dir, const char *why)
+{
+	err_set(err, errlen, "the cache at %s is damaged: %s; rebuild it with "
+	    "'flagsync rebuild' (see flagsync(8))", dir, why);
+}
+
+static void
 err_open(char *err, size_t errlen, const char *dir, int rc)
 {
-	if (rc == FS_ENOTFOUND)
+	if (rc == FS_EDAMAGED)
+		err_damaged(err, errlen, dir, "LMDB cannot read it");
+	else if (rc == FS_ENOTFOUND)
 		err_set(err, errlen, nocache_fmt, dir);
 	else if (rc == EACCES)
 		err_set(err, errlen, "cannot open the cache in %s: "
@@ -199,11 +213,53 @@ map_resize(struct cache *c, int grow)
 	while (!LIST_EMPTY(&c->txns))
 		pthread_cond_wait(&c->cond, &c->mtx);
 	rc = map_set(c, grow);
+	guard_range(c);
 	c->resizing--;
 	pthread_cond_broadcast(&c->cond);
 mutex_unlock:
 	pthread_mutex_unlock(&c->mtx);
 	return rc;
+}
+
+/*
+ * Damage.  LMDB reports a page of the wrong type or one it cannot find;
+ * those, and our own decoding failures, are FS_EDAMAGED.  A damaged page
+ * can also make LMDB (or a reader of a record) touch memory past the end
+ * of the file or through a wild page number: cache_guard() turns that
+ * fault into the same one-line message and exit status 1.  guard_depth
+ * counts the LMDB calls this thread is in.
+ */
+static _Thread_local volatile sig_atomic_t guard_depth;
+static volatile uintptr_t guard_start, guard_end;
+static char guard_msg[PATH_BUF + 256];
+static size_t guard_len;
+
+static int
+lmdb_rc(int rc)
+{
+	if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
+	    rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+		return FS_EDAMAGED;
+	return rc;
+}
+
+/* Reads: after LMDB met a damaged page, the transaction is spoilt and
+ * every later read says MDB_BAD_TXN, which is that damage too. */
+static int
+lmdb_read_rc(int rc)
+{
+	return rc == MDB_BAD_TXN ? FS_EDAMAGED : lmdb_rc(rc);
+}
+
+static int
+cur_get(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_cursor_op op)
+{
+	int rc;
+
+	guard_depth++;
+	rc = mdb_cursor_get(cur, k, v, op);
+	guard_depth--;
+	return lmdb_read_rc(rc);
 }
 
 /* Transactions. */
@@ -276,7 +332,9 @@ txn_put(struct cache_txn *t, MDB_dbi dbi, const struct key *k,
 	kv.mv_size = k->len;
 	dv.mv_data = (void *)data;
 	dv.mv_size = len;
-	rc = mdb_put(t->txn, dbi, &kv, &dv, flags);
+	guard_depth++;
+	rc = lmdb_rc(mdb_put(t->txn, dbi, &kv, &dv, flags));
+	guard_depth--;
 	if (rc == 0)
 		t->dirty = 1;
 	else if (rc == MDB_MAP_FULL)
@@ -293,7 +351,9 @@ txn_del(struct cache_txn *t, MDB_dbi dbi, const struct key *k)
 
 	kv.mv_data = (void *)k->buf;
 	kv.mv_size = k->len;
-	rc = mdb_del(t->txn, dbi, &kv, NULL);
+	guard_depth++;
+	rc = lmdb_rc(mdb_del(t->txn, dbi, &kv, NULL));
+	guard_depth--;
 	if (rc == 0)
 		t->dirty = 1;
 	else if (rc == MDB_MAP_FULL)
@@ -312,8 +372,10 @@ txn_get(struct cache_txn *t, MDB_dbi dbi, const struct key *k, MDB_val *v)
 		return FS_ENOTFOUND;
 	kv.mv_data = (void *)k->buf;
 	kv.mv_size = k->len;
+	guard_depth++;
 	rc = mdb_get(t->txn, dbi, &kv, v);
-	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+	guard_depth--;
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : lmdb_read_rc(rc);
 }
 
 /* Writes only when the stored bytes differ, so a no-op stays clean. */
@@ -345,31 +407,55 @@ txn_check(const struct cache_txn *t, int write)
 
 /* Keys. */
 
+/*
+ * The one way to build a key: every append checks the room left before
+ * it writes a byte.  k->len never exceeds CACHE_KEY_MAX, so the room,
+ * CACHE_KEY_MAX - k->len, cannot wrap.
+ */
+static void
+key_reset(struct key *k)
+{
+	k->len = 0;
+}
+
+static int
+key_put(struct key *k, const void *p, size_t n)
+{
+	if (n > CACHE_KEY_MAX - k->len)
+		return EINVAL;
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	return 0;
+}
+
+/* A non-empty string part; strnlen bounds the scan of a huge one. */
+static int
+key_put_str(struct key *k, const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] == '\0')
+		return EINVAL;
+	n = strnlen(s, CACHE_KEY_MAX + 1);
+	return key_put(k, s, n);
+}
+
 /* Joins n non-empty strings with single NULs; sep adds a trailing NUL
  * to make a prefix that matches the parts exactly. */
 static int
 key_join(struct key *k, const char *const *parts, int n, int sep)
 {
-	size_t len;
-	int i;
+	int i, rc;
 
-	k->len = 0;
+	key_reset(k);
 	for (i = 0; i < n; i++) {
-		if (parts[i] == NULL || parts[i][0] == '\0')
-			return EINVAL;
-		len = strnlen(parts[i], CACHE_KEY_MAX + 1);
-		if (i > 0)
-			k->buf[k->len++] = '\0';
-		if (len > CACHE_KEY_MAX - k->len)
-			return EINVAL;
-		memcpy(k->buf + k->len, parts[i], len);
-		k->len += len;
+		if (i > 0 && (rc = key_put(k, "", 1)) != 0)
+			return rc;
+		if ((rc = key_put_str(k, parts[i])) != 0)
+			return rc;
 	}
-	if (sep) {
-		if (k->len >= CACHE_KEY_MAX)
-			return EINVAL;
-		k->buf[k->len++] = '\0';
-	}
+	if (sep)
+		return key_put(k, "", 1);
 	return 0;
 }
 
@@ -397,13 +483,15 @@ key_join3(struct key *k, const char *a, const char *b, const char *c)
 static void
 key_seq(struct key *k, uint64_t seq)
 {
+	unsigned char b[CACHE_SEQ_LEN];
 	int i;
 
-	for (i = 7; i >= 0; i--) {
-		k->buf[i] = (char)(seq & 0xff);
+	for (i = CACHE_SEQ_LEN - 1; i >= 0; i--) {
+		b[i] = (unsigned char)(seq & 0xff);
 		seq >>= 8;
 	}
-	k->len = 8;
+	key_reset(k);
+	(void)key_put(k, b, sizeof(b));	/* 8 of 511 bytes: always room */
 }
 
 static int
@@ -413,7 +501,7 @@ key_seq_decode(const MDB_val *v, uint64_t *seq)
 	int i;
 
 	if (v->mv_size != 8)
-		return MDB_CORRUPTED;
+		return FS_EDAMAGED;
 	*seq = 0;
 	for (i = 0; i < 8; i++)
 		*seq = *seq << 8 | p[i];
@@ -427,23 +515,22 @@ key_split(struct key *k, const MDB_val *v, const char **parts, int n)
 	size_t i;
 	int np;
 
-	if (v->mv_size == 0 || v->mv_size > CACHE_KEY_MAX)
-		return MDB_CORRUPTED;
-	memcpy(k->buf, v->mv_data, v->mv_size);
-	k->len = v->mv_size;
-	k->buf[k->len] = '\0';
+	key_reset(k);
+	if (v->mv_size == 0 || key_put(k, v->mv_data, v->mv_size) != 0)
+		return FS_EDAMAGED;
+	k->buf[k->len] = '\0';	/* buf has room for it past the max */
 	parts[0] = k->buf;
 	np = 1;
 	for (i = 0; i < k->len; i++) {
 		if (k->buf[i] != '\0')
 			continue;
 		if (np == n)
-			return MDB_CORRUPTED;
+			return FS_EDAMAGED;
 		parts[np++] = k->buf + i + 1;
 	}
 	for (i = 0; i < (size_t)np; i++)
 		if (parts[i][0] == '\0')
-			return MDB_CORRUPTED;
+			return FS_EDAMAGED;
 	return np == n ? 0 : MDB_CORRUPTED;
 }
 
@@ -457,12 +544,8 @@ key_dead(struct key *k, const char *instance, uint64_t seq)
 
 	if ((rc = key_join(k, &instance, 1, 1)) != 0)
 		return rc;
-	if (k->len > CACHE_KEY_MAX - CACHE_SEQ_LEN)
-		return EINVAL;
 	key_seq(&s, seq);
-	memcpy(k->buf + k->len, s.buf, CACHE_SEQ_LEN);
-	k->len += CACHE_SEQ_LEN;
-	return 0;
+	return key_put(k, s.buf, s.len);
 }
 
 /* Copies a stored dead letter key into k, *instance NUL-terminated
@@ -475,12 +558,14 @@ key_dead_split(struct key *k, const MDB_val *v, const char **instance,
 	size_t n;
 
 	if (v->mv_size < CACHE_SEQ_LEN + 2 || v->mv_size > CACHE_KEY_MAX)
-		return MDB_CORRUPTED;
+		return FS_EDAMAGED;
 	n = v->mv_size - CACHE_SEQ_LEN - 1;
-	memcpy(k->buf, v->mv_data, n + 1);
-	k->len = n;
+	key_reset(k);
+	if (key_put(k, v->mv_data, n + 1) != 0)
+		return FS_EDAMAGED;
+	k->len = n;	/* the instance, its NUL kept as terminator */
 	if (k->buf[n] != '\0' || strlen(k->buf) != n)
-		return MDB_CORRUPTED;
+		return FS_EDAMAGED;
 	*instance = k->buf;
 	sv.mv_data = (char *)v->mv_data + n + 1;
 	sv.mv_size = CACHE_SEQ_LEN;
@@ -501,7 +586,7 @@ static int
 val_u32(const MDB_val *v, uint32_t *u)
 {
 	if (v->mv_size != sizeof(*u))
-		return MDB_CORRUPTED;
+		return FS_EDAMAGED;
 	memcpy(u, v->mv_data, sizeof(*u));
 	return 0;
 }
@@ -510,7 +595,7 @@ static int
 val_u64(const MDB_val *v, uint64_t *u)
 {
 	if (v->mv_size != sizeof(*u))
-		return MDB_CORRUPTED;
+		return FS_EDAMAGED;
 	memcpy(u, v->mv_data, sizeof(*u));
 	return 0;
 }
@@ -536,15 +621,15 @@ walk_step(MDB_cursor *cur, int reseek, int reverse, const struct key *last,
 	int rc;
 
 	if (!reseek)
-		return mdb_cursor_get(cur, k, v, step);
+		return cur_get(cur, k, v, step);
 	k->mv_data = (void *)last->buf;
 	k->mv_size = last->len;
-	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	rc = cur_get(cur, k, v, MDB_SET_RANGE);
 	if (rc == MDB_NOTFOUND && reverse)
-		return mdb_cursor_get(cur, k, v, MDB_LAST);
+		return cur_get(cur, k, v, MDB_LAST);
 	if (rc != 0 || (!reverse && !key_is(k, last)))
 		return rc;
-	return mdb_cursor_get(cur, k, v, step);
+	return cur_get(cur, k, v, step);
 }
 
 /*
@@ -567,23 +652,22 @@ walk(struct cache_txn *t, MDB_dbi dbi, const struct key *from, size_t plen,
 	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
 		return rc;
 	if (reverse) {
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		rc = cur_get(cur, &k, &v, MDB_LAST);
 	} else if (from != NULL) {
 		k.mv_data = (void *)from->buf;
 		k.mv_size = from->len;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		rc = cur_get(cur, &k, &v, MDB_SET_RANGE);
 	} else
-		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		rc = cur_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
 		if (plen > 0 && (k.mv_size < plen ||
 		    memcmp(k.mv_data, from->buf, plen) != 0))
 			break;
-		if (k.mv_size > CACHE_KEY_MAX) {
-			rc = MDB_CORRUPTED;
+		key_reset(&last);
+		if (key_put(&last, k.mv_data, k.mv_size) != 0) {
+			rc = FS_EDAMAGED;
 			goto cursor_close;
 		}
-		memcpy(last.buf, k.mv_data, k.mv_size);
-		last.len = k.mv_size;
 		if ((rc = fn(&k, &v, vis)) != 0)
 			goto cursor_close;
 		rc = walk_step(cur, t->write, reverse, &last, &k, &v);
@@ -728,6 +812,183 @@ open_path(char *path, size_t size, const char *dir, const char *file)
 }
 
 /*
+ * The two meta pages of data.mdb, checked before LMDB maps the file: a
+ * truncated file or a garbage root page number would make LMDB read past
+ * the end of the map (SIGBUS) or through a wild pointer.  The layout is
+ * LMDB 0.9's on a 64-bit host (lmdb/mdb.c: MDB_page, MDB_meta, MDB_db).
+ */
+#define META_MAGIC	0xBEEFC0DEu
+#define META_VERSION	1u
+#define META_P_META	0x08u
+#define META_HDR	16		/* page header: pgno, flags, bounds */
+#define META_DBS	24		/* mm_dbs[2] within the meta */
+#define META_DB_SIZE	48		/* one MDB_db */
+#define META_LAST_PG	120		/* mm_last_pg within the meta */
+#define META_TXNID	128
+#define META_SIZE	136
+#define META_INVALID	UINT64_MAX	/* P_INVALID: an empty tree */
+#define META_TRIES	3		/* reads racing a commit may be torn */
+
+struct meta {
+	uint32_t magic, version, psize;
+	uint16_t flags;
+	uint64_t pgno, last_pg, txnid, root[2];
+	uint16_t depth[2];
+};
+
+static uint64_t
+meta_u64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t
+meta_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void
+meta_parse(const unsigned char *pg, struct meta *m)
+{
+	const unsigned char *mm = pg + META_HDR, *db;
+	int i;
+
+	m->pgno = meta_u64(pg);
+	memcpy(&m->flags, pg + 10, sizeof(m->flags));
+	m->magic = meta_u32(mm);
+	m->version = meta_u32(mm + 4);
+	for (i = 0; i < 2; i++) {
+		db = mm + META_DBS + i * META_DB_SIZE;
+		if (i == 0)
+			m->psize = meta_u32(db);	/* free DB's md_pad */
+		memcpy(&m->depth[i], db + 6, sizeof(m->depth[i]));
+		m->root[i] = meta_u64(db + 40);
+	}
+	m->last_pg = meta_u64(mm + META_LAST_PG);
+	m->txnid = meta_u64(mm + META_TXNID);
+}
+
+/* One meta page against the file; why says what is wrong. */
+static int
+meta_check(const struct meta *m, uint64_t want_pgno, uint64_t pages,
+    char *why, size_t len)
+{
+	int i;
+
+	if (m->magic != META_MAGIC || m->version != META_VERSION ||
+	    m->pgno != want_pgno || !(m->flags & META_P_META)) {
+		snprintf(why, len, "meta page %llu is not an LMDB meta page",
+		    (unsigned long long)want_pgno);
+		return FS_EDAMAGED;
+	}
+	if (m->last_pg < 1 || m->last_pg >= pages) {
+		snprintf(why, len, "meta page %llu names page %llu as the "
+		    "last, but the file holds %llu pages (truncated?)",
+		    (unsigned long long)want_pgno,
+		    (unsigned long long)m->last_pg, (unsigned long long)pages);
+		return FS_EDAMAGED;
+	}
+	for (i = 0; i < 2; i++) {
+		if (m->root[i] == META_INVALID)
+			continue;
+		if (m->root[i] < 2 || m->root[i] > m->last_pg ||
+		    m->depth[i] == 0 || m->depth[i] > 32) {
+			snprintf(why, len, "meta page %llu has a root page "
+			    "%llu outside the file's %llu pages",
+			    (unsigned long long)want_pgno,
+			    (unsigned long long)m->root[i],
+			    (unsigned long long)m->last_pg + 1);
+			return FS_EDAMAGED;
+		}
+	}
+	return 0;
+}
+
+static int
+meta_read(int fd, off_t off, unsigned char *pg, char *why, size_t len)
+{
+	ssize_t n;
+
+	if ((n = pread(fd, pg, META_HDR + META_SIZE, off)) == -1)
+		return errno;
+	if (n != META_HDR + META_SIZE) {
+		snprintf(why, len, "the file ends inside its meta pages");
+		return FS_EDAMAGED;
+	}
+	return 0;
+}
+
+static int
+open_check_once(int fd, char *why, size_t len)
+{
+	unsigned char pg[META_HDR + META_SIZE];
+	struct meta m[2];
+	struct stat st;
+	uint64_t pages;
+	int i, rc;
+
+	if (fstat(fd, &st) == -1)
+		return errno;
+	if ((rc = meta_read(fd, 0, pg, why, len)) != 0)
+		return rc;
+	meta_parse(pg, &m[0]);
+	if (m[0].psize < 512 || m[0].psize > 65536 ||
+	    (m[0].psize & (m[0].psize - 1)) != 0) {
+		snprintf(why, len, "meta page 0 is not an LMDB meta page");
+		return FS_EDAMAGED;
+	}
+	if ((rc = meta_read(fd, (off_t)m[0].psize, pg, why, len)) != 0)
+		return rc;
+	meta_parse(pg, &m[1]);
+	pages = (uint64_t)st.st_size / m[0].psize;
+	for (i = 0; i < 2; i++)
+		if ((rc = meta_check(&m[i], (uint64_t)i, pages, why, len)) != 0)
+			return rc;
+	if (m[1].psize != m[0].psize) {
+		snprintf(why, len, "its two meta pages disagree on the page "
+		    "size");
+		return FS_EDAMAGED;
+	}
+	return 0;
+}
+
+/*
+ * Checks data.mdb in dir, if there is one.  A writer committing while we
+ * read can tear a meta page, so a failure is believed only when it
+ * repeats.
+ */
+static int
+open_check_file(const char *dir, char *err, size_t errlen)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	char path[PATH_BUF], why[256];
+	int fd, rc, tries;
+
+	if ((rc = open_path(path, sizeof(path), dir, "data.mdb")) != 0)
+		return rc;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : errno;
+	for (tries = 0; tries < META_TRIES; tries++) {
+		why[0] = '\0';
+		if ((rc = open_check_once(fd, why, sizeof(why))) !=
+		    FS_EDAMAGED)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	close(fd);
+	if (rc == FS_EDAMAGED)
+		err_damaged(err, errlen, dir, why);
+	return rc;
+}
+
+/*
  * Creates the directory (write mode) or checks that there is a cache to
  * read, without creating anything; sets *map to the initial map size,
  * never below the size of an existing data.mdb.
@@ -735,7 +996,7 @@ open_path(char *path, size_t size, const char *dir, const char *file)
 static int
 open_prepare(const char *dir, int rdonly, size_t *map)
 {
-	char path[PATH_MAX];
+	char path[PATH_BUF];
 	struct stat st;
 	long page;
 	int rc;
@@ -764,8 +1025,8 @@ open_prepare(const char *dir, int rdonly, size_t *map)
 
 /*
  * Frees reader slots left by killed processes: they pin old pages and
- * make the file grow (lmdb.h, caveats).  The writer does it on open and
- * before growing the map.
+ * make the file grow (lmdb.h, caveats).  The writer does it on open,
+ * before growing the map, and once a cycle (cache_readers_clear()).
  */
 static int
 readers_clear(struct cache *c)
@@ -773,6 +1034,19 @@ readers_clear(struct cache *c)
 	int dead;
 
 	return mdb_reader_check(c->env, &dead);
+}
+
+int
+cache_readers_clear(struct cache *c, int *dead)
+{
+	int n = 0, rc;
+
+	if (c == NULL)
+		return EINVAL;
+	rc = mdb_reader_check(c->env, &n);
+	if (dead != NULL)
+		*dead = n;
+	return rc;
 }
 
 /*
@@ -786,7 +1060,7 @@ static void
 open_group_access(const char *dir)
 {
 	static const char *const names[] = { "data.mdb", "lock.mdb" };
-	char path[PATH_MAX];
+	char path[PATH_BUF];
 	struct stat st;
 	size_t i;
 
@@ -812,7 +1086,7 @@ open_env(struct cache *c, const char *dir, size_t map)
 	if ((rc = mdb_env_set_maxdbs(c->env, CACHE_MAXDBS)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(c->env, CACHE_MAXREADERS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(c->env, map)) != 0 ||
-	    (rc = mdb_env_open(c->env, dir, flags, CACHE_MODE)) != 0)
+	    (rc = lmdb_rc(mdb_env_open(c->env, dir, flags, CACHE_MODE))) != 0)
 		goto env_close;
 	if (!c->rdonly && (rc = readers_clear(c)) != 0)
 		goto env_close;
@@ -836,8 +1110,8 @@ open_schema(struct cache_txn *t, const char *dir, int *found, char *err,
 	uint32_t schema;
 	int rc;
 
-	k.len = strlen("schema");
-	memcpy(k.buf, "schema", k.len);
+	key_reset(&k);
+	(void)key_put(&k, "schema", strlen("schema"));
 	rc = txn_get(t, t->meta, &k, &v);
 	*found = rc == 0;
 	if (rc == FS_ENOTFOUND)
@@ -883,7 +1157,8 @@ open_dbis(struct cache_txn *t, unsigned int flags)
 {
 	int rc;
 
-	if ((rc = mdb_dbi_open(t->txn, "flags", flags, &t->c->flags)) != 0 ||
+	if ((rc = lmdb_rc(mdb_dbi_open(t->txn, "flags", flags,
+	    &t->c->flags))) != 0 ||
 	    (rc = mdb_dbi_open(t->txn, "links", flags, &t->c->links)) != 0 ||
 	    (rc = mdb_dbi_open(t->txn, "issues", flags, &t->c->issues)) != 0 ||
 	    (rc = mdb_dbi_open(t->txn, "events", flags, &t->c->events)) != 0 ||
@@ -928,8 +1203,8 @@ open_dbis_txn(struct cache *c, const char *dir, char *err, size_t errlen)
 	if ((rc = open_dbis(&t, flags)) != 0)
 		goto txn_abort;
 	if (!found) {
-		k.len = strlen("schema");
-		memcpy(k.buf, "schema", k.len);
+		key_reset(&k);
+		(void)key_put(&k, "schema", strlen("schema"));
 		rc = txn_put(&t, t.meta, &k, &schema, sizeof(schema), 0);
 		if (rc != 0)
 			goto txn_abort;
@@ -966,6 +1241,11 @@ cache_open(struct cache **out, const char *dir, int flags, char *err,
 	*out = NULL;
 	if ((rc = open_prepare(dir, flags & CACHE_RDONLY, &map)) != 0) {
 		err_open(err, errlen, dir, rc);
+		return rc;
+	}
+	if ((rc = open_check_file(dir, err, errlen)) != 0) {
+		if (rc != FS_EDAMAGED)
+			err_open(err, errlen, dir, rc);
 		return rc;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -1087,30 +1367,129 @@ cache_write(struct cache *c, cache_write_fn fn, void *arg)
 /*
  * LMDB does not tell where it mapped the file (me_mapaddr is only set
  * with MDB_FIXEDMAP), so find the mapping of data.mdb in /proc/self/maps;
- * it moves when the map grows, so look each time.
+ * it moves when the map grows, so look each time, with no resize running
+ * (the caller is registered, or holds the resize).
+ */
+static int
+map_range(struct cache *c, uintptr_t *start, uintptr_t *end)
+{
+	const char *dir;
+	unsigned long s, e;
+	char line[4352], *path, *name;
+	size_t plen;
+	FILE *f;
+	int rc = FS_ENOTFOUND;
+
+	/* /proc/self/maps names the file by its resolved path */
+	if (mdb_env_get_path(c->env, &dir) != 0 ||
+	    (path = realpath(dir, NULL)) == NULL)
+		return FS_ENOTFOUND;
+	plen = strlen(path);
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		goto path_free;
+	while (rc != 0 && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((name = strchr(line, '/')) == NULL ||
+		    strncmp(name, path, plen) != 0 ||
+		    strcmp(name + plen, "/data.mdb") != 0 ||
+		    sscanf(line, "%lx-%lx", &s, &e) != 2)
+			continue;
+		*start = s;
+		*end = e;
+		rc = 0;
+	}
+	fclose(f);
+path_free:
+	free(path);
+	return rc;
+}
+
+/*
+ * Registered like a transaction, so no resize can unmap the range
+ * between the lookup and the madvise() (MADV_DONTNEED on whatever took
+ * its place would zero that memory).
  */
 void
 cache_release_pages(struct cache *c)
 {
-	const char *dir;
-	unsigned long start, end;
-	char line[4352], path[PATH_MAX], *name;
-	FILE *f;
+	struct cache_txn t;
+	uintptr_t start, end;
 
-	/* /proc/self/maps names the file by its resolved path */
-	if (mdb_env_get_path(c->env, &dir) != 0 || realpath(dir, path) == NULL ||
-	    (f = fopen("/proc/self/maps", "re")) == NULL)
+	if (c == NULL)
 		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if ((name = strchr(line, '/')) == NULL ||
-		    strncmp(name, path, strlen(path)) != 0 ||
-		    strcmp(name + strlen(path), "/data.mdb") != 0)
-			continue;
-		if (sscanf(line, "%lx-%lx", &start, &end) == 2)
-			(void)madvise((void *)start, end - start, MADV_DONTNEED);
+	txn_init(&t, c, 0);
+	map_enter(c, &t);
+	if (map_range(c, &start, &end) == 0)
+		(void)madvise((void *)start, end - start, MADV_DONTNEED);
+	map_leave(c, &t);
+}
+
+/* SIGSEGV and SIGBUS: a fault in LMDB or in the map is the cache's. */
+static void
+guard_handler(int sig, siginfo_t *si, void *ctx)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	(void)sig;
+	(void)ctx;
+	if (guard_depth > 0 || (a >= guard_start && a < guard_end)) {
+		if (write(STDERR_FILENO, guard_msg, guard_len) < 0) {
+			/* nothing more to do: exit all the same */
+		}
+		_exit(1);
 	}
-	fclose(f);
+	/* SA_RESETHAND restored the default: the fault repeats and kills */
+}
+
+/* Called with no resize running. */
+static void
+guard_range(struct cache *c)
+{
+	uintptr_t start = 0, end = 0;
+
+	if (guard_len == 0)
+		return;
+	(void)map_range(c, &start, &end);
+	guard_start = start;
+	guard_end = end;
+}
+
+int
+cache_guard(struct cache *c)
+{
+	struct cache_txn t;
+	struct sigaction sa;
+	const char *dir = cache_dir(c);
+	int n;
+
+	n = snprintf(guard_msg, sizeof(guard_msg), "flagsync: the cache at %s "
+	    "is damaged: reading it faulted; rebuild it with 'flagsync "
+	    "rebuild' (see flagsync(8))\n", dir);
+	if (n < 0 || (size_t)n >= sizeof(guard_msg))
+		return ENAMETOOLONG;
+	guard_len = (size_t)n;
+	txn_init(&t, c, 0);
+	map_enter(c, &t);
+	guard_range(c);
+	map_leave(c, &t);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = guard_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL) == -1 ||
+	    sigaction(SIGBUS, &sa, NULL) == -1)
+		return errno;
+	return 0;
+}
+
+const char *
+cache_dir(struct cache *c)
+{
+	const char *dir;
+
+	if (c == NULL || mdb_env_get_path(c->env, &dir) != 0 || dir == NULL)
+		return "the state directory";
+	return dir;
 }
 
 int
@@ -1347,17 +1726,19 @@ cache_issue_foreach(struct cache_txn *t, cache_issue_cb cb, void *arg)
 		return EINVAL;
 	if ((rc = mdb_cursor_open(t->txn, t->issues, &cur)) != 0)
 		return rc;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	rc = cur_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
 		if ((rc = key_split(&buf, &k, p, 3)) != 0)
 			goto cursor_close;
 		if ((rc = cb(arg, p[0])) != 0)
 			goto cursor_close;
+		/* p[0] is the start of buf, so this only shortens it */
 		buf.len = strlen(p[0]);
-		buf.buf[buf.len++] = '\1';
+		if ((rc = key_put(&buf, "\1", 1)) != 0)
+			goto cursor_close;
 		k.mv_data = buf.buf;
 		k.mv_size = buf.len;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		rc = cur_get(cur, &k, &v, MDB_SET_RANGE);
 	}
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
@@ -1371,8 +1752,8 @@ cursor_close:
 static void
 key_meta_seq(struct key *k)
 {
-	k->len = strlen("seq");
-	memcpy(k->buf, "seq", k->len);
+	key_reset(k);
+	(void)key_put(k, "seq", strlen("seq"));
 }
 
 int
@@ -1410,7 +1791,7 @@ cache_event_first(struct cache_txn *t, uint64_t *seq)
 	*seq = 0;
 	if ((rc = mdb_cursor_open(t->txn, t->events, &cur)) != 0)
 		return rc;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	rc = cur_get(cur, &k, &v, MDB_FIRST);
 	if (rc == 0)
 		rc = key_seq_decode(&k, seq);
 	else if (rc == MDB_NOTFOUND)
@@ -1506,10 +1887,10 @@ cache_event_prune(struct cache_txn *t, uint64_t upto)
 		return rc;
 	if ((rc = mdb_cursor_open(t->txn, t->events, &cur)) != 0)
 		return rc;
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+	while ((rc = cur_get(cur, &k, &v, MDB_FIRST)) == 0) {
 		if ((rc = key_seq_decode(&k, &seq)) != 0 || seq > upto)
 			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0) {
+		if ((rc = lmdb_rc(mdb_cursor_del(cur, 0))) != 0) {
 			if (rc == MDB_MAP_FULL)
 				t->full = 1;
 			break;

@@ -77,6 +77,29 @@ int	cache_write(struct cache *c, cache_write_fn fn, void *arg);
  */
 void	cache_release_pages(struct cache *c);
 
+/*
+ * Frees the reader slots of processes that died inside a read transaction
+ * (a query killed with -9): they pin old pages, so the file grows.  The
+ * writer calls it once a cycle; *dead (may be NULL) gets how many.
+ */
+int	cache_readers_clear(struct cache *c, int *dead);
+
+/*
+ * For commands that read the cache: a damaged page can make LMDB, or a
+ * reader of a record, fault (past the end of a truncated file, or through
+ * a wild page number) before any check sees it.  After this, SIGSEGV or
+ * SIGBUS inside an LMDB call or within the map prints "the cache at DIR
+ * is damaged ..." and exits 1; any other fault still kills as before.
+ * Errors that LMDB reports (a page of the wrong type...) and records that
+ * do not decode are FS_EDAMAGED; cache_open() checks data.mdb's meta
+ * pages and says "the cache at DIR is damaged: WHY; rebuild it ...".
+ */
+int	cache_guard(struct cache *c);
+
+/* The directory the cache was opened in, for messages; valid until
+ * cache_close(). */
+const char *cache_dir(struct cache *c);
+
 /* Current map size and last committed transaction id (benchmark, tests). */
 int	cache_info(struct cache *c, size_t *mapsize, uint64_t *last_txnid);
 

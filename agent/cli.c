@@ -25,8 +25,10 @@
 #include "loader.h"
 #include "lock.h"
 #include "log.h"
+#include "maxlen.h"
 #include "poll.h"
 #include "query.h"
+#include "recover.h"
 
 struct cli {
 	const char *config_path;
@@ -81,6 +83,11 @@ cli_usage(FILE *out)
 "  run                      the daemon: poll, diff, deliver; until SIGTERM\n"
 "  check-config             parse and validate everything, touch no network\n"
 "  export [--format json|csv]\n"
+"  links export [FILE] | import FILE\n"
+"                           the local links (flagsync link) as JSON lines,\n"
+"                           to FILE or stdout; add such a file back\n"
+"  rebuild                  move a damaged cache aside (kept), sync a new\n"
+"                           one, restore the old one's local links\n"
 "\n"
 "  -c, --config FILE        configuration (default $FLAGSYNC_CONFIG or\n"
 "                           " CONFIG_DEFAULT_PATH ")\n"
@@ -163,6 +170,38 @@ cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 	return rc;
 }
 
+/*
+ * The one line `sync` prints.  "no change" only when every source was
+ * polled and the commit went through: a failed or canceled cycle says
+ * what it did commit instead.
+ */
+static void
+cli_sync_summary(const struct poll_report *rep, int rc)
+{
+	size_t polled = rep->sources - rep->failed;
+	int whole = rc != FS_ECANCELED && rep->commit.error[0] == '\0';
+
+	printf("sync: %zu of %zu sources polled", polled, rep->sources);
+	if (rep->commit.nevents)
+		printf(", %zu events (seq %llu-%llu)", rep->commit.nevents,
+		    (unsigned long long)rep->commit.first_seq,
+		    (unsigned long long)rep->commit.last_seq);
+	if (rc == FS_ECANCELED)
+		printf(", canceled%s", rep->commit.nevents ? "" :
+		    ": nothing committed");
+	else if (!whole)
+		printf(", %s", rep->commit.nevents ? "then the commit failed" :
+		    "nothing committed: the cache could not be written");
+	else if (rc != 0 && rep->commit.nevents == 0)
+		printf(", no events from those polled");
+	else if (rep->commit.nevents == 0)
+		printf(", no change");
+	if (rep->commit.skipped)
+		printf(", %zu item%s skipped (see 'flagsync status')",
+		    rep->commit.skipped, rep->commit.skipped == 1 ? "" : "s");
+	putchar('\n');
+}
+
 static int
 cmd_sync(struct cli *cl, int argc, char **argv)
 {
@@ -189,6 +228,8 @@ cmd_sync(struct cli *cl, int argc, char **argv)
 	}
 	if ((status = cli_open_cache(cl, 0, &c)) != 0)
 		goto lock_release;
+	/* a fault on a damaged page ends the uncommitted cycle, saying so */
+	(void)cache_guard(c);
 	cli_catch_signals();
 	rc = poll_cycle(cl->cfg, c, &cli_stop, &rep);
 	drc = cli_deliver(cl, c, "sync");
@@ -206,15 +247,8 @@ cmd_sync(struct cli *cl, int argc, char **argv)
 		    rep.changed, rep.commit.nevents,
 		    (unsigned long long)rep.commit.first_seq,
 		    (unsigned long long)rep.commit.last_seq);
-	else if (rep.commit.nevents)
-		printf("sync: %zu of %zu sources polled, %zu events "
-		    "(seq %llu-%llu)\n", rep.sources - rep.failed,
-		    rep.sources, rep.commit.nevents,
-		    (unsigned long long)rep.commit.first_seq,
-		    (unsigned long long)rep.commit.last_seq);
 	else
-		printf("sync: %zu of %zu sources polled, no change\n",
-		    rep.sources - rep.failed, rep.sources);
+		cli_sync_summary(&rep, rc);
 	if (rc != 0)
 		fprintf(stderr, "flagsync sync: %zu of %zu sources failed "
 		    "(see the messages above and 'flagsync status')\n",
@@ -250,6 +284,12 @@ cli_link_args(struct cli *cl, const char *cmd, int argc, char **argv,
 	}
 	if ((*project = cli_project(cl, cmd, given)) == NULL)
 		return EXIT_USAGE;
+	if (pos[0][0] == '\0' || strnlen(pos[0], FS_FLAG_MAX + 1) >
+	    FS_FLAG_MAX) {
+		fprintf(stderr, "flagsync %s: a flag name is 1 to %d bytes\n",
+		    cmd, FS_FLAG_MAX);
+		return EXIT_USAGE;
+	}
 	if (keys_init(keys, cl->cfg->issue_key_pattern, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "flagsync %s: %s\n", cmd, err);
@@ -646,6 +686,136 @@ cache_close:
 	return status;
 }
 
+/* ------------------------------------------------------------ links */
+
+static int
+links_export(struct cli *cl, const char *path)
+{
+	struct cache *c;
+	FILE *out = stdout;
+	size_t n;
+	int rc, status;
+
+	if ((status = cli_open_cache(cl, CACHE_RDONLY, &c)) != 0)
+		return status;
+	(void)cache_guard(c);
+	if (path && (out = fopen(path, "we")) == NULL) {
+		fprintf(stderr, "flagsync links export: %s: %s\n", path,
+		    strerror(errno));
+		cache_close(c);
+		return EXIT_RUNTIME;
+	}
+	rc = recover_links_export(c, out, &n);
+	if (out != stdout && fclose(out) != 0 && rc == 0)
+		rc = errno;
+	cache_close(c);
+	if (rc != 0) {
+		fprintf(stderr, "flagsync links export: %s%s%s\n",
+		    path ? path : "", path ? ": " : "", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
+	if (path)
+		printf("%zu local link%s written to %s\n", n, n == 1 ? "" : "s",
+		    path);
+	return 0;
+}
+
+static int
+links_import(struct cli *cl, const char *path)
+{
+	struct recover_import r;
+	struct cache *c;
+	FILE *in = stdin;
+	int rc, status;
+
+	if (strcmp(path, "-") != 0 && (in = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "flagsync links import: %s: %s\n", path,
+		    strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if ((status = cli_open_cache(cl, 0, &c)) == 0) {
+		rc = recover_links_import(c, cl->cfg, path, in, &r);
+		cache_close(c);
+		if (rc != 0)
+			status = EXIT_RUNTIME;
+		else {
+			printf("%zu local link%s added, %zu already there, %zu "
+			    "skipped\n", r.added, r.added == 1 ? "" : "s",
+			    r.present, r.skipped);
+			status = r.skipped ? EXIT_RUNTIME : 0;
+		}
+	}
+	if (in != stdin)
+		fclose(in);
+	return status;
+}
+
+static int
+cmd_links(struct cli *cl, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	char *pos[3];
+	size_t npos;
+	int rc;
+
+	if ((rc = args_parse("links", argc, argv, opts, pos, 3, &npos)) != 0)
+		return rc;
+	if (npos >= 1 && npos <= 2 && strcmp(pos[0], "export") == 0)
+		return links_export(cl, npos == 2 ? pos[1] : NULL);
+	if (npos == 2 && strcmp(pos[0], "import") == 0)
+		return links_import(cl, pos[1]);
+	fprintf(stderr, "usage: flagsync links export [FILE] | "
+	    "flagsync links import FILE\n");
+	return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------ rebuild */
+
+static int
+cmd_rebuild(struct cli *cl, int argc, char **argv)
+{
+	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
+	struct recover_report r;
+	char *pos[1];
+	size_t npos;
+	int rc;
+
+	if ((rc = args_parse("rebuild", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (cl->cfg->split_admin_key == NULL) {
+		fprintf(stderr, "flagsync rebuild: no Split Admin API key: a "
+		    "rebuild syncs from Split; set [split] admin_key_file in "
+		    "%s\n", cl->cfg->path);
+		return EXIT_USAGE;
+	}
+	cli_catch_signals();
+	rc = recover_rebuild(cl->cfg, &cli_stop, &r);
+	if (r.aside[0] == '\0')
+		return EXIT_RUNTIME;	/* nothing moved: said why */
+	printf("rebuild: the old cache is kept in %s\n", r.aside);
+	if (r.salvaged)
+		printf("rebuild: saved from it: %zu local links "
+		    "(local-links.jsonl), %zu events (events.jsonl)\n",
+		    r.local_links, r.events);
+	else
+		printf("rebuild: it could not be read whole (see above); "
+		    "whatever it gave is in local-links.jsonl and events.jsonl "
+		    "there; a file from 'flagsync links export' can be "
+		    "imported with 'flagsync links import FILE'\n");
+	if (r.sync_rc != 0) {
+		fprintf(stderr, "flagsync rebuild: the new sync did not "
+		    "complete (see above); run 'flagsync sync', then 'flagsync "
+		    "links import %s/local-links.jsonl'\n", r.aside);
+		return EXIT_RUNTIME;
+	}
+	printf("rebuild: new cache synced; %zu local links restored, %zu "
+	    "already there, %zu skipped\n", r.import.added, r.import.present,
+	    r.import.skipped);
+	/* without the salvage the local links may be gone: make it show */
+	return rc == 0 && r.salvaged && r.import.skipped == 0 ? 0 :
+	    EXIT_RUNTIME;
+}
+
 /* ------------------------------------------------------------ run */
 
 static int
@@ -679,6 +849,8 @@ cli_query(struct cli *cl, int (*fn)(struct query *, int, char **),
 	q.stop = &cli_stop;
 	if ((status = cli_open_cache(cl, CACHE_RDONLY, &q.c)) != 0)
 		return status;
+	/* a damaged page then ends in a message, not a signal */
+	(void)cache_guard(q.c);
 	if (fn == query_events)
 		cli_catch_signals();
 	status = fn(&q, argc, argv);
@@ -704,6 +876,8 @@ static const struct {
 	{ "events", NULL, query_events },
 	{ "status", NULL, query_status },
 	{ "export", NULL, query_export },
+	{ "links", cmd_links, NULL },
+	{ "rebuild", cmd_rebuild, NULL },
 };
 
 /* Takes the global options out of argv, wherever they stand. */

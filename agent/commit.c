@@ -1,6 +1,8 @@
 /* commit.c - one cycle's state and events in one write transaction. */
 #include "autoconf.h"
 
+#include <sys/statvfs.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,35 +10,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <lmdb.h>
+
+#include "array.h"
 #include "buf.h"
 #include "commit.h"
 #include "diff.h"
 #include "error.h"
 #include "event.h"
+#include "jsonw.h"
+#include "log.h"
+#include "maxlen.h"
 #include "view.h"
 
 _Static_assert(EV_COUNT <= 16, "commit_result.counts is too small");
 
+/* Less free space than this under the cache reads as a full disk. */
+#define COMMIT_FULL_BYTES	(4u * 1024 * 1024)
+
 /* ------------------------------------------------------------ changeset */
 
-static int
-grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	if ((p = realloc(*v, ncap * size)) == NULL)
-		return ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
+/* Room for one more element of cs->arr; 0, ENOMEM or EOVERFLOW. */
 #define CS_GROW(cs, arr, n, cap) \
-	grow((void **)&(cs)->arr, &(cs)->cap, (cs)->n, sizeof(*(cs)->arr))
+	ARRAY_GROW((cs)->arr, (cs)->cap, (cs)->n + 1)
 
 void
 changeset_init(struct changeset *cs)
@@ -186,8 +183,8 @@ changeset_add_flag(struct changeset *cs, const char *project,
 	struct cs_flag *f;
 	int ok = 1, rc;
 
-	if (CS_GROW(cs, flags, nflags, capflags))
-		return ENOMEM;
+	if ((rc = CS_GROW(cs, flags, nflags, capflags)) != 0)
+		return rc;
 	f = &cs->flags[cs->nflags];
 	f->project = dup_or_null(project, &ok);
 	f->flag = dup_or_null(flag, &ok);
@@ -211,10 +208,10 @@ changeset_add_links(struct changeset *cs, enum link_source src,
     const char *project, struct linkset *set)
 {
 	struct cs_links *l;
-	int ok = 1;
+	int ok = 1, rc;
 
-	if (CS_GROW(cs, links, nlinks, caplinks))
-		return ENOMEM;
+	if ((rc = CS_GROW(cs, links, nlinks, caplinks)) != 0)
+		return rc;
 	l = &cs->links[cs->nlinks];
 	l->src = src;
 	l->project = dup_or_null(project, &ok);
@@ -232,10 +229,10 @@ changeset_add_edit(struct changeset *cs, const char *project,
     const char *flag, const char *issue, bool add)
 {
 	struct cs_edit *e;
-	int ok = 1;
+	int ok = 1, rc;
 
-	if (CS_GROW(cs, edits, nedits, capedits))
-		return ENOMEM;
+	if ((rc = CS_GROW(cs, edits, nedits, capedits)) != 0)
+		return rc;
 	e = &cs->edits[cs->nedits];
 	e->project = dup_or_null(project, &ok);
 	e->flag = dup_or_null(flag, &ok);
@@ -256,10 +253,10 @@ changeset_add_status(struct changeset *cs, const char *source,
     const char *json)
 {
 	struct cs_status *s;
-	int ok = 1;
+	int ok = 1, rc;
 
-	if (CS_GROW(cs, status, nstatus, capstatus))
-		return ENOMEM;
+	if ((rc = CS_GROW(cs, status, nstatus, capstatus)) != 0)
+		return rc;
 	s = &cs->status[cs->nstatus];
 	s->source = dup_or_null(source, &ok);
 	s->json = dup_or_null(json, &ok);
@@ -277,10 +274,10 @@ changeset_add_env(struct changeset *cs, const char *project,
     const char *environment)
 {
 	struct cs_env *e;
-	int ok = 1;
+	int ok = 1, rc;
 
-	if (CS_GROW(cs, envs, nenvs, capenvs))
-		return ENOMEM;
+	if ((rc = CS_GROW(cs, envs, nenvs, capenvs)) != 0)
+		return rc;
 	e = &cs->envs[cs->nenvs];
 	e->project = dup_or_null(project, &ok);
 	e->environment = dup_or_null(environment, &ok);
@@ -315,16 +312,11 @@ struct strv {
 static int
 strv_push(struct strv *s, const char *str)
 {
-	char **p;
-	size_t ncap;
+	int rc;
 
-	if (s->n + 1 >= s->cap) {
-		ncap = s->cap ? s->cap * 2 : 8;
-		if ((p = realloc(s->v, ncap * sizeof(*p))) == NULL)
-			return ENOMEM;
-		s->v = p;
-		s->cap = ncap;
-	}
+	/* the string and the NULL after it */
+	if ((rc = ARRAY_GROW(s->v, s->cap, s->n + 2)) != 0)
+		return rc;
 	if ((s->v[s->n] = strdup(str)) == NULL)
 		return ENOMEM;
 	s->v[++s->n] = NULL;
@@ -385,6 +377,210 @@ cs_environment(const struct changeset *cs, const char *project)
 	return NULL;
 }
 
+/* ------------------------------------------------------------ vetting */
+
+/*
+ * The last line of defence for names: the sources check them against
+ * maxlen.h where they enter, but one that still comes here empty or too
+ * long for a cache key is skipped and counted against the source it came
+ * from, so it cannot make the whole commit fail, every cycle.
+ */
+struct skip {
+	char	*source;	/* the status name: "split:P", "file"... */
+	size_t	 n;
+	char	 first[256];	/* what the first skipped item was */
+};
+
+struct vet {
+	bool	*flag_bad;	/* per cs->flags */
+	bool	*edit_bad;	/* per cs->edits */
+	struct skip *v;
+	size_t	 n, cap;
+	size_t	 total;
+};
+
+static void
+vet_release(struct vet *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		free(v->v[i].source);
+	free(v->v);
+	free(v->flag_bad);
+	free(v->edit_bad);
+	memset(v, 0, sizeof(*v));
+}
+
+/* The first bytes of a name, printable ASCII only, for a message. */
+static void
+vet_prefix(const char *s, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && s[i] != '\0'; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'' ?
+		    s[i] : '?';
+	out[i] = '\0';
+}
+
+/* 0 when name is a non-empty string of at most max bytes; otherwise
+ * EINVAL and msg says what it is. */
+static int
+vet_name(const char *what, const char *name, size_t max, char *msg,
+    size_t len)
+{
+	char pre[33];
+
+	if (name == NULL || name[0] == '\0') {
+		snprintf(msg, len, "an empty %s name", what);
+		return EINVAL;
+	}
+	if (strnlen(name, max + 1) <= max)
+		return 0;
+	vet_prefix(name, pre, sizeof(pre));
+	snprintf(msg, len, "a %s name of %zu bytes (at most %zu): '%s...'",
+	    what, strlen(name), max, pre);
+	return EINVAL;
+}
+
+static int
+vet_link(const char *project, const char *flag, const char *issue,
+    char *msg, size_t len)
+{
+	int rc;
+
+	if ((rc = vet_name("project", project, FS_PROJECT_MAX, msg, len)) ||
+	    (rc = vet_name("flag", flag, FS_FLAG_MAX, msg, len)))
+		return rc;
+	return issue ? vet_name("issue", issue, FS_ISSUE_MAX, msg, len) : 0;
+}
+
+/* Counts one skipped item against source. */
+static int
+vet_note(struct vet *v, const char *source, const char *msg)
+{
+	struct skip *k;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < v->n; i++)
+		if (strcmp(v->v[i].source, source) == 0)
+			break;
+	if (i == v->n) {
+		if ((rc = ARRAY_GROW(v->v, v->cap, v->n + 1)) != 0)
+			return rc;
+		k = &v->v[v->n];
+		memset(k, 0, sizeof(*k));
+		if ((k->source = strdup(source)) == NULL)
+			return ENOMEM;
+		snprintf(k->first, sizeof(k->first), "%s", msg);
+		v->n++;
+	}
+	v->v[i].n++;
+	v->total++;
+	return 0;
+}
+
+/* The status name of the source a link bit of project comes from. */
+static int
+vet_source(struct buf *b, enum link_source src, const char *project)
+{
+	buf_reset(b);
+	if (src == LINK_SRC_SPLIT_TAG || src == LINK_SRC_SPLIT_DESC)
+		return buf_printf(b, "split:%.*s", FS_PROJECT_MAX,
+		    project ? project : "");
+	return buf_puts(b, link_source_name(src));
+}
+
+static const struct skip *
+vet_find(const struct vet *v, const char *source)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (strcmp(v->v[i].source, source) == 0)
+			return &v->v[i];
+	return NULL;
+}
+
+/* Marks the flags and local edits whose names the cache cannot take. */
+static int
+vet_changeset(const struct changeset *cs, struct vet *v)
+{
+	struct buf src;
+	char msg[256];
+	size_t i;
+	int rc = 0;
+
+	memset(v, 0, sizeof(*v));
+	if ((cs->nflags && (v->flag_bad = calloc(cs->nflags,
+	    sizeof(*v->flag_bad))) == NULL) ||
+	    (cs->nedits && (v->edit_bad = calloc(cs->nedits,
+	    sizeof(*v->edit_bad))) == NULL))
+		return ENOMEM;
+	buf_init(&src, 0);
+	for (i = 0; i < cs->nflags && rc == 0; i++) {
+		if (vet_link(cs->flags[i].project, cs->flags[i].flag, NULL,
+		    msg, sizeof(msg)) == 0)
+			continue;
+		v->flag_bad[i] = true;
+		if ((rc = vet_source(&src, LINK_SRC_SPLIT_TAG,
+		    cs->flags[i].project)) == 0)
+			rc = vet_note(v, buf_str(&src), msg);
+	}
+	for (i = 0; i < cs->nedits && rc == 0; i++) {
+		if (vet_link(cs->edits[i].project, cs->edits[i].flag,
+		    cs->edits[i].issue, msg, sizeof(msg)) == 0)
+			continue;
+		v->edit_bad[i] = true;
+		rc = vet_note(v, link_source_name(LINK_SRC_LOCAL), msg);
+	}
+	buf_release(&src);
+	return rc;
+}
+
+/*
+ * A status record with its skipped items: "skipped" counts them, and
+ * "error" (left alone when the source failed anyway) says what the first
+ * was, so `status` shows it.  Into out, or the record as it is.
+ */
+static int
+vet_status(const struct skip *k, const char *json, struct buf *out)
+{
+	json_object *o, *e;
+	char msg[512];
+	int rc = 0;
+
+	buf_reset(out);
+	if (k == NULL || (o = jsonw_parse(json, strlen(json))) == NULL)
+		return buf_puts(out, json);
+	snprintf(msg, sizeof(msg), "skipped %zu item%s with a name the cache "
+	    "cannot store; the first: %s", k->n, k->n == 1 ? "" : "s",
+	    k->first);
+	if ((rc = jsonw_put(o, "skipped",
+	    json_object_new_int64((int64_t)k->n))) == 0 &&
+	    (!json_object_object_get_ex(o, "error", &e) || e == NULL))
+		rc = jsonw_str(o, "error", msg);
+	if (rc == 0)
+		rc = buf_puts(out, json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return rc;
+}
+
+/* One log line per source that had items skipped. */
+static void
+vet_log(const struct vet *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		log_warnx("%s: skipped %zu item%s with a name the cache cannot "
+		    "store; the first: %s", v->v[i].source, v->v[i].n,
+		    v->v[i].n == 1 ? "" : "s", v->v[i].first);
+}
+
 /* ------------------------------------------------------------ apply */
 
 /* A flag whose record changed and what its events need. */
@@ -402,6 +598,8 @@ struct pend_flag {
 struct apply {
 	const struct changeset *cs;
 	const struct link_plan *plan;
+	struct vet *vet;
+	int64_t	 time;		/* stamped on this batch's events */
 	size_t	 from, to;	/* units: flags, then link ops */
 	bool	 last;
 	struct commit_result res;
@@ -461,8 +659,7 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 		goto after_release;
 	mask = diff_flag(old ? &before : NULL, rec ? &after : NULL);
 	if (mask != 0) {
-		if ((rc = grow((void **)&a->pf, &a->cappf, a->npf,
-		    sizeof(*a->pf))) != 0)
+		if ((rc = ARRAY_GROW(a->pf, a->cappf, a->npf + 1)) != 0)
 			goto after_release;
 		p = &a->pf[a->npf++];
 		memset(p, 0, sizeof(*p));
@@ -497,7 +694,7 @@ emit(struct cache_txn *t, struct apply *a, struct event *ev)
 	int rc;
 
 	ev->seq = ++a->seq;
-	ev->time = a->cs->time;
+	ev->time = a->time;
 	buf_reset(&a->out);
 	if ((rc = event_format(ev, &a->out)) != 0)
 		return rc;
@@ -512,8 +709,9 @@ emit(struct cache_txn *t, struct apply *a, struct event *ev)
 }
 
 /*
- * One link event, made as the link changes: its "issues" are the flag's
- * links right after this change, so batched and single commits agree.
+ * One link event: the link, its sources and the flag, not the flag's
+ * other issues (a flag with N issues would otherwise write N events of N
+ * keys each); flag events carry those.
  */
 static int
 emit_link(struct cache_txn *t, struct apply *a, enum event_type type,
@@ -521,12 +719,7 @@ emit_link(struct cache_txn *t, struct apply *a, enum event_type type,
 {
 	const char *src[LINK_SRC_COUNT + 1];
 	struct event ev;
-	char **issues = NULL;
-	size_t nissues = 0;
-	int rc;
 
-	if ((rc = commit_flag_issues(t, project, flag, &issues, &nissues)) != 0)
-		return rc;
 	memset(&ev, 0, sizeof(ev));
 	ev.type = type;
 	ev.project = project;
@@ -535,11 +728,7 @@ emit_link(struct cache_txn *t, struct apply *a, enum event_type type,
 	ev.issue = issue;
 	ev.nsources = commit_mask_sources(mask, src);
 	ev.sources = src;
-	ev.issues = (const char *const *)issues;
-	ev.nissues = nissues;
-	rc = emit(t, a, &ev);
-	commit_free_strv(issues);
-	return rc;
+	return emit(t, a, &ev);
 }
 
 /* Sets or clears bit on one link and records the event it makes. */
@@ -593,13 +782,30 @@ struct plan_walk {
 	struct link_plan *plan;
 };
 
+/* Whether the link's names fit the cache; counts it skipped if not. */
+static int
+plan_vet(struct vet *v, struct buf *src, const struct cs_links *l,
+    const struct link *k, bool *bad)
+{
+	char msg[256];
+	int rc;
+
+	*bad = vet_link(k->project, k->flag, k->issue, msg, sizeof(msg)) != 0;
+	if (!*bad)
+		return 0;
+	if ((rc = vet_source(src, l->src, l->project ? l->project :
+	    k->project)) != 0)
+		return rc;
+	return vet_note(v, buf_str(src), msg);
+}
+
 static int
 plan_push(struct link_plan *p, bool add, uint32_t bit, const char *project,
     const char *flag, const char *issue)
 {
 	int rc;
 
-	if ((rc = grow((void **)&p->ops, &p->cap, p->n, sizeof(*p->ops))) != 0)
+	if ((rc = ARRAY_GROW(p->ops, p->cap, p->n + 1)) != 0)
 		return rc;
 	if ((rc = linkset_add(&p->sets[add], project, flag, issue)) != 0)
 		return rc;
@@ -623,19 +829,28 @@ plan_stale_cb(void *arg, const char *project, const char *flag,
 }
 
 static int
-plan_source(struct cache_txn *t, struct link_plan *p, const struct cs_links *l)
+plan_source(struct cache_txn *t, struct link_plan *p, const struct cs_links *l,
+    struct vet *v, struct buf *src)
 {
 	struct plan_walk w = { l, p };
 	const struct link *k;
 	uint32_t mask, bit = LINK_BIT(l->src);
 	size_t i;
+	bool bad;
 	int rc;
 
+	if (l->project && vet_name("project", l->project, FS_PROJECT_MAX,
+	    NULL, 0) != 0)
+		return 0;	/* a scope no stored link can be in */
 	if ((rc = cache_link_foreach(t, l->project, plan_stale_cb, &w)) != 0)
 		return rc;
 	for (i = 0; i < l->set.n; i++) {
 		k = &l->set.v[i];
 		if (l->project && strcmp(k->project, l->project) != 0)
+			continue;
+		if ((rc = plan_vet(v, src, l, k, &bad)) != 0)
+			return rc;
+		if (bad)
 			continue;
 		rc = cache_link_get(t, k->project, k->flag, k->issue, &mask);
 		if (rc == 0 && (mask & bit))
@@ -659,9 +874,11 @@ plan_release(struct link_plan *p)
 }
 
 static int
-plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p)
+plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p,
+    struct vet *v)
 {
 	struct cache_txn *t;
+	struct buf src;
 	size_t i;
 	int rc = 0;
 
@@ -672,8 +889,10 @@ plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p)
 		return 0;
 	if ((rc = cache_read_begin(c, &t)) != 0)
 		return rc;
+	buf_init(&src, 0);
 	for (i = 0; i < cs->nlinks && rc == 0; i++)
-		rc = plan_source(t, p, &cs->links[i]);
+		rc = plan_source(t, p, &cs->links[i], v, &src);
+	buf_release(&src);
 	cache_read_end(t);
 	return rc;
 }
@@ -721,6 +940,55 @@ before_release:
 	return rc;
 }
 
+/*
+ * Event times never go back: a clock stepped back stamps the time of the
+ * last event instead, so `events --since TIME` cannot skip one.
+ */
+static int
+apply_time(struct cache_txn *t, struct apply *a)
+{
+	int64_t prev;
+	int rc;
+
+	a->time = a->cs->time;
+	if (a->seq == 0)
+		return 0;
+	rc = cache_event_time(t, a->seq, &prev);
+	if (rc == FS_ENOTFOUND || rc == FS_EPROTO)
+		return 0;	/* pruned, or unreadable: nothing to go by */
+	if (rc != 0)
+		return rc;
+	if (prev > a->time)
+		a->time = prev;
+	return 0;
+}
+
+/* The status records, with what was skipped from each source. */
+static int
+apply_status(struct cache_txn *t, struct apply *a)
+{
+	const struct cs_status *st;
+	struct buf rec;
+	size_t i;
+	int rc = 0;
+
+	buf_init(&rec, 0);
+	for (i = 0; i < a->cs->nstatus && rc == 0; i++) {
+		st = &a->cs->status[i];
+		if ((rc = vet_status(vet_find(a->vet, st->source), st->json,
+		    &rec)) != 0)
+			break;
+		rc = cache_status_put(t, st->source, rec.data, rec.len);
+		if (rc == EINVAL) {
+			/* a source name no key can hold: say so, go on */
+			a->res.skipped++;
+			rc = 0;
+		}
+	}
+	buf_release(&rec);
+	return rc;
+}
+
 static int
 apply_all(struct cache_txn *t, struct apply *a)
 {
@@ -731,10 +999,12 @@ apply_all(struct cache_txn *t, struct apply *a)
 	size_t i;
 	int rc = 0;
 
-	if ((rc = cache_event_last(t, &a->seq)) != 0)
+	if ((rc = cache_event_last(t, &a->seq)) != 0 ||
+	    (rc = apply_time(t, a)) != 0)
 		return rc;
 	for (i = a->from; i < a->to && i < cs->nflags && rc == 0; i++)
-		rc = apply_flag(t, a, &cs->flags[i]);
+		if (!a->vet->flag_bad[i])
+			rc = apply_flag(t, a, &cs->flags[i]);
 	for (i = 0; i < a->npf && rc == 0; i++)
 		rc = emit_flag(t, a, &a->pf[i]);
 	for (i = a->from; i < a->to && rc == 0; i++) {
@@ -747,12 +1017,12 @@ apply_all(struct cache_txn *t, struct apply *a)
 	}
 	for (i = 0; a->last && i < cs->nedits && rc == 0; i++) {
 		e = &cs->edits[i];
-		rc = link_change(t, a, e->project, e->flag, e->issue,
-		    LINK_BIT(LINK_SRC_LOCAL), e->add);
+		if (!a->vet->edit_bad[i])
+			rc = link_change(t, a, e->project, e->flag, e->issue,
+			    LINK_BIT(LINK_SRC_LOCAL), e->add);
 	}
-	for (i = 0; a->last && i < cs->nstatus && rc == 0; i++)
-		rc = cache_status_put(t, cs->status[i].source,
-		    cs->status[i].json, strlen(cs->status[i].json));
+	if (a->last && rc == 0)
+		rc = apply_status(t, a);
 	return rc;
 }
 
@@ -774,6 +1044,7 @@ result_add(struct commit_result *sum, const struct commit_result *r)
 {
 	size_t i;
 
+	sum->skipped += r->skipped;
 	if (r->nevents == 0)
 		return;
 	if (sum->first_seq == 0)
@@ -784,6 +1055,113 @@ result_add(struct commit_result *sum, const struct commit_result *r)
 		sum->counts[i] += r->counts[i];
 }
 
+/*
+ * Whether the filesystem holding dir is (nearly) full.  LMDB turns a
+ * short write on a full disk into EIO, so the free space, not the error
+ * code, tells a full disk from a failing one.
+ */
+static bool
+commit_disk_full(const char *dir)
+{
+	struct statvfs fs;
+
+	if (statvfs(dir, &fs) != 0)
+		return false;
+	return (uint64_t)fs.f_bavail * fs.f_frsize < COMMIT_FULL_BYTES;
+}
+
+/* Why a commit failed, naming the likely cause of the common ones. */
+static void
+commit_error(struct cache *c, int rc, char *out, size_t len)
+{
+	const char *dir = cache_dir(c);
+
+	if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG ||
+	    ((rc == EIO || rc == MDB_MAP_FULL) && commit_disk_full(dir))) {
+		snprintf(out, len, "cannot commit to the cache in %s: no space "
+		    "left on the filesystem holding %s (%s)", dir, dir,
+		    fs_strerror(rc));
+		return;
+	}
+	if (rc == EIO)
+		snprintf(out, len, "cannot commit to the cache in %s: "
+		    "input/output error: the disk holding %s may be failing",
+		    dir, dir);
+	else if (rc == MDB_MAP_FULL)
+		snprintf(out, len, "cannot commit to the cache in %s: the map "
+		    "stayed full however much it grew", dir);
+	else
+		snprintf(out, len, "cannot commit to the cache in %s: %s", dir,
+		    fs_strerror(rc));
+}
+
+/* A copy of a status record saying the commit failed. */
+static int
+failed_status(const char *json, const char *error, struct buf *out)
+{
+	json_object *o;
+	int rc;
+
+	buf_reset(out);
+	if ((o = jsonw_parse(json, strlen(json))) == NULL &&
+	    (o = json_object_new_object()) == NULL)
+		return ENOMEM;
+	if ((rc = jsonw_put(o, "ok", json_object_new_boolean(0))) == 0 &&
+	    (rc = jsonw_str(o, "error", error)) == 0)
+		rc = buf_puts(out, json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return rc;
+}
+
+struct fail_arg {
+	const struct changeset *cs;
+	const char *error;
+};
+
+static int
+failed_status_txn(struct cache_txn *t, void *arg)
+{
+	const struct fail_arg *f = arg;
+	struct buf rec;
+	size_t i;
+	int rc = 0;
+
+	buf_init(&rec, 0);
+	for (i = 0; i < f->cs->nstatus && rc == 0; i++) {
+		if ((rc = failed_status(f->cs->status[i].json, f->error,
+		    &rec)) != 0)
+			break;
+		rc = cache_status_put(t, f->cs->status[i].source, rec.data,
+		    rec.len);
+		if (rc == EINVAL)
+			rc = 0;	/* a name no key holds: nothing to mark */
+	}
+	buf_release(&rec);
+	return rc;
+}
+
+/*
+ * The sources of a failed commit must not go on reading ok in `status`:
+ * mark each failed, in a transaction of its own, which may still fit
+ * where the whole commit did not.
+ */
+static void
+commit_failed(struct cache *c, const struct changeset *cs,
+    struct commit_result *res, int rc)
+{
+	struct fail_arg f = { cs, res->error };
+	size_t n;
+
+	commit_error(c, rc, res->error, sizeof(res->error));
+	if (cs->nstatus == 0 ||
+	    (rc = cache_write(c, failed_status_txn, &f)) == 0)
+		return;
+	n = strlen(res->error);
+	snprintf(res->error + n, sizeof(res->error) - n, "; the sources' "
+	    "status could not be marked failed either: %s", fs_strerror(rc));
+}
+
 int
 commit_apply(struct cache *c, const struct changeset *cs,
     struct commit_result *res)
@@ -791,19 +1169,33 @@ commit_apply(struct cache *c, const struct changeset *cs,
 	struct commit_result sum;
 	struct link_plan plan;
 	struct apply a;
+	struct vet vet;
 	size_t units;
 	int rc;
 
 	memset(&sum, 0, sizeof(sum));
 	memset(&a, 0, sizeof(a));
-	if ((rc = plan_links(c, cs, &plan)) != 0)
+	memset(&plan, 0, sizeof(plan));
+	/* once a cycle: slots of killed queries would pin old pages */
+	if ((rc = cache_readers_clear(c, NULL)) != 0)
+		log_warnx("cannot clear stale readers of the cache in %s: %s",
+		    cache_dir(c), fs_strerror(rc));
+	if ((rc = vet_changeset(cs, &vet)) != 0 ||
+	    (rc = plan_links(c, cs, &plan, &vet)) != 0)
 		goto plan_release;
 	a.cs = cs;
 	a.plan = &plan;
+	a.vet = &vet;
 	buf_init(&a.out, 0);
 	buf_init(&a.rec, 0);
 	units = cs->nflags + plan.n;
 	do {
+		/* between batches: what is committed is whole, the rest is
+		 * redone by the next cycle */
+		if (a.to > 0 && cs->cancel != NULL && *cs->cancel != 0) {
+			rc = FS_ECANCELED;
+			break;
+		}
 		a.from = a.to;
 		a.to = units - a.from > COMMIT_BATCH ? a.from + COMMIT_BATCH :
 		    units;
@@ -817,6 +1209,11 @@ commit_apply(struct cache *c, const struct changeset *cs,
 	apply_release(&a);
 plan_release:
 	plan_release(&plan);
+	sum.skipped += vet.total;
+	vet_log(&vet);
+	if (rc != 0 && rc != FS_ECANCELED)
+		commit_failed(c, cs, &sum, rc);
+	vet_release(&vet);
 	if (res)
 		*res = sum;
 	return rc;

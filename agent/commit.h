@@ -18,6 +18,7 @@
 #ifndef FLAGSYNC_COMMIT_H
 #define FLAGSYNC_COMMIT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,9 @@ struct cs_env {
 
 struct changeset {
 	int64_t	 time;		/* ms epoch stamped on the events */
+	/* When set and non-zero, commit_apply() stops between batches
+	 * (FS_ECANCELED); NULL: never.  The daemon's SIGTERM flag. */
+	volatile sig_atomic_t *cancel;
 	int	 spill_fd;	/* records go to this unlinked file, or */
 	struct buf mem;		/* to memory when spill_fd is -1 */
 	int64_t	 spill_len;
@@ -85,6 +89,8 @@ struct commit_result {
 	uint64_t last_seq;
 	size_t	 nevents;
 	size_t	 counts[16];	/* events per enum event_type */
+	size_t	 skipped;	/* items with a name the cache cannot take */
+	char	 error[512];	/* why the commit failed, one line; or "" */
 };
 
 void	changeset_init(struct changeset *cs);
@@ -121,11 +127,20 @@ void	changeset_rollback(struct changeset *cs, const struct cs_mark *m);
  * 100k-flag account would hold every page of the commit in memory.  Every
  * batch is complete in itself (records and their events together) and
  * comes only from a complete read, so an interrupted commit leaves a cache
- * the next poll simply finishes.  Flag events list the issues the flag
+ * the next poll simply finishes; cs->cancel, when set, stops it between
+ * batches that way (FS_ECANCELED).  Flag events list the issues the flag
  * had when it changed; this cycle's link changes follow as link events,
- * each listing the flag's issues right after that change, so the events
- * are the same batched or not.  Fills res (may be NULL)
- * with what was committed.
+ * each naming its one issue and sources, so the events are the same
+ * batched or not.  Event times never go back: each batch stamps
+ * max(cs->time, the last event's time).
+ *
+ * A flag, link or edit whose names are empty or longer than maxlen.h
+ * allows is skipped, never stored: it is counted in res->skipped, logged,
+ * and its source's status record (when cs has one) gets "skipped" and an
+ * "error" naming the first.  The rest commits.  When the commit itself
+ * fails, res->error says why in one line (naming a full filesystem as
+ * such) and every status record of cs is written, in a transaction of its
+ * own, with "ok": false and that error.  Fills res (may be NULL).
  */
 #define COMMIT_BATCH	2048
 int	commit_apply(struct cache *c, const struct changeset *cs,

@@ -22,6 +22,7 @@ fs_strerror(int rc)
 		"locked by another process",
 		"rate limited",
 		"network error",
+		"the cache is damaged (rebuild it: flagsync rebuild)",
 	};
 
 	if (rc == 0)

@@ -21,6 +21,7 @@ enum fs_error {
 	FS_ELOCKED,			/* another sync/run holds the lock */
 	FS_ERATELIMIT,			/* still rate limited after waiting */
 	FS_ENETWORK,			/* connection failed (after retries) */
+	FS_EDAMAGED,			/* the cache's files are damaged */
 	FS_ELAST
 };
 

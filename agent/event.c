@@ -57,12 +57,9 @@ event_add_link(json_object *o, const struct event *ev)
 {
 	int rc;
 
-	if ((rc = jsonw_str(o, "issue", ev->issue)) != 0 ||
-	    (rc = jsonw_put(o, "sources",
-	    jsonw_strv(ev->sources, ev->nsources))) != 0)
+	if ((rc = jsonw_str(o, "issue", ev->issue)) != 0)
 		return rc;
-	return jsonw_put(o, "issues",
-	    jsonw_strv(ev->issues, ev->nissues));
+	return jsonw_put(o, "sources", jsonw_strv(ev->sources, ev->nsources));
 }
 
 int

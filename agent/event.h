@@ -25,7 +25,10 @@ struct event {
 	const char *project;
 	const char *environment;
 	const char *flag;
-	const char *const *issues;	/* the flag's issues (see SPEC §5) */
+	/* flag events: the flag's issues (SPEC §5).  Link events carry
+	 * only their "issue" and "sources": listing every issue of the flag
+	 * in each made a flag with N issues write N * N keys. */
+	const char *const *issues;
 	size_t	 nissues;
 	const struct flag_view *before;	/* flag events; NULL = null */
 	const struct flag_view *after;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "linkset.h"
 
 static const char *const link_source_names[LINK_SRC_COUNT] = {
@@ -65,24 +66,6 @@ linkset_release(struct linkset *s)
 	linkset_init(s);
 }
 
-static int
-linkset_grow(struct linkset *s)
-{
-	struct link *v;
-	size_t ncap;
-
-	if (s->n < s->cap)
-		return 0;
-	if (s->cap > SIZE_MAX / 2 / sizeof(*v))
-		return ENOMEM;
-	ncap = s->cap ? s->cap * 2 : 16;
-	if ((v = realloc(s->v, ncap * sizeof(*v))) == NULL)
-		return ENOMEM;
-	s->v = v;
-	s->cap = ncap;
-	return 0;
-}
-
 int
 linkset_add(struct linkset *s, const char *project, const char *flag,
     const char *issue)
@@ -91,7 +74,7 @@ linkset_add(struct linkset *s, const char *project, const char *flag,
 
 	if (project == NULL || flag == NULL || issue == NULL)
 		return EINVAL;
-	if (linkset_grow(s) != 0)
+	if (ARRAY_GROW(s->v, s->cap, s->n + 1) != 0)
 		return ENOMEM;
 	l.project = strdup(project);
 	l.flag = strdup(flag);

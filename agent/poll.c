@@ -1048,6 +1048,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		goto keys_release;
 	changeset_init(&cs);
 	cs.time = clock_now_ms();
+	cs.cancel = cancel;
 	if ((rc = changeset_spill(&cs, cfg->state_dir)) != 0)
 		log_warnx("cannot make a spill file in %s: %s; keeping the "
 		    "changes in memory", cfg->state_dir, strerror(rc));
@@ -1084,7 +1085,8 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	}
 	rep->requests = split_request_count(sc);
 	if ((rc = commit_apply(c, &cs, &rep->commit)) != 0) {
-		log_warnx("cannot commit to the cache: %s", fs_strerror(rc));
+		log_warnx("%s", rep->commit.error[0] ? rep->commit.error :
+		    fs_strerror(rc));
 		goto cs_release;
 	}
 	stamps_write(cfg->state_dir, st.stamps);

@@ -85,7 +85,7 @@ load_flag(struct cache_txn *t, const char *project, const char *flag,
 	view_init(&l->v);
 	l->issues = NULL;
 	if ((rc = view_decode(&l->v, rec, len)) != 0)
-		return rc;
+		return FS_EDAMAGED;	/* the cache holds what it wrote */
 	return commit_flag_issues(t, project, flag, &l->issues, &l->nissues);
 }
 
@@ -384,7 +384,7 @@ ev_collect(void *arg, uint64_t seq, const char *json, size_t len)
 	    strlen(l->f->flag)) == NULL)
 		return 0;
 	if ((o = jsonw_parse(json, len)) == NULL)
-		return FS_EPROTO;
+		return FS_EDAMAGED;
 	if (!ev_match(l->f, o)) {
 		json_object_put(o);
 		return 0;
@@ -1092,7 +1092,9 @@ count_flag(void *arg, const char *project, const char *flag, const void *rec,
 	(void)project;
 	(void)flag;
 	view_init(&v);
-	if ((rc = view_decode(&v, rec, len)) == 0) {
+	if ((rc = view_decode(&v, rec, len)) != 0)
+		rc = FS_EDAMAGED;
+	else {
 		c->flags++;
 		c->active += view_is_active(&v);
 		c->killed += v.defined && v.killed;

@@ -44,6 +44,9 @@ check_eq "events --issue" "PAY-42" "$(fs events --issue PAY-42 --type link.added
 check_eq "events --since TIME in the future shows none" "" "$(fs events --since 2999-01-01T00:00:00Z --json)"
 check_eq "events --since TIME in the past shows all" "$n" "$(fs events --since 2000-01-01 --json | wc -l | tr -d ' ')"
 
+err=$(fs link "$(head -c 300 /dev/zero | tr '\0' f)" SHOP-1 2>&1); rc=$?
+check_eq "link: a flag name longer than flagsync stores exits 2" 2 "$rc"
+check_match "... saying the limit" "1 to 255 bytes" "$err"
 fs frobnicate >/dev/null 2>&1; rc=$?
 check_eq "unknown command exits 2" 2 "$rc"
 fs flags --bogus >/dev/null 2>&1; rc=$?
@@ -89,11 +92,28 @@ fs flags --json >"$T/during" 2>&1; rc=$?
 running=no; kill -0 $spid 2>/dev/null && running=yes
 check_eq "a query during a sync runs (sync still running: $running)" "0 yes" "$rc $running"
 wait $spid
+
+# A sync stopped by SIGTERM says so and never claims "no change".
+sim DELETE requests >/dev/null
+sim POST fault '{"match":"/splits/ws/[^/]+/environments/","kind":"slow","delay":30,"count":1}' >/dev/null
+"$FLAGSYNC" -c "$T/flagsync.ini" sync >"$T/out" 2>/dev/null &
+spid=$!
+i=0
+until sim GET requests | grep -q environments; do
+	i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05
+done
+kill -TERM $spid; wait $spid; rc=$?
+check_eq "a canceled sync exits 1" 1 "$rc"
+check_nomatch "... and does not say 'no change'" "no change" "$(cat "$T/out")"
+check_match "... it says canceled" "canceled" "$(cat "$T/out")"
+sim DELETE fault >/dev/null
+
 kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=
 fs flags >/dev/null 2>&1 && fs issue SHOP-1 >/dev/null 2>&1 && fs events >/dev/null 2>&1 && fs status >/dev/null 2>&1; rc=$?
 check_eq "queries work with Split unreachable" 0 "$rc"
-fs sync >/dev/null 2>&1; rc=$?
+fs sync >"$T/out" 2>/dev/null; rc=$?
 check_eq "sync with Split unreachable exits 1" 1 "$rc"
+check_nomatch "... and does not say 'no change'" "no change" "$(cat "$T/out")"
 
 rm -rf "$T/state2"
 sed "s|^state_dir = .*|state_dir = $T/state2|" "$T/flagsync.ini" >"$T/other.ini"

@@ -118,7 +118,9 @@ expect=$(seq 1 "$(last_seq)" | tr '\n' ' ')
 check_eq "event seq numbers are gap-free from 1" "$expect" "$seqs"
 
 check_eq "every event validates: required keys present" 0 \
-    "$(fs events --json | jq -c 'select((has("seq") and has("time") and has("type") and has("project") and has("environment") and has("flag") and has("issues")) | not)' | wc -l | tr -d ' ')"
+    "$(fs events --json | jq -c 'select((has("seq") and has("time") and has("type") and has("project") and has("environment") and has("flag") and (if (.type | startswith("link.")) then has("issue") and has("sources") else has("issues") end)) | not)' | wc -l | tr -d ' ')"
+check_eq "link events carry their issue and sources, not the flag's issues" 0 \
+    "$(fs events --type 'link.*' --json | jq -c 'select(has("issues"))' | wc -l | tr -d ' ')"
 check_match "event times are RFC 3339 UTC" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' \
     "$(fs events --limit 1 --json | jq -r .time)"
 

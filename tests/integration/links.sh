@@ -57,6 +57,34 @@ check_eq "fixed links.yaml: the dropped links are removed" \
 link.removed Default/old_banner OPS-5" "$(events_since "$s" | sort)"
 check_eq "a link kept by its other source stays" 1 "$(fs issue SHOP-1 --json | jq .count)"
 
+# A 10,000-byte flag name in links.yaml cannot stall the commit: the same
+# cycle's kill is recorded, and the file source's status says what was
+# wrong instead of reading ok.
+long=$(head -c 10000 /dev/zero | tr '\0' 'x')
+cat >"$T/links.yaml" <<YAML
+links:
+  - flag: new_checkout
+    issues: [SHOP-1]
+  - flag: $long
+    issues: [SHOP-3]
+YAML
+sim POST kill '{"ws":"Default","flag":"search_v2","killed":true}' >/dev/null
+s=$(last_seq)
+fs sync >"$T/out" 2>"$T/err"
+check_eq "a huge name in links.yaml: the kill of the same cycle is recorded" \
+    "flag.killed Default/search_v2" "$(events_since "$s")"
+check_nomatch "... the commit did not fail" "cannot commit" "$(cat "$T/err")"
+check_match "... and the file source's status names the problem" \
+    'bytes|long' \
+    "$(fs status --json | jq -r '.sources[] | select(.source=="file") | .error')"
+sim POST kill '{"ws":"Default","flag":"search_v2","killed":false}' >/dev/null
+cat >"$T/links.yaml" <<'YAML'
+links:
+  - flag: new_checkout
+    issues: [SHOP-1]
+YAML
+fs sync >/dev/null 2>&1
+
 # local links: effective at once, no sync needed.
 s=$(last_seq)
 out=$(fs link search_v2 SHOP-30 2>&1); rc=$?

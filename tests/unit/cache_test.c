@@ -611,6 +611,99 @@ test_bad_keys(void **state)
 	assert_int_equal(cache_write(fx->c, bad_keys_fn, NULL), 0);
 }
 
+/*
+ * Every key builder around LMDB's 511-byte limit, with the first part
+ * alone taking 509 to 513 bytes: a first part of exactly 511 once wrote
+ * the separator first and then copied the next part past the buffer.
+ */
+static int
+key_edges_fn(struct cache_txn *t, void *arg)
+{
+	char big[600], want[64];
+	const void *rec;
+	const char *js;
+	struct seen s;
+	uint64_t seq;
+	uint32_t mask;
+	size_t len, n;
+	int fits;
+
+	(void)arg;
+	for (n = 505; n <= 513; n++) {
+		memset(big, 'p', sizeof(big));
+		big[n] = '\0';
+		snprintf(want, sizeof(want), "first part %zu", n);
+		/* PROJECT\0FLAG\0ISSUE with "f" and "I-1": n + 6 bytes */
+		memset(&s, 0, sizeof(s));
+		fits = n + 6 <= 511;
+		if (cache_link_get(t, big, "f", "I-1", &mask) !=
+		    (fits ? FS_ENOTFOUND : EINVAL))
+			fail_msg("%s: cache_link_get", want);
+		if (cache_link_set(t, big, "f", "I-1", 1) !=
+		    (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_link_set", want);
+		/* PROJECT\0FLAG: n + 2 */
+		fits = n + 2 <= 511;
+		if (cache_flag_put(t, big, "f", "r", 1) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_flag_put", want);
+		if (cache_flag_get(t, big, "f", &rec, &len) !=
+		    (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_flag_get", want);
+		/* PROJECT\0FLAG\0 as a prefix: n + 3 */
+		fits = n + 3 <= 511;
+		if (cache_link_foreach_flag(t, big, "f", seen_link, &s) !=
+		    (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_link_foreach_flag", want);
+		/* PROJECT\0 as a prefix: n + 1 */
+		fits = n + 1 <= 511;
+		if (cache_flag_foreach(t, big, seen_flag, &s) !=
+		    (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_flag_foreach", want);
+		/* one part: n */
+		fits = n <= 511;
+		if (cache_status_put(t, big, "{}", 2) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_status_put", want);
+		if (cache_status_get(t, big, &js, &len) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_status_get", want);
+		/* INSTANCE\0 and 8 bytes of seq: n + 9 */
+		fits = n + 9 <= 511;
+		if (cache_dead_put(t, big, 1, "{}", 2) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_dead_put", want);
+		/* INSTANCE\0KEY: n + 2 */
+		fits = n + 2 <= 511;
+		if (cache_kv_put(t, big, "k", "v", 1) != (fits ? 0 : EINVAL))
+			fail_msg("%s: cache_kv_put", want);
+		if (cache_cursor_put(t, big, 1) != (n <= 511 ? 0 : EINVAL))
+			fail_msg("%s: cache_cursor_put", want);
+		if (cache_cursor_get(t, big, &seq) != (n <= 511 ? 0 : EINVAL))
+			fail_msg("%s: cache_cursor_get", want);
+	}
+	/* The later parts at the edge too: 1 + 1 + 509 = 511, then 512. */
+	memset(big, 'f', sizeof(big));
+	big[509] = '\0';
+	assert_int_equal(cache_flag_put(t, "p", big, "r", 1), 0);
+	assert_int_equal(cache_link_set(t, "p", "f", big, 1), EINVAL);
+	big[507] = '\0';	/* p\0f\0 and 507: 511 */
+	assert_int_equal(cache_link_set(t, "p", "f", big, 1), 0);
+	big[507] = 'f';
+	big[508] = '\0';	/* 512 */
+	assert_int_equal(cache_link_set(t, "p", "f", big, 1), EINVAL);
+	big[508] = 'f';
+	big[509] = 'f';
+	big[510] = '\0';	/* p\0 and 510: 512 */
+	assert_int_equal(cache_flag_put(t, "p", big, "r", 1), EINVAL);
+	return 0;
+}
+
+static void
+test_key_edges(void **state)
+{
+	struct fixture *fx = *state;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, key_edges_fn, NULL), 0);
+}
+
 /* Links. */
 
 static void
@@ -1997,6 +2090,71 @@ test_event_time(void **state)
 	cache_read_end(t);
 }
 
+
+/*
+ * A file cut short after the open check passed: the next read touches the
+ * map past the end of the file, and cache_guard() turns the SIGBUS into
+ * "the cache at DIR is damaged" and exit status 1.
+ */
+static int
+guard_count(void *arg, const char *project, const char *flag,
+    const void *rec, size_t len)
+{
+	volatile const char *p = rec;
+	size_t i, *n = arg;
+
+	(void)project;
+	(void)flag;
+	for (i = 0; i < len; i++)
+		*n += (size_t)p[i];
+	return 0;
+}
+
+static void
+test_guard_truncated(void **state)
+{
+	struct fixture *fx = *state;
+	char name[32], path[PATH_MAX + 16], err[512], msg[1024];
+	struct cache_txn *t;
+	struct cache *c;
+	size_t i, n = 0;
+	ssize_t got;
+	int p[2], st;
+	pid_t pid;
+
+	open_write(fx);
+	for (i = 0; i < 400; i++) {
+		snprintf(name, sizeof(name), "flag_%04zu", i);
+		RUN(fx->c, FLAG("A", name, "a record of some length here"));
+	}
+	cache_close(fx->c);
+	fx->c = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", fx->dir);
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		dup2(p[1], STDERR_FILENO);
+		if (cache_open(&c, fx->dir, CACHE_RDONLY, err,
+		    sizeof(err)) != 0 || cache_guard(c) != 0)
+			_exit(3);
+		if (truncate(path, 8192) != 0 || cache_read_begin(c, &t) != 0)
+			_exit(4);
+		(void)cache_flag_foreach(t, NULL, guard_count, &n);
+		_exit(5);	/* read all past the end: no guard, no fault? */
+	}
+	assert_true(pid > 0);
+	close(p[1]);
+	got = read(p[0], msg, sizeof(msg) - 1);
+	close(p[0]);
+	msg[got > 0 ? got : 0] = '\0';
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st))
+		fail_msg("the reader died of signal %d", WTERMSIG(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	assert_non_null(strstr(msg, "is damaged"));
+	assert_non_null(strstr(msg, fx->dir));
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -2013,6 +2171,7 @@ main(void)
 		T(test_bad_args),
 		T(test_flags),
 		T(test_bad_keys),
+		T(test_key_edges),
 		T(test_links),
 		T(test_issue_foreach),
 		T(test_events),
@@ -2036,6 +2195,7 @@ main(void)
 		T(test_plugin_dbs_old_cache),
 		T(test_rdonly_missing_old_db),
 		T(test_event_time),
+		T(test_guard_truncated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

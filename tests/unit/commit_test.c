@@ -6,6 +6,10 @@
  */
 #include "autoconf.h"
 
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -324,6 +328,354 @@ test_map_full_rerun(void **state)
 	assert_string_equal(l.text[9], "3000 flag.created flag_2999 ");
 }
 
+/* The JSON document of event seq (caller puts it). */
+static json_object *
+event_doc(struct fixture *f, uint64_t seq)
+{
+	struct json_tokener *tok;
+	struct cache_txn *t;
+	const char *json;
+	json_object *o;
+	size_t len;
+
+	assert_int_equal(cache_read_begin(f->c, &t), 0);
+	assert_int_equal(cache_event_get(t, seq, &json, &len), 0);
+	tok = json_tokener_new();
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	json_tokener_free(tok);
+	cache_read_end(t);
+	assert_non_null(o);
+	return o;
+}
+
+/* The status record of source, or NULL when there is none. */
+static json_object *
+status_doc(struct fixture *f, const char *source)
+{
+	struct json_tokener *tok;
+	struct cache_txn *t;
+	const char *json;
+	json_object *o = NULL;
+	size_t len;
+
+	assert_int_equal(cache_read_begin(f->c, &t), 0);
+	if (cache_status_get(t, source, &json, &len) == 0) {
+		tok = json_tokener_new();
+		o = json_tokener_parse_ex(tok, json, (int)len);
+		json_tokener_free(tok);
+		assert_non_null(o);
+	}
+	cache_read_end(t);
+	return o;
+}
+
+/*
+ * A link event is about one link: it carries "issue" and "sources" and
+ * not the flag's whole issue list, which made a flag with N issues write
+ * N link events of N keys each.
+ */
+static void
+test_link_events_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	json_object *o;
+	uint64_t seq;
+
+	changeset_init(&cs);
+	add_flag(&cs, "a", 0, 25, 1);
+	add_links(&cs, LINK_SRC_FILE, NULL, "a", "SHOP-1", "a", "SHOP-2",
+	    "a", "SHOP-3", NULL);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+	assert_int_equal(r.nevents, 4);
+	o = event_doc(f, 1);
+	/* flag events keep the flag's issues (here: none yet) */
+	assert_non_null(json_object_object_get(o, "issues"));
+	json_object_put(o);
+	for (seq = 2; seq <= 4; seq++) {
+		o = event_doc(f, seq);
+		assert_string_equal(json_object_get_string(
+		    json_object_object_get(o, "type")), "link.added");
+		assert_non_null(json_object_object_get(o, "issue"));
+		assert_string_equal(json_object_to_json_string_ext(
+		    json_object_object_get(o, "sources"),
+		    JSON_C_TO_STRING_PLAIN), "[\"file\"]");
+		if (json_object_object_get_ex(o, "issues", NULL))
+			fail_msg("link event %llu lists the flag's issues: %s",
+			    (unsigned long long)seq,
+			    json_object_to_json_string(o));
+		json_object_put(o);
+	}
+}
+
+/* The time of event seq, as stored. */
+static const char *
+event_time(struct fixture *f, uint64_t seq, char *out, size_t len)
+{
+	json_object *o = event_doc(f, seq);
+
+	snprintf(out, len, "%s", json_object_get_string(
+	    json_object_object_get(o, "time")));
+	json_object_put(o);
+	return out;
+}
+
+/* A clock stepped back never stamps an event before its predecessor,
+ * so `events --since TIME` cannot skip one. */
+static void
+test_event_times_monotonic(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	char t1[32], t2[32], t3[32];
+
+	changeset_init(&cs);
+	cs.time = 1800000010000;	/* 2027-01-15T08:00:10Z */
+	add_flag(&cs, "a", 0, 25, 1);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+
+	changeset_init(&cs);
+	cs.time = 1800000008000;	/* two seconds earlier */
+	add_flag(&cs, "a", 1, 25, 2);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+
+	changeset_init(&cs);
+	cs.time = 1800000020000;	/* later again */
+	add_flag(&cs, "a", 0, 25, 3);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+
+	event_time(f, 1, t1, sizeof(t1));
+	event_time(f, 2, t2, sizeof(t2));
+	event_time(f, 3, t3, sizeof(t3));
+	assert_string_equal(t1, "2027-01-15T08:00:10Z");
+	if (strcmp(t2, t1) < 0)
+		fail_msg("event 2 at %s, before event 1 at %s", t2, t1);
+	assert_string_equal(t3, "2027-01-15T08:00:20Z");
+}
+
+static volatile sig_atomic_t cancel_flag;
+
+/* A stop asked for during a large commit ends it after a whole batch: what
+ * was committed is complete, and the next commit does the rest. */
+static void
+test_cancel_between_batches(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	struct cache_txn *t;
+	char name[32];
+	const void *rec;
+	size_t i, len, n = COMMIT_BATCH + 10;
+
+	changeset_init(&cs);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "flag_%05zu", i);
+		add_flag(&cs, name, 0, 50, 1);
+	}
+	cancel_flag = 1;
+	cs.cancel = &cancel_flag;
+	assert_int_equal(commit_apply(f->c, &cs, &r), FS_ECANCELED);
+	assert_int_equal(r.nevents, COMMIT_BATCH);
+	assert_int_equal(r.last_seq, COMMIT_BATCH);
+	assert_int_equal(cache_read_begin(f->c, &t), 0);
+	snprintf(name, sizeof(name), "flag_%05zu", (size_t)COMMIT_BATCH - 1);
+	assert_int_equal(cache_flag_get(t, "Default", name, &rec, &len), 0);
+	snprintf(name, sizeof(name), "flag_%05zu", (size_t)COMMIT_BATCH);
+	assert_int_equal(cache_flag_get(t, "Default", name, &rec, &len),
+	    FS_ENOTFOUND);
+	cache_read_end(t);
+
+	/* the next cycle finishes: only the rest makes events */
+	cancel_flag = 0;
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+	assert_int_equal(r.nevents, 10);
+	assert_int_equal(r.first_seq, COMMIT_BATCH + 1);
+}
+
+/* One add_flag-made record, under any names. */
+static void
+add_flag_named(struct changeset *cs, const char *project, const char *flag)
+{
+	struct changeset tmp;
+	const void *rec;
+	struct buf b;
+
+	changeset_init(&tmp);
+	add_flag(&tmp, "x", 0, 25, 1);
+	buf_init(&b, 0);
+	assert_int_equal(changeset_record(&tmp, &tmp.flags[0], &b, &rec), 0);
+	assert_int_equal(changeset_add_flag(cs, project, flag, rec,
+	    tmp.flags[0].len), 0);
+	buf_release(&b);
+	changeset_release(&tmp);
+}
+
+/*
+ * Names the cache cannot take (empty, or longer than maxlen.h allows) are
+ * skipped, counted in the status of their source, and everything else
+ * commits: a 10,000-byte name in links.yaml once failed every cycle.
+ */
+static void
+test_bad_names_skipped(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	struct linkset set;
+	struct cache_txn *t;
+	json_object *o;
+	char *huge, big[300];
+	const void *rec;
+	uint32_t mask;
+	size_t len;
+
+	huge = malloc(10001);
+	assert_non_null(huge);
+	memset(huge, 'h', 10000);
+	huge[10000] = '\0';
+	memset(big, 'b', sizeof(big));
+	big[sizeof(big) - 1] = '\0';
+
+	changeset_init(&cs);
+	add_flag(&cs, "good", 0, 25, 1);
+	add_flag_named(&cs, "Default", big);	/* 299 > FS_FLAG_MAX */
+	add_flag_named(&cs, "Default", "");
+	add_flag_named(&cs, huge, "f");
+	assert_int_equal(changeset_add_status(&cs, "split:Default",
+	    "{\"ok\":true,\"error\":null,\"flags\":4}"), 0);
+	linkset_init(&set);
+	assert_int_equal(linkset_add(&set, "Default", "good", "SHOP-1"), 0);
+	assert_int_equal(linkset_add(&set, "Default", huge, "SHOP-2"), 0);
+	assert_int_equal(linkset_add(&set, "Default", "good", big), 0);
+	assert_int_equal(changeset_add_links(&cs, LINK_SRC_FILE, NULL, &set),
+	    0);
+	linkset_release(&set);
+	assert_int_equal(changeset_add_status(&cs, "file",
+	    "{\"ok\":true,\"error\":null,\"links\":3}"), 0);
+	assert_int_equal(changeset_add_edit(&cs, "Default", "good", huge,
+	    true), 0);
+	assert_int_equal(changeset_add_edit(&cs, "Default", "good", "OPS-1",
+	    true), 0);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+	free(huge);
+
+	/* created good, link SHOP-1, link OPS-1 */
+	assert_int_equal(r.nevents, 3);
+	assert_int_equal(r.skipped, 6);
+	assert_int_equal(cache_read_begin(f->c, &t), 0);
+	assert_int_equal(cache_flag_get(t, "Default", "good", &rec, &len), 0);
+	assert_int_equal(cache_link_get(t, "Default", "good", "SHOP-1",
+	    &mask), 0);
+	assert_int_equal(cache_link_get(t, "Default", "good", "OPS-1",
+	    &mask), 0);
+	cache_read_end(t);
+
+	o = status_doc(f, "split:Default");
+	assert_non_null(o);
+	assert_true(json_object_get_boolean(json_object_object_get(o, "ok")));
+	assert_int_equal(json_object_get_int(json_object_object_get(o,
+	    "skipped")), 2);
+	assert_non_null(strstr(json_object_get_string(json_object_object_get(
+	    o, "error")), "skipped 2"));
+	json_object_put(o);
+	o = status_doc(f, "file");
+	assert_non_null(o);
+	assert_int_equal(json_object_get_int(json_object_object_get(o,
+	    "skipped")), 2);
+	json_object_put(o);
+}
+
+/*
+ * A commit that fails says so in the status of every source it carried:
+ * `status` must not go on showing them ok.  Here the spill file the
+ * records wait in cannot be read back.
+ */
+static void
+test_failed_commit_marks_status(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	json_object *o, *e;
+	int fd;
+
+	changeset_init(&cs);
+	assert_int_equal(changeset_spill(&cs, f->dir), 0);
+	add_flag(&cs, "a", 0, 25, 1);
+	assert_int_equal(changeset_add_status(&cs, "split:Default",
+	    "{\"ok\":true,\"error\":null,\"flags\":1}"), 0);
+	/* the spill file becomes write-only: reading the record fails */
+	fd = open("/dev/null", O_WRONLY);
+	assert_true(fd >= 0);
+	assert_true(dup2(fd, cs.spill_fd) == cs.spill_fd);
+	close(fd);
+	assert_int_not_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+	assert_int_equal(r.nevents, 0);
+	assert_true(r.error[0] != '\0');
+	o = status_doc(f, "split:Default");
+	assert_non_null(o);
+	assert_false(json_object_get_boolean(json_object_object_get(o,
+	    "ok")));
+	e = json_object_object_get(o, "error");
+	assert_non_null(strstr(json_object_get_string(e),
+	    "cannot commit to the cache"));
+	json_object_put(o);
+}
+
+/*
+ * A query killed inside its read transaction leaves a reader slot that
+ * pins old pages; each cycle's commit frees such slots, not only the
+ * writer's open.
+ */
+static void
+test_stale_readers_cleared(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	int p[2], dead = -1, st;
+	char c = 0, err[256];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		struct cache *rc;
+		struct cache_txn *t;
+
+		close(p[0]);
+		if (cache_open(&rc, f->dir, CACHE_RDONLY, err,
+		    sizeof(err)) != 0 || cache_read_begin(rc, &t) != 0)
+			_exit(1);
+		(void)write(p[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	assert_true(pid > 0);
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+
+	changeset_init(&cs);
+	add_flag(&cs, "a", 0, 25, 1);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	changeset_release(&cs);
+	assert_int_equal(cache_readers_clear(f->c, &dead), 0);
+	if (dead != 0)
+		fail_msg("%d stale reader slot(s) left after a commit", dead);
+}
+
 int
 main(void)
 {
@@ -335,6 +687,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deleted_keeps_issues,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_full_rerun,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_events_bounded,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_event_times_monotonic,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_between_batches,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_names_skipped,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_marks_status,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_readers_cleared,
 		    setup, teardown),
 	};
 
