@@ -541,30 +541,47 @@ vet_changeset(const struct changeset *cs, struct vet *v)
 }
 
 /*
- * A status record with its skipped items: "skipped" counts them, and
- * "error" (left alone when the source failed anyway) says what the first
- * was, so `status` shows it.  Into out, or the record as it is.
+ * A status record with its skipped items, in the shape poll.c gives a
+ * project's (SPEC §8: `status` names them): "skipped" lists
+ * {"item", "why"} (the vetting keeps the first of each source),
+ * "skipped_count" counts all, and "note" says it in a line when the
+ * record has none.  Into out, or the record as it is.
  */
 static int
 vet_status(const struct skip *k, const char *json, struct buf *out)
 {
-	json_object *o, *e;
-	char msg[512];
-	int rc = 0;
+	json_object *o, *list, *item, *v;
+	char note[512];
+	int64_t n;
+	int rc = ENOMEM;
 
 	buf_reset(out);
 	if (k == NULL || (o = jsonw_parse(json, strlen(json))) == NULL)
 		return buf_puts(out, json);
-	snprintf(msg, sizeof(msg), "skipped %zu item%s with a name the cache "
-	    "cannot store; the first: %s", k->n, k->n == 1 ? "" : "s",
-	    k->first);
-	if ((rc = jsonw_put(o, "skipped",
-	    json_object_new_int64((int64_t)k->n))) == 0 &&
-	    (!json_object_object_get_ex(o, "error", &e) || e == NULL))
-		rc = jsonw_str(o, "error", msg);
-	if (rc == 0)
-		rc = buf_puts(out, json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (!json_object_object_get_ex(o, "skipped", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		if ((list = json_object_new_array()) == NULL ||
+		    jsonw_put(o, "skipped", list) != 0)
+			goto o_put;
+	}
+	if ((item = json_object_new_object()) == NULL ||
+	    json_object_array_add(list, item) != 0 ||
+	    jsonw_str(item, "item", k->first) != 0 ||
+	    jsonw_str(item, "why", "too long or empty for the cache") != 0)
+		goto o_put;
+	n = json_object_object_get_ex(o, "skipped_count", &v) ?
+	    json_object_get_int64(v) : 0;
+	if (jsonw_put(o, "skipped_count",
+	    json_object_new_int64(n + (int64_t)k->n)) != 0)
+		goto o_put;
+	snprintf(note, sizeof(note), "%zu item%s skipped: %s", k->n,
+	    k->n == 1 ? "" : "s", k->first);
+	if (!json_object_object_get_ex(o, "note", &v) &&
+	    jsonw_str(o, "note", note) != 0)
+		goto o_put;
+	rc = buf_puts(out, json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+o_put:
 	json_object_put(o);
 	return rc;
 }

@@ -76,7 +76,7 @@ check_eq "a huge name in links.yaml: the kill of the same cycle is recorded" \
 check_nomatch "... the commit did not fail" "cannot commit" "$(cat "$T/err")"
 check_match "... and the file source's status names the problem" \
     'bytes|long' \
-    "$(fs status --json | jq -r '.sources[] | select(.source=="file") | .error')"
+    "$(fs status --json | jq -r '.sources[] | select(.source=="file") | .note')"
 sim POST kill '{"ws":"Default","flag":"search_v2","killed":false}' >/dev/null
 cat >"$T/links.yaml" <<'YAML'
 links:

@@ -583,14 +583,17 @@ test_bad_names_skipped(void **state)
 	assert_non_null(o);
 	assert_true(json_object_get_boolean(json_object_object_get(o, "ok")));
 	assert_int_equal(json_object_get_int(json_object_object_get(o,
-	    "skipped")), 2);
+	    "skipped_count")), 2);
+	assert_int_equal(json_object_array_length(json_object_object_get(o,
+	    "skipped")), 1);
 	assert_non_null(strstr(json_object_get_string(json_object_object_get(
-	    o, "error")), "skipped 2"));
+	    o, "note")), "2 items skipped"));
+	assert_null(json_object_object_get(o, "error"));
 	json_object_put(o);
 	o = status_doc(f, "file");
 	assert_non_null(o);
 	assert_int_equal(json_object_get_int(json_object_object_get(o,
-	    "skipped")), 2);
+	    "skipped_count")), 2);
 	json_object_put(o);
 }
 
