@@ -27,6 +27,7 @@
 #include "log.h"
 #include "poll.h"
 #include "query.h"
+#include "scrub.h"
 
 struct cli {
 	const char *config_path;
@@ -452,7 +453,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	const char **names = NULL;
 	struct linkset set;
 	struct keys keys;
-	char *pos[1], err[1024];
+	char *pos[1], err[1024], url[1024];
 	size_t npos, i, nlinks = 0;
 	int rc;
 
@@ -511,7 +512,8 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	}
 	printf("configuration OK: %s\n", cfg->path);
 	printf("  state_dir   %s\n", cfg->state_dir);
-	printf("  split       %s, at most %g requests/s\n", cfg->split_api_url,
+	printf("  split       %s, at most %g requests/s\n",
+	    scrub_copy(url, sizeof(url), cfg->split_api_url),
 	    cfg->split_max_rps);
 	printf("  admin key   %s\n", cfg->split_admin_key ?
 	    cfg->split_key_origin : "not set: sync will refuse to run");

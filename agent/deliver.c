@@ -417,6 +417,7 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 		atomic_store(&in->call_since, clock_now_ms());
 		rc = in->lp.desc->deliver(in->ctx, &ev, err, sizeof(err));
 		atomic_store(&in->call_since, 0);
+		host_clean_error(err, sizeof(err));
 		if (atomic_exchange(&in->stuck, false))
 			inst_status(in, "running", NULL);
 		if (rc == FLAGSYNC_OK) {
@@ -813,6 +814,7 @@ inst_start(struct instance *in)
 		goto refuse;
 	if ((rc = in->lp.desc->init(host_api(), &in->host, &in->ctx, err,
 	    sizeof(err))) != 0) {
+		host_clean_error(err, sizeof(err));
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "init() returned %d", rc);
 		goto refuse;

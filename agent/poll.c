@@ -21,6 +21,7 @@
 #include "linkset.h"
 #include "log.h"
 #include "poll.h"
+#include "scrub.h"
 #include "source.h"
 #include "split.h"
 #include "view.h"
@@ -390,9 +391,12 @@ status_record_details(struct stamp *st, const char *source, int ok,
 	json_object *o, *prev = NULL, *since = NULL, *po, *pe;
 	struct cache_txn *t;
 	const char *js;
-	char tbuf[32];
+	char tbuf[32], clean[1024];
 	size_t len;
 	int rc;
+
+	if (err != NULL)	/* a server may echo the credentials */
+		err = scrub_copy(clean, sizeof(clean), err);
 
 	if ((rc = cache_read_begin(st->c, &t)) != 0)
 		return rc;

@@ -108,7 +108,7 @@ check_match "... runs as User=flagsync" \
     '^User=flagsync$' "$u"
 for l in Type=notify Group=flagsync StateDirectory=flagsync \
     StateDirectoryMode=0770 UMask=0007 'ExecReload=/bin/kill -HUP $MAINPID' \
-    Restart=on-failure WatchdogSec=3min; do
+    Restart=on-failure WatchdogSec=3min LimitCORE=0; do
 	check "... $l" grep -qxF "$l" "$unit"
 done
 
