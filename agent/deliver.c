@@ -887,8 +887,12 @@ deliver_start(struct deliver **out, struct cache *c, const struct config *cfg)
 	d->cfg = cfg;
 	d->n = cfg->nplugins;
 	d->retry_base_ms = DELIVER_RETRY_BASE_MS;
+#ifdef FLAGSYNC_TEST_HOOKS
 	if ((base = getenv("FLAGSYNC_TEST_RETRY_MS")) != NULL)
 		d->retry_base_ms = atoll(base);
+#else
+	(void)base;
+#endif
 	pthread_mutex_init(&d->mtx, NULL);
 	pthread_cond_init(&d->wake, NULL);
 	pthread_cond_init(&d->progress, NULL);

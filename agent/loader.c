@@ -30,8 +30,12 @@ loader_path(const char *module, char **path, char *err, size_t errlen)
 		    "the plugin directory) or an absolute path", module);
 		return FS_ECONFIG;
 	}
-	if ((dir = getenv("FLAGSYNC_PLUGIN_DIR")) == NULL || dir[0] == '\0')
-		dir = PLUGINDIR;
+	dir = PLUGINDIR;
+#ifdef FLAGSYNC_TEST_HOOKS
+	if (getenv("FLAGSYNC_PLUGIN_DIR") != NULL &&
+	    getenv("FLAGSYNC_PLUGIN_DIR")[0] != '\0')
+		dir = getenv("FLAGSYNC_PLUGIN_DIR");
+#endif
 	n = strlen(dir) + strlen(module) + 5;
 	if ((*path = malloc(n)) == NULL)
 		return ENOMEM;

@@ -614,8 +614,10 @@ poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
 	so.timeout = cfg->split_timeout;
 	so.ca_file = cfg->ca_file;
 	so.cancel = cancel;
+#ifdef FLAGSYNC_TEST_HOOKS
 	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
 		so.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
+#endif
 	return split_client_create(sc, &so);
 }
 

@@ -78,4 +78,18 @@ err=$(fs check-config 2>&1); rc=$?
 check_eq "check-config with a bad links.yaml: exit 2" 2 "$rc"
 check_match "... names its line and column" "links.yaml:3:[0-9]+" "$err"
 
+# A packaged binary (no --enable-test-hooks) loads plugins only from its
+# own directory, whatever FLAGSYNC_PLUGIN_DIR says.
+if [ "${FLAGSYNC_TEST_HOOKS:-yes}" = no ]; then
+	mkdir -p "$T/evil"
+	cp "$BUILDDIR/tests/plugins/.libs/testplug.so" "$T/evil/hookplug.so"
+	write_config "[plugin x]
+module = hookplug"
+	err=$(FLAGSYNC_PLUGIN_DIR="$T/evil" fs check-config 2>&1); rc=$?
+	check_eq "without test hooks, FLAGSYNC_PLUGIN_DIR is ignored: exit 2" 2 "$rc"
+	check_nomatch "... nothing is loaded from it" "$T/evil" "$err"
+else
+	ok "# SKIP FLAGSYNC_PLUGIN_DIR is read: built with --enable-test-hooks"
+fi
+
 done_testing

@@ -6,9 +6,9 @@
 # without userinfo.
 . "$SRCDIR/tests/integration/lib.sh"
 
-export FLAGSYNC_TEST_RETRY_MS=30
-export FLAGSYNC_TEST_BACKOFF_MS=20
-plugin_dir_setup
+# No test hooks needed: the modules by absolute path, and nothing retries.
+TESTPLUG=$BUILDDIR/tests/plugins/.libs/testplug.so
+JIRAPLUG=$BUILDDIR/plugins/jira/.libs/jira.so
 sim_start --state "$SRCDIR/tests/integration/base-state.json"
 
 TOKEN=ATATT3xFfGF0kq9Zr7Tq2mWvXy81HbNcLp4dEs
@@ -62,10 +62,11 @@ api_token_file = $T/jira-token
 timeout = 5
 
 [plugin jira]
+module = $JIRAPLUG
 events = *
 
 [plugin leaky]
-module = testplug
+module = $TESTPLUG
 leak = yes"
 
 # no_secret DESCRIPTION TEXT: neither the token nor its Basic form.
