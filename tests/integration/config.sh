@@ -78,6 +78,17 @@ err=$(fs check-config 2>&1); rc=$?
 check_eq "check-config with a bad links.yaml: exit 2" 2 "$rc"
 check_match "... names its line and column" "links.yaml:3:[0-9]+" "$err"
 
+# A FIFO as links.yaml is refused at once by check-config and sync.
+rm -f "$T/links.yaml"
+mkfifo "$T/links.yaml"
+err=$(timeout 20 "$FLAGSYNC" -c "$T/flagsync.ini" check-config 2>&1); rc=$?
+check_eq "links.yaml a FIFO: check-config exits 2, no hang" 2 "$rc"
+check_match "... naming the file" "links.yaml: not a regular file" "$err"
+err=$(timeout 20 "$FLAGSYNC" -c "$T/flagsync.ini" sync 2>&1); rc=$?
+check_eq "... sync exits 1, no hang" 1 "$rc"
+check_match "... naming the file" "links.yaml: not a regular file" "$err"
+rm -f "$T/links.yaml"
+
 # A packaged binary (no --enable-test-hooks) loads plugins only from its
 # own directory, whatever FLAGSYNC_PLUGIN_DIR says.
 if [ "${FLAGSYNC_TEST_HOOKS:-yes}" = no ]; then
