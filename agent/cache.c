@@ -785,7 +785,9 @@ readers_clear(struct cache *c)
 static void
 open_group_access(const char *dir)
 {
+	/* The group reads data.mdb and writes lock.mdb alone (sec). */
 	static const char *const names[] = { "data.mdb", "lock.mdb" };
+	static const mode_t modes[] = { 0640, 0660 };
 	char path[PATH_MAX];
 	struct stat st;
 	size_t i;
@@ -793,9 +795,9 @@ open_group_access(const char *dir)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (open_path(path, sizeof(path), dir, names[i]) != 0 ||
 		    stat(path, &st) != 0 || st.st_uid != geteuid() ||
-		    (st.st_mode & 0660) == 0660)
+		    (st.st_mode & 07777) == modes[i])
 			continue;
-		(void)chmod(path, (st.st_mode & 07777) | 0660);
+		(void)chmod(path, modes[i]);
 	}
 }
 
