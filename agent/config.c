@@ -35,7 +35,10 @@
 
 #include "config.h"
 #include "error.h"
+#include "array.h"
 #include "log.h"
+#include "maxlen.h"
+#include "names.h"
 #include "scrub.h"
 
 #define CFG_STATE_DIR		"/var/lib/flagsync"
@@ -700,15 +703,19 @@ cfg_project_add(struct cfg_parse *p, const char *name)
 	struct config *cfg = p->cfg;
 	const struct config_project *old;
 	struct config_project *arr;
+	char shown[NAME_SHOW_MAX];
 
+	if (name_check(name, FS_PROJECT_MAX) == ENAMETOOLONG)
+		return cfg_errx(p, p->lineno, "[project %s]: the name is "
+		    "longer than %d bytes", name_show(shown, sizeof(shown),
+		    name), FS_PROJECT_MAX);
 	if ((old = config_project_find(cfg, name)) != NULL)
 		return cfg_errx(p, p->lineno, "[project %s]: duplicate section "
 		    "(first on line %d)", name, old->line);
-	arr = reallocarray(cfg->projects, cfg->nprojects + 1, sizeof(*arr));
-	if (arr == NULL)
+	if (ARRAY_GROW(cfg->projects, cfg->projects_cap,
+	    cfg->nprojects + 1) != 0)
 		return cfg_nomem(p);
-	cfg->projects = arr;
-	arr += cfg->nprojects;
+	arr = cfg->projects + cfg->nprojects;
 	memset(arr, 0, sizeof(*arr));
 	if ((arr->name = strdup(name)) == NULL)
 		return cfg_nomem(p);
@@ -737,21 +744,25 @@ cfg_plugin_add(struct cfg_parse *p, const char *name)
 {
 	struct config *cfg = p->cfg;
 	struct config_plugin *arr;
+	char shown[NAME_SHOW_MAX];
 	size_t i;
 
 	if (!cfg_name_ok(name))
 		return cfg_errx(p, p->lineno, "[plugin %s]: instance names "
-		    "take letters, digits, _ . and - only", name);
+		    "take letters, digits, _ . and - only",
+		    name_show(shown, sizeof(shown), name));
+	if (strlen(name) > FS_INSTANCE_MAX)
+		return cfg_errx(p, p->lineno, "[plugin %s]: the name is "
+		    "longer than %d bytes", name_show(shown, sizeof(shown),
+		    name), FS_INSTANCE_MAX);
 	for (i = 0; i < cfg->nplugins; i++)
 		if (strcmp(cfg->plugins[i].name, name) == 0)
 			return cfg_errx(p, p->lineno, "[plugin %s]: duplicate "
 			    "section (first on line %d)", name,
 			    cfg->plugins[i].line);
-	arr = reallocarray(cfg->plugins, cfg->nplugins + 1, sizeof(*arr));
-	if (arr == NULL)
+	if (ARRAY_GROW(cfg->plugins, cfg->plugins_cap, cfg->nplugins + 1) != 0)
 		return cfg_nomem(p);
-	cfg->plugins = arr;
-	arr += cfg->nplugins;
+	arr = cfg->plugins + cfg->nplugins;
 	memset(arr, 0, sizeof(*arr));
 	arr->name = strdup(name);
 	arr->module = strdup(name);
@@ -881,11 +892,9 @@ cfg_plugin_kv(struct cfg_parse *p, const char *key, const char *value)
 		if (strcmp(pl->keys[i].key, key) == 0)
 			return cfg_keyerr(p, key, "duplicate key (first on "
 			    "line %d)", pl->keys[i].line);
-	kv = reallocarray(pl->keys, pl->nkeys + 1, sizeof(*kv));
-	if (kv == NULL)
+	if (ARRAY_GROW(pl->keys, pl->keys_cap, pl->nkeys + 1) != 0)
 		return cfg_nomem(p);
-	pl->keys = kv;
-	kv += pl->nkeys;
+	kv = pl->keys + pl->nkeys;
 	kv->key = strdup(key);
 	kv->value = strdup(value);
 	if (kv->key == NULL || kv->value == NULL) {

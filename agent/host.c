@@ -32,7 +32,8 @@ host_init(struct flagsync_host *h, const struct config *cfg,
 		    cfg->jira_timeout);
 	snprintf(h->timeout, sizeof(h->timeout), "%d", pcfg->timeout);
 	h->c = c;
-	pthread_mutex_init(&h->mtx, NULL);
+	/* Static init cannot fail, unlike pthread_mutex_init(). */
+	h->mtx = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 }
 
 void

@@ -88,6 +88,19 @@ err=$(fs check-config 2>&1); rc=$?
 check_eq "a symlink in the plugin directory to a safe module loads" 0 "$rc"
 [ "$rc" -eq 0 ] || diag "$err"
 
+# A plugin that fills its error buffer without a NUL: the host ends it.
+with_plugins "[plugin nt]
+module = testplug
+noterm = yes"
+fs sync >/dev/null 2>"$T/err"
+msg=$(mdb_dump -a -p "$T/state" | grep -F '"instance":"nt"' | head -1 |
+    sed 's/.*"message":"\([^"]*\)".*/\1/')
+check_eq "an unterminated error is cut at the buffer: 511 x in the dead letter" \
+    511 "$(printf '%s' "$msg" | tr -d '\n' | wc -c)"
+check_match "... and only x" '^x+$' "$msg"
+line=$(grep -m1 'event 1 failed' "$T/err" | sed 's/.*failed: \(.*\); dead letter kept$/\1/')
+check_eq "... and in the log line" 511 "$(printf '%s' "$line" | wc -c)"
+
 # RETRY three times then OK: that event four times, then the next in order.
 with_plugins "[plugin flaky]
 module = testplug

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "maxlen.h"
 
 #define SECRET	"S3cretV4lue-never-shown"
 
@@ -377,6 +378,24 @@ test_unknown_section(void **state)
 	expect_error(PROJECT "[plugin a/b]\n", 3,
 	    "[plugin a/b]: instance names take letters, digits, _ . and - "
 	    "only");
+	/* Names longer than maxlen.h allows, shown shortened. */
+	{
+		char text[1024], name[300];
+
+		memset(name, 'p', FS_PROJECT_MAX + 1);
+		name[FS_PROJECT_MAX + 1] = '\0';
+		fmt(text, sizeof(text), PROJECT "[project %s]\n"
+		    "environment = e\n", name);
+		expect_error(text, 3, "[project pppppppppppppppppppppppppppppp"
+		    "pppppppppp... (129 bytes)]: the name is longer than 128 "
+		    "bytes");
+		memset(name, 'i', FS_INSTANCE_MAX + 1);
+		name[FS_INSTANCE_MAX + 1] = '\0';
+		fmt(text, sizeof(text), PROJECT "[plugin %s]\n", name);
+		expect_error(text, 3, "[plugin iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii"
+		    "iiiiiiii... (65 bytes)]: the name is longer than 64 "
+		    "bytes");
+	}
 }
 
 static void
