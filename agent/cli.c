@@ -25,6 +25,8 @@
 #include "loader.h"
 #include "lock.h"
 #include "log.h"
+#include "maxlen.h"
+#include "names.h"
 #include "poll.h"
 #include "query.h"
 #include "scrub.h"
@@ -238,7 +240,7 @@ cli_link_args(struct cli *cl, const char *cmd, int argc, char **argv,
 		{ "--project", 1, &given, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
-	char err[512];
+	char err[512], shown[2][NAME_SHOW_MAX];
 	size_t npos;
 	int rc;
 
@@ -247,6 +249,15 @@ cli_link_args(struct cli *cl, const char *cmd, int argc, char **argv,
 	if (npos != 2) {
 		fprintf(stderr, "usage: flagsync %s FLAG ISSUE [--project P]\n",
 		    cmd);
+		return EXIT_USAGE;
+	}
+	if (name_check(pos[0], FS_FLAG_MAX) != 0 ||
+	    name_check(pos[1], FS_ISSUE_MAX) != 0) {
+		fprintf(stderr, "flagsync %s: '%s' '%s': a flag name takes 1 to "
+		    "%d bytes, an issue key 1 to %d, no control characters\n",
+		    cmd, name_show(shown[0], sizeof(shown[0]), pos[0]),
+		    name_show(shown[1], sizeof(shown[1]), pos[1]), FS_FLAG_MAX,
+		    FS_ISSUE_MAX);
 		return EXIT_USAGE;
 	}
 	if ((*project = cli_project(cl, cmd, given)) == NULL)

@@ -89,6 +89,17 @@ check_eq "... sync exits 1, no hang" 1 "$rc"
 check_match "... naming the file" "links.yaml: not a regular file" "$err"
 rm -f "$T/links.yaml"
 
+# Names from the command line are checked against maxlen.h.
+long_flag=$(printf 'f%.0s' $(seq 300))
+err=$(fs link "$long_flag" SHOP-1 2>&1); rc=$?
+check_eq "link with a 300-byte flag name: exit 2" 2 "$rc"
+check_match "... shown shortened, with the limit" \
+    "'f{40}\.\.\. \(300 bytes\)' 'SHOP-1': a flag name takes 1 to 255 bytes" "$err"
+long_issue=SHOP-$(printf '7%.0s' $(seq 100))
+err=$(fs unlink new_checkout "$long_issue" 2>&1); rc=$?
+check_eq "unlink with a 105-byte issue key: exit 2" 2 "$rc"
+check_match "... saying so" "an issue key 1 to 64" "$err"
+
 # A packaged binary (no --enable-test-hooks) loads plugins only from its
 # own directory, whatever FLAGSYNC_PLUGIN_DIR says.
 if [ "${FLAGSYNC_TEST_HOOKS:-yes}" = no ]; then
