@@ -1059,7 +1059,10 @@ cache_readers_clear(struct cache *c, int *dead)
 static void
 open_group_access(const char *dir)
 {
+	/* The group reads data.mdb and writes lock.mdb alone: LMDB readers
+	 * need to write their slot, nothing else. */
 	static const char *const names[] = { "data.mdb", "lock.mdb" };
+	static const mode_t modes[] = { 0640, 0660 };
 	char path[PATH_BUF];
 	struct stat st;
 	size_t i;
@@ -1067,9 +1070,9 @@ open_group_access(const char *dir)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (open_path(path, sizeof(path), dir, names[i]) != 0 ||
 		    stat(path, &st) != 0 || st.st_uid != geteuid() ||
-		    (st.st_mode & 0660) == 0660)
+		    (st.st_mode & 07777) == modes[i])
 			continue;
-		(void)chmod(path, (st.st_mode & 07777) | 0660);
+		(void)chmod(path, modes[i]);
 	}
 }
 

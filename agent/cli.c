@@ -26,9 +26,11 @@
 #include "lock.h"
 #include "log.h"
 #include "maxlen.h"
+#include "names.h"
 #include "poll.h"
 #include "query.h"
 #include "recover.h"
+#include "scrub.h"
 
 struct cli {
 	const char *config_path;
@@ -271,7 +273,7 @@ cli_link_args(struct cli *cl, const char *cmd, int argc, char **argv,
 		{ "--project", 1, &given, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
-	char err[512];
+	char err[512], shown[2][NAME_SHOW_MAX];
 	size_t npos;
 	int rc;
 
@@ -282,14 +284,17 @@ cli_link_args(struct cli *cl, const char *cmd, int argc, char **argv,
 		    cmd);
 		return EXIT_USAGE;
 	}
-	if ((*project = cli_project(cl, cmd, given)) == NULL)
-		return EXIT_USAGE;
-	if (pos[0][0] == '\0' || strnlen(pos[0], FS_FLAG_MAX + 1) >
-	    FS_FLAG_MAX) {
-		fprintf(stderr, "flagsync %s: a flag name is 1 to %d bytes\n",
-		    cmd, FS_FLAG_MAX);
+	if (name_check(pos[0], FS_FLAG_MAX) != 0 ||
+	    name_check(pos[1], FS_ISSUE_MAX) != 0) {
+		fprintf(stderr, "flagsync %s: '%s' '%s': a flag name takes 1 to "
+		    "%d bytes, an issue key 1 to %d, no control characters\n",
+		    cmd, name_show(shown[0], sizeof(shown[0]), pos[0]),
+		    name_show(shown[1], sizeof(shown[1]), pos[1]), FS_FLAG_MAX,
+		    FS_ISSUE_MAX);
 		return EXIT_USAGE;
 	}
+	if ((*project = cli_project(cl, cmd, given)) == NULL)
+		return EXIT_USAGE;
 	if (keys_init(keys, cl->cfg->issue_key_pattern, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "flagsync %s: %s\n", cmd, err);
@@ -492,7 +497,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	const char **names = NULL;
 	struct linkset set;
 	struct keys keys;
-	char *pos[1], err[1024];
+	char *pos[1], err[1024], url[1024];
 	size_t npos, i, nlinks = 0;
 	int rc;
 
@@ -551,7 +556,8 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	}
 	printf("configuration OK: %s\n", cfg->path);
 	printf("  state_dir   %s\n", cfg->state_dir);
-	printf("  split       %s, at most %g requests/s\n", cfg->split_api_url,
+	printf("  split       %s, at most %g requests/s\n",
+	    scrub_copy(url, sizeof(url), cfg->split_api_url),
 	    cfg->split_max_rps);
 	printf("  admin key   %s\n", cfg->split_admin_key ?
 	    cfg->split_key_origin : "not set: sync will refuse to run");

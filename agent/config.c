@@ -14,6 +14,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -34,12 +35,22 @@
 
 #include "config.h"
 #include "error.h"
+#include "array.h"
 #include "log.h"
+#include "maxlen.h"
+#include "names.h"
+#include "scrub.h"
 
 #define CFG_STATE_DIR		"/var/lib/flagsync"
 #define CFG_SPLIT_API_URL	"https://api.split.io/internal/api/v2"
 #define CFG_KEY_PATTERN		"[A-Z][A-Z0-9]{1,9}-[0-9]+"
 #define CFG_RETENTION		(90 * 86400)
+/* Bounds that keep the derived times in range downstream: the request
+ * gap (1e9 / max_rps ns) and the pruning cutoff (retention * 1000 ms). */
+#define CFG_RPS_MIN		0.01	/* one request each 100 s */
+#define CFG_RPS_MAX		1000.0
+#define CFG_RETENTION_MAX	((int64_t)3650 * 86400)	/* 10 years */
+#define CFG_HIDDEN		"<hidden: looks like a secret>"
 #define CFG_SECRET_MAX		16384	/* no API key or token is near this */
 #define CFG_MAXKEYS		8	/* most keys a section table holds */
 
@@ -250,6 +261,8 @@ cfg_vreport(struct cfg_parse *p, int line, const char *fmt, va_list ap)
 	for (c = p->err; *c != '\0'; c++)
 		if (iscntrl((unsigned char)*c))
 			*c = '?';
+	/* URLs quoted in an error lose their userinfo here. */
+	scrub_copy(p->err, p->errlen, p->err);
 }
 
 /* Records the first error: a configuration problem at line (0: none). */
@@ -302,6 +315,19 @@ cfg_keyerr(struct cfg_parse *p, const char *key, const char *fmt, ...)
 }
 
 /* Small helpers. */
+
+/* What an error may quote of a value: not a secret in the wrong key. */
+static const char *
+cfg_show(const struct cfg_parse *p, const char *value)
+{
+	int i;
+
+	for (i = 0; i < SECRET_COUNT; i++)
+		if (p->secret[i].value != NULL &&
+		    strcmp(p->secret[i].value, value) == 0)
+			return CFG_HIDDEN;
+	return scrub_looks_secret(value) ? CFG_HIDDEN : value;
+}
 
 static void
 cfg_wipe_free(char *s)
@@ -377,10 +403,10 @@ cfg_set_int(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	n = strtol(value, &end, 10);
 	if (end == value || *end != '\0')
 		return cfg_keyerr(p, k->name, "not an integer: \"%s\"%s",
-		    value, cfg_hash_hint(value));
+		    cfg_show(p, value), cfg_hash_hint(value));
 	if (errno == ERANGE || n < k->min || n > k->max)
 		return cfg_keyerr(p, k->name, "%s is out of range %ld..%ld",
-		    value, k->min, k->max);
+		    cfg_show(p, value), k->min, k->max);
 	*(int *)(void *)((char *)base + k->off) = (int)n;
 	return 0;
 }
@@ -398,7 +424,7 @@ cfg_set_path(struct cfg_parse *p, const struct cfg_key *k, void *base,
 {
 	if (value[0] != '/')
 		return cfg_keyerr(p, k->name,
-		    "\"%s\" is not an absolute path", value);
+		    "\"%s\" is not an absolute path", cfg_show(p, value));
 	return cfg_set_string(p, k, base, value);
 }
 
@@ -414,7 +440,8 @@ cfg_url_check(struct cfg_parse *p, const char *key, const char *value)
 		host = value + 7;
 	else
 		return cfg_keyerr(p, key,
-		    "\"%s\" is not an http:// or https:// URL", value);
+		    "\"%s\" is not an http:// or https:// URL",
+		    cfg_show(p, value));
 	if (*host == '\0' || *host == '/')
 		return cfg_keyerr(p, key, "\"%s\" names no host", value);
 	if (strpbrk(value, " \t") != NULL)
@@ -487,7 +514,7 @@ cfg_set_bool(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		}
 	}
 	return cfg_keyerr(p, k->name, "\"%s\" is not yes/no/true/false/"
-	    "on/off/1/0%s", value, cfg_hash_hint(value));
+	    "on/off/1/0%s", cfg_show(p, value), cfg_hash_hint(value));
 }
 
 static int
@@ -501,10 +528,14 @@ cfg_set_rate(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	d = strtod(value, &end);
 	if (end == value || *end != '\0' || errno == ERANGE || !isfinite(d))
 		return cfg_keyerr(p, k->name, "not a number: \"%s\"%s",
-		    value, cfg_hash_hint(value));
+		    cfg_show(p, value), cfg_hash_hint(value));
 	if (d < 0)
 		return cfg_keyerr(p, k->name,
 		    "%s is negative (0 means no ceiling)", value);
+	if (d != 0 && (d < CFG_RPS_MIN || d > CFG_RPS_MAX))
+		return cfg_keyerr(p, k->name, "%s is out of range: 0 (no "
+		    "ceiling) or %g..%g requests a second", value, CFG_RPS_MIN,
+		    CFG_RPS_MAX);
 	*(double *)(void *)((char *)base + k->off) = d;
 	return 0;
 }
@@ -537,13 +568,15 @@ cfg_set_duration(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	}
 	if (n < 1)
 		return cfg_keyerr(p, k->name, "must be at least 1 second");
-	if (errno == ERANGE || n > INT64_MAX / mult)
-		return cfg_keyerr(p, k->name, "%s is too long", value);
+	if (errno == ERANGE || n > CFG_RETENTION_MAX / mult)
+		return cfg_keyerr(p, k->name, "%s is too long; at most 3650d",
+		    value);
 	*(int64_t *)(void *)((char *)base + k->off) = (int64_t)n * mult;
 	return 0;
 bad:
 	return cfg_keyerr(p, k->name, "\"%s\" is not a duration such as 90d, "
-	    "12h, 30m, 45s or plain seconds%s", value, cfg_hash_hint(value));
+	    "12h, 30m, 45s or plain seconds%s", cfg_show(p, value),
+	    cfg_hash_hint(value));
 }
 
 static int
@@ -554,8 +587,8 @@ cfg_set_log_level(struct cfg_parse *p, const struct cfg_key *k, void *base,
 
 	if ((level = log_level_parse(value)) < 0)
 		return cfg_keyerr(p, k->name,
-		    "\"%s\" is not error, warning, info or debug%s", value,
-		    cfg_hash_hint(value));
+		    "\"%s\" is not error, warning, info or debug%s",
+		    cfg_show(p, value), cfg_hash_hint(value));
 	*(int *)(void *)((char *)base + k->off) = level;
 	return 0;
 }
@@ -590,10 +623,10 @@ cfg_set_ca(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		    p->ca_line);
 	if (value[0] != '/')
 		return cfg_keyerr(p, k->name,
-		    "\"%s\" is not an absolute path", value);
+		    "\"%s\" is not an absolute path", cfg_show(p, value));
 	if (access(value, R_OK) != 0)
-		return cfg_keyerr(p, k->name, "cannot read %s: %s", value,
-		    strerror(errno));
+		return cfg_keyerr(p, k->name, "cannot read %s: %s",
+		    cfg_show(p, value), strerror(errno));
 	p->ca_line = p->lineno;
 	return cfg_set_string(p, k, base, value);
 }
@@ -643,7 +676,7 @@ cfg_set_secret_file(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		return rc;
 	if (value[0] != '/')
 		return cfg_keyerr(p, k->name,
-		    "\"%s\" is not an absolute path", value);
+		    "\"%s\" is not an absolute path", cfg_show(p, value));
 	if ((rc = cfg_strset(p, &s->file, value)) != 0)
 		return rc;
 	s->file_line = p->lineno;
@@ -658,7 +691,7 @@ cfg_set_module(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	if (value[0] != '/' && !cfg_name_ok(value))
 		return cfg_keyerr(p, k->name, "\"%s\" is neither a module "
 		    "name (letters, digits, _ . -) nor an absolute path",
-		    value);
+		    cfg_show(p, value));
 	return cfg_set_string(p, k, base, value);
 }
 
@@ -670,15 +703,19 @@ cfg_project_add(struct cfg_parse *p, const char *name)
 	struct config *cfg = p->cfg;
 	const struct config_project *old;
 	struct config_project *arr;
+	char shown[NAME_SHOW_MAX];
 
+	if (name_check(name, FS_PROJECT_MAX) == ENAMETOOLONG)
+		return cfg_errx(p, p->lineno, "[project %s]: the name is "
+		    "longer than %d bytes", name_show(shown, sizeof(shown),
+		    name), FS_PROJECT_MAX);
 	if ((old = config_project_find(cfg, name)) != NULL)
 		return cfg_errx(p, p->lineno, "[project %s]: duplicate section "
 		    "(first on line %d)", name, old->line);
-	arr = reallocarray(cfg->projects, cfg->nprojects + 1, sizeof(*arr));
-	if (arr == NULL)
+	if (ARRAY_GROW(cfg->projects, cfg->projects_cap,
+	    cfg->nprojects + 1) != 0)
 		return cfg_nomem(p);
-	cfg->projects = arr;
-	arr += cfg->nprojects;
+	arr = cfg->projects + cfg->nprojects;
 	memset(arr, 0, sizeof(*arr));
 	if ((arr->name = strdup(name)) == NULL)
 		return cfg_nomem(p);
@@ -707,21 +744,25 @@ cfg_plugin_add(struct cfg_parse *p, const char *name)
 {
 	struct config *cfg = p->cfg;
 	struct config_plugin *arr;
+	char shown[NAME_SHOW_MAX];
 	size_t i;
 
 	if (!cfg_name_ok(name))
 		return cfg_errx(p, p->lineno, "[plugin %s]: instance names "
-		    "take letters, digits, _ . and - only", name);
+		    "take letters, digits, _ . and - only",
+		    name_show(shown, sizeof(shown), name));
+	if (strlen(name) > FS_INSTANCE_MAX)
+		return cfg_errx(p, p->lineno, "[plugin %s]: the name is "
+		    "longer than %d bytes", name_show(shown, sizeof(shown),
+		    name), FS_INSTANCE_MAX);
 	for (i = 0; i < cfg->nplugins; i++)
 		if (strcmp(cfg->plugins[i].name, name) == 0)
 			return cfg_errx(p, p->lineno, "[plugin %s]: duplicate "
 			    "section (first on line %d)", name,
 			    cfg->plugins[i].line);
-	arr = reallocarray(cfg->plugins, cfg->nplugins + 1, sizeof(*arr));
-	if (arr == NULL)
+	if (ARRAY_GROW(cfg->plugins, cfg->plugins_cap, cfg->nplugins + 1) != 0)
 		return cfg_nomem(p);
-	cfg->plugins = arr;
-	arr += cfg->nplugins;
+	arr = cfg->plugins + cfg->nplugins;
 	memset(arr, 0, sizeof(*arr));
 	arr->name = strdup(name);
 	arr->module = strdup(name);
@@ -835,7 +876,7 @@ cfg_unknown_key(struct cfg_parse *p, const char *key)
 			break;
 		off += (size_t)n;
 	}
-	return cfg_keyerr(p, key, "unknown key; [%s] takes %s",
+	return cfg_keyerr(p, cfg_show(p, key), "unknown key; [%s] takes %s",
 	    cfg_sect_names[p->cur.kind], known);
 }
 
@@ -851,11 +892,9 @@ cfg_plugin_kv(struct cfg_parse *p, const char *key, const char *value)
 		if (strcmp(pl->keys[i].key, key) == 0)
 			return cfg_keyerr(p, key, "duplicate key (first on "
 			    "line %d)", pl->keys[i].line);
-	kv = reallocarray(pl->keys, pl->nkeys + 1, sizeof(*kv));
-	if (kv == NULL)
+	if (ARRAY_GROW(pl->keys, pl->keys_cap, pl->nkeys + 1) != 0)
 		return cfg_nomem(p);
-	pl->keys = kv;
-	kv += pl->nkeys;
+	kv = pl->keys + pl->nkeys;
 	kv->key = strdup(key);
 	kv->value = strdup(value);
 	if (kv->key == NULL || kv->value == NULL) {
@@ -1342,6 +1381,28 @@ cfg_secret_resolve(struct cfg_parse *p, int which, char **val,
 	return cfg_origin(p, origin, "inline %s", src->inline_key);
 }
 
+/*
+ * Hands the secrets to the scrubber, so that nothing logged, stored or
+ * printed from now on shows them, and keeps them out of core dumps and
+ * from same-user ptrace: a dumpable process would write both into a core.
+ */
+static int
+cfg_secrets_protect(struct cfg_parse *p)
+{
+	struct config *cfg = p->cfg;
+
+	if (scrub_add(cfg->split_admin_key) != 0 ||
+	    scrub_add(cfg->jira_api_token) != 0 ||
+	    (cfg->jira_email != NULL &&
+	    scrub_add_basic(cfg->jira_email, cfg->jira_api_token) != 0))
+		return cfg_nomem(p);
+	if ((cfg->split_admin_key != NULL || cfg->jira_api_token != NULL) &&
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		return cfg_syserr(p, errno, "cannot keep the secrets out of "
+		    "core dumps: prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+	return 0;
+}
+
 static int
 cfg_secrets(struct cfg_parse *p)
 {
@@ -1352,7 +1413,71 @@ cfg_secrets(struct cfg_parse *p)
 	    &cfg->split_key_origin);
 	if (rc != 0)
 		return rc;
-	return cfg_secret_resolve(p, SECRET_JIRA, &cfg->jira_api_token, NULL);
+	rc = cfg_secret_resolve(p, SECRET_JIRA, &cfg->jira_api_token, NULL);
+	if (rc != 0)
+		return rc;
+	return cfg_secrets_protect(p);
+}
+
+/* Registers the secret a "key = value" line names, if it names one. */
+static void
+cfg_secret_line(char *line)
+{
+	const struct cfg_secret_src *src;
+	const char *why;
+	char *v, *val;
+	size_t klen;
+	int i, isfile;
+
+	while (isspace((unsigned char)*line))
+		line++;
+	cfg_rtrim(line);
+	for (i = 0; i < SECRET_COUNT; i++) {
+		src = &cfg_secret_srcs[i];
+		for (isfile = 0; isfile < 2; isfile++) {
+			klen = strlen(isfile ? src->file_key : src->inline_key);
+			if (strncmp(line, isfile ? src->file_key :
+			    src->inline_key, klen) != 0)
+				continue;
+			val = line + klen + strspn(line + klen, " \t");
+			if (*val != '=' && *val != ':')
+				continue;
+			val += 1 + strspn(val + 1, " \t");
+			if (!isfile)
+				scrub_add(val);
+			else if (cfg_secret_read(val, &v, &why) == 0) {
+				scrub_add(v);
+				cfg_wipe_free(v);
+			}
+		}
+	}
+}
+
+/*
+ * The file was refused, maybe before its secrets were read: registers
+ * every secret it names, quietly, from the environment and from a second
+ * look at all its lines, and scrubs the error with them, so that a secret
+ * pasted into the wrong key is not echoed even when cfg_show() could not
+ * tell it from a value.
+ */
+static void
+cfg_secrets_mask(struct cfg_parse *p)
+{
+	const char *env;
+	char line[1024];
+	int i;
+
+	for (i = 0; i < SECRET_COUNT; i++)
+		if ((env = getenv(cfg_secret_srcs[i].env)) != NULL)
+			scrub_add(env);
+	if (fseek(p->fp, 0, SEEK_SET) == 0) {
+		clearerr(p->fp);
+		while (fgets(line, sizeof(line), p->fp) != NULL)
+			cfg_secret_line(line);
+		explicit_bzero(line, sizeof(line));
+	}
+	if (p->err != NULL && p->errlen > 0)
+		scrub_copy(p->err, p->errlen, p->err);
 }
 
 /* Life cycle. */
@@ -1426,9 +1551,10 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	}
 	if ((rc = cfg_parse_file(&p)) == 0 && (rc = cfg_check(&p)) == 0)
 		rc = cfg_secrets(&p);
-	if (rc != 0)
+	if (rc != 0) {
+		cfg_secrets_mask(&p);
 		config_free(p.cfg);
-	else
+	} else
 		*out = p.cfg;
 	cfg_parse_release(&p);
 file_close:

@@ -41,7 +41,7 @@ struct config_plugin {
 	char		*events;/* glob list, default "*" */
 	int		 timeout;	/* deliver timeout seconds, default 30 */
 	struct config_kv *keys;	/* every other key, for the plugin */
-	size_t		 nkeys;
+	size_t		 nkeys, keys_cap;
 	int		 line;
 };
 
@@ -66,7 +66,7 @@ struct config {
 	char	*ca_file;		/* [split] or [jira] ca_file; NULL = system CAs */
 
 	struct config_project *projects;
-	size_t	 nprojects;
+	size_t	 nprojects, projects_cap;
 
 	/* [links] */
 	int	 split_tags;		/* bool, default 1 */
@@ -83,7 +83,7 @@ struct config {
 	int	 jira_timeout;
 
 	struct config_plugin *plugins;
-	size_t	 nplugins;
+	size_t	 nplugins, plugins_cap;
 };
 
 /*

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "array.h"
 #include "buf.h"
 #include "clock.h"
 #include "commit.h"
@@ -48,7 +49,7 @@ struct instance {
 	bool	 started;		/* thread running */
 	pthread_t thread;
 	char	**globs;
-	size_t	 nglobs;
+	size_t	 nglobs, globs_cap;
 	_Atomic uint64_t cursor;	/* last seq taken */
 	uint64_t saved;			/* last seq made durable */
 	int64_t	 saved_at;
@@ -105,6 +106,19 @@ status_write(struct cache_txn *t, void *arg)
 	return cache_status_put(t, op->source, op->json, strlen(op->json));
 }
 
+/* Adds v to o as key; false (v freed) when json-c could not allocate. */
+static bool
+jadd(json_object *o, const char *key, json_object *v)
+{
+	if (v == NULL)
+		return false;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
 /*
  * The instance's status record ("plugin:NAME"), written only when its
  * state or error changes, so an idle instance writes nothing.
@@ -126,30 +140,41 @@ inst_status(struct instance *in, const char *state, const char *error)
 	snprintf(in->status_error, sizeof(in->status_error), "%s",
 	    error ? error : "");
 	view_format_time(clock_now_ms(), tbuf);
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(
-	    strcmp(state, "running") == 0));
-	json_object_object_add(o, "state", json_object_new_string(state));
-	json_object_object_add(o, "error", error ?
-	    json_object_new_string(error) : NULL);
-	json_object_object_add(o, "since", json_object_new_string(tbuf));
-	json_object_object_add(o, "module",
-	    json_object_new_string(in->pcfg->module));
-	if (in->lp.path)
-		json_object_object_add(o, "path",
-		    json_object_new_string(in->lp.path));
+	if ((o = json_object_new_object()) == NULL ||
+	    !jadd(o, "ok", json_object_new_boolean(
+	    strcmp(state, "running") == 0)) ||
+	    !jadd(o, "state", json_object_new_string(state)) ||
+	    (error != NULL && !jadd(o, "error",
+	    json_object_new_string(error))) ||
+	    (error == NULL && json_object_object_add(o, "error", NULL) != 0) ||
+	    !jadd(o, "since", json_object_new_string(tbuf)) ||
+	    !jadd(o, "module", json_object_new_string(in->pcfg->module)) ||
+	    (in->lp.path != NULL &&
+	    !jadd(o, "path", json_object_new_string(in->lp.path))))
+		goto nomem;
 	if (in->lp.desc) {
 		snprintf(tbuf, sizeof(tbuf), "%u.%u", in->lp.desc->abi_major,
 		    in->lp.desc->abi_minor);
-		json_object_object_add(o, "abi", json_object_new_string(tbuf));
+		if (!jadd(o, "abi", json_object_new_string(tbuf)))
+			goto nomem;
 	}
 	op.json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (op.json == NULL)
+		goto nomem;
 	snprintf(source, sizeof(source), "plugin:%s", in->pcfg->name);
 	op.source = source;
 	if (cache_write(in->d->c, status_write, &op) != 0)
 		log_warnx("plugin %s: cannot record its status",
 		    in->pcfg->name);
+	json_object_put(o);
+	pthread_mutex_unlock(&in->smtx);
+	return;
+nomem:
+	/* Forget the state so that the next call tries again. */
+	in->state[0] = '\0';
+	log_warnx("plugin %s: cannot record its status: %s", in->pcfg->name,
+	    strerror(ENOMEM));
 	json_object_put(o);
 	pthread_mutex_unlock(&in->smtx);
 }
@@ -365,14 +390,18 @@ inst_dead_letter(struct instance *in, uint64_t seq, const char *msg)
 	int rc;
 
 	view_format_time(clock_now_ms(), tbuf);
-	o = json_object_new_object();
-	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
-	json_object_object_add(o, "instance",
-	    json_object_new_string(in->pcfg->name));
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	json_object_object_add(o, "time", json_object_new_string(tbuf));
-	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* Without its dead letter the event is not taken: never lost. */
+	if ((o = json_object_new_object()) == NULL)
+		return ENOMEM;
+	if (!jadd(o, "seq", json_object_new_int64((int64_t)seq)) ||
+	    !jadd(o, "instance", json_object_new_string(in->pcfg->name)) ||
+	    !jadd(o, "message", json_object_new_string(msg)) ||
+	    !jadd(o, "time", json_object_new_string(tbuf)) ||
+	    (js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL) {
+		json_object_put(o);
+		return ENOMEM;
+	}
 	op.instance = in->pcfg->name;
 	op.seq = seq;
 	op.dead = js;
@@ -417,6 +446,7 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 		atomic_store(&in->call_since, clock_now_ms());
 		rc = in->lp.desc->deliver(in->ctx, &ev, err, sizeof(err));
 		atomic_store(&in->call_since, 0);
+		host_clean_error(err, sizeof(err));
 		if (atomic_exchange(&in->stuck, false))
 			inst_status(in, "running", NULL);
 		if (rc == FLAGSYNC_OK) {
@@ -472,16 +502,10 @@ static int
 state_push(struct state_list *l, const char *project, const char *flag,
     const char *issue, uint32_t mask)
 {
-	struct state_item *it, *nv;
-	size_t ncap;
+	struct state_item *it;
 
-	if (l->n == l->cap) {
-		ncap = l->cap ? l->cap * 2 : 256;
-		if ((nv = realloc(l->v, ncap * sizeof(*nv))) == NULL)
-			return ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (ARRAY_GROW(l->v, l->cap, l->n + 1) != 0)
+		return ENOMEM;
 	it = &l->v[l->n];
 	it->project = strdup(project);
 	it->flag = strdup(flag);
@@ -758,16 +782,13 @@ inst_globs(struct instance *in)
 {
 	const char *p = in->pcfg->events ? in->pcfg->events : "*";
 	size_t len;
-	char **v;
 
 	while (*p) {
 		p += strspn(p, ", \t");
 		if ((len = strcspn(p, ", \t")) == 0)
 			break;
-		v = realloc(in->globs, (in->nglobs + 1) * sizeof(*v));
-		if (v == NULL)
+		if (ARRAY_GROW(in->globs, in->globs_cap, in->nglobs + 1) != 0)
 			return ENOMEM;
-		in->globs = v;
 		if ((in->globs[in->nglobs] = strndup(p, len)) == NULL)
 			return ENOMEM;
 		in->nglobs++;
@@ -813,6 +834,7 @@ inst_start(struct instance *in)
 		goto refuse;
 	if ((rc = in->lp.desc->init(host_api(), &in->host, &in->ctx, err,
 	    sizeof(err))) != 0) {
+		host_clean_error(err, sizeof(err));
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "init() returned %d", rc);
 		goto refuse;
@@ -873,6 +895,7 @@ deliver_start(struct deliver **out, struct cache *c, const struct config *cfg)
 	struct deliver *d;
 	const char *base;
 	size_t i;
+	int rc;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return ENOMEM;
@@ -885,15 +908,23 @@ deliver_start(struct deliver **out, struct cache *c, const struct config *cfg)
 	d->cfg = cfg;
 	d->n = cfg->nplugins;
 	d->retry_base_ms = DELIVER_RETRY_BASE_MS;
+#ifdef FLAGSYNC_TEST_HOOKS
 	if ((base = getenv("FLAGSYNC_TEST_RETRY_MS")) != NULL)
 		d->retry_base_ms = atoll(base);
-	pthread_mutex_init(&d->mtx, NULL);
-	pthread_cond_init(&d->wake, NULL);
-	pthread_cond_init(&d->progress, NULL);
+#else
+	(void)base;
+#endif
+	if ((rc = pthread_mutex_init(&d->mtx, NULL)) != 0)
+		goto inst_free;
+	if ((rc = pthread_cond_init(&d->wake, NULL)) != 0)
+		goto mtx_destroy;
+	if ((rc = pthread_cond_init(&d->progress, NULL)) != 0)
+		goto wake_destroy;
 	for (i = 0; i < d->n; i++) {
 		d->inst[i].d = d;
 		d->inst[i].pcfg = &cfg->plugins[i];
-		pthread_mutex_init(&d->inst[i].smtx, NULL);
+		/* Static init: nothing to fail once instances are running. */
+		d->inst[i].smtx = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 		if (!inst_start(&d->inst[i]))
 			d->refused++;
 	}
@@ -901,6 +932,14 @@ deliver_start(struct deliver **out, struct cache *c, const struct config *cfg)
 		d->watchdog_started = true;
 	*out = d;
 	return 0;
+wake_destroy:
+	pthread_cond_destroy(&d->wake);
+mtx_destroy:
+	pthread_mutex_destroy(&d->mtx);
+inst_free:
+	free(d->inst);
+	free(d);
+	return rc;
 }
 
 size_t

@@ -40,7 +40,7 @@ struct deliver;
  * An instance that fails to load or init is refused with a log line
  * naming the file and what is wrong, and recorded in its status; the
  * others start.  Returns 0 (even when some instance was refused; see
- * deliver_refused()) or ENOMEM.
+ * deliver_refused()), ENOMEM, or the errno of a failed pthread_*_init().
  */
 int	deliver_start(struct deliver **out, struct cache *c,
 	    const struct config *cfg);

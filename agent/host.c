@@ -15,6 +15,7 @@
 #include "host.h"
 #include "log.h"
 #include "query.h"
+#include "scrub.h"
 
 #define HOST_KV_KEY_MAX		256
 #define HOST_KV_VALUE_MAX	(1024 * 1024)
@@ -31,7 +32,8 @@ host_init(struct flagsync_host *h, const struct config *cfg,
 		    cfg->jira_timeout);
 	snprintf(h->timeout, sizeof(h->timeout), "%d", pcfg->timeout);
 	h->c = c;
-	pthread_mutex_init(&h->mtx, NULL);
+	/* Static init cannot fail, unlike pthread_mutex_init(). */
+	h->mtx = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 }
 
 void
@@ -44,9 +46,18 @@ void
 host_set_error(struct flagsync_host *h, const char *msg)
 {
 	pthread_mutex_lock(&h->mtx);
-	snprintf(h->last_error, sizeof(h->last_error), "%s", msg);
+	scrub_copy(h->last_error, sizeof(h->last_error), msg);
 	h->last_error_time = clock_now_ms();
 	pthread_mutex_unlock(&h->mtx);
+}
+
+void
+host_clean_error(char *err, size_t len)
+{
+	if (len == 0)
+		return;
+	err[len - 1] = '\0';
+	scrub_copy(err, len, err);
 }
 
 int64_t

@@ -39,8 +39,15 @@ const struct flagsync_host_api *host_api(void);
 void	host_init(struct flagsync_host *h, const struct config *cfg,
 	    const struct config_plugin *pcfg, struct cache *c);
 void	host_release(struct flagsync_host *h);
-/* Records msg as the instance's last error (also used by the deliverer). */
+/* Records msg, scrubbed of secrets, as the instance's last error (also
+ * used by the deliverer). */
 void	host_set_error(struct flagsync_host *h, const char *msg);
+/*
+ * Makes the error text a plugin wrote into err (len bytes) safe to log and
+ * store: ends it with a NUL whatever the plugin wrote, and takes out the
+ * secrets (scrub.h) it may quote, e.g. from a server's error body.
+ */
+void	host_clean_error(char *err, size_t len);
 /* Copies the last error ("" when none) and returns its time. */
 int64_t	host_last_error(struct flagsync_host *h, char *buf, size_t len);
 

@@ -1,6 +1,8 @@
 /* linksfile.c - the `file` link source: links.yaml read with libyaml. */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,17 +15,24 @@
 
 #include <yaml.h>
 
+#include "array.h"
 #include "buf.h"
 #include "error.h"
 #include "keys.h"
 #include "linksfile.h"
 #include "linkset.h"
+#include "log.h"
+#include "maxlen.h"
+#include "names.h"
 
 /* A hand-written links file is far smaller; this only stops a wrong path
  * (a log, a device) from eating memory. */
 #define LINKSFILE_MAX_SIZE	(16u * 1024 * 1024)
 
 #define LF_ENTRY_KEYS		"flag, project, issues"
+/* links.yaml needs 4 levels; 32 leaves room and stops a deep nest before
+ * libyaml spends minutes scanning it. */
+#define LF_DEPTH_MAX		32
 
 struct lf_ctx {
 	const char		*path;
@@ -75,6 +84,32 @@ lf_errorf(struct lf_ctx *c, yaml_mark_t mark, const char *fmt, ...)
 	return FS_ECONFIG;
 }
 
+/*
+ * Checks a name against its limit.  Returns 0 when it may be used, or 1
+ * after logging "PATH:LINE:COL: what 'name' is ...; skipped" (SPEC §8: one
+ * bad item never stalls the rest of the file).
+ */
+static int
+lf_name_skip(const struct lf_ctx *c, const yaml_node_t *n, const char *what,
+    const char *name, size_t max, const char *skipped)
+{
+	char shown[NAME_SHOW_MAX];
+	int rc;
+
+	if ((rc = name_check(name, max)) == 0)
+		return 0;
+	name_show(shown, sizeof(shown), name);
+	if (rc == ENAMETOOLONG)
+		log_warnx("%s:%zu:%zu: %s '%s' is longer than %zu bytes; %s",
+		    c->path, n->start_mark.line + 1, n->start_mark.column + 1,
+		    what, shown, max, skipped);
+	else
+		log_warnx("%s:%zu:%zu: %s '%s' holds a control character; %s",
+		    c->path, n->start_mark.line + 1, n->start_mark.column + 1,
+		    what, shown, skipped);
+	return 1;
+}
+
 static int
 lf_nomem(struct lf_ctx *c)
 {
@@ -89,9 +124,28 @@ lf_read(const char *path, struct buf *b, char *err, size_t errlen)
 	ssize_t n;
 	int fd, rc = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	struct stat st;
+
+	/* O_NONBLOCK: a FIFO must not hold the open() until a writer comes. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
+	    -1) {
 		rc = errno;
 		goto fail;
+	}
+	if (fstat(fd, &st) == -1) {
+		rc = errno;
+		close(fd);
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = EISDIR;
+		close(fd);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return FS_ECONFIG;
 	}
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
@@ -156,15 +210,38 @@ lf_parser_error(struct lf_ctx *c, const yaml_parser_t *p)
 	}
 }
 
-/* Anchors and aliases are refused before loading: libyaml's loader shares
- * aliased nodes, and a few aliases of a long issue list would multiply
- * into millions of links.  A syntax error ends the scan quietly: loading
- * meets it again and reports it with its context. */
+/* The anchor of a node's start event, or NULL. */
+static const yaml_char_t *
+lf_event_anchor(const yaml_event_t *e)
+{
+	switch (e->type) {
+	case YAML_SCALAR_EVENT:
+		return e->data.scalar.anchor;
+	case YAML_SEQUENCE_START_EVENT:
+		return e->data.sequence_start.anchor;
+	case YAML_MAPPING_START_EVENT:
+		return e->data.mapping_start.anchor;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * A pass over the parser's events before anything is loaded.  It refuses
+ * nesting deeper than LF_DEPTH_MAX at the first start event too deep:
+ * libyaml's scanner and loader cost grows with the square of the depth
+ * (100,000 levels took a minute), and the events are produced lazily, so
+ * stopping here never scans the rest.  It refuses anchors and aliases:
+ * libyaml's loader shares aliased nodes, and a few aliases of a long issue
+ * list would multiply into millions of links.  A syntax error ends the
+ * pass quietly: loading meets it again and reports it with its context.
+ */
 static int
-lf_check_tokens(struct lf_ctx *c)
+lf_check_events(struct lf_ctx *c)
 {
 	yaml_parser_t p;
-	yaml_token_t t;
+	yaml_event_t e;
+	size_t depth = 0;
 	bool done = false;
 	int rc = 0;
 
@@ -173,16 +250,24 @@ lf_check_tokens(struct lf_ctx *c)
 	yaml_parser_set_input_string(&p,
 	    (const unsigned char *)buf_str(c->text), c->text->len);
 	while (rc == 0 && !done) {
-		if (!yaml_parser_scan(&p, &t)) {
+		if (!yaml_parser_parse(&p, &e)) {
 			if (p.error == YAML_MEMORY_ERROR)
 				rc = lf_nomem(c);
 			break;
 		}
-		if (t.type == YAML_ANCHOR_TOKEN || t.type == YAML_ALIAS_TOKEN)
-			rc = lf_errorf(c, t.start_mark,
+		if (e.type == YAML_ALIAS_EVENT || lf_event_anchor(&e) != NULL)
+			rc = lf_errorf(c, e.start_mark,
 			    "anchors and aliases are not supported");
-		done = t.type == YAML_STREAM_END_TOKEN;
-		yaml_token_delete(&t);
+		else if ((e.type == YAML_SEQUENCE_START_EVENT ||
+		    e.type == YAML_MAPPING_START_EVENT) &&
+		    ++depth > LF_DEPTH_MAX)
+			rc = lf_errorf(c, e.start_mark, "nested deeper than %d "
+			    "levels", LF_DEPTH_MAX);
+		else if (e.type == YAML_SEQUENCE_END_EVENT ||
+		    e.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		done = e.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&e);
 	}
 	yaml_parser_delete(&p);
 	return rc;
@@ -296,7 +381,7 @@ static int
 lf_entry_project(struct lf_ctx *c, const yaml_node_t *map,
     const yaml_node_t *n, const char **project)
 {
-	char list[256];
+	char list[256], shown[NAME_SHOW_MAX];
 	const char *name;
 	size_t i;
 	int rc;
@@ -319,22 +404,26 @@ lf_entry_project(struct lf_ctx *c, const yaml_node_t *map,
 		}
 	}
 	return lf_errorf(c, n->start_mark,
-	    "project '%s' is not configured (expected one of %s)", name, list);
+	    "project '%s' is not configured (expected one of %s)",
+	    name_show(shown, sizeof(shown), name), list);
 }
 
 static int
 lf_add_issue(struct lf_ctx *c, const yaml_node_t *n, const char *project,
     const char *flag)
 {
+	char shown[NAME_SHOW_MAX];
 	const char *issue;
 	int rc;
 
 	if ((rc = lf_string(c, n, "issues", &issue)) != 0)
 		return rc;
+	if (lf_name_skip(c, n, "issue", issue, FS_ISSUE_MAX, "skipped"))
+		return 0;
 	if (!keys_is_key(c->keys, issue))
 		return lf_errorf(c, n->start_mark,
 		    "issue '%s' is not an issue key (issue_key_pattern)",
-		    issue);
+		    name_show(shown, sizeof(shown), issue));
 	if (linkset_add(&c->links, project, flag, issue) != 0)
 		return lf_nomem(c);
 	return 0;
@@ -382,6 +471,9 @@ lf_walk_entry(struct lf_ctx *c, const yaml_node_t *map)
 		return lf_errorf(c, map->start_mark, "'flag' missing");
 	if ((rc = lf_string(c, e.flag, "flag", &flag)) != 0)
 		return rc;
+	if (lf_name_skip(c, e.flag, "flag", flag, FS_FLAG_MAX,
+	    "entry skipped"))
+		return 0;
 	if ((rc = lf_entry_project(c, map, e.project, &project)) != 0)
 		return rc;
 	if (e.issues == NULL)
@@ -488,21 +580,16 @@ parser_delete:
 static int
 lf_move(struct linkset *from, struct linkset *to)
 {
-	struct link *v;
 	size_t need;
 
 	if (from->n == 0)
 		return 0;
-	if (to->n > SIZE_MAX / sizeof(*v) - from->n)
+	if (to->n > SIZE_MAX - from->n)
 		return ENOMEM;
 	need = to->n + from->n;
-	if (need > to->cap) {
-		if ((v = realloc(to->v, need * sizeof(*v))) == NULL)
-			return ENOMEM;
-		to->v = v;
-		to->cap = need;
-	}
-	memcpy(to->v + to->n, from->v, from->n * sizeof(*v));
+	if (ARRAY_GROW(to->v, to->cap, need) != 0)
+		return ENOMEM;
+	memcpy(to->v + to->n, from->v, from->n * sizeof(*to->v));
 	to->n = need;
 	to->sorted = false;
 	/* The strings now belong to to. */
@@ -537,7 +624,7 @@ linksfile_load(const char *path, const char *const *projects,
 	c.err = err;
 	c.errlen = errlen;
 	linkset_init(&c.links);
-	if ((rc = lf_check_tokens(&c)) != 0)
+	if ((rc = lf_check_events(&c)) != 0)
 		goto links_release;
 	if ((rc = lf_parse(&c)) != 0)
 		goto links_release;

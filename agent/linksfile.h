@@ -9,7 +9,13 @@
  * Every error names the file, line and column and what was expected:
  * unknown keys, a missing flag or issues, an unknown project, an issue
  * that is not a key, a project omitted while several are configured,
- * YAML syntax errors.  On error nothing is added to out.
+ * YAML syntax errors, nesting deeper than 32 levels (refused at the first
+ * level too deep, before the rest is read), a path that is not a regular
+ * file (a FIFO is refused, not waited on).  On error nothing is added to
+ * out.  A flag or issue name longer than maxlen.h allows, or holding a
+ * control character, is not an error: that entry (issue) is skipped and
+ * logged as "PATH:LINE:COL: flag '...' is longer than 255 bytes; entry
+ * skipped", the name shortened and escaped, and the rest is used.
  */
 #ifndef FLAGSYNC_LINKSFILE_H
 #define FLAGSYNC_LINKSFILE_H

@@ -1,8 +1,12 @@
 /* loader.c - finding, opening and checking output plugins. */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <dlfcn.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +34,82 @@ loader_path(const char *module, char **path, char *err, size_t errlen)
 		    "the plugin directory) or an absolute path", module);
 		return FS_ECONFIG;
 	}
-	if ((dir = getenv("FLAGSYNC_PLUGIN_DIR")) == NULL || dir[0] == '\0')
-		dir = PLUGINDIR;
+	dir = PLUGINDIR;
+#ifdef FLAGSYNC_TEST_HOOKS
+	if (getenv("FLAGSYNC_PLUGIN_DIR") != NULL &&
+	    getenv("FLAGSYNC_PLUGIN_DIR")[0] != '\0')
+		dir = getenv("FLAGSYNC_PLUGIN_DIR");
+#endif
 	n = strlen(dir) + strlen(module) + 5;
 	if ((*path = malloc(n)) == NULL)
 		return ENOMEM;
 	snprintf(*path, n, "%s/%s.so", dir, module);
 	return 0;
+}
+
+/*
+ * Whoever can write a module or its directory runs code as flagsync: only
+ * root and the running user may own them, and neither may be writable by
+ * group or others.  path names the file or directory, module the module
+ * (for a directory's message).
+ */
+static int
+loader_trust(const char *path, const char *module, char *err, size_t errlen)
+{
+	const char *of = module ? " from it" : "";
+	struct stat st;
+	uid_t me = geteuid();
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s: cannot check before loading%s%s: %s",
+		    path, of, module ? module : "", strerror(errno));
+		return FS_ECONFIG;
+	}
+	if (!module && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: refusing to load: not a regular "
+		    "file", path);
+		return FS_ECONFIG;
+	}
+	if (st.st_uid != 0 && st.st_uid != me) {
+		snprintf(err, errlen, "%s: refusing to load%s%s: owned by uid "
+		    "%u, not root or uid %u; run chown root %s", path,
+		    module ? " " : "", module ? module : "",
+		    (unsigned)st.st_uid, (unsigned)me, path);
+		return FS_ECONFIG;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen, "%s: refusing to load%s%s: writable by "
+		    "group or others (mode %o); run chmod go-w %s", path,
+		    module ? " " : "", module ? module : "",
+		    (unsigned)(st.st_mode & 07777), path);
+		return FS_ECONFIG;
+	}
+	return 0;
+}
+
+/* The module file, its directory, and those of the file a symlink names. */
+static int
+loader_trust_all(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], real[PATH_MAX];
+	int rc;
+
+	if ((rc = loader_trust(path, NULL, err, errlen)) != 0)
+		return rc;
+	snprintf(buf, sizeof(buf), "%s", path);
+	if ((rc = loader_trust(dirname(buf), path, err, errlen)) != 0)
+		return rc;
+	if (realpath(path, real) == NULL) {
+		snprintf(err, errlen, "%s: cannot resolve before loading: %s",
+		    path, strerror(errno));
+		return FS_ECONFIG;
+	}
+	if (strcmp(real, path) == 0)
+		return 0;
+	if ((rc = loader_trust(real, NULL, err, errlen)) != 0)
+		return rc;
+	snprintf(buf, sizeof(buf), "%s", real);
+	return loader_trust(dirname(buf), real, err, errlen);
 }
 
 /* Refuses a descriptor this host cannot drive, saying why. */
@@ -92,6 +165,8 @@ loader_open(const char *module, struct loaded_plugin *lp, char *err,
 		rc = FS_ECONFIG;
 		goto path_free;
 	}
+	if ((rc = loader_trust_all(lp->path, err, errlen)) != 0)
+		goto path_free;
 	if ((lp->handle = dlopen(lp->path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
 		why = dlerror();
 		snprintf(err, errlen, "%s: cannot load: %s", lp->path,

@@ -2,8 +2,11 @@
  * loader.h - finding, opening and checking output plugins.
  *
  * A module is NAME (looked up as PLUGINDIR/NAME.so, or in
- * $FLAGSYNC_PLUGIN_DIR when set, for tests) or an absolute path to a .so.
- * It is opened with dlopen(RTLD_NOW | RTLD_LOCAL) and must export
+ * $FLAGSYNC_PLUGIN_DIR when built with --enable-test-hooks) or an absolute
+ * path to a .so.  Before it is opened, the file and its directory (and,
+ * through a symlink, the real file and its directory) must be owned by
+ * root or the running user and not writable by group or others.  It is
+ * opened with dlopen(RTLD_NOW | RTLD_LOCAL) and must export
  * `flagsync_plugin` with our ABI major, an ABI minor no newer than ours,
  * a struct_size at least as large as ABI 1.0's, a name and the init,
  * deliver and shutdown callbacks.  Every refusal names the file and what

@@ -27,6 +27,39 @@ lock_read_pid(int fd)
 	return strtol(buf, NULL, 10);
 }
 
+/* A regular file of root's or ours, made private: fixes the mode an
+ * older flagsync left (0660), refuses anything else. */
+static int
+lock_check_file(int fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st) == -1) {
+		rc = errno;
+		snprintf(err, errlen, "cannot stat %s: %s", path, strerror(rc));
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file; flagsync makes "
+		    "this file itself: remove it", path);
+		return FS_ECONFIG;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen, "%s: owned by uid %u, neither root nor "
+		    "this user (uid %u): remove it", path, (unsigned)st.st_uid,
+		    (unsigned)geteuid());
+		return FS_ECONFIG;
+	}
+	if ((st.st_mode & 077) != 0 && fchmod(fd, 0600) == -1) {
+		rc = errno;
+		snprintf(err, errlen, "cannot chmod 600 %s: %s", path,
+		    strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
 int
 lock_acquire(const char *state_dir, int *fd, char *err, size_t errlen)
 {
@@ -40,9 +73,24 @@ lock_acquire(const char *state_dir, int *fd, char *err, size_t errlen)
 		    strerror(rc));
 		return rc;
 	}
-	if ((lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) == -1) {
+	/*
+	 * O_NOFOLLOW: a symlink planted here would have the pid written
+	 * through it.  0600: flock() needs no more than an open descriptor,
+	 * so a reader of the file could hold the lock against the daemon.
+	 */
+	if ((lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    O_NOCTTY | O_NONBLOCK, 0600)) == -1) {
 		rc = errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(rc));
+		if (rc == ELOOP)
+			snprintf(err, errlen, "%s: is a symbolic link; flagsync "
+			    "makes this file itself: remove it", path);
+		else
+			snprintf(err, errlen, "cannot open %s: %s", path,
+			    strerror(rc));
+		return rc;
+	}
+	if ((rc = lock_check_file(lfd, path, err, errlen)) != 0) {
+		close(lfd);
 		return rc;
 	}
 	if (flock(lfd, LOCK_EX | LOCK_NB) == -1) {

@@ -3,15 +3,22 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "log.h"
+#include "scrub.h"
+
+/* The longest line logged; the rest is cut, after scrubbing. */
+#define LOG_LINE_MAX	16384
 
 static const char *log_progname = "flagsync";
-static int log_level = LOG_INFO;
+/* Read by every thread, set by the main one on SIGHUP. */
+static atomic_int log_level = LOG_INFO;
 static int log_journal;
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
 
@@ -20,20 +27,20 @@ log_init(const char *progname, int level)
 {
 	if (progname)
 		log_progname = progname;
-	log_level = level;
+	atomic_store(&log_level, level);
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
 void
 log_set_level(int level)
 {
-	log_level = level;
+	atomic_store(&log_level, level);
 }
 
 int
 log_get_level(void)
 {
-	return log_level;
+	return atomic_load(&log_level);
 }
 
 int
@@ -51,24 +58,65 @@ log_level_parse(const char *name)
 	return -1;
 }
 
+/* The formatted message, scrubbed, into out (LOG_LINE_MAX at most). */
+static void __attribute__((format(printf, 2, 0)))
+log_format(struct buf *out, const char *fmt, va_list ap)
+{
+	char small[1024], *msg = small;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, aq);
+	va_end(aq);
+	if (n < 0) {
+		buf_puts(out, "(unprintable message)");
+		return;
+	}
+	if ((size_t)n >= sizeof(small)) {
+		if ((size_t)n > LOG_LINE_MAX)
+			n = LOG_LINE_MAX;
+		/* Short of memory: the cut first 1 KiB is still scrubbed. */
+		if ((msg = malloc((size_t)n + 1)) != NULL)
+			vsnprintf(msg, (size_t)n + 1, fmt, ap);
+		else
+			msg = small;
+	}
+	if (scrub_buf(out, msg, strlen(msg)) != 0) {
+		buf_reset(out);
+		buf_puts(out, "(message withheld: out of memory)");
+	}
+	if (msg != small) {
+		explicit_bzero(msg, (size_t)n + 1);
+		free(msg);
+	}
+}
+
 void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
+	struct buf line;
 	int saved = errno;
 
-	if (prio > log_level) {
+	if (prio > atomic_load(&log_level)) {
 		errno = saved;
 		return;
 	}
+	/* Scrubbing grows a line by 2 bytes a URL at most: no cap needed. */
+	buf_init(&line, 0);
+	log_format(&line, fmt, ap);
 	pthread_mutex_lock(&log_mtx);
 	if (log_journal)
 		fprintf(stderr, "<%d>", prio);
 	else
 		fprintf(stderr, "%s: ", log_progname);
-	vfprintf(stderr, fmt, ap);
+	fputs(buf_str(&line), stderr);
 	fputc('\n', stderr);
 	fflush(stderr);
 	pthread_mutex_unlock(&log_mtx);
+	if (line.data != NULL)
+		explicit_bzero(line.data, line.cap);
+	buf_release(&line);
 	errno = saved;
 }
 
@@ -85,7 +133,7 @@ log_msg(int prio, const char *fmt, ...)
 void
 log_warn(const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[4096];
 	va_list ap;
 	int saved = errno;
 

@@ -5,7 +5,9 @@
  * ($JOURNAL_STREAM set), each line carries a "<N>" prefix that journald
  * turns into the priority; otherwise lines read "flagsync: message".
  * log_warn() appends ": strerror(errno)"; the x variants do not.  No log
- * function changes errno.  Callers must never pass a secret.
+ * function changes errno.  Every line goes through scrub.h first, so a
+ * registered secret or a URL's userinfo never reaches the log; lines are
+ * cut at 16 KiB.  The level may be changed by one thread while others log.
  */
 #ifndef FLAGSYNC_LOG_H
 #define FLAGSYNC_LOG_H

@@ -24,6 +24,8 @@
 #include "linkset.h"
 #include "log.h"
 #include "poll.h"
+#include "scrub.h"
+#include "statefile.h"
 #include "source.h"
 #include "split.h"
 #include "view.h"
@@ -722,9 +724,12 @@ status_record_details(struct stamp *st, const char *source, int ok,
 	json_object *o, *prev = NULL, *since = NULL, *po, *pe;
 	struct cache_txn *t;
 	const char *js;
-	char tbuf[32];
+	char tbuf[32], clean[1024];
 	size_t len;
 	int rc;
+
+	if (err != NULL)	/* a server may echo the credentials */
+		err = scrub_copy(clean, sizeof(clean), err);
 
 	if ((rc = cache_read_begin(st->c, &t)) != 0)
 		return rc;
@@ -779,30 +784,21 @@ status_record(struct stamp *st, const char *source, int ok, const char *err,
 static void
 stamps_write(const char *state_dir, json_object *stamps)
 {
-	char path[4096], tmp[4096];
+	struct iovec iov[2];
 	const char *s;
-	size_t len;
-	int fd;
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/polls.json", state_dir);
-	snprintf(tmp, sizeof(tmp), "%s/polls.json.tmp", state_dir);
 	s = json_object_to_json_string_ext(stamps, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(s);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0640)) == -1) {
-		log_warn("cannot write %s", tmp);
-		return;
-	}
-	if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-		log_warn("cannot write %s", tmp);
-		close(fd);
-		unlink(tmp);
-		return;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1)
-		log_warn("cannot rename %s", tmp);
+	iov[0].iov_base = (void *)s;
+	iov[0].iov_len = s ? strlen(s) : 0;
+	iov[1].iov_base = (void *)"\n";
+	iov[1].iov_len = 1;
+	rc = s ? statefile_write_atomic(state_dir, "polls.json", iov, 2,
+	    0640) : ENOMEM;
+	if (rc != 0)
+		log_warnx("cannot write %s/polls.json: %s", state_dir,
+		    strerror(rc));
 }
 
 char *
@@ -1013,8 +1009,10 @@ poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
 	so.timeout = cfg->split_timeout;
 	so.ca_file = cfg->ca_file;
 	so.cancel = cancel;
+#ifdef FLAGSYNC_TEST_HOOKS
 	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
 		so.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
+#endif
 	return split_client_create(sc, &so);
 }
 

@@ -391,8 +391,12 @@ jf_client(const struct source_env *env, struct jira_client **jc, char *err,
 	o.timeout = cfg->jira_timeout;
 	o.ca_file = cfg->ca_file;
 	o.cancel = env->cancel;
+#ifdef FLAGSYNC_TEST_HOOKS
 	if ((ms = getenv("FLAGSYNC_TEST_BACKOFF_MS")) != NULL)
 		o.backoff_base_ms = atoll(ms);
+#else
+	(void)ms;
+#endif
 	if ((rc = jira_client_create(jc, &o)) != 0)
 		snprintf(err, errlen, "jira-field: cannot set up the Jira "
 		    "client for %s: %s", cfg->jira_url ? cfg->jira_url :

@@ -279,8 +279,8 @@ check_eq "user flagsync: primary group flagsync, home /var/lib/flagsync" \
     "flagsync /var/lib/flagsync" \
     "$(id -gn flagsync 2>&1) $(getent passwd flagsync | cut -d: -f6)"
 check "group flagsync exists" getent group flagsync
-check_eq "/var/lib/flagsync belongs to flagsync:flagsync, mode 770" \
-    "flagsync:flagsync 770" \
+check_eq "/var/lib/flagsync belongs to flagsync:flagsync, mode 750" \
+    "flagsync:flagsync 750" \
     "$(stat -c '%U:%G %a' /var/lib/flagsync 2>&1)"
 check "the service is enabled" \
     test -L /etc/systemd/system/multi-user.target.wants/flagsync.service
@@ -465,7 +465,7 @@ INI
 chmod 0644 "$QINI"
 # setpriv, not runuser: PAM would reset the umask the unit sets; the key
 # reaches the daemon alone, as a credential would
-(umask 0007; export FLAGSYNC_SPLIT_ADMIN_KEY=sim-admin-key; exec setpriv \
+(umask 0027; export FLAGSYNC_SPLIT_ADMIN_KEY=sim-admin-key; exec setpriv \
     --reuid=flagsync --regid=flagsync --init-groups \
     /usr/bin/flagsync -c "$QINI" run >"$LOGS/daemon.log" 2>&1) &
 DPID=$!
@@ -480,6 +480,21 @@ check_eq "... and reads an issue's flags" "new_checkout" \
     "$(runuser -u fsadmin -- flagsync -c "$QINI" issue SHOP-1 --json 2>&1 |
     sed -n 's/.*"flag":"\([^"]*\)".*/\1/p')"
 run "... and the events" runuser -u fsadmin -- flagsync -c "$QINI" events
+# ... but cannot rewrite or replace anything in the state directory.
+S=/var/lib/flagsync
+check_eq "modes: state dir 750, data.mdb 640, lock.mdb 660, polls.json 640, flagsync.lock 600" \
+    "750 640 660 640 600" \
+    "$(stat -c %a $S $S/data.mdb $S/lock.mdb $S/polls.json $S/flagsync.lock 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+runuser -u fsadmin -- sh -c ": >>$S/data.mdb" 2>/dev/null; rc=$?
+check "... the group member cannot write data.mdb" test "$rc" -ne 0
+runuser -u fsadmin -- sh -c "cp $S/data.mdb /tmp/fs-mine.mdb && mv -f /tmp/fs-mine.mdb $S/data.mdb" \
+    2>/dev/null; rc=$?
+check "... nor replace it" test "$rc" -ne 0
+runuser -u fsadmin -- ln -s /etc/passwd $S/polls.json.tmp 2>/dev/null; rc=$?
+check "... nor plant a file in the state directory" test "$rc" -ne 0
+runuser -u fsadmin -- sh -c "exec 3<$S/flagsync.lock" 2>/dev/null; rc=$?
+check "... nor open the writer lock (to hold it)" test "$rc" -ne 0
+rm -f /tmp/fs-mine.mdb $S/polls.json.tmp
 perm=$(runuser -u nobody -- flagsync -c "$QINI" flags 2>&1); rc=$?
 check_eq "someone outside the group is refused (exit 1)" 1 "$rc"
 case $perm in

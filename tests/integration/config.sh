@@ -78,4 +78,40 @@ err=$(fs check-config 2>&1); rc=$?
 check_eq "check-config with a bad links.yaml: exit 2" 2 "$rc"
 check_match "... names its line and column" "links.yaml:3:[0-9]+" "$err"
 
+# A FIFO as links.yaml is refused at once by check-config and sync.
+rm -f "$T/links.yaml"
+mkfifo "$T/links.yaml"
+err=$(timeout 20 "$FLAGSYNC" -c "$T/flagsync.ini" check-config 2>&1); rc=$?
+check_eq "links.yaml a FIFO: check-config exits 2, no hang" 2 "$rc"
+check_match "... naming the file" "links.yaml: not a regular file" "$err"
+err=$(timeout 20 "$FLAGSYNC" -c "$T/flagsync.ini" sync 2>&1); rc=$?
+check_eq "... sync exits 1, no hang" 1 "$rc"
+check_match "... naming the file" "links.yaml: not a regular file" "$err"
+rm -f "$T/links.yaml"
+
+# Names from the command line are checked against maxlen.h.
+long_flag=$(printf 'f%.0s' $(seq 300))
+err=$(fs link "$long_flag" SHOP-1 2>&1); rc=$?
+check_eq "link with a 300-byte flag name: exit 2" 2 "$rc"
+check_match "... shown shortened, with the limit" \
+    "'f{40}\.\.\. \(300 bytes\)' 'SHOP-1': a flag name takes 1 to 255 bytes" "$err"
+long_issue=SHOP-$(printf '7%.0s' $(seq 100))
+err=$(fs unlink new_checkout "$long_issue" 2>&1); rc=$?
+check_eq "unlink with a 105-byte issue key: exit 2" 2 "$rc"
+check_match "... saying so" "an issue key 1 to 64" "$err"
+
+# A packaged binary (no --enable-test-hooks) loads plugins only from its
+# own directory, whatever FLAGSYNC_PLUGIN_DIR says.
+if [ "${FLAGSYNC_TEST_HOOKS:-yes}" = no ]; then
+	mkdir -p "$T/evil"
+	cp "$BUILDDIR/tests/plugins/.libs/testplug.so" "$T/evil/hookplug.so"
+	write_config "[plugin x]
+module = hookplug"
+	err=$(FLAGSYNC_PLUGIN_DIR="$T/evil" fs check-config 2>&1); rc=$?
+	check_eq "without test hooks, FLAGSYNC_PLUGIN_DIR is ignored: exit 2" 2 "$rc"
+	check_nomatch "... nothing is loaded from it" "$T/evil" "$err"
+else
+	ok "# SKIP FLAGSYNC_PLUGIN_DIR is read: built with --enable-test-hooks"
+fi
+
 done_testing

@@ -107,8 +107,8 @@ check_match "... and the Jira token" \
 check_match "... runs as User=flagsync" \
     '^User=flagsync$' "$u"
 for l in Type=notify Group=flagsync StateDirectory=flagsync \
-    StateDirectoryMode=0770 UMask=0007 'ExecReload=/bin/kill -HUP $MAINPID' \
-    Restart=on-failure WatchdogSec=3min; do
+    StateDirectoryMode=0750 UMask=0027 'ExecReload=/bin/kill -HUP $MAINPID' \
+    Restart=on-failure WatchdogSec=3min LimitCORE=0; do
 	check "... $l" grep -qxF "$l" "$unit"
 done
 
@@ -146,13 +146,13 @@ check_match "... a system user flagsync, home /var/lib/flagsync, no login" \
     "$(cat "$sys/etc/passwd")"
 check_match "... and a group flagsync" '^flagsync:x:[0-9]+:' \
     "$(cat "$sys/etc/group")"
-check_eq "the tmpfiles.d entry: /var/lib/flagsync 0770 flagsync:flagsync" \
-    "d /var/lib/flagsync 0770 flagsync flagsync" \
+check_eq "the tmpfiles.d entry: /var/lib/flagsync 0750 flagsync:flagsync" \
+    "d /var/lib/flagsync 0750 flagsync flagsync" \
     "$(awk '!/^#/ && NF { print $1, $2, $3, $4, $5 }' "$R$tmpfilesdir/flagsync.conf")"
 # Only root may give the directory away; the mode shows either way.
 systemd-tmpfiles --root="$sys" --create "$R$tmpfilesdir/flagsync.conf" \
     >"$T/out" 2>&1; rc=$?
-check_eq "systemd-tmpfiles creates it with mode 0770" 770 \
+check_eq "systemd-tmpfiles creates it with mode 0750" 750 \
     "$(stat -c %a "$sys/var/lib/flagsync" 2>&1)"
 if [ "$(id -u)" -eq 0 ]; then
 	check_eq "... exits 0" 0 "$rc"

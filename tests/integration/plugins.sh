@@ -46,6 +46,61 @@ err=$(fs sync 2>&1); rc=$?
 check_eq "init failure: sync exits 1" 1 "$rc"
 check_match "... with the plugin's reason" "plugin bad refused: init_fail is set" "$err"
 
+# A module anyone but root and us could have written is not loaded.
+mkdir -p "$T/mods"
+chmod 755 "$T/mods"
+cp "$BUILDDIR/tests/plugins/.libs/testplug.so" "$T/mods/tp.so"
+chmod 755 "$T/mods/tp.so"
+with_plugins "[plugin p]
+module = $T/mods/tp.so"
+err=$(fs check-config 2>&1); rc=$?
+check_eq "a module owned by us, mode 755, in a 755 directory loads" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$err"
+chmod 775 "$T/mods/tp.so"
+err=$(fs check-config 2>&1); rc=$?
+check_eq "a group-writable module: check-config exits 2" 2 "$rc"
+check_match "... naming the file, the reason and the fix" \
+    "mods/tp\.so: refusing to load: writable by group or others \(mode 775\); run chmod go-w " "$err"
+err=$(fs sync 2>&1); rc=$?
+check_eq "... and sync refuses it too" 1 "$rc"
+check_match "... saying why" "tp\.so: refusing to load" "$err"
+chmod 755 "$T/mods/tp.so"
+chmod 777 "$T/mods"
+err=$(fs check-config 2>&1); rc=$?
+check_eq "a module in a world-writable directory: exit 2" 2 "$rc"
+check_match "... naming the directory" "mods: refusing to load .*tp\.so.*writable by group or others \(mode 777\); run chmod go-w " "$err"
+chmod 755 "$T/mods"
+if [ "$(id -u)" -eq 0 ]; then
+	chown 65534 "$T/mods/tp.so"
+	err=$(fs check-config 2>&1); rc=$?
+	check_eq "a module owned by another user: exit 2" 2 "$rc"
+	check_match "... saying whose it is and the fix" \
+	    "tp\.so: refusing to load: owned by uid 65534, not root or uid 0; run chown root " "$err"
+	chown 0 "$T/mods/tp.so"
+else
+	ok "# SKIP chown needs root"
+	ok "# SKIP chown needs root"
+fi
+ln -sf "$T/mods/tp.so" "$T/plugins/linked.so"
+with_plugins "[plugin p]
+module = linked"
+err=$(fs check-config 2>&1); rc=$?
+check_eq "a symlink in the plugin directory to a safe module loads" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$err"
+
+# A plugin that fills its error buffer without a NUL: the host ends it.
+with_plugins "[plugin nt]
+module = testplug
+noterm = yes"
+fs sync >/dev/null 2>"$T/err"
+msg=$(mdb_dump -a -p "$T/state" | grep -F '"instance":"nt"' | head -1 |
+    sed 's/.*"message":"\([^"]*\)".*/\1/')
+check_eq "an unterminated error is cut at the buffer: 511 x in the dead letter" \
+    511 "$(printf '%s' "$msg" | tr -d '\n' | wc -c)"
+check_match "... and only x" '^x+$' "$msg"
+line=$(grep -m1 'event 1 failed' "$T/err" | sed 's/.*failed: \(.*\); dead letter kept$/\1/')
+check_eq "... and in the log line" 511 "$(printf '%s' "$line" | wc -c)"
+
 # RETRY three times then OK: that event four times, then the next in order.
 with_plugins "[plugin flaky]
 module = testplug

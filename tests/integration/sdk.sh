@@ -238,6 +238,7 @@ check_match "... counts every delivery so far" \
     "\\($(last_seq) delivered so far\\)" "$(cat "$T/out")"
 
 # ------------------------------------------------ 4. install, load by name
+needs_test_hooks	# loading by name from $FLAGSYNC_PLUGIN_DIR
 FLAGSYNC_PLUGIN_DIR=$T/inst$plugindir
 export FLAGSYNC_PLUGIN_DIR
 rm -rf "$T/state"

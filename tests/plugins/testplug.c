@@ -5,6 +5,10 @@
  *   fail_type = GLOB  answer FAIL for events of these types
  *   hang = yes        never return from deliver()
  *   init_fail = yes   refuse init()
+ *   leak = yes        answer FAIL quoting the Jira token and its Basic
+ *                     form, log them and print them to stderr (a plugin
+ *                     the host must scrub)
+ *   noterm = yes      answer FAIL with err filled to the end, no NUL
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -21,6 +25,8 @@ struct tp {
 	int	 retry;
 	const char *fail_type;
 	int	 hang;
+	int	 leak;
+	int	 noterm;
 	uint64_t seq;		/* the event being retried */
 	int	 attempt;
 };
@@ -50,8 +56,61 @@ tp_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 		tp->retry = atoi(v);
 	tp->fail_type = api->config_get(h, "fail_type");
 	tp->hang = (v = api->config_get(h, "hang")) && strcmp(v, "yes") == 0;
+	tp->noterm = (v = api->config_get(h, "noterm")) &&
+	    strcmp(v, "yes") == 0;
+	tp->leak = (v = api->config_get(h, "leak")) && strcmp(v, "yes") == 0;
 	*ctx = tp;
 	return 0;
+}
+
+static const char tp_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* base64(email ":" token) into out (size len), as Basic auth sends it. */
+static void
+tp_basic(const char *email, const char *token, char *out, size_t len)
+{
+	char in[512];
+	size_t n, i, o = 0;
+	unsigned v;
+
+	n = (size_t)snprintf(in, sizeof(in), "%s:%s", email, token);
+	if (n >= sizeof(in))
+		n = sizeof(in) - 1;
+	for (i = 0; i < n && o + 5 < len; i += 3) {
+		v = (unsigned)(unsigned char)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)(unsigned char)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)in[i + 2];
+		out[o++] = tp_b64[(v >> 18) & 63];
+		out[o++] = tp_b64[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tp_b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tp_b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/* What a careless plugin does with the credentials it was given. */
+static int
+tp_leak(struct tp *tp, char *err, size_t errlen)
+{
+	const char *token, *email;
+	char basic[1024];
+
+	token = tp->api->agent_config(tp->h, "jira", "api_token");
+	email = tp->api->agent_config(tp->h, "jira", "email");
+	if (token == NULL || email == NULL) {
+		snprintf(err, errlen, "leak = yes needs [jira] email and token");
+		return FLAGSYNC_FAIL;
+	}
+	tp_basic(email, token, basic, sizeof(basic));
+	tp->api->log(tp->h, FLAGSYNC_LOG_WARNING, "sending token %s as Basic %s",
+	    token, basic);
+	fprintf(stderr, "testplug: my own print of %s\n", token);
+	snprintf(err, errlen, "refused: Authorization: Basic %s (token %s)",
+	    basic, token);
+	return FLAGSYNC_FAIL;
 }
 
 static int
@@ -73,6 +132,12 @@ tp_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 	}
 	while (tp->hang)
 		pause();
+	if (tp->leak)
+		return tp_leak(tp, err, errlen);
+	if (tp->noterm) {
+		memset(err, 'x', errlen);
+		return FLAGSYNC_FAIL;
+	}
 	if (tp->fail_type && fnmatch(tp->fail_type, ev->type, 0) == 0) {
 		snprintf(err, errlen, "%s events are not welcome here",
 		    ev->type);

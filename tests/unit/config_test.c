@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "maxlen.h"
 
 #define SECRET	"S3cretV4lue-never-shown"
 
@@ -377,6 +378,24 @@ test_unknown_section(void **state)
 	expect_error(PROJECT "[plugin a/b]\n", 3,
 	    "[plugin a/b]: instance names take letters, digits, _ . and - "
 	    "only");
+	/* Names longer than maxlen.h allows, shown shortened. */
+	{
+		char text[1024], name[300];
+
+		memset(name, 'p', FS_PROJECT_MAX + 1);
+		name[FS_PROJECT_MAX + 1] = '\0';
+		fmt(text, sizeof(text), PROJECT "[project %s]\n"
+		    "environment = e\n", name);
+		expect_error(text, 3, "[project pppppppppppppppppppppppppppppp"
+		    "pppppppppp... (129 bytes)]: the name is longer than 128 "
+		    "bytes");
+		memset(name, 'i', FS_INSTANCE_MAX + 1);
+		name[FS_INSTANCE_MAX + 1] = '\0';
+		fmt(text, sizeof(text), PROJECT "[plugin %s]\n", name);
+		expect_error(text, 3, "[plugin iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii"
+		    "iiiiiiii... (65 bytes)]: the name is longer than 64 "
+		    "bytes");
+	}
 }
 
 static void
@@ -432,7 +451,24 @@ test_bad_values(void **state)
 		    "such as 90d, 12h, 30m, 45s or plain seconds" },
 		{ "agent", "retention", "0", "must be at least 1 second" },
 		{ "agent", "retention", "9999999999999999999w",
-		    "9999999999999999999w is too long" },
+		    "9999999999999999999w is too long; at most 3650d" },
+		/* fits an int64_t, but not once made milliseconds */
+		{ "agent", "retention", "5000000000000d",
+		    "5000000000000d is too long; at most 3650d" },
+		{ "agent", "retention", "3651d",
+		    "3651d is too long; at most 3650d" },
+		{ "split", "max_rps", "1e-300", "1e-300 is out of range: 0 (no "
+		    "ceiling) or 0.01..1000 requests a second" },
+		{ "split", "max_rps", "0.001", "0.001 is out of range: 0 (no "
+		    "ceiling) or 0.01..1000 requests a second" },
+		{ "split", "max_rps", "1e6", "1e6 is out of range: 0 (no "
+		    "ceiling) or 0.01..1000 requests a second" },
+		/* a token pasted into the wrong key is not echoed */
+		{ "agent", "interval", "ATATT3xFfGF0kq9Zr7Tq2mWvXy81HbNc",
+		    "not an integer: \"<hidden: looks like a secret>\"" },
+		{ "links", "split_tags", "0123456789abcdef0123456789abcdef",
+		    "\"<hidden: looks like a secret>\" is not yes/no/"
+		    "true/false/on/off/1/0" },
 		{ "agent", "state_dir", "var/lib", "\"var/lib\" is not an "
 		    "absolute path" },
 		{ "split", "max_rps", "-1", "-1 is negative (0 means no "
@@ -476,6 +512,7 @@ test_good_values(void **state)
 	static const struct { const char *v; int64_t secs; } durations[] = {
 		{ "90d", 90 * 86400 }, { "12h", 12 * 3600 }, { "30m", 1800 },
 		{ "45s", 45 }, { "3600", 3600 }, { "2w", 14 * 86400 },
+		{ "3650d", (int64_t)3650 * 86400 },
 	};
 	static const struct { const char *v; int on; } bools[] = {
 		{ "yes", 1 }, { "no", 0 }, { "true", 1 }, { "false", 0 },
@@ -519,6 +556,12 @@ test_good_values(void **state)
 	assert_int_equal(cfg->interval, 86400);
 	assert_int_equal(cfg->jitter, 0);
 	assert_int_equal(cfg->deliver_timeout, 86400);
+	config_free(cfg);
+	cfg = expect_ok(PROJECT "[split]\nmax_rps = 0.01\n");
+	assert_true(cfg->split_max_rps == 0.01);
+	config_free(cfg);
+	cfg = expect_ok(PROJECT "[split]\nmax_rps = 1000\n");
+	assert_true(cfg->split_max_rps == 1000.0);
 	config_free(cfg);
 }
 

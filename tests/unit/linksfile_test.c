@@ -1,7 +1,10 @@
 /* linksfile_test.c - link sets and links.yaml, read from real files. */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@
 #include "keys.h"
 #include "linksfile.h"
 #include "linkset.h"
+#include "maxlen.h"
 
 struct fixture {
 	char		 dir[64];
@@ -559,6 +563,123 @@ test_err_short_buffer(void **state)
 	    &fx->out, NULL, 0), FS_ECONFIG);
 }
 
+/* A FIFO (or device) as links.yaml is refused at once, not waited on. */
+static void
+test_err_fifo(void **state)
+{
+	struct fixture *fx = *state;
+	char want[256];
+
+	assert_int_equal(mkfifo(fx->path, 0600), 0);
+	alarm(10);	/* the old code blocked in open() for ever */
+	assert_int_equal(linksfile_load(fx->path, one_project, 1, &fx->keys,
+	    &fx->out, fx->err, sizeof(fx->err)), FS_ECONFIG);
+	alarm(0);
+	snprintf(want, sizeof(want), "%s: not a regular file", fx->path);
+	assert_string_equal(fx->err, want);
+	assert_int_equal(fx->out.n, 0);
+}
+
+/* Deep flow nesting is refused at the first level too deep, before
+ * libyaml builds (or even scans) the rest. */
+static void
+test_err_deep(void **state)
+{
+	struct fixture *fx = *state;
+	size_t depth = 100000, i, n = 0;
+	char *text, want[256];
+
+	assert_non_null(text = malloc(2 * depth + 16));
+	n += (size_t)sprintf(text, "links: ");
+	for (i = 0; i < depth; i++)
+		text[n++] = '[';
+	for (i = 0; i < depth; i++)
+		text[n++] = ']';
+	text[n++] = '\n';
+	write_links(fx, text, n);
+	free(text);
+	alarm(10);	/* the old code took about a minute */
+	assert_int_equal(linksfile_load(fx->path, one_project, 1, &fx->keys,
+	    &fx->out, fx->err, sizeof(fx->err)), FS_ECONFIG);
+	alarm(0);
+	snprintf(want, sizeof(want), "%s:1:39: nested deeper than 32 "
+	    "levels", fx->path);
+	assert_string_equal(fx->err, want);
+	check_error(fx, "links:\n  - {flag: a, issues: "
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[SHOP-1]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]]]]\n", "2:52: nested deeper than 32 levels");
+}
+
+/* Runs load() with stderr in a file; returns what was logged. */
+static char *
+load_logged(struct fixture *fx, const char *text, int *rc)
+{
+	char path[160], *out;
+	int fd, saved;
+	FILE *f;
+	long len;
+
+	snprintf(path, sizeof(path), "%s/stderr", fx->dir);
+	fflush(stderr);
+	assert_true((saved = dup(STDERR_FILENO)) >= 0);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >=
+	    0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	*rc = load(fx, text, two_projects, 2);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	assert_non_null(f = fopen(path, "r"));
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	assert_non_null(out = calloc(1, (size_t)len + 1));
+	assert_int_equal(fread(out, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	unlink(path);
+	return out;
+}
+
+/* A name longer than maxlen.h allows is skipped and reported, shortened;
+ * the rest of the file is used. */
+static void
+test_long_names(void **state)
+{
+	struct fixture *fx = *state;
+	char text[4096], longflag[FS_FLAG_MAX + 2], longissue[FS_ISSUE_MAX + 2];
+	char want[512], *logged;
+	int rc;
+
+	memset(longflag, 'f', sizeof(longflag) - 1);
+	longflag[sizeof(longflag) - 1] = '\0';
+	snprintf(longissue, sizeof(longissue), "SHOP-");
+	memset(longissue + 5, '7', sizeof(longissue) - 6);
+	longissue[sizeof(longissue) - 1] = '\0';
+	snprintf(text, sizeof(text),
+	    "links:\n"
+	    "  - {flag: a, project: Default, issues: [SHOP-1]}\n"
+	    "  - {flag: %s, project: Default, issues: [SHOP-2]}\n"
+	    "  - {flag: b, project: Shop, issues: [%s, SHOP-3]}\n",
+	    longflag, longissue);
+	logged = load_logged(fx, text, &rc);
+	assert_int_equal(rc, 0);
+	linkset_sort(&fx->out);
+	assert_int_equal(fx->out.n, 2);
+	assert_string_equal(fx->out.v[0].issue, "SHOP-1");
+	assert_string_equal(fx->out.v[1].issue, "SHOP-3");
+	snprintf(want, sizeof(want), "%s:3:12: flag 'ffffffffffffffffffff"
+	    "ffffffffffffffffffff... (256 bytes)' is longer than 255 bytes; "
+	    "entry skipped", fx->path);
+	if (strstr(logged, want) == NULL)
+		fail_msg("logged: %s", logged);
+	snprintf(want, sizeof(want), "%s:4:39: issue 'SHOP-77777777777777777"
+	    "777777777777777777... (65 bytes)' is longer than 64 bytes; "
+	    "skipped", fx->path);
+	assert_non_null(strstr(logged, want));
+	free(logged);
+}
+
 #define FX_TEST(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -583,6 +704,9 @@ main(void)
 		FX_TEST(test_err_bad_utf8),
 		FX_TEST(test_err_unreadable),
 		FX_TEST(test_err_short_buffer),
+		FX_TEST(test_err_fifo),
+		FX_TEST(test_err_deep),
+		FX_TEST(test_long_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
