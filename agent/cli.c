@@ -519,7 +519,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 			names[i] = cfg->projects[i].name;
 		linkset_init(&set);
 		rc = linksfile_load(cfg->links_file, names, cfg->nprojects,
-		    &keys, &set, err, sizeof(err));
+		    &keys, &set, NULL, err, sizeof(err));
 		nlinks = set.n;
 		linkset_release(&set);
 		free(names);

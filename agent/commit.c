@@ -21,6 +21,7 @@
 #include "event.h"
 #include "jsonw.h"
 #include "log.h"
+#include "skipped.h"
 #include "maxlen.h"
 #include "view.h"
 
@@ -387,8 +388,7 @@ cs_environment(const struct changeset *cs, const char *project)
  */
 struct skip {
 	char	*source;	/* the status name: "split:P", "file"... */
-	size_t	 n;
-	char	 first[256];	/* what the first skipped item was */
+	struct skipped items;
 };
 
 struct vet {
@@ -399,66 +399,64 @@ struct vet {
 	size_t	 total;
 };
 
+/* What is wrong with a name, for the source's status. */
+struct vet_bad {
+	const char *kind;	/* "project", "flag", "issue" */
+	const char *name;
+	char	 why[128];
+};
+
 static void
 vet_release(struct vet *v)
 {
 	size_t i;
 
-	for (i = 0; i < v->n; i++)
+	for (i = 0; i < v->n; i++) {
 		free(v->v[i].source);
+		skipped_release(&v->v[i].items);
+	}
 	free(v->v);
 	free(v->flag_bad);
 	free(v->edit_bad);
 	memset(v, 0, sizeof(*v));
 }
 
-/* The first bytes of a name, printable ASCII only, for a message. */
-static void
-vet_prefix(const char *s, char *out, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len && s[i] != '\0'; i++)
-		out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'' ?
-		    s[i] : '?';
-	out[i] = '\0';
-}
-
 /* 0 when name is a non-empty string of at most max bytes; otherwise
- * EINVAL and msg says what it is. */
+ * EINVAL and, with bad, what is wrong. */
 static int
-vet_name(const char *what, const char *name, size_t max, char *msg,
-    size_t len)
+vet_name(const char *what, const char *name, size_t max,
+    struct vet_bad *bad)
 {
-	char pre[33];
-
-	if (name == NULL || name[0] == '\0') {
-		snprintf(msg, len, "an empty %s name", what);
-		return EINVAL;
-	}
-	if (strnlen(name, max + 1) <= max)
+	if (name != NULL && name[0] != '\0' && strnlen(name, max + 1) <= max)
 		return 0;
-	vet_prefix(name, pre, sizeof(pre));
-	snprintf(msg, len, "a %s name of %zu bytes (at most %zu): '%s...'",
-	    what, strlen(name), max, pre);
+	if (bad == NULL)
+		return EINVAL;
+	bad->kind = what;
+	bad->name = name != NULL && name[0] != '\0' ? name : NULL;
+	if (bad->name == NULL)
+		snprintf(bad->why, sizeof(bad->why), "an empty %s name", what);
+	else
+		snprintf(bad->why, sizeof(bad->why), "a %s name of %zu bytes "
+		    "(at most %zu): too long for the cache", what,
+		    strlen(name), max);
 	return EINVAL;
 }
 
 static int
 vet_link(const char *project, const char *flag, const char *issue,
-    char *msg, size_t len)
+    struct vet_bad *bad)
 {
 	int rc;
 
-	if ((rc = vet_name("project", project, FS_PROJECT_MAX, msg, len)) ||
-	    (rc = vet_name("flag", flag, FS_FLAG_MAX, msg, len)))
+	if ((rc = vet_name("project", project, FS_PROJECT_MAX, bad)) ||
+	    (rc = vet_name("flag", flag, FS_FLAG_MAX, bad)))
 		return rc;
-	return issue ? vet_name("issue", issue, FS_ISSUE_MAX, msg, len) : 0;
+	return issue ? vet_name("issue", issue, FS_ISSUE_MAX, bad) : 0;
 }
 
 /* Counts one skipped item against source. */
 static int
-vet_note(struct vet *v, const char *source, const char *msg)
+vet_note(struct vet *v, const char *source, const struct vet_bad *bad)
 {
 	struct skip *k;
 	size_t i;
@@ -472,14 +470,14 @@ vet_note(struct vet *v, const char *source, const char *msg)
 			return rc;
 		k = &v->v[v->n];
 		memset(k, 0, sizeof(*k));
+		skipped_init(&k->items);
 		if ((k->source = strdup(source)) == NULL)
 			return ENOMEM;
-		snprintf(k->first, sizeof(k->first), "%s", msg);
 		v->n++;
 	}
-	v->v[i].n++;
 	v->total++;
-	return 0;
+	return skipped_add(&v->v[i].items, bad->kind, bad->name, "%s",
+	    bad->why);
 }
 
 /* The status name of the source a link bit of project comes from. */
@@ -509,7 +507,7 @@ static int
 vet_changeset(const struct changeset *cs, struct vet *v)
 {
 	struct buf src;
-	char msg[256];
+	struct vet_bad bad;
 	size_t i;
 	int rc = 0;
 
@@ -522,66 +520,38 @@ vet_changeset(const struct changeset *cs, struct vet *v)
 	buf_init(&src, 0);
 	for (i = 0; i < cs->nflags && rc == 0; i++) {
 		if (vet_link(cs->flags[i].project, cs->flags[i].flag, NULL,
-		    msg, sizeof(msg)) == 0)
+		    &bad) == 0)
 			continue;
 		v->flag_bad[i] = true;
 		if ((rc = vet_source(&src, LINK_SRC_SPLIT_TAG,
 		    cs->flags[i].project)) == 0)
-			rc = vet_note(v, buf_str(&src), msg);
+			rc = vet_note(v, buf_str(&src), &bad);
 	}
 	for (i = 0; i < cs->nedits && rc == 0; i++) {
 		if (vet_link(cs->edits[i].project, cs->edits[i].flag,
-		    cs->edits[i].issue, msg, sizeof(msg)) == 0)
+		    cs->edits[i].issue, &bad) == 0)
 			continue;
 		v->edit_bad[i] = true;
-		rc = vet_note(v, link_source_name(LINK_SRC_LOCAL), msg);
+		rc = vet_note(v, link_source_name(LINK_SRC_LOCAL), &bad);
 	}
 	buf_release(&src);
 	return rc;
 }
 
-/*
- * A status record with its skipped items, in the shape poll.c gives a
- * project's (SPEC §8: `status` names them): "skipped" lists
- * {"item", "why"} (the vetting keeps the first of each source),
- * "skipped_count" counts all, and "note" says it in a line when the
- * record has none.  Into out, or the record as it is.
- */
+/* The status record json with the items the vetting skipped from its
+ * source merged in (skipped.h), into out. */
 static int
 vet_status(const struct skip *k, const char *json, struct buf *out)
 {
-	json_object *o, *list, *item, *v;
-	char note[512];
-	int64_t n;
-	int rc = ENOMEM;
+	json_object *o;
+	int rc;
 
 	buf_reset(out);
 	if (k == NULL || (o = jsonw_parse(json, strlen(json))) == NULL)
 		return buf_puts(out, json);
-	if (!json_object_object_get_ex(o, "skipped", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		if ((list = json_object_new_array()) == NULL ||
-		    jsonw_put(o, "skipped", list) != 0)
-			goto o_put;
-	}
-	if ((item = json_object_new_object()) == NULL ||
-	    json_object_array_add(list, item) != 0 ||
-	    jsonw_str(item, "item", k->first) != 0 ||
-	    jsonw_str(item, "why", "too long or empty for the cache") != 0)
-		goto o_put;
-	n = json_object_object_get_ex(o, "skipped_count", &v) ?
-	    json_object_get_int64(v) : 0;
-	if (jsonw_put(o, "skipped_count",
-	    json_object_new_int64(n + (int64_t)k->n)) != 0)
-		goto o_put;
-	snprintf(note, sizeof(note), "%zu item%s skipped: %s", k->n,
-	    k->n == 1 ? "" : "s", k->first);
-	if (!json_object_object_get_ex(o, "note", &v) &&
-	    jsonw_str(o, "note", note) != 0)
-		goto o_put;
-	rc = buf_puts(out, json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-o_put:
+	if ((rc = skipped_put(&k->items, o)) == 0)
+		rc = buf_puts(out, json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return rc;
 }
@@ -590,12 +560,18 @@ o_put:
 static void
 vet_log(const struct vet *v)
 {
+	json_object *first;
 	size_t i;
 
-	for (i = 0; i < v->n; i++)
-		log_warnx("%s: skipped %zu item%s with a name the cache cannot "
-		    "store; the first: %s", v->v[i].source, v->v[i].n,
-		    v->v[i].n == 1 ? "" : "s", v->v[i].first);
+	for (i = 0; i < v->n; i++) {
+		first = json_object_array_get_idx(v->v[i].items.list, 0);
+		log_warnx("%s: skipped %zu item%s the cache cannot store; the "
+		    "first: %s: %s", v->v[i].source, v->v[i].items.n,
+		    v->v[i].items.n == 1 ? "" : "s",
+		    json_object_get_string(json_object_object_get(first,
+		    "item")), json_object_get_string(json_object_object_get(
+		    first, "why")));
+	}
 }
 
 /* ------------------------------------------------------------ apply */
@@ -804,16 +780,16 @@ static int
 plan_vet(struct vet *v, struct buf *src, const struct cs_links *l,
     const struct link *k, bool *bad)
 {
-	char msg[256];
+	struct vet_bad why;
 	int rc;
 
-	*bad = vet_link(k->project, k->flag, k->issue, msg, sizeof(msg)) != 0;
+	*bad = vet_link(k->project, k->flag, k->issue, &why) != 0;
 	if (!*bad)
 		return 0;
 	if ((rc = vet_source(src, l->src, l->project ? l->project :
 	    k->project)) != 0)
 		return rc;
-	return vet_note(v, buf_str(src), msg);
+	return vet_note(v, buf_str(src), &why);
 }
 
 static int
@@ -857,7 +833,7 @@ plan_source(struct cache_txn *t, struct link_plan *p, const struct cs_links *l,
 	int rc;
 
 	if (l->project && vet_name("project", l->project, FS_PROJECT_MAX,
-	    NULL, 0) != 0)
+	    NULL) != 0)
 		return 0;	/* a scope no stored link can be in */
 	if ((rc = cache_link_foreach(t, l->project, plan_stale_cb, &w)) != 0)
 		return rc;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "maxlen.h"
 #include "names.h"
+#include "skipped.h"
 
 /* A hand-written links file is far smaller; this only stops a wrong path
  * (a log, a device) from eating memory. */
@@ -42,6 +43,7 @@ struct lf_ctx {
 	const struct keys	*keys;
 	yaml_document_t		*doc;
 	struct linkset		 links;	/* moved to out on success */
+	struct skipped		*skipped;	/* may be NULL */
 	char			*err;
 	size_t			 errlen;
 };
@@ -93,20 +95,23 @@ static int
 lf_name_skip(const struct lf_ctx *c, const yaml_node_t *n, const char *what,
     const char *name, size_t max, const char *skipped)
 {
-	char shown[NAME_SHOW_MAX];
+	char shown[NAME_SHOW_MAX], why[128];
+	size_t line = n->start_mark.line + 1, col = n->start_mark.column + 1;
 	int rc;
 
 	if ((rc = name_check(name, max)) == 0)
 		return 0;
 	name_show(shown, sizeof(shown), name);
 	if (rc == ENAMETOOLONG)
-		log_warnx("%s:%zu:%zu: %s '%s' is longer than %zu bytes; %s",
-		    c->path, n->start_mark.line + 1, n->start_mark.column + 1,
-		    what, shown, max, skipped);
+		snprintf(why, sizeof(why), "is longer than %zu bytes", max);
 	else
-		log_warnx("%s:%zu:%zu: %s '%s' holds a control character; %s",
-		    c->path, n->start_mark.line + 1, n->start_mark.column + 1,
-		    what, shown, skipped);
+		snprintf(why, sizeof(why), "holds a control character");
+	log_warnx("%s:%zu:%zu: %s '%s' %s; %s", c->path, line, col, what,
+	    shown, why, skipped);
+	/* the count matters more than the list: ENOMEM only shortens it */
+	if (c->skipped != NULL)
+		(void)skipped_add(c->skipped, what, name, "line %zu column "
+		    "%zu: %s", line, col, why);
 	return 1;
 }
 
@@ -600,7 +605,7 @@ lf_move(struct linkset *from, struct linkset *to)
 int
 linksfile_load(const char *path, const char *const *projects,
     size_t nprojects, const struct keys *keys, struct linkset *out,
-    char *err, size_t errlen)
+    struct skipped *skipped, char *err, size_t errlen)
 {
 	struct lf_ctx c;
 	struct buf text;
@@ -621,6 +626,7 @@ linksfile_load(const char *path, const char *const *projects,
 	c.projects = projects;
 	c.nprojects = nprojects;
 	c.keys = keys;
+	c.skipped = skipped;
 	c.err = err;
 	c.errlen = errlen;
 	linkset_init(&c.links);

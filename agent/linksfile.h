@@ -15,7 +15,8 @@
  * out.  A flag or issue name longer than maxlen.h allows, or holding a
  * control character, is not an error: that entry (issue) is skipped and
  * logged as "PATH:LINE:COL: flag '...' is longer than 255 bytes; entry
- * skipped", the name shortened and escaped, and the rest is used.
+ * skipped", the name shortened and escaped, recorded in skipped (for the
+ * source's status), and the rest is used.
  */
 #ifndef FLAGSYNC_LINKSFILE_H
 #define FLAGSYNC_LINKSFILE_H
@@ -24,15 +25,17 @@
 
 #include "keys.h"
 #include "linkset.h"
+#include "skipped.h"
 
 /*
  * Reads path and adds its links to out.  projects lists the configured
  * project names (nprojects >= 1).  Issue keys are checked with keys
- * (keys_is_key).  Returns 0, an errno value when the file cannot be read,
+ * (keys_is_key).  Names skipped are added to skipped (NULL: only
+ * logged).  Returns 0, an errno value when the file cannot be read,
  * or FS_ECONFIG for bad content; err gets one line "PATH:LINE:COL: ...".
  */
 int	linksfile_load(const char *path, const char *const *projects,
 	    size_t nprojects, const struct keys *keys, struct linkset *out,
-	    char *err, size_t errlen);
+	    struct skipped *skipped, char *err, size_t errlen);
 
 #endif

@@ -23,8 +23,10 @@
 #include "maxlen.h"
 #include "linkset.h"
 #include "log.h"
+#include "names.h"
 #include "poll.h"
 #include "scrub.h"
+#include "skipped.h"
 #include "statefile.h"
 #include "source.h"
 #include "split.h"
@@ -32,10 +34,6 @@
 
 /* How many records a poll compares between cache_release_pages() calls. */
 #define POLL_RELEASE_EVERY	1024
-/* Skipped items listed by name in a project's status (the rest counted). */
-#define POLL_SKIPPED_LIST	20
-/* Bytes of a skipped name quoted in status and log lines. */
-#define POLL_NAME_QUOTE		60
 
 /* A flag list entry, kept until the definitions have been read. */
 struct meta {
@@ -67,8 +65,7 @@ struct project_poll {
 	struct linkset desc;	/* split-description links */
 	struct changeset *cs;	/* the cycle's; rolled back if this fails */
 	struct buf rec;
-	json_object *skipped;	/* [{"item", "why"}], POLL_SKIPPED_LIST */
-	size_t	 nskipped;	/* all skipped items, listed or not */
+	struct skipped skipped;	/* items of the answer not taken */
 	bool	 held_before;	/* the last poll held deletions back */
 	size_t	 nmissing;	/* cached flags not listed... */
 	size_t	 ncached;	/* ...of so many, when held */
@@ -102,7 +99,7 @@ pp_release(struct project_poll *pp)
 	linkset_release(&pp->tags);
 	linkset_release(&pp->desc);
 	buf_release(&pp->rec);
-	json_object_put(pp->skipped);
+	skipped_release(&pp->skipped);
 }
 
 static int
@@ -126,36 +123,6 @@ meta_find(struct project_poll *pp, const char *name)
 
 /* ------------------------------------------------------------ skipped */
 
-/*
- * name as a short printable quote: at most POLL_NAME_QUOTE bytes, cut on
- * a character boundary (split.c made it valid UTF-8), control characters
- * as \xNN, and the full length when cut.
- */
-static int
-poll_quote(const char *name, struct buf *out)
-{
-	const unsigned char *p = (const unsigned char *)name;
-	size_t n = 0, k;
-	int rc = 0;
-
-	for (; *p != '\0' && n < POLL_NAME_QUOTE && rc == 0; p += k) {
-		k = 1;
-		if (*p < 0x20 || *p == 0x7f) {
-			rc = buf_printf(out, "\\x%02x", *p);
-			n += 4;
-			continue;
-		}
-		if (*p >= 0x80)
-			while ((p[k] & 0xc0) == 0x80)
-				k++;
-		rc = buf_append(out, p, k);
-		n += k;
-	}
-	if (rc == 0 && *p != '\0')
-		rc = buf_printf(out, "... (%zu bytes)", strlen(name));
-	return rc;
-}
-
 static int pp_skip(struct project_poll *pp, const char *kind,
     const char *name, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -169,37 +136,15 @@ static int
 pp_skip(struct project_poll *pp, const char *kind, const char *name,
     const char *fmt, ...)
 {
-	char why[512];
-	struct buf item;
-	json_object *o;
+	char why[512], item[NAME_SHOW_MAX + 64];
 	va_list ap;
-	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	buf_init(&item, 0);
-	if ((rc = buf_printf(&item, "%s '", kind)) != 0 ||
-	    (rc = poll_quote(name, &item)) != 0 ||
-	    (rc = buf_putc(&item, '\'')) != 0)
-		goto item_release;
-	log_warnx("project '%s': %s skipped: %s", pp->proj->name,
-	    buf_str(&item), why);
-	if (++pp->nskipped > POLL_SKIPPED_LIST)
-		goto item_release;
-	rc = ENOMEM;
-	if (pp->skipped == NULL &&
-	    (pp->skipped = json_object_new_array()) == NULL)
-		goto item_release;
-	if ((o = json_object_new_object()) == NULL)
-		goto item_release;
-	json_object_object_add(o, "item", json_object_new_string(
-	    buf_str(&item)));
-	json_object_object_add(o, "why", json_object_new_string(why));
-	rc = json_object_array_add(pp->skipped, o) == 0 ? 0 : ENOMEM;
-item_release:
-	buf_release(&item);
-	return rc;
+	skipped_item(kind, name, item, sizeof(item));
+	log_warnx("project '%s': %s skipped: %s", pp->proj->name, item, why);
+	return skipped_add(&pp->skipped, kind, name, "%s", why);
 }
 
 static int
@@ -303,18 +248,18 @@ key_long_cb(void *arg, const char *text, size_t len)
 static int
 pp_long_keys(struct project_poll *pp, struct keyadd *ka)
 {
-	char first[POLL_NAME_QUOTE + 1];
+	char first[FS_ISSUE_MAX + 1], shown[NAME_SHOW_MAX];
 	size_t n;
 
 	if (ka->nlong == 0)
 		return 0;
-	n = ka->longlen < POLL_NAME_QUOTE ? ka->longlen : POLL_NAME_QUOTE;
+	n = ka->longlen < FS_ISSUE_MAX ? ka->longlen : FS_ISSUE_MAX;
 	memcpy(first, ka->longest, n);
 	first[n] = '\0';
 	return pp_skip(pp, "links of flag", ka->flag, "%zu issue key%s longer "
-	    "than %d bytes ignored (the first: %zu bytes, '%s...')",
+	    "than %d bytes ignored (the first: %zu bytes, '%s')",
 	    ka->nlong, ka->nlong == 1 ? "" : "s", FS_ISSUE_MAX,
-	    ka->longlen, first);
+	    ka->longlen, name_show(shown, sizeof(shown), first));
 }
 
 /* split-tag and split-description links of one listed flag. */
@@ -875,10 +820,9 @@ poll_was_held(struct cache *c, const char *source)
 static json_object *
 poll_details(const struct project_poll *pp)
 {
-	json_object *d, *o, *first;
-	struct buf note;
+	json_object *d, *o;
 
-	if (pp->ncached == 0 && pp->nskipped == 0)
+	if (pp->ncached == 0 && pp->skipped.n == 0)
 		return NULL;
 	if ((d = json_object_new_object()) == NULL)
 		return NULL;
@@ -889,21 +833,7 @@ poll_details(const struct project_poll *pp)
 		    json_object_new_int64((int64_t)pp->ncached));
 		json_object_object_add(d, "held", o);
 	}
-	if (pp->nskipped == 0 || pp->skipped == NULL)
-		return d;
-	json_object_object_add(d, "skipped", json_object_get(pp->skipped));
-	json_object_object_add(d, "skipped_count",
-	    json_object_new_int64((int64_t)pp->nskipped));
-	first = json_object_array_get_idx(pp->skipped, 0);
-	buf_init(&note, 1024);
-	if (buf_printf(&note, "%zu item%s skipped: %s: %s%s", pp->nskipped,
-	    pp->nskipped == 1 ? "" : "s",
-	    json_object_get_string(json_object_object_get(first, "item")),
-	    json_object_get_string(json_object_object_get(first, "why")),
-	    pp->nskipped > 1 ? "; more in status --json" : "") != EFBIG)
-		json_object_object_add(d, "note",
-		    json_object_new_string(buf_str(&note)));
-	buf_release(&note);
+	(void)skipped_put(&pp->skipped, d);
 	return d;
 }
 
@@ -936,7 +866,7 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 		log_info("project '%s' (%s): %zu flags, %zu defined, %zu "
 		    "changed, %zu links from Split%s", proj->name,
 		    pp.env_name, pp.n, pp.ndefs, pp.nchanged, pp.nlinks,
-		    pp.nskipped ? "; some items skipped" : "");
+		    pp.skipped.n ? "; some items skipped" : "");
 		rep->flags_seen += pp.n;
 		rep->changed += pp.nchanged;
 		details = poll_details(&pp);
@@ -951,7 +881,7 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 		log_warnx("%s; keeping its previous flags and links",
 		    pp.err);
 		/* only the held marker: skipped items are moot now */
-		pp.nskipped = 0;
+		skipped_release(&pp.skipped);
 		details = poll_details(&pp);
 		status_record_details(st, source, 0, pp.err, 0, NULL, 0, NULL,
 		    details);

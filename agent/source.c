@@ -38,17 +38,21 @@ file_gather(const struct source_env *env, struct linkset *out,
     json_object *details, char *err, size_t errlen)
 {
 	const struct config *cfg = env->cfg;
+	struct skipped skipped;
 	const char **names;
 	size_t i;
 	int rc;
 
-	(void)details;
 	if ((names = calloc(cfg->nprojects + 1, sizeof(*names))) == NULL)
 		return ENOMEM;
 	for (i = 0; i < cfg->nprojects; i++)
 		names[i] = cfg->projects[i].name;
+	skipped_init(&skipped);
 	rc = linksfile_load(cfg->links_file, names, cfg->nprojects, env->keys,
-	    out, err, errlen);
+	    out, &skipped, err, errlen);
+	if (rc == 0)
+		rc = skipped_put(&skipped, details);
+	skipped_release(&skipped);
 	free(names);
 	return rc;
 }

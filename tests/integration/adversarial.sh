@@ -98,11 +98,11 @@ item() {
 
 long=$(head -c 10000 /dev/zero | tr '\0' 'x')
 sim POST flag '{"ws":"Default","flag":"'"$long"'"}' >/dev/null
-item "a 10 kB flag name" "^\[true,\"1 item skipped: flag 'x{60}\.\.\. \(10000 bytes\)': a name of 10000 bytes"
+item "a 10 kB flag name" "^\[true,\"1 item skipped: flag 'x{40}\.\.\. \(10000 bytes\)': a name of 10000 bytes"
 check_match "a 10 kB flag name: the status table counts it" \
     "^split:Default +ok .*[0-9]+ flags, [0-9]+ defined; 1 skipped" "$(fs status)"
 check_match "a 10 kB flag name: ... and lists it under SKIPPED" \
-    "^split:Default +flag 'x{60}\\.\\.\\. \\(10000 bytes\\)' +a name of 10000 bytes" \
+    "^split:Default +flag 'x{40}\\.\\.\\. \\(10000 bytes\\)' +a name of 10000 bytes" \
     "$(fs status)"
 sim DELETE "flag?ws=Default&flag=$long" >/dev/null
 

@@ -27,6 +27,7 @@ struct fixture {
 	char		 path[128];	/* dir/links.yaml */
 	struct keys	 keys;
 	struct linkset	 out;
+	struct skipped	 skipped;	/* what the last load() skipped */
 	char		 err[512];
 };
 
@@ -65,6 +66,7 @@ teardown(void **state)
 	rmdir(fx->dir);
 	keys_release(&fx->keys);
 	linkset_release(&fx->out);
+	skipped_release(&fx->skipped);
 	free(fx);
 	return 0;
 }
@@ -84,8 +86,9 @@ load(struct fixture *fx, const char *text, const char *const *projects,
     size_t nprojects)
 {
 	write_links(fx, text, strlen(text));
+	skipped_release(&fx->skipped);
 	return linksfile_load(fx->path, projects, nprojects, &fx->keys,
-	    &fx->out, fx->err, sizeof(fx->err));
+	    &fx->out, &fx->skipped, fx->err, sizeof(fx->err));
 }
 
 /* Loads text with projects Default and Shop into a set holding one link
@@ -516,7 +519,7 @@ test_err_bad_utf8(void **state)
 
 	write_links(fx, text, sizeof(text) - 1);
 	assert_int_equal(linksfile_load(fx->path, two_projects, 2, &fx->keys,
-	    &fx->out, fx->err, sizeof(fx->err)), FS_ECONFIG);
+	    &fx->out, NULL, fx->err, sizeof(fx->err)), FS_ECONFIG);
 	snprintf(want, sizeof(want), "%s:2:12: invalid leading UTF-8 octet "
 	    "(byte 0xff)", fx->path);
 	assert_string_equal(fx->err, want);
@@ -531,20 +534,20 @@ test_err_unreadable(void **state)
 
 	snprintf(path, sizeof(path), "%s/missing.yaml", fx->dir);
 	assert_int_equal(linksfile_load(path, one_project, 1, &fx->keys,
-	    &fx->out, fx->err, sizeof(fx->err)), ENOENT);
+	    &fx->out, NULL, fx->err, sizeof(fx->err)), ENOENT);
 	snprintf(want, sizeof(want), "%s: cannot read: %s", path,
 	    strerror(ENOENT));
 	assert_string_equal(fx->err, want);
 
 	assert_int_equal(linksfile_load(fx->dir, one_project, 1, &fx->keys,
-	    &fx->out, fx->err, sizeof(fx->err)), EISDIR);
+	    &fx->out, NULL, fx->err, sizeof(fx->err)), EISDIR);
 	snprintf(want, sizeof(want), "%s: cannot read: %s", fx->dir,
 	    strerror(EISDIR));
 	assert_string_equal(fx->err, want);
 	assert_int_equal(fx->out.n, 0);
 
 	assert_int_equal(linksfile_load(path, NULL, 0, &fx->keys,
-	    &fx->out, fx->err, sizeof(fx->err)), EINVAL);
+	    &fx->out, NULL, fx->err, sizeof(fx->err)), EINVAL);
 }
 
 static void
@@ -556,11 +559,11 @@ test_err_short_buffer(void **state)
 	memset(small, 'x', sizeof(small));
 	write_links(fx, "bad: 1\n", 7);
 	assert_int_equal(linksfile_load(fx->path, one_project, 1, &fx->keys,
-	    &fx->out, small, sizeof(small)), FS_ECONFIG);
+	    &fx->out, NULL, small, sizeof(small)), FS_ECONFIG);
 	assert_int_equal(strlen(small), sizeof(small) - 1);
 	assert_memory_equal(small, fx->path, sizeof(small) - 1);
 	assert_int_equal(linksfile_load(fx->path, one_project, 1, &fx->keys,
-	    &fx->out, NULL, 0), FS_ECONFIG);
+	    &fx->out, NULL, NULL, 0), FS_ECONFIG);
 }
 
 /* A FIFO (or device) as links.yaml is refused at once, not waited on. */
@@ -573,7 +576,7 @@ test_err_fifo(void **state)
 	assert_int_equal(mkfifo(fx->path, 0600), 0);
 	alarm(10);	/* the old code blocked in open() for ever */
 	assert_int_equal(linksfile_load(fx->path, one_project, 1, &fx->keys,
-	    &fx->out, fx->err, sizeof(fx->err)), FS_ECONFIG);
+	    &fx->out, NULL, fx->err, sizeof(fx->err)), FS_ECONFIG);
 	alarm(0);
 	snprintf(want, sizeof(want), "%s: not a regular file", fx->path);
 	assert_string_equal(fx->err, want);
@@ -600,7 +603,7 @@ test_err_deep(void **state)
 	free(text);
 	alarm(10);	/* the old code took about a minute */
 	assert_int_equal(linksfile_load(fx->path, one_project, 1, &fx->keys,
-	    &fx->out, fx->err, sizeof(fx->err)), FS_ECONFIG);
+	    &fx->out, NULL, fx->err, sizeof(fx->err)), FS_ECONFIG);
 	alarm(0);
 	snprintf(want, sizeof(want), "%s:1:39: nested deeper than 32 "
 	    "levels", fx->path);
@@ -678,6 +681,14 @@ test_long_names(void **state)
 	    "skipped", fx->path);
 	assert_non_null(strstr(logged, want));
 	free(logged);
+	/* and both are in what the source's status will list */
+	assert_int_equal(fx->skipped.n, 2);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+	    json_object_array_get_idx(fx->skipped.list, 0), "why")),
+	    "line 3 column 12: is longer than 255 bytes");
+	assert_string_equal(json_object_get_string(json_object_object_get(
+	    json_object_array_get_idx(fx->skipped.list, 1), "item")),
+	    "issue 'SHOP-77777777777777777777777777777777777... (65 bytes)'");
 }
 
 #define FX_TEST(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
