@@ -1210,6 +1210,35 @@ test_delete_404_missing_issue(void **state)
 	assert_int_equal(mock_host_kv_count(fx->h), 6);
 }
 
+/* A link DELETE answered 404 on an issue that vanished meanwhile. */
+static void
+test_link_delete_404_missing_issue(void **state)
+{
+	struct fixture *fx = *state;
+
+	start(fx);
+	set_issue(fx->h, "SHOP-1", 2,
+	    view("new_checkout", "on", R75OFF, URL_BASE "nc",
+	    "2023-11-14T22:21:40Z"),
+	    view("search_v2", "on", R3RULES, URL_BASE "s2",
+	    "2023-11-14T22:20:00Z"));
+	assert_int_equal(deliver(fx, 1, "link.added", "SHOP-1", "[\"SHOP-1\"]"),
+	    FLAGSYNC_OK);
+	set_issue(fx->h, "SHOP-1", 1, view("new_checkout", "on", R75OFF,
+	    URL_BASE "nc", "2023-11-14T22:21:40Z"));
+	/* The property PUT goes through; then the issue is gone. */
+	sim_do("POST", "/_sim/fault", "{\"match\":\"^DELETE .*/remotelink\","
+	    "\"kind\":\"status\",\"status\":404,\"count\":1}");
+	sim_do("POST", "/_sim/fault", "{\"match\":\"^GET /rest/api/3/issue/"
+	    "SHOP-1\\\\?\",\"kind\":\"status\",\"status\":404,\"count\":1}");
+	assert_int_equal(deliver(fx, 2, "link.removed", "SHOP-1", "[]"),
+	    FLAGSYNC_FAIL);
+	assert_string_equal(fx->err, "SHOP-1: 404 on DELETE remote link "
+	    "flagsync:Default:search_v2: the issue does not exist or is not "
+	    "visible to " EMAIL);
+	assert_int_equal(sim_count("GET", "/rest/api/3/issue/SHOP-1?"), 1);
+}
+
 /* DELETE 404 on a closed issue that still has the property: refused. */
 static void
 test_delete_404_closed_issue(void **state)
@@ -1504,6 +1533,7 @@ main(void)
 		T(test_delete_404_existing_issue),
 		T(test_delete_404_missing_issue),
 		T(test_delete_404_closed_issue),
+		T(test_link_delete_404_missing_issue),
 #undef T
 	};
 
