@@ -17,6 +17,7 @@
  *	prop:ISSUE		the property value, "updated" aside
  *	link:ISSUE:PROJECT:FLAG	the remote link body last posted
  *	links:ISSUE		PROJECT:FLAG lines: links that may exist
+ *	refused:ISSUE		"SEQ N": event SEQ was refused N times there
  *
  * so a delivery that stops half way (RETRY, crash) leaves the store
  * saying exactly what is still to do, and delivering an event again
@@ -24,12 +25,25 @@
  * just before its link is posted, never after: a crash between the post
  * and the store cannot then leave a link nobody would remove.
  *
- * Errors: 404 on a write is FAIL (the issue is missing or hidden; the
- * dead letter names it); 401/403 are RETRY with an ERR line naming the
- * account (never the token), since a credential fix must not lose
- * events; 429/503 are waited out inside the call (jira_http.c) and RETRY
- * if Jira keeps refusing; 5xx, timeouts and an exhausted time budget are
- * RETRY; other 4xx are FAIL with Jira's own words.
+ * Errors, one issue at a time, so that one issue never stalls the
+ * others of its event nor the events after it:
+ *  - 404 on a write is FAIL: the issue is missing or hidden from the
+ *    account; the dead letter names it.  404 on a DELETE is ambiguous
+ *    (gone already, issue missing or hidden, or for a property: may not
+ *    edit), so the issue is fetched with the property to tell which.
+ *  - 403 (and a property DELETE 404 on an issue that still holds it):
+ *    the account may browse but not edit or link this issue, a closed
+ *    one say.  The other issues are written; the event is RETRY until
+ *    the issue was refused JIRA_REFUSED_TRIES times for it (counted as
+ *    "refused:ISSUE" = "SEQ N" in the store, so restarts do not reset
+ *    it; a write to the issue clears it), then FAIL naming every issue
+ *    not written.  A later event touching the issue tries it again.
+ *  - 401 is RETRY for ever with an ERR line naming the account (never
+ *    the token): the credential is wrong for every issue alike, and
+ *    fixing it must not lose events.
+ *  - 429/503 are waited out inside the call (jira_http.c) and RETRY if
+ *    Jira keeps refusing; 5xx, timeouts and an exhausted time budget are
+ *    RETRY; other 4xx are FAIL with Jira's own words.
  *
  * Ownership: the context owns the HTTP client and the set of flags
  * already reported as having no URL; property and the [jira] strings
@@ -90,10 +104,35 @@ struct jira_ctx {
 	struct jira_set	 no_url;	/* pairs already logged */
 };
 
+/*
+ * A 403 on one issue (Jira lets the account browse it but not edit or
+ * link it: a closed issue, say) is retried with the event this many
+ * times in all, then the event is a dead letter naming the issue.
+ */
+#define JIRA_REFUSED_TRIES	3
+
+/*
+ * jira_call()'s fourth answer, kept inside the plugin: Jira refused this
+ * issue.  jira_deliver_issues() counts it and turns it into RETRY or
+ * FAIL; the other issues of the event go on meanwhile.
+ */
+#define JIRA_REFUSED		(-1)
+
 /* One call's meaning for the caller. */
 enum jira_call_kind {
 	JIRA_WRITE,	/* 404: the issue is missing, FAIL */
-	JIRA_REMOVE	/* 404: already gone, done */
+	JIRA_REMOVE	/* 404: gone already, or a hidden refusal: ask */
+};
+
+/* One write to an issue, and the words that name it in errors. */
+struct jira_op {
+	const char	*method;
+	const char	*path;
+	const char	*body;		/* NULL: none */
+	const char	*issue;
+	const char	*what;		/* "property P", "remote link G" */
+	int		 link;		/* a remote link, not the property */
+	enum jira_call_kind kind;
 };
 
 static const char *const jira_keys[] = {
@@ -504,74 +543,91 @@ jira_on_wait(void *arg, const char *method, const char *path, long status,
 	    "as its Retry-After says" : "(no Retry-After: backing off)");
 }
 
-/* A 401 or 403: the account or its rights, which only an admin fixes. */
+/* A 401: the credential, which is wrong for every issue alike. */
 static int
-jira_denied(struct jira_ctx *jc, long status, const char *issue, char *err,
-    size_t errlen)
+jira_unauthorised(struct jira_ctx *jc, long status, char *err, size_t errlen)
 {
-	if (status == 403)
-		jira_err(err, errlen, "Jira rejected %s (403) for %s: check "
-		    "[jira] email and api_token_file, and that the account may "
-		    "browse, edit and link %s", jc->conf.email, issue, issue);
-	else
-		jira_err(err, errlen, "Jira rejected %s (%ld): check [jira] "
-		    "email and api_token_file", jc->conf.email, status);
+	jira_err(err, errlen, "Jira rejected %s (%ld): check [jira] email and "
+	    "api_token_file", jc->conf.email, status);
 	jc->api->log(jc->host, FLAGSYNC_LOG_ERR, "%s", err);
 	return FLAGSYNC_RETRY;
 }
 
-/* What a status other than success means.  RETRY or FAIL, err set. */
+/* A 403 on an issue: this account may not change it.  JIRA_REFUSED. */
 static int
-jira_status(struct jira_ctx *jc, const char *method, const char *path,
-    const char *issue, char *err, size_t errlen)
+jira_refused(struct jira_ctx *jc, const struct jira_op *op, char *err,
+    size_t errlen)
+{
+	char words[256];
+
+	jira_http_error_words(&jc->http, words, sizeof(words));
+	jira_err(err, errlen, "%s: 403 Forbidden on %s %s: %s %s this issue "
+	    "(closed?)", op->issue, op->method, op->what, jc->conf.email,
+	    op->link ? "may not link" : "cannot edit");
+	jc->api->log(jc->host, FLAGSYNC_LOG_DEBUG, "%s %s: 403: %s",
+	    op->method, op->path, words);
+	return JIRA_REFUSED;
+}
+
+/* What a status other than success means: RETRY, FAIL or JIRA_REFUSED,
+ * err set. */
+static int
+jira_status(struct jira_ctx *jc, const struct jira_op *op, char *err,
+    size_t errlen)
 {
 	long status = jc->http.status;
 	char words[512];
 
 	if (status == 404) {
-		jira_err(err, errlen, "Jira issue %s does not exist or the "
-		    "account cannot see it (404)", issue);
+		jira_err(err, errlen, "%s: 404 on %s %s: the issue does not "
+		    "exist or is not visible to %s", op->issue, op->method,
+		    op->what, jc->conf.email);
 		return FLAGSYNC_FAIL;
 	}
-	if (status == 401 || status == 403)
-		return jira_denied(jc, status, issue, err, errlen);
+	if (status == 401)
+		return jira_unauthorised(jc, status, err, errlen);
+	if (status == 403)
+		return jira_refused(jc, op, err, errlen);
 	if (status == 429 || status == 503) {
 		jira_err(err, errlen, "Jira still answers %ld to %s %s after "
 		    "waiting as told, or asks for a wait past this delivery's "
-		    "time budget", status, method, path);
+		    "time budget", status, op->method, op->path);
 		return FLAGSYNC_RETRY;
 	}
 	jira_http_error_words(&jc->http, words, sizeof(words));
 	if (status >= 500 || status < 400) {
 		jira_err(err, errlen, "Jira answered %ld to %s %s%s: %s", status,
-		    method, path, status >= 300 && status < 400 ?
+		    op->method, op->path, status >= 300 && status < 400 ?
 		    " (a redirect: check [jira] url)" : "", words);
 		return FLAGSYNC_RETRY;
 	}
-	jira_err(err, errlen, "Jira refused %s %s (%ld): %s", method, path,
-	    status, words);
+	jira_err(err, errlen, "Jira refused %s %s (%ld): %s", op->method,
+	    op->path, status, words);
 	return FLAGSYNC_FAIL;
 }
 
-/* One call: OK, RETRY or FAIL with err set. */
+static int jira_removed(struct jira_ctx *, const struct jira_op *, char *,
+    size_t);
+
+/* One call: OK, RETRY, FAIL or JIRA_REFUSED, err set unless OK. */
 static int
-jira_call(struct jira_ctx *jc, const char *method, const char *path,
-    const char *body, const char *issue, enum jira_call_kind kind, char *err,
+jira_call(struct jira_ctx *jc, const struct jira_op *op, char *err,
     size_t errlen)
 {
 	long status;
 
-	if (jira_http_request(&jc->http, method, path, body, jira_on_wait, jc,
-	    err, errlen) != JIRA_ANSWERED)
+	if (jira_http_request(&jc->http, op->method, op->path, op->body,
+	    jira_on_wait, jc, err, errlen) != JIRA_ANSWERED)
 		return FLAGSYNC_RETRY;
 	status = jc->http.status;
-	if ((status >= 200 && status < 300) ||
-	    (status == 404 && kind == JIRA_REMOVE)) {
-		jc->api->log(jc->host, FLAGSYNC_LOG_DEBUG, "%s %s: %ld", method,
-		    path, status);
+	if (status >= 200 && status < 300) {
+		jc->api->log(jc->host, FLAGSYNC_LOG_DEBUG, "%s %s: %ld",
+		    op->method, op->path, status);
 		return FLAGSYNC_OK;
 	}
-	return jira_status(jc, method, path, issue, err, errlen);
+	if (status == 404 && op->kind == JIRA_REMOVE)
+		return jira_removed(jc, op, err, errlen);
+	return jira_status(jc, op, err, errlen);
 }
 
 /* "/rest/api/3/issue/ISSUE/REST[VALUE]", with ISSUE and VALUE escaped. */
@@ -594,6 +650,82 @@ escaped_free:
 	return path;
 }
 
+/* Whether the last answer, an issue, holds our property: 1, 0, or -1
+ * when it is not an issue's JSON. */
+static int
+jira_answer_has_property(struct jira_ctx *jc)
+{
+	json_object *doc, *props;
+	int has;
+
+	if (jc->http.cut || jc->http.body == NULL ||
+	    (doc = json_tokener_parse(jc->http.body)) == NULL)
+		return -1;
+	if (!json_object_is_type(doc, json_type_object)) {
+		json_object_put(doc);
+		return -1;
+	}
+	props = jira_doc_get(doc, "properties");
+	has = json_object_is_type(props, json_type_object) &&
+	    jira_doc_get(props, jc->conf.property) != NULL;
+	json_object_put(doc);
+	return has;
+}
+
+/*
+ * A DELETE answered 404.  Jira answers so when the thing is gone, when
+ * the issue is missing or hidden from the account, and, for a property,
+ * when the account may not edit the issue (reference: DELETE answers
+ * 404, not 403).  The issue tells them apart: GET it with the property.
+ * Missing or hidden: FAIL naming it.  There and still holding the
+ * property: refused, as a 403 is.  There without it: gone, OK.
+ */
+static int
+jira_removed(struct jira_ctx *jc, const struct jira_op *op, char *err,
+    size_t errlen)
+{
+	struct jira_op get = { "GET", NULL, NULL, op->issue, "issue", 0,
+	    JIRA_WRITE };
+	char *path;
+	int rc, has;
+
+	if ((path = op->link ? jira_path(jc, op->issue, "?fields=summary",
+	    NULL) : jira_path(jc, op->issue, "?fields=summary&properties=",
+	    jc->conf.property)) == NULL)
+		return jira_oom(err, errlen);
+	get.path = path;
+	rc = FLAGSYNC_RETRY;
+	if (jira_http_request(&jc->http, "GET", path, NULL, jira_on_wait, jc,
+	    err, errlen) != JIRA_ANSWERED)
+		goto path_free;
+	if (jc->http.status == 404) {
+		rc = jira_status(jc, op, err, errlen);
+		goto path_free;
+	}
+	if (jc->http.status < 200 || jc->http.status >= 300) {
+		rc = jira_status(jc, &get, err, errlen);
+		goto path_free;
+	}
+	has = op->link ? 0 : jira_answer_has_property(jc);
+	if (has < 0)
+		jira_err(err, errlen, "Jira answered GET %s with something "
+		    "that is not an issue", path);
+	else if (has > 0) {
+		jira_err(err, errlen, "%s: 404 on %s %s, yet the issue still "
+		    "has it: %s cannot edit this issue (closed?)", op->issue,
+		    op->method, op->what, jc->conf.email);
+		rc = JIRA_REFUSED;
+	} else {
+		jc->api->log(jc->host, FLAGSYNC_LOG_DEBUG, "%s %s: 404, and "
+		    "%s exists: nothing to remove", op->method, op->path,
+		    op->issue);
+		rc = FLAGSYNC_OK;
+	}
+path_free:
+	free(path);
+	return rc;
+}
+
 /* ---------------------------------------------------------- property */
 
 static int64_t
@@ -610,18 +742,17 @@ static int
 jira_prop_write(struct jira_ctx *jc, const char *issue, const char *key,
     const char *full, const char *bare, char *err, size_t errlen)
 {
-	char *path;
+	struct jira_op op;
+	char *path, what[JIRA_PROPERTY_MAX + 16];
 	int rc;
 
 	if ((path = jira_path(jc, issue, "/properties/",
 	    jc->conf.property)) == NULL)
 		return jira_oom(err, errlen);
-	if (full != NULL)
-		rc = jira_call(jc, "PUT", path, full, issue, JIRA_WRITE, err,
-		    errlen);
-	else
-		rc = jira_call(jc, "DELETE", path, NULL, issue, JIRA_REMOVE,
-		    err, errlen);
+	snprintf(what, sizeof(what), "property %s", jc->conf.property);
+	op = (struct jira_op){ full != NULL ? "PUT" : "DELETE", path, full,
+	    issue, what, 0, full != NULL ? JIRA_WRITE : JIRA_REMOVE };
+	rc = jira_call(jc, &op, err, errlen);
 	if (rc == FLAGSYNC_OK)
 		rc = jira_kv_write(jc, key, bare, err, errlen);
 	free(path);
@@ -718,7 +849,9 @@ static int
 jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
     const char *setkey, struct jira_set *linked, char *err, size_t errlen)
 {
+	struct jira_op op;
 	char *gid = NULL, *path = NULL, *key = NULL;
+	char what[JIRA_GLOBAL_ID_MAX * 4 + 16];
 	int rc;
 
 	if ((gid = jira_doc_global_id(pair)) == NULL) {
@@ -730,8 +863,10 @@ jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
 		rc = jira_oom(err, errlen);
 		goto strings_free;
 	}
-	rc = jira_call(jc, "DELETE", path, NULL, issue, JIRA_REMOVE, err,
-	    errlen);
+	snprintf(what, sizeof(what), "remote link %s", gid);
+	op = (struct jira_op){ "DELETE", path, NULL, issue, what, 1,
+	    JIRA_REMOVE };
+	rc = jira_call(jc, &op, err, errlen);
 	if (rc == FLAGSYNC_OK)
 		rc = jira_kv_write(jc, key, NULL, err, errlen);
 	if (rc == FLAGSYNC_OK) {
@@ -764,7 +899,9 @@ jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
     json_object *view, const char *setkey, struct jira_set *linked, char *err,
     size_t errlen)
 {
-	char *body = NULL, *key = NULL, *old = NULL, *path = NULL;
+	struct jira_op op;
+	char *body = NULL, *key = NULL, *old = NULL, *path = NULL, *gid = NULL;
+	char what[JIRA_GLOBAL_ID_MAX * 4 + 16];
 	size_t oldlen;
 	int rc;
 
@@ -780,14 +917,19 @@ jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
 	if ((rc = jira_link_claim(jc, pair, setkey, linked, err, errlen)) !=
 	    FLAGSYNC_OK || (old != NULL && strcmp(old, body) == 0))
 		goto strings_free;
-	if ((path = jira_path(jc, issue, "/remotelink", NULL)) == NULL) {
+	if ((path = jira_path(jc, issue, "/remotelink", NULL)) == NULL ||
+	    (gid = jira_doc_global_id(pair)) == NULL) {
 		rc = jira_oom(err, errlen);
 		goto strings_free;
 	}
-	rc = jira_call(jc, "POST", path, body, issue, JIRA_WRITE, err, errlen);
+	snprintf(what, sizeof(what), "remote link %s", gid);
+	op = (struct jira_op){ "POST", path, body, issue, what, 1,
+	    JIRA_WRITE };
+	rc = jira_call(jc, &op, err, errlen);
 	if (rc == FLAGSYNC_OK)
 		rc = jira_kv_write(jc, key, body, err, errlen);
 strings_free:
+	free(gid);
 	free(body);
 	free(key);
 	free(old);
@@ -954,32 +1096,136 @@ jira_touched(const struct flagsync_event *ev, json_object *doc,
 	return 0;
 }
 
+/* ---------------------------------------------------------- refusals */
+
+/* err + "; " + the rest, as far as it fits. */
+static void jira_err_add(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+jira_err_add(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	size_t used;
+
+	if (err == NULL || errlen == 0)
+		return;
+	used = strnlen(err, errlen);
+	if (used > 0 && used + 2 < errlen) {
+		memcpy(err + used, "; ", 3);
+		used += 2;
+	}
+	if (used + 1 >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + used, errlen - used, fmt, ap);
+	va_end(ap);
+}
+
 /*
- * Every touched issue gets its turn: a missing issue (FAIL) does not
- * hold up the others, and its message is the one the dead letter keeps.
- * RETRY stops at once; the next attempt finds the done ones done.
+ * Counts a refusal of issue by event seq in the store ("refused:ISSUE" =
+ * "SEQ N": N attempts of that event refused), so that a restart does not
+ * start over.  Another event starts at 1.  err holds the refusal and
+ * gains the count.  JIRA_REFUSED (try the event again), FAIL (the
+ * JIRA_REFUSED_TRIES-th time), or RETRY when the store fails.
+ */
+static int
+jira_refusal_count(struct jira_ctx *jc, const char *issue, uint64_t seq,
+    char *err, size_t errlen)
+{
+	char *key, *old = NULL, text[64];
+	uint64_t oseq;
+	size_t len;
+	unsigned int n = 1, on;
+	int rc;
+
+	if ((key = jira_kv_key("refused", issue, NULL)) == NULL)
+		return jira_oom(err, errlen);
+	if ((rc = jira_kv_read(jc, key, &old, &len, err, errlen)) !=
+	    FLAGSYNC_OK)
+		goto key_free;
+	if (old != NULL && sscanf(old, "%" SCNu64 " %u", &oseq, &on) == 2 &&
+	    oseq == seq && on < UINT_MAX)
+		n = on + 1;
+	snprintf(text, sizeof(text), "%" PRIu64 " %u", seq, n);
+	if ((rc = jira_kv_write(jc, key, text, err, errlen)) != FLAGSYNC_OK)
+		goto key_free;
+	if (n >= JIRA_REFUSED_TRIES) {
+		jira_err_add(err, errlen, "refused %u times: given up for "
+		    "event %" PRIu64, n, seq);
+		rc = FLAGSYNC_FAIL;
+	} else {
+		jira_err_add(err, errlen, "attempt %u of %d", n,
+		    JIRA_REFUSED_TRIES);
+		rc = JIRA_REFUSED;
+	}
+key_free:
+	free(old);
+	free(key);
+	return rc;
+}
+
+/* The issue was written: forget its refusals.  OK, or RETRY. */
+static int
+jira_refusal_clear(struct jira_ctx *jc, const char *issue, char *err,
+    size_t errlen)
+{
+	char *key, *old = NULL;
+	size_t len;
+	int rc;
+
+	if ((key = jira_kv_key("refused", issue, NULL)) == NULL)
+		return jira_oom(err, errlen);
+	/* Read first: most issues have none, and a read is cheap. */
+	rc = jira_kv_read(jc, key, &old, &len, err, errlen);
+	if (rc == FLAGSYNC_OK && old != NULL)
+		rc = jira_kv_write(jc, key, NULL, err, errlen);
+	free(old);
+	free(key);
+	return rc;
+}
+
+/*
+ * Every touched issue gets its turn: a missing issue (FAIL) or one Jira
+ * refuses (403) does not hold up the others.  A refused issue makes the
+ * event RETRY until it was refused JIRA_REFUSED_TRIES times; then, like
+ * a missing one, it is a dead letter whose message names every issue not
+ * written.  Other RETRYs (401, 5xx, network) stop at once; the next
+ * attempt finds the done ones done.
  */
 static int
 jira_deliver_issues(struct jira_ctx *jc, const struct jira_set *issues,
-    char *err, size_t errlen)
+    uint64_t seq, char *err, size_t errlen)
 {
 	char ierr[512];
-	size_t i;
-	int rc = FLAGSYNC_OK, r;
+	size_t i, refused = 0, failed = 0;
+	int r;
 
+	jira_err(err, errlen, "%s", "");
 	for (i = 0; i < issues->n; i++) {
 		ierr[0] = '\0';
 		r = jira_issue_sync(jc, issues->v[i], ierr, sizeof(ierr));
+		if (r == JIRA_REFUSED)
+			r = jira_refusal_count(jc, issues->v[i], seq, ierr,
+			    sizeof(ierr));
+		else if (r == FLAGSYNC_OK)
+			r = jira_refusal_clear(jc, issues->v[i], ierr,
+			    sizeof(ierr));
+		if (r == FLAGSYNC_OK)
+			continue;
 		if (r == FLAGSYNC_RETRY) {
 			jira_err(err, errlen, "%s", ierr);
 			return FLAGSYNC_RETRY;
 		}
-		if (r == FLAGSYNC_FAIL && rc == FLAGSYNC_OK) {
-			jira_err(err, errlen, "%s", ierr);
-			rc = FLAGSYNC_FAIL;
-		}
+		if (r == JIRA_REFUSED)
+			refused++;
+		else
+			failed++;
+		jira_err_add(err, errlen, "%s", ierr);
 	}
-	return rc;
+	if (refused > 0)
+		return FLAGSYNC_RETRY;
+	return failed > 0 ? FLAGSYNC_FAIL : FLAGSYNC_OK;
 }
 
 static int
@@ -998,7 +1244,7 @@ jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 		goto issues_free;
 	}
 	jira_http_begin(&jc->http, jc->conf.budget_ms);
-	rc = jira_deliver_issues(jc, &issues, err, errlen);
+	rc = jira_deliver_issues(jc, &issues, ev->seq, err, errlen);
 issues_free:
 	jira_set_free(&issues);
 	json_object_put(doc);

@@ -4,7 +4,11 @@
 # the web links; a poll with no change makes no Jira call; a rollout
 # change rewrites each linked issue; an outage of five sync cycles ends
 # with every issue right and no backlog; a 429 storm is waited out as
-# Retry-After says.
+# Retry-After says.  One issue never stalls the rest: a closed (not
+# editable) issue is a dead letter after three refusals while the other
+# issues and the next events flow; a 401 never is; a property DELETE
+# answered 404 is success on an existing issue and a dead letter naming
+# a missing one.
 . "$SRCDIR/tests/integration/lib.sh"
 
 export FLAGSYNC_TEST_RETRY_MS=30
@@ -232,5 +236,115 @@ check_nomatch "... without the token" 'sim-jira-token' "$leak"
 check_nomatch "... or the base64 credential" "$TOKEN_B64" "$leak"
 check_eq "... nor in the cache" 0 \
     "$(cat "$T/state"/*.mdb | grep -a -c -e 'sim-jira-token' -e "$TOKEN_B64")"
+
+# One issue never stalls the rest.  jira_dead: the instance's dead letters.
+jira_dead() { fs plugins --json | jq '.[] | select(.name == "jira") | .dead_letters'; }
+jira_last_error() { fs plugins --json | jq -r '.[] | select(.name == "jira") | .last_error'; }
+# Requests to Jira since the log was cleared: "METHOD PATH STATUS" lines.
+jira_reqs() { jira GET requests | jq -r '.requests[] | "\(.method) \(.path) \(.status)"'; }
+
+# A closed issue (SHOP-7: visible, not editable) among others: SHOP-1 is
+# written at once, SHOP-7 is refused three times, then the event is a
+# dead letter naming SHOP-7, and the sync goes on.
+dead0=$(jira_dead)
+jira PATCH issue '{"key":"SHOP-7","editable":false}' >/dev/null
+jira DELETE requests >/dev/null
+sim POST kill '{"ws":"Default","flag":"new_checkout","killed":false}' >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+diag "sync with a closed issue: rc $rc"
+check_eq "closed SHOP-7: one dead letter more" "$((dead0 + 1))" "$(jira_dead)"
+check_eq "... after exactly three refused PUTs on SHOP-7" \
+    "PUT /rest/api/3/issue/SHOP-7/properties/flagsync.flags 403
+PUT /rest/api/3/issue/SHOP-7/properties/flagsync.flags 403
+PUT /rest/api/3/issue/SHOP-7/properties/flagsync.flags 403" \
+    "$(jira_reqs | grep SHOP-7)"
+check_eq "... while SHOP-1 was written once, on the first attempt" 1 \
+    "$(jira_reqs | grep -c '^PUT /rest/api/3/issue/SHOP-1/properties/flagsync.flags 20[01]$')"
+check_eq "... SHOP-1's property is what the cache implies" \
+    "$(want_prop SHOP-1)" "$(jira_prop SHOP-1)"
+check_eq "... its link says ON again" "flagsync:Default:new_checkout|ON in Production · 45% off|false" \
+    "$(jira_links SHOP-1 | grep new_checkout)"
+check_eq "... SHOP-7 still carries the killed flag" "true" \
+    "$(jira GET 'issue?key=SHOP-7' | jq '.properties["flagsync.flags"].flags[0].killed')"
+check_match "... the dead letter names SHOP-7 and what was refused" \
+    '^SHOP-7: 403 Forbidden on PUT property flagsync.flags: flagsync-bot@example.com cannot edit this issue \(closed\?\); refused 3 times' \
+    "$(jira_last_error)"
+check_match "... and the log says so" 'plugin jira: event [0-9]+ failed: SHOP-7: 403 Forbidden' "$(cat "$T/err")"
+check_eq "... nothing left in the backlog" 0 \
+    "$(fs plugins --json | jq '.[] | select(.name == "jira") | .backlog')"
+
+# Polling goes on and the next events for other issues flow.
+jira DELETE requests >/dev/null
+sim POST default_rule '{"ws":"Default","flag":"search_v2","default_rule":[{"treatment":"on","size":20},{"treatment":"off","size":80}]}' >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "the next event (PAY-42): sync exits 0" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$(cat "$T/err")"
+check_eq "... PAY-42 is written" "$(want_prop PAY-42)" "$(jira_prop PAY-42)"
+check_eq "... no new dead letter" "$((dead0 + 1))" "$(jira_dead)"
+check_eq "... and SHOP-7 is not touched by an event that does not name it" "" \
+    "$(jira_reqs | grep SHOP-7)"
+
+# Reopened, a later event touching SHOP-7 writes it.
+jira PATCH issue '{"key":"SHOP-7","editable":true}' >/dev/null
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":65},{"treatment":"off","size":35}]}' >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "SHOP-7 reopened: the next event writes it (sync exits 0)" 0 "$rc"
+check_issues "after SHOP-7 was reopened"
+check_eq "... no new dead letter" "$((dead0 + 1))" "$(jira_dead)"
+
+# A 401 never becomes a dead letter, however often it is retried.
+printf 'a-wrong-token-0401\n' >"$T/jira-token"
+sed -i '/^\[agent\]/a deliver_timeout = 2' "$T/flagsync.ini"
+jira DELETE requests >/dev/null
+sim POST default_rule '{"ws":"Default","flag":"search_v2","default_rule":[{"treatment":"on","size":30},{"treatment":"off","size":70}]}' >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+n401=$(jira_reqs | grep -c ' 401$')
+check_eq "wrong token: sync exits 1 (events wait)" 1 "$rc"
+check "... Jira answered 401 more than three times ($n401)" test "$n401" -gt 3
+check_eq "... no dead letter" "$((dead0 + 1))" "$(jira_dead)"
+check_match "... last_error names the account to check" \
+    'Jira rejected flagsync-bot@example.com \(401\): check \[jira\] email and api_token_file' \
+    "$(jira_last_error)"
+check_nomatch "... never the token" 'a-wrong-token-0401' "$(cat "$T/err"; fs plugins --json)"
+printf 'sim-jira-token\n' >"$T/jira-token"
+sed -i '/^deliver_timeout = 2$/d' "$T/flagsync.ini"
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "token fixed: sync exits 0" 0 "$rc"
+check_eq "... backlog 0, still no new dead letter" "0 $((dead0 + 1))" \
+    "$(fs plugins --json | jq -r '.[] | select(.name == "jira") | "\(.backlog) \(.dead_letters)"')"
+check_issues "after the token was fixed"
+
+# Property DELETE answered 404 on an issue that exists (the property was
+# removed behind flagsync's back): success.
+jira PATCH issue '{"key":"PAY-42","properties":{"flagsync.flags":null}}' >/dev/null
+jira DELETE requests >/dev/null
+sim PATCH flag '{"ws":"Default","flag":"search_v2","set":{"description":"Search rewrite."}}' >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "DELETE 404 on an existing issue: sync exits 0" 0 "$rc"
+[ "$rc" -eq 0 ] || diag "$(cat "$T/err")"
+check_eq "... the DELETE was answered 404, then the issue was read" \
+    "DELETE /rest/api/3/issue/PAY-42/properties/flagsync.flags 404
+GET /rest/api/3/issue/PAY-42 200
+DELETE /rest/api/3/issue/PAY-42/remotelink 204" "$(jira_reqs)"
+check_eq "... no new dead letter" "$((dead0 + 1))" "$(jira_dead)"
+check_eq "... PAY-42 has no web link left" 0 \
+    "$(jira GET 'issue?key=PAY-42' | jq '.remotelinks | length')"
+
+# On an issue that is gone: a dead letter naming it.
+jira POST issue '{"key":"WEB-3","fields":{"summary":"Gone soon"}}' >/dev/null
+fs link old_banner WEB-3 >/dev/null 2>&1
+fs sync >/dev/null 2>&1
+check_eq "WEB-3 linked: it carries old_banner" "old_banner" \
+    "$(jira GET 'issue?key=WEB-3' | jq -r '.properties["flagsync.flags"].flags[].flag')"
+jira DELETE 'issue?key=WEB-3' >/dev/null
+fs unlink old_banner WEB-3 >/dev/null 2>&1
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "WEB-3 deleted in Jira, then unlinked: one dead letter more" \
+    "$((dead0 + 2))" "$(jira_dead)"
+check_eq "... naming the issue" \
+    "WEB-3: 404 on DELETE property flagsync.flags: the issue does not exist or is not visible to flagsync-bot@example.com" \
+    "$(jira_last_error)"
+check_eq "... and nothing waits" 0 \
+    "$(fs plugins --json | jq '.[] | select(.name == "jira") | .backlog')"
 
 done_testing

@@ -676,7 +676,8 @@ class Sim:
               "issue key %r is not PROJECT-NUMBER (%s)"
               % (key, ISSUE_KEY_RE.pattern))
         unknown = set(d) - {"key", "id", "fields", "properties",
-                            "remotelinks", "old_keys"}
+                            "remotelinks", "old_keys", "editable",
+                            "visible"}
         _need(not unknown, "issue %s: unknown field(s) %s"
               % (key, ", ".join(sorted(unknown))))
         iid = d.get("id")
@@ -698,11 +699,18 @@ class Sim:
         old = d.get("old_keys", [])
         _need(isinstance(old, list) and all(isinstance(k, str) for k in old),
               "issue %s: old_keys must be a list of keys" % key)
+        access = {}
+        for name in ("editable", "visible"):
+            access[name] = d.get(name, True)
+            _need(isinstance(access[name], bool), "issue %s: %s must be a "
+                  "boolean" % (key, name))
         issue = {"key": key.upper(), "id": iid,
                  "fields": copy.deepcopy(fields),
                  "properties": copy.deepcopy(props),
                  "remotelinks": [],
-                 "old_keys": [k.upper() for k in old]}
+                 "old_keys": [k.upper() for k in old],
+                 "editable": access["editable"],
+                 "visible": access["visible"]}
         links = d.get("remotelinks", [])
         _need(isinstance(links, list), "issue %s: remotelinks must be a list"
               % key)
@@ -844,6 +852,9 @@ class Sim:
                "remotelinks": copy.deepcopy(i["remotelinks"])}
         if i["old_keys"]:
             out["old_keys"] = list(i["old_keys"])
+        for name in ("editable", "visible"):
+            if not i[name]:
+                out[name] = False
         return out
 
     def dump_state(self):
@@ -1036,9 +1047,10 @@ class Api:
             raise JiraError(401, [MSG_401])
 
     def issue(self, ref):
-        """The issue, or 404 (also for anonymous: nothing is visible)."""
+        """The issue, or 404 (also for anonymous: nothing is visible, and
+        for an issue the account may not browse: Jira hides it, 3.3)."""
         hit = self.sim.lookup(ref) if self.user is not None else None
-        if hit is None:
+        if hit is None or not hit["visible"]:
             raise JiraError(404, [MSG_ISSUE_404])
         return hit
 
@@ -1072,7 +1084,9 @@ class Api:
                                 ra, lim["writes"], "jira-per-issue-on-write"))
 
     def need_write(self, issue, status=403, message=None):
-        if self.user["read_only"]:
+        """A read-only account, or an issue it may browse but not edit
+        (a closed issue, say): status, 403 except where 2.1 says 404."""
+        if self.user["read_only"] or not issue["editable"]:
             raise JiraError(status, [message or "You do not have permission "
                                      "to edit issue %s." % issue["key"]])
 
@@ -1280,7 +1294,8 @@ class Api:
         if self.user is None:
             return []
         self.check_values(where)
-        hits = [i for i in self.sim.issues if jql_eval(where, i, self.sim)]
+        hits = [i for i in self.sim.issues
+                if i["visible"] and jql_eval(where, i, self.sim)]
         if order:
             hits.sort(key=lambda i: key_sort(i["key"]), reverse=order[0][1])
         return hits
@@ -1298,7 +1313,8 @@ class Api:
                     if not (ISSUE_KEY_RE.match(v.upper()) or v.isdigit()):
                         raise JiraError(400, ["The issue key '%s' for field "
                                               "'key' is invalid." % v])
-                    if self.sim.lookup(v) is None:
+                    hit = self.sim.lookup(v)
+                    if hit is None or not hit["visible"]:
                         raise JiraError(400, ["An issue with key '%s' does "
                                               "not exist for field 'key'."
                                               % v])
@@ -1513,6 +1529,8 @@ class Control:
         if old is not None:
             spec.setdefault("id", old["id"])
             spec.setdefault("old_keys", old["old_keys"])
+            spec.setdefault("editable", old["editable"])
+            spec.setdefault("visible", old["visible"])
         new = self.sim.parse_issue(spec)
         if old is not None:
             if "properties" not in doc:
@@ -1533,10 +1551,17 @@ class Control:
         issue = self._issue(doc.get("key"))
         fields = doc.get("fields", {})
         _need(isinstance(fields, dict), "fields must be an object")
-        unknown = set(doc) - {"key", "fields", "properties"}
+        unknown = set(doc) - {"key", "fields", "properties", "editable",
+                              "visible"}
         _need(not unknown, "unknown field(s) %s" % ", ".join(sorted(unknown)))
         props = doc.get("properties", {})
         _need(isinstance(props, dict), "properties must be an object")
+        for name in ("editable", "visible"):
+            _need(isinstance(doc.get(name, True), bool), "%s must be a "
+                  "boolean" % name)
+        for name in ("editable", "visible"):
+            if name in doc:
+                issue[name] = doc[name]
         issue["fields"].update(copy.deepcopy(fields))
         for k, v in props.items():
             if v is None:

@@ -263,6 +263,114 @@ class TestAuth(SimCase):
         self.assertIn("JWT", d[0]["message"])
 
 
+class TestIssueAccess(SimCase):
+    """Per-issue permissions: an issue the account may browse but not edit
+    (a closed issue) and one it may not see at all (reference 2.1, 3.3,
+    4)."""
+
+    LINK = {"globalId": "g1", "object": {"url": "http://x", "title": "t"}}
+
+    def setUp(self):
+        super().setUp()
+        st, d = self.sim.ctl("POST", "issue", {
+            "key": "DONE-1", "editable": False,
+            "properties": {"flagsync.flags": {"count": 1}},
+            "remotelinks": [self.LINK]})
+        self.assertEqual(st, 200, d)
+        st, d = self.sim.ctl("POST", "issue", {
+            "key": "HIDE-1", "visible": False,
+            "properties": {"flagsync.flags": {"count": 1}},
+            "remotelinks": [dict(self.LINK, globalId="g2")]})
+        self.assertEqual(st, 200, d)
+        self.held = {k: self.sim.ctl("GET", "issue?key=" + k)[1]
+                     for k in ("DONE-1", "HIDE-1")}
+
+    def unchanged(self, key):
+        self.assertEqual(self.sim.ctl("GET", "issue?key=" + key)[1],
+                         self.held[key])
+
+    def test_not_editable_reads_work_writes_refused(self):
+        i = API + "/issue/DONE-1"
+        self.assertEqual(self.sim.api("GET", i)[0], 200)
+        self.assertEqual(self.sim.api("GET", i + "/properties/"
+                                      "flagsync.flags")[0], 200)
+        st, _, d = self.sim.api("GET", i + "/remotelink")
+        self.assertEqual((st, len(d)), (200, 1))
+        st, _, d = self.sim.api("PUT", i + "/properties/flagsync.flags",
+                                {"count": 2})
+        self.assertEqual(st, 403)
+        self.assertTrue(d["errorMessages"])
+        # Reference 2.1: DELETE without edit permission answers 404.
+        st, _, d = self.sim.api("DELETE", i + "/properties/flagsync.flags")
+        self.assertEqual((st, d), (404, MSG_404))
+        st, _, d = self.sim.api("POST", i + "/remotelink", self.LINK)
+        self.assertEqual(st, 403)
+        self.assertTrue(d["errorMessages"])
+        st, _, _ = self.sim.api("DELETE", i + "/remotelink?globalId=g1")
+        self.assertEqual(st, 403)
+        lid = self.held["DONE-1"]["remotelinks"][0]["id"]
+        for method, body in (("PUT", self.LINK), ("DELETE", None)):
+            st, _, _ = self.sim.api(method, "%s/remotelink/%d" % (i, lid),
+                                    body)
+            self.assertEqual(st, 403, method)
+        self.assertIs(self.held["DONE-1"]["editable"], False)
+        self.unchanged("DONE-1")
+
+    def test_not_visible_is_404_everywhere(self):
+        i = API + "/issue/HIDE-1"
+        lid = self.held["HIDE-1"]["remotelinks"][0]["id"]
+        for method, path, body in (
+                ("GET", "", None), ("GET", "/properties", None),
+                ("GET", "/properties/flagsync.flags", None),
+                ("PUT", "/properties/flagsync.flags", {"count": 2}),
+                ("DELETE", "/properties/flagsync.flags", None),
+                ("GET", "/remotelink", None),
+                ("GET", "/remotelink?globalId=g2", None),
+                ("POST", "/remotelink", self.LINK),
+                ("DELETE", "/remotelink?globalId=g2", None),
+                ("GET", "/remotelink/%d" % lid, None)):
+            st, _, d = self.sim.api(method, i + path, body)
+            self.assertEqual((st, d), (404, MSG_404), (method, path))
+        st, _, d = self.sim.search("project = HIDE OR key = DONE-1")
+        self.assertEqual((st, [x["id"] for x in d["issues"]]),
+                         (200, [self.held["DONE-1"]["id"]]))
+        st, _, d = self.sim.search("key = HIDE-1")
+        self.assertEqual(st, 400)
+        self.assertIn("HIDE-1", d["errorMessages"][0])
+        self.assertIs(self.held["HIDE-1"]["visible"], False)
+        self.unchanged("HIDE-1")
+
+    def test_control_changes_access(self):
+        st, d = self.sim.ctl("PATCH", "issue", {"key": "DONE-1",
+                                                "editable": True})
+        self.assertEqual(st, 200, d)
+        self.assertNotIn("editable", d)
+        st, _, _ = self.sim.api("PUT", API + "/issue/DONE-1/properties/p",
+                                {"a": 1})
+        self.assertEqual(st, 201)
+        # A POST that leaves access out keeps it.
+        st, d = self.sim.ctl("POST", "issue", {"key": "HIDE-1",
+                                               "fields": {"summary": "s"}})
+        self.assertEqual((st, d["visible"]), (200, False))
+        self.assertEqual(self.sim.api("GET", API + "/issue/HIDE-1")[0], 404)
+        st, d = self.sim.ctl("PATCH", "issue", {"key": "HIDE-1",
+                                                "visible": True})
+        self.assertEqual(self.sim.api("GET", API + "/issue/HIDE-1")[0], 200)
+        for bad in ({"key": "DONE-1", "editable": "no"},
+                    {"key": "DONE-1", "visible": 0}):
+            self.assertEqual(self.sim.ctl("PATCH", "issue", bad)[0], 400)
+            self.assertEqual(self.sim.ctl("POST", "issue", bad)[0], 400)
+
+    def test_access_in_state_round_trip(self):
+        st, s1 = self.sim.ctl("GET", "state")
+        by_key = {i["key"]: i for i in s1["issues"]}
+        self.assertIs(by_key["DONE-1"]["editable"], False)
+        self.assertIs(by_key["HIDE-1"]["visible"], False)
+        self.assertNotIn("editable", by_key["SHOP-1"])
+        self.assertEqual(self.sim.ctl("POST", "state", s1)[0], 200)
+        self.assertEqual(self.sim.ctl("GET", "state")[1], s1)
+
+
 class TestIssues(SimCase):
     def test_get_issue_shape(self):
         st, hdrs, d = self.sim.api("GET", API + "/issue/SHOP-1")

@@ -787,8 +787,8 @@ test_missing_issue_fails(void **state)
 	    URL_BASE "nc", "2023-11-14T22:21:40Z"));
 	assert_int_equal(deliver(fx, 1, "flag.killed", NULL,
 	    "[\"SHOP-9\",\"SHOP-1\"]"), FLAGSYNC_FAIL);
-	assert_string_equal(fx->err, "Jira issue SHOP-9 does not exist or the "
-	    "account cannot see it (404)");
+	assert_string_equal(fx->err, "SHOP-9: 404 on PUT property " PROP ": "
+	    "the issue does not exist or is not visible to " EMAIL);
 	assert_non_null(p = sim_property("SHOP-1"));
 	json_object_put(p);
 }
@@ -941,6 +941,331 @@ test_retry_resumes(void **state)
 	assert_int_equal(sim_count("PUT", "/PAY-42/properties/"), 1);
 	assert_int_equal(sim_count("POST", "/PAY-42/remotelink"), 1);
 	assert_int_equal(sim_count(NULL, NULL), 3);
+}
+
+/* ------------------------------------------- refused and missing issues */
+
+/* The plugin's count of 403s for an issue ("SEQ N"), or NULL. */
+static char *
+refusals(struct fixture *fx, const char *issue)
+{
+	char key[128], *out;
+	void *v;
+	size_t len;
+
+	snprintf(key, sizeof(key), "refused:%s", issue);
+	if (mock_host_api()->kv_get(fx->h, key, &v, &len) != 0)
+		return NULL;
+	assert_non_null(out = strndup(v, len));
+	mock_host_api()->release(fx->h, v);
+	return out;
+}
+
+static void
+assert_prefix(const char *s, const char *prefix)
+{
+	if (strncmp(s, prefix, strlen(prefix)) != 0)
+		fail_msg("\"%s\" does not start with \"%s\"", s, prefix);
+}
+
+/*
+ * A closed issue (not editable) among others: the others are written on
+ * the first attempt, the closed one is refused three times and the event
+ * then fails naming it; the next event for the others flows, and a later
+ * event touching the closed issue tries it again.
+ */
+static void
+test_closed_issue_dead_letter(void **state)
+{
+	struct fixture *fx = *state;
+	json_object *p;
+	char *n;
+
+	start(fx);
+	three_issues(fx, R75OFF);
+	sim_do("PATCH", "/_sim/issue", "{\"key\":\"SHOP-7\","
+	    "\"editable\":false}");
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_RETRY);
+	assert_prefix(fx->err, "SHOP-7: 403 Forbidden on PUT property "
+	    PROP ": " EMAIL " cannot edit this issue (closed?)");
+	assert_non_null(strstr(fx->err, "attempt 1 of 3"));
+	assert_non_null(p = sim_property("SHOP-1"));
+	json_object_put(p);
+	assert_non_null(p = sim_property("PAY-42"));
+	json_object_put(p);
+	assert_null(sim_property("SHOP-7"));
+	assert_non_null(n = refusals(fx, "SHOP-7"));
+	assert_string_equal(n, "1 1");
+	free(n);
+
+	/* Again: only the closed issue is tried. */
+	sim_do("DELETE", "/_sim/requests", NULL);
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_RETRY);
+	assert_non_null(strstr(fx->err, "attempt 2 of 3"));
+	assert_int_equal(sim_count("PUT", "/SHOP-7/"), 1);
+	assert_int_equal(sim_count(NULL, NULL), 1);
+
+	/* The count survives a restart; the third refusal is the end. */
+	flagsync_plugin.shutdown(fx->ctx);
+	fx->ctx = NULL;
+	assert_int_equal(flagsync_plugin.init(mock_host_api(), fx->h,
+	    &fx->ctx, fx->err, sizeof(fx->err)), 0);
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_FAIL);
+	assert_prefix(fx->err, "SHOP-7: 403 Forbidden on PUT property "
+	    PROP ": " EMAIL " cannot edit this issue (closed?)");
+	assert_non_null(strstr(fx->err, "refused 3 times"));
+	assert_null(strstr(fx->err, "SHOP-1"));
+	/* Kept: another attempt of this event fails at once (see
+	 * test_refusals_staggered). */
+	n = refusals(fx, "SHOP-7");
+	assert_string_equal(n, "1 3");
+	free(n);
+
+	/* The next event for the other issues flows. */
+	three_issues(fx, R50ON);
+	sim_do("DELETE", "/_sim/requests", NULL);
+	assert_int_equal(deliver(fx, 2, "flag.rollout_changed", NULL,
+	    "[\"SHOP-1\",\"PAY-42\"]"), FLAGSYNC_OK);
+	assert_int_equal(sim_count("PUT", "/properties/" PROP), 2);
+
+	/* A later event touching the closed issue tries it afresh. */
+	sim_do("DELETE", "/_sim/requests", NULL);
+	assert_int_equal(deliver(fx, 3, "flag.rollout_changed", NULL,
+	    "[\"SHOP-7\"]"), FLAGSYNC_RETRY);
+	assert_non_null(strstr(fx->err, "attempt 1 of 3"));
+	assert_int_equal(sim_count("PUT", "/SHOP-7/"), 1);
+	n = refusals(fx, "SHOP-7");
+	assert_string_equal(n, "3 1");
+	free(n);
+
+	/* Reopened: written, and the count is gone. */
+	sim_do("PATCH", "/_sim/issue", "{\"key\":\"SHOP-7\","
+	    "\"editable\":true}");
+	assert_int_equal(deliver(fx, 3, "flag.rollout_changed", NULL,
+	    "[\"SHOP-7\"]"), FLAGSYNC_OK);
+	assert_non_null(p = sim_property("SHOP-7"));
+	json_object_put(p);
+	assert_null(refusals(fx, "SHOP-7"));
+}
+
+/* Two refused issues: the dead letter names both. A 403 on the link. */
+static void
+test_refused_link_and_two_issues(void **state)
+{
+	struct fixture *fx = *state;
+	int i;
+
+	start(fx);
+	three_issues(fx, R75OFF);
+	sim_do("PATCH", "/_sim/issue", "{\"key\":\"PAY-42\","
+	    "\"editable\":false}");
+	sim_do("POST", "/_sim/fault", "{\"match\":\"^POST .*/SHOP-1/remotelink"
+	    "\",\"kind\":\"status\",\"status\":403,\"count\":-1}");
+	for (i = 1; i <= 2; i++) {
+		assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+		    FLAGSYNC_RETRY);
+		assert_non_null(strstr(fx->err, "SHOP-1: 403 Forbidden on "
+		    "POST remote link flagsync:Default:new_checkout"));
+		assert_non_null(strstr(fx->err, "PAY-42: 403 Forbidden on PUT "
+		    "property"));
+	}
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_FAIL);
+	assert_non_null(strstr(fx->err, "SHOP-1: 403 Forbidden on POST remote "
+	    "link flagsync:Default:new_checkout: " EMAIL " may not link this "
+	    "issue"));
+	assert_non_null(strstr(fx->err, "PAY-42: 403 Forbidden on PUT "
+	    "property"));
+	assert_null(strstr(fx->err, "SHOP-7"));
+	assert_int_equal(sim_count("PUT", "/SHOP-7/properties/"), 1);
+	assert_int_equal(sim_count("POST", "/SHOP-7/remotelink"), 1);
+}
+
+/*
+ * Two refused issues whose counts are out of step (a 500 stopped the
+ * first attempt before the second): the event still ends, once each was
+ * refused three times, and is not retried for ever.
+ */
+static void
+test_refusals_staggered(void **state)
+{
+	struct fixture *fx = *state;
+	int i;
+
+	start(fx);
+	three_issues(fx, R75OFF);
+	sim_do("PATCH", "/_sim/issue", "{\"key\":\"SHOP-7\","
+	    "\"editable\":false}");
+	sim_do("PATCH", "/_sim/issue", "{\"key\":\"PAY-42\","
+	    "\"editable\":false}");
+	sim_do("POST", "/_sim/fault", "{\"match\":\"^PUT .*/PAY-42/\","
+	    "\"kind\":\"status\",\"status\":500,\"count\":1}");
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_RETRY);
+	assert_non_null(strstr(fx->err, "500"));
+	for (i = 0; i < 2; i++)
+		assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+		    FLAGSYNC_RETRY);
+	/* SHOP-7 has had its three, PAY-42 two. */
+	assert_non_null(strstr(fx->err, "SHOP-7: 403"));
+	assert_non_null(strstr(fx->err, "refused 3 times"));
+	assert_non_null(strstr(fx->err, "attempt 2 of 3"));
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_FAIL);
+	assert_non_null(strstr(fx->err, "SHOP-7: 403"));
+	assert_non_null(strstr(fx->err, "PAY-42: 403"));
+}
+
+/* A 401 is never counted and never a dead letter. */
+static void
+test_unauthorised_never_fails(void **state)
+{
+	struct fixture *fx = *state;
+	int i;
+
+	start(fx);
+	three_issues(fx, R75OFF);
+	sim_do("PATCH", "/_sim/issue", "{\"key\":\"SHOP-1\","
+	    "\"editable\":false}");
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_RETRY);
+	assert_non_null(strstr(fx->err, "attempt 1 of 3"));
+	sim_do("POST", "/_sim/fault", "{\"match\":\".*\",\"kind\":"
+	    "\"status\",\"status\":401,\"count\":6}");
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+		    FLAGSYNC_RETRY);
+		assert_non_null(strstr(fx->err, "check [jira] email and "
+		    "api_token_file"));
+	}
+	assert_true(mock_host_log_has(fx->h, FLAGSYNC_LOG_ERR,
+	    "Jira rejected " EMAIL " (401)"));
+	/* The 401s did not count: this is the second refusal. */
+	assert_int_equal(deliver(fx, 1, "flag.created", NULL, THREE),
+	    FLAGSYNC_RETRY);
+	assert_non_null(strstr(fx->err, "attempt 2 of 3"));
+}
+
+/* DELETE 404 on an issue that exists: no property, done. */
+static void
+test_delete_404_existing_issue(void **state)
+{
+	struct fixture *fx = *state;
+
+	start(fx);
+	set_issue(fx->h, "SHOP-1", 1, view("new_checkout", "on", R75OFF,
+	    URL_BASE "nc", "2023-11-14T22:21:40Z"));
+	assert_int_equal(deliver(fx, 1, "link.added", "SHOP-1", "[\"SHOP-1\"]"),
+	    FLAGSYNC_OK);
+	/* Property and link removed behind flagsync's back. */
+	sim_do("POST", "/_sim/issue", "{\"key\":\"SHOP-1\",\"properties\":{},"
+	    "\"remotelinks\":[]}");
+	assert_int_equal(mock_host_set_issue_flags(fx->h, "SHOP-1", NULL), 0);
+	sim_do("DELETE", "/_sim/requests", NULL);
+	assert_int_equal(deliver(fx, 2, "link.removed", "SHOP-1", "[]"),
+	    FLAGSYNC_OK);
+	assert_int_equal(sim_count("DELETE", "/properties/" PROP), 1);
+	assert_int_equal(sim_count("DELETE", "/remotelink?globalId="), 1);
+	/* Each 404 was checked against the issue itself. */
+	assert_int_equal(sim_count("GET", "/rest/api/3/issue/SHOP-1?"), 2);
+	assert_int_equal(mock_host_kv_count(fx->h), 0);
+}
+
+/* Written, then the issue goes (how: a control request), then unlinked. */
+static void
+delete_after(struct fixture *fx, const char *issue, const char *method,
+    const char *ctl, const char *body)
+{
+	char one[64], want[256];
+
+	snprintf(one, sizeof(one), "[\"%s\"]", issue);
+	set_issue(fx->h, issue, 1, view("new_checkout", "on", R75OFF,
+	    URL_BASE "nc", "2023-11-14T22:21:40Z"));
+	assert_int_equal(deliver(fx, 1, "link.added", issue, one),
+	    FLAGSYNC_OK);
+	sim_do(method, ctl, body);
+	assert_int_equal(mock_host_set_issue_flags(fx->h, issue, NULL), 0);
+	assert_int_equal(deliver(fx, 2, "link.removed", issue, "[]"),
+	    FLAGSYNC_FAIL);
+	snprintf(want, sizeof(want), "%s: 404 on DELETE property " PROP ": "
+	    "the issue does not exist or is not visible to " EMAIL, issue);
+	assert_string_equal(fx->err, want);
+}
+
+/* DELETE 404 on an issue that is gone or hidden: FAIL naming it. */
+static void
+test_delete_404_missing_issue(void **state)
+{
+	struct fixture *fx = *state;
+
+	start(fx);
+	delete_after(fx, "SHOP-7", "PATCH", "/_sim/issue",
+	    "{\"key\":\"SHOP-7\",\"visible\":false}");
+	delete_after(fx, "PAY-42", "DELETE", "/_sim/issue?key=PAY-42", NULL);
+	/* Nothing forgotten (property, link, link set of each): a later
+	 * event tries again. */
+	assert_int_equal(mock_host_kv_count(fx->h), 6);
+}
+
+/* A link DELETE answered 404 on an issue that vanished meanwhile. */
+static void
+test_link_delete_404_missing_issue(void **state)
+{
+	struct fixture *fx = *state;
+
+	start(fx);
+	set_issue(fx->h, "SHOP-1", 2,
+	    view("new_checkout", "on", R75OFF, URL_BASE "nc",
+	    "2023-11-14T22:21:40Z"),
+	    view("search_v2", "on", R3RULES, URL_BASE "s2",
+	    "2023-11-14T22:20:00Z"));
+	assert_int_equal(deliver(fx, 1, "link.added", "SHOP-1", "[\"SHOP-1\"]"),
+	    FLAGSYNC_OK);
+	set_issue(fx->h, "SHOP-1", 1, view("new_checkout", "on", R75OFF,
+	    URL_BASE "nc", "2023-11-14T22:21:40Z"));
+	/* The property PUT goes through; then the issue is gone. */
+	sim_do("POST", "/_sim/fault", "{\"match\":\"^DELETE .*/remotelink\","
+	    "\"kind\":\"status\",\"status\":404,\"count\":1}");
+	sim_do("POST", "/_sim/fault", "{\"match\":\"^GET /rest/api/3/issue/"
+	    "SHOP-1\\\\?\",\"kind\":\"status\",\"status\":404,\"count\":1}");
+	assert_int_equal(deliver(fx, 2, "link.removed", "SHOP-1", "[]"),
+	    FLAGSYNC_FAIL);
+	assert_string_equal(fx->err, "SHOP-1: 404 on DELETE remote link "
+	    "flagsync:Default:search_v2: the issue does not exist or is not "
+	    "visible to " EMAIL);
+	assert_int_equal(sim_count("GET", "/rest/api/3/issue/SHOP-1?"), 1);
+}
+
+/* DELETE 404 on a closed issue that still has the property: refused. */
+static void
+test_delete_404_closed_issue(void **state)
+{
+	struct fixture *fx = *state;
+	json_object *p;
+
+	start(fx);
+	set_issue(fx->h, "SHOP-1", 1, view("new_checkout", "on", R75OFF,
+	    URL_BASE "nc", "2023-11-14T22:21:40Z"));
+	assert_int_equal(deliver(fx, 1, "link.added", "SHOP-1", "[\"SHOP-1\"]"),
+	    FLAGSYNC_OK);
+	sim_do("PATCH", "/_sim/issue", "{\"key\":\"SHOP-1\","
+	    "\"editable\":false}");
+	assert_int_equal(mock_host_set_issue_flags(fx->h, "SHOP-1", NULL), 0);
+	assert_int_equal(deliver(fx, 2, "link.removed", "SHOP-1", "[]"),
+	    FLAGSYNC_RETRY);
+	assert_prefix(fx->err, "SHOP-1: 404 on DELETE property " PROP
+	    ", yet the issue still has it: " EMAIL " cannot edit this issue "
+	    "(closed?)");
+	assert_int_equal(deliver(fx, 2, "link.removed", "SHOP-1", "[]"),
+	    FLAGSYNC_RETRY);
+	assert_int_equal(deliver(fx, 2, "link.removed", "SHOP-1", "[]"),
+	    FLAGSYNC_FAIL);
+	assert_non_null(strstr(fx->err, "refused 3 times"));
+	assert_non_null(p = sim_property("SHOP-1"));
+	json_object_put(p);
 }
 
 /* Other 4xx: FAIL with Jira's own words. */
@@ -1201,6 +1526,14 @@ main(void)
 		T(test_no_url),
 		T(test_no_web_links),
 		T(test_unreachable_retry),
+		T(test_closed_issue_dead_letter),
+		T(test_refused_link_and_two_issues),
+		T(test_refusals_staggered),
+		T(test_unauthorised_never_fails),
+		T(test_delete_404_existing_issue),
+		T(test_delete_404_missing_issue),
+		T(test_delete_404_closed_issue),
+		T(test_link_delete_404_missing_issue),
 #undef T
 	};
 
