@@ -46,6 +46,28 @@ err=$(fs sync 2>&1); rc=$?
 check_eq "init failure: sync exits 1" 1 "$rc"
 check_match "... with the plugin's reason" "plugin bad refused: init_fail is set" "$err"
 
+# The bundled file and syslog modules name the line of the key they refuse
+# (config_error()), not the section's.
+with_plugins "[plugin audit]
+module = file
+path = $T/audit.jsonl
+fsync = maybe
+
+[plugin sl]
+module = syslog
+facility = nowhere"
+fline=$(grep -n '^fsync = maybe' "$T/flagsync.ini" | cut -d: -f1)
+sline=$(grep -n '^facility = nowhere' "$T/flagsync.ini" | cut -d: -f1)
+err=$(fs check-config 2>&1); rc=$?
+check_eq "file fsync = maybe, syslog facility = nowhere: check-config exits 2" 2 "$rc"
+check_match "... file names the fsync line ($fline)" \
+    "flagsync\.ini:$fline: \[plugin audit\] fsync: \"maybe\" is not yes/no" "$err"
+check_match "... syslog names the facility line ($sline)" \
+    "flagsync\.ini:$sline: \[plugin sl\] facility: facility = \"nowhere\": use kern" "$err"
+err=$(fs sync 2>&1)
+check_match "... and so do their init() in sync" \
+    "plugin audit refused: .*flagsync\.ini:$fline: \[plugin audit\] fsync:" "$err"
+
 # A module anyone but root and us could have written is not loaded.
 mkdir -p "$T/mods"
 chmod 755 "$T/mods"
