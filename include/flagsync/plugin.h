@@ -80,7 +80,8 @@ extern "C" {
 /* The host's handle for one plugin instance. */
 struct flagsync_host;
 
-/* One change event (SPEC §5), borrowed for the deliver() call. */
+/* One change event, borrowed for the deliver() call.  json is the event
+ * document flagsync-plugin(3) shows (`flagsync events --json`). */
 struct flagsync_event {
 	size_t		 struct_size;	/* sizeof as the host built it */
 	uint64_t	 seq;		/* gap-free, increasing */
@@ -124,8 +125,8 @@ struct flagsync_host_api {
 			    ;
 
 	/* Read-only cache queries, answered as JSON text in *json (release
-	 * with release()).  flag_view: the SPEC §4 flag view, with
-	 * "issues".  issue_flags: {"issue", "count", "active", "flags": [flag
+	 * with release()).  flag_view: the flag view flagsync-plugin(3)
+	 * shows, with "issues".  issue_flags: {"issue", "count", "active", "flags": [flag
 	 * views]} as `flagsync issue --json` prints it.  Return 0,
 	 * FLAGSYNC_ENOTFOUND, or an errno value. */
 	int		 (*flag_view)(struct flagsync_host *h,
