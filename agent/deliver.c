@@ -63,6 +63,7 @@ struct instance {
 	_Atomic bool stuck;
 	_Atomic bool reopen;
 	_Atomic bool exited;
+	_Atomic bool replaying;		/* a state replay may be pending */
 	pthread_mutex_t smtx;		/* worker and watchdog write status */
 	char	 state[16];		/* last status written */
 	char	 status_error[512];
@@ -521,6 +522,16 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "deliver() returned %d", rc);
 		host_set_error(&in->host, err);
+		if (rc == FLAGSYNC_FAIL && be->seq == 0) {
+			/* a state-replay item is not in the log: no dead
+			 * letter (it could not be retried), no cursor move */
+			log_warnx("plugin %s: replayed %s %s/%s failed: %s; "
+			    "skipped", in->pcfg->name, ev.type ? ev.type : "?",
+			    ev.project ? ev.project : "?",
+			    ev.flag ? ev.flag : "?", err);
+			inst_status(in, "running", err);
+			return true;
+		}
 		if (rc == FLAGSYNC_FAIL) {
 			log_warnx("plugin %s: event %llu failed: %s; dead letter "
 			    "kept", in->pcfg->name,
@@ -550,7 +561,8 @@ inst_deliver(struct instance *in, const struct batch_event *be,
  * `flagsync replay --state` sends the current state as flag.created and
  * link.added events marked "replay": true, for an instance added after the
  * baseline was pruned.  They are made from the cache, not the log, and
- * carry the seq of the newest event: the state they describe.  The request
+ * carry seq 0, never the seq of a real event (SPEC §7): a plugin that
+ * remembers seqs must not take them for events it has seen.  The request
  * stays in the cache until every event was taken, so a crash repeats it.
  */
 struct state_item {
@@ -664,16 +676,14 @@ view_release:
 }
 
 static int
-state_collect(struct instance *in, struct state_list *l, uint64_t *seq)
+state_collect(struct instance *in, struct state_list *l)
 {
 	struct cache_txn *t;
 	int rc;
 
 	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
 		return rc;
-	if ((rc = cache_event_last(t, seq)) == 0)
-		rc = cache_flag_foreach(t, NULL, state_flag_cb, l);
-	if (rc == 0)
+	if ((rc = cache_flag_foreach(t, NULL, state_flag_cb, l)) == 0)
 		rc = cache_link_foreach(t, NULL, state_link_cb, l);
 	cache_read_end(t);
 	return rc;
@@ -696,7 +706,7 @@ inst_replay_state(struct instance *in)
 	struct buf out;
 	json_object *doc;
 	char key[256];
-	uint64_t seq, dummy;
+	uint64_t dummy;
 	size_t i, sent = 0;
 	int rc;
 
@@ -709,7 +719,7 @@ inst_replay_state(struct instance *in)
 		return;
 	memset(&l, 0, sizeof(l));
 	buf_init(&out, 0);
-	if ((rc = state_collect(in, &l, &seq)) != 0)
+	if ((rc = state_collect(in, &l)) != 0)
 		goto release;
 	log_info("plugin %s: replaying the current state (%zu items)",
 	    in->pcfg->name, l.n);
@@ -718,11 +728,11 @@ inst_replay_state(struct instance *in)
 			break;
 		/* whole seconds, as the event's "time" says */
 		be.time_ms = clock_now_ms() / 1000 * 1000;
-		rc = state_event(t, &l.v[i], seq, be.time_ms, &out);
+		rc = state_event(t, &l.v[i], 0, be.time_ms, &out);
 		cache_read_end(t);
 		if (rc != 0 || out.len == 0)
 			continue;
-		be.seq = seq;
+		be.seq = 0;
 		be.json = out.data;
 		be.len = out.len;
 		if ((doc = json_tokener_parse(out.data)) == NULL)
@@ -823,6 +833,7 @@ inst_main(void *arg)
 		pthread_mutex_unlock(&d->mtx);
 		inst_take_replay(in);
 		inst_replay_state(in);
+		atomic_store(&in->replaying, false);
 		if (inst_fetch(in, &f) != 0) {
 			deliver_sleep(d, DELIVER_IDLE_MS);
 			continue;
@@ -962,6 +973,9 @@ inst_start(struct instance *in)
 	}
 	in->inited = true;
 	in->has_flush = LOADER_HAS(in->lp.desc, flush);
+	/* until the thread has looked for a `replay --state` request, the
+	 * instance is not idle, wherever its cursor is */
+	atomic_store(&in->replaying, true);
 	if ((rc = inst_start_point(in)) != 0) {
 		snprintf(err, sizeof(err), "cannot record where it starts: %s",
 		    fs_strerror(rc));
@@ -1105,7 +1119,8 @@ all_taken(struct deliver *d, uint64_t last)
 	for (i = 0; i < d->n; i++)
 		if (d->inst[i].started && !atomic_load(&d->inst[i].exited) &&
 		    (atomic_load(&d->inst[i].cursor) < last ||
-		    atomic_load(&d->inst[i].unflushed) > 0))
+		    atomic_load(&d->inst[i].unflushed) > 0 ||
+		    atomic_load(&d->inst[i].replaying)))
 			return false;
 	return true;
 }
