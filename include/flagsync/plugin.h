@@ -93,7 +93,9 @@ struct flagsync_event {
 	const char	*issue;		/* link events only, else NULL */
 	const char	*json;		/* the whole event document */
 	size_t		 json_len;	/* strlen(json) */
-	int		 replay;	/* non-zero: sent by `flagsync replay` */
+	int		 replay;	/* non-zero: sent by `flagsync replay
+					 * --state`, with seq 0 (not an event
+					 * of the log) */
 };
 
 struct flagsync_host_api {
