@@ -463,9 +463,11 @@ cache_close:
 
 /* ------------------------------------------------------------ check-config */
 
-/* Loads one output's module and lets it check its keys. */
+/* Loads one output's module and lets it check its keys; what it is
+ * ("VERSION, ABI M.N") goes to what. */
 static int
-cli_check_plugin(const struct config *cfg, const struct config_plugin *pc)
+cli_check_plugin(const struct config *cfg, const struct config_plugin *pc,
+    char *what, size_t whatlen)
 {
 	struct loaded_plugin lp;
 	struct flagsync_host host;
@@ -478,10 +480,16 @@ cli_check_plugin(const struct config *cfg, const struct config_plugin *pc)
 		    pc->line, pc->name, err);
 		return rc;
 	}
+	snprintf(what, whatlen, "%s, ABI %u.%u", lp.desc->version ?
+	    lp.desc->version : "no version", lp.desc->abi_major,
+	    lp.desc->abi_minor);
 	host_init(&host, cfg, pc, NULL);
+	host_config_reset(&host);
 	if (lp.desc->check_config &&
 	    (rc = lp.desc->check_config(host_api(), &host, err,
-	    sizeof(err))) != 0)
+	    sizeof(err))) != 0 && host_config_message(&host) != NULL)
+		fprintf(stderr, "flagsync: %s\n", host_config_message(&host));
+	else if (rc != 0)
 		fprintf(stderr, "flagsync: %s:%d: [plugin %s]: %s\n", cfg->path,
 		    pc->line, pc->name, err[0] ? err : "rejected by the plugin");
 	host_release(&host);
@@ -497,7 +505,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	const char **names = NULL;
 	struct linkset set;
 	struct keys keys;
-	char *pos[1], err[1024], url[1024];
+	char *pos[1], err[1024], url[1024], (*what)[64];
 	size_t npos, i, nlinks = 0;
 	int rc;
 
@@ -530,11 +538,16 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		}
 	}
 	keys_release(&keys);
+	if ((what = calloc(cfg->nplugins + 1, sizeof(*what))) == NULL)
+		return EXIT_RUNTIME;
 	for (i = 0; i < cfg->nplugins; i++)
-		if (cli_check_plugin(cfg, &cfg->plugins[i]) != 0)
+		if (cli_check_plugin(cfg, &cfg->plugins[i], what[i],
+		    sizeof(what[i])) != 0)
 			rc = EXIT_USAGE;
-	if (rc != 0)
+	if (rc != 0) {
+		free(what);
 		return rc;
+	}
 	if (cl->json) {
 		json_object *o = json_object_new_object();
 
@@ -552,6 +565,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 		    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
+		free(what);
 		return 0;
 	}
 	printf("configuration OK: %s\n", cfg->path);
@@ -567,9 +581,10 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	if (cfg->links_file)
 		printf("  links file  %s: %zu links\n", cfg->links_file, nlinks);
 	for (i = 0; i < cfg->nplugins; i++)
-		printf("  output      %s (module %s, events %s)\n",
-		    cfg->plugins[i].name, cfg->plugins[i].module,
+		printf("  output      %s (module %s %s, events %s)\n",
+		    cfg->plugins[i].name, cfg->plugins[i].module, what[i],
 		    cfg->plugins[i].events);
+	free(what);
 	return 0;
 }
 

@@ -35,6 +35,7 @@
 
 struct batch_event {
 	uint64_t seq;
+	int64_t	 time_ms;	/* its commit time */
 	char	*json;
 	size_t	 len;
 };
@@ -46,6 +47,10 @@ struct instance {
 	struct flagsync_host host;
 	void	*ctx;
 	bool	 inited;
+	bool	 fresh;			/* no cursor yet: `start` decides */
+	bool	 has_flush;
+	_Atomic size_t unflushed;	/* OK since the last flush() */
+	int	 flush_fails;		/* in a row, for the backoff */
 	bool	 started;		/* thread running */
 	pthread_t thread;
 	char	**globs;
@@ -58,6 +63,7 @@ struct instance {
 	_Atomic bool stuck;
 	_Atomic bool reopen;
 	_Atomic bool exited;
+	_Atomic bool replaying;		/* a state replay may be pending */
 	pthread_mutex_t smtx;		/* worker and watchdog write status */
 	char	 state[16];		/* last status written */
 	char	 status_error[512];
@@ -155,7 +161,9 @@ inst_status(struct instance *in, const char *state, const char *error)
 	if (in->lp.desc) {
 		snprintf(tbuf, sizeof(tbuf), "%u.%u", in->lp.desc->abi_major,
 		    in->lp.desc->abi_minor);
-		if (!jadd(o, "abi", json_object_new_string(tbuf)))
+		if (!jadd(o, "abi", json_object_new_string(tbuf)) ||
+		    (in->lp.desc->version != NULL && !jadd(o, "version",
+		    json_object_new_string(in->lp.desc->version))))
 			goto nomem;
 	}
 	op.json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -201,7 +209,10 @@ cursor_write(struct cache_txn *t, void *arg)
 	return cache_cursor_put(t, op->instance, op->seq);
 }
 
-/* Makes the in-memory cursor durable (when it moved, or when forced). */
+/*
+ * Makes the in-memory cursor durable (when it moved, or when forced).
+ * Never past events a flush() has not yet written out.
+ */
 static void
 inst_save(struct instance *in, bool force)
 {
@@ -209,7 +220,7 @@ inst_save(struct instance *in, bool force)
 	    NULL, 0, 0 };
 	int rc;
 
-	if (!force && op.seq == in->saved)
+	if ((!force && op.seq == in->saved) || in->unflushed > 0)
 		return;
 	if ((rc = cache_write(in->d->c, cursor_write, &op)) != 0) {
 		log_warnx("plugin %s: cannot save its cursor: %s",
@@ -302,6 +313,7 @@ deliver_selects(const char *events, const char *type)
 struct fetch {
 	struct batch_event *v;
 	size_t	 n;
+	struct cache_txn *t;	/* the read, for the events' times */
 };
 
 static int
@@ -309,7 +321,12 @@ fetch_cb(void *arg, uint64_t seq, const char *json, size_t len)
 {
 	struct fetch *f = arg;
 	struct batch_event *e = &f->v[f->n];
+	int rc;
 
+	/* the log's own time: an unreadable one is 0, not a made-up time */
+	if ((rc = cache_event_time(f->t, seq, &e->time_ms)) != 0 &&
+	    rc != FS_EPROTO)
+		return rc;
 	if ((e->json = malloc(len + 1)) == NULL)
 		return ENOMEM;
 	memcpy(e->json, json, len);
@@ -334,6 +351,7 @@ inst_fetch(struct instance *in, struct fetch *f)
 	f->n = 0;
 	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
 		return rc;
+	f->t = t;
 	rc = cache_event_foreach(t, atomic_load(&in->cursor), fetch_cb, f);
 	if (rc == 0 && f->n == 0)
 		rc = cache_event_last(t, &last);
@@ -416,6 +434,50 @@ inst_dead_letter(struct instance *in, uint64_t seq, const char *msg)
 }
 
 /*
+ * Has the plugin write out what it batched (ABI 1.1 flush()); on OK the
+ * cursor becomes durable.  On RETRY the events since the last good flush
+ * come again after a backoff: the cursor goes back to the durable one,
+ * as after a crash.  Returns true when flushed.
+ */
+static bool
+inst_flush(struct instance *in)
+{
+	char err[512];
+	int rc;
+
+	err[0] = '\0';
+	atomic_store(&in->call_seq, atomic_load(&in->cursor));
+	atomic_store(&in->call_since, clock_now_ms());
+	rc = in->lp.desc->flush(in->ctx, err, sizeof(err));
+	atomic_store(&in->call_since, 0);
+	host_clean_error(err, sizeof(err));
+	if (rc == FLAGSYNC_OK) {
+		atomic_store(&in->unflushed, 0);
+		if (atomic_exchange(&in->stuck, false) || in->flush_fails)
+			inst_status(in, "running", NULL);
+		in->flush_fails = 0;
+		inst_save(in, false);
+		return true;
+	}
+	/* back first, then not unflushed: deliver_wait_idle() must never
+	 * see the batch as taken */
+	atomic_store(&in->cursor, in->saved);
+	atomic_store(&in->unflushed, 0);
+	atomic_store(&in->stuck, false);
+	if (err[0] == '\0')
+		snprintf(err, sizeof(err), "flush() returned %d", rc);
+	host_set_error(&in->host, err);
+	inst_status(in, "retrying", err);
+	log_warnx("plugin %s: flush() after event %llu: %s; delivering again "
+	    "from event %llu", in->pcfg->name,
+	    (unsigned long long)atomic_load(&in->call_seq), err,
+	    (unsigned long long)in->saved + 1);
+	deliver_sleep(in->d, http_backoff_ms(in->flush_fails++,
+	    in->d->retry_base_ms, DELIVER_RETRY_CAP_MS));
+	return false;
+}
+
+/*
  * Calls deliver() for one event until it is OK or FAIL (or we stop);
  * RETRY waits with exponential backoff.  Returns true when the event was
  * taken (the cursor may move past it).
@@ -432,6 +494,7 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 	memset(&ev, 0, sizeof(ev));
 	ev.struct_size = sizeof(ev);
 	ev.seq = be->seq;
+	ev.time_ms = be->time_ms;
 	ev.type = jfield(doc, "type");
 	ev.project = jfield(doc, "project");
 	ev.flag = jfield(doc, "flag");
@@ -452,16 +515,31 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 		if (rc == FLAGSYNC_OK) {
 			if (attempt)
 				inst_status(in, "running", NULL);
+			if (in->has_flush)
+				in->unflushed++;
 			return true;
 		}
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "deliver() returned %d", rc);
 		host_set_error(&in->host, err);
+		if (rc == FLAGSYNC_FAIL && be->seq == 0) {
+			/* a state-replay item is not in the log: no dead
+			 * letter (it could not be retried), no cursor move */
+			log_warnx("plugin %s: replayed %s %s/%s failed: %s; "
+			    "skipped", in->pcfg->name, ev.type ? ev.type : "?",
+			    ev.project ? ev.project : "?",
+			    ev.flag ? ev.flag : "?", err);
+			inst_status(in, "running", err);
+			return true;
+		}
 		if (rc == FLAGSYNC_FAIL) {
 			log_warnx("plugin %s: event %llu failed: %s; dead letter "
 			    "kept", in->pcfg->name,
 			    (unsigned long long)be->seq, err);
-			if (inst_dead_letter(in, be->seq, err) != 0)
+			/* the dead letter moves the durable cursor: what
+			 * came before it must be written out first */
+			if ((in->unflushed > 0 && !inst_flush(in)) ||
+			    inst_dead_letter(in, be->seq, err) != 0)
 				return false;
 			inst_status(in, "running", err);
 			return true;
@@ -483,7 +561,8 @@ inst_deliver(struct instance *in, const struct batch_event *be,
  * `flagsync replay --state` sends the current state as flag.created and
  * link.added events marked "replay": true, for an instance added after the
  * baseline was pruned.  They are made from the cache, not the log, and
- * carry the seq of the newest event: the state they describe.  The request
+ * carry seq 0, never the seq of a real event (SPEC §7): a plugin that
+ * remembers seqs must not take them for events it has seen.  The request
  * stays in the cache until every event was taken, so a crash repeats it.
  */
 struct state_item {
@@ -554,7 +633,7 @@ state_link_cb(void *arg, const char *project, const char *flag,
 /* The replayed event for one item, as the log would have it. */
 static int
 state_event(struct cache_txn *t, const struct state_item *it, uint64_t seq,
-    struct buf *out)
+    int64_t now, struct buf *out)
 {
 	const char *src[LINK_SRC_COUNT + 1];
 	struct flag_view v;
@@ -576,7 +655,7 @@ state_event(struct cache_txn *t, const struct state_item *it, uint64_t seq,
 	if (rc != 0 || (it->issue == NULL && !v.defined))
 		goto view_release;
 	ev.seq = seq;
-	ev.time = clock_now_ms();
+	ev.time = now;
 	ev.type = it->issue ? EV_LINK_ADDED : EV_FLAG_CREATED;
 	ev.project = it->project;
 	ev.flag = it->flag;
@@ -597,16 +676,14 @@ view_release:
 }
 
 static int
-state_collect(struct instance *in, struct state_list *l, uint64_t *seq)
+state_collect(struct instance *in, struct state_list *l)
 {
 	struct cache_txn *t;
 	int rc;
 
 	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
 		return rc;
-	if ((rc = cache_event_last(t, seq)) == 0)
-		rc = cache_flag_foreach(t, NULL, state_flag_cb, l);
-	if (rc == 0)
+	if ((rc = cache_flag_foreach(t, NULL, state_flag_cb, l)) == 0)
 		rc = cache_link_foreach(t, NULL, state_link_cb, l);
 	cache_read_end(t);
 	return rc;
@@ -629,7 +706,7 @@ inst_replay_state(struct instance *in)
 	struct buf out;
 	json_object *doc;
 	char key[256];
-	uint64_t seq, dummy;
+	uint64_t dummy;
 	size_t i, sent = 0;
 	int rc;
 
@@ -642,18 +719,20 @@ inst_replay_state(struct instance *in)
 		return;
 	memset(&l, 0, sizeof(l));
 	buf_init(&out, 0);
-	if ((rc = state_collect(in, &l, &seq)) != 0)
+	if ((rc = state_collect(in, &l)) != 0)
 		goto release;
 	log_info("plugin %s: replaying the current state (%zu items)",
 	    in->pcfg->name, l.n);
 	for (i = 0; i < l.n && !atomic_load(&in->d->stop); i++) {
 		if ((rc = cache_read_begin(in->d->c, &t)) != 0)
 			break;
-		rc = state_event(t, &l.v[i], seq, &out);
+		/* whole seconds, as the event's "time" says */
+		be.time_ms = clock_now_ms() / 1000 * 1000;
+		rc = state_event(t, &l.v[i], 0, be.time_ms, &out);
 		cache_read_end(t);
 		if (rc != 0 || out.len == 0)
 			continue;
-		be.seq = seq;
+		be.seq = 0;
 		be.json = out.data;
 		be.len = out.len;
 		if ((doc = json_tokener_parse(out.data)) == NULL)
@@ -696,8 +775,9 @@ inst_run_batch(struct instance *in, struct fetch *f)
 			    "letter kept", in->pcfg->name,
 			    (unsigned long long)f->v[i].seq);
 			json_object_put(doc);
-			if (inst_dead_letter(in, f->v[i].seq, "unreadable "
-			    "event in the log") != 0)
+			if ((atomic_load(&in->unflushed) > 0 &&
+			    !inst_flush(in)) || inst_dead_letter(in,
+			    f->v[i].seq, "unreadable event in the log") != 0)
 				return false;
 			atomic_store(&in->cursor, f->v[i].seq);
 			continue;
@@ -708,6 +788,9 @@ inst_run_batch(struct instance *in, struct fetch *f)
 		if (!taken)
 			return false;
 		atomic_store(&in->cursor, f->v[i].seq);
+		if (atomic_load(&in->unflushed) >= DELIVER_SAVE_EVERY &&
+		    !inst_flush(in))
+			return false;
 		inst_maybe_save(in);
 	}
 	return true;
@@ -750,11 +833,15 @@ inst_main(void *arg)
 		pthread_mutex_unlock(&d->mtx);
 		inst_take_replay(in);
 		inst_replay_state(in);
+		atomic_store(&in->replaying, false);
 		if (inst_fetch(in, &f) != 0) {
 			deliver_sleep(d, DELIVER_IDLE_MS);
 			continue;
 		}
 		if (f.n == 0) {
+			/* the backlog is empty: a batching plugin writes out */
+			if (atomic_load(&in->unflushed) > 0 && !inst_flush(in))
+				continue;
 			inst_save(in, false);
 			inst_wait_events(in, gen);
 			continue;
@@ -767,6 +854,8 @@ inst_main(void *arg)
 	}
 	fetch_release(&f);
 	free(v);
+	if (atomic_load(&in->unflushed) > 0)
+		inst_flush(in);
 	inst_save(in, false);
 	atomic_store(&in->exited, true);
 	pthread_mutex_lock(&d->mtx);
@@ -810,9 +899,45 @@ inst_cursor_load(struct instance *in)
 	cache_read_end(t);
 	if (rc != 0 && rc != FS_ENOTFOUND)
 		return rc;
+	in->fresh = rc == FS_ENOTFOUND;
 	atomic_store(&in->cursor, seq);
 	in->saved = seq;
 	in->saved_at = clock_now_ms();
+	return 0;
+}
+
+/*
+ * A new instance (no cursor yet) starts where its `start` says, decided
+ * once, before its thread runs, and made durable at once: neither when
+ * the first poll commits nor a restart can move it.  oldest: every
+ * retained event; latest: only events committed from now on.
+ */
+static int
+inst_start_point(struct instance *in)
+{
+	struct cursor_op op = { in->pcfg->name, 0, NULL, 0, 0 };
+	struct cache_txn *t;
+	uint64_t first = 0, last = 0;
+	int rc;
+
+	if (!in->fresh)
+		return 0;
+	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+		return rc;
+	if ((rc = cache_event_first(t, &first)) == 0)
+		rc = cache_event_last(t, &last);
+	cache_read_end(t);
+	if (rc != 0)
+		return rc;
+	if (in->pcfg->start == CONFIG_START_LATEST || first == 0)
+		op.seq = last;		/* latest, or every event pruned */
+	else
+		op.seq = first - 1;
+	if ((rc = cache_write(in->d->c, cursor_write, &op)) != 0)
+		return rc;
+	atomic_store(&in->cursor, op.seq);
+	in->saved = op.seq;
+	in->fresh = false;
 	return 0;
 }
 
@@ -825,6 +950,8 @@ inst_start(struct instance *in)
 
 	err[0] = '\0';
 	host_init(&in->host, in->d->cfg, in->pcfg, in->d->c);
+	in->host.stopping = &in->d->stop;
+	in->host.overdue = &in->stuck;
 	if ((rc = inst_globs(in)) != 0 || (rc = inst_cursor_load(in)) != 0) {
 		snprintf(err, sizeof(err), "%s", fs_strerror(rc));
 		goto refuse;
@@ -832,22 +959,37 @@ inst_start(struct instance *in)
 	if ((rc = loader_open(in->pcfg->module, &in->lp, err,
 	    sizeof(err))) != 0)
 		goto refuse;
+	host_config_reset(&in->host);
 	if ((rc = in->lp.desc->init(host_api(), &in->host, &in->ctx, err,
 	    sizeof(err))) != 0) {
 		host_clean_error(err, sizeof(err));
+		/* config_error() named the key's line: that says more */
+		if (host_config_message(&in->host) != NULL)
+			snprintf(err, sizeof(err), "%s",
+			    host_config_message(&in->host));
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "init() returned %d", rc);
 		goto refuse;
 	}
 	in->inited = true;
+	in->has_flush = LOADER_HAS(in->lp.desc, flush);
+	/* until the thread has looked for a `replay --state` request, the
+	 * instance is not idle, wherever its cursor is */
+	atomic_store(&in->replaying, true);
+	if ((rc = inst_start_point(in)) != 0) {
+		snprintf(err, sizeof(err), "cannot record where it starts: %s",
+		    fs_strerror(rc));
+		goto refuse;
+	}
 	if (pthread_create(&in->thread, NULL, inst_main, in) != 0) {
 		snprintf(err, sizeof(err), "cannot start its thread");
 		goto refuse;
 	}
 	in->started = true;
 	inst_status(in, "running", NULL);
-	log_info("plugin %s: module %s (%s), ABI %u.%u, from seq %llu",
-	    in->pcfg->name, in->lp.desc->name, in->lp.path,
+	log_info("plugin %s: module %s %s (%s), ABI %u.%u, from seq %llu",
+	    in->pcfg->name, in->lp.desc->name, in->lp.desc->version ?
+	    in->lp.desc->version : "(no version)", in->lp.path,
 	    in->lp.desc->abi_major, in->lp.desc->abi_minor,
 	    (unsigned long long)atomic_load(&in->cursor) + 1);
 	return true;
@@ -976,7 +1118,9 @@ all_taken(struct deliver *d, uint64_t last)
 
 	for (i = 0; i < d->n; i++)
 		if (d->inst[i].started && !atomic_load(&d->inst[i].exited) &&
-		    atomic_load(&d->inst[i].cursor) < last)
+		    (atomic_load(&d->inst[i].cursor) < last ||
+		    atomic_load(&d->inst[i].unflushed) > 0 ||
+		    atomic_load(&d->inst[i].replaying)))
 			return false;
 	return true;
 }

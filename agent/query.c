@@ -1027,6 +1027,9 @@ plugin_row(struct cache_txn *t, const struct config_plugin *pc)
 	json_object_object_add(o, "module", json_object_new_string(pc->module));
 	json_object_object_add(o, "abi", st && json_object_object_get_ex(st,
 	    "abi", &v) ? json_object_get(v) : NULL);
+	json_object_object_add(o, "version", st &&
+	    json_object_object_get_ex(st, "version", &v) ? json_object_get(v) :
+	    NULL);
 	json_object_object_add(o, "cursor",
 	    json_object_new_int64((int64_t)cursor));
 	json_object_object_add(o, "backlog", json_object_new_int64((int64_t)b.n));
@@ -1050,8 +1053,8 @@ plugins_print_text(struct query *q, json_object *arr)
 	char cursor[32], backlog[32], dead[32];
 	size_t i;
 
-	tab = table_new(8, "NAME", "MODULE", "ABI", "STATE", "CURSOR",
-	    "BACKLOG", "DEAD", "LAST ERROR");
+	tab = table_new(9, "NAME", "MODULE", "VERSION", "ABI", "STATE",
+	    "CURSOR", "BACKLOG", "DEAD", "LAST ERROR");
 	if (tab == NULL)
 		return;
 	for (i = 0; i < json_object_array_length(arr); i++) {
@@ -1064,8 +1067,8 @@ plugins_print_text(struct query *q, json_object *arr)
 		    json_object_get_int64(json_object_object_get(o,
 		    "dead_letters")));
 		table_add(tab, jstr(o, "name"), jstr(o, "module"),
-		    jstr(o, "abi"), jstr(o, "state"), cursor, backlog, dead,
-		    jstr(o, "last_error"));
+		    jstr(o, "version"), jstr(o, "abi"), jstr(o, "state"),
+		    cursor, backlog, dead, jstr(o, "last_error"));
 	}
 	table_print(tab, q->out);
 	table_free(tab);
