@@ -34,9 +34,13 @@ wait_until() {
 # (exec: the subshell becomes env, env becomes flagsync).
 daemon_start() {
 	[ -f "$T/daemon.log" ] && cat "$T/daemon.log" >>"$T/daemon.old.log"
+	# Emptied here, not by the background shell's redirection: that may
+	# run after the caller's first look at the log, which would then
+	# still see the previous daemon's lines.
+	: >"$T/daemon.log"
 	PHASE_FAILED=$TAP_FAILED
 	( exec env "$@" "$FLAGSYNC" -c "$T/flagsync.ini" run \
-	    >"$T/daemon.log" 2>&1 ) &
+	    >>"$T/daemon.log" 2>&1 ) &
 	DPID=$!
 }
 
