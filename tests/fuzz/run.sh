@@ -13,6 +13,9 @@ srcdir=$(cd "$2" && pwd) || exit 2
 shift 2
 time=${FUZZ_TIME:-60}
 status=0
+# UBSan findings with their stack, like ASan's.
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export UBSAN_OPTIONS
 
 dict_of() {	# NAME -> the dictionary option, or nothing
 	case $1 in
@@ -25,7 +28,7 @@ dict_of() {	# NAME -> the dictionary option, or nothing
 
 # The stack's first frames and the reason, for the report.
 show_failure() {	# LOG
-	grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: |    #[0-4] )' "$1" |
+	grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: |.*runtime error|    #[0-4] )' "$1" |
 	    head -12 | sed 's/^/    /'
 }
 
