@@ -409,7 +409,13 @@ jira_retry_after_ms(const char *s)
 	if ((when = curl_getdate(s, NULL)) == -1)
 		return -1;
 	now = time(NULL);
-	return when > now ? ((int64_t)when - (int64_t)now) * 1000 : 0;
+	if (when <= now)
+		return 0;
+	/* A date ages ahead must not overflow the product: the callers
+	 * refuse any wait this long anyway, as for a number over 1e9. */
+	if ((int64_t)when - (int64_t)now > 1000000000)
+		return (int64_t)1000000000 * 1000;
+	return ((int64_t)when - (int64_t)now) * 1000;
 }
 
 static int

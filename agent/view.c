@@ -767,6 +767,18 @@ view_get_int(struct view_reader *r, int *x)
 	return 0;
 }
 
+/* Sizes and the traffic allocation: the parser keeps them in 0..100, so
+ * anything else is a corrupt record (whose sums could overflow). */
+static int
+view_get_pct(struct view_reader *r, int *x)
+{
+	int rc;
+
+	if ((rc = view_get_int(r, x)) != 0)
+		return rc;
+	return *x < 0 || *x > 100 ? FS_EPROTO : 0;
+}
+
 static int
 view_get_bool(struct view_reader *r, bool *x)
 {
@@ -873,7 +885,7 @@ view_decode_default_rule(struct flag_view *v, struct view_reader *r)
 	v->ndefault_rule = n;
 	for (i = 0; i < n; i++)
 		if ((rc = view_get_str(r, &v->default_rule[i].treatment)) !=
-		    0 || (rc = view_get_int(r, &v->default_rule[i].size)) != 0)
+		    0 || (rc = view_get_pct(r, &v->default_rule[i].size)) != 0)
 			return rc;
 	return 0;
 }
@@ -887,7 +899,7 @@ view_decode_definition(struct flag_view *v, struct view_reader *r)
 	if ((rc = view_get_bool(r, &v->defined)) != 0 ||
 	    (rc = view_get_bool(r, &v->killed)) != 0 ||
 	    (rc = view_get_str(r, &v->default_treatment)) != 0 ||
-	    (rc = view_get_int(r, &v->traffic_allocation)) != 0 ||
+	    (rc = view_get_pct(r, &v->traffic_allocation)) != 0 ||
 	    (rc = view_decode_default_rule(v, r)) != 0 ||
 	    (rc = view_get_int(r, &v->rules)) != 0 ||
 	    (rc = view_get_u64(r, &v->rules_hash)) != 0 ||

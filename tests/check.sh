@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite from a fresh clone: install dependencies, build,
 # run `make check` (unit and integration tests), then the same again built
-# with ASan and UBSan, then `make distcheck`, then (as root) build,
+# with ASan and UBSan, then each libFuzzer target over its committed corpus
+# and 30 s more (clang), then `make distcheck`, then (as root) build,
 # install and purge the Debian and RPM packages.  Ends with the line "N passed, M failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,8 +71,34 @@ run_distcheck() {
 	fi
 }
 
-run_suite plain
-run_suite sanitizers --enable-sanitizers
+# run_fuzz: the fuzz targets (tests/fuzz/README.md), built with clang in
+# build/fuzz; each runs its committed corpus, then fuzzes for 30 s.  One
+# pass or fail per target.
+run_fuzz() {
+	dir="$top/build/fuzz"
+	if ! command -v clang >/dev/null 2>&1; then
+		echo "fuzz: FAIL: clang is not installed (tests/deps.sh installs it)"
+		failed=$((failed + 1)); return
+	fi
+	rm -rf "$dir"; mkdir -p "$dir"
+	( cd "$dir" && "$top/configure" -q CC=clang --enable-fuzz >/dev/null &&
+	    make -j2 >/dev/null ) || {
+		echo "fuzz: build failed"; failed=$((failed + 1)); return; }
+	( cd "$dir" && make fuzz FUZZ_TIME=30 ) >"$dir/fuzz.out" 2>&1
+	grep -E '^(PASS|FAIL):|^    ' "$dir/fuzz.out" | sed 's/^/fuzz: /'
+	p=$(grep -c '^PASS:' "$dir/fuzz.out")
+	f=$(grep -c '^FAIL:' "$dir/fuzz.out")
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		echo "fuzz: make fuzz ran no target"; tail -20 "$dir/fuzz.out"
+		failed=$((failed + 1)); return
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+run_suite plain --enable-test-hooks
+run_suite sanitizers --enable-sanitizers --enable-test-hooks
+run_fuzz
 run_distcheck
 run_packaging
 echo "$passed passed, $failed failed"

@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs what building, testing and the demo need on Debian 12, with
 # apt-get, when anything is missing.  Run as root (or with sudo).
+# clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes,
+# only recommended by clang-14) are for the fuzz targets (tests/fuzz).
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config \
 libcurl4-openssl-dev libjson-c-dev liblmdb-dev lmdb-utils libyaml-dev \
-libinih-dev libcmocka-dev python3 curl jq util-linux"
+libinih-dev libcmocka-dev python3 curl jq util-linux \
+clang libclang-rt-14-dev"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -349,6 +349,21 @@ grep -q /usr/lib/flagsync/plugins "$T/missing.out" &&
     ok "the agent looks for plugins in /usr/lib/flagsync/plugins" ||
     { not_ok "the agent looks for plugins in /usr/lib/flagsync/plugins";
       diag "$(cat "$T/missing.out")"; }
+# The packaged binary has no test hooks: FLAGSYNC_PLUGIN_DIR (and the
+# short retry delays) are for the test suite's own builds only.
+mkdir -p "$T/evil"
+cp /usr/lib/flagsync/plugins/file.so "$T/evil/hookplug.so"
+cfg_with "$T/hook.ini" "" "[plugin x]" "module = hookplug" "path = $T/x"
+if FLAGSYNC_PLUGIN_DIR="$T/evil" flagsync -c "$T/hook.ini" check-config \
+    >"$T/hook.out" 2>&1; then
+	not_ok "the packaged binary ignores FLAGSYNC_PLUGIN_DIR"
+	diag "$(cat "$T/hook.out")"
+else
+	ok "the packaged binary ignores FLAGSYNC_PLUGIN_DIR"
+fi
+grep -q "$T/evil" "$T/hook.out" &&
+    { not_ok "... and names no module from it"; diag "$(cat "$T/hook.out")"; } ||
+    ok "... and names no module from it"
 
 # The SDK as a plugin author meets it: the example copied anywhere, built
 # with the installed header and .pc alone, loaded by absolute path.
