@@ -28,6 +28,7 @@
 #include "maxlen.h"
 #include "names.h"
 #include "poll.h"
+#include "supervise.h"
 #include "query.h"
 #include "recover.h"
 #include "scrub.h"
@@ -139,27 +140,48 @@ cli_project(struct cli *cl, const char *cmd, const char *given)
 
 /* ------------------------------------------------------------ sync */
 
+/* Dead letters of every instance; 0 when they cannot be counted. */
+static uint64_t
+cli_dead_count(struct cache *c)
+{
+	struct cache_txn *t;
+	uint64_t n = 0;
+
+	if (cache_read_begin(c, &t) == 0) {
+		cache_dead_count(t, NULL, &n);
+		cache_read_end(t);
+	}
+	return n;
+}
+
 /*
  * Delivers pending events to every configured output for up to
- * [agent] deliver_timeout, as `sync` and `replay` do; 0 when every
- * instance started and took every event.
+ * [agent] deliver_timeout, as `sync` and `replay` do, each output in its
+ * own process under the supervisor (as `run` does); 0 when every
+ * instance started and took every event, and none crashed or
+ * dead-lettered one.
  */
 static int
 cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 {
-	struct deliver *d;
+	struct supervisor *s;
+	uint64_t dead, crashes;
 	size_t refused;
 	int rc;
 
 	if (cl->cfg->nplugins == 0)
 		return 0;
-	if ((rc = deliver_start(&d, c, cl->cfg)) != 0) {
+	dead = cli_dead_count(c);
+	if ((rc = supervise_start(&s, c, cl->cfg, log_get_level())) != 0) {
 		fprintf(stderr, "flagsync %s: %s\n", cmd, fs_strerror(rc));
 		return rc;
 	}
-	refused = deliver_refused(d);
-	rc = deliver_wait_idle(d, (int64_t)cl->cfg->deliver_timeout * 1000);
-	deliver_stop(d, 5000);
+	rc = supervise_wait_idle(s, (int64_t)cl->cfg->deliver_timeout * 1000);
+	refused = supervise_refused(s);
+	crashes = supervise_crashes(s);
+	/* every output process has exited when this returns */
+	supervise_stop(s, 5000);
+	dead = cli_dead_count(c) - dead;
 	if (refused) {
 		fprintf(stderr, "flagsync %s: %zu output%s could not start "
 		    "(see above)\n", cmd, refused, refused == 1 ? "" : "s");
@@ -169,6 +191,13 @@ cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 		fprintf(stderr, "flagsync %s: not every event was delivered "
 		    "within deliver_timeout (%d s); see 'flagsync plugins'\n",
 		    cmd, cl->cfg->deliver_timeout);
+	else if (crashes || dead) {
+		fprintf(stderr, "flagsync %s: %llu output crash%s, %llu event%s "
+		    "dead-lettered; see 'flagsync deadletters'\n", cmd,
+		    (unsigned long long)crashes, crashes == 1 ? "" : "es",
+		    (unsigned long long)dead, dead == 1 ? "" : "s");
+		rc = EIO;
+	}
 	return rc;
 }
 
