@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "args.h"
+#include "array.h"
 #include "cache.h"
 #include "cli.h"
 #include "commit.h"
@@ -18,6 +20,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "error.h"
+#include "jsonw.h"
 #include "keys.h"
 #include "linkset.h"
 #include "linksfile.h"
@@ -32,6 +35,7 @@
 #include "query.h"
 #include "recover.h"
 #include "scrub.h"
+#include "table.h"
 
 struct cli {
 	const char *config_path;
@@ -77,12 +81,15 @@ cli_usage(FILE *out)
 "  link   FLAG ISSUE [--project P]   connect a flag and an issue (source local)\n"
 "  unlink FLAG ISSUE [--project P]   remove a local link\n"
 "  status                   last poll of each source, errors, counts\n"
-"  plugins                  each output: module, ABI, cursor, backlog, dead\n"
-"                           letters, last error\n"
+"  plugins                  each output: module, version, ABI, state,\n"
+"                           restarts, cursor, backlog, dead letters, last error\n"
 "  replay --plugin NAME [--from SEQ | --state]\n"
 "                           deliver NAME's events again from SEQ (default:\n"
 "                           the oldest retained event), or send the current\n"
 "                           state as flag.created/link.added replay events\n"
+"  deadletters [--plugin NAME [--retry|--drop [SEQ]]]\n"
+"                           list dead letters (instance, seq, time, error);\n"
+"                           deliver NAME's again, or discard them\n"
 "  run                      the daemon: poll, diff, deliver; until SIGTERM\n"
 "  check-config             parse and validate everything, touch no network\n"
 "  export [--format json|csv]\n"
@@ -165,7 +172,7 @@ static int
 cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 {
 	struct supervisor *s;
-	uint64_t dead, crashes;
+	uint64_t dead, after, crashes;
 	size_t refused;
 	int rc;
 
@@ -181,7 +188,9 @@ cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 	crashes = supervise_crashes(s);
 	/* every output process has exited when this returns */
 	supervise_stop(s, 5000);
-	dead = cli_dead_count(c) - dead;
+	/* new letters only: a retried one that went counts down */
+	after = cli_dead_count(c);
+	dead = after > dead ? after - dead : 0;
 	if (refused) {
 		fprintf(stderr, "flagsync %s: %zu output%s could not start "
 		    "(see above)\n", cmd, refused, refused == 1 ? "" : "s");
@@ -492,9 +501,11 @@ cache_close:
 
 /* ------------------------------------------------------------ check-config */
 
-/* Loads one output's module and lets it check its keys. */
+/* Loads one output's module and lets it check its keys; what it is
+ * ("VERSION, ABI M.N") goes to what. */
 static int
-cli_check_plugin(const struct config *cfg, const struct config_plugin *pc)
+cli_check_plugin(const struct config *cfg, const struct config_plugin *pc,
+    char *what, size_t whatlen)
 {
 	struct loaded_plugin lp;
 	struct flagsync_host host;
@@ -507,10 +518,16 @@ cli_check_plugin(const struct config *cfg, const struct config_plugin *pc)
 		    pc->line, pc->name, err);
 		return rc;
 	}
+	snprintf(what, whatlen, "%s, ABI %u.%u", lp.desc->version ?
+	    lp.desc->version : "no version", lp.desc->abi_major,
+	    lp.desc->abi_minor);
 	host_init(&host, cfg, pc, NULL);
+	host_config_reset(&host);
 	if (lp.desc->check_config &&
 	    (rc = lp.desc->check_config(host_api(), &host, err,
-	    sizeof(err))) != 0)
+	    sizeof(err))) != 0 && host_config_message(&host) != NULL)
+		fprintf(stderr, "flagsync: %s\n", host_config_message(&host));
+	else if (rc != 0)
 		fprintf(stderr, "flagsync: %s:%d: [plugin %s]: %s\n", cfg->path,
 		    pc->line, pc->name, err[0] ? err : "rejected by the plugin");
 	host_release(&host);
@@ -526,7 +543,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	const char **names = NULL;
 	struct linkset set;
 	struct keys keys;
-	char *pos[1], err[1024], url[1024];
+	char *pos[1], err[1024], url[1024], (*what)[64];
 	size_t npos, i, nlinks = 0;
 	int rc;
 
@@ -559,11 +576,16 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		}
 	}
 	keys_release(&keys);
+	if ((what = calloc(cfg->nplugins + 1, sizeof(*what))) == NULL)
+		return EXIT_RUNTIME;
 	for (i = 0; i < cfg->nplugins; i++)
-		if (cli_check_plugin(cfg, &cfg->plugins[i]) != 0)
+		if (cli_check_plugin(cfg, &cfg->plugins[i], what[i],
+		    sizeof(what[i])) != 0)
 			rc = EXIT_USAGE;
-	if (rc != 0)
+	if (rc != 0) {
+		free(what);
 		return rc;
+	}
 	if (cl->json) {
 		json_object *o = json_object_new_object();
 
@@ -581,6 +603,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 		    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
+		free(what);
 		return 0;
 	}
 	printf("configuration OK: %s\n", cfg->path);
@@ -596,9 +619,10 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	if (cfg->links_file)
 		printf("  links file  %s: %zu links\n", cfg->links_file, nlinks);
 	for (i = 0; i < cfg->nplugins; i++)
-		printf("  output      %s (module %s, events %s)\n",
-		    cfg->plugins[i].name, cfg->plugins[i].module,
+		printf("  output      %s (module %s %s, events %s)\n",
+		    cfg->plugins[i].name, cfg->plugins[i].module, what[i],
 		    cfg->plugins[i].events);
+	free(what);
 	return 0;
 }
 
@@ -717,6 +741,314 @@ cmd_replay(struct cli *cl, int argc, char **argv)
 lock_release:
 	lock_release(fd);
 cache_close:
+	cache_close(c);
+	return status;
+}
+
+/* ------------------------------------------------------------ deadletters */
+
+struct dl_list {
+	json_object *arr;
+	const char *only;	/* NULL: every instance */
+	uint64_t seq;		/* 0: every seq */
+	bool	 retry;		/* --retry: mark; --drop: delete */
+	struct dl_item *items;	/* --retry/--drop: what they act on */
+	size_t	 n, cap;
+};
+
+/* "state-replay:NAME" letters belong to NAME, as state-replay items. */
+static const char *
+dl_owner(const char *instance, bool *replay)
+{
+	size_t plen = strlen(DELIVER_STATE_DEAD_PREFIX);
+
+	*replay = strncmp(instance, DELIVER_STATE_DEAD_PREFIX, plen) == 0;
+	return *replay ? instance + plen : instance;
+}
+
+static int
+dl_list_cb(void *arg, const char *instance, uint64_t seq, const char *json,
+    size_t len)
+{
+	struct dl_list *l = arg;
+	json_object *d, *o, *v;
+	const char *owner;
+	bool replay;
+
+	owner = dl_owner(instance, &replay);
+	if (l->only && strcmp(owner, l->only) != 0)
+		return 0;
+	d = jsonw_parse(json, len);
+	if ((o = json_object_new_object()) == NULL) {
+		json_object_put(d);
+		return ENOMEM;
+	}
+	jsonw_str(o, "instance", owner);
+	jsonw_put(o, "seq", json_object_new_int64(replay ? 0 :
+	    (int64_t)seq));
+	if (replay)
+		jsonw_put(o, "item", json_object_new_int64((int64_t)seq));
+	jsonw_put(o, "replay", json_object_new_boolean(replay));
+	jsonw_put(o, "time", d && json_object_object_get_ex(d, "time", &v) ?
+	    json_object_get(v) : NULL);
+	jsonw_put(o, "error", d && json_object_object_get_ex(d, "message",
+	    &v) ? json_object_get(v) : NULL);
+	jsonw_put(o, "retry", json_object_new_boolean(d &&
+	    json_object_object_get_ex(d, "retry", &v) &&
+	    json_object_get_boolean(v)));
+	json_object_put(d);
+	return json_object_array_add(l->arr, o) == 0 ? 0 : ENOMEM;
+}
+
+static void
+dl_print(struct cli *cl, json_object *arr)
+{
+	struct table *tab;
+	json_object *o;
+	char seq[32];
+	size_t i;
+
+	if (cl->json) {
+		printf("%s\n", json_object_to_json_string_ext(arr,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		return;
+	}
+	if (json_object_array_length(arr) == 0) {
+		printf("no dead letters\n");
+		return;
+	}
+	if ((tab = table_new(5, "INSTANCE", "SEQ", "TIME", "RETRY",
+	    "ERROR")) == NULL)
+		return;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		if (json_object_get_boolean(json_object_object_get(o,
+		    "replay")))
+			snprintf(seq, sizeof(seq), "replay item %lld",
+			    (long long)json_object_get_int64(
+			    json_object_object_get(o, "item")));
+		else
+			snprintf(seq, sizeof(seq), "%lld", (long long)
+			    json_object_get_int64(json_object_object_get(o,
+			    "seq")));
+		table_add(tab, json_object_get_string(json_object_object_get(o,
+		    "instance")), seq, json_object_get_string(
+		    json_object_object_get(o, "time")),
+		    json_object_get_boolean(json_object_object_get(o,
+		    "retry")) ? "pending" : "", json_object_get_string(
+		    json_object_object_get(o, "error")));
+	}
+	table_print(tab, stdout);
+	table_free(tab);
+}
+
+/* One letter --retry or --drop acts on (copies: the walk's are not). */
+struct dl_item {
+	char	*instance;
+	uint64_t seq;
+	char	*json;
+	size_t	 len;
+};
+
+static int
+dl_collect_cb(void *arg, const char *instance, uint64_t seq,
+    const char *json, size_t len)
+{
+	struct dl_list *l = arg;
+	struct dl_item *it;
+
+	if (l->seq != 0 && seq != l->seq)
+		return 0;
+	if (ARRAY_GROW(l->items, l->cap, l->n + 1) != 0)
+		return ENOMEM;
+	it = &l->items[l->n];
+	if ((it->instance = strdup(instance)) == NULL)
+		return ENOMEM;
+	if ((it->json = strndup(json, len)) == NULL) {
+		free(it->instance);
+		return ENOMEM;
+	}
+	it->seq = seq;
+	it->len = len;
+	l->n++;
+	return 0;
+}
+
+static void
+dl_items_free(struct dl_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->items[i].instance);
+		free(l->items[i].json);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = l->cap = 0;
+}
+
+/* --retry marks a letter "retry": true (the instance delivers it again);
+ * --drop deletes it. */
+static int
+dl_act_one(struct cache_txn *t, const struct dl_item *it, bool retry)
+{
+	json_object *d;
+	const char *js;
+	int rc;
+
+	if (!retry)
+		return cache_dead_del(t, it->instance, it->seq);
+	if ((d = jsonw_parse(it->json, it->len)) == NULL)
+		return FS_EDAMAGED;
+	if (json_object_object_add(d, "retry",
+	    json_object_new_boolean(1)) != 0 ||
+	    (js = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL) {
+		json_object_put(d);
+		return ENOMEM;
+	}
+	rc = cache_dead_put(t, it->instance, it->seq, js, strlen(js));
+	json_object_put(d);
+	return rc;
+}
+
+static int
+dl_act_txn(struct cache_txn *t, void *arg)
+{
+	struct dl_list *l = arg;
+	size_t i;
+	int rc;
+
+	/* collect first, then change: no write under a running walk */
+	dl_items_free(l);
+	if ((rc = cache_dead_foreach(t, l->only, dl_collect_cb, l)) != 0)
+		return rc;
+	for (i = 0; i < l->n; i++)
+		if ((rc = dl_act_one(t, &l->items[i], l->retry)) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+dl_list(struct cli *cl, struct cache *c, const char *name)
+{
+	struct dl_list l;
+	struct cache_txn *t;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.only = name;
+	if ((l.arr = json_object_new_array()) == NULL)
+		return EXIT_RUNTIME;
+	if ((rc = cache_read_begin(c, &t)) == 0) {
+		rc = cache_dead_foreach(t, NULL, dl_list_cb, &l);
+		cache_read_end(t);
+	}
+	if (rc == 0)
+		dl_print(cl, l.arr);
+	else
+		fprintf(stderr, "flagsync deadletters: %s\n", fs_strerror(rc));
+	json_object_put(l.arr);
+	return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* --retry or --drop on NAME's letters (SEQ, or all). */
+static int
+dl_act(struct cli *cl, struct cache *c, const char *name, const char *seqs,
+    bool retry)
+{
+	struct dl_list l;
+	char *end, err[1024];
+	int rc, fd = -1, status = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.only = name;
+	l.retry = retry;
+	if (seqs != NULL) {
+		errno = 0;
+		l.seq = strtoull(seqs, &end, 10);
+		if (errno || *end != '\0' || seqs[0] == '-' || l.seq == 0) {
+			fprintf(stderr, "flagsync deadletters: SEQ must be a "
+			    "sequence number, not '%s'\n", seqs);
+			return EXIT_USAGE;
+		}
+	}
+	if ((rc = cache_write(c, dl_act_txn, &l)) != 0) {
+		fprintf(stderr, "flagsync deadletters: %s\n", fs_strerror(rc));
+		dl_items_free(&l);
+		return EXIT_RUNTIME;
+	}
+	if (l.n == 0) {
+		fprintf(stderr, "flagsync deadletters: %s has no dead letter%s"
+		    "%s\n", name, seqs ? " for seq " : "s", seqs ? seqs : "");
+		return EXIT_RUNTIME;
+	}
+	printf("%s: %zu dead letter%s %s\n", name, l.n, l.n == 1 ? "" : "s",
+	    retry ? "to deliver again" : "dropped");
+	dl_items_free(&l);
+	if (!retry)
+		return 0;
+	/* a running daemon delivers them; otherwise deliver now, as sync */
+	rc = lock_acquire(cl->cfg->state_dir, &fd, err, sizeof(err));
+	if (rc == FS_ELOCKED) {
+		printf("the running flagsync delivers them\n");
+		return 0;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "flagsync deadletters: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	if (cli_deliver(cl, c, "deadletters") != 0)
+		status = EXIT_RUNTIME;
+	lock_release(fd);
+	return status;
+}
+
+static int
+cmd_deadletters(struct cli *cl, int argc, char **argv)
+{
+	const char *name = NULL;
+	int retry = 0, drop = 0;
+	const struct arg_opt opts[] = {
+		{ "--plugin", 1, &name, NULL },
+		{ "--retry", 0, NULL, &retry },
+		{ "--drop", 0, NULL, &drop },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct cache *c;
+	char *pos[1];
+	size_t npos, i;
+	int rc, status;
+
+	if ((rc = args_parse("deadletters", argc, argv, opts, pos, 1,
+	    &npos)) != 0)
+		return rc;
+	for (i = 0; name && i < cl->cfg->nplugins; i++)
+		if (strcmp(cl->cfg->plugins[i].name, name) == 0)
+			break;
+	if (name != NULL && i == cl->cfg->nplugins) {
+		fprintf(stderr, "flagsync deadletters: --plugin NAME must name "
+		    "a [plugin NAME] section of %s\n", cl->cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((retry || drop) && (name == NULL || (retry && drop))) {
+		fprintf(stderr, "flagsync deadletters: --retry or --drop needs "
+		    "--plugin NAME (and not both)\n");
+		return EXIT_USAGE;
+	}
+	if (npos && !(retry || drop)) {
+		fprintf(stderr, "flagsync deadletters: SEQ goes with --retry "
+		    "or --drop\n");
+		return EXIT_USAGE;
+	}
+	if ((status = cli_open_cache(cl, retry || drop ? 0 : CACHE_RDONLY,
+	    &c)) != 0)
+		return status;
+	if (retry || drop)
+		status = dl_act(cl, c, name, npos ? pos[0] : NULL, retry);
+	else
+		status = dl_list(cl, c, name);
 	cache_close(c);
 	return status;
 }
@@ -901,6 +1233,7 @@ static const struct {
 	{ "run", cmd_run, NULL },
 	{ "sync", cmd_sync, NULL },
 	{ "replay", cmd_replay, NULL },
+	{ "deadletters", cmd_deadletters, NULL },
 	{ "plugins", NULL, query_plugins },
 	{ "link", cmd_link, NULL },
 	{ "unlink", cmd_unlink, NULL },

@@ -153,6 +153,10 @@ static int	cfg_set_secret_file(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	cfg_set_module(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	cfg_set_start(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	cfg_set_credentials(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 
 #define CFG_OFF(f)	offsetof(struct config, f)
 
@@ -212,6 +216,10 @@ static const struct cfg_key cfg_plugin_keys[] = {
 	    0, 0 },
 	{ "timeout", cfg_set_int, offsetof(struct config_plugin, timeout),
 	    1, 3600 },
+	{ "start", cfg_set_start, offsetof(struct config_plugin, start),
+	    0, 0 },
+	{ "credentials", cfg_set_credentials,
+	    offsetof(struct config_plugin, credentials), 0, 0 },
 	{ NULL, NULL, 0, 0, 0 }
 };
 
@@ -693,6 +701,52 @@ cfg_set_module(struct cfg_parse *p, const struct cfg_key *k, void *base,
 		    "name (letters, digits, _ . -) nor an absolute path",
 		    cfg_show(p, value));
 	return cfg_set_string(p, k, base, value);
+}
+
+/* Where a new instance starts: oldest or latest. */
+static int
+cfg_set_start(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int *dst = (int *)(void *)((char *)base + k->off);
+
+	if (strcmp(value, "oldest") == 0)
+		*dst = CONFIG_START_OLDEST;
+	else if (strcmp(value, "latest") == 0)
+		*dst = CONFIG_START_LATEST;
+	else
+		return cfg_keyerr(p, k->name, "\"%s\" is neither oldest (every "
+		    "retained event) nor latest", cfg_show(p, value));
+	return 0;
+}
+
+/* The secrets granted to a plugin: a list of jira and split. */
+static int
+cfg_set_credentials(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	unsigned *dst = (unsigned *)(void *)((char *)base + k->off);
+	char word[16];
+	size_t len;
+
+	*dst = 0;
+	for (; *value; value += len) {
+		value += strspn(value, ", \t");
+		if ((len = strcspn(value, ", \t")) == 0)
+			break;
+		if (len == 4 && strncmp(value, "jira", 4) == 0)
+			*dst |= CONFIG_CRED_JIRA;
+		else if (len == 5 && strncmp(value, "split", 5) == 0)
+			*dst |= CONFIG_CRED_SPLIT;
+		else {
+			snprintf(word, sizeof(word), "%.*s", (int)len, value);
+			return cfg_keyerr(p, k->name, "\"%s%s\" is not a "
+			    "credential: give jira, split or both (jira, "
+			    "split)", cfg_show(p, word),
+			    len >= sizeof(word) ? "..." : "");
+		}
+	}
+	return 0;
 }
 
 /* Sections. */

@@ -35,11 +35,21 @@ struct config_kv {
 	int	 line;
 };
 
+/* Where a new instance (no cursor yet) starts. */
+#define CONFIG_START_OLDEST	0	/* every retained event (default) */
+#define CONFIG_START_LATEST	1	/* only events after it started */
+
+/* Secrets a [plugin NAME] is granted (`credentials`), a bit mask. */
+#define CONFIG_CRED_JIRA	0x1	/* [jira] url, email, api_token */
+#define CONFIG_CRED_SPLIT	0x2	/* [split] api_url, admin_key */
+
 struct config_plugin {
 	char		*name;	/* instance name, from [plugin NAME] */
 	char		*module;/* module key, defaults to name */
 	char		*events;/* glob list, default "*" */
 	int		 timeout;	/* deliver timeout seconds, default 30 */
+	int		 start;		/* CONFIG_START_*, default OLDEST */
+	unsigned	 credentials;	/* CONFIG_CRED_* granted by the key */
 	struct config_kv *keys;	/* every other key, for the plugin */
 	size_t		 nkeys, keys_cap;
 	int		 line;

@@ -44,6 +44,8 @@
 struct batch_event {
 	uint64_t seq;			/* 0: a state-replay item */
 	uint64_t item;			/* a state-replay item's number */
+	int64_t	 time_ms;		/* its commit time */
+	bool	 retry;			/* a dead letter delivered again */
 	char	*json;
 	size_t	 len;
 };
@@ -58,6 +60,10 @@ struct instance {
 	struct flagsync_host host;
 	void	*ctx;
 	bool	 inited;
+	bool	 fresh;			/* no cursor yet: `start` decides */
+	bool	 has_flush;
+	size_t	 unflushed;		/* OK since the last flush() */
+	int	 flush_fails;		/* in a row, for the backoff */
 	char	**globs;
 	size_t	 nglobs, globs_cap;
 	uint64_t cursor;		/* last seq taken */
@@ -66,6 +72,7 @@ struct instance {
 	bool	 stop;			/* the supervisor closed the pipe */
 	bool	 reopen;
 	bool	 stuck;			/* the supervisor reported it */
+	bool	 failed;		/* the last event taken was a FAIL */
 	int64_t	 retry_base_ms;
 	char	 state[16];		/* last status written */
 	char	 status_error[512];
@@ -227,7 +234,10 @@ cursor_write(struct cache_txn *t, void *arg)
 	return cache_cursor_put(t, op->instance, op->seq);
 }
 
-/* Makes the in-memory cursor durable (when it moved, or when forced). */
+/*
+ * Makes the in-memory cursor durable (when it moved, or when forced).
+ * Never past events a flush() has not yet written out.
+ */
 static void
 inst_save(struct instance *in, bool force)
 {
@@ -235,7 +245,7 @@ inst_save(struct instance *in, bool force)
 	    NULL, 0, 0 };
 	int rc;
 
-	if (!force && op.seq == in->saved)
+	if ((!force && op.seq == in->saved) || in->unflushed > 0)
 		return;
 	if ((rc = cache_write(in->c, cursor_write, &op)) != 0) {
 		log_warnx("plugin %s: cannot save its cursor: %s",
@@ -328,6 +338,7 @@ deliver_selects(const char *events, const char *type)
 struct fetch {
 	struct batch_event *v;
 	size_t	 n;
+	struct cache_txn *t;	/* the read, for the events' times */
 };
 
 static int
@@ -335,7 +346,14 @@ fetch_cb(void *arg, uint64_t seq, const char *json, size_t len)
 {
 	struct fetch *f = arg;
 	struct batch_event *e = &f->v[f->n];
+	int rc;
 
+	/* the log's own time: an unreadable one is 0, not a made-up time */
+	if ((rc = cache_event_time(f->t, seq, &e->time_ms)) != 0 &&
+	    rc != FS_EPROTO)
+		return rc;
+	e->item = 0;
+	e->retry = false;
 	if ((e->json = malloc(len + 1)) == NULL)
 		return ENOMEM;
 	memcpy(e->json, json, len);
@@ -360,6 +378,7 @@ inst_fetch(struct instance *in, struct fetch *f)
 	f->n = 0;
 	if ((rc = cache_read_begin(in->c, &t)) != 0)
 		return rc;
+	f->t = t;
 	rc = cache_event_foreach(t, in->cursor, fetch_cb, f);
 	if (rc == 0 && f->n == 0)
 		rc = cache_event_last(t, &last);
@@ -494,6 +513,53 @@ inst_dead_letter(struct instance *in, uint64_t seq, const char *msg)
 }
 
 /*
+ * Has the plugin write out what it batched (ABI 1.1 flush()); on OK the
+ * cursor becomes durable.  On RETRY the events since the last good flush
+ * come again after a backoff: the cursor goes back to the durable one,
+ * as after a crash.  Returns true when flushed.
+ */
+static bool
+inst_flush(struct instance *in)
+{
+	char err[512];
+	int rc;
+
+	err[0] = '\0';
+	atomic_store(&in->b->call_seq, in->cursor);
+	atomic_store(&in->b->call_replay, 0);
+	atomic_store(&in->b->call_since, clock_now_ms());
+	rc = in->lp.desc->flush(in->ctx, err, sizeof(err));
+	atomic_store(&in->b->call_since, 0);
+	host_clean_error(err, sizeof(err));
+	if (rc == FLAGSYNC_OK) {
+		in->unflushed = 0;
+		if (atomic_exchange(&in->b->stuck, false) || in->flush_fails) {
+			in->state[0] = '\0';
+			inst_status(in, "running", NULL);
+		}
+		in->flush_fails = 0;
+		inst_save(in, false);
+		atomic_store(&in->b->cursor, in->cursor);
+		return true;
+	}
+	in->cursor = in->saved;
+	atomic_store(&in->b->cursor, in->cursor);
+	in->unflushed = 0;
+	atomic_store(&in->b->stuck, false);
+	if (err[0] == '\0')
+		snprintf(err, sizeof(err), "flush() returned %d", rc);
+	host_set_error(&in->host, err);
+	inst_status(in, "retrying", err);
+	log_warnx("plugin %s: flush() after event %llu: %s; delivering again "
+	    "from event %llu", in->pcfg->name,
+	    (unsigned long long)atomic_load(&in->b->call_seq), err,
+	    (unsigned long long)in->saved + 1);
+	inst_sleep(in, http_backoff_ms(in->flush_fails++, in->retry_base_ms,
+	    DELIVER_RETRY_CAP_MS));
+	return false;
+}
+
+/*
  * Calls deliver() for one event until it is OK or FAIL (or we stop);
  * RETRY waits with exponential backoff.  Returns true when the event was
  * taken (the cursor may move past it).
@@ -510,6 +576,7 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 	memset(&ev, 0, sizeof(ev));
 	ev.struct_size = sizeof(ev);
 	ev.seq = be->seq;
+	ev.time_ms = be->time_ms;
 	ev.type = jfield(doc, "type");
 	ev.project = jfield(doc, "project");
 	ev.flag = jfield(doc, "flag");
@@ -532,19 +599,37 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 			in->state[0] = '\0';
 			inst_status(in, "running", NULL);
 		}
+		in->failed = rc == FLAGSYNC_FAIL;
 		if (rc == FLAGSYNC_OK) {
 			if (attempt)
 				inst_status(in, "running", NULL);
+			if (in->has_flush && !ev.replay)
+				in->unflushed++;
 			return true;
 		}
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "deliver() returned %d", rc);
 		host_set_error(&in->host, err);
 		if (rc == FLAGSYNC_FAIL && ev.replay) {
-			log_warnx("plugin %s: replayed item %llu failed: %s; "
-			    "dead letter kept", in->pcfg->name,
-			    (unsigned long long)be->item, err);
+			log_warnx("plugin %s: replayed %s %s/%s failed: %s; "
+			    "skipped (kept apart as "
+			    DELIVER_STATE_DEAD_PREFIX "%s item %llu)",
+			    in->pcfg->name, ev.type ? ev.type : "?",
+			    ev.project ? ev.project : "?",
+			    ev.flag ? ev.flag : "?", err, in->pcfg->name,
+			    (unsigned long long)be->item);
 			if (inst_replay_dead_letter(in, be->item, err) != 0)
+				return false;
+			inst_status(in, "running", err);
+			return true;
+		}
+		if (rc == FLAGSYNC_FAIL && be->retry) {
+			/* failed again: the letter stays, the cursor too */
+			log_warnx("plugin %s: dead letter %llu failed again: "
+			    "%s", in->pcfg->name, (unsigned long long)be->seq,
+			    err);
+			if (deliver_dead_letter(in->c, in->pcfg->name, be->seq,
+			    0, err) != 0)
 				return false;
 			inst_status(in, "running", err);
 			return true;
@@ -553,7 +638,10 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 			log_warnx("plugin %s: event %llu failed: %s; dead letter "
 			    "kept", in->pcfg->name,
 			    (unsigned long long)be->seq, err);
-			if (inst_dead_letter(in, be->seq, err) != 0)
+			/* the dead letter moves the durable cursor: what
+			 * came before it must be written out first */
+			if ((in->unflushed > 0 && !inst_flush(in)) ||
+			    inst_dead_letter(in, be->seq, err) != 0)
 				return false;
 			inst_status(in, "running", err);
 			return true;
@@ -567,6 +655,114 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 			break;
 	}
 	return false;
+}
+
+/* ------------------------------------------------------------ retries */
+
+/*
+ * `flagsync deadletters --retry` marks letters "retry": true; the
+ * instance delivers those events again, in seq order, from the log: OK
+ * removes the letter, FAIL replaces it, and the cursor never moves.  An
+ * event pruned since is not retried: its letter says so.
+ */
+struct retry_list {
+	uint64_t *v;
+	size_t	 n, cap;
+};
+
+static int
+retry_cb(void *arg, const char *instance, uint64_t seq, const char *json,
+    size_t len)
+{
+	struct retry_list *l = arg;
+
+	(void)instance;
+	if (memmem(json, len, "\"retry\":true", 12) == NULL)
+		return 0;
+	if (ARRAY_GROW(l->v, l->cap, l->n + 1) != 0)
+		return ENOMEM;
+	l->v[l->n++] = seq;
+	return 0;
+}
+
+struct retry_done {
+	const char *instance;
+	uint64_t seq;
+};
+
+static int
+retry_done_txn(struct cache_txn *t, void *arg)
+{
+	struct retry_done *r = arg;
+	int rc = cache_dead_del(t, r->instance, r->seq);
+
+	return rc == FS_ENOTFOUND ? 0 : rc;
+}
+
+/* Delivers one retried letter's event; false when it had to stop. */
+static bool
+inst_retry_one(struct instance *in, uint64_t seq)
+{
+	struct retry_done done = { in->pcfg->name, seq };
+	struct batch_event be;
+	struct cache_txn *t;
+	json_object *doc = NULL;
+	const char *js;
+	size_t len = 0;
+	bool taken;
+	int rc;
+
+	memset(&be, 0, sizeof(be));
+	if (cache_read_begin(in->c, &t) != 0)
+		return false;
+	if ((rc = cache_event_get(t, seq, &js, &len)) == 0 &&
+	    (be.json = strndup(js, len)) == NULL)
+		rc = ENOMEM;
+	if (rc == 0 && cache_event_time(t, seq, &be.time_ms) != 0)
+		be.time_ms = 0;
+	cache_read_end(t);
+	if (rc == FS_ENOTFOUND) {
+		log_warnx("plugin %s: dead letter %llu not retried: the event "
+		    "was pruned", in->pcfg->name, (unsigned long long)seq);
+		return deliver_dead_letter(in->c, in->pcfg->name, seq, 0,
+		    "not retried: the event was pruned from the log") == 0;
+	}
+	if (rc != 0 || (doc = json_tokener_parse(be.json)) == NULL) {
+		free(be.json);
+		return false;
+	}
+	be.seq = seq;
+	be.len = len;
+	be.retry = true;
+	log_info("plugin %s: delivering dead letter %llu again",
+	    in->pcfg->name, (unsigned long long)seq);
+	taken = inst_deliver(in, &be, doc);
+	json_object_put(doc);
+	free(be.json);
+	if (!taken)
+		return false;
+	if (in->failed)
+		return true;	/* FAIL has replaced the letter */
+	return cache_write(in->c, retry_done_txn, &done) == 0;
+}
+
+static void
+inst_take_retries(struct instance *in)
+{
+	struct retry_list l;
+	struct cache_txn *t;
+	size_t i;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (cache_read_begin(in->c, &t) != 0)
+		return;
+	rc = cache_dead_foreach(t, in->pcfg->name, retry_cb, &l);
+	cache_read_end(t);
+	for (i = 0; rc == 0 && i < l.n && !in->stop; i++)
+		if (!inst_retry_one(in, l.v[i]))
+			break;
+	free(l.v);
 }
 
 /* ------------------------------------------------------------ state replay */
@@ -647,7 +843,7 @@ state_link_cb(void *arg, const char *project, const char *flag,
 /* The replayed event for one item, as the log would have it. */
 static int
 state_event(struct cache_txn *t, const struct state_item *it, uint64_t seq,
-    struct buf *out)
+    int64_t now, struct buf *out)
 {
 	const char *src[LINK_SRC_COUNT + 1];
 	struct flag_view v;
@@ -669,7 +865,7 @@ state_event(struct cache_txn *t, const struct state_item *it, uint64_t seq,
 	if (rc != 0 || (it->issue == NULL && !v.defined))
 		goto view_release;
 	ev.seq = seq;	/* 0: the "seq" member says this is no log event */
-	ev.time = clock_now_ms();
+	ev.time = now;
 	ev.type = it->issue ? EV_LINK_ADDED : EV_FLAG_CREATED;
 	ev.project = it->project;
 	ev.flag = it->flag;
@@ -741,7 +937,9 @@ inst_replay_state(struct instance *in)
 	for (i = 0; i < l.n && !in->stop; i++) {
 		if ((rc = cache_read_begin(in->c, &t)) != 0)
 			break;
-		rc = state_event(t, &l.v[i], 0, &out);
+		/* whole seconds, as the event's "time" says */
+		be.time_ms = clock_now_ms() / 1000 * 1000;
+		rc = state_event(t, &l.v[i], 0, be.time_ms, &out);
 		cache_read_end(t);
 		if (rc != 0 || out.len == 0)
 			continue;
@@ -790,8 +988,9 @@ inst_run_batch(struct instance *in, struct fetch *f)
 			    "letter kept", in->pcfg->name,
 			    (unsigned long long)f->v[i].seq);
 			json_object_put(doc);
-			if (inst_dead_letter(in, f->v[i].seq, "unreadable "
-			    "event in the log") != 0)
+			if ((in->unflushed > 0 && !inst_flush(in)) ||
+			    inst_dead_letter(in, f->v[i].seq, "unreadable event "
+			    "in the log") != 0)
 				return false;
 			in->cursor = f->v[i].seq;
 			continue;
@@ -802,7 +1001,10 @@ inst_run_batch(struct instance *in, struct fetch *f)
 		if (!taken)
 			return false;
 		in->cursor = f->v[i].seq;
-		atomic_store(&in->b->cursor, in->cursor);
+		if (in->unflushed >= DELIVER_SAVE_EVERY && !inst_flush(in))
+			return false;
+		if (in->unflushed == 0)
+			atomic_store(&in->b->cursor, in->cursor);
 		inst_maybe_save(in);
 	}
 	return true;
@@ -831,11 +1033,15 @@ deliver_run(struct instance *in)
 		}
 		inst_take_replay(in);
 		inst_replay_state(in);
+		inst_take_retries(in);
 		if (inst_fetch(in, &f) != 0) {
 			inst_sleep(in, DELIVER_IDLE_MS);
 			continue;
 		}
 		if (f.n == 0) {
+			/* the backlog is empty: a batching plugin writes out */
+			if (in->unflushed > 0 && !inst_flush(in))
+				continue;
 			inst_save(in, false);
 			atomic_store(&in->b->cursor, in->cursor);
 			atomic_store(&in->b->idle_gen, gen);
@@ -884,10 +1090,47 @@ inst_cursor_load(struct instance *in)
 	cache_read_end(t);
 	if (rc != 0 && rc != FS_ENOTFOUND)
 		return rc;
+	in->fresh = rc == FS_ENOTFOUND;
 	in->cursor = seq;
 	atomic_store(&in->b->cursor, seq);
 	in->saved = seq;
 	in->saved_at = clock_now_ms();
+	return 0;
+}
+
+/*
+ * A new instance (no cursor yet) starts where its `start` says, decided
+ * once, before it delivers, and made durable at once: neither when the
+ * first poll commits nor a restart can move it.  oldest: every retained
+ * event; latest: only events committed from now on.
+ */
+static int
+inst_start_point(struct instance *in)
+{
+	struct cursor_op op = { in->pcfg->name, 0, NULL, 0, 0 };
+	struct cache_txn *t;
+	uint64_t first = 0, last = 0;
+	int rc;
+
+	if (!in->fresh)
+		return 0;
+	if ((rc = cache_read_begin(in->c, &t)) != 0)
+		return rc;
+	if ((rc = cache_event_first(t, &first)) == 0)
+		rc = cache_event_last(t, &last);
+	cache_read_end(t);
+	if (rc != 0)
+		return rc;
+	if (in->pcfg->start == CONFIG_START_LATEST || first == 0)
+		op.seq = last;		/* latest, or every event pruned */
+	else
+		op.seq = first - 1;
+	if ((rc = cache_write(in->c, cursor_write, &op)) != 0)
+		return rc;
+	in->cursor = op.seq;
+	atomic_store(&in->b->cursor, op.seq);
+	in->saved = op.seq;
+	in->fresh = false;
 	return 0;
 }
 
@@ -917,24 +1160,38 @@ deliver_open(struct instance **out, struct cache *c, const struct config *cfg,
 #endif
 	err[0] = '\0';
 	host_init(&in->host, cfg, pcfg, c);
+	in->host.stopping = &b->stopping;
+	in->host.overdue = &b->stuck;
 	if ((rc = inst_globs(in)) != 0 || (rc = inst_cursor_load(in)) != 0) {
 		snprintf(err, sizeof(err), "%s", fs_strerror(rc));
 		goto refuse;
 	}
 	if ((rc = loader_open(pcfg->module, &in->lp, err, sizeof(err))) != 0)
 		goto refuse;
+	host_config_reset(&in->host);
 	if ((rc = in->lp.desc->init(host_api(), &in->host, &in->ctx, err,
 	    sizeof(err))) != 0) {
 		host_clean_error(err, sizeof(err));
+		/* config_error() named the key's line: that says more */
+		if (host_config_message(&in->host) != NULL)
+			snprintf(err, sizeof(err), "%s",
+			    host_config_message(&in->host));
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "init() returned %d", rc);
 		goto refuse;
 	}
 	in->inited = true;
+	in->has_flush = LOADER_HAS(in->lp.desc, flush);
+	if ((rc = inst_start_point(in)) != 0) {
+		snprintf(err, sizeof(err), "cannot record where it starts: %s",
+		    fs_strerror(rc));
+		goto refuse;
+	}
 	/* a restart keeps the error that ended the previous process */
 	inst_status_ext(in, "running", NULL, true);
-	log_info("plugin %s: module %s (%s), ABI %u.%u, from seq %llu",
-	    pcfg->name, in->lp.desc->name, in->lp.path,
+	log_info("plugin %s: module %s %s (%s), ABI %u.%u, from seq %llu",
+	    pcfg->name, in->lp.desc->name, in->lp.desc->version ?
+	    in->lp.desc->version : "(no version)", in->lp.path,
 	    in->lp.desc->abi_major, in->lp.desc->abi_minor,
 	    (unsigned long long)in->cursor + 1);
 	*out = in;
@@ -955,6 +1212,8 @@ deliver_close(struct instance *in)
 	if (in == NULL)
 		return;
 	if (in->inited) {
+		if (in->unflushed > 0)
+			inst_flush(in);
 		inst_save(in, false);
 		in->lp.desc->shutdown(in->ctx);
 	}

@@ -2,10 +2,12 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -31,6 +33,16 @@ host_init(struct flagsync_host *h, const struct config *cfg,
 		snprintf(h->jira_timeout, sizeof(h->jira_timeout), "%d",
 		    cfg->jira_timeout);
 	snprintf(h->timeout, sizeof(h->timeout), "%d", pcfg->timeout);
+	if (cfg)
+		snprintf(h->split_timeout, sizeof(h->split_timeout), "%d",
+		    cfg->split_timeout);
+	/* The bundled writers, loaded by name from the plugin directory,
+	 * need their own service's secrets. */
+	h->grants = pcfg->credentials;
+	if (strcmp(pcfg->module, "jira") == 0)
+		h->grants |= CONFIG_CRED_JIRA;
+	if (strcmp(pcfg->module, "split") == 0)
+		h->grants |= CONFIG_CRED_SPLIT;
 	h->c = c;
 	/* Static init cannot fail, unlike pthread_mutex_init(). */
 	h->mtx = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
@@ -60,6 +72,18 @@ host_clean_error(char *err, size_t len)
 	scrub_copy(err, len, err);
 }
 
+void
+host_config_reset(struct flagsync_host *h)
+{
+	h->config_err[0] = '\0';
+}
+
+const char *
+host_config_message(const struct flagsync_host *h)
+{
+	return h->config_err[0] ? h->config_err : NULL;
+}
+
 int64_t
 host_last_error(struct flagsync_host *h, char *buf, size_t len)
 {
@@ -74,10 +98,24 @@ host_last_error(struct flagsync_host *h, char *buf, size_t len)
 
 /* ------------------------------------------------------------ config */
 
+/* The plugin's own key, or NULL. */
+static const struct config_kv *
+host_key_find(const struct flagsync_host *h, const char *key)
+{
+	size_t i;
+
+	for (i = 0; key != NULL && i < h->pcfg->nkeys; i++)
+		if (strcmp(h->pcfg->keys[i].key, key) == 0)
+			return &h->pcfg->keys[i];
+	return NULL;
+}
+
 static const char *
 host_config_get(struct flagsync_host *h, const char *key)
 {
-	size_t i;
+	static const char *const creds[] = { NULL, "jira", "split",
+	    "jira, split" };
+	const struct config_kv *kv;
 
 	if (key == NULL)
 		return NULL;
@@ -87,10 +125,151 @@ host_config_get(struct flagsync_host *h, const char *key)
 		return h->pcfg->events;
 	if (strcmp(key, "timeout") == 0)
 		return h->timeout;
-	for (i = 0; i < h->pcfg->nkeys; i++)
-		if (strcmp(h->pcfg->keys[i].key, key) == 0)
-			return h->pcfg->keys[i].value;
-	return NULL;
+	if (strcmp(key, "start") == 0)
+		return h->pcfg->start == CONFIG_START_LATEST ? "latest" :
+		    "oldest";
+	if (strcmp(key, "credentials") == 0)
+		return creds[h->pcfg->credentials & 3];
+	return (kv = host_key_find(h, key)) ? kv->value : NULL;
+}
+
+/*
+ * "FILE:LINE: [plugin NAME] KEY: message", as config_load() words its
+ * own errors; LINE is the key's when it is set, else the section's.
+ */
+static void
+host_config_verror(struct flagsync_host *h, const char *key, const char *fmt,
+    va_list ap)
+{
+	const struct config_kv *kv = host_key_find(h, key);
+	char msg[512];
+	int n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = snprintf(h->config_err, sizeof(h->config_err), "%s:%d: [plugin %s]",
+	    h->cfg ? h->cfg->path : "flagsync.ini", kv ? kv->line :
+	    h->pcfg->line, h->pcfg->name);
+	if (n < 0 || (size_t)n >= sizeof(h->config_err))
+		return;
+	snprintf(h->config_err + n, sizeof(h->config_err) - (size_t)n,
+	    "%s%s: %s", key ? " " : "", key ? key : "", msg);
+	/* a plugin may quote a value: a secret pasted there stays out */
+	scrub_copy(h->config_err, sizeof(h->config_err), h->config_err);
+}
+
+static int
+host_config_error(struct flagsync_host *h, const char *key, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	host_config_verror(h, key, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+static int
+host_config_bool(struct flagsync_host *h, const char *key, int def, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+	const char *v;
+	size_t i;
+
+	*out = def;
+	if ((v = host_config_get(h, key)) == NULL)
+		return 0;
+	for (i = 0; yes[i] != NULL; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	host_config_error(h, key, "\"%s\" is not yes/no/true/false/on/off/"
+	    "1/0", v);
+	return EINVAL;
+}
+
+static int
+host_config_int(struct flagsync_host *h, const char *key, int64_t def,
+    int64_t min, int64_t max, int64_t *out)
+{
+	const char *v;
+	char *end;
+	long long n;
+
+	*out = def;
+	if ((v = host_config_get(h, key)) == NULL)
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || *end != '\0') {
+		host_config_error(h, key, "not an integer: \"%s\"", v);
+		return EINVAL;
+	}
+	if (errno == ERANGE || n < min || n > max) {
+		host_config_error(h, key, "%s is out of range %" PRId64 "..%"
+		    PRId64, v, min, max);
+		return EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+/* N, Ns, Nm, Nh or Nd as milliseconds; EINVAL or ERANGE. */
+static int
+host_duration_parse(const char *v, int64_t *ms)
+{
+	static const char units[] = "smhd";
+	static const int64_t unit_ms[] = { 1000, 60000, 3600000, 86400000 };
+	const char *u;
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || n < 0 || (*end != '\0' && end[1] != '\0'))
+		return EINVAL;
+	if (*end == '\0')
+		u = units;
+	else if ((u = strchr(units, *end)) == NULL)
+		return EINVAL;
+	if (errno == ERANGE || n > INT64_MAX / unit_ms[u - units])
+		return ERANGE;
+	*ms = n * unit_ms[u - units];
+	return 0;
+}
+
+static int
+host_config_duration(struct flagsync_host *h, const char *key, int64_t def_ms,
+    int64_t *out_ms)
+{
+	const char *v;
+	int rc;
+
+	*out_ms = def_ms;
+	if ((v = host_config_get(h, key)) == NULL)
+		return 0;
+	if ((rc = host_duration_parse(v, out_ms)) != 0) {
+		*out_ms = def_ms;
+		host_config_error(h, key, rc == ERANGE ? "\"%s\" is too long" :
+		    "\"%s\" is not a duration: N (seconds), Ns, Nm, Nh or Nd",
+		    v);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int
+host_cancelled(struct flagsync_host *h)
+{
+	return (h->stopping && atomic_load(h->stopping)) ||
+	    (h->overdue && atomic_load(h->overdue));
 }
 
 static const char *
@@ -273,12 +452,32 @@ host_kv_del(struct flagsync_host *h, const char *key)
 	return rc > 0 || rc == 0 ? rc : EIO;
 }
 
+/* [split] keys, for an instance granted them. */
+static const char *
+host_split_config(struct flagsync_host *h, const char *key)
+{
+	if (strcmp(key, "api_url") == 0)
+		return h->cfg->split_api_url;
+	if (strcmp(key, "admin_key") == 0)
+		return h->cfg->split_admin_key;
+	if (strcmp(key, "ca_file") == 0)
+		return h->cfg->ca_file;
+	if (strcmp(key, "timeout") == 0)
+		return h->split_timeout;
+	return NULL;
+}
+
+/* A plugin sees only the secrets granted to it (SPEC §7). */
 static const char *
 host_agent_config(struct flagsync_host *h, const char *section,
     const char *key)
 {
-	if (h->cfg == NULL || section == NULL || key == NULL ||
-	    strcmp(section, "jira") != 0)
+	if (h->cfg == NULL || section == NULL || key == NULL)
+		return NULL;
+	if (strcmp(section, "split") == 0)
+		return h->grants & CONFIG_CRED_SPLIT ?
+		    host_split_config(h, key) : NULL;
+	if (strcmp(section, "jira") != 0 || !(h->grants & CONFIG_CRED_JIRA))
 		return NULL;
 	if (strcmp(key, "url") == 0)
 		return h->cfg->jira_url;
@@ -315,6 +514,11 @@ static const struct flagsync_host_api host_table = {
 	.kv_del = host_kv_del,
 	.release = host_release_buf,
 	.agent_config = host_agent_config,
+	.config_error = host_config_error,
+	.config_bool = host_config_bool,
+	.config_int = host_config_int,
+	.config_duration = host_config_duration,
+	.cancelled = host_cancelled,
 };
 
 const struct flagsync_host_api *

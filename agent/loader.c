@@ -7,17 +7,99 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "error.h"
 #include "loader.h"
 
 /* The size of struct flagsync_plugin in ABI 1.0: what every plugin has. */
 #define LOADER_MIN_SIZE	(offsetof(struct flagsync_plugin, shutdown) + \
 	sizeof(((struct flagsync_plugin *)0)->shutdown))
+
+/* Modules open now, with how many openings share each dlopen handle. */
+struct loader_ref {
+	void	*handle;
+	size_t	 refs;
+};
+
+static pthread_mutex_t loader_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct loader_ref *loader_refs;
+static size_t loader_nrefs, loader_refs_cap;
+
+static struct loader_ref *
+loader_ref_find(void *handle)
+{
+	size_t i;
+
+	for (i = 0; i < loader_nrefs; i++)
+		if (loader_refs[i].handle == handle)
+			return &loader_refs[i];
+	return NULL;
+}
+
+/*
+ * Counts one more opening of lp's module; the first one runs its load().
+ * 0, or FS_ECONFIG / ENOMEM with a line in err.
+ */
+static int
+loader_ref_take(struct loaded_plugin *lp, char *err, size_t errlen)
+{
+	const struct flagsync_plugin *p = lp->desc;
+	struct loader_ref *r;
+	char why[512];
+	int rc = 0;
+
+	pthread_mutex_lock(&loader_mtx);
+	if ((r = loader_ref_find(lp->handle)) != NULL) {
+		r->refs++;
+		goto unlock;
+	}
+	if ((rc = ARRAY_GROW(loader_refs, loader_refs_cap,
+	    loader_nrefs + 1)) != 0) {
+		snprintf(err, errlen, "%s: cannot load: %s", lp->path,
+		    strerror(rc));
+		goto unlock;
+	}
+	if (LOADER_HAS(p, load)) {
+		err[0] = '\0';
+		if (p->load(err, errlen) != 0) {
+			/* the plugin's words go after the file name */
+			err[errlen - 1] = '\0';
+			snprintf(why, sizeof(why), "%s", err[0] ? err :
+			    "no reason given");
+			snprintf(err, errlen, "%s: the module's load() "
+			    "refused: %s", lp->path, why);
+			rc = FS_ECONFIG;
+			goto unlock;
+		}
+	}
+	loader_refs[loader_nrefs].handle = lp->handle;
+	loader_refs[loader_nrefs].refs = 1;
+	loader_nrefs++;
+unlock:
+	pthread_mutex_unlock(&loader_mtx);
+	return rc;
+}
+
+/* One opening less; the last one runs the module's unload(). */
+static void
+loader_ref_drop(struct loaded_plugin *lp)
+{
+	struct loader_ref *r;
+
+	pthread_mutex_lock(&loader_mtx);
+	if ((r = loader_ref_find(lp->handle)) != NULL && --r->refs == 0) {
+		if (LOADER_HAS(lp->desc, unload))
+			lp->desc->unload();
+		*r = loader_refs[--loader_nrefs];
+	}
+	pthread_mutex_unlock(&loader_mtx);
+}
 
 static int
 loader_path(const char *module, char **path, char *err, size_t errlen)
@@ -183,7 +265,8 @@ loader_open(const char *module, struct loaded_plugin *lp, char *err,
 		rc = FS_ECONFIG;
 		goto handle_close;
 	}
-	if ((rc = loader_check(lp, err, errlen)) != 0)
+	if ((rc = loader_check(lp, err, errlen)) != 0 ||
+	    (rc = loader_ref_take(lp, err, errlen)) != 0)
 		goto handle_close;
 	return 0;
 handle_close:
@@ -197,8 +280,10 @@ path_free:
 void
 loader_close(struct loaded_plugin *lp)
 {
-	if (lp->handle)
+	if (lp->handle) {
+		loader_ref_drop(lp);
 		dlclose(lp->handle);
+	}
 	free(lp->path);
 	memset(lp, 0, sizeof(*lp));
 }

@@ -12,6 +12,10 @@
  * deliver and shutdown callbacks.  Every refusal names the file and what
  * is wrong, with both ABI versions when they differ.
  *
+ * A module opened more than once (several instances) is one module: its
+ * ABI 1.1 load() runs when the first opening loads it, unload() when the
+ * last one closes.
+ *
  * Ownership: a struct loaded_plugin owns its dlopen handle; loader_close()
  * dlcloses it.  The descriptor points into the module and is valid until
  * then.
@@ -28,6 +32,12 @@ struct loaded_plugin {
 	char	*path;		/* the file opened */
 	const struct flagsync_plugin *desc;
 };
+
+/* True when descriptor p provides the optional member (ABI 1.1 entries
+ * lie past a 1.0 descriptor's end: never read them there). */
+#define LOADER_HAS(p, member)						\
+	((p)->struct_size >= offsetof(struct flagsync_plugin, member) +	\
+	    sizeof((p)->member) && (p)->member != NULL)
 
 /* Returns 0 or FS_ECONFIG with one line in err. */
 int	loader_open(const char *module, struct loaded_plugin *lp, char *err,

@@ -56,16 +56,34 @@ outproc_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Secrets this instance is not granted leave its memory now. */
 static void
-outproc_drop_secrets(struct config *cfg)
+outproc_forget(char **secret)
 {
-	if (cfg->split_admin_key != NULL) {
-		explicit_bzero(cfg->split_admin_key,
-		    strlen(cfg->split_admin_key));
-		free(cfg->split_admin_key);
-		cfg->split_admin_key = NULL;
-	}
+	if (*secret == NULL)
+		return;
+	explicit_bzero(*secret, strlen(*secret));
+	free(*secret);
+	*secret = NULL;
+}
+
+/*
+ * Secrets this instance is not granted leave its memory now (host.c
+ * would not hand them out either; here a plugin that reads memory it
+ * should not finds nothing).
+ */
+static void
+outproc_drop_secrets(struct config *cfg, const struct config_plugin *pcfg)
+{
+	unsigned grants = pcfg->credentials;
+
+	if (strcmp(pcfg->module, "jira") == 0)
+		grants |= CONFIG_CRED_JIRA;
+	if (strcmp(pcfg->module, "split") == 0)
+		grants |= CONFIG_CRED_SPLIT;
+	if (!(grants & CONFIG_CRED_SPLIT))
+		outproc_forget(&cfg->split_admin_key);
+	if (!(grants & CONFIG_CRED_JIRA))
+		outproc_forget(&cfg->jira_api_token);
 }
 
 static const struct config_plugin *
@@ -97,6 +115,7 @@ outproc_run(struct config *cfg, const char *name, uint64_t digest,
 		    "to reload)", name, cfg->path);
 		return OUTPROC_EXIT_CONFIG;
 	}
+	outproc_drop_secrets(cfg, pcfg);
 	if ((rc = cache_open(&c, cfg->state_dir, 0, err, sizeof(err))) != 0) {
 		log_warnx("plugin %s: %s", name, err[0] ? err :
 		    fs_strerror(rc));
@@ -149,7 +168,6 @@ outproc_main(int argc, char **argv)
 		munmap(b, sizeof(*b));
 		return OUTPROC_EXIT_CONFIG;
 	}
-	outproc_drop_secrets(cfg);
 	status = outproc_run(cfg, argv[2], (uint64_t)digest, (int)wake_fd, b);
 	config_free(cfg);
 	munmap(b, sizeof(*b));

@@ -24,6 +24,7 @@
 #define FLAGSYNC_OUTPROC_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define OUTPROC_COMMAND		"__outproc"
@@ -37,7 +38,8 @@ struct outproc_board {
 	_Atomic uint64_t call_seq;	/* the event inside deliver() */
 	_Atomic int64_t	 call_since;	/* ms epoch; 0 outside deliver() */
 	_Atomic int	 call_replay;	/* ... is a state-replay item */
-	_Atomic int	 stuck;		/* the supervisor reported it stuck */
+	_Atomic bool	 stuck;		/* the supervisor reported it stuck */
+	_Atomic bool	 stopping;	/* the supervisor is stopping it */
 	_Atomic uint64_t wake_gen;	/* bumped by the supervisor */
 	_Atomic uint64_t idle_gen;	/* the wake_gen caught up with */
 	_Atomic uint64_t restarts;	/* for the status record */

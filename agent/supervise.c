@@ -125,15 +125,19 @@ section_text(const struct config *cfg, const struct config_plugin *pcfg,
 	if ((rc = text_field(b, "name", pcfg->name)) != 0 ||
 	    (rc = text_field(b, "module", pcfg->module)) != 0 ||
 	    (rc = text_field(b, "events", pcfg->events)) != 0 ||
-	    (rc = buf_printf(b, "timeout %d\n", pcfg->timeout)) != 0 ||
+	    (rc = buf_printf(b, "timeout %d start %d credentials %u\n",
+	    pcfg->timeout, pcfg->start, pcfg->credentials)) != 0 ||
+	    (rc = text_field(b, "split_api_url", cfg->split_api_url)) != 0 ||
+	    (rc = buf_printf(b, "split_timeout %d\n", cfg->split_timeout)) != 0 ||
 	    (rc = text_field(b, "state_dir", cfg->state_dir)) != 0 ||
 	    (rc = text_field(b, "jira_url", cfg->jira_url)) != 0 ||
 	    (rc = text_field(b, "jira_email", cfg->jira_email)) != 0 ||
 	    (rc = text_field(b, "ca_file", cfg->ca_file)) != 0 ||
 	    (rc = buf_printf(b, "jira_timeout %d\n", cfg->jira_timeout)) != 0)
 		return rc;
-	if (secrets && (rc = text_field(b, "jira_api_token",
-	    cfg->jira_api_token)) != 0)
+	if (secrets && ((rc = text_field(b, "jira_api_token",
+	    cfg->jira_api_token)) != 0 || (rc = text_field(b,
+	    "split_admin_key", cfg->split_admin_key)) != 0))
 		return rc;
 	for (i = 0; i < pcfg->nkeys; i++)
 		if ((rc = text_field(b, pcfg->keys[i].key,
@@ -261,7 +265,8 @@ child_spawn(struct supervisor *s, struct child *ch)
 	argv[7] = NULL;
 	/* the new process's arguments after the fd numbers */
 	atomic_store(&ch->b->call_since, 0);
-	atomic_store(&ch->b->stuck, 0);
+	atomic_store(&ch->b->stuck, false);
+	atomic_store(&ch->b->stopping, false);
 	atomic_store(&ch->b->idle_gen, 0);
 	atomic_store(&ch->b->restarts, ch->restarts);
 	sigfillset(&all);
@@ -496,7 +501,7 @@ child_watch(struct supervisor *s, struct child *ch)
 		    (unsigned long long)atomic_load(&ch->b->call_seq),
 		    (int)(ran / 1000), ch->pcfg->timeout);
 		log_warnx("plugin %s: %s", ch->name, msg);
-		atomic_store(&ch->b->stuck, 1);
+		atomic_store(&ch->b->stuck, true);
 		child_status(s, ch, "stuck", msg);
 	}
 	if (!ch->killed && ran >= limit + s->grace_ms) {
@@ -552,6 +557,8 @@ static void
 child_stop(struct supervisor *s, struct child *ch, int64_t grace_ms)
 {
 	(void)s;
+	/* a long deliver() polling cancelled() hears it at once */
+	atomic_store(&ch->b->stopping, true);
 	if (ch->wake_w >= 0) {
 		close(ch->wake_w);
 		ch->wake_w = -1;

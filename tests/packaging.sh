@@ -262,7 +262,8 @@ for f in /usr/bin/flagsync \
     /usr/share/bash-completion/completions/flagsync \
     /usr/include/flagsync/plugin.h /usr/share/pkgconfig/flagsync-plugin.pc \
     /usr/share/doc/flagsync-dev/examples/Makefile \
-    /usr/share/doc/flagsync-dev/examples/example.c; do
+    /usr/share/doc/flagsync-dev/examples/example.c \
+    /usr/share/doc/flagsync-dev/examples/README.md; do
 	check "installed: $f" test -f "$f"
 done
 check "/usr/bin/flagsync is executable" test -x /usr/bin/flagsync

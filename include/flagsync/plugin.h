@@ -13,14 +13,26 @@
  * ABI rules.  abi_major must equal the host's; abi_minor must not exceed
  * it.  Within a major version structs only grow at the end and each
  * carries its struct_size, so an older plugin keeps working with a newer
- * host and the host never reads past what a plugin provides.  Nothing
- * from libc, LMDB, json-c or libcurl crosses this boundary: strings are
- * NUL-terminated UTF-8, times are int64_t milliseconds since the epoch.
+ * host and the host never reads past what a plugin provides.  ABI 1.1
+ * added, at the ends: config_error(), the typed getters and cancelled()
+ * to the host API; flush(), load() and unload() to the descriptor.  A
+ * plugin that uses them on a host that may be older asks first with
+ * FLAGSYNC_HOST_HAS(api, member); a 1.0 plugin loads and works
+ * unchanged.  Nothing from libc, LMDB, json-c or libcurl crosses this
+ * boundary: strings are NUL-terminated UTF-8, times are int64_t
+ * milliseconds since the epoch.
  *
  * Threads.  All callbacks of one instance are made by one thread at a
  * time (not always the same thread): never concurrently for one ctx.
  * Different instances run concurrently.  The host API may be called from
  * inside any callback of the instance that owns the host handle.
+ *
+ * A poisoned event (one the plugin can never deliver, e.g. a target that
+ * refuses it for good) is skipped by returning FLAGSYNC_FAIL with the
+ * reason in err: the host keeps it as a dead letter and moves on; the
+ * operator lists it with `flagsync deadletters`, and delivers it again
+ * (--retry SEQ) or discards it (--drop SEQ).  Returning FLAGSYNC_OK for
+ * it would lose it silently; FLAGSYNC_RETRY would stall the instance.
  *
  * Ownership.
  *  - The api table and the host handle are valid from init() until
@@ -32,6 +44,8 @@
  *  - Buffers returned by flag_view(), issue_flags() and kv_get() are
  *    allocated by the host; release them with api->release().
  *  - err buffers are owned by the host; write one NUL-terminated line.
+ *  - flush() runs on the instance's thread like deliver(); load() and
+ *    unload() on the thread that loads the module, no instance running.
  *  - ctx is the plugin's own; the host hands it back and never frees it:
  *    shutdown() does.
  */
@@ -46,7 +60,7 @@ extern "C" {
 #endif
 
 #define FLAGSYNC_PLUGIN_ABI_MAJOR	1
-#define FLAGSYNC_PLUGIN_ABI_MINOR	0
+#define FLAGSYNC_PLUGIN_ABI_MINOR	1
 #define FLAGSYNC_PLUGIN_SYMBOL		"flagsync_plugin"
 
 /* deliver() results. */
@@ -66,18 +80,22 @@ extern "C" {
 /* The host's handle for one plugin instance. */
 struct flagsync_host;
 
-/* One change event (SPEC §5), borrowed for the deliver() call. */
+/* One change event, borrowed for the deliver() call.  json is the event
+ * document flagsync-plugin(3) shows (`flagsync events --json`). */
 struct flagsync_event {
 	size_t		 struct_size;	/* sizeof as the host built it */
 	uint64_t	 seq;		/* gap-free, increasing */
-	int64_t		 time_ms;	/* when it was committed */
+	int64_t		 time_ms;	/* when it was committed (the
+					 * event's "time", whole seconds) */
 	const char	*type;		/* "flag.killed", "link.added", ... */
 	const char	*project;
 	const char	*flag;
 	const char	*issue;		/* link events only, else NULL */
 	const char	*json;		/* the whole event document */
 	size_t		 json_len;	/* strlen(json) */
-	int		 replay;	/* non-zero: sent by `flagsync replay` */
+	int		 replay;	/* non-zero: sent by `flagsync replay
+					 * --state`, with seq 0 (not an event
+					 * of the log) */
 };
 
 struct flagsync_host_api {
@@ -86,11 +104,14 @@ struct flagsync_host_api {
 	size_t		 struct_size;
 
 	/* The value of key in this instance's [plugin NAME] section, or
-	 * NULL when it is not set.  "module", "events" and "timeout" answer
-	 * with the values in effect, defaults included. */
+	 * NULL when it is not set.  The host's keys "module", "events",
+	 * "timeout", "start" and "credentials" answer with the values in
+	 * effect, defaults included. */
 	const char	*(*config_get)(struct flagsync_host *h, const char *key);
 	/* The i-th key of the section (from 0), NULL past the end; *value
-	 * gets its value.  For check_config() to reject unknown keys. */
+	 * gets its value.  For check_config() to reject unknown keys: the
+	 * host's own keys (module, events, timeout, start, credentials) are
+	 * not listed. */
 	const char	*(*config_key)(struct flagsync_host *h, size_t i,
 			    const char **value);
 	/* The instance name (the NAME of [plugin NAME]). */
@@ -106,8 +127,8 @@ struct flagsync_host_api {
 			    ;
 
 	/* Read-only cache queries, answered as JSON text in *json (release
-	 * with release()).  flag_view: the SPEC §4 flag view, with
-	 * "issues".  issue_flags: {"issue", "count", "active", "flags": [flag
+	 * with release()).  flag_view: the flag view flagsync-plugin(3)
+	 * shows, with "issues".  issue_flags: {"issue", "count", "active", "flags": [flag
 	 * views]} as `flagsync issue --json` prints it.  Return 0,
 	 * FLAGSYNC_ENOTFOUND, or an errno value. */
 	int		 (*flag_view)(struct flagsync_host *h,
@@ -129,14 +150,56 @@ struct flagsync_host_api {
 	/* Frees a buffer the host returned. */
 	void		 (*release)(struct flagsync_host *h, void *p);
 
-	/* A key of the agent's own [jira] section, for outputs that write
-	 * to Jira: "url", "email", "api_token" (resolved from its file,
+	/* A key of the agent's own [jira] or [split] section, answered only
+	 * when the instance was granted it (`credentials = jira`, `split`
+	 * or both; the bundled jira and split modules have theirs
+	 * implicitly); NULL otherwise and when unset.  "jira": "url",
+	 * "email", "api_token" (resolved from its file,
 	 * $FLAGSYNC_JIRA_API_TOKEN or the jira-api-token credential, as the
-	 * agent does), "timeout", "ca_file".  NULL when unset.  Never log
-	 * api_token.  section must be "jira"; other sections give NULL. */
+	 * agent does), "timeout", "ca_file".  "split": "api_url",
+	 * "admin_key" (resolved likewise), "timeout", "ca_file".  Never log
+	 * a token or key. */
 	const char	*(*agent_config)(struct flagsync_host *h,
 			    const char *section, const char *key);
+
+	/* ---- ABI 1.1 ---- */
+
+	/* Records why key's value is refused, as the host reports it:
+	 * "FILE:LINE: [plugin NAME] KEY: message", LINE being the key's own
+	 * line (the section's when the key is not set; key NULL: the
+	 * section).  When check_config() or init() then fails, this line
+	 * is what the operator sees, in place of err.  Returns 1, for
+	 * `return api->config_error(h, "path", "...");`. */
+	int		 (*config_error)(struct flagsync_host *h,
+			    const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+			    __attribute__((format(printf, 3, 4)))
+#endif
+			    ;
+	/* Typed getters: *out gets key's value, or def when it is not set.
+	 * Return 0, or EINVAL after recording a config_error() that names
+	 * the key's line and what it takes.  yes/no: yes, no, true, false,
+	 * on, off, 1, 0.  Integers: decimal, within [min, max].
+	 * Durations: N (seconds), Ns, Nm, Nh or Nd, as milliseconds. */
+	int		 (*config_bool)(struct flagsync_host *h,
+			    const char *key, int def, int *out);
+	int		 (*config_int)(struct flagsync_host *h, const char *key,
+			    int64_t def, int64_t min, int64_t max,
+			    int64_t *out);
+	int		 (*config_duration)(struct flagsync_host *h,
+			    const char *key, int64_t def_ms, int64_t *out_ms);
+	/* Non-zero when the call in progress should give up as soon as it
+	 * can: the agent is stopping, or deliver() has run past the
+	 * instance's timeout.  A long deliver() polls it and returns
+	 * FLAGSYNC_RETRY (the event comes again). */
+	int		 (*cancelled)(struct flagsync_host *h);
 };
+
+/* True when the host API table has member (ABI 1.1 entries on an older
+ * host do not exist). */
+#define FLAGSYNC_HOST_HAS(api, member)					\
+	((api)->struct_size >= offsetof(struct flagsync_host_api, member) + \
+	    sizeof((api)->member) && (api)->member != NULL)
 
 struct flagsync_plugin {
 	uint32_t	 abi_major;	/* FLAGSYNC_PLUGIN_ABI_MAJOR */
@@ -167,6 +230,24 @@ struct flagsync_plugin {
 	void		 (*reopen)(void *ctx);
 	/* Releases everything init() made. */
 	void		 (*shutdown)(void *ctx);
+
+	/* ---- ABI 1.1: optional (may be NULL) ---- */
+
+	/* Called when the instance has taken every pending event (its
+	 * backlog is empty), and at least every 1000 events: a plugin that
+	 * batches (e.g. rewrites a file once for many events) writes out
+	 * here.  For an instance with flush() the host makes its cursor
+	 * durable only after flush() returns FLAGSYNC_OK, so a crash before
+	 * it brings the events again.  FLAGSYNC_RETRY (a line in err): the
+	 * events since the last good flush are delivered again, after a
+	 * backoff. */
+	int		 (*flush)(void *ctx, char *err, size_t errlen);
+	/* Module-level set-up, once after the module is loaded and before
+	 * any check_config() or init(); 0 or non-zero with a line in err
+	 * (the module is then refused).  unload() runs once before the
+	 * module is unloaded, after every instance's shutdown(). */
+	int		 (*load)(char *err, size_t errlen);
+	void		 (*unload)(void);
 };
 
 #if defined(__GNUC__)
@@ -184,6 +265,21 @@ struct flagsync_plugin {
 #define FLAGSYNC_PLUGIN_LINKAGE
 #endif
 
+/* g++ -Wextra warns of every member a designated initializer leaves
+ * out: a plugin written for ABI 1.0 names none of 1.1's, and must still
+ * build (they are NULL, as intended). */
+#if defined(__cplusplus) && defined(__GNUC__)
+#define FLAGSYNC_PLUGIN_DIAG_PUSH					\
+	_Pragma("GCC diagnostic push")					\
+	_Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
+/* a pragma may not stand before the user's ';': end the declaration
+ * first (C++ takes the second ';' as an empty declaration) */
+#define FLAGSYNC_PLUGIN_DIAG_END	; _Pragma("GCC diagnostic pop")
+#else
+#define FLAGSYNC_PLUGIN_DIAG_PUSH
+#define FLAGSYNC_PLUGIN_DIAG_END
+#endif
+
 /*
  * Defines the plugin's one exported symbol:
  *
@@ -196,6 +292,7 @@ struct flagsync_plugin {
  *	);
  */
 #define FLAGSYNC_PLUGIN_DEFINE(...)					\
+	FLAGSYNC_PLUGIN_DIAG_PUSH					\
 	FLAGSYNC_PLUGIN_LINKAGE FLAGSYNC_PLUGIN_EXPORT			\
 	const struct flagsync_plugin					\
 	flagsync_plugin = {						\
@@ -203,7 +300,7 @@ struct flagsync_plugin {
 		.abi_minor = FLAGSYNC_PLUGIN_ABI_MINOR,			\
 		.struct_size = sizeof(struct flagsync_plugin),		\
 		__VA_ARGS__						\
-	}
+	} FLAGSYNC_PLUGIN_DIAG_END
 
 #ifdef __cplusplus
 }

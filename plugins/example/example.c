@@ -50,9 +50,11 @@ example_open(struct example *ex)
 }
 
 /*
- * `flagsync check-config` calls this.  Reject unknown keys so a typo is
- * reported instead of silently ignored; module, events and timeout are
- * the host's own keys and appear in the list too.
+ * `flagsync check-config` calls this, and init() below.  Reject unknown
+ * keys so a typo is reported instead of silently ignored; the host's own
+ * keys (module, events, timeout, start, credentials) are not listed.
+ * config_error() words the refusal as the host does, naming the file and
+ * the key's own line: "flagsync.ini:12: [plugin myexample] path: ...".
  */
 static int
 example_check_config(const struct flagsync_host_api *api,
@@ -61,20 +63,16 @@ example_check_config(const struct flagsync_host_api *api,
 	const char *key, *value, *path;
 	size_t i;
 
-	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++) {
-		if (strcmp(key, "path") != 0 && strcmp(key, "module") != 0 &&
-		    strcmp(key, "events") != 0 && strcmp(key, "timeout") != 0) {
-			snprintf(err, errlen, "unknown key \"%s\" (example "
-			    "knows path)", key);
-			return -1;
-		}
-	}
+	(void)err;
+	(void)errlen;
+	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
+		if (strcmp(key, "path") != 0)
+			return api->config_error(h, key, "unknown key \"%s\" "
+			    "(example knows path)", key);
 	path = api->config_get(h, "path");
-	if (path == NULL || path[0] != '/') {
-		snprintf(err, errlen, "path must be set to an absolute file "
-		    "name");
-		return -1;
-	}
+	if (path == NULL || path[0] != '/')
+		return api->config_error(h, "path", "path must be set to an "
+		    "absolute file name");
 	return 0;
 }
 
@@ -207,7 +205,7 @@ example_shutdown(void *ctx)
 
 FLAGSYNC_PLUGIN_DEFINE(
 	.name = "example",
-	.version = "1.0",
+	.version = "1.1",
 	.check_config = example_check_config,
 	.init = example_init,
 	.deliver = example_deliver,

@@ -51,13 +51,16 @@ struct file_ctx {
 	size_t		 linecap;
 };
 
-/* Keys the host handles for every instance; file accepts and ignores them. */
+/* file's own keys; a host older than ABI 1.1 also lists its own. */
 static const char *const file_keys[] = {
 	"path", "fsync", "module", "events", "timeout", NULL
 };
 
 static void file_err(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static int file_refuse(const struct flagsync_host_api *,
+    struct flagsync_host *, const char *, char *, size_t, const char *, ...)
+    __attribute__((format(printf, 6, 7)));
 
 static void
 file_err(char *err, size_t errlen, const char *fmt, ...)
@@ -69,6 +72,27 @@ file_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Refuses key's value: with config_error() (ABI 1.1), so that the message
+ * names the key's own file:line, or, from an older host, in err.
+ * Returns EINVAL.
+ */
+static int
+file_refuse(const struct flagsync_host_api *api, struct flagsync_host *h,
+    const char *key, char *err, size_t errlen, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (FLAGSYNC_HOST_HAS(api, config_error))
+		api->config_error(h, key, "%s", msg);
+	file_err(err, errlen, "%s", msg);
+	return EINVAL;
 }
 
 /* strerror(3) is not thread-safe and instances run in parallel. */
@@ -118,24 +142,27 @@ file_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 	const char *key, *value;
 	size_t i;
 
-	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++) {
-		if (!file_known(key)) {
-			file_err(err, errlen, "unknown key \"%s\" (the file "
-			    "module knows path and fsync)", key);
+	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
+		if (!file_known(key))
+			return file_refuse(api, h, key, err, errlen,
+			    "unknown key \"%s\" (the file module knows path "
+			    "and fsync)", key);
+	*path = api->config_get(h, "path");
+	if (*path == NULL || **path == '\0')
+		return file_refuse(api, h, "path", err, errlen, "path is "
+		    "required: the file to append events to");
+	if (**path != '/')
+		return file_refuse(api, h, "path", err, errlen, "path \"%s\" "
+		    "is not absolute", *path);
+	*sync = 0;
+	/* the host's getter words its own refusal, naming the line */
+	if (FLAGSYNC_HOST_HAS(api, config_bool)) {
+		if (api->config_bool(h, "fsync", 0, sync) != 0) {
+			file_err(err, errlen, "fsync: use yes or no");
 			return EINVAL;
 		}
+		return 0;
 	}
-	*path = api->config_get(h, "path");
-	if (*path == NULL || **path == '\0') {
-		file_err(err, errlen, "path is required: the file to append "
-		    "events to");
-		return EINVAL;
-	}
-	if (**path != '/') {
-		file_err(err, errlen, "path \"%s\" is not absolute", *path);
-		return EINVAL;
-	}
-	*sync = 0;
 	value = api->config_get(h, "fsync");
 	if (value != NULL && file_bool(value, sync) != 0) {
 		file_err(err, errlen, "fsync = \"%s\": use yes or no", value);

@@ -151,6 +151,9 @@ static const char *const syslog_keys[] = {
 
 static void syslog_err(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static int syslog_refuse(const struct flagsync_host_api *,
+    struct flagsync_host *, const char *, char *, size_t, const char *, ...)
+    __attribute__((format(printf, 6, 7)));
 
 static void
 syslog_err(char *err, size_t errlen, const char *fmt, ...)
@@ -162,6 +165,27 @@ syslog_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Refuses key's value: with config_error() (ABI 1.1), so that the message
+ * names the key's own file:line, or, from an older host, in err.
+ * Returns EINVAL.
+ */
+static int
+syslog_refuse(const struct flagsync_host_api *api, struct flagsync_host *h,
+    const char *key, char *err, size_t errlen, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (FLAGSYNC_HOST_HAS(api, config_error))
+		api->config_error(h, key, "%s", msg);
+	syslog_err(err, errlen, "%s", msg);
+	return EINVAL;
 }
 
 /* strerror(3) is not thread-safe and instances run in parallel. */
@@ -268,33 +292,25 @@ syslog_config_dest(const struct flagsync_host_api *api,
 
 	c->socket = api->config_get(h, "socket");
 	c->server = api->config_get(h, "server");
-	if (c->socket != NULL && c->server != NULL) {
-		syslog_err(err, errlen, "socket and server are exclusive: "
-		    "set one");
-		return EINVAL;
-	}
+	if (c->socket != NULL && c->server != NULL)
+		return syslog_refuse(api, h, "server", err, errlen, "socket "
+		    "and server are exclusive: set one");
 	if (c->server != NULL) {
-		if (syslog_server(c->server, c) != 0) {
-			syslog_err(err, errlen, "server = \"%s\": use "
-			    "HOST:PORT or [ADDR]:PORT, PORT 1-65535",
-			    c->server);
-			return EINVAL;
-		}
+		if (syslog_server(c->server, c) != 0)
+			return syslog_refuse(api, h, "server", err, errlen,
+			    "server = \"%s\": use HOST:PORT or [ADDR]:PORT, "
+			    "PORT 1-65535", c->server);
 		return 0;
 	}
 	if (c->socket == NULL)
 		c->socket = SYSLOG_SOCKET;
-	if (c->socket[0] != '/') {
-		syslog_err(err, errlen, "socket = \"%s\" is not an absolute "
-		    "path", c->socket);
-		return EINVAL;
-	}
-	if (strlen(c->socket) >= sizeof(sa.sun_path)) {
-		syslog_err(err, errlen, "socket = \"%s\" is longer than a Unix "
-		    "socket path can be (%zu bytes)", c->socket,
-		    sizeof(sa.sun_path) - 1);
-		return EINVAL;
-	}
+	if (c->socket[0] != '/')
+		return syslog_refuse(api, h, "socket", err, errlen, "socket = "
+		    "\"%s\" is not an absolute path", c->socket);
+	if (strlen(c->socket) >= sizeof(sa.sun_path))
+		return syslog_refuse(api, h, "socket", err, errlen, "socket = "
+		    "\"%s\" is longer than a Unix socket path can be (%zu "
+		    "bytes)", c->socket, sizeof(sa.sun_path) - 1);
 	return 0;
 }
 
@@ -307,31 +323,25 @@ syslog_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
-	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++) {
-		if (!syslog_known(key)) {
-			syslog_err(err, errlen, "unknown key \"%s\" (the "
-			    "syslog module knows socket, server, facility and "
-			    "ident)", key);
-			return EINVAL;
-		}
-	}
+	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
+		if (!syslog_known(key))
+			return syslog_refuse(api, h, key, err, errlen,
+			    "unknown key \"%s\" (the syslog module knows "
+			    "socket, server, facility and ident)", key);
 	c->facility = SYSLOG_FACILITY;
 	if ((value = api->config_get(h, "facility")) != NULL)
 		c->facility = syslog_facility(value);
-	if (c->facility == -1) {
-		syslog_err(err, errlen, "facility = \"%s\": use kern, user, "
-		    "mail, daemon, auth, syslog, lpr, news, uucp, cron, "
-		    "authpriv, ftp or local0 to local7", value);
-		return EINVAL;
-	}
+	if (c->facility == -1)
+		return syslog_refuse(api, h, "facility", err, errlen,
+		    "facility = \"%s\": use kern, user, mail, daemon, auth, "
+		    "syslog, lpr, news, uucp, cron, authpriv, ftp or local0 "
+		    "to local7", value);
 	if ((c->ident = api->config_get(h, "ident")) == NULL)
 		c->ident = SYSLOG_IDENT;
-	if (!syslog_token_ok(c->ident, SYSLOG_APPNAME_MAX)) {
-		syslog_err(err, errlen, "ident = \"%s\": use 1 to %d printable "
-		    "ASCII characters, no spaces", c->ident,
-		    SYSLOG_APPNAME_MAX);
-		return EINVAL;
-	}
+	if (!syslog_token_ok(c->ident, SYSLOG_APPNAME_MAX))
+		return syslog_refuse(api, h, "ident", err, errlen, "ident = "
+		    "\"%s\": use 1 to %d printable ASCII characters, no "
+		    "spaces", c->ident, SYSLOG_APPNAME_MAX);
 	return syslog_config_dest(api, h, c, err, errlen);
 }
 

@@ -107,6 +107,33 @@ $(fs flags --json | jq -r '.[] | .flag as $f | .issues[] | "link.added \($f) \(.
 check_eq "every replayed event is marked replay: true" 0 \
     "$(jq -c 'select(.replay != true)' "$T/late.jsonl" | wc -l | tr -d ' ')"
 check_match "replayed link events carry their sources" '"sources":\["split-tag"\]' "$(cat "$T/late.jsonl")"
+check_eq "replayed events carry seq 0, never the seq of a real event" 0 \
+    "$(jq -c 'select(.seq != 0)' "$T/late.jsonl" | wc -l | tr -d ' ')"
+# An instance already caught up: replay --state still sends every item
+# before the command returns (its cursor alone does not make it idle).
+n=$(wc -l <"$T/late.jsonl" | tr -d ' ')
+fs replay --plugin late --state >/dev/null 2>&1
+check_eq "replay --state to a caught-up instance sends all $n items again" \
+    "$((n * 2))" "$(wc -l <"$T/late.jsonl" | tr -d ' ')"
+# A plugin that refuses a replayed item: no dead letter (the item is not
+# in the log, --retry could not find it) and the cursor stays put.
+cat >>"$T/flagsync.ini" <<INI
+[plugin picky]
+module = testplug
+fail_type = link.*
+log = $T/picky.log
+INI
+fs sync >/dev/null 2>&1
+before=$(fs plugins --json | jq -r '.[] | select(.name=="picky") | .cursor')
+: >"$T/picky.log"
+fs replay --plugin picky --state >/dev/null 2>"$T/err"
+check_eq "the refusing plugin got every replayed item, each with seq 0" \
+    "$(fs flags --json | jq -r '.[] | .issues[] | "0 link.added"' | sort)" \
+    "$(awk '$2 == "link.added" && $4 == "replay" { print $1, $2 }' "$T/picky.log" | sort)"
+check_eq "a refused replayed item leaves no dead letter and the cursor where it was" \
+    "0 $before" "$(fs plugins --json | jq -r '.[] | select(.name=="picky") | "\(.dead_letters) \(.cursor)"')"
+check_match "... and is logged as skipped" "replayed link\.added .* failed: link\.added events are not welcome here; skipped" \
+    "$(cat "$T/err")"
 
 # --- syslog lines received by a real listening socket
 python3 - "$T/log.sock" "$T/syslog.txt" <<'PY' &

@@ -51,6 +51,7 @@ confdir=$(mkvar sysconfdir)/flagsync
 unitdir=$(mkvar systemdsystemunitdir)
 sysusersdir=$(mkvar sysusersdir)
 tmpfilesdir=$(mkvar tmpfilesdir)
+docdir=$(mkvar docdir)
 for d in "$bindir" "$pkglibdir" "$unitdir" "$sysusersdir" "$tmpfilesdir"; do
 	case $d in
 	/*) ;;
@@ -78,6 +79,10 @@ check "the SDK header is \$(includedir)/flagsync/plugin.h" \
     test -f "$R$includedir/flagsync/plugin.h"
 check "... and flagsync-plugin.pc is in \$(pkgconfigdir)" \
     test -f "$R$pkgconfigdir/flagsync-plugin.pc"
+for f in example.c Makefile README.md; do
+	check "the example plugin's $f is in \$(docdir)/examples, with the SDK" \
+	    cmp -s "$SRCDIR/plugins/example/$f" "$R$docdir/examples/$f"
+done
 check "the sample flagsync.ini is \$(sysconfdir)/flagsync/flagsync.ini" \
     test -f "$R$confdir/flagsync.ini"
 check "... and links.yaml beside it" test -f "$R$confdir/links.yaml"

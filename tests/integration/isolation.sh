@@ -71,6 +71,31 @@ check_eq "the next sync exits 0: the crash loop has ended" 0 "$rc"
 check_eq "... without calling the plugin on that event again" "" \
     "$(grep "seq $seq" "$T/err")"
 
+# --- deadletters: list, --retry, --drop
+check_eq "deadletters lists it: instance, seq, error" \
+    "hook $seq crashed 3 times (last: killed by SIGSEGV)" \
+    "$(fs deadletters --json | jq -r '.[] | "\(.instance) \(.seq) \(.error)"')"
+check_match "... and as a table" "^hook +$seq +[0-9T:-]+Z +crashed 3 times" \
+    "$(fs deadletters --plugin hook)"
+sed -i 's/^crash_type = .*/crash_type = none/' "$T/flagsync.ini"
+out=$(fs deadletters --plugin hook --retry 2>&1); rc=$?
+check_eq "deadletters --retry without a daemon exits 0 once delivered" 0 "$rc"
+check_eq "... the letter is gone" 0 "$(fs deadletters --json | jq length)"
+check_eq "... and the cursor stayed where it was" "$seq" \
+    "$(fs plugins --json | jq -r '.[] | select(.name=="hook") | .cursor')"
+sed -i 's/^crash_type = .*/crash_type = flag.restored/' "$T/flagsync.ini"
+sim POST kill '{"ws":"Default","flag":"search_v2","killed":false}' >/dev/null
+fs sync >/dev/null 2>&1
+rseq=$(last_seq)
+check_eq "a new dead letter" "$rseq" "$(fs deadletters --plugin hook --json | jq -r '.[].seq')"
+fs deadletters --plugin hook --drop 999999 >/dev/null 2>&1; rc=$?
+check_eq "--drop of a seq that has no letter exits 1" 1 "$rc"
+fs deadletters --plugin hook --drop "$rseq" >/dev/null 2>&1; rc=$?
+check_eq "--drop SEQ exits 0" 0 "$rc"
+check_eq "... and the letter is gone" 0 "$(fs deadletters --json | jq length)"
+fs deadletters --retry >/dev/null 2>&1; rc=$?
+check_eq "--retry without --plugin is a usage error" 2 "$rc"
+
 # --- run: the same plugin under the daemon
 with_config "[plugin hook]
 module = crash

@@ -33,6 +33,8 @@ PAGE3=$DOC/flagsync-plugin.3
 PLUGIN_KEYS="[plugin NAME]:module
 [plugin NAME]:events
 [plugin NAME]:timeout
+[plugin NAME]:start
+[plugin NAME]:credentials
 file output:path
 file output:fsync
 syslog output:socket
@@ -169,7 +171,7 @@ awk '
 	function flush() {
 		for (i = 0; i < n; i++) {
 			t = title
-			if (plug && k[i] !~ /^(module|events|timeout)$/)
+			if (plug && k[i] !~ /^(module|events|timeout|start|credentials)$/)
 				t = mod " output"
 			print t ":" k[i]
 		}

@@ -19,7 +19,7 @@ with_plugins "[plugin bad]
 module = abi2"
 err=$(fs check-config 2>&1); rc=$?
 check_eq "foreign ABI major: check-config exits 2" 2 "$rc"
-check_match "... naming the file and both versions" "abi2.so: plugin ABI 2\.0, but this flagsync speaks ABI 1\.0" "$err"
+check_match "... naming the file and both versions" "abi2.so: plugin ABI 2\.0, but this flagsync speaks ABI 1\.1" "$err"
 err=$(fs sync 2>&1); rc=$?
 check_eq "foreign ABI major: sync exits 1" 1 "$rc"
 check_match "... and says the output could not start" "abi2.so: plugin ABI 2\.0" "$err"
@@ -45,6 +45,28 @@ init_fail = yes"
 err=$(fs sync 2>&1); rc=$?
 check_eq "init failure: sync exits 1" 1 "$rc"
 check_match "... with the plugin's reason" "plugin bad refused: init_fail is set" "$err"
+
+# The bundled file and syslog modules name the line of the key they refuse
+# (config_error()), not the section's.
+with_plugins "[plugin audit]
+module = file
+path = $T/audit.jsonl
+fsync = maybe
+
+[plugin sl]
+module = syslog
+facility = nowhere"
+fline=$(grep -n '^fsync = maybe' "$T/flagsync.ini" | cut -d: -f1)
+sline=$(grep -n '^facility = nowhere' "$T/flagsync.ini" | cut -d: -f1)
+err=$(fs check-config 2>&1); rc=$?
+check_eq "file fsync = maybe, syslog facility = nowhere: check-config exits 2" 2 "$rc"
+check_match "... file names the fsync line ($fline)" \
+    "flagsync\.ini:$fline: \[plugin audit\] fsync: \"maybe\" is not yes/no" "$err"
+check_match "... syslog names the facility line ($sline)" \
+    "flagsync\.ini:$sline: \[plugin sl\] facility: facility = \"nowhere\": use kern" "$err"
+err=$(fs sync 2>&1)
+check_match "... and so do their init() in sync" \
+    "plugin audit refused: .*flagsync\.ini:$fline: \[plugin audit\] fsync:" "$err"
 
 # A module anyone but root and us could have written is not loaded.
 mkdir -p "$T/mods"
@@ -115,7 +137,7 @@ check_eq "each event four times, in seq order" \
 check_eq "plugins --json has the SPEC keys" \
     "name,module,abi,version,state,cursor,backlog,dead_letters,restarts,last_error" \
     "$(fs plugins --json | jq -r '.[0] | keys_unsorted | join(",")')"
-check_eq "cursor at the last event, backlog 0" "6 0 1.0" \
+check_eq "cursor at the last event, backlog 0" "6 0 1.1" \
     "$(fs plugins --json | jq -r '.[0] | "\(.cursor) \(.backlog) \(.abi)"')"
 check_eq "status carries the plugin backlogs too" "flaky 0" \
     "$(fs status --json | jq -r '.plugins[0] | "\(.name) \(.backlog)"')"

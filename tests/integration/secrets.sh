@@ -63,10 +63,12 @@ timeout = 5
 
 [plugin jira]
 module = $JIRAPLUG
+credentials = jira
 events = *
 
 [plugin leaky]
 module = $TESTPLUG
+credentials = jira
 leak = yes"
 
 # no_secret DESCRIPTION TEXT: neither the token nor its Basic form.
