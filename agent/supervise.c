@@ -263,7 +263,7 @@ child_spawn(struct supervisor *s, struct child *ch)
 	argv[5] = wake;
 	argv[6] = board;
 	argv[7] = NULL;
-	/* the new process's arguments after the fd numbers */
+	/* a fresh scoreboard call: what is there is the dead process's */
 	atomic_store(&ch->b->call_since, 0);
 	atomic_store(&ch->b->stuck, false);
 	atomic_store(&ch->b->stopping, false);
