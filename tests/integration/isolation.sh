@@ -78,6 +78,9 @@ check_eq "the next sync exits 0: the crash loop has ended" 0 "$rc"
 check_eq "... without calling the plugin on that event again" "" \
     "$(grep "seq $seq" "$T/err")"
 
+check_eq "with no agent running, plugins shows the outputs idle" "idle idle" \
+    "$(fs plugins --json | jq -r '[.[].state] | join(" ")')"
+
 # --- deadletters: list, --retry, --drop
 check_eq "deadletters lists it: instance, seq, error" \
     "hook $seq crashed 3 times (last: killed by SIGSEGV)" \
@@ -102,6 +105,27 @@ check_eq "--drop SEQ exits 0" 0 "$rc"
 check_eq "... and the letter is gone" 0 "$(fs deadletters --json | jq length)"
 fs deadletters --retry >/dev/null 2>&1; rc=$?
 check_eq "--retry without --plugin is a usage error" 2 "$rc"
+
+# --- the crash count is durable: one crash per sync, three syncs
+with_config "[plugin hook]
+module = crash
+crash_type = flag.killed
+log = $T/hook0.log"
+sed -i '/^\[agent\]/a deliver_timeout = 2' "$T/flagsync.ini"
+fs sync >/dev/null 2>&1
+sim POST kill '{"ws":"Default","flag":"new_checkout","killed":true}' >/dev/null
+kseq0=
+for i in 1 2 3; do
+	# a restart backoff longer than deliver_timeout: one crash per sync
+	FLAGSYNC_TEST_RETRY_MS=60000 fs sync >/dev/null 2>"$T/err$i"
+	[ -n "$kseq0" ] || kseq0=$(last_seq)
+done
+check_match "the first sync counts crash 1" "seq $kseq0: .*\(crash 1 on this event\)" "$(cat "$T/err1")"
+check_match "the next sync, a new process, counts crash 2" "seq $kseq0: .*\(crash 2 on this event\)" "$(cat "$T/err2")"
+check_match "the third dead-letters it" "seq $kseq0: .*crashed 3 times on it: dead letter kept" "$(cat "$T/err3")"
+FLAGSYNC_TEST_RETRY_MS=60000 fs sync >/dev/null 2>&1; rc=$?
+check_eq "the crash loop across agent runs has ended: the next sync exits 0" 0 "$rc"
+sim POST kill '{"ws":"Default","flag":"new_checkout","killed":false}' >/dev/null
 
 # --- run: the same plugin under the daemon
 with_config "[plugin hook]
