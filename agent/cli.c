@@ -201,8 +201,8 @@ cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 		    "within deliver_timeout (%d s); see 'flagsync plugins'\n",
 		    cmd, cl->cfg->deliver_timeout);
 	else if (crashes || dead) {
-		fprintf(stderr, "flagsync %s: %llu output crash%s, %llu event%s "
-		    "dead-lettered; see 'flagsync deadletters'\n", cmd,
+		fprintf(stderr, "flagsync %s: %llu output crash%s, %llu "
+		    "event%s dead-lettered; see 'flagsync deadletters'\n", cmd,
 		    (unsigned long long)crashes, crashes == 1 ? "" : "es",
 		    (unsigned long long)dead, dead == 1 ? "" : "s");
 		rc = EIO;

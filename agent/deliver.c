@@ -55,7 +55,7 @@ struct instance {
 	const struct config *cfg;
 	const struct config_plugin *pcfg;
 	struct outproc_board *b;	/* shared with the supervisor */
-	int	 wake_fd;		/* the supervisor's pipe: wake, reopen, EOF */
+	int	 wake_fd;		/* the supervisor's pipe */
 	struct loaded_plugin lp;
 	struct flagsync_host host;
 	void	*ctx;
@@ -989,8 +989,8 @@ inst_run_batch(struct instance *in, struct fetch *f)
 			    (unsigned long long)f->v[i].seq);
 			json_object_put(doc);
 			if ((in->unflushed > 0 && !inst_flush(in)) ||
-			    inst_dead_letter(in, f->v[i].seq, "unreadable event "
-			    "in the log") != 0)
+			    inst_dead_letter(in, f->v[i].seq, "unreadable "
+			    "event in the log") != 0)
 				return false;
 			in->cursor = f->v[i].seq;
 			continue;

@@ -128,7 +128,8 @@ section_text(const struct config *cfg, const struct config_plugin *pcfg,
 	    (rc = buf_printf(b, "timeout %d start %d credentials %u\n",
 	    pcfg->timeout, pcfg->start, pcfg->credentials)) != 0 ||
 	    (rc = text_field(b, "split_api_url", cfg->split_api_url)) != 0 ||
-	    (rc = buf_printf(b, "split_timeout %d\n", cfg->split_timeout)) != 0 ||
+	    (rc = buf_printf(b, "split_timeout %d\n",
+	    cfg->split_timeout)) != 0 ||
 	    (rc = text_field(b, "state_dir", cfg->state_dir)) != 0 ||
 	    (rc = text_field(b, "jira_url", cfg->jira_url)) != 0 ||
 	    (rc = text_field(b, "jira_email", cfg->jira_email)) != 0 ||
