@@ -67,7 +67,40 @@ check_eq "the unchanged output kept its pid" "$apid" "$(outpid audit)"
 check_eq "... and got every event once" "$last" "$(wc -l <"$T/audit.jsonl" | tr -d ' ')"
 check_match "changed sections were restarted" "outputs: 1 kept running, 1 stopped, 1 started" \
     "$(cat "$T/daemon.log")"
+check_eq "the unchanged output was started once, never restarted" 1 \
+    "$(grep -c 'plugin audit: module file' "$T/daemon.log")"
 daemon_stop
 check_eq "no output process is left behind" "" "$(pgrep -f "__outproc $T/flagsync.ini" || true)"
+
+# --- a SIGHUP that changes an output stuck inside a long deliver(): the
+# successor starts only once the old process is gone (killed after the
+# grace), never beside it
+export FLAGSYNC_TEST_STUCK_GRACE_MS=1000
+rm -rf "$T/state" "$T/slow.log" "$T/audit.jsonl"
+: >"$T/daemon.log"
+write_config "[plugin slow]
+module = hang
+hang_type = none
+delay_ms = 8000
+exclusive = $T/slow.lock
+log = $T/slow.log
+
+[plugin audit]
+module = file
+path = $T/audit.jsonl"
+sed -i '/^\[agent\]/a interval = 1\njitter = 0' "$T/flagsync.ini"
+( exec "$FLAGSYNC" -c "$T/flagsync.ini" run >>"$T/daemon.log" 2>&1 ) &
+DPID=$!
+check "the slow output is inside its first deliver()" wait_for 10 test -s "$T/slow.log"
+sed -i 's/^delay_ms = .*/delay_ms = 0/' "$T/flagsync.ini"
+kill -HUP "$DPID"
+last=$(last_seq)
+check "the successor delivers everything" wait_for 20 sh -c \
+    "[ \$('$FLAGSYNC' -c '$T/flagsync.ini' plugins --json | jq -r '.[] | select(.name==\"slow\") | .cursor') -eq $last ]"
+check_eq "never two deliverers of one instance" "" "$(grep OVERLAP "$T/slow.log")"
+check_match "the old process was killed after the grace" \
+    "plugin slow: still inside deliver\(\) .* after it was asked to stop; killing it" \
+    "$(cat "$T/daemon.log")"
+daemon_stop
 
 done_testing
