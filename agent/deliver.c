@@ -39,7 +39,6 @@
 #define DELIVER_SAVE_MS		200	/* ... or this long */
 #define DELIVER_IDLE_MS		1000	/* look for new events at least this often */
 #define DELIVER_REPLAY_PREFIX	"replay:"
-#define DELIVER_STATE_PREFIX	"replay-state:"
 
 struct batch_event {
 	uint64_t seq;			/* 0: a state-replay item */
@@ -588,7 +587,8 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 	for (attempt = 0; !in->stop; attempt++) {
 		err[0] = '\0';
 		/* the scoreboard tells the supervisor what a crash was on */
-		atomic_store(&in->b->call_seq, be->seq);
+		/* a state-replay item is known by its number */
+		atomic_store(&in->b->call_seq, ev.replay ? be->item : be->seq);
 		atomic_store(&in->b->call_replay, ev.replay ? 1 : 0);
 		atomic_store(&in->b->call_since, clock_now_ms());
 		rc = in->lp.desc->deliver(in->ctx, &ev, err, sizeof(err));

@@ -36,6 +36,9 @@
 
 #define DELIVER_RETRY_BASE_MS	1000
 #define DELIVER_RETRY_CAP_MS	(5 * 60 * 1000)
+/* `replay --state` requests NAME's state replay under this prefix + NAME
+ * in the cursors database. */
+#define DELIVER_STATE_PREFIX	"replay-state:"
 /* Dead letters of state-replay items live under this prefix + NAME. */
 #define DELIVER_STATE_DEAD_PREFIX	"state-replay:"
 

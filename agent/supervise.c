@@ -323,10 +323,33 @@ child_start(struct supervisor *s, struct child *ch)
 
 struct crash_op {
 	const char *name;
+	bool	 replay;	/* a state-replay item: seq is its number */
 	uint64_t seq;
 	const char *dead;	/* the letter, when this is the last crash */
 	unsigned count;		/* out: crashes on seq so far */
 };
+
+/* The third crash in a state replay: its letter kept apart, the request
+ * given up (the cursor is not the replay's to move). */
+static int
+crash_replay_end(struct cache_txn *t, struct crash_op *op, const char *kseq,
+    const char *kcount)
+{
+	char dead[FS_INSTANCE_MAX + 32], req[FS_INSTANCE_MAX + 32];
+	int rc;
+
+	snprintf(dead, sizeof(dead), DELIVER_STATE_DEAD_PREFIX "%s", op->name);
+	snprintf(req, sizeof(req), DELIVER_STATE_PREFIX "%s", op->name);
+	if ((rc = cache_dead_put(t, dead, op->seq, op->dead,
+	    strlen(op->dead))) != 0)
+		return rc;
+	if ((rc = cache_cursor_del(t, req)) != 0 && rc != FS_ENOTFOUND)
+		return rc;
+	if ((rc = cache_cursor_del(t, kseq)) != 0 && rc != FS_ENOTFOUND)
+		return rc;
+	rc = cache_cursor_del(t, kcount);
+	return rc == FS_ENOTFOUND ? 0 : rc;
+}
 
 static int
 crash_txn(struct cache_txn *t, void *arg)
@@ -344,13 +367,17 @@ crash_txn(struct cache_txn *t, void *arg)
 	if ((rc = cache_cursor_get(t, kcount, &count)) != 0 &&
 	    rc != FS_ENOTFOUND)
 		return rc;
-	count = seq == op->seq ? count + 1 : 1;
+	/* a state replay counts under seq 0, which no event has */
+	count = seq == (op->replay ? 0 : op->seq) ? count + 1 : 1;
 	op->count = (unsigned)count;
 	if (count < SUPERVISE_CRASH_MAX || op->dead == NULL) {
-		if ((rc = cache_cursor_put(t, kseq, op->seq)) != 0)
+		if ((rc = cache_cursor_put(t, kseq, op->replay ? 0 :
+		    op->seq)) != 0)
 			return rc;
 		return cache_cursor_put(t, kcount, count);
 	}
+	if (op->replay)
+		return crash_replay_end(t, op, kseq, kcount);
 	/* the last crash: the event becomes a dead letter, delivery goes on */
 	if ((rc = cache_dead_put(t, op->name, op->seq, op->dead,
 	    strlen(op->dead))) != 0)
@@ -373,16 +400,18 @@ crash_txn(struct cache_txn *t, void *arg)
  */
 static unsigned
 child_count_crash(struct supervisor *s, struct child *ch, uint64_t seq,
-    const char *how)
+    bool replay, const char *how)
 {
 	struct crash_op op;
 	char msg[256];
 	int rc;
 
-	snprintf(msg, sizeof(msg), "crashed %d times (last: %s)",
-	    SUPERVISE_CRASH_MAX, how);
+	snprintf(msg, sizeof(msg), "crashed %d times (last: %s)%s",
+	    SUPERVISE_CRASH_MAX, how, replay ? "; the state replay was "
+	    "given up" : "");
 	memset(&op, 0, sizeof(op));
 	op.name = ch->name;
+	op.replay = replay;
 	op.seq = seq;
 	if ((op.dead = deliver_dead_format(ch->name, seq, msg)) == NULL) {
 		log_warnx("plugin %s: cannot count its crash: %s", ch->name,
@@ -396,7 +425,10 @@ child_count_crash(struct supervisor *s, struct child *ch, uint64_t seq,
 		    fs_strerror(rc));
 		return 0;
 	}
-	if (op.count >= SUPERVISE_CRASH_MAX) {
+	if (op.count >= SUPERVISE_CRASH_MAX && replay)
+		log_warnx("plugin %s: state-replay item %llu %s; dead letter "
+		    "kept", ch->name, (unsigned long long)seq, msg);
+	else if (op.count >= SUPERVISE_CRASH_MAX) {
 		log_warnx("plugin %s: event %llu %s; dead letter kept",
 		    ch->name, (unsigned long long)seq, msg);
 		atomic_store(&ch->b->cursor, seq);
@@ -409,15 +441,17 @@ static void
 child_died(struct supervisor *s, struct child *ch, int wstatus)
 {
 	char how[160], sbuf[32], detail[400];
+	const char *what;
 	uint64_t seq = 0;
 	int64_t delay;
 	unsigned count = 0;
-	bool inside;
+	bool inside, replay;
 
-	inside = atomic_load(&ch->b->call_since) != 0 &&
-	    !atomic_load(&ch->b->call_replay);
+	inside = atomic_load(&ch->b->call_since) != 0;
+	replay = inside && atomic_load(&ch->b->call_replay);
 	if (inside)
 		seq = atomic_load(&ch->b->call_seq);
+	what = replay ? "state-replay item" : "seq";
 	if (WIFSIGNALED(wstatus) && ch->killed)
 		snprintf(how, sizeof(how), "killed with SIGKILL after %lld s "
 		    "stuck in deliver()", (long long)(ch->killed_after_ms /
@@ -433,18 +467,18 @@ child_died(struct supervisor *s, struct child *ch, int wstatus)
 	ch->restarts++;
 	atomic_store(&ch->b->restarts, ch->restarts);
 	if (inside)
-		count = child_count_crash(s, ch, seq, how);
+		count = child_count_crash(s, ch, seq, replay, how);
 	if (count >= SUPERVISE_CRASH_MAX)
 		ch->crashes = 1;	/* moved on: no long backoff */
 	delay = http_backoff_ms((int)ch->crashes - 1, s->retry_base_ms,
 	    DELIVER_RETRY_CAP_MS);
 	if (inside && count >= SUPERVISE_CRASH_MAX)
-		snprintf(detail, sizeof(detail), "seq %llu: process %ld %s in "
+		snprintf(detail, sizeof(detail), "%s %llu: process %ld %s in "
 		    "deliver(); crashed %u times on it: dead letter kept",
-		    (unsigned long long)seq, (long)ch->pid, how, count);
+		    what, (unsigned long long)seq, (long)ch->pid, how, count);
 	else if (inside)
-		snprintf(detail, sizeof(detail), "seq %llu: process %ld %s in "
-		    "deliver() (crash %u on this event)",
+		snprintf(detail, sizeof(detail), "%s %llu: process %ld %s in "
+		    "deliver() (crash %u on this event)", what,
 		    (unsigned long long)seq, (long)ch->pid, how, count);
 	else
 		snprintf(detail, sizeof(detail), "process %ld %s outside "

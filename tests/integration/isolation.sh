@@ -106,6 +106,24 @@ check_eq "... and the letter is gone" 0 "$(fs deadletters --json | jq length)"
 fs deadletters --retry >/dev/null 2>&1; rc=$?
 check_eq "--retry without --plugin is a usage error" 2 "$rc"
 
+# --- a crash during `replay --state` ends too, and never moves the cursor
+with_config "[plugin hook]
+module = crash
+crash_type = *
+crash_replay = yes"
+fs sync >/dev/null 2>&1
+before=$(fs plugins --json | jq -r '.[0].cursor')
+fs replay --plugin hook --state >/dev/null 2>"$T/err"; rc=$?
+check_eq "replay --state into an output that crashes on replayed items exits 1" 1 "$rc"
+check_eq "... after 3 crashes, naming the state-replay item" 3 \
+    "$(grep -c 'plugin hook (module crash): state-replay item [0-9]*: .*SIGSEGV' "$T/err")"
+item=$(sed -n 's/.*state-replay item \([0-9]*\): .*/\1/p' "$T/err" | tail -1)
+check_eq "... its letter kept apart as a replay item, none counted for hook, the cursor not moved" \
+    "hook 0 true $item 0 $before" \
+    "$(fs deadletters --json | jq -r '.[] | "\(.instance) \(.seq) \(.replay) \(.item)"') $(fs plugins --json | jq -r '.[0] | "\(.dead_letters) \(.cursor)"')"
+fs sync >/dev/null 2>&1; rc=$?
+check_eq "... and the replay given up: the next sync exits 0" 0 "$rc"
+
 # --- the crash count is durable: one crash per sync, three syncs
 with_config "[plugin hook]
 module = crash

@@ -5,6 +5,7 @@
  * field it did not expect.  Keys:
  *   crash_type = GLOB   crash on events of these types (default flag.killed)
  *   crash_flag = NAME   ... only when the event is about this flag
+ *   crash_replay = yes  ... only on `replay --state` items
  *   log = PATH          append "SEQ TYPE" for every deliver() call
  */
 #include <fnmatch.h>
@@ -17,6 +18,7 @@
 struct crash {
 	const char *type;
 	const char *flag;
+	int	 replay;
 	FILE	*log;
 	int	*null;		/* the pointer the bug forgets to check */
 };
@@ -34,6 +36,8 @@ crash_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 	if (c->type == NULL)
 		c->type = "flag.killed";
 	c->flag = api->config_get(h, "crash_flag");
+	c->replay = (v = api->config_get(h, "crash_replay")) &&
+	    strcmp(v, "yes") == 0;
 	if ((v = api->config_get(h, "log")) && (c->log = fopen(v, "a")) ==
 	    NULL) {
 		snprintf(err, errlen, "cannot open %s", v);
@@ -57,7 +61,8 @@ crash_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 		    ev->type);
 		fflush(c->log);
 	}
-	if (fnmatch(c->type, ev->type, 0) == 0 && (c->flag == NULL ||
+	if (fnmatch(c->type, ev->type, 0) == 0 && (!c->replay ||
+	    ev->replay) && (c->flag == NULL ||
 	    (ev->flag && strcmp(c->flag, ev->flag) == 0)))
 		*(volatile int *)c->null = 1;
 	return FLAGSYNC_OK;
