@@ -2156,6 +2156,20 @@ cache_dead_put(struct cache_txn *t, const char *instance, uint64_t seq,
 	return txn_put_changed(t, t->dead, &k, json, len);
 }
 
+int
+cache_dead_del(struct cache_txn *t, const char *instance, uint64_t seq)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_dead(&k, instance, seq)) != 0)
+		return rc;
+	rc = txn_del(t, t->dead, &k);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
 /* Walks the letters of instance, or of every instance for NULL. */
 static int
 dead_walk(struct cache_txn *t, const char *instance, walk_fn fn,

@@ -201,6 +201,9 @@ int	cache_cursor_foreach(struct cache_txn *t, cache_cursor_cb cb,
  * of the same (instance, seq). */
 int	cache_dead_put(struct cache_txn *t, const char *instance,
 	    uint64_t seq, const char *json, size_t len);
+/* FS_ENOTFOUND when there was none. */
+int	cache_dead_del(struct cache_txn *t, const char *instance,
+	    uint64_t seq);
 typedef int (*cache_dead_cb)(void *arg, const char *instance, uint64_t seq,
 	    const char *json, size_t len);
 /* In (instance, numeric seq) order; instance NULL means every instance. */

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "args.h"
+#include "array.h"
 #include "cache.h"
 #include "cli.h"
 #include "commit.h"
@@ -18,6 +20,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "error.h"
+#include "jsonw.h"
 #include "keys.h"
 #include "linkset.h"
 #include "linksfile.h"
@@ -28,9 +31,11 @@
 #include "maxlen.h"
 #include "names.h"
 #include "poll.h"
+#include "supervise.h"
 #include "query.h"
 #include "recover.h"
 #include "scrub.h"
+#include "table.h"
 
 struct cli {
 	const char *config_path;
@@ -76,12 +81,15 @@ cli_usage(FILE *out)
 "  link   FLAG ISSUE [--project P]   connect a flag and an issue (source local)\n"
 "  unlink FLAG ISSUE [--project P]   remove a local link\n"
 "  status                   last poll of each source, errors, counts\n"
-"  plugins                  each output: module, ABI, cursor, backlog, dead\n"
-"                           letters, last error\n"
+"  plugins                  each output: module, version, ABI, state,\n"
+"                           restarts, cursor, backlog, dead letters, last error\n"
 "  replay --plugin NAME [--from SEQ | --state]\n"
 "                           deliver NAME's events again from SEQ (default:\n"
 "                           the oldest retained event), or send the current\n"
 "                           state as flag.created/link.added replay events\n"
+"  deadletters [--plugin NAME [--retry|--drop [SEQ]]]\n"
+"                           list dead letters (instance, seq, time, error);\n"
+"                           deliver NAME's again, or discard them\n"
 "  run                      the daemon: poll, diff, deliver; until SIGTERM\n"
 "  check-config             parse and validate everything, touch no network\n"
 "  export [--format json|csv]\n"
@@ -139,27 +147,50 @@ cli_project(struct cli *cl, const char *cmd, const char *given)
 
 /* ------------------------------------------------------------ sync */
 
+/* Dead letters of every instance; 0 when they cannot be counted. */
+static uint64_t
+cli_dead_count(struct cache *c)
+{
+	struct cache_txn *t;
+	uint64_t n = 0;
+
+	if (cache_read_begin(c, &t) == 0) {
+		cache_dead_count(t, NULL, &n);
+		cache_read_end(t);
+	}
+	return n;
+}
+
 /*
  * Delivers pending events to every configured output for up to
- * [agent] deliver_timeout, as `sync` and `replay` do; 0 when every
- * instance started and took every event.
+ * [agent] deliver_timeout, as `sync` and `replay` do, each output in its
+ * own process under the supervisor (as `run` does); 0 when every
+ * instance started and took every event, and none crashed or
+ * dead-lettered one.
  */
 static int
 cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 {
-	struct deliver *d;
+	struct supervisor *s;
+	uint64_t dead, after, crashes;
 	size_t refused;
 	int rc;
 
 	if (cl->cfg->nplugins == 0)
 		return 0;
-	if ((rc = deliver_start(&d, c, cl->cfg)) != 0) {
+	dead = cli_dead_count(c);
+	if ((rc = supervise_start(&s, c, cl->cfg, log_get_level())) != 0) {
 		fprintf(stderr, "flagsync %s: %s\n", cmd, fs_strerror(rc));
 		return rc;
 	}
-	refused = deliver_refused(d);
-	rc = deliver_wait_idle(d, (int64_t)cl->cfg->deliver_timeout * 1000);
-	deliver_stop(d, 5000);
+	rc = supervise_wait_idle(s, (int64_t)cl->cfg->deliver_timeout * 1000);
+	refused = supervise_refused(s);
+	crashes = supervise_crashes(s);
+	/* every output process has exited when this returns */
+	supervise_stop(s, 5000);
+	/* new letters only: a retried one that went counts down */
+	after = cli_dead_count(c);
+	dead = after > dead ? after - dead : 0;
 	if (refused) {
 		fprintf(stderr, "flagsync %s: %zu output%s could not start "
 		    "(see above)\n", cmd, refused, refused == 1 ? "" : "s");
@@ -169,6 +200,13 @@ cli_deliver(struct cli *cl, struct cache *c, const char *cmd)
 		fprintf(stderr, "flagsync %s: not every event was delivered "
 		    "within deliver_timeout (%d s); see 'flagsync plugins'\n",
 		    cmd, cl->cfg->deliver_timeout);
+	else if (crashes || dead) {
+		fprintf(stderr, "flagsync %s: %llu output crash%s, %llu "
+		    "event%s dead-lettered; see 'flagsync deadletters'\n", cmd,
+		    (unsigned long long)crashes, crashes == 1 ? "" : "es",
+		    (unsigned long long)dead, dead == 1 ? "" : "s");
+		rc = EIO;
+	}
 	return rc;
 }
 
@@ -707,6 +745,314 @@ cache_close:
 	return status;
 }
 
+/* ------------------------------------------------------------ deadletters */
+
+struct dl_list {
+	json_object *arr;
+	const char *only;	/* NULL: every instance */
+	uint64_t seq;		/* 0: every seq */
+	bool	 retry;		/* --retry: mark; --drop: delete */
+	struct dl_item *items;	/* --retry/--drop: what they act on */
+	size_t	 n, cap;
+};
+
+/* "state-replay:NAME" letters belong to NAME, as state-replay items. */
+static const char *
+dl_owner(const char *instance, bool *replay)
+{
+	size_t plen = strlen(DELIVER_STATE_DEAD_PREFIX);
+
+	*replay = strncmp(instance, DELIVER_STATE_DEAD_PREFIX, plen) == 0;
+	return *replay ? instance + plen : instance;
+}
+
+static int
+dl_list_cb(void *arg, const char *instance, uint64_t seq, const char *json,
+    size_t len)
+{
+	struct dl_list *l = arg;
+	json_object *d, *o, *v;
+	const char *owner;
+	bool replay;
+
+	owner = dl_owner(instance, &replay);
+	if (l->only && strcmp(owner, l->only) != 0)
+		return 0;
+	d = jsonw_parse(json, len);
+	if ((o = json_object_new_object()) == NULL) {
+		json_object_put(d);
+		return ENOMEM;
+	}
+	jsonw_str(o, "instance", owner);
+	jsonw_put(o, "seq", json_object_new_int64(replay ? 0 :
+	    (int64_t)seq));
+	if (replay)
+		jsonw_put(o, "item", json_object_new_int64((int64_t)seq));
+	jsonw_put(o, "replay", json_object_new_boolean(replay));
+	jsonw_put(o, "time", d && json_object_object_get_ex(d, "time", &v) ?
+	    json_object_get(v) : NULL);
+	jsonw_put(o, "error", d && json_object_object_get_ex(d, "message",
+	    &v) ? json_object_get(v) : NULL);
+	jsonw_put(o, "retry", json_object_new_boolean(d &&
+	    json_object_object_get_ex(d, "retry", &v) &&
+	    json_object_get_boolean(v)));
+	json_object_put(d);
+	return json_object_array_add(l->arr, o) == 0 ? 0 : ENOMEM;
+}
+
+static void
+dl_print(struct cli *cl, json_object *arr)
+{
+	struct table *tab;
+	json_object *o;
+	char seq[32];
+	size_t i;
+
+	if (cl->json) {
+		printf("%s\n", json_object_to_json_string_ext(arr,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		return;
+	}
+	if (json_object_array_length(arr) == 0) {
+		printf("no dead letters\n");
+		return;
+	}
+	if ((tab = table_new(5, "INSTANCE", "SEQ", "TIME", "RETRY",
+	    "ERROR")) == NULL)
+		return;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		if (json_object_get_boolean(json_object_object_get(o,
+		    "replay")))
+			snprintf(seq, sizeof(seq), "replay item %lld",
+			    (long long)json_object_get_int64(
+			    json_object_object_get(o, "item")));
+		else
+			snprintf(seq, sizeof(seq), "%lld", (long long)
+			    json_object_get_int64(json_object_object_get(o,
+			    "seq")));
+		table_add(tab, json_object_get_string(json_object_object_get(o,
+		    "instance")), seq, json_object_get_string(
+		    json_object_object_get(o, "time")),
+		    json_object_get_boolean(json_object_object_get(o,
+		    "retry")) ? "pending" : "", json_object_get_string(
+		    json_object_object_get(o, "error")));
+	}
+	table_print(tab, stdout);
+	table_free(tab);
+}
+
+/* One letter --retry or --drop acts on (copies: the walk's are not). */
+struct dl_item {
+	char	*instance;
+	uint64_t seq;
+	char	*json;
+	size_t	 len;
+};
+
+static int
+dl_collect_cb(void *arg, const char *instance, uint64_t seq,
+    const char *json, size_t len)
+{
+	struct dl_list *l = arg;
+	struct dl_item *it;
+
+	if (l->seq != 0 && seq != l->seq)
+		return 0;
+	if (ARRAY_GROW(l->items, l->cap, l->n + 1) != 0)
+		return ENOMEM;
+	it = &l->items[l->n];
+	if ((it->instance = strdup(instance)) == NULL)
+		return ENOMEM;
+	if ((it->json = strndup(json, len)) == NULL) {
+		free(it->instance);
+		return ENOMEM;
+	}
+	it->seq = seq;
+	it->len = len;
+	l->n++;
+	return 0;
+}
+
+static void
+dl_items_free(struct dl_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->items[i].instance);
+		free(l->items[i].json);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = l->cap = 0;
+}
+
+/* --retry marks a letter "retry": true (the instance delivers it again);
+ * --drop deletes it. */
+static int
+dl_act_one(struct cache_txn *t, const struct dl_item *it, bool retry)
+{
+	json_object *d;
+	const char *js;
+	int rc;
+
+	if (!retry)
+		return cache_dead_del(t, it->instance, it->seq);
+	if ((d = jsonw_parse(it->json, it->len)) == NULL)
+		return FS_EDAMAGED;
+	if (json_object_object_add(d, "retry",
+	    json_object_new_boolean(1)) != 0 ||
+	    (js = json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL) {
+		json_object_put(d);
+		return ENOMEM;
+	}
+	rc = cache_dead_put(t, it->instance, it->seq, js, strlen(js));
+	json_object_put(d);
+	return rc;
+}
+
+static int
+dl_act_txn(struct cache_txn *t, void *arg)
+{
+	struct dl_list *l = arg;
+	size_t i;
+	int rc;
+
+	/* collect first, then change: no write under a running walk */
+	dl_items_free(l);
+	if ((rc = cache_dead_foreach(t, l->only, dl_collect_cb, l)) != 0)
+		return rc;
+	for (i = 0; i < l->n; i++)
+		if ((rc = dl_act_one(t, &l->items[i], l->retry)) != 0)
+			return rc;
+	return 0;
+}
+
+static int
+dl_list(struct cli *cl, struct cache *c, const char *name)
+{
+	struct dl_list l;
+	struct cache_txn *t;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.only = name;
+	if ((l.arr = json_object_new_array()) == NULL)
+		return EXIT_RUNTIME;
+	if ((rc = cache_read_begin(c, &t)) == 0) {
+		rc = cache_dead_foreach(t, NULL, dl_list_cb, &l);
+		cache_read_end(t);
+	}
+	if (rc == 0)
+		dl_print(cl, l.arr);
+	else
+		fprintf(stderr, "flagsync deadletters: %s\n", fs_strerror(rc));
+	json_object_put(l.arr);
+	return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* --retry or --drop on NAME's letters (SEQ, or all). */
+static int
+dl_act(struct cli *cl, struct cache *c, const char *name, const char *seqs,
+    bool retry)
+{
+	struct dl_list l;
+	char *end, err[1024];
+	int rc, fd = -1, status = 0;
+
+	memset(&l, 0, sizeof(l));
+	l.only = name;
+	l.retry = retry;
+	if (seqs != NULL) {
+		errno = 0;
+		l.seq = strtoull(seqs, &end, 10);
+		if (errno || *end != '\0' || seqs[0] == '-' || l.seq == 0) {
+			fprintf(stderr, "flagsync deadletters: SEQ must be a "
+			    "sequence number, not '%s'\n", seqs);
+			return EXIT_USAGE;
+		}
+	}
+	if ((rc = cache_write(c, dl_act_txn, &l)) != 0) {
+		fprintf(stderr, "flagsync deadletters: %s\n", fs_strerror(rc));
+		dl_items_free(&l);
+		return EXIT_RUNTIME;
+	}
+	if (l.n == 0) {
+		fprintf(stderr, "flagsync deadletters: %s has no dead letter%s"
+		    "%s\n", name, seqs ? " for seq " : "s", seqs ? seqs : "");
+		return EXIT_RUNTIME;
+	}
+	printf("%s: %zu dead letter%s %s\n", name, l.n, l.n == 1 ? "" : "s",
+	    retry ? "to deliver again" : "dropped");
+	dl_items_free(&l);
+	if (!retry)
+		return 0;
+	/* a running daemon delivers them; otherwise deliver now, as sync */
+	rc = lock_acquire(cl->cfg->state_dir, &fd, err, sizeof(err));
+	if (rc == FS_ELOCKED) {
+		printf("the running flagsync delivers them\n");
+		return 0;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "flagsync deadletters: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	if (cli_deliver(cl, c, "deadletters") != 0)
+		status = EXIT_RUNTIME;
+	lock_release(fd);
+	return status;
+}
+
+static int
+cmd_deadletters(struct cli *cl, int argc, char **argv)
+{
+	const char *name = NULL;
+	int retry = 0, drop = 0;
+	const struct arg_opt opts[] = {
+		{ "--plugin", 1, &name, NULL },
+		{ "--retry", 0, NULL, &retry },
+		{ "--drop", 0, NULL, &drop },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct cache *c;
+	char *pos[1];
+	size_t npos, i;
+	int rc, status;
+
+	if ((rc = args_parse("deadletters", argc, argv, opts, pos, 1,
+	    &npos)) != 0)
+		return rc;
+	for (i = 0; name && i < cl->cfg->nplugins; i++)
+		if (strcmp(cl->cfg->plugins[i].name, name) == 0)
+			break;
+	if (name != NULL && i == cl->cfg->nplugins) {
+		fprintf(stderr, "flagsync deadletters: --plugin NAME must name "
+		    "a [plugin NAME] section of %s\n", cl->cfg->path);
+		return EXIT_USAGE;
+	}
+	if ((retry || drop) && (name == NULL || (retry && drop))) {
+		fprintf(stderr, "flagsync deadletters: --retry or --drop needs "
+		    "--plugin NAME (and not both)\n");
+		return EXIT_USAGE;
+	}
+	if (npos && !(retry || drop)) {
+		fprintf(stderr, "flagsync deadletters: SEQ goes with --retry "
+		    "or --drop\n");
+		return EXIT_USAGE;
+	}
+	if ((status = cli_open_cache(cl, retry || drop ? 0 : CACHE_RDONLY,
+	    &c)) != 0)
+		return status;
+	if (retry || drop)
+		status = dl_act(cl, c, name, npos ? pos[0] : NULL, retry);
+	else
+		status = dl_list(cl, c, name);
+	cache_close(c);
+	return status;
+}
+
 /* ------------------------------------------------------------ links */
 
 static int
@@ -887,6 +1233,7 @@ static const struct {
 	{ "run", cmd_run, NULL },
 	{ "sync", cmd_sync, NULL },
 	{ "replay", cmd_replay, NULL },
+	{ "deadletters", cmd_deadletters, NULL },
 	{ "plugins", NULL, query_plugins },
 	{ "link", cmd_link, NULL },
 	{ "unlink", cmd_unlink, NULL },

@@ -31,6 +31,7 @@
 #include "lock.h"
 #include "log.h"
 #include "poll.h"
+#include "supervise.h"
 
 /*
  * The watchdog thread pings systemd on the main loop's behalf, so that a
@@ -58,7 +59,7 @@ struct daemon {
 	int		 status;	/* exit status */
 	int		 lock_fd;
 	struct cache	*cache;
-	struct deliver	*deliver;
+	struct supervisor *sup;		/* the output processes */
 	int64_t		 last_start;	/* monotonic ms, last cycle's start */
 	int64_t		 next_start;	/* monotonic ms */
 	unsigned	 failures;	/* consecutive failed cycles */
@@ -413,16 +414,17 @@ daemon_log_level(const struct daemon *d)
 	    d->cfg->log_level);
 }
 
-/* deliver_start() with the daemon's signals left to the main thread. */
+/* supervise_start() with the daemon's signals left to the main thread. */
 static int
 daemon_deliver_start(struct daemon *d, const struct config *cfg,
-    struct deliver **out)
+    struct supervisor **out)
 {
 	sigset_t old;
 	int rc;
 
 	daemon_signals_block(&old);
-	rc = deliver_start(out, d->cache, cfg);
+	rc = supervise_start(out, d->cache, cfg, d->log_override >= 0 ?
+	    d->log_override : cfg->log_level);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
 		log_msg(LOG_ERR, "cannot start delivery: %s", fs_strerror(rc));
@@ -470,7 +472,7 @@ daemon_run_cycle(struct daemon *d)
 	rc = poll_cycle(d->cfg, d->cache, &daemon_stop, &rep);
 	daemon_progress(d);
 	if (rep.commit.nevents > 0)
-		deliver_notify(d->deliver);
+		supervise_notify(d->sup);
 	if (daemon_stop)
 		return;
 	daemon_prune(d);
@@ -517,34 +519,20 @@ daemon_reload_check(const struct daemon *d, const struct config *ncfg)
 	return 0;
 }
 
-/* Restarts delivery on ncfg and makes it current.  On failure delivery
- * goes back to the old configuration; if even that fails the daemon
- * stops with exit status 1. */
+/*
+ * Makes ncfg current.  The supervisor keeps the processes of unchanged
+ * outputs running and stops a changed one before its successor starts;
+ * once it returns nothing refers to the old configuration.
+ */
 static void
 daemon_reload_swap(struct daemon *d, struct config *ncfg)
 {
-	struct deliver *nd;
-	size_t left;
-
-	left = deliver_stop(d->deliver, DAEMON_STOP_GRACE_MS);
-	d->deliver = NULL;
+	supervise_reload(d->sup, ncfg);
 	daemon_progress(d);
-	if (daemon_deliver_start(d, ncfg, &nd) == 0) {
-		d->deliver = nd;
-		/* a worker left inside a plugin still reads its old section */
-		if (left == 0)
-			config_free(d->cfg);
-		d->cfg = ncfg;
-		daemon_log_level(d);
-		log_info("configuration reloaded");
-		return;
-	}
-	config_free(ncfg);
-	log_warnx("keeping the previous configuration");
-	if (daemon_deliver_start(d, d->cfg, &d->deliver) != 0) {
-		d->status = EXIT_RUNTIME;
-		daemon_stop = 1;
-	}
+	config_free(d->cfg);
+	d->cfg = ncfg;
+	daemon_log_level(d);
+	log_info("configuration reloaded");
 }
 
 static void
@@ -559,7 +547,7 @@ daemon_reload(struct daemon *d)
 	    (unsigned long long)ts.tv_sec * 1000000 +
 	    (unsigned long long)ts.tv_nsec / 1000);
 	log_info("SIGHUP: reloading %s", d->config_path);
-	deliver_reopen(d->deliver);
+	supervise_reopen(d->sup);
 	if (config_load(d->config_path, &ncfg, err, sizeof(err)) != 0)
 		log_warnx("%s; keeping the previous configuration", err);
 	else if (daemon_reload_check(d, ncfg) != 0)
@@ -668,7 +656,7 @@ daemon_setup(struct daemon *d)
 		log_msg(LOG_ERR, "run: %s", err[0] ? err : fs_strerror(rc));
 		return EXIT_RUNTIME;
 	}
-	if (daemon_deliver_start(d, d->cfg, &d->deliver) != 0)
+	if (daemon_deliver_start(d, d->cfg, &d->sup) != 0)
 		return EXIT_RUNTIME;
 	if ((rc = watchdog_start(&d->wd)) != 0)
 		log_warnx("cannot start the systemd watchdog thread: %s",
@@ -698,8 +686,9 @@ daemon_shutdown(struct daemon *d)
 	else if (d->status != 0 && d->cache != NULL)
 		log_info("stopping after an error");
 	daemon_notify("STOPPING=1");
-	if (d->deliver != NULL)
-		deliver_stop(d->deliver, DAEMON_STOP_GRACE_MS);
+	/* every output process has exited when this returns */
+	if (d->sup != NULL)
+		supervise_stop(d->sup, DAEMON_STOP_GRACE_MS);
 	watchdog_stop(&d->wd);
 	if (d->cache != NULL)
 		cache_close(d->cache);

@@ -1,15 +1,21 @@
-/* deliver.c - one worker thread per plugin instance, reading the event log. */
+/*
+ * deliver.c - one plugin instance reading the event log: the delivery loop
+ * that runs in the instance's own process (outproc.c), and the helpers
+ * the supervisor (supervise.c) shares with it: dead letters, status
+ * records, pruning.
+ */
 #include "autoconf.h"
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <pthread.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -24,6 +30,8 @@
 #include "http.h"
 #include "loader.h"
 #include "log.h"
+#include "maxlen.h"
+#include "outproc.h"
 #include "view.h"
 
 #define DELIVER_BATCH		512	/* events read per read transaction */
@@ -31,86 +39,45 @@
 #define DELIVER_SAVE_MS		200	/* ... or this long */
 #define DELIVER_IDLE_MS		1000	/* look for new events at least this often */
 #define DELIVER_REPLAY_PREFIX	"replay:"
-#define DELIVER_STATE_PREFIX	"replay-state:"
 
 struct batch_event {
-	uint64_t seq;
-	int64_t	 time_ms;	/* its commit time */
+	uint64_t seq;			/* 0: a state-replay item */
+	uint64_t item;			/* a state-replay item's number */
+	int64_t	 time_ms;		/* its commit time */
+	bool	 retry;			/* a dead letter delivered again */
 	char	*json;
 	size_t	 len;
 };
 
 struct instance {
-	struct deliver *d;
+	struct cache *c;
+	const struct config *cfg;
 	const struct config_plugin *pcfg;
+	struct outproc_board *b;	/* shared with the supervisor */
+	int	 wake_fd;		/* the supervisor's pipe */
 	struct loaded_plugin lp;
 	struct flagsync_host host;
 	void	*ctx;
 	bool	 inited;
 	bool	 fresh;			/* no cursor yet: `start` decides */
 	bool	 has_flush;
-	_Atomic size_t unflushed;	/* OK since the last flush() */
+	size_t	 unflushed;		/* OK since the last flush() */
 	int	 flush_fails;		/* in a row, for the backoff */
-	bool	 started;		/* thread running */
-	pthread_t thread;
 	char	**globs;
 	size_t	 nglobs, globs_cap;
-	_Atomic uint64_t cursor;	/* last seq taken */
+	uint64_t cursor;		/* last seq taken */
 	uint64_t saved;			/* last seq made durable */
 	int64_t	 saved_at;
-	_Atomic int64_t call_since;	/* ms, 0 outside deliver() */
-	_Atomic uint64_t call_seq;
-	_Atomic bool stuck;
-	_Atomic bool reopen;
-	_Atomic bool exited;
-	_Atomic bool replaying;		/* a state replay may be pending */
-	pthread_mutex_t smtx;		/* worker and watchdog write status */
+	bool	 stop;			/* the supervisor closed the pipe */
+	bool	 reopen;
+	bool	 stuck;			/* the supervisor reported it */
+	bool	 failed;		/* the last event taken was a FAIL */
+	int64_t	 retry_base_ms;
 	char	 state[16];		/* last status written */
 	char	 status_error[512];
 };
 
-struct deliver {
-	struct cache *c;
-	const struct config *cfg;
-	struct instance *inst;
-	size_t	 n;
-	size_t	 refused;
-	pthread_mutex_t mtx;
-	pthread_cond_t wake;		/* new events, stop */
-	pthread_cond_t progress;	/* a worker moved on */
-	uint64_t gen;
-	_Atomic bool stop;
-	pthread_t watchdog;
-	bool	 watchdog_started;
-	int64_t	 retry_base_ms;
-};
-
-static void
-abs_after(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* ------------------------------------------------------------ status */
-
-struct status_op {
-	const char *source;
-	const char *json;
-};
-
-static int
-status_write(struct cache_txn *t, void *arg)
-{
-	struct status_op *op = arg;
-
-	return cache_status_put(t, op->source, op->json, strlen(op->json));
-}
 
 /* Adds v to o as key; false (v freed) when json-c could not allocate. */
 static bool
@@ -125,66 +92,121 @@ jadd(json_object *o, const char *key, json_object *v)
 	return true;
 }
 
+struct status_op {
+	const char *source;
+	const struct deliver_status *st;
+};
+
+/*
+ * Read-modify-write in one transaction: the instance's process and the
+ * supervisor both write the record (each the fields it knows), and
+ * neither may undo what the other wrote.
+ */
+static int
+status_write(struct cache_txn *t, void *arg)
+{
+	struct status_op *op = arg;
+	const struct deliver_status *st = op->st;
+	json_object *o = NULL;
+	const char *js;
+	char tbuf[32];
+	size_t len;
+	int rc;
+
+	if (cache_status_get(t, op->source, &js, &len) == 0)
+		o = json_tokener_parse(js);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	if (o == NULL && (o = json_object_new_object()) == NULL)
+		return ENOMEM;
+	view_format_time(clock_now_ms(), tbuf);
+	rc = ENOMEM;
+	if (!jadd(o, "ok", json_object_new_boolean(
+	    strcmp(st->state, "running") == 0)) ||
+	    !jadd(o, "state", json_object_new_string(st->state)) ||
+	    (st->error != NULL && !jadd(o, "error",
+	    json_object_new_string(st->error))) ||
+	    (st->error == NULL && !st->keep_error &&
+	    json_object_object_add(o, "error", NULL) != 0) ||
+	    !jadd(o, "since", json_object_new_string(tbuf)) ||
+	    !jadd(o, "module", json_object_new_string(st->module)) ||
+	    !jadd(o, "restarts", json_object_new_int64(
+	    (int64_t)st->restarts)) ||
+	    !jadd(o, "agent_pid", json_object_new_int64(
+	    (int64_t)st->agent_pid)))
+		goto put;
+	if ((st->path && !jadd(o, "path", json_object_new_string(st->path))) ||
+	    (st->abi && !jadd(o, "abi", json_object_new_string(st->abi))) ||
+	    (st->version && !jadd(o, "version",
+	    json_object_new_string(st->version))))
+		goto put;
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (js != NULL)
+		rc = cache_status_put(t, op->source, js, strlen(js));
+put:
+	json_object_put(o);
+	return rc;
+}
+
+int
+deliver_status_update(struct cache *c, const char *instance,
+    const struct deliver_status *st)
+{
+	struct status_op op;
+	char source[FS_INSTANCE_MAX + 16];
+
+	snprintf(source, sizeof(source), "plugin:%s", instance);
+	op.source = source;
+	op.st = st;
+	return cache_write(c, status_write, &op);
+}
+
 /*
  * The instance's status record ("plugin:NAME"), written only when its
  * state or error changes, so an idle instance writes nothing.
  */
 static void
-inst_status(struct instance *in, const char *state, const char *error)
+inst_status_ext(struct instance *in, const char *state, const char *error,
+    bool keep_error)
 {
-	struct status_op op;
-	json_object *o;
-	char source[256], tbuf[32];
+	struct deliver_status st;
+	char abi[32];
 
-	pthread_mutex_lock(&in->smtx);
 	if (strcmp(in->state, state) == 0 &&
-	    strcmp(in->status_error, error ? error : "") == 0) {
-		pthread_mutex_unlock(&in->smtx);
+	    strcmp(in->status_error, error ? error : "") == 0)
 		return;
-	}
 	snprintf(in->state, sizeof(in->state), "%s", state);
 	snprintf(in->status_error, sizeof(in->status_error), "%s",
 	    error ? error : "");
-	view_format_time(clock_now_ms(), tbuf);
-	if ((o = json_object_new_object()) == NULL ||
-	    !jadd(o, "ok", json_object_new_boolean(
-	    strcmp(state, "running") == 0)) ||
-	    !jadd(o, "state", json_object_new_string(state)) ||
-	    (error != NULL && !jadd(o, "error",
-	    json_object_new_string(error))) ||
-	    (error == NULL && json_object_object_add(o, "error", NULL) != 0) ||
-	    !jadd(o, "since", json_object_new_string(tbuf)) ||
-	    !jadd(o, "module", json_object_new_string(in->pcfg->module)) ||
-	    (in->lp.path != NULL &&
-	    !jadd(o, "path", json_object_new_string(in->lp.path))))
-		goto nomem;
+	memset(&st, 0, sizeof(st));
+	st.state = state;
+	st.error = error;
+	st.keep_error = keep_error;
+	st.module = in->pcfg->module;
+	st.path = in->lp.path;
+	st.restarts = atomic_load(&in->b->restarts);
+	st.agent_pid = getppid();
 	if (in->lp.desc) {
-		snprintf(tbuf, sizeof(tbuf), "%u.%u", in->lp.desc->abi_major,
+		snprintf(abi, sizeof(abi), "%u.%u", in->lp.desc->abi_major,
 		    in->lp.desc->abi_minor);
-		if (!jadd(o, "abi", json_object_new_string(tbuf)) ||
-		    (in->lp.desc->version != NULL && !jadd(o, "version",
-		    json_object_new_string(in->lp.desc->version))))
-			goto nomem;
+		st.abi = abi;
+		st.version = in->lp.desc->version;
 	}
-	op.json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (op.json == NULL)
-		goto nomem;
-	snprintf(source, sizeof(source), "plugin:%s", in->pcfg->name);
-	op.source = source;
-	if (cache_write(in->d->c, status_write, &op) != 0)
+	if (deliver_status_update(in->c, in->pcfg->name, &st) != 0) {
+		/* Forget the state so that the next call tries again. */
+		in->state[0] = '\0';
 		log_warnx("plugin %s: cannot record its status",
 		    in->pcfg->name);
-	json_object_put(o);
-	pthread_mutex_unlock(&in->smtx);
-	return;
-nomem:
-	/* Forget the state so that the next call tries again. */
-	in->state[0] = '\0';
-	log_warnx("plugin %s: cannot record its status: %s", in->pcfg->name,
-	    strerror(ENOMEM));
-	json_object_put(o);
-	pthread_mutex_unlock(&in->smtx);
+	}
+}
+
+static void
+inst_status(struct instance *in, const char *state, const char *error)
+{
+	inst_status_ext(in, state, error, false);
 }
 
 /* ------------------------------------------------------------ cursor */
@@ -206,6 +228,8 @@ cursor_write(struct cache_txn *t, void *arg)
 	if (op->dead && (rc = cache_dead_put(t, op->instance, op->dead_seq,
 	    op->dead, op->dead_len)) != 0)
 		return rc;
+	if (op->dead && op->seq == 0)
+		return 0;	/* a state-replay item's letter moves nothing */
 	return cache_cursor_put(t, op->instance, op->seq);
 }
 
@@ -216,13 +240,13 @@ cursor_write(struct cache_txn *t, void *arg)
 static void
 inst_save(struct instance *in, bool force)
 {
-	struct cursor_op op = { in->pcfg->name, atomic_load(&in->cursor),
+	struct cursor_op op = { in->pcfg->name, in->cursor,
 	    NULL, 0, 0 };
 	int rc;
 
 	if ((!force && op.seq == in->saved) || in->unflushed > 0)
 		return;
-	if ((rc = cache_write(in->d->c, cursor_write, &op)) != 0) {
+	if ((rc = cache_write(in->c, cursor_write, &op)) != 0) {
 		log_warnx("plugin %s: cannot save its cursor: %s",
 		    in->pcfg->name, fs_strerror(rc));
 		return;
@@ -234,7 +258,7 @@ inst_save(struct instance *in, bool force)
 static void
 inst_maybe_save(struct instance *in)
 {
-	if (atomic_load(&in->cursor) - in->saved >= DELIVER_SAVE_EVERY ||
+	if (in->cursor - in->saved >= DELIVER_SAVE_EVERY ||
 	    clock_now_ms() - in->saved_at >= DELIVER_SAVE_MS)
 		inst_save(in, false);
 }
@@ -269,11 +293,11 @@ inst_take_replay(struct instance *in)
 	memset(&r, 0, sizeof(r));
 	snprintf(r.key, sizeof(r.key), DELIVER_REPLAY_PREFIX "%s",
 	    in->pcfg->name);
-	if (cache_write(in->d->c, replay_take_txn, &r) != 0 || !r.found)
+	if (cache_write(in->c, replay_take_txn, &r) != 0 || !r.found)
 		return;
 	log_info("plugin %s: replaying from seq %llu", in->pcfg->name,
 	    (unsigned long long)r.seq + 1);
-	atomic_store(&in->cursor, r.seq);
+	in->cursor = r.seq;
 	inst_save(in, true);
 }
 
@@ -327,6 +351,8 @@ fetch_cb(void *arg, uint64_t seq, const char *json, size_t len)
 	if ((rc = cache_event_time(f->t, seq, &e->time_ms)) != 0 &&
 	    rc != FS_EPROTO)
 		return rc;
+	e->item = 0;
+	e->retry = false;
 	if ((e->json = malloc(len + 1)) == NULL)
 		return ENOMEM;
 	memcpy(e->json, json, len);
@@ -349,15 +375,15 @@ inst_fetch(struct instance *in, struct fetch *f)
 	int rc;
 
 	f->n = 0;
-	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+	if ((rc = cache_read_begin(in->c, &t)) != 0)
 		return rc;
 	f->t = t;
-	rc = cache_event_foreach(t, atomic_load(&in->cursor), fetch_cb, f);
+	rc = cache_event_foreach(t, in->cursor, fetch_cb, f);
 	if (rc == 0 && f->n == 0)
 		rc = cache_event_last(t, &last);
 	cache_read_end(t);
-	if (rc == 0 && f->n == 0 && last > atomic_load(&in->cursor))
-		atomic_store(&in->cursor, last);
+	if (rc == 0 && f->n == 0 && last > in->cursor)
+		in->cursor = last;
 	return rc == -1 ? 0 : rc;
 }
 
@@ -382,54 +408,106 @@ jfield(json_object *o, const char *key)
 	return NULL;
 }
 
-/* Waits ms unless stopped; true when stopped. */
-static bool
-deliver_sleep(struct deliver *d, int64_t ms)
+/*
+ * Reads what the supervisor wrote on the wake pipe: any byte is a wake-up,
+ * OUTPROC_REOPEN asks for reopen() (SIGHUP), end of file means stop.
+ */
+static void
+inst_drain(struct instance *in)
 {
-	struct timespec ts;
-	bool stop;
+	char buf[64];
+	ssize_t n, i;
 
-	abs_after(&ts, ms);
-	pthread_mutex_lock(&d->mtx);
-	while (!(stop = atomic_load(&d->stop)))
-		if (pthread_cond_timedwait(&d->wake, &d->mtx, &ts) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&d->mtx);
-	return stop;
+	while ((n = read(in->wake_fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			if (buf[i] == OUTPROC_REOPEN)
+				in->reopen = true;
+	if (n == 0)
+		in->stop = true;
+}
+
+/* Waits up to ms for the supervisor; true when it said stop. */
+static bool
+inst_sleep(struct instance *in, int64_t ms)
+{
+	struct pollfd pfd;
+
+	pfd.fd = in->wake_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (!in->stop && poll(&pfd, 1, ms > INT32_MAX ? INT32_MAX :
+	    (int)ms) > 0)
+		inst_drain(in);
+	return in->stop;
+}
+
+char *
+deliver_dead_format(const char *instance, uint64_t seq, const char *msg)
+{
+	json_object *o;
+	char tbuf[32], *out = NULL;
+	const char *js;
+
+	view_format_time(clock_now_ms(), tbuf);
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	if (jadd(o, "seq", json_object_new_int64((int64_t)seq)) &&
+	    jadd(o, "instance", json_object_new_string(instance)) &&
+	    jadd(o, "message", json_object_new_string(msg)) &&
+	    jadd(o, "time", json_object_new_string(tbuf)) &&
+	    (js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) != NULL)
+		out = strdup(js);
+	json_object_put(o);
+	return out;
+}
+
+int
+deliver_dead_letter(struct cache *c, const char *instance, uint64_t seq,
+    uint64_t cursor, const char *msg)
+{
+	struct cursor_op op;
+	char *js;
+	int rc;
+
+	/* Without its dead letter the event is not taken: never lost. */
+	if ((js = deliver_dead_format(instance, seq, msg)) == NULL)
+		return ENOMEM;
+	op.instance = instance;
+	op.seq = cursor;
+	op.dead = js;
+	op.dead_len = strlen(js);
+	op.dead_seq = seq;
+	rc = cache_write(c, cursor_write, &op);
+	free(js);
+	return rc;
+}
+
+/*
+ * A state-replay item that failed: its letter is kept apart, under
+ * "replay:NAME" and the item's number, and never moves the cursor (the
+ * item has no seq of the log).
+ */
+static int
+inst_replay_dead_letter(struct instance *in, uint64_t item, const char *msg)
+{
+	char key[FS_INSTANCE_MAX + 16];
+
+	snprintf(key, sizeof(key), DELIVER_STATE_DEAD_PREFIX "%s",
+	    in->pcfg->name);
+	return deliver_dead_letter(in->c, key, item, 0, msg);
 }
 
 static int
 inst_dead_letter(struct instance *in, uint64_t seq, const char *msg)
 {
-	struct cursor_op op;
-	json_object *o;
-	char tbuf[32];
-	const char *js;
 	int rc;
 
-	view_format_time(clock_now_ms(), tbuf);
-	/* Without its dead letter the event is not taken: never lost. */
-	if ((o = json_object_new_object()) == NULL)
-		return ENOMEM;
-	if (!jadd(o, "seq", json_object_new_int64((int64_t)seq)) ||
-	    !jadd(o, "instance", json_object_new_string(in->pcfg->name)) ||
-	    !jadd(o, "message", json_object_new_string(msg)) ||
-	    !jadd(o, "time", json_object_new_string(tbuf)) ||
-	    (js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL) {
-		json_object_put(o);
-		return ENOMEM;
-	}
-	op.instance = in->pcfg->name;
-	op.seq = seq;
-	op.dead = js;
-	op.dead_len = strlen(js);
-	op.dead_seq = seq;
-	if ((rc = cache_write(in->d->c, cursor_write, &op)) == 0) {
+	if ((rc = deliver_dead_letter(in->c, in->pcfg->name, seq, seq,
+	    msg)) == 0) {
 		in->saved = seq;
 		in->saved_at = clock_now_ms();
 	}
-	json_object_put(o);
 	return rc;
 }
 
@@ -446,34 +524,37 @@ inst_flush(struct instance *in)
 	int rc;
 
 	err[0] = '\0';
-	atomic_store(&in->call_seq, atomic_load(&in->cursor));
-	atomic_store(&in->call_since, clock_now_ms());
+	atomic_store(&in->b->call_seq, in->cursor);
+	atomic_store(&in->b->call_replay, 0);
+	atomic_store(&in->b->call_since, clock_now_ms());
 	rc = in->lp.desc->flush(in->ctx, err, sizeof(err));
-	atomic_store(&in->call_since, 0);
+	atomic_store(&in->b->call_since, 0);
 	host_clean_error(err, sizeof(err));
 	if (rc == FLAGSYNC_OK) {
-		atomic_store(&in->unflushed, 0);
-		if (atomic_exchange(&in->stuck, false) || in->flush_fails)
+		in->unflushed = 0;
+		if (atomic_exchange(&in->b->stuck, false) || in->flush_fails) {
+			in->state[0] = '\0';
 			inst_status(in, "running", NULL);
+		}
 		in->flush_fails = 0;
 		inst_save(in, false);
+		atomic_store(&in->b->cursor, in->cursor);
 		return true;
 	}
-	/* back first, then not unflushed: deliver_wait_idle() must never
-	 * see the batch as taken */
-	atomic_store(&in->cursor, in->saved);
-	atomic_store(&in->unflushed, 0);
-	atomic_store(&in->stuck, false);
+	in->cursor = in->saved;
+	atomic_store(&in->b->cursor, in->cursor);
+	in->unflushed = 0;
+	atomic_store(&in->b->stuck, false);
 	if (err[0] == '\0')
 		snprintf(err, sizeof(err), "flush() returned %d", rc);
 	host_set_error(&in->host, err);
 	inst_status(in, "retrying", err);
 	log_warnx("plugin %s: flush() after event %llu: %s; delivering again "
 	    "from event %llu", in->pcfg->name,
-	    (unsigned long long)atomic_load(&in->call_seq), err,
+	    (unsigned long long)atomic_load(&in->b->call_seq), err,
 	    (unsigned long long)in->saved + 1);
-	deliver_sleep(in->d, http_backoff_ms(in->flush_fails++,
-	    in->d->retry_base_ms, DELIVER_RETRY_CAP_MS));
+	inst_sleep(in, http_backoff_ms(in->flush_fails++, in->retry_base_ms,
+	    DELIVER_RETRY_CAP_MS));
 	return false;
 }
 
@@ -503,32 +584,53 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 	ev.json_len = be->len;
 	ev.replay = json_object_object_get_ex(doc, "replay", &r) &&
 	    json_object_get_boolean(r);
-	for (attempt = 0; !atomic_load(&in->d->stop); attempt++) {
+	for (attempt = 0; !in->stop; attempt++) {
 		err[0] = '\0';
-		atomic_store(&in->call_seq, be->seq);
-		atomic_store(&in->call_since, clock_now_ms());
+		/* the scoreboard tells the supervisor what a crash was on */
+		/* a state-replay item is known by its number */
+		atomic_store(&in->b->call_seq, ev.replay ? be->item : be->seq);
+		atomic_store(&in->b->call_replay, ev.replay ? 1 : 0);
+		atomic_store(&in->b->call_since, clock_now_ms());
 		rc = in->lp.desc->deliver(in->ctx, &ev, err, sizeof(err));
-		atomic_store(&in->call_since, 0);
+		atomic_store(&in->b->call_since, 0);
 		host_clean_error(err, sizeof(err));
-		if (atomic_exchange(&in->stuck, false))
+		if (atomic_exchange(&in->b->stuck, 0)) {
+			/* the supervisor wrote "stuck" over our last state */
+			in->state[0] = '\0';
 			inst_status(in, "running", NULL);
+		}
+		in->failed = rc == FLAGSYNC_FAIL;
 		if (rc == FLAGSYNC_OK) {
 			if (attempt)
 				inst_status(in, "running", NULL);
-			if (in->has_flush)
+			if (in->has_flush && !ev.replay)
 				in->unflushed++;
 			return true;
 		}
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "deliver() returned %d", rc);
 		host_set_error(&in->host, err);
-		if (rc == FLAGSYNC_FAIL && be->seq == 0) {
-			/* a state-replay item is not in the log: no dead
-			 * letter (it could not be retried), no cursor move */
+		if (rc == FLAGSYNC_FAIL && ev.replay) {
 			log_warnx("plugin %s: replayed %s %s/%s failed: %s; "
-			    "skipped", in->pcfg->name, ev.type ? ev.type : "?",
+			    "skipped (kept apart as "
+			    DELIVER_STATE_DEAD_PREFIX "%s item %llu)",
+			    in->pcfg->name, ev.type ? ev.type : "?",
 			    ev.project ? ev.project : "?",
-			    ev.flag ? ev.flag : "?", err);
+			    ev.flag ? ev.flag : "?", err, in->pcfg->name,
+			    (unsigned long long)be->item);
+			if (inst_replay_dead_letter(in, be->item, err) != 0)
+				return false;
+			inst_status(in, "running", err);
+			return true;
+		}
+		if (rc == FLAGSYNC_FAIL && be->retry) {
+			/* failed again: the letter stays, the cursor too */
+			log_warnx("plugin %s: dead letter %llu failed again: "
+			    "%s", in->pcfg->name, (unsigned long long)be->seq,
+			    err);
+			if (deliver_dead_letter(in->c, in->pcfg->name, be->seq,
+			    0, err) != 0)
+				return false;
 			inst_status(in, "running", err);
 			return true;
 		}
@@ -548,11 +650,119 @@ inst_deliver(struct instance *in, const struct batch_event *be,
 		inst_status(in, "retrying", err);
 		log_warnx("plugin %s: event %llu: %s; retry %d", in->pcfg->name,
 		    (unsigned long long)be->seq, err, attempt + 1);
-		if (deliver_sleep(in->d, http_backoff_ms(attempt,
-		    in->d->retry_base_ms, DELIVER_RETRY_CAP_MS)))
+		if (inst_sleep(in, http_backoff_ms(attempt, in->retry_base_ms,
+		    DELIVER_RETRY_CAP_MS)))
 			break;
 	}
 	return false;
+}
+
+/* ------------------------------------------------------------ retries */
+
+/*
+ * `flagsync deadletters --retry` marks letters "retry": true; the
+ * instance delivers those events again, in seq order, from the log: OK
+ * removes the letter, FAIL replaces it, and the cursor never moves.  An
+ * event pruned since is not retried: its letter says so.
+ */
+struct retry_list {
+	uint64_t *v;
+	size_t	 n, cap;
+};
+
+static int
+retry_cb(void *arg, const char *instance, uint64_t seq, const char *json,
+    size_t len)
+{
+	struct retry_list *l = arg;
+
+	(void)instance;
+	if (memmem(json, len, "\"retry\":true", 12) == NULL)
+		return 0;
+	if (ARRAY_GROW(l->v, l->cap, l->n + 1) != 0)
+		return ENOMEM;
+	l->v[l->n++] = seq;
+	return 0;
+}
+
+struct retry_done {
+	const char *instance;
+	uint64_t seq;
+};
+
+static int
+retry_done_txn(struct cache_txn *t, void *arg)
+{
+	struct retry_done *r = arg;
+	int rc = cache_dead_del(t, r->instance, r->seq);
+
+	return rc == FS_ENOTFOUND ? 0 : rc;
+}
+
+/* Delivers one retried letter's event; false when it had to stop. */
+static bool
+inst_retry_one(struct instance *in, uint64_t seq)
+{
+	struct retry_done done = { in->pcfg->name, seq };
+	struct batch_event be;
+	struct cache_txn *t;
+	json_object *doc = NULL;
+	const char *js;
+	size_t len = 0;
+	bool taken;
+	int rc;
+
+	memset(&be, 0, sizeof(be));
+	if (cache_read_begin(in->c, &t) != 0)
+		return false;
+	if ((rc = cache_event_get(t, seq, &js, &len)) == 0 &&
+	    (be.json = strndup(js, len)) == NULL)
+		rc = ENOMEM;
+	if (rc == 0 && cache_event_time(t, seq, &be.time_ms) != 0)
+		be.time_ms = 0;
+	cache_read_end(t);
+	if (rc == FS_ENOTFOUND) {
+		log_warnx("plugin %s: dead letter %llu not retried: the event "
+		    "was pruned", in->pcfg->name, (unsigned long long)seq);
+		return deliver_dead_letter(in->c, in->pcfg->name, seq, 0,
+		    "not retried: the event was pruned from the log") == 0;
+	}
+	if (rc != 0 || (doc = json_tokener_parse(be.json)) == NULL) {
+		free(be.json);
+		return false;
+	}
+	be.seq = seq;
+	be.len = len;
+	be.retry = true;
+	log_info("plugin %s: delivering dead letter %llu again",
+	    in->pcfg->name, (unsigned long long)seq);
+	taken = inst_deliver(in, &be, doc);
+	json_object_put(doc);
+	free(be.json);
+	if (!taken)
+		return false;
+	if (in->failed)
+		return true;	/* FAIL has replaced the letter */
+	return cache_write(in->c, retry_done_txn, &done) == 0;
+}
+
+static void
+inst_take_retries(struct instance *in)
+{
+	struct retry_list l;
+	struct cache_txn *t;
+	size_t i;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (cache_read_begin(in->c, &t) != 0)
+		return;
+	rc = cache_dead_foreach(t, in->pcfg->name, retry_cb, &l);
+	cache_read_end(t);
+	for (i = 0; rc == 0 && i < l.n && !in->stop; i++)
+		if (!inst_retry_one(in, l.v[i]))
+			break;
+	free(l.v);
 }
 
 /* ------------------------------------------------------------ state replay */
@@ -561,9 +771,9 @@ inst_deliver(struct instance *in, const struct batch_event *be,
  * `flagsync replay --state` sends the current state as flag.created and
  * link.added events marked "replay": true, for an instance added after the
  * baseline was pruned.  They are made from the cache, not the log, and
- * carry seq 0, never the seq of a real event (SPEC §7): a plugin that
- * remembers seqs must not take them for events it has seen.  The request
- * stays in the cache until every event was taken, so a crash repeats it.
+ * carry seq 0: they are no event of the log, and a FAIL among them is kept
+ * apart (inst_replay_dead_letter) and never moves the cursor.  The request
+ * stays in the cache until every item was taken, so a crash repeats it.
  */
 struct state_item {
 	char	*project;
@@ -654,7 +864,7 @@ state_event(struct cache_txn *t, const struct state_item *it, uint64_t seq,
 		    &nissues);
 	if (rc != 0 || (it->issue == NULL && !v.defined))
 		goto view_release;
-	ev.seq = seq;
+	ev.seq = seq;	/* 0: the "seq" member says this is no log event */
 	ev.time = now;
 	ev.type = it->issue ? EV_LINK_ADDED : EV_FLAG_CREATED;
 	ev.project = it->project;
@@ -681,9 +891,10 @@ state_collect(struct instance *in, struct state_list *l)
 	struct cache_txn *t;
 	int rc;
 
-	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+	if ((rc = cache_read_begin(in->c, &t)) != 0)
 		return rc;
-	if ((rc = cache_flag_foreach(t, NULL, state_flag_cb, l)) == 0)
+	rc = cache_flag_foreach(t, NULL, state_flag_cb, l);
+	if (rc == 0)
 		rc = cache_link_foreach(t, NULL, state_link_cb, l);
 	cache_read_end(t);
 	return rc;
@@ -705,13 +916,13 @@ inst_replay_state(struct instance *in)
 	struct cache_txn *t;
 	struct buf out;
 	json_object *doc;
-	char key[256];
+	char key[FS_INSTANCE_MAX + 16];
 	uint64_t dummy;
 	size_t i, sent = 0;
 	int rc;
 
 	snprintf(key, sizeof(key), DELIVER_STATE_PREFIX "%s", in->pcfg->name);
-	if (cache_read_begin(in->d->c, &t) != 0)
+	if (cache_read_begin(in->c, &t) != 0)
 		return;
 	rc = cache_cursor_get(t, key, &dummy);
 	cache_read_end(t);
@@ -723,8 +934,8 @@ inst_replay_state(struct instance *in)
 		goto release;
 	log_info("plugin %s: replaying the current state (%zu items)",
 	    in->pcfg->name, l.n);
-	for (i = 0; i < l.n && !atomic_load(&in->d->stop); i++) {
-		if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+	for (i = 0; i < l.n && !in->stop; i++) {
+		if ((rc = cache_read_begin(in->c, &t)) != 0)
 			break;
 		/* whole seconds, as the event's "time" says */
 		be.time_ms = clock_now_ms() / 1000 * 1000;
@@ -733,6 +944,7 @@ inst_replay_state(struct instance *in)
 		if (rc != 0 || out.len == 0)
 			continue;
 		be.seq = 0;
+		be.item = i + 1;
 		be.json = out.data;
 		be.len = out.len;
 		if ((doc = json_tokener_parse(out.data)) == NULL)
@@ -747,8 +959,7 @@ inst_replay_state(struct instance *in)
 		json_object_put(doc);
 		buf_reset(&out);
 	}
-	if (!atomic_load(&in->d->stop) &&
-	    cache_write(in->d->c, state_request_done, key) == 0)
+	if (!in->stop && cache_write(in->c, state_request_done, key) == 0)
 		log_info("plugin %s: state replayed (%zu events)",
 		    in->pcfg->name, sent);
 release:
@@ -765,9 +976,11 @@ inst_run_batch(struct instance *in, struct fetch *f)
 	size_t i;
 	bool taken;
 
-	for (i = 0; i < f->n && !atomic_load(&in->d->stop); i++) {
-		if (atomic_exchange(&in->reopen, false) && in->lp.desc->reopen)
+	for (i = 0; i < f->n && !in->stop; i++) {
+		if (in->reopen && in->lp.desc->reopen) {
+			in->reopen = false;
 			in->lp.desc->reopen(in->ctx);
+		}
 		if ((doc = json_tokener_parse(f->v[i].json)) == NULL ||
 		    (type = jfield(doc, "type")) == NULL) {
 			/* the log is ours: this cannot happen unless corrupt */
@@ -775,11 +988,11 @@ inst_run_batch(struct instance *in, struct fetch *f)
 			    "letter kept", in->pcfg->name,
 			    (unsigned long long)f->v[i].seq);
 			json_object_put(doc);
-			if ((atomic_load(&in->unflushed) > 0 &&
-			    !inst_flush(in)) || inst_dead_letter(in,
-			    f->v[i].seq, "unreadable event in the log") != 0)
+			if ((in->unflushed > 0 && !inst_flush(in)) ||
+			    inst_dead_letter(in, f->v[i].seq, "unreadable "
+			    "event in the log") != 0)
 				return false;
-			atomic_store(&in->cursor, f->v[i].seq);
+			in->cursor = f->v[i].seq;
 			continue;
 		}
 		taken = !inst_selects(in, type) || inst_deliver(in, &f->v[i],
@@ -787,81 +1000,59 @@ inst_run_batch(struct instance *in, struct fetch *f)
 		json_object_put(doc);
 		if (!taken)
 			return false;
-		atomic_store(&in->cursor, f->v[i].seq);
-		if (atomic_load(&in->unflushed) >= DELIVER_SAVE_EVERY &&
-		    !inst_flush(in))
+		in->cursor = f->v[i].seq;
+		if (in->unflushed >= DELIVER_SAVE_EVERY && !inst_flush(in))
 			return false;
+		if (in->unflushed == 0)
+			atomic_store(&in->b->cursor, in->cursor);
 		inst_maybe_save(in);
 	}
 	return true;
 }
 
-static void
-inst_wait_events(struct instance *in, uint64_t gen)
+void
+deliver_run(struct instance *in)
 {
-	struct deliver *d = in->d;
-	struct timespec ts;
-
-	abs_after(&ts, DELIVER_IDLE_MS);
-	pthread_mutex_lock(&d->mtx);
-	pthread_cond_broadcast(&d->progress);
-	while (!atomic_load(&d->stop) && d->gen == gen)
-		if (pthread_cond_timedwait(&d->wake, &d->mtx, &ts) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&d->mtx);
-}
-
-static void *
-inst_main(void *arg)
-{
-	struct instance *in = arg;
-	struct deliver *d = in->d;
 	struct batch_event *v;
 	struct fetch f;
 	uint64_t gen;
 
 	if ((v = calloc(DELIVER_BATCH, sizeof(*v))) == NULL) {
 		log_warnx("plugin %s: out of memory", in->pcfg->name);
-		atomic_store(&in->exited, true);
-		return NULL;
+		return;
 	}
 	f.v = v;
 	f.n = 0;
-	while (!atomic_load(&d->stop)) {
-		pthread_mutex_lock(&d->mtx);
-		gen = d->gen;
-		pthread_mutex_unlock(&d->mtx);
+	while (!in->stop) {
+		/* read before the log: a wake-up after it is not lost */
+		gen = atomic_load(&in->b->wake_gen);
+		inst_drain(in);
+		if (in->reopen && in->lp.desc->reopen) {
+			in->reopen = false;
+			in->lp.desc->reopen(in->ctx);
+		}
 		inst_take_replay(in);
 		inst_replay_state(in);
-		atomic_store(&in->replaying, false);
+		inst_take_retries(in);
 		if (inst_fetch(in, &f) != 0) {
-			deliver_sleep(d, DELIVER_IDLE_MS);
+			inst_sleep(in, DELIVER_IDLE_MS);
 			continue;
 		}
 		if (f.n == 0) {
 			/* the backlog is empty: a batching plugin writes out */
-			if (atomic_load(&in->unflushed) > 0 && !inst_flush(in))
+			if (in->unflushed > 0 && !inst_flush(in))
 				continue;
 			inst_save(in, false);
-			inst_wait_events(in, gen);
+			atomic_store(&in->b->cursor, in->cursor);
+			atomic_store(&in->b->idle_gen, gen);
+			inst_sleep(in, DELIVER_IDLE_MS);
 			continue;
 		}
 		inst_run_batch(in, &f);
 		fetch_release(&f);
-		pthread_mutex_lock(&d->mtx);
-		pthread_cond_broadcast(&d->progress);
-		pthread_mutex_unlock(&d->mtx);
 	}
 	fetch_release(&f);
 	free(v);
-	if (atomic_load(&in->unflushed) > 0)
-		inst_flush(in);
-	inst_save(in, false);
-	atomic_store(&in->exited, true);
-	pthread_mutex_lock(&d->mtx);
-	pthread_cond_broadcast(&d->progress);
-	pthread_mutex_unlock(&d->mtx);
-	return NULL;
 }
 
 /* ------------------------------------------------------------ start */
@@ -893,14 +1084,15 @@ inst_cursor_load(struct instance *in)
 	uint64_t seq = 0;
 	int rc;
 
-	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+	if ((rc = cache_read_begin(in->c, &t)) != 0)
 		return rc;
 	rc = cache_cursor_get(t, in->pcfg->name, &seq);
 	cache_read_end(t);
 	if (rc != 0 && rc != FS_ENOTFOUND)
 		return rc;
 	in->fresh = rc == FS_ENOTFOUND;
-	atomic_store(&in->cursor, seq);
+	in->cursor = seq;
+	atomic_store(&in->b->cursor, seq);
 	in->saved = seq;
 	in->saved_at = clock_now_ms();
 	return 0;
@@ -908,9 +1100,9 @@ inst_cursor_load(struct instance *in)
 
 /*
  * A new instance (no cursor yet) starts where its `start` says, decided
- * once, before its thread runs, and made durable at once: neither when
- * the first poll commits nor a restart can move it.  oldest: every
- * retained event; latest: only events committed from now on.
+ * once, before it delivers, and made durable at once: neither when the
+ * first poll commits nor a restart can move it.  oldest: every retained
+ * event; latest: only events committed from now on.
  */
 static int
 inst_start_point(struct instance *in)
@@ -922,7 +1114,7 @@ inst_start_point(struct instance *in)
 
 	if (!in->fresh)
 		return 0;
-	if ((rc = cache_read_begin(in->d->c, &t)) != 0)
+	if ((rc = cache_read_begin(in->c, &t)) != 0)
 		return rc;
 	if ((rc = cache_event_first(t, &first)) == 0)
 		rc = cache_event_last(t, &last);
@@ -933,31 +1125,48 @@ inst_start_point(struct instance *in)
 		op.seq = last;		/* latest, or every event pruned */
 	else
 		op.seq = first - 1;
-	if ((rc = cache_write(in->d->c, cursor_write, &op)) != 0)
+	if ((rc = cache_write(in->c, cursor_write, &op)) != 0)
 		return rc;
-	atomic_store(&in->cursor, op.seq);
+	in->cursor = op.seq;
+	atomic_store(&in->b->cursor, op.seq);
 	in->saved = op.seq;
 	in->fresh = false;
 	return 0;
 }
 
-/* Loads, initialises and starts one instance; false when refused. */
-static bool
-inst_start(struct instance *in)
+int
+deliver_open(struct instance **out, struct cache *c, const struct config *cfg,
+    const struct config_plugin *pcfg, struct outproc_board *b, int wake_fd)
 {
+	struct instance *in;
+	const char *base;
 	char err[1024];
 	int rc;
 
+	*out = NULL;
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return ENOMEM;
+	in->c = c;
+	in->cfg = cfg;
+	in->pcfg = pcfg;
+	in->b = b;
+	in->wake_fd = wake_fd;
+	in->retry_base_ms = DELIVER_RETRY_BASE_MS;
+#ifdef FLAGSYNC_TEST_HOOKS
+	if ((base = getenv("FLAGSYNC_TEST_RETRY_MS")) != NULL)
+		in->retry_base_ms = atoll(base);
+#else
+	(void)base;
+#endif
 	err[0] = '\0';
-	host_init(&in->host, in->d->cfg, in->pcfg, in->d->c);
-	in->host.stopping = &in->d->stop;
-	in->host.overdue = &in->stuck;
+	host_init(&in->host, cfg, pcfg, c);
+	in->host.stopping = &b->stopping;
+	in->host.overdue = &b->stuck;
 	if ((rc = inst_globs(in)) != 0 || (rc = inst_cursor_load(in)) != 0) {
 		snprintf(err, sizeof(err), "%s", fs_strerror(rc));
 		goto refuse;
 	}
-	if ((rc = loader_open(in->pcfg->module, &in->lp, err,
-	    sizeof(err))) != 0)
+	if ((rc = loader_open(pcfg->module, &in->lp, err, sizeof(err))) != 0)
 		goto refuse;
 	host_config_reset(&in->host);
 	if ((rc = in->lp.desc->init(host_api(), &in->host, &in->ctx, err,
@@ -973,241 +1182,47 @@ inst_start(struct instance *in)
 	}
 	in->inited = true;
 	in->has_flush = LOADER_HAS(in->lp.desc, flush);
-	/* until the thread has looked for a `replay --state` request, the
-	 * instance is not idle, wherever its cursor is */
-	atomic_store(&in->replaying, true);
 	if ((rc = inst_start_point(in)) != 0) {
 		snprintf(err, sizeof(err), "cannot record where it starts: %s",
 		    fs_strerror(rc));
 		goto refuse;
 	}
-	if (pthread_create(&in->thread, NULL, inst_main, in) != 0) {
-		snprintf(err, sizeof(err), "cannot start its thread");
-		goto refuse;
-	}
-	in->started = true;
-	inst_status(in, "running", NULL);
+	/* a restart keeps the error that ended the previous process */
+	inst_status_ext(in, "running", NULL, true);
 	log_info("plugin %s: module %s %s (%s), ABI %u.%u, from seq %llu",
-	    in->pcfg->name, in->lp.desc->name, in->lp.desc->version ?
+	    pcfg->name, in->lp.desc->name, in->lp.desc->version ?
 	    in->lp.desc->version : "(no version)", in->lp.path,
 	    in->lp.desc->abi_major, in->lp.desc->abi_minor,
-	    (unsigned long long)atomic_load(&in->cursor) + 1);
-	return true;
+	    (unsigned long long)in->cursor + 1);
+	*out = in;
+	return 0;
 refuse:
-	log_warnx("plugin %s refused: %s", in->pcfg->name, err);
+	log_warnx("plugin %s refused: %s", pcfg->name, err);
 	host_set_error(&in->host, err);
 	inst_status(in, "refused", err);
-	return false;
-}
-
-/* Reports deliver() calls that run past the instance's timeout. */
-static void *
-watchdog_main(void *arg)
-{
-	struct deliver *d = arg;
-	struct instance *in;
-	char msg[256];
-	int64_t since;
-	size_t i;
-
-	while (!deliver_sleep(d, 500)) {
-		for (i = 0; i < d->n; i++) {
-			in = &d->inst[i];
-			since = atomic_load(&in->call_since);
-			if (!in->started || since == 0 ||
-			    clock_now_ms() - since < (int64_t)in->pcfg->timeout * 1000 ||
-			    atomic_load(&in->stuck))
-				continue;
-			snprintf(msg, sizeof(msg), "deliver() of event %llu has "
-			    "not returned after %d s (timeout %d s)",
-			    (unsigned long long)atomic_load(&in->call_seq),
-			    (int)((clock_now_ms() - since) / 1000), in->pcfg->timeout);
-			log_warnx("plugin %s: %s", in->pcfg->name, msg);
-			host_set_error(&in->host, msg);
-			atomic_store(&in->stuck, true);
-			inst_status(in, "stuck", msg);
-		}
-	}
-	return NULL;
-}
-
-int
-deliver_start(struct deliver **out, struct cache *c, const struct config *cfg)
-{
-	struct deliver *d;
-	const char *base;
-	size_t i;
-	int rc;
-
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return ENOMEM;
-	if (cfg->nplugins &&
-	    (d->inst = calloc(cfg->nplugins, sizeof(*d->inst))) == NULL) {
-		free(d);
-		return ENOMEM;
-	}
-	d->c = c;
-	d->cfg = cfg;
-	d->n = cfg->nplugins;
-	d->retry_base_ms = DELIVER_RETRY_BASE_MS;
-#ifdef FLAGSYNC_TEST_HOOKS
-	if ((base = getenv("FLAGSYNC_TEST_RETRY_MS")) != NULL)
-		d->retry_base_ms = atoll(base);
-#else
-	(void)base;
-#endif
-	if ((rc = pthread_mutex_init(&d->mtx, NULL)) != 0)
-		goto inst_free;
-	if ((rc = pthread_cond_init(&d->wake, NULL)) != 0)
-		goto mtx_destroy;
-	if ((rc = pthread_cond_init(&d->progress, NULL)) != 0)
-		goto wake_destroy;
-	for (i = 0; i < d->n; i++) {
-		d->inst[i].d = d;
-		d->inst[i].pcfg = &cfg->plugins[i];
-		/* Static init: nothing to fail once instances are running. */
-		d->inst[i].smtx = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-		if (!inst_start(&d->inst[i]))
-			d->refused++;
-	}
-	if (d->n && pthread_create(&d->watchdog, NULL, watchdog_main, d) == 0)
-		d->watchdog_started = true;
-	*out = d;
-	return 0;
-wake_destroy:
-	pthread_cond_destroy(&d->wake);
-mtx_destroy:
-	pthread_mutex_destroy(&d->mtx);
-inst_free:
-	free(d->inst);
-	free(d);
-	return rc;
-}
-
-size_t
-deliver_refused(const struct deliver *d)
-{
-	return d->refused;
+	deliver_close(in);
+	return FS_ECONFIG;
 }
 
 void
-deliver_notify(struct deliver *d)
-{
-	pthread_mutex_lock(&d->mtx);
-	d->gen++;
-	pthread_cond_broadcast(&d->wake);
-	pthread_mutex_unlock(&d->mtx);
-}
-
-void
-deliver_reopen(struct deliver *d)
+deliver_close(struct instance *in)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
-		atomic_store(&d->inst[i].reopen, true);
-	deliver_notify(d);
-}
-
-/* ------------------------------------------------------------ waiting */
-
-static bool
-all_taken(struct deliver *d, uint64_t last)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		if (d->inst[i].started && !atomic_load(&d->inst[i].exited) &&
-		    (atomic_load(&d->inst[i].cursor) < last ||
-		    atomic_load(&d->inst[i].unflushed) > 0 ||
-		    atomic_load(&d->inst[i].replaying)))
-			return false;
-	return true;
-}
-
-int
-deliver_wait_idle(struct deliver *d, int64_t timeout_ms)
-{
-	struct cache_txn *t;
-	struct timespec ts;
-	uint64_t last = 0;
-	int64_t end = clock_now_ms() + timeout_ms;
-	size_t i;
-	bool done;
-
-	if (cache_read_begin(d->c, &t) == 0) {
-		cache_event_last(t, &last);
-		cache_read_end(t);
-	}
-	deliver_notify(d);
-	pthread_mutex_lock(&d->mtx);
-	while (!(done = all_taken(d, last)) && clock_now_ms() < end) {
-		abs_after(&ts, 100);
-		pthread_cond_timedwait(&d->progress, &d->mtx, &ts);
-	}
-	pthread_mutex_unlock(&d->mtx);
-	if (done)
-		return 0;
-	for (i = 0; i < d->n; i++)
-		if (d->inst[i].started && atomic_load(&d->inst[i].cursor) < last)
-			log_warnx("plugin %s: %llu events not delivered yet "
-			    "(at seq %llu of %llu)", d->inst[i].pcfg->name,
-			    (unsigned long long)(last -
-			    atomic_load(&d->inst[i].cursor)),
-			    (unsigned long long)atomic_load(&d->inst[i].cursor),
-			    (unsigned long long)last);
-	return FS_ETIMEOUT;
-}
-
-static void
-inst_free(struct instance *in)
-{
-	size_t i;
-
-	if (in->inited)
+	if (in == NULL)
+		return;
+	if (in->inited) {
+		if (in->unflushed > 0)
+			inst_flush(in);
+		inst_save(in, false);
 		in->lp.desc->shutdown(in->ctx);
+	}
 	loader_close(&in->lp);
 	host_release(&in->host);
 	for (i = 0; i < in->nglobs; i++)
 		free(in->globs[i]);
 	free(in->globs);
-}
-
-size_t
-deliver_stop(struct deliver *d, int64_t grace_ms)
-{
-	struct timespec ts;
-	size_t i, abandoned = 0;
-
-	atomic_store(&d->stop, true);
-	deliver_notify(d);
-	abs_after(&ts, grace_ms);
-	for (i = 0; i < d->n; i++) {
-		struct instance *in = &d->inst[i];
-
-		if (in->started && pthread_timedjoin_np(in->thread, NULL,
-		    &ts) != 0) {
-			log_warnx("plugin %s: still inside deliver() after "
-			    "%lld ms; leaving it (its cursor is saved)",
-			    in->pcfg->name, (long long)grace_ms);
-			pthread_detach(in->thread);
-			abandoned++;
-			continue;
-		}
-		in->started = false;
-		inst_free(in);
-	}
-	if (d->watchdog_started)
-		pthread_join(d->watchdog, NULL);
-	/* a thread left inside a plugin still uses d: let the exit reap it */
-	if (abandoned)
-		return abandoned;
-	pthread_cond_destroy(&d->wake);
-	pthread_cond_destroy(&d->progress);
-	pthread_mutex_destroy(&d->mtx);
-	free(d->inst);
-	free(d);
-	return 0;
+	free(in);
 }
 
 /* ------------------------------------------------------------ pruning */

@@ -1,24 +1,27 @@
 /*
- * deliver.h - delivery of committed events to output plugin instances
+ * deliver.h - delivery of committed events to one output plugin instance
  * (SPEC §7; poll -> ... -> commit -> DELIVER).
  *
- * Each configured [plugin NAME] instance is loaded (loader.h), initialised,
- * and given its own worker thread.  The worker reads the event log from the
- * instance's durable cursor (cache.h cursors), skips events its `events`
- * globs do not select, and calls the plugin's deliver():
+ * This is the delivery loop that runs inside the instance's own process
+ * (outproc.h), started and watched by the supervisor (supervise.h).  It
+ * loads the one module and initialises it, then reads the event log from
+ * the instance's durable cursor (cache.h cursors), skips events its
+ * `events` globs do not select, and calls the plugin's deliver():
  *   OK     -> the cursor moves past the event (persisted in batches, so a
  *             crash may deliver again: at least once);
  *   RETRY  -> the same event again after a backoff of 1 s doubling to
- *             5 min, with jitter, without blocking other instances;
+ *             5 min, with jitter;
  *   FAIL   -> a dead letter (seq, instance, message, time) and move on.
- * A deliver() call running past the instance's `timeout` is reported in
- * the instance's status record ("stuck"); other instances and the poller
- * carry on.  Retention pruning never removes an event an instance has not
- * taken (deliver_prune).
+ * Before each deliver() call it writes the event's seq and the time into
+ * the shared scoreboard, so that the supervisor can tell what a crash or
+ * a hang was on.  State-replay items (`replay --state`) carry seq 0; a
+ * FAIL among them is kept apart and never moves the cursor.  Retention
+ * pruning never removes an event an instance has not taken
+ * (deliver_prune).
  *
- * Ownership: struct deliver owns the loaded plugins, their threads and
- * host handles; deliver_stop() releases them.  It borrows the cache and
- * the config, which must outlive it.
+ * Ownership: struct instance owns its loaded plugin and host handle;
+ * deliver_close() releases them.  It borrows the cache, the config and
+ * the scoreboard, which must outlive it.
  */
 #ifndef FLAGSYNC_DELIVER_H
 #define FLAGSYNC_DELIVER_H
@@ -26,48 +29,66 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cache.h"
 #include "config.h"
 
 #define DELIVER_RETRY_BASE_MS	1000
 #define DELIVER_RETRY_CAP_MS	(5 * 60 * 1000)
+/* `replay --state` requests NAME's state replay under this prefix + NAME
+ * in the cursors database. */
+#define DELIVER_STATE_PREFIX	"replay-state:"
+/* Dead letters of state-replay items live under this prefix + NAME. */
+#define DELIVER_STATE_DEAD_PREFIX	"state-replay:"
 
-struct deliver;
+struct instance;
+struct outproc_board;
 
 /*
- * Loads and initialises every configured instance and starts its worker.
- * An instance that fails to load or init is refused with a log line
- * naming the file and what is wrong, and recorded in its status; the
- * others start.  Returns 0 (even when some instance was refused; see
- * deliver_refused()), ENOMEM, or the errno of a failed pthread_*_init().
+ * Loads and initialises the instance pcfg.  A module that fails to load
+ * or init is refused with a log line naming the file and what is wrong,
+ * and recorded in its status: FS_ECONFIG.  Returns 0, FS_ECONFIG or
+ * ENOMEM.  wake_fd is the supervisor's pipe (outproc.h).
  */
-int	deliver_start(struct deliver **out, struct cache *c,
-	    const struct config *cfg);
-/* Instances that could not be started. */
-size_t	deliver_refused(const struct deliver *d);
-/* New events were committed: wake the workers now. */
-void	deliver_notify(struct deliver *d);
-/* SIGHUP: each instance's reopen() runs before its next delivery. */
-void	deliver_reopen(struct deliver *d);
-/*
- * Waits until every running instance has taken every event up to the
- * newest seq, or timeout_ms passes.  Returns 0 when all is delivered,
- * FS_ETIMEOUT otherwise (log lines name the instances that fell short).
- */
-int	deliver_wait_idle(struct deliver *d, int64_t timeout_ms);
-/*
- * Stops the workers: each finishes (or abandons, after grace_ms) its
- * current call, persists its cursor and shuts its plugin down.  A worker
- * stuck inside deliver() past grace_ms is left behind (its cursor is
- * already durable) and the process may exit.  Frees d, unless a worker
- * was left behind.  Returns how many were: while any runs, the config
- * deliver_start() was given must not be freed.
- */
-size_t	deliver_stop(struct deliver *d, int64_t grace_ms);
+int	deliver_open(struct instance **out, struct cache *c,
+	    const struct config *cfg, const struct config_plugin *pcfg,
+	    struct outproc_board *b, int wake_fd);
+/* Delivers until the supervisor closes the wake pipe. */
+void	deliver_run(struct instance *in);
+/* Saves the cursor, shuts the plugin down and frees in (NULL is fine). */
+void	deliver_close(struct instance *in);
 
 /* True when a type is selected by an instance's `events` glob list. */
 bool	deliver_selects(const char *events, const char *type);
+
+/* A dead letter's JSON text, malloc'd; NULL when out of memory. */
+char	*deliver_dead_format(const char *instance, uint64_t seq,
+	    const char *msg);
+/*
+ * Stores a dead letter for (instance, seq) with the message and moves
+ * the instance's cursor to cursor in the same transaction (cursor 0:
+ * leaves it).  Returns 0 or a cache error.
+ */
+int	deliver_dead_letter(struct cache *c, const char *instance,
+	    uint64_t seq, uint64_t cursor, const char *msg);
+
+/* What an instance's status record ("plugin:NAME") says. */
+struct deliver_status {
+	const char *state;	/* running retrying stuck crashed refused */
+	const char *error;	/* NULL: none */
+	bool	 keep_error;	/* error NULL: leave the recorded one */
+	const char *module;
+	const char *path;	/* NULL: leave as recorded */
+	const char *abi;	/* NULL: leave as recorded */
+	const char *version;	/* NULL: leave as recorded */
+	uint64_t restarts;
+	pid_t	 agent_pid;	/* the supervisor's pid */
+};
+
+/* Updates the record, keeping what st leaves NULL. */
+int	deliver_status_update(struct cache *c, const char *instance,
+	    const struct deliver_status *st);
 
 /*
  * Prunes delivered events older than retention_s seconds, never past the

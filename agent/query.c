@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1004,6 +1005,30 @@ backlog_cb(void *arg, uint64_t seq, const char *json, size_t len)
 	return 0;
 }
 
+/*
+ * The state to show: what the instance's status record says while the
+ * agent that wrote it runs, "idle" once it is gone (a refusal stays: it
+ * is the configuration's, not the process's).
+ */
+static json_object *
+plugin_state(json_object *st)
+{
+	json_object *v, *pid;
+	const char *state;
+	int64_t p;
+
+	if (st == NULL || !json_object_object_get_ex(st, "state", &v))
+		return json_object_new_string("idle");
+	state = json_object_get_string(v);
+	if (strcmp(state, "refused") == 0)
+		return json_object_get(v);
+	if (!json_object_object_get_ex(st, "agent_pid", &pid) ||
+	    (p = json_object_get_int64(pid)) <= 0 ||
+	    (kill((pid_t)p, 0) == -1 && errno == ESRCH))
+		return json_object_new_string("idle");
+	return json_object_get(v);
+}
+
 /* One instance's row: everything `plugins` shows, as JSON. */
 static json_object *
 plugin_row(struct cache_txn *t, const struct config_plugin *pc)
@@ -1028,19 +1053,20 @@ plugin_row(struct cache_txn *t, const struct config_plugin *pc)
 	json_object_object_add(o, "abi", st && json_object_object_get_ex(st,
 	    "abi", &v) ? json_object_get(v) : NULL);
 	json_object_object_add(o, "version", st &&
-	    json_object_object_get_ex(st, "version", &v) ? json_object_get(v) :
-	    NULL);
+	    json_object_object_get_ex(st, "version", &v) ?
+	    json_object_get(v) : NULL);
+	json_object_object_add(o, "state", plugin_state(st));
 	json_object_object_add(o, "cursor",
 	    json_object_new_int64((int64_t)cursor));
 	json_object_object_add(o, "backlog", json_object_new_int64((int64_t)b.n));
 	json_object_object_add(o, "dead_letters",
 	    json_object_new_int64((int64_t)dead));
+	json_object_object_add(o, "restarts", json_object_new_int64(st &&
+	    json_object_object_get_ex(st, "restarts", &v) ?
+	    json_object_get_int64(v) : 0));
 	json_object_object_add(o, "last_error", st &&
 	    json_object_object_get_ex(st, "error", &v) ? json_object_get(v) :
 	    NULL);
-	json_object_object_add(o, "state", st && json_object_object_get_ex(st,
-	    "state", &v) ? json_object_get(v) : json_object_new_string(
-	    "never started"));
 	json_object_put(st);
 	return o;
 }
@@ -1050,11 +1076,11 @@ plugins_print_text(struct query *q, json_object *arr)
 {
 	struct table *tab;
 	json_object *o;
-	char cursor[32], backlog[32], dead[32];
+	char cursor[32], backlog[32], dead[32], restarts[32];
 	size_t i;
 
-	tab = table_new(9, "NAME", "MODULE", "VERSION", "ABI", "STATE",
-	    "CURSOR", "BACKLOG", "DEAD", "LAST ERROR");
+	tab = table_new(10, "NAME", "MODULE", "VERSION", "ABI", "STATE",
+	    "RESTARTS", "CURSOR", "BACKLOG", "DEAD", "LAST ERROR");
 	if (tab == NULL)
 		return;
 	for (i = 0; i < json_object_array_length(arr); i++) {
@@ -1066,9 +1092,12 @@ plugins_print_text(struct query *q, json_object *arr)
 		snprintf(dead, sizeof(dead), "%lld", (long long)
 		    json_object_get_int64(json_object_object_get(o,
 		    "dead_letters")));
+		snprintf(restarts, sizeof(restarts), "%lld", (long long)
+		    json_object_get_int64(json_object_object_get(o,
+		    "restarts")));
 		table_add(tab, jstr(o, "name"), jstr(o, "module"),
 		    jstr(o, "version"), jstr(o, "abi"), jstr(o, "state"),
-		    cursor, backlog, dead, jstr(o, "last_error"));
+		    restarts, cursor, backlog, dead, jstr(o, "last_error"));
 	}
 	table_print(tab, q->out);
 	table_free(tab);
