@@ -6,7 +6,7 @@
  * FLAGSYNC_PLUGIN_DEFINE().  flagsync dlopen()s it (RTLD_NOW | RTLD_LOCAL),
  * checks the ABI version and struct size, calls init() once per
  * configured instance, then deliver() once per change event, in seq
- * order, from that instance's own thread.  Plugins link against nothing
+ * order, in that instance's own process.  Plugins link against nothing
  * of flagsync's: every host service comes through struct
  * flagsync_host_api, given to init().
  *
@@ -22,10 +22,22 @@
  * boundary: strings are NUL-terminated UTF-8, times are int64_t
  * milliseconds since the epoch.
  *
- * Threads.  All callbacks of one instance are made by one thread at a
- * time (not always the same thread): never concurrently for one ctx.
- * Different instances run concurrently.  The host API may be called from
- * inside any callback of the instance that owns the host handle.
+ * Processes.  Each instance runs in a process of its own, started by
+ * the agent's supervisor: the module is loaded there, load() and init()
+ * run there, and every callback of the instance is made by that
+ * process's one delivering thread, never concurrently.  Instances share
+ * nothing but the cache (through the host API) and the files a plugin
+ * opens itself: two instances of one module are two processes, each
+ * with its own copy of every global variable.  A plugin that crashes
+ * (SIGSEGV, abort()) or hangs past its `timeout` takes only its own
+ * process down: the supervisor restarts it with backoff, and after 3
+ * crashes on one event that event becomes a dead letter ("crashed 3
+ * times").  The process
+ * ignores SIGHUP, SIGTERM, SIGINT and SIGPIPE (the supervisor tells it
+ * to reopen or stop): a plugin should not change signal dispositions.
+ * It sees only its own section's keys and the secrets granted to it
+ * (`credentials =`).  The host API may be called from inside any
+ * callback.
  *
  * A poisoned event (one the plugin can never deliver, e.g. a target that
  * refuses it for good) is skipped by returning FLAGSYNC_FAIL with the
