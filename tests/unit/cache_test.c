@@ -1312,6 +1312,70 @@ test_reader_thread(void **state)
 }
 
 /*
+ * cache_release_pages() madvise()s the map: a resize must not unmap and
+ * remap it meanwhile, so the release is registered like a transaction
+ * and the writer's growth waits for it.  madvise() is wrapped (see
+ * Makefile.am): in the releasing thread it holds on for 200 ms and
+ * watches whether the writer, started meanwhile, got its growing write
+ * done under it.
+ */
+static _Thread_local int release_probe;
+static atomic_int release_inside;
+static atomic_int writer_done;
+static atomic_int grew_under_madvise;
+
+int __real_madvise(void *addr, size_t len, int advice);
+int __wrap_madvise(void *addr, size_t len, int advice);
+
+int
+__wrap_madvise(void *addr, size_t len, int advice)
+{
+	int i;
+
+	if (release_probe) {
+		atomic_store(&release_inside, 1);
+		for (i = 0; i < 20 && !atomic_load(&writer_done); i++)
+			usleep(10 * 1000);
+		if (atomic_load(&writer_done))
+			atomic_store(&grew_under_madvise, 1);
+	}
+	return __real_madvise(addr, len, advice);
+}
+
+static void *
+releaser_main(void *arg)
+{
+	release_probe = 1;
+	cache_release_pages(arg);
+	release_probe = 0;
+	return NULL;
+}
+
+static void
+test_release_pages_vs_resize(void **state)
+{
+	struct fixture *fx = *state;
+	struct big b = { 0, 0, 0 };
+	pthread_t th;
+
+	cache_test_initial_map = 64 * 1024;
+	open_write(fx);
+	RUN(fx->c, FLAG("P", "seed", "seed"));
+	atomic_store(&release_inside, 0);
+	atomic_store(&writer_done, 0);
+	atomic_store(&grew_under_madvise, 0);
+	assert_int_equal(pthread_create(&th, NULL, releaser_main, fx->c), 0);
+	while (!atomic_load(&release_inside))
+		usleep(1000);
+	assert_int_equal(cache_write(fx->c, big_fn, &b), 0);
+	atomic_store(&writer_done, 1);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(b.calls > 1);	/* the write did grow the map */
+	assert_int_equal(atomic_load(&grew_under_madvise), 0);
+	assert_int_equal(big_check_one(fx->c, 0), 0);
+}
+
+/*
  * A reader in another process: it keeps its snapshot while the writer
  * grows the map, and its next transaction adopts the new size and sees
  * the new data.  Returns an exit code: 0 when all is well.
@@ -2185,6 +2249,7 @@ main(void)
 		T(test_map_growth_one_txn),
 		T(test_map_growth_error_mapped),
 		T(test_reader_thread),
+		T(test_release_pages_vs_resize),
 		T(test_reader_process),
 		T(test_writer_process),
 		T(test_cursors),
