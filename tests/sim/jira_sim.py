@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """jira_sim.py - a fake Jira Cloud REST API v3 for flagsync tests.
 
-Follows /work/shared/reference/jira-api.md (sections 1a, 2.1, 3.1-3.3, 4,
-6, 7 and "What a faithful fake Jira server must do").  Python 3.11
+Follows Atlassian's public Jira Cloud REST API v3 documentation: basic
+auth, issue properties, remote links, the enhanced JQL search, fields,
+rate limits (429/503 with Retry-After) and error bodies.  Python 3.11
 standard library only.
 
 Serves issue GET, issue properties, the enhanced JQL search, remote links

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """split_sim.py - a fake Split (Harness FME) Admin API v2 for flagsync tests.
 
-Follows /work/shared/reference/split-api.md (sections 1, 2, 3, 6 and "What a
-faithful fake server must do").  Python 3.11 standard library only.
+Follows Split's public Admin API documentation: authentication, endpoints
+and paging, rate limits (429 with the X-RateLimit-* headers) and error
+answers.  Python 3.11 standard library only.
 
 Serves the read endpoints an agent needs under /internal/api/v2 and a control
 API under /_sim/ that tests use to change flags, keys, rate limits and to
