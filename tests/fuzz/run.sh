@@ -5,7 +5,7 @@
 # that corpus, with its dictionary.  Prints one line "PASS: fuzz_NAME ..."
 # or "FAIL: fuzz_NAME ..." per target; the exit status is 1 when any
 # failed.  Work files (the grown corpus, logs, crash-* artifacts) go to
-# BINDIR/work/NAME and stay for a look.
+# BINDIR/runs/NAME and stay for a look.
 set -u
 [ $# -ge 3 ] || { echo "usage: run.sh BINDIR SRCDIR NAME..." >&2; exit 2; }
 bindir=$(cd "$1" && pwd) || exit 2
@@ -34,7 +34,7 @@ show_failure() {	# LOG
 
 for name in "$@"; do
 	prog=$bindir/fuzz_$name
-	work=$bindir/work/$name
+	work=$bindir/runs/$name
 	rm -rf "$work"
 	mkdir -p "$work/corpus"
 	if [ ! -x "$prog" ]; then
