@@ -43,6 +43,9 @@
 
 #define CFG_STATE_DIR		"/var/lib/flagsync"
 #define CFG_SPLIT_API_URL	"https://api.split.io/internal/api/v2"
+#define CFG_SPLIT_SDK_URL	"https://sdk.split.io/api"
+#define CFG_FULL_SYNC		600	/* s: tags move no change number */
+#define CFG_FULL_SYNC_MIN	10
 #define CFG_KEY_PATTERN		"[A-Z][A-Z0-9]{1,9}-[0-9]+"
 #define CFG_RETENTION		(90 * 86400)
 /* Bounds that keep the derived times in range downstream: the request
@@ -52,7 +55,7 @@
 #define CFG_RETENTION_MAX	((int64_t)3650 * 86400)	/* 10 years */
 #define CFG_HIDDEN		"<hidden: looks like a secret>"
 #define CFG_SECRET_MAX		16384	/* no API key or token is near this */
-#define CFG_MAXKEYS		8	/* most keys a section table holds */
+#define CFG_MAXKEYS		12	/* most keys a section table holds */
 
 enum cfg_sect {
 	SECT_NONE,
@@ -157,6 +160,10 @@ static int	cfg_set_start(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	cfg_set_credentials(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	cfg_set_auth(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
+static int	cfg_set_sdk_key_file(struct cfg_parse *,
+		    const struct cfg_key *, void *, const char *);
 
 #define CFG_OFF(f)	offsetof(struct config, f)
 
@@ -178,6 +185,9 @@ static const struct cfg_key cfg_split_keys[] = {
 	{ "max_rps", cfg_set_rate, CFG_OFF(split_max_rps), 0, 0 },
 	{ "timeout", cfg_set_int, CFG_OFF(split_timeout), 1, 3600 },
 	{ "ca_file", cfg_set_ca, CFG_OFF(ca_file), 0, 0 },
+	{ "auth", cfg_set_auth, CFG_OFF(split_auth), 0, 0 },
+	{ "sdk_url", cfg_set_url, CFG_OFF(split_sdk_url), 0, 0 },
+	{ "full_sync", cfg_set_duration, CFG_OFF(split_full_sync), 0, 0 },
 	{ NULL, NULL, 0, 0, 0 }
 };
 
@@ -206,6 +216,7 @@ static const struct cfg_key cfg_jira_keys[] = {
 static const struct cfg_key cfg_project_keys[] = {
 	{ "environment", cfg_set_string,
 	    offsetof(struct config_project, environment), 0, 0 },
+	{ "sdk_key_file", cfg_set_sdk_key_file, 0, 0, 0 },
 	{ NULL, NULL, 0, 0, 0 }
 };
 
@@ -749,6 +760,43 @@ cfg_set_credentials(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return 0;
 }
 
+/* bearer | x-api-key | auto (x-api-key for pat./sat. tokens). */
+static int
+cfg_set_auth(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int *dst = (int *)(void *)((char *)base + k->off);
+
+	if (strcmp(value, "auto") == 0)
+		*dst = CONFIG_AUTH_AUTO;
+	else if (strcmp(value, "bearer") == 0)
+		*dst = CONFIG_AUTH_BEARER;
+	else if (strcmp(value, "x-api-key") == 0)
+		*dst = CONFIG_AUTH_X_API_KEY;
+	else
+		return cfg_keyerr(p, k->name, "\"%s\" is not bearer, x-api-key "
+		    "or auto (x-api-key for Harness pat. and sat. tokens)",
+		    cfg_show(p, value));
+	return 0;
+}
+
+/* [project NAME] sdk_key_file: read after parsing, with the others. */
+static int
+cfg_set_sdk_key_file(struct cfg_parse *p, const struct cfg_key *k,
+    void *base, const char *value)
+{
+	struct config_project *proj = base;
+	int rc;
+
+	if (value[0] != '/')
+		return cfg_keyerr(p, k->name,
+		    "\"%s\" is not an absolute path", cfg_show(p, value));
+	if ((rc = cfg_strset(p, &proj->sdk_key_file, value)) != 0)
+		return rc;
+	proj->sdk_key_file_line = p->lineno;
+	return 0;
+}
+
 /* Sections. */
 
 static int
@@ -1234,6 +1282,11 @@ cfg_check(struct cfg_parse *p)
 
 	if ((rc = cfg_check_mode(p)) != 0)
 		return rc;
+	if (cfg->split_full_sync < CFG_FULL_SYNC_MIN)
+		return cfg_errx(p, cfg_key_line(p, SECT_SPLIT, "full_sync"),
+		    "[split] full_sync: %lld s is too short; at least %d s "
+		    "(the full listing costs 2 requests per 50 flags)",
+		    (long long)cfg->split_full_sync, CFG_FULL_SYNC_MIN);
 	if (cfg->nprojects == 0)
 		return cfg_errx(p, 0, "no [project NAME] section; add one per "
 		    "Split workspace, e.g. [project Default] with "
@@ -1435,6 +1488,17 @@ cfg_secret_resolve(struct cfg_parse *p, int which, char **val,
 	return cfg_origin(p, origin, "inline %s", src->inline_key);
 }
 
+static int
+cfg_any_sdk_key(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nprojects; i++)
+		if (cfg->projects[i].sdk_key != NULL)
+			return 1;
+	return 0;
+}
+
 /*
  * Hands the secrets to the scrubber, so that nothing logged, stored or
  * printed from now on shows them, and keeps them out of core dumps and
@@ -1450,18 +1514,81 @@ cfg_secrets_protect(struct cfg_parse *p)
 	    (cfg->jira_email != NULL &&
 	    scrub_add_basic(cfg->jira_email, cfg->jira_api_token) != 0))
 		return cfg_nomem(p);
-	if ((cfg->split_admin_key != NULL || cfg->jira_api_token != NULL) &&
+	if ((cfg->split_admin_key != NULL || cfg->jira_api_token != NULL ||
+	    cfg_any_sdk_key(cfg)) &&
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		return cfg_syserr(p, errno, "cannot keep the secrets out of "
 		    "core dumps: prctl(PR_SET_DUMPABLE): %s", strerror(errno));
 	return 0;
 }
 
+/*
+ * NAME as a credential or environment variable name: characters other
+ * than letters, digits, '-' and '_' become '_' (and letters upper case
+ * for the environment).
+ */
+static void
+cfg_name_token(const char *name, char *out, size_t outlen, int upper)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < outlen; i++) {
+		if (isalnum((unsigned char)name[i]) ||
+		    (!upper && name[i] == '-') || name[i] == '_')
+			out[i] = upper ? (char)toupper((unsigned char)name[i]) :
+			    name[i];
+		else
+			out[i] = '_';
+	}
+	out[i] = '\0';
+}
+
+/* A project's SDK key: credential, environment, then sdk_key_file. */
+static int
+cfg_sdk_key_resolve(struct cfg_parse *p, struct config_project *proj)
+{
+	char section[FS_PROJECT_MAX + 16], cred[FS_PROJECT_MAX + 32];
+	char env[FS_PROJECT_MAX + 32], tok[FS_PROJECT_MAX + 1];
+	struct cfg_secret_src src;
+	struct cfg_secret s;
+	int rc;
+
+	snprintf(section, sizeof(section), "project %s", proj->name);
+	cfg_name_token(proj->name, tok, sizeof(tok), 0);
+	snprintf(cred, sizeof(cred), "split-sdk-key-%s", tok);
+	cfg_name_token(proj->name, tok, sizeof(tok), 1);
+	snprintf(env, sizeof(env), "FLAGSYNC_SPLIT_SDK_KEY_%s", tok);
+	src.section = section;
+	src.inline_key = "sdk_key_file";
+	src.file_key = "sdk_key_file";
+	src.cred = cred;
+	src.env = env;
+	rc = cfg_secret_cred(p, &src, &proj->sdk_key, &proj->sdk_key_origin);
+	if (rc != 0 || proj->sdk_key != NULL)
+		return rc;
+	rc = cfg_secret_env(p, &src, &proj->sdk_key, &proj->sdk_key_origin);
+	if (rc != 0 || proj->sdk_key != NULL || proj->sdk_key_file == NULL)
+		return rc;
+	memset(&s, 0, sizeof(s));
+	s.file = proj->sdk_key_file;
+	s.file_line = proj->sdk_key_file_line;
+	return cfg_secret_file(p, &src, &s, &proj->sdk_key,
+	    &proj->sdk_key_origin);
+}
+
 static int
 cfg_secrets(struct cfg_parse *p)
 {
 	struct config *cfg = p->cfg;
+	size_t i;
 	int rc;
+
+	for (i = 0; i < cfg->nprojects; i++) {
+		if ((rc = cfg_sdk_key_resolve(p, &cfg->projects[i])) != 0)
+			return rc;
+		if (scrub_add(cfg->projects[i].sdk_key) != 0)
+			return cfg_nomem(p);
+	}
 
 	rc = cfg_secret_resolve(p, SECRET_SPLIT, &cfg->split_admin_key,
 	    &cfg->split_key_origin);
@@ -1546,9 +1673,11 @@ cfg_create(const char *path)
 	cfg->path = strdup(path);
 	cfg->state_dir = strdup(CFG_STATE_DIR);
 	cfg->split_api_url = strdup(CFG_SPLIT_API_URL);
+	cfg->split_sdk_url = strdup(CFG_SPLIT_SDK_URL);
 	cfg->issue_key_pattern = strdup(CFG_KEY_PATTERN);
 	if (cfg->path == NULL || cfg->state_dir == NULL ||
-	    cfg->split_api_url == NULL || cfg->issue_key_pattern == NULL) {
+	    cfg->split_api_url == NULL || cfg->split_sdk_url == NULL ||
+	    cfg->issue_key_pattern == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -1559,6 +1688,7 @@ cfg_create(const char *path)
 	cfg->deliver_timeout = 30;
 	cfg->split_max_rps = 3;
 	cfg->split_timeout = 30;
+	cfg->split_full_sync = CFG_FULL_SYNC;
 	cfg->split_tags = 1;
 	cfg->split_description = 1;
 	cfg->jira_timeout = 30;
@@ -1627,6 +1757,9 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nprojects; i++) {
 		free(cfg->projects[i].name);
 		free(cfg->projects[i].environment);
+		cfg_wipe_free(cfg->projects[i].sdk_key);
+		free(cfg->projects[i].sdk_key_origin);
+		free(cfg->projects[i].sdk_key_file);
 	}
 	free(cfg->projects);
 	for (i = 0; i < cfg->nplugins; i++)
@@ -1638,6 +1771,7 @@ config_free(struct config *cfg)
 	cfg_wipe_free(cfg->split_admin_key);
 	free(cfg->split_key_origin);
 	free(cfg->split_flag_url);
+	free(cfg->split_sdk_url);
 	free(cfg->ca_file);
 	free(cfg->issue_key_pattern);
 	free(cfg->links_file);

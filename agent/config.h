@@ -27,7 +27,19 @@ struct config_project {
 	char	*name;		/* Split workspace name, from [project NAME] */
 	char	*environment;	/* its primary environment (name or id) */
 	int	 line;		/* line of the section header */
+	/* The change feed (SPEC 2a): a server-side SDK key of the primary
+	 * environment, from $CREDENTIALS_DIRECTORY/split-sdk-key-NAME,
+	 * $FLAGSYNC_SPLIT_SDK_KEY_NAME or sdk_key_file; NULL: no feed. */
+	char	*sdk_key;		/* secret */
+	char	*sdk_key_origin;	/* printable: where it came from */
+	char	*sdk_key_file;		/* the key as written, or NULL */
+	int	 sdk_key_file_line;
 };
+
+/* How the Admin API key is sent ([split] auth). */
+#define CONFIG_AUTH_AUTO	0	/* x-api-key for pat./sat. tokens */
+#define CONFIG_AUTH_BEARER	1	/* Authorization: Bearer KEY */
+#define CONFIG_AUTH_X_API_KEY	2	/* x-api-key: KEY (Harness tokens) */
 
 struct config_kv {
 	char	*key;
@@ -73,6 +85,9 @@ struct config {
 	char	*split_flag_url;	/* template with {workspace_id} {flag_id} {environment_id} {flag} */
 	double	 split_max_rps;		/* default 3; 0 means no ceiling */
 	int	 split_timeout;		/* seconds, default 30 */
+	int	 split_auth;		/* CONFIG_AUTH_*, default AUTO */
+	char	*split_sdk_url;		/* default https://sdk.split.io/api */
+	int64_t	 split_full_sync;	/* seconds, default 600, at least 10 */
 	char	*ca_file;		/* [split] or [jira] ca_file; NULL = system CAs */
 
 	struct config_project *projects;

@@ -44,9 +44,15 @@ struct http_client {
 	int	 started;
 	/* State of the transfer in progress, for the callbacks: */
 	struct http_response *resp;
-	int	 write_rc;	/* EFBIG or ENOMEM from a callback */
+	http_sink_fn sink;	/* where a 2xx body goes, or NULL: resp */
+	void	*sink_arg;
+	int	 write_rc;	/* EFBIG, ENOMEM or the sink's error */
 	char	 errbuf[CURL_ERROR_SIZE];
 };
+
+static int	http_request_body(struct http_client *, const char *,
+		    const char *, const struct http_header *, size_t,
+		    const char *, struct http_response *, char *, size_t);
 
 static pthread_once_t http_global_once = PTHREAD_ONCE_INIT;
 static CURLcode http_global_rc = CURLE_FAILED_INIT;
@@ -149,9 +155,16 @@ http_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct http_client *hc = arg;
 	size_t n = size * nmemb;
+	long status = 0;
 	int rc;
 
-	if ((rc = buf_append(&hc->resp->body, ptr, n)) != 0) {
+	if (hc->sink != NULL &&
+	    curl_easy_getinfo(hc->curl, CURLINFO_RESPONSE_CODE, &status) ==
+	    CURLE_OK && status >= 200 && status < 300)
+		rc = hc->sink(hc->sink_arg, ptr, n);
+	else
+		rc = buf_append(&hc->resp->body, ptr, n);
+	if (rc != 0) {
 		hc->write_rc = rc;
 		return 0;	/* any short count makes curl abort */
 	}
@@ -349,9 +362,11 @@ http_setup_transport(struct http_client *hc, const char *url)
 	HTTP_SETOPT(c, cc, CURLOPT_FOLLOWLOCATION, 0L);
 	HTTP_SETOPT(c, cc, CURLOPT_USERAGENT, hc->user_agent);
 	HTTP_SETOPT(c, cc, CURLOPT_ACCEPT_ENCODING, "");
-	HTTP_SETOPT(c, cc, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)(hc->max_body > (size_t)INT64_MAX ?
-	    INT64_MAX : (int64_t)hc->max_body));
+	/* A sink bounds what it keeps itself; the cap is for buffers. */
+	if (hc->sink == NULL)
+		HTTP_SETOPT(c, cc, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)(hc->max_body > (size_t)INT64_MAX ?
+		    INT64_MAX : (int64_t)hc->max_body));
 	HTTP_SETOPT(c, cc, CURLOPT_WRITEFUNCTION, http_write_cb);
 	HTTP_SETOPT(c, cc, CURLOPT_WRITEDATA, hc);
 	HTTP_SETOPT(c, cc, CURLOPT_HEADERFUNCTION, http_header_cb);
@@ -477,6 +492,11 @@ http_map_error(const struct http_client *hc, CURLcode cc, const char *method,
 		snprintf(err, errlen, "%s %s: out of memory", method, url);
 		return ENOMEM;
 	}
+	if (hc->write_rc != 0) {
+		snprintf(err, errlen, "%s %s: the answer was refused by its "
+		    "reader", method, url);
+		return hc->write_rc;
+	}
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return http_timeout_error(hc, method, url, err, errlen);
@@ -525,6 +545,33 @@ http_perform(struct http_client *hc, const char *method, const char *url,
 
 int
 http_request(struct http_client *hc, const char *method, const char *url,
+    const struct http_header *hdrs, size_t nhdrs, const char *body,
+    struct http_response *r, char *err, size_t errlen)
+{
+	hc->sink = NULL;
+	hc->sink_arg = NULL;
+	return http_request_body(hc, method, url, hdrs, nhdrs, body, r, err,
+	    errlen);
+}
+
+int
+http_request_stream(struct http_client *hc, const char *url,
+    const struct http_header *hdrs, size_t nhdrs, http_sink_fn sink,
+    void *arg, struct http_response *r, char *err, size_t errlen)
+{
+	int rc;
+
+	hc->sink = sink;
+	hc->sink_arg = arg;
+	rc = http_request_body(hc, "GET", url, hdrs, nhdrs, NULL, r, err,
+	    errlen);
+	hc->sink = NULL;
+	hc->sink_arg = NULL;
+	return rc;
+}
+
+static int
+http_request_body(struct http_client *hc, const char *method, const char *url,
     const struct http_header *hdrs, size_t nhdrs, const char *body,
     struct http_response *r, char *err, size_t errlen)
 {

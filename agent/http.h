@@ -76,6 +76,25 @@ int	http_request(struct http_client *hc, const char *method,
 	    size_t errlen);
 
 /*
+ * Receives the body of a 2xx answer as it arrives, in pieces of any
+ * size (decoded when the server compressed it).  Returns 0 to go on;
+ * any other value aborts the transfer and is what the request returns.
+ */
+typedef int (*http_sink_fn)(void *arg, const char *data, size_t len);
+
+/*
+ * A GET whose 2xx body goes to sink instead of r->body, so that an
+ * answer larger than memory can be read: the body cap does not apply
+ * (the sink bounds what it keeps).  Any other answer is buffered in
+ * r->body as http_request() does.  Returns as http_request(), or the
+ * sink's error (err then says only that the reader refused the answer:
+ * the sink has its own words).
+ */
+int	http_request_stream(struct http_client *hc, const char *url,
+	    const struct http_header *hdrs, size_t nhdrs, http_sink_fn sink,
+	    void *arg, struct http_response *r, char *err, size_t errlen);
+
+/*
  * Backoff before retry number attempt (0-based): base_ms * 2^attempt,
  * capped at cap_ms, with up to +-25 % jitter (the result never exceeds
  * cap_ms).  0 when base_ms or cap_ms is not positive.
