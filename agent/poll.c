@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "commit.h"
 #include "error.h"
+#include "feed.h"
 #include "jsonw.h"
 #include "keys.h"
 #include "maxlen.h"
@@ -34,6 +35,18 @@
 
 /* How many records a poll compares between cache_release_pages() calls. */
 #define POLL_RELEASE_EVERY	1024
+/* Requests a full listing costs beyond its pages: workspace, environment. */
+#define POLL_RESOLVE_REQUESTS	2
+/* How often a long listing says how far it got. */
+#define POLL_PROGRESS_MS	10000
+
+/* A flag the change feed reported; the last report of a name wins. */
+struct feed_name {
+	char	*name;
+	char	*invalid;	/* why it cannot be fetched, or NULL */
+	bool	 archived;
+	size_t	 seq;		/* order of the reports */
+};
 
 /* A flag list entry, kept until the definitions have been read. */
 struct meta {
@@ -69,6 +82,19 @@ struct project_poll {
 	bool	 held_before;	/* the last poll held deletions back */
 	size_t	 nmissing;	/* cached flags not listed... */
 	size_t	 ncached;	/* ...of so many, when held */
+	/* The change feed (SPEC 2a), for a project with an SDK key: */
+	struct feed_client *fc;
+	json_object *prev;	/* the last status record, or NULL */
+	json_object *prev_stamp;	/* its polls.json entry, or NULL */
+	int64_t	 cn;		/* the change number the cache is at... */
+	bool	 has_cn;	/* ...when it has one */
+	bool	 listed;	/* this cycle ran the full listing */
+	bool	 quiet;		/* the feed reported nothing: write nothing */
+	int64_t	 nflags, ndefined;	/* the project's counts after it */
+	struct feed_name *names;
+	size_t	 nnames, capnames;
+	char	 feed_err[1024];	/* why the feed failed, or "" */
+	int64_t	 progress_ms;	/* last progress line (monotonic) */
 	char	 err[1024];
 };
 
@@ -100,6 +126,13 @@ pp_release(struct project_poll *pp)
 	linkset_release(&pp->desc);
 	buf_release(&pp->rec);
 	skipped_release(&pp->skipped);
+	for (i = 0; i < pp->nnames; i++) {
+		free(pp->names[i].name);
+		free(pp->names[i].invalid);
+	}
+	free(pp->names);
+	json_object_put(pp->prev);
+	feed_client_free(pp->fc);
 }
 
 static int
@@ -120,6 +153,8 @@ meta_find(struct project_poll *pp, const char *name)
 	key.name = (char *)name;
 	return bsearch(&key, pp->m, pp->n, sizeof(*pp->m), meta_cmp);
 }
+
+static void	pp_progress(struct project_poll *, size_t, bool);
 
 /* ------------------------------------------------------------ skipped */
 
@@ -383,6 +418,7 @@ flag_cb(void *arg, const struct split_flag *f)
 			return rc;
 		return pp_keep_links(pp, m->name);
 	}
+	pp_progress(pp, pp->n, false);
 	if ((m->id = strdup(f->id)) == NULL ||
 	    (m->description = strdup(f->description)) == NULL) {
 		rc = ENOMEM;
@@ -482,6 +518,7 @@ def_cb(void *arg, json_object *def)
 	if (m->skipped)
 		return 0;
 	pp->ndefs++;
+	pp_progress(pp, pp->ndefs, true);
 	rc = pp_view(pp, m, def);
 	meta_trim(m);
 	if (rc == FS_EPROTO) {
@@ -595,6 +632,25 @@ pp_check_ids(struct project_poll *pp)
 	return FS_EPROTO;
 }
 
+/* The project's split-tag and split-description links, as a whole. */
+static int
+pp_add_links(struct project_poll *pp)
+{
+	int rc;
+
+	linkset_sort(&pp->tags);
+	linkset_sort(&pp->desc);
+	pp->nlinks = pp->tags.n + pp->desc.n;
+	rc = changeset_add_links(pp->cs, LINK_SRC_SPLIT_TAG, pp->proj->name,
+	    &pp->tags);
+	if (rc == 0)
+		rc = changeset_add_links(pp->cs, LINK_SRC_SPLIT_DESC,
+		    pp->proj->name, &pp->desc);
+	if (rc == 0)
+		rc = changeset_add_env(pp->cs, pp->proj->name, pp->env_name);
+	return rc;
+}
+
 static int
 pp_fetch(struct project_poll *pp)
 {
@@ -631,18 +687,542 @@ pp_fetch(struct project_poll *pp)
 			rc = pp_view(pp, &pp->m[i], NULL);
 	if (rc == 0)
 		rc = pp_deleted(pp);
-	if (rc == 0) {
-		linkset_sort(&pp->tags);
-		linkset_sort(&pp->desc);
-		pp->nlinks = pp->tags.n + pp->desc.n;
-		rc = changeset_add_links(pp->cs, LINK_SRC_SPLIT_TAG,
-		    pp->proj->name, &pp->tags);
+	if (rc == 0)
+		rc = pp_add_links(pp);
+	return rc;
+}
+
+/* ------------------------------------------------------------ progress */
+
+static int64_t
+poll_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 12345 -> "12,345", as people read counts. */
+static const char *
+poll_count(int64_t v, char out[32])
+{
+	char digits[24];
+	size_t n, i, o = 0;
+
+	n = (size_t)snprintf(digits, sizeof(digits), "%lld", (long long)v);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && digits[i - 1] != '-' && (n - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
 	}
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * One line every POLL_PROGRESS_MS while a listing reads its pages, so a
+ * long first sync is not silent: how far, and at max_rps how long the
+ * rest will take (each page is 50 flags, read twice: list, then define).
+ */
+static void
+pp_progress(struct project_poll *pp, size_t done, bool defining)
+{
+	int64_t now = poll_mono_ms(), total = pp->nflags, left;
+	char a[32], b[32];
+
+	if (pp->progress_ms == 0)
+		pp->progress_ms = now;
+	if (now - pp->progress_ms < POLL_PROGRESS_MS)
+		return;
+	pp->progress_ms = now;
+	if (total < (int64_t)done || pp->cfg->split_max_rps <= 0) {
+		log_info("%s: %s flags %s so far", pp->proj->name,
+		    poll_count((int64_t)done, a), defining ? "defined" :
+		    "listed");
+		return;
+	}
+	left = (total - (int64_t)done + SPLIT_DEFS_PAGE - 1) / SPLIT_DEFS_PAGE;
+	if (!defining)
+		left += (total + SPLIT_DEFS_PAGE - 1) / SPLIT_DEFS_PAGE;
+	log_info("%s: %s of %s flags %s, %.0f s left at %g requests/s",
+	    pp->proj->name, poll_count((int64_t)done, a), poll_count(total, b),
+	    defining ? "defined" : "listed",
+	    (double)left / pp->cfg->split_max_rps, pp->cfg->split_max_rps);
+}
+
+/* ------------------------------------------------------------ feed */
+
+/* A string member of the last status record, or NULL. */
+static const char *
+pp_prev_str(const struct project_poll *pp, const char *key)
+{
+	json_object *v;
+
+	if (pp->prev == NULL || !json_object_object_get_ex(pp->prev, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool
+pp_prev_int(const json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+/* What the last poll left: change number, counts, ids (for the feed). */
+static void
+pp_prev_load(struct project_poll *pp, struct cache *c, const char *source)
+{
+	struct cache_txn *t;
+	json_object *ok;
+	const char *js;
+	size_t len;
+
+	if (cache_read_begin(c, &t) != 0)
+		return;
+	if (cache_status_get(t, source, &js, &len) == 0)
+		pp->prev = jsonw_parse(js, len);
+	cache_read_end(t);
+	pp->held_before = pp->prev != NULL &&
+	    json_object_object_get_ex(pp->prev, "held", NULL);
+	pp->has_cn = pp_prev_int(pp->prev, "change_number", &pp->cn);
+	pp_prev_int(pp->prev, "flags", &pp->nflags);
+	pp_prev_int(pp->prev, "defined", &pp->ndefined);
+	/* a failed poll's record has no counts: those are the last good */
+	if (pp->prev && json_object_object_get_ex(pp->prev, "ok", &ok) &&
+	    !json_object_get_boolean(ok))
+		pp->has_cn = pp->has_cn && pp_prev_str(pp, "ws_id") != NULL;
+}
+
+/*
+ * The full listing runs on the first cycle, every full_sync, after a
+ * held deletion, and when the environment or the ids it needs are not
+ * those of the last listing.
+ */
+static bool
+pp_listing_due(const struct project_poll *pp, int64_t now)
+{
+	const char *env = pp_prev_str(pp, "environment");
+	int64_t full;
+
+	if (!pp->has_cn || pp->held_before || env == NULL ||
+	    strcmp(env, pp->proj->environment) != 0 ||
+	    pp_prev_str(pp, "ws_id") == NULL ||
+	    pp_prev_str(pp, "env_id") == NULL ||
+	    pp_prev_str(pp, "env_name") == NULL ||
+	    !pp_prev_int(pp->prev_stamp, "full_ms", &full))
+		return true;
+	return now < full || now - full >= pp->cfg->split_full_sync * 1000;
+}
+
+static int
+feed_collect_cb(void *arg, const struct feed_change *c)
+{
+	struct project_poll *pp = arg;
+	struct feed_name *fn;
+
+	if (ARRAY_GROW(pp->names, pp->capnames, pp->nnames + 1) != 0)
+		return ENOMEM;
+	fn = &pp->names[pp->nnames];
+	memset(fn, 0, sizeof(*fn));
+	fn->archived = c->archived;
+	fn->seq = pp->nnames;
+	if ((fn->name = strdup(c->name)) == NULL ||
+	    (c->invalid && (fn->invalid = strdup(c->invalid)) == NULL)) {
+		free(fn->name);
+		return ENOMEM;
+	}
+	pp->nnames++;
+	return 0;
+}
+
+/* A listing needs only the change number: the flags come from it. */
+static int
+feed_ignore_cb(void *arg, const struct feed_change *c)
+{
+	(void)arg;
+	(void)c;
+	return 0;
+}
+
+static int
+feed_name_cmp(const void *a, const void *b)
+{
+	const struct feed_name *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+
+	if (d != 0)
+		return d;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sorted by name, one entry per name: its last report. */
+static void
+pp_names_dedupe(struct project_poll *pp)
+{
+	size_t i, o = 0;
+
+	if (pp->nnames > 1)
+		qsort(pp->names, pp->nnames, sizeof(*pp->names),
+		    feed_name_cmp);
+	for (i = 0; i < pp->nnames; i++) {
+		if (i + 1 < pp->nnames &&
+		    strcmp(pp->names[i].name, pp->names[i + 1].name) == 0) {
+			free(pp->names[i].name);
+			free(pp->names[i].invalid);
+			continue;
+		}
+		pp->names[o++] = pp->names[i];
+	}
+	pp->nnames = o;
+}
+
+static int
+feed_name_cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct feed_name *)a)->name,
+	    ((const struct feed_name *)b)->name);
+}
+
+static bool
+pp_name_changed(const struct project_poll *pp, const char *flag)
+{
+	struct feed_name key;
+
+	if (pp->nnames == 0)
+		return false;
+	key.name = (char *)flag;
+	key.seq = 0;
+	/* deduped: names are unique, so seq plays no part in the match */
+	return bsearch(&key, pp->names, pp->nnames, sizeof(*pp->names),
+	    feed_name_cmp_name) != NULL;
+}
+
+/*
+ * Reads the feed from the cache's change number (-1: from the start).
+ * names: collect what changed, or only find the change number.
+ */
+static int
+pp_feed_read(struct project_poll *pp, bool names, int64_t *till)
+{
+	int rc;
+
+	rc = feed_read(pp->fc, pp->has_cn ? pp->cn : -1, names ?
+	    feed_collect_cb : feed_ignore_cb, pp, till, pp->feed_err,
+	    sizeof(pp->feed_err));
+	if (rc == 0) {
+		pp->feed_err[0] = '\0';
+		pp_names_dedupe(pp);
+		return 0;
+	}
+	if (rc == ENOMEM || rc == FS_ECANCELED)
+		return rc;
+	if (pp->feed_err[0] == '\0')
+		snprintf(pp->feed_err, sizeof(pp->feed_err), "%s",
+		    fs_strerror(rc));
+	/* what a failed read saw is dropped */
+	while (pp->nnames > 0) {
+		pp->nnames--;
+		free(pp->names[pp->nnames].name);
+		free(pp->names[pp->nnames].invalid);
+	}
+	return rc;
+}
+
+/* The ids a fetch needs, from the last listing's status record. */
+static int
+pp_ids_from_prev(struct project_poll *pp)
+{
+	if ((pp->ws_id = strdup(pp_prev_str(pp, "ws_id"))) == NULL ||
+	    (pp->env_id = strdup(pp_prev_str(pp, "env_id"))) == NULL ||
+	    (pp->env_name = strdup(pp_prev_str(pp, "env_name"))) == NULL)
+		return ENOMEM;
+	return 0;
+}
+
+/* One reported flag's listing entry; a 404 means it is gone. */
+static int
+pp_fetch_meta(struct project_poll *pp, struct feed_name *fn)
+{
+	size_t n0 = pp->n;
+	int rc;
+
+	if (fn->invalid != NULL) {
+		if ((rc = pp_skip(pp, "flag", fn->name, "the change feed "
+		    "reports it, but %s", fn->invalid)) != 0)
+			return rc;
+		return pp_keep_links(pp, fn->name);
+	}
+	if (fn->archived)
+		return 0;
+	rc = split_get_flag(pp->sc, pp->ws_id, pp->proj->name, fn->name,
+	    flag_cb, pp, pp->err, sizeof(pp->err));
+	if (rc == FS_ENOTFOUND) {
+		fn->archived = true;
+		pp->err[0] = '\0';
+		return 0;
+	}
+	if (rc == 0 && (pp->n != n0 + 1 ||
+	    strcmp(pp->m[n0].name, fn->name) != 0)) {
+		snprintf(pp->err, sizeof(pp->err), "project '%s': asked Split "
+		    "for flag '%s' and got another", pp->proj->name, fn->name);
+		rc = FS_EPROTO;
+	}
+	return rc;
+}
+
+/* Each fetched flag's definition; a 404 means none in the environment. */
+static int
+pp_fetch_defs(struct project_poll *pp)
+{
+	struct meta *m;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < pp->n && rc == 0; i++) {
+		m = &pp->m[i];
+		if (m->skipped)
+			continue;
+		rc = split_get_definition(pp->sc, pp->ws_id, pp->proj->name,
+		    m->name, pp->env_id, def_cb, pp, pp->err,
+		    sizeof(pp->err));
+		if (rc == FS_ENOTFOUND) {
+			pp->err[0] = '\0';
+			rc = 0;
+		}
+	}
+	for (i = 0; i < pp->n && rc == 0; i++)
+		if (!pp->m[i].has_def && !pp->m[i].skipped)
+			rc = pp_view(pp, &pp->m[i], NULL);
+	return rc;
+}
+
+/* Reported as archived, or 404: deleted, if the cache has it. */
+static int
+pp_fetch_gone(struct project_poll *pp)
+{
+	struct cache_txn *t;
+	const void *rec;
+	size_t i, len;
+	int rc = 0, have;
+
+	for (i = 0; i < pp->nnames && rc == 0; i++) {
+		if (!pp->names[i].archived || pp->names[i].invalid != NULL)
+			continue;
+		if ((rc = cache_read_begin(pp->c, &t)) != 0)
+			return rc;
+		have = cache_flag_get(t, pp->proj->name, pp->names[i].name,
+		    &rec, &len);
+		cache_read_end(t);
+		if (have == FS_ENOTFOUND || have == EINVAL)
+			continue;
+		if ((rc = have) != 0)
+			break;
+		pp->nchanged++;
+		rc = changeset_add_flag(pp->cs, pp->proj->name,
+		    pp->names[i].name, NULL, 0);
+	}
+	return rc;
+}
+
+static int
+keep_unchanged_cb(void *arg, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	struct project_poll *pp = arg;
+
+	if (pp_name_changed(pp, flag))
+		return 0;
+	return keep_cb(arg, project, flag, issue, mask);
+}
+
+/*
+ * The project's split-tag and split-description links are replaced as a
+ * whole, so the flags the feed did not report keep theirs from the cache.
+ */
+static int
+pp_keep_unchanged_links(struct project_poll *pp)
+{
+	struct cache_txn *t;
+	int rc;
+
+	if ((rc = cache_read_begin(pp->c, &t)) != 0)
+		return rc;
+	rc = cache_link_foreach(t, pp->proj->name, keep_unchanged_cb, pp);
+	cache_read_end(t);
+	return rc;
+}
+
+/* Whether a flag is in the cache, and defined there. */
+static int
+pp_cached_state(struct project_poll *pp, const char *flag, int *exists,
+    int *defined)
+{
+	struct cache_txn *t;
+	struct flag_view v;
+	const void *rec;
+	size_t len;
+	int rc;
+
+	*exists = *defined = 0;
+	if ((rc = cache_read_begin(pp->c, &t)) != 0)
+		return rc;
+	rc = cache_flag_get(t, pp->proj->name, flag, &rec, &len);
+	if (rc == 0) {
+		*exists = 1;
+		view_init(&v);
+		if (view_decode(&v, rec, len) == 0)
+			*defined = v.defined;
+		view_release(&v);
+	}
+	cache_read_end(t);
+	return rc == FS_ENOTFOUND || rc == EINVAL ? 0 : rc;
+}
+
+/* The project's flag counts after the fetched flags replace theirs. */
+static int
+pp_feed_counts(struct project_poll *pp)
+{
+	struct meta *m;
+	size_t i;
+	int rc, ex, def, nex, ndef;
+
+	for (i = 0; i < pp->nnames; i++) {
+		if (pp->names[i].invalid != NULL)
+			continue;
+		m = meta_find(pp, pp->names[i].name);
+		if (m != NULL && m->skipped)
+			continue;
+		if ((rc = pp_cached_state(pp, pp->names[i].name, &ex,
+		    &def)) != 0)
+			return rc;
+		nex = !pp->names[i].archived && m != NULL;
+		ndef = nex && m->has_def;
+		pp->nflags += nex - ex;
+		pp->ndefined += ndef - def;
+	}
+	return 0;
+}
+
+/* The reported flags, one by one: two Admin requests each. */
+static int
+pp_feed_fetch(struct project_poll *pp)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = pp_ids_from_prev(pp)) != 0)
+		return rc;
+	for (i = 0; i < pp->nnames; i++)
+		if ((rc = pp_fetch_meta(pp, &pp->names[i])) != 0)
+			return rc;
+	if (pp->n > 1)
+		qsort(pp->m, pp->n, sizeof(*pp->m), meta_cmp);
+	if ((rc = pp_fetch_defs(pp)) != 0 ||
+	    (rc = pp_fetch_gone(pp)) != 0 ||
+	    (rc = pp_keep_unchanged_links(pp)) != 0 ||
+	    (rc = pp_feed_counts(pp)) != 0)
+		return rc;
+	log_info("project '%s' (%s): the change feed reported %zu flags, "
+	    "%zu changed", pp->proj->name, pp->env_name, pp->nnames,
+	    pp->nchanged);
+	return pp_add_links(pp);
+}
+
+/* Paging costs 2 requests per 50 flags; fetching each, 2 per flag. */
+static bool
+pp_page_cheaper(const struct project_poll *pp, size_t k)
+{
+	int64_t pages, single = 2 * (int64_t)k, n = pp->nflags + (int64_t)k;
+	char a[32], b[32], c[32];
+
+	pages = POLL_RESOLVE_REQUESTS + 2 * ((n + SPLIT_FLAGS_PAGE - 1) /
+	    SPLIT_FLAGS_PAGE);
+	log_info("project '%s': the change feed reports %s flags: %s (%s "
+	    "requests) rather than %s (%s)", pp->proj->name,
+	    poll_count((int64_t)k, a), pages < single ? "paging" :
+	    "fetching each", poll_count(pages < single ? pages : single, b),
+	    pages < single ? "fetching each" : "paging",
+	    poll_count(pages < single ? single : pages, c));
+	return pages < single;
+}
+
+/* The full listing, as for a project without a feed. */
+static int
+pp_list(struct project_poll *pp)
+{
+	int rc;
+
+	pp->listed = true;
+	if ((rc = pp_fetch(pp)) == 0) {
+		pp->nflags = (int64_t)pp->n;
+		pp->ndefined = (int64_t)pp->ndefs;
+	}
+	return rc;
+}
+
+static int
+pp_feed_apply(struct project_poll *pp, int64_t till)
+{
+	size_t i, k = 0;
+	int rc;
+
+	if (pp->nnames == 0 && till == pp->cn) {
+		pp->quiet = true;
+		return 0;
+	}
+	for (i = 0; i < pp->nnames; i++)
+		k += pp->names[i].invalid == NULL;
+	if (k > 0 && pp_page_cheaper(pp, k))
+		rc = pp_list(pp);
+	else
+		rc = pp_feed_fetch(pp);
 	if (rc == 0)
-		rc = changeset_add_links(pp->cs, LINK_SRC_SPLIT_DESC,
-		    pp->proj->name, &pp->desc);
-	if (rc == 0)
-		rc = changeset_add_env(pp->cs, pp->proj->name, pp->env_name);
+		pp->cn = till;
+	return rc;
+}
+
+/*
+ * A project with a feed: the feed alone when nothing is due, else (and
+ * when the feed fails) the full listing, with the change number read
+ * before it so that no change made during the listing is skipped.
+ */
+static int
+pp_poll(struct project_poll *pp, int64_t now)
+{
+	int64_t till;
+	int rc, frc;
+
+	if (pp->fc == NULL)
+		return pp_list(pp);
+	if (!pp_listing_due(pp, now)) {
+		rc = pp_feed_read(pp, true, &till);
+		if (rc == 0)
+			return pp_feed_apply(pp, till);
+		if (rc == ENOMEM || rc == FS_ECANCELED)
+			return rc;
+		log_warnx("project '%s': change feed: %s; reading the full "
+		    "listing instead", pp->proj->name, pp->feed_err);
+		return pp_list(pp);
+	}
+	frc = pp_feed_read(pp, false, &till);
+	if (frc == ENOMEM || frc == FS_ECANCELED)
+		return frc;
+	if (frc != 0)
+		log_warnx("project '%s': change feed: %s; the full listing "
+		    "goes on without it", pp->proj->name, pp->feed_err);
+	if ((rc = pp_list(pp)) == 0 && frc == 0) {
+		pp->cn = till;
+		pp->has_cn = true;
+	}
 	return rc;
 }
 
@@ -650,10 +1230,29 @@ pp_fetch(struct project_poll *pp)
 
 struct stamp {
 	json_object *stamps;	/* polls.json being built */
+	json_object *prev;	/* polls.json as the last cycle left it */
 	struct cache *c;
 	struct changeset *cs;
 	int64_t	 now;
 };
+
+/* The source's entry in polls.json: when it was polled, and how. */
+static json_object *
+stamp_put(struct stamp *st, const char *source, int ok, const char *err)
+{
+	json_object *o;
+	char tbuf[32];
+
+	view_format_time(st->now, tbuf);
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "time", json_object_new_string(tbuf));
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	json_object_object_add(o, "error", ok ? NULL :
+	    json_object_new_string(err));
+	json_object_object_add(st->stamps, source, o);
+	return o;
+}
 
 /*
  * The status record changes only when the outcome, the counts or the
@@ -708,13 +1307,7 @@ status_record_details(struct stamp *st, const char *source, int ok,
 	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
-
-	o = json_object_new_object();
-	json_object_object_add(o, "time", json_object_new_string(tbuf));
-	json_object_object_add(o, "ok", json_object_new_boolean(ok));
-	json_object_object_add(o, "error", ok ? NULL :
-	    json_object_new_string(err));
-	json_object_object_add(st->stamps, source, o);
+	stamp_put(st, source, ok, err);
 	return rc;
 }
 
@@ -766,6 +1359,35 @@ poll_read_stamps(const char *state_dir)
 	return buf_detach(&b);
 }
 
+/* One line per cycle: how long it took and what it cost. */
+static void
+poll_log_cycle(const struct poll_report *rep, int64_t t0)
+{
+	char a[32], b[32];
+
+	log_info("cycle done in %.1f s: %s Admin API request%s, %s change "
+	    "feed request%s, %zu of %zu sources failed, %zu events",
+	    (double)(poll_mono_ms() - t0) / 1000.0,
+	    poll_count((int64_t)rep->requests, a), rep->requests == 1 ? "" :
+	    "s", poll_count((int64_t)rep->sdk_requests, b),
+	    rep->sdk_requests == 1 ? "" : "s", rep->failed, rep->sources,
+	    rep->commit.nevents);
+}
+
+/* polls.json parsed, or NULL. */
+static json_object *
+poll_parse_stamps(const char *state_dir)
+{
+	json_object *o;
+	char *s;
+
+	if ((s = poll_read_stamps(state_dir)) == NULL)
+		return NULL;
+	o = jsonw_parse(s, strlen(s));
+	free(s);
+	return o;
+}
+
 /* ------------------------------------------------------------ cycle */
 
 /* Makes sure the message says which project failed. */
@@ -792,37 +1414,45 @@ buf_release:
 	buf_release(&b);
 }
 
-/* Whether the last poll of source held a deletion back (pp_hold). */
-static bool
-poll_was_held(struct cache *c, const char *source)
+/* What the feed needs next cycle: kept in the record, so it goes with
+ * the state it describes (a failed poll keeps the last good values). */
+static void
+poll_feed_details(const struct project_poll *pp, json_object *d)
 {
-	struct cache_txn *t;
-	json_object *prev = NULL;
-	const char *js;
-	size_t len;
-	bool held;
+	const char *ws = pp->ws_id, *env = pp->env_id, *name = pp->env_name;
 
-	if (cache_read_begin(c, &t) != 0)
-		return false;
-	if (cache_status_get(t, source, &js, &len) == 0)
-		prev = jsonw_parse(js, len);
-	cache_read_end(t);
-	held = prev != NULL && json_object_object_get_ex(prev, "held", NULL);
-	json_object_put(prev);
-	return held;
+	if (pp->fc == NULL)
+		return;
+	if (pp->has_cn)
+		json_object_object_add(d, "change_number",
+		    json_object_new_int64(pp->cn));
+	json_object_object_add(d, "environment",
+	    json_object_new_string(pp->proj->environment));
+	if (ws == NULL || env == NULL || name == NULL) {
+		ws = pp_prev_str(pp, "ws_id");
+		env = pp_prev_str(pp, "env_id");
+		name = pp_prev_str(pp, "env_name");
+	}
+	if (ws && env && name) {
+		json_object_object_add(d, "ws_id", json_object_new_string(ws));
+		json_object_object_add(d, "env_id",
+		    json_object_new_string(env));
+		json_object_object_add(d, "env_name",
+		    json_object_new_string(name));
+	}
 }
 
 /*
  * The status fields of a project poll beyond the counts: the skipped
- * items, or the held deletion.  NULL when there are none (or no memory:
- * the status then lacks them, nothing worse).
+ * items, the held deletion, the feed's state.  NULL when there are none
+ * (or no memory: the status then lacks them, nothing worse).
  */
 static json_object *
 poll_details(const struct project_poll *pp)
 {
 	json_object *d, *o;
 
-	if (pp->ncached == 0 && pp->skipped.n == 0)
+	if (pp->ncached == 0 && pp->skipped.n == 0 && pp->fc == NULL)
 		return NULL;
 	if ((d = json_object_new_object()) == NULL)
 		return NULL;
@@ -834,17 +1464,107 @@ poll_details(const struct project_poll *pp)
 		json_object_object_add(d, "held", o);
 	}
 	(void)skipped_put(&pp->skipped, d);
+	poll_feed_details(pp, d);
 	return d;
+}
+
+/*
+ * polls.json's part of a project: how it was polled, and when the full
+ * listing ran and runs next (outside LMDB, so a quiet cycle writes
+ * nothing there).
+ */
+static void
+poll_stamp_feed(const struct project_poll *pp, struct stamp *st,
+    const char *source, bool ok)
+{
+	json_object *o;
+	int64_t full = 0;
+	char tbuf[32];
+	bool has_full;
+
+	if (!json_object_object_get_ex(st->stamps, source, &o))
+		return;
+	json_object_object_add(o, "mode", json_object_new_string(
+	    pp->listed || pp->fc == NULL ? "admin" : "feed"));
+	has_full = pp_prev_int(pp->prev_stamp, "full_ms", &full);
+	if (pp->listed && ok) {
+		full = st->now;
+		has_full = true;
+	}
+	if (pp->feed_err[0])
+		json_object_object_add(o, "feed_error",
+		    json_object_new_string(pp->feed_err));
+	if (pp->fc == NULL || !has_full)
+		return;
+	json_object_object_add(o, "full_ms", json_object_new_int64(full));
+	view_format_time(full, tbuf);
+	json_object_object_add(o, "full_time", json_object_new_string(tbuf));
+	view_format_time(full + pp->cfg->split_full_sync * 1000, tbuf);
+	json_object_object_add(o, "next_full", json_object_new_string(tbuf));
+}
+
+static int
+poll_project_ok(struct project_poll *pp, struct stamp *st,
+    const char *source, struct poll_report *rep)
+{
+	json_object *details;
+	int rc;
+
+	if (pp->quiet) {
+		/* the feed said nothing changed: no request, no write */
+		log_debug("project '%s': no change since change number %lld",
+		    pp->proj->name, (long long)pp->cn);
+		stamp_put(st, source, 1, NULL);
+		poll_stamp_feed(pp, st, source, true);
+		rep->flags_seen += (size_t)pp->nflags;
+		return 0;
+	}
+	if (pp->listed)
+		log_info("project '%s' (%s): %zu flags, %zu defined, %zu "
+		    "changed, %zu links from Split%s", pp->proj->name,
+		    pp->env_name, pp->n, pp->ndefs, pp->nchanged, pp->nlinks,
+		    pp->skipped.n ? "; some items skipped" : "");
+	rep->flags_seen += (size_t)pp->nflags;
+	rep->changed += pp->nchanged;
+	details = poll_details(pp);
+	rc = status_record_details(st, source, 1, NULL, pp->nflags, "flags",
+	    pp->ndefined, "defined", details);
+	json_object_put(details);
+	poll_stamp_feed(pp, st, source, true);
+	return rc;
+}
+
+static int
+poll_feed_client(const struct config *cfg, const struct config_project *proj,
+    volatile sig_atomic_t *cancel, struct feed_client **fc)
+{
+	struct feed_options fo;
+
+	*fc = NULL;
+	if (proj->sdk_key == NULL)
+		return 0;
+	memset(&fo, 0, sizeof(fo));
+	fo.sdk_url = cfg->split_sdk_url;
+	fo.sdk_key = proj->sdk_key;
+	fo.project = proj->name;
+	fo.timeout = cfg->split_timeout;
+	fo.ca_file = cfg->ca_file;
+	fo.cancel = cancel;
+#ifdef FLAGSYNC_TEST_HOOKS
+	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
+		fo.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
+#endif
+	return feed_client_create(fc, &fo);
 }
 
 static int
 poll_project(const struct config *cfg, const struct config_project *proj,
     struct split_client *sc, const struct keys *keys, struct stamp *st,
-    struct poll_report *rep)
+    struct poll_report *rep, volatile sig_atomic_t *cancel)
 {
 	struct project_poll pp;
 	struct cs_mark mark;
-	json_object *details;
+	json_object *details, *ok;
 	char source[512];
 	int rc;
 
@@ -859,22 +1579,22 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 	linkset_init(&pp.desc);
 	buf_init(&pp.rec, 0);
 	snprintf(source, sizeof(source), "split:%s", proj->name);
-	pp.held_before = poll_was_held(st->c, source);
+	pp_prev_load(&pp, st->c, source);
+	if (st->prev)
+		json_object_object_get_ex(st->prev, source, &pp.prev_stamp);
 	changeset_mark(st->cs, &mark);
-	rc = pp_fetch(&pp);
-	if (rc == 0) {
-		log_info("project '%s' (%s): %zu flags, %zu defined, %zu "
-		    "changed, %zu links from Split%s", proj->name,
-		    pp.env_name, pp.n, pp.ndefs, pp.nchanged, pp.nlinks,
-		    pp.skipped.n ? "; some items skipped" : "");
-		rep->flags_seen += pp.n;
-		rep->changed += pp.nchanged;
-		details = poll_details(&pp);
-		rc = status_record_details(st, source, 1, NULL,
-		    (int64_t)pp.n, "flags", (int64_t)pp.ndefs, "defined",
-		    details);
-		json_object_put(details);
-	} else {
+	if ((rc = poll_feed_client(cfg, proj, cancel, &pp.fc)) == 0)
+		rc = pp_poll(&pp, st->now);
+	/* a quiet cycle after a failed one must still say it is ok again */
+	if (rc == 0 && pp.quiet && (pp.prev == NULL ||
+	    !json_object_object_get_ex(pp.prev, "ok", &ok) ||
+	    !json_object_get_boolean(ok)))
+		pp.quiet = false;
+	if (pp.fc)
+		rep->sdk_requests += feed_request_count(pp.fc);
+	if (rc == 0)
+		rc = poll_project_ok(&pp, st, source, rep);
+	else {
 		/* nothing of a failed read may reach the cache */
 		changeset_rollback(st->cs, &mark);
 		poll_name_error(&pp, rc);
@@ -886,6 +1606,7 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 		status_record_details(st, source, 0, pp.err, 0, NULL, 0, NULL,
 		    details);
 		json_object_put(details);
+		poll_stamp_feed(&pp, st, source, false);
 	}
 	pp_release(&pp);
 	return rc;
@@ -957,10 +1678,12 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	struct stamp st;
 	struct keys keys;
 	char err[512];
+	int64_t t0;
 	size_t i;
 	int rc, first = 0;
 
 	memset(rep, 0, sizeof(*rep));
+	t0 = poll_mono_ms();
 	if (cfg->split_admin_key == NULL) {
 		log_warnx("no Split Admin API key: set [split] admin_key_file "
 		    "in %s, $FLAGSYNC_SPLIT_ADMIN_KEY, or the split-admin-key "
@@ -981,12 +1704,14 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		log_warnx("cannot make a spill file in %s: %s; keeping the "
 		    "changes in memory", cfg->state_dir, strerror(rc));
 	st.stamps = json_object_new_object();
+	st.prev = poll_parse_stamps(cfg->state_dir);
 	st.c = c;
 	st.cs = &cs;
 	st.now = cs.time;
 	for (i = 0; i < cfg->nprojects; i++) {
 		rep->sources++;
-		rc = poll_project(cfg, &cfg->projects[i], sc, &keys, &st, rep);
+		rc = poll_project(cfg, &cfg->projects[i], sc, &keys, &st, rep,
+		    cancel);
 		if (rc == ENOMEM || rc == FS_ECANCELED)
 			goto cs_release;
 		if (rc != 0 && first == 0)
@@ -1018,9 +1743,11 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		goto cs_release;
 	}
 	stamps_write(cfg->state_dir, st.stamps);
+	poll_log_cycle(rep, t0);
 	rc = first;
 cs_release:
 	json_object_put(st.stamps);
+	json_object_put(st.prev);
 	changeset_release(&cs);
 	split_client_free(sc);
 keys_release:

@@ -35,7 +35,8 @@
 struct poll_report {
 	size_t	 sources;		/* sources polled */
 	size_t	 failed;		/* of which failed */
-	uint64_t requests;		/* HTTP requests made */
+	uint64_t requests;		/* Admin API requests made */
+	uint64_t sdk_requests;		/* change feed requests made */
 	size_t	 flags_seen;		/* flags listed, all projects */
 	size_t	 changed;		/* records that differed */
 	struct commit_result commit;

@@ -57,7 +57,8 @@ struct split_client {
 	struct http_client *hc;
 	char	*api_url;	/* no trailing slash */
 	char	*key;		/* secret; kept to mask it out of messages */
-	char	*auth;		/* "Bearer KEY"; secret */
+	char	*auth;		/* "Bearer KEY" or "KEY"; secret */
+	const char *auth_header;	/* "Authorization" or "x-api-key" */
 	int64_t	 backoff_base_ms;
 	int64_t	 wait_budget_ms;	/* for 429s, per request */
 	volatile sig_atomic_t *cancel;
@@ -134,6 +135,16 @@ split_zfree(char *s)
 	}
 }
 
+/* Harness tokens (pat./sat.) go in x-api-key; Admin API keys in Bearer. */
+static int
+split_x_api_key(const struct split_options *o)
+{
+	if (o->auth != SPLIT_AUTH_AUTO)
+		return o->auth == SPLIT_AUTH_X_API_KEY;
+	return strncmp(o->admin_key, "pat.", 4) == 0 ||
+	    strncmp(o->admin_key, "sat.", 4) == 0;
+}
+
 int
 split_client_create(struct split_client **out, const struct split_options *o)
 {
@@ -147,9 +158,11 @@ split_client_create(struct split_client **out, const struct split_options *o)
 		return EINVAL;
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return ENOMEM;
+	sc->auth_header = split_x_api_key(o) ? "x-api-key" : "Authorization";
 	if ((sc->api_url = strdup(o->api_url)) == NULL ||
 	    (sc->key = strdup(o->admin_key)) == NULL ||
-	    asprintf(&sc->auth, "Bearer %s", o->admin_key) < 0) {
+	    asprintf(&sc->auth, "%s%s", split_x_api_key(o) ? "" : "Bearer ",
+	    o->admin_key) < 0) {
 		sc->auth = NULL;
 		goto client_free;
 	}
@@ -280,7 +293,8 @@ split_status_error(const struct split_client *sc, const char *url,
 	case 401:
 		snprintf(err, errlen, "Split rejected the Admin API key (401) "
 		    "at %s: check admin_key_file / admin_key / "
-		    "$FLAGSYNC_SPLIT_ADMIN_KEY in [split]", url);
+		    "$FLAGSYNC_SPLIT_ADMIN_KEY in [split], and auth (it went "
+		    "as %s)", url, sc->auth_header);
 		return FS_EAUTH;
 	case 403:
 		snprintf(err, errlen, "Split refused the Admin API key (403) "
@@ -416,7 +430,7 @@ static int
 split_try_once(struct split_client *sc, const char *url, const char *what,
     struct http_response *r, struct split_try *t, char *err, size_t errlen)
 {
-	struct http_header auth = { "Authorization", sc->auth };
+	struct http_header auth = { sc->auth_header, sc->auth };
 	char reason[SPLIT_REASON_MAX], snip[SPLIT_SNIPPET + 4];
 	int rc;
 
@@ -988,5 +1002,79 @@ split_list_definitions(struct split_client *sc, const char *ws_id,
 	rc = split_walk_pages(sc, &w, err, errlen);
 path_release:
 	buf_release(&path);
+	return rc;
+}
+
+/* api_url/splits/ws/{ws}/{name}[/environments/{env}] */
+static int
+split_flag_url(struct split_client *sc, struct buf *url, const char *ws_id,
+    const char *name, const char *env_id)
+{
+	int rc;
+
+	rc = buf_puts(url, sc->api_url);
+	if (rc == 0)
+		rc = split_path(url, "/splits/ws/", ws_id, "/", name);
+	if (rc == 0 && env_id)
+		rc = split_path(url, "/environments/", env_id, NULL, NULL);
+	return rc;
+}
+
+int
+split_get_flag(struct split_client *sc, const char *ws_id,
+    const char *project, const char *name, split_flag_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct split_flags_ctx c = { cb, arg, NULL, 0, "" };
+	json_object *root = NULL;
+	char what[SPLIT_WHAT_MAX];
+	struct buf url;
+	int rc;
+
+	split_err_clear(err, errlen);
+	buf_init(&url, 0);
+	if ((rc = split_flag_url(sc, &url, ws_id, name, NULL)) != 0)
+		goto url_release;
+	snprintf(what, sizeof(what), "flag '%s' of project '%s'", name,
+	    project ? project : ws_id);
+	rc = split_get(sc, buf_str(&url), what, &root, err, errlen);
+	if (rc == 0 && !json_object_is_type(root, json_type_object))
+		rc = split_malformed(err, errlen, buf_str(&url),
+		    "not a flag object");
+	if (rc == 0)
+		rc = split_flag_each(&c, root, buf_str(&url), err, errlen);
+	json_object_put(root);
+	free(c.tags);
+url_release:
+	buf_release(&url);
+	return rc;
+}
+
+int
+split_get_definition(struct split_client *sc, const char *ws_id,
+    const char *project, const char *name, const char *env_id,
+    split_def_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct split_defs_ctx c = { cb, arg };
+	json_object *root = NULL;
+	char what[SPLIT_WHAT_MAX];
+	struct buf url;
+	int rc;
+
+	split_err_clear(err, errlen);
+	buf_init(&url, 0);
+	if ((rc = split_flag_url(sc, &url, ws_id, name, env_id)) != 0)
+		goto url_release;
+	snprintf(what, sizeof(what), "definition of flag '%s' in environment "
+	    "'%s' of project '%s'", name, env_id, project ? project : ws_id);
+	rc = split_get(sc, buf_str(&url), what, &root, err, errlen);
+	if (rc == 0 && !json_object_is_type(root, json_type_object))
+		rc = split_malformed(err, errlen, buf_str(&url),
+		    "not a definition object");
+	if (rc == 0)
+		rc = split_def_each(&c, root, buf_str(&url), err, errlen);
+	json_object_put(root);
+url_release:
+	buf_release(&url);
 	return rc;
 }

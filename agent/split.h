@@ -6,7 +6,7 @@
  * callbacks, so the account is never held in memory at once.  It knows
  * nothing of the cache.
  *
- * Requests: Authorization: Bearer KEY.  Paging: offset/limit until
+ * Requests: Authorization: Bearer KEY, or x-api-key: KEY (auth).  Paging: offset/limit until
  * totalCount (definitions: 50 per page, the documented maximum); a page
  * with more objects than limit, or reaching beyond totalCount, is
  * FS_EPROTO.  A 429 waits max(X-RateLimit-Reset-Seconds-Org, -IP)
@@ -38,9 +38,16 @@
 #define SPLIT_MAX_429		10
 #define SPLIT_MAX_WAIT_S	60
 
+/* How the key travels (SPEC 2a): Harness personal access (pat.) and
+ * service account (sat.) tokens go in x-api-key. */
+#define SPLIT_AUTH_AUTO		0	/* x-api-key for pat./sat., else Bearer */
+#define SPLIT_AUTH_BEARER	1	/* Authorization: Bearer KEY */
+#define SPLIT_AUTH_X_API_KEY	2	/* x-api-key: KEY */
+
 struct split_options {
 	const char *api_url;	/* .../internal/api/v2, no trailing slash needed */
 	const char *admin_key;
+	int	 auth;		/* SPLIT_AUTH_* */
 	double	 max_rps;
 	int	 timeout;
 	const char *ca_file;
@@ -89,6 +96,19 @@ int	split_list_flags(struct split_client *sc, const char *ws_id,
 int	split_list_definitions(struct split_client *sc, const char *ws_id,
 	    const char *project, const char *env_id, split_def_cb cb,
 	    void *arg, char *err, size_t errlen);
+
+/*
+ * One flag, for the change feed: GET /splits/ws/{ws}/{name} hands cb the
+ * flag as a listing would; GET .../{name}/environments/{env} hands cb its
+ * definition there.  FS_ENOTFOUND when Split answers 404: the flag is
+ * gone, or (for the definition) not defined in that environment.
+ */
+int	split_get_flag(struct split_client *sc, const char *ws_id,
+	    const char *project, const char *name, split_flag_cb cb,
+	    void *arg, char *err, size_t errlen);
+int	split_get_definition(struct split_client *sc, const char *ws_id,
+	    const char *project, const char *name, const char *env_id,
+	    split_def_cb cb, void *arg, char *err, size_t errlen);
 
 /* Requests made so far (for status and the benchmark). */
 uint64_t split_request_count(const struct split_client *sc);

@@ -406,7 +406,7 @@ test_unknown_key(void **state)
 	    "[agent] intervall: unknown key; [agent] takes state_dir, "
 	    "interval, jitter, log_level, retention, deliver_timeout");
 	expect_error("[project P]\nenvironment = E\nenv = F\n", 3,
-	    "[project P] env: unknown key; [project] takes environment");
+	    "[project P] env: unknown key; [project] takes environment, sdk_key_file");
 	expect_error("interval = 5\n" PROJECT, 1,
 	    "interval: key outside any section; put it under [agent], "
 	    "[split], [links], [jira], [project NAME] or [plugin NAME]");

@@ -1542,6 +1542,58 @@ test_request_options(void **state)
 #endif
 }
 
+/* auth = bearer | x-api-key | auto: Harness pat./sat. tokens go in
+ * x-api-key, and no request carries the key twice. */
+static void
+test_auth_header_kinds(void **state)
+{
+	static const struct {
+		const char *key;
+		int	 auth;
+		const char *want;
+		const char *not;
+	} cases[] = {
+		{ KEY, SPLIT_AUTH_AUTO, "Authorization: Bearer " KEY "\n",
+		    "x-api-key" },
+		{ "pat.abc.def", SPLIT_AUTH_AUTO, "x-api-key: pat.abc.def\n",
+		    "Authorization" },
+		{ "sat.abc.def", SPLIT_AUTH_AUTO, "x-api-key: sat.abc.def\n",
+		    "Authorization" },
+		{ "pat.abc.def", SPLIT_AUTH_BEARER,
+		    "Authorization: Bearer pat.abc.def\n", "x-api-key" },
+		{ KEY, SPLIT_AUTH_X_API_KEY, "x-api-key: " KEY "\n",
+		    "Authorization" },
+	};
+	struct split_options o;
+	struct split_client *sc;
+	struct flag_seen s;
+	char err[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fake_reset();
+		fake_add_flags_page(API "/splits/ws/ws1?offset=0&limit=50", 0,
+		    1, 1);
+		memset(&o, 0, sizeof(o));
+		o.api_url = API;
+		o.admin_key = cases[i].key;
+		o.auth = cases[i].auth;
+		o.timeout = 5;
+		o.backoff_base_ms = 1;
+		assert_int_equal(split_client_create(&sc, &o), 0);
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(split_list_flags(sc, "ws1", "Shop", flag_cb,
+		    &s, err, sizeof(err)), 0);
+		assert_int_equal(nrequests, 1);
+		if (strstr(requests[0].headers, cases[i].want) == NULL ||
+		    strstr(requests[0].headers, cases[i].not) != NULL)
+			fail_msg("case %zu: headers \"%s\"", i,
+			    requests[0].headers);
+		split_client_free(sc);
+	}
+}
+
 /* ---- the HTTP layer on its own ----------------------------------- */
 
 static struct http_client *
@@ -1889,6 +1941,7 @@ main(void)
 		    client_setup_small, client_teardown),
 		SPLIT_TEST(test_callback_stop_propagates),
 		SPLIT_TEST(test_request_options),
+		cmocka_unit_test(test_auth_header_kinds),
 		HTTP_TEST(test_http_response_headers),
 		HTTP_TEST(test_http_timeout_words),
 		HTTP_TEST(test_http_rate_ceiling),
