@@ -131,11 +131,10 @@ feed_status_error(struct feed_client *fc, const char *url,
 	char snip[FEED_SNIPPET + 1];
 
 	if (r->status == 401 || r->status == 403) {
-		snprintf(err, errlen, "project '%s': Split refused the SDK "
-		    "key (%ld) at %s: give sdk_key_file (or the "
-		    "split-sdk-key credential) a server-side SDK key of the "
-		    "project's primary environment", fc->project, r->status,
-		    url);
+		snprintf(err, errlen, "Split refused the SDK key (%ld) at %s: "
+		    "give [project %s] sdk_key_file (or its split-sdk-key "
+		    "credential) a server-side SDK key of the project's "
+		    "primary environment", r->status, url, fc->project);
 		return FS_EAUTH;
 	}
 	if (r->status >= 300 && r->status < 400) {
@@ -255,8 +254,8 @@ feed_read(struct feed_client *fc, int64_t since, feed_change_cb cb,
 		since = t;
 	}
 	if (rc == 0 && round == FEED_MAX_ROUNDS) {
-		snprintf(err, errlen, "project '%s': the change feed was still "
-		    "moving after %d answers", fc->project, FEED_MAX_ROUNDS);
+		snprintf(err, errlen, "the change feed was still moving after "
+		    "%d answers", FEED_MAX_ROUNDS);
 		rc = FS_EPROTO;
 	}
 	buf_release(&url);

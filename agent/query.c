@@ -1156,6 +1156,25 @@ count_issue(void *arg, const char *issue)
 	return 0;
 }
 
+/*
+ * How a project was polled (the change feed or the full listing), when
+ * the full listing last ran and runs next, and why the feed failed: kept
+ * in polls.json, outside LMDB, so a quiet feed cycle writes nothing.
+ */
+static void
+status_feed_fields(json_object *o, json_object *stamp)
+{
+	static const char *const keys[] = {
+		"mode", "full_time", "next_full", "feed_error", NULL
+	};
+	json_object *v;
+	size_t i;
+
+	for (i = 0; stamp != NULL && keys[i] != NULL; i++)
+		if (json_object_object_get_ex(stamp, keys[i], &v))
+			json_object_object_add(o, keys[i], json_object_get(v));
+}
+
 static int
 status_source(void *arg, const char *source, const char *json, size_t len)
 {
@@ -1174,6 +1193,8 @@ status_source(void *arg, const char *source, const char *json, size_t len)
 		json_object_object_add(o, "last_poll", json_object_get(t));
 	else
 		json_object_object_add(o, "last_poll", NULL);
+	status_feed_fields(o, c->stamps ? json_object_object_get(c->stamps,
+	    source) : NULL);
 	json_object_array_add(c->sources, o);
 	return 0;
 }
@@ -1188,6 +1209,16 @@ status_detail_more(json_object *o, struct buf *detail)
 	if (json_object_object_get_ex(o, "skipped_count", &v))
 		buf_printf(detail, "; %lld skipped",
 		    (long long)json_object_get_int64(v));
+	if (jstr(o, "next_full") && json_object_object_get_ex(o,
+	    "change_number", &v))
+		buf_printf(detail, "; %s, change number %lld, full listing "
+		    "%s, next %s", jstr(o, "mode") ? jstr(o, "mode") : "?",
+		    (long long)json_object_get_int64(v),
+		    jstr(o, "full_time") ? jstr(o, "full_time") : "never",
+		    jstr(o, "next_full"));
+	if (jstr(o, "feed_error"))
+		buf_printf(detail, "; change feed failed: %s",
+		    jstr(o, "feed_error"));
 }
 
 /*
