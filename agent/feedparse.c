@@ -211,6 +211,8 @@ fp_name_done(struct feedparse *fp)
 	}
 	memcpy(fp->name, fp->tok, fp->ntok);
 	fp->name[fp->ntok] = '\0';
+	if (fp->bad == NULL && fp->ntok == 0)
+		fp->bad = "its name is empty";
 	if (fp->bad == NULL && !utf8_valid(fp->name, fp->ntok))
 		fp->bad = "its name is not valid UTF-8";
 }

@@ -168,6 +168,7 @@ test_bad_items_named(void **state)
 	    "{\"name\": \"no_status\"},"
 	    "{\"name\": \"nul\\u0000x\", \"status\": \"ACTIVE\"},"
 	    "{\"name\": \"bad\xff\", \"status\": \"ACTIVE\"},"
+	    "{\"name\": \"\", \"status\": \"ACTIVE\"},"
 	    "{\"name\": \"ok\", \"status\": \"ACTIVE\"}"
 	    "], \"since\": 5, \"till\": 5}";
 	char longtext[1024], err[256];
@@ -184,6 +185,7 @@ test_bad_items_named(void **state)
 	    "no_status -|it has no string 'status'\n"
 	    "nul -|its name holds a NUL character\n"
 	    "bad\xff -|its name is not valid UTF-8\n"
+	    " -|its name is empty\n"
 	    "ok -\n");
 	buf_release(&s.out);
 
