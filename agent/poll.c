@@ -1656,6 +1656,9 @@ poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
 	memset(&so, 0, sizeof(so));
 	so.api_url = cfg->split_api_url;
 	so.admin_key = cfg->split_admin_key;
+	so.auth = cfg->split_auth == CONFIG_AUTH_BEARER ? SPLIT_AUTH_BEARER :
+	    cfg->split_auth == CONFIG_AUTH_X_API_KEY ? SPLIT_AUTH_X_API_KEY :
+	    SPLIT_AUTH_AUTO;
 	so.max_rps = cfg->split_max_rps;
 	so.timeout = cfg->split_timeout;
 	so.ca_file = cfg->ca_file;

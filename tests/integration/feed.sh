@@ -147,7 +147,7 @@ check "the tag's link arrives with the next full listing (full_sync = 10s)" \
     fs issue CORE-77 --json
 
 # ---- Harness tokens go in x-api-key
-sim POST key '{"key":"pat.flagsync.test","workspaces":"*"}' >/dev/null
+sim POST key '{"type":"pat","key":"pat.flagsync.test","workspaces":"*"}' >/dev/null
 printf 'pat.flagsync.test\n' >"$T/split-key"
 sim DELETE requests >/dev/null
 rm -f "$T/state/polls.json"
