@@ -816,6 +816,9 @@ class Api:
     def __init__(self, sim, spec):
         self.sim = sim
         self.spec = spec
+        # The endpoint the path names, set before anything can fail, so
+        # that a 404 of a single-flag request counts under its endpoint.
+        self.label = "error"
 
     def ws(self, ref):
         ws = self.sim.find_ws(ref)
@@ -833,8 +836,10 @@ class Api:
         """Return (endpoint label, JSON value)."""
         n = len(segs)
         if segs == ["workspaces"]:
+            self.label = "workspaces"
             return "workspaces", self.workspaces(query)
         if n == 3 and segs[:2] == ["environments", "ws"]:
+            self.label = "environments"
             ws = self.ws(segs[2])
             return "environments", [
                 {"id": e["id"], "name": e["name"],
@@ -842,10 +847,14 @@ class Api:
                 for e in ws["environments"]
                 if self.sim.key_sees_env(self.spec, e)]
         if segs == ["rolloutStatuses"]:
+            self.label = "rolloutStatuses"
             self.ws((query.get("wsId") or [""])[-1])
             return "rolloutStatuses", ROLLOUT_STATUSES
         if n < 3 or segs[:2] != ["splits", "ws"]:
             raise ApiError(404, MSG_404)
+        if n in (3, 4, 5, 6):
+            self.label = {3: "flags", 4: "flag", 5: "definitions",
+                          6: "definition"}[n]
         ws = self.ws(segs[2])
         if n == 3:
             return "flags", self.flags(ws, query)
@@ -1528,6 +1537,7 @@ class Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         with sim.lock:
             spec = sim.keys.get(key) if key is not None else None
+            api = None
             hdrs = sim.take_tokens(key if spec is not None else None, ip)
             if hdrs is not None:
                 sim.stats["rate_limited"] += 1
@@ -1543,12 +1553,14 @@ class Handler(BaseHTTPRequestHandler):
                 rest = url.path[len(API_PREFIX) + 1:]
                 segs = [unquote(s) for s in rest.split("/")]
                 query = parse_qs(url.query, keep_blank_values=True)
-                endpoint, value = Api(sim, spec).route(segs, query)
+                api = Api(sim, spec)
+                endpoint, value = api.route(segs, query)
                 if drift and isinstance(value, dict) and "totalCount" in value:
                     value = dict(value, totalCount=value["totalCount"] + DRIFT)
                 return 200, endpoint, _dumps(value), None
             except ApiError as e:
-                return e.status, "error", _dumps(
+                label = api.label if api is not None else "error"
+                return e.status, label, _dumps(
                     err_body(e.status, e.message)), None
 
 

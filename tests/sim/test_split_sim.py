@@ -342,6 +342,52 @@ class TestShapesAndPaging(SimCase):
         self.assertEqual(s["flags"], 120)
 
 
+class TestSingleFlag(SimCase):
+    """The two single-flag Admin endpoints (reference 2.3 and 2.5)."""
+
+    def test_flag_and_definition_match_the_listings(self):
+        flags, _ = list_all(self.sim, "/splits/ws/%s" % self.ws)
+        defs, _ = list_all(self.sim, "/splits/ws/%s/environments/Production"
+                           % self.ws)
+        for f in (flags[0], flags[57], flags[-1]):
+            st, _, one = self.sim.api("/splits/ws/%s/%s" % (self.ws,
+                                                           f["name"]))
+            self.assertEqual((st, one), (200, f))
+        for d in (defs[0], defs[-1]):
+            for env in ("Production", d["environment"]["id"]):
+                st, _, one = self.sim.api("/splits/ws/%s/%s/environments/%s"
+                                          % (self.ws, d["name"], env))
+                self.assertEqual((st, one), (200, d))
+
+    def test_404_bodies_and_endpoint_labels(self):
+        st, state = self.sim.ctl("GET", "state")
+        prod = state["workspaces"][0]["environments"][0]["id"]
+        nodef = [f["name"] for f in state["workspaces"][0]["flags"]
+                 if prod not in f["definitions"]][0]
+        self.sim.ctl("DELETE", "stats")
+        base = "/splits/ws/%s/" % self.ws
+        cases = [(base + "flag_00001", 200, "flag"),
+                 (base + "no_such_flag", 404, "flag"),
+                 (base + "Flag_00001", 404, "flag"),
+                 (base + "flag_00001/environments/Production", 200,
+                  "definition"),
+                 (base + "no_such_flag/environments/Production", 404,
+                  "definition"),
+                 (base + nodef + "/environments/Production", 404,
+                  "definition"),
+                 (base + "flag_00001/environments/NoSuchEnv", 404,
+                  "definition")]
+        for path, want, _ in cases:
+            st, hdrs, d = self.sim.api(path)
+            self.assertEqual(st, want, path)
+            if want == 404:
+                self.assertEqual(d, {"code": 404, "message": MSG_404})
+                self.assertEqual(hdrs["Content-Type"], "application/json")
+        st, s = self.sim.ctl("GET", "stats")
+        self.assertEqual(s["by_endpoint"], {"flag": 3, "definition": 4})
+        self.assertEqual(s["by_status"], {"200": 2, "404": 5})
+
+
 class TestDeterminism(unittest.TestCase):
     def test_same_seed_same_flags(self):
         out = []
