@@ -458,7 +458,7 @@ class Sim:
         return {"id": wid, "name": name, "environments": envs, "flags": [],
                 "index": {}, "defidx": {}, "feed": {}}
 
-    # -- change feed -----------------------------------------------------------
+    # -- change feed ---------------------------------------------------------
 
     @staticmethod
     def feed_of(ws, env_id):
@@ -1198,10 +1198,11 @@ def render_sdk(f, env, d, status, cn):
     conds = []
     for t in d["treatments"]:
         if t.get("keys"):
+            m = sdk_whitelist("WHITELIST", "whitelistMatcherData",
+                              {"whitelist": list(t["keys"])})
             conds.append(sdk_condition(
-                "WHITELIST", [sdk_whitelist("WHITELIST", "whitelistMatcherData",
-                                            {"whitelist": list(t["keys"])})],
-                [{"treatment": t["name"], "size": 100}], "whitelisted"))
+                "WHITELIST", [m], [{"treatment": t["name"], "size": 100}],
+                "whitelisted"))
     for t in d["treatments"]:
         for seg in t.get("segments") or ():
             conds.append(sdk_condition(
