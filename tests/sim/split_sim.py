@@ -13,6 +13,7 @@ inject faults between polls.  See tests/sim/README.md for the full contract.
 import argparse
 import collections
 import copy
+import gzip
 import json
 import math
 import os
@@ -26,14 +27,25 @@ import threading
 import time
 import traceback
 import uuid
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 API_PREFIX = "/internal/api/v2"
+SDK_PREFIX = "/api"
 SIM_PREFIX = "/_sim"
 DEFAULT_KEY = "sim-admin-key"
+DEFAULT_SDK_KEY = "sim-sdk-key"
+# Every Admin key belongs to this organisation unless its spec names
+# another: Split rate-limits per organisation, and one simulator is one
+# account, so all its keys share one budget by default.
+DEFAULT_ORG = "sim-org"
 
 MSG_401 = "Invalid Admin API Key"
+MSG_SDK_401 = "Invalid SDK API Key"
+# Spec versions answered in the legacy {splits, since, till} shape
+# (reference 4.1: the shape changed with 1.3).
+SDK_LEGACY_SPECS = ("1.0", "1.1", "1.2")
 MSG_404 = "The resource does not exists or the Admin API key has no access"
 
 WS_LIMIT_DEFAULT, WS_LIMIT_MAX = 20, 100
@@ -300,6 +312,50 @@ class Bucket:
         return max(1, int(math.ceil((1 - self.tokens) / rps)))
 
 
+# ------------------------------------------------------------ change feed
+
+class Feed:
+    """One environment's change feed (SDK API, reference 4.1).
+
+    cn is the environment's change number: every save of a definition in
+    the environment, and every deletion of one, takes a new number strictly
+    greater than all before it (max(now_ms, cn + 1), a ms timestamp like
+    Split's).  order maps each flag name the feed knows to its change
+    number, oldest first, so that "what changed since N" reads from the end.
+    archived holds deleted flags' last SDK form with status ARCHIVED.
+    """
+
+    __slots__ = ("cn", "order", "archived", "cache")
+
+    def __init__(self, cn=-1):
+        self.cn = cn
+        self.order = collections.OrderedDict()
+        self.archived = {}
+        # name -> (change number, JSON bytes of its SDK form): a 100 000
+        # flag since=-1 is rendered once, not on every request.
+        self.cache = {}
+
+    def next_cn(self):
+        self.cn = max(now_ms(), self.cn + 1)
+        return self.cn
+
+    def record(self, name, cn):
+        self.order[name] = cn
+        self.order.move_to_end(name)
+
+    def since(self, since):
+        """Names changed after since (all live ones for -1), oldest first."""
+        if since == -1:
+            return [n for n in self.order if n not in self.archived]
+        out = []
+        for n in reversed(self.order):
+            if self.order[n] <= since:
+                break
+            out.append(n)
+        out.reverse()
+        return out
+
+
 # ------------------------------------------------------------------- state
 
 class Sim:
@@ -311,11 +367,16 @@ class Sim:
         self.workspaces = []
         self.definitions_over_max = "clamp"
         self.rps = 0.0
+        self.rate_limit = 0
+        self.rate_window = 1.0
         self.retry_after = False
-        self.buckets_key = {}
-        self.buckets_ip = {}
+        self.set_rps(0.0)
         self.faults = []
         self.requests = collections.deque(maxlen=REQUEST_LOG_MAX)
+        # SDK key -> (workspace, environment); derived from the
+        # environments' sdkKeys by reindex_sdk().
+        self.sdk_index = {}
+        self.sdk_page = 0
         self.reset_stats()
 
     def reset_stats(self):
@@ -323,6 +384,8 @@ class Sim:
             "api_requests": 0, "control_requests": 0, "by_status": {},
             "by_endpoint": {}, "faults_fired": 0, "rate_limited": 0,
             "in_flight": 0, "max_in_flight": 0, "max_per_second": 0,
+            "sdk_requests": 0, "sdk_by_status": {}, "sdk_by_endpoint": {},
+            "sdk_in_flight": 0, "sdk_bytes": 0, "sdk_splits": 0,
         }
         self._window = collections.deque()
 
@@ -390,8 +453,130 @@ class Sim:
 
     @staticmethod
     def make_ws(wid, name, envs):
+        for env in envs:
+            env.setdefault("sdkKeys", [sdk_key_name(name, env["name"])])
         return {"id": wid, "name": name, "environments": envs, "flags": [],
-                "index": {}, "defidx": {}}
+                "index": {}, "defidx": {}, "feed": {}}
+
+    # -- change feed ---------------------------------------------------------
+
+    @staticmethod
+    def feed_of(ws, env_id):
+        feed = ws["feed"].get(env_id)
+        if feed is None:
+            feed = ws["feed"][env_id] = Feed()
+        return feed
+
+    def archive(self, ws, flag, env_id):
+        """The definition in env_id is going away: leave an ARCHIVED
+        tombstone with a new change number."""
+        env = self.find_env(ws, env_id)
+        feed = self.feed_of(ws, env_id)
+        cn = feed.next_cn()
+        feed.archived[flag["name"]] = render_sdk(
+            flag, env, flag["definitions"][env_id], "ARCHIVED", cn)
+        feed.record(flag["name"], cn)
+
+    def build_feeds(self, ws, envdocs=None):
+        """Give every definition without a change number one, in
+        lastUpdateTime order, each greater than all before; then order
+        each environment's feed.  envdocs: env id -> the state document's
+        environment, for its changeNumber and archived tombstones."""
+        for env in ws["environments"]:
+            eid = env["id"]
+            feed = self.feed_of(ws, eid)
+            doc = (envdocs or {}).get(eid) or {}
+            cn = doc.get("changeNumber")
+            if cn is not None:
+                _need(_is_int(cn), "changeNumber must be an integer")
+                feed.cn = max(feed.cn, cn)
+            for a in _listof(doc.get("archived", []), "archived"):
+                _need(isinstance(a, dict) and isinstance(a.get("name"), str)
+                      and _is_int(a.get("changeNumber")),
+                      "an archived flag needs a name and a changeNumber")
+                feed.archived[a["name"]] = dict(a, status="ARCHIVED")
+            live = [(i, f["name"], f["definitions"][eid])
+                    for i, f in enumerate(ws["flags"])
+                    if eid in f["definitions"]]
+            known = [(n, a["changeNumber"])
+                     for n, a in feed.archived.items()]
+            taken = {c for _, c in known}
+            _need(len(taken) == len(known), "archived change numbers must be "
+                  "unique in environment %s of %s" % (env["name"],
+                                                      ws["name"]))
+            for _, n, d in live:
+                # A number already taken (a copied flag) is renumbered
+                # below like a missing one.
+                c = d.get("changeNumber")
+                if c is not None and c in taken:
+                    del d["changeNumber"]
+                elif c is not None:
+                    taken.add(c)
+                    known.append((n, c))
+            cns = [c for _, c in known]
+            both = {n for _, n, _ in live} & set(feed.archived)
+            _need(not both, "flag(s) %s both defined and archived in %s"
+                  % (", ".join(sorted(both)), env["name"]))
+            last = max(cns + [feed.cn])
+            todo = sorted((d["lastUpdateTime"], i, n, d)
+                          for i, n, d in live if "changeNumber" not in d)
+            for lut, _, n, d in todo:
+                last = max(lut, last + 1)
+                d["changeNumber"] = last
+                known.append((n, last))
+            known.sort(key=lambda nc: nc[1])
+            feed.order = collections.OrderedDict(known)
+            feed.cn = max([feed.cn] + [c for _, c in known])
+
+    def reindex_sdk(self, wss=None):
+        """Rebuild the SDK key index; a key in two environments is a 400."""
+        index = {}
+        for ws in self.workspaces if wss is None else wss:
+            for env in ws["environments"]:
+                for k in env["sdkKeys"]:
+                    _need(k not in index, "SDK key %r is in two environments"
+                          % k)
+                    index[k] = (ws, env)
+        if wss is None:
+            self.sdk_index = index
+        return index
+
+    def assign_default_sdk_key(self, wss=None):
+        """sim-sdk-key for the first workspace's production environment,
+        unless some environment has it already."""
+        wss = self.workspaces if wss is None else wss
+        if not wss or any(DEFAULT_SDK_KEY in e["sdkKeys"]
+                          for w in wss for e in w["environments"]):
+            return
+        envs = wss[0]["environments"]
+        prod = [e for e in envs if e["production"]] or envs
+        if prod:
+            prod[0]["sdkKeys"].insert(0, DEFAULT_SDK_KEY)
+
+    def sdk_changes(self, ws, env, since):
+        """The splitChanges answer for since (reference 4.1), as
+        (JSON bytes, number of splits, till)."""
+        feed = self.feed_of(ws, env["id"])
+        names = feed.since(since)
+        till = max(since, feed.cn)
+        if self.sdk_page and len(names) > self.sdk_page:
+            names = names[:self.sdk_page]
+            till = feed.order[names[-1]]
+        parts = []
+        for n in names:
+            cn = feed.order[n]
+            c = feed.cache.get(n)
+            if c is None or c[0] != cn:
+                a = feed.archived.get(n)
+                if a is None:
+                    f = ws["index"][n]
+                    a = render_sdk(f, env, f["definitions"][env["id"]],
+                                   "ACTIVE", cn)
+                c = feed.cache[n] = (cn, _dumps(a))
+            parts.append(c[1])
+        body = (b'{"splits":[' + b",".join(parts) +
+                b'],"since":%d,"till":%d}' % (since, till))
+        return body, len(parts), till
 
     # -- keys --------------------------------------------------------------
 
@@ -407,7 +592,10 @@ class Sim:
                                and all(isinstance(s, str) for s in v)),
                   "%s must be \"*\" or a list of names" % field)
             out[field] = v if v == "*" else list(v)
-        unknown = set(spec) - {"workspaces", "environments"}
+        org = spec.get("org", DEFAULT_ORG)
+        _need(isinstance(org, str) and org, "org must be a non-empty string")
+        out["org"] = org
+        unknown = set(spec) - {"workspaces", "environments", "org"}
         _need(not unknown, "unknown key spec field(s) %s"
               % ", ".join(sorted(unknown)))
         return out
@@ -453,6 +641,10 @@ class Sim:
         new = norm_definition(base)
         new.pop("lastUpdateTime", None)
         self.stamp(new, old, now_ms())
+        feed = self.feed_of(ws, env["id"])
+        new["changeNumber"] = feed.next_cn()
+        feed.record(flag["name"], new["changeNumber"])
+        feed.archived.pop(flag["name"], None)
         flag["definitions"][env["id"]] = new
         if old is None:
             self.invalidate(ws)
@@ -464,7 +656,8 @@ class Sim:
         """Parse a state document into fresh structures, then swap it in."""
         _need(isinstance(doc, dict), "state must be a JSON object")
         unknown = set(doc) - {"keys", "workspaces", "definitions_over_max",
-                              "rps", "retry_after"}
+                              "rps", "retry_after", "sdk_page", "rate_limit",
+                              "rate_window"}
         _need(not unknown, "unknown state field(s) %s"
               % ", ".join(sorted(unknown)))
         keys = None
@@ -483,11 +676,23 @@ class Sim:
         rps = doc.get("rps", self.rps)
         _need(isinstance(rps, (int, float)) and not isinstance(rps, bool)
               and rps >= 0, "rps must be a number >= 0")
+        page = doc.get("sdk_page", self.sdk_page)
+        _need(_is_int(page) and page >= 0, "sdk_page must be an integer >= 0")
+        if not any("sdkKeys" in e for w in _listof(doc.get("workspaces", []),
+                                                   "workspaces")
+                   if isinstance(w, dict)
+                   for e in w.get("environments", []) if isinstance(e, dict)):
+            self.assign_default_sdk_key(wss)
+        self.reindex_sdk(wss)
         self.workspaces = wss
+        self.reindex_sdk()
         if keys is not None:
             self.keys = keys
         self.definitions_over_max = dom
-        self.set_rps(float(rps), doc.get("retry_after", self.retry_after))
+        self.sdk_page = page
+        self.set_rps(float(rps), doc.get("retry_after", self.retry_after),
+                     doc.get("rate_limit", self.rate_limit),
+                     doc.get("rate_window", self.rate_window))
 
     def _parse_ws(self, w):
         _need(isinstance(w, dict), "a workspace must be an object")
@@ -499,8 +704,15 @@ class Sim:
                   and e["name"], "an environment needs a name")
             prod = e.get("production", False)
             _need(isinstance(prod, bool), "production must be a boolean")
-            envs.append({"id": str(e.get("id") or new_id()),
-                         "name": e["name"], "production": prod})
+            env = {"id": str(e.get("id") or new_id()), "name": e["name"],
+                   "production": prod}
+            if "sdkKeys" in e:
+                sk = e["sdkKeys"]
+                _need(isinstance(sk, list) and all(isinstance(k, str) and k
+                                                   for k in sk),
+                      "sdkKeys must be a list of non-empty strings")
+                env["sdkKeys"] = list(sk)
+            envs.append(env)
         en = [e["name"] for e in envs]
         _need(len(set(en)) == len(en),
               "environment names must be unique in workspace %s" % name)
@@ -508,6 +720,10 @@ class Sim:
         t = now_ms()
         for i, f in enumerate(_listof(w.get("flags", []), "flags")):
             self._add_parsed_flag(ws, f, t + i)
+        docs = {}
+        for env, e in zip(envs, w.get("environments", [])):
+            docs[env["id"]] = e
+        self.build_feeds(ws, docs)
         return ws
 
     def _add_parsed_flag(self, ws, f, t):
@@ -531,6 +747,10 @@ class Sim:
             new = norm_definition(base)
             new.setdefault("creationTime", flag["creationTime"])
             new.setdefault("lastUpdateTime", new["creationTime"])
+            if d.get("changeNumber") is not None:
+                _need(_is_int(d["changeNumber"]), "flag %s: changeNumber "
+                      "must be an integer" % flag["name"])
+                new["changeNumber"] = d["changeNumber"]
             flag["definitions"][env["id"]] = new
         ws["flags"].append(flag)
         ws["index"][flag["name"]] = flag
@@ -573,7 +793,9 @@ class Sim:
     def dump_state(self):
         out = {"keys": copy.deepcopy(self.keys), "workspaces": [],
                "definitions_over_max": self.definitions_over_max,
-               "rps": self.rps, "retry_after": self.retry_after}
+               "rps": self.rps, "retry_after": self.retry_after,
+               "rate_limit": self.rate_limit, "rate_window": self.rate_window,
+               "sdk_page": self.sdk_page}
         for ws in self.workspaces:
             flags = []
             for f in ws["flags"]:
@@ -583,24 +805,53 @@ class Sim:
                                        "rolloutStatusTimestamp", "owners")}
                 g["definitions"] = f["definitions"]
                 flags.append(g)
+            envs = []
+            for e in ws["environments"]:
+                feed = self.feed_of(ws, e["id"])
+                envs.append(dict(e, changeNumber=feed.cn,
+                                 archived=list(feed.archived.values())))
             out["workspaces"].append({"id": ws["id"], "name": ws["name"],
-                                      "environments": ws["environments"],
+                                      "environments": envs,
                                       "flags": flags})
         return out
 
-    def set_rps(self, rps, retry_after=None):
-        self.rps = rps
+    def set_rps(self, rps, retry_after=None, rate_limit=None,
+                rate_window=None):
+        """Set the Admin rate limit: a token bucket of rps requests a
+        second, or a fixed window of rate_limit requests per rate_window
+        seconds (not both); counters restart."""
+        limit = self.rate_limit if rate_limit is None else rate_limit
+        window = self.rate_window if rate_window is None else rate_window
+        _need(_is_int(limit) and limit >= 0,
+              "rate_limit must be an integer >= 0 (0 = off)")
+        _need(isinstance(window, (int, float)) and not isinstance(window, bool)
+              and window > 0, "rate_window must be a number of seconds > 0")
+        _need(not (rps > 0 and limit > 0),
+              "rps (token bucket) and rate_limit (window) exclude each other")
         if retry_after is not None:
             _need(isinstance(retry_after, bool),
                   "retry_after must be a boolean")
             self.retry_after = retry_after
-        self.buckets_key = {}
+        self.rps = rps
+        self.rate_limit = limit
+        self.rate_window = float(window)
+        self.buckets_org = {}
         self.buckets_ip = {}
+        self.windows_org = {}
+        self.windows_ip = {}
+
+    def limits_view(self):
+        return {"rps": self.rps, "rate_limit": self.rate_limit,
+                "rate_window": self.rate_window,
+                "retry_after": self.retry_after}
 
     # -- rate limit ----------------------------------------------------------
 
-    def take_tokens(self, key, ip):
-        """None when allowed, else the 429 headers."""
+    def take_tokens(self, org, ip):
+        """None when allowed, else the 429 headers.  org is None for a
+        request without a valid key: only its IP is counted."""
+        if self.rate_limit > 0:
+            return self.take_window(org, ip)
         if self.rps <= 0:
             return None
         t = time.monotonic()
@@ -609,19 +860,19 @@ class Sim:
         if bip is None:
             bip = self.buckets_ip[ip] = Bucket(cap, t)
         bip.refill(self.rps, cap, t)
-        bkey = None
-        if key is not None:
-            bkey = self.buckets_key.get(key)
-            if bkey is None:
-                bkey = self.buckets_key[key] = Bucket(cap, t)
-            bkey.refill(self.rps, cap, t)
-        if bip.tokens >= 1 and (bkey is None or bkey.tokens >= 1):
+        borg = None
+        if org is not None:
+            borg = self.buckets_org.get(org)
+            if borg is None:
+                borg = self.buckets_org[org] = Bucket(cap, t)
+            borg.refill(self.rps, cap, t)
+        if bip.tokens >= 1 and (borg is None or borg.tokens >= 1):
             bip.tokens -= 1
-            if bkey is not None:
-                bkey.tokens -= 1
+            if borg is not None:
+                borg.tokens -= 1
             return None
-        org_rem = int(bkey.tokens) if bkey is not None else int(cap)
-        org_reset = bkey.reset_seconds(self.rps) if bkey is not None else 1
+        org_rem = int(borg.tokens) if borg is not None else int(cap)
+        org_reset = borg.reset_seconds(self.rps) if borg is not None else 1
         hdrs = {
             "X-RateLimit-Remaining-Org": str(max(0, org_rem)),
             "X-RateLimit-Remaining-IP": str(max(0, int(bip.tokens))),
@@ -631,6 +882,40 @@ class Sim:
         if self.retry_after:
             hdrs["Retry-After"] = str(max(org_reset,
                                           bip.reset_seconds(self.rps)))
+        return hdrs
+
+    def take_window(self, org, ip):
+        """Fixed windows of rate_window seconds on the wall clock, one
+        count per organisation and one per IP.  A request is admitted, and
+        counted in both, when both have room.  Reset-Seconds is the whole
+        seconds left in the window (rounded down): with 1 s windows it is
+        always 0, as the next window, and a token, come within the second."""
+        t = time.time()
+        w = int(t // self.rate_window)
+        left = (w + 1) * self.rate_window - t
+
+        def count(table, k):
+            c = table.get(k)
+            if c is None or c[0] != w:
+                c = table[k] = [w, 0]
+            return c
+        cip = count(self.windows_ip, ip)
+        corg = count(self.windows_org, org) if org is not None else None
+        n = self.rate_limit
+        if cip[1] < n and (corg is None or corg[1] < n):
+            cip[1] += 1
+            if corg is not None:
+                corg[1] += 1
+            return None
+        reset = str(int(left))
+        hdrs = {
+            "X-RateLimit-Remaining-Org": str(n - corg[1] if corg else n),
+            "X-RateLimit-Remaining-IP": str(n - cip[1]),
+            "X-RateLimit-Reset-Seconds-Org": reset,
+            "X-RateLimit-Reset-Seconds-IP": reset,
+        }
+        if self.retry_after:
+            hdrs["Retry-After"] = str(max(1, int(math.ceil(left))))
         return hdrs
 
     # -- faults --------------------------------------------------------------
@@ -706,8 +991,11 @@ class Sim:
 
     # -- request accounting ------------------------------------------------
 
-    def begin_api(self):
+    def begin_api(self, kind="admin"):
         s = self.stats
+        if kind == "sdk":
+            s["sdk_in_flight"] += 1
+            return
         s["in_flight"] += 1
         s["max_in_flight"] = max(s["max_in_flight"], s["in_flight"])
         t = time.monotonic()
@@ -719,12 +1007,20 @@ class Sim:
 
     def end_api(self, entry, endpoint):
         s = self.stats
+        self.requests.append(entry)
+        st = str(entry["status"])
+        if entry["api"] == "sdk":
+            s["sdk_in_flight"] -= 1
+            s["sdk_requests"] += 1
+            s["sdk_by_status"][st] = s["sdk_by_status"].get(st, 0) + 1
+            s["sdk_by_endpoint"][endpoint] = \
+                s["sdk_by_endpoint"].get(endpoint, 0) + 1
+            s["sdk_bytes"] += entry.get("bytes", 0)
+            return
         s["in_flight"] -= 1
         s["api_requests"] += 1
-        st = str(entry["status"])
         s["by_status"][st] = s["by_status"].get(st, 0) + 1
         s["by_endpoint"][endpoint] = s["by_endpoint"].get(endpoint, 0) + 1
-        self.requests.append(entry)
 
     def stats_view(self):
         out = copy.deepcopy(self.stats)
@@ -737,6 +1033,9 @@ class Sim:
             1 for f in self.faults
             if f["count"] == -1 or f["fired"] < f["count"])
         out["rps"] = self.rps
+        out["rate_limit"] = self.rate_limit
+        out["sdk_page"] = self.sdk_page
+        out["sdk_keys"] = len(self.sdk_index)
         return out
 
 
@@ -783,6 +1082,174 @@ def render_def(f, env, d):
     }
 
 
+# SDK form (reference 4.1).  Admin matcher types and the SDK matcher type
+# and data field each becomes, as Split's SDKs name them.
+SDK_MATCHERS = {
+    "IN_SEGMENT": ("IN_SEGMENT", "segment"),
+    "EQUAL_SET": ("EQUAL_TO_SET", "whitelist"),
+    "ANY_OF_SET": ("CONTAINS_ANY_OF_SET", "whitelist"),
+    "ALL_OF_SET": ("CONTAINS_ALL_OF_SET", "whitelist"),
+    "PART_OF_SET": ("PART_OF_SET", "whitelist"),
+    "ON_DATE": ("EQUAL_TO", "date"),
+    "ON_OR_AFTER_DATE": ("GREATER_THAN_OR_EQUAL_TO", "date"),
+    "ON_OR_BEFORE_DATE": ("LESS_THAN_OR_EQUAL_TO", "date"),
+    "BETWEEN_DATE": ("BETWEEN", "between_date"),
+    "BOOLEAN": ("EQUAL_TO_BOOLEAN", "boolean"),
+    "EQUAL_NUMBER": ("EQUAL_TO", "number"),
+    "LESS_THAN_OR_EQUAL_NUMBER": ("LESS_THAN_OR_EQUAL_TO", "number"),
+    "GREATER_THAN_OR_EQUAL_NUMBER": ("GREATER_THAN_OR_EQUAL_TO", "number"),
+    "BETWEEN_NUMBER": ("BETWEEN", "between_number"),
+    "IN_LIST_STRING": ("WHITELIST", "whitelist"),
+    "STARTS_WITH_STRING": ("STARTS_WITH", "whitelist"),
+    "ENDS_WITH_STRING": ("ENDS_WITH", "whitelist"),
+    "CONTAINS_STRING": ("CONTAINS_STRING", "whitelist"),
+    "MATCHES_STRING": ("MATCHES_STRING", "string"),
+    "IN_SPLIT": ("IN_SPLIT_TREATMENT", "depends"),
+}
+SDK_DATA_FIELDS = ("userDefinedSegmentMatcherData", "whitelistMatcherData",
+                   "unaryNumericMatcherData", "betweenMatcherData",
+                   "booleanMatcherData", "dependencyMatcherData",
+                   "stringMatcherData")
+
+
+def sdk_key_name(ws_name, env_name):
+    return "sim-sdk-key-%s-%s" % (ws_name, env_name)
+
+
+def int32_of(text):
+    """A stable signed 32-bit number derived from text (SDK seeds)."""
+    v = zlib.crc32(text.encode("utf-8"))
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+def sdk_matcher(m, tt):
+    mtype, kind = SDK_MATCHERS[m["type"]]
+    attr = m.get("attribute")
+    out = {"keySelector": {"trafficType": tt, "attribute": attr},
+           "matcherType": mtype, "negate": bool(m.get("negate", False))}
+    for field in SDK_DATA_FIELDS:
+        out[field] = None
+    strings = m.get("strings")
+    if strings is None and m.get("string") is not None:
+        strings = [m["string"]]
+    if kind == "segment":
+        out["keySelector"] = {"trafficType": tt, "attribute": None}
+        out["userDefinedSegmentMatcherData"] = {"segmentName": m.get("string")}
+    elif kind == "whitelist":
+        out["whitelistMatcherData"] = {"whitelist": list(strings or [])}
+    elif kind in ("date", "number"):
+        out["unaryNumericMatcherData"] = {
+            "dataType": "DATETIME" if kind == "date" else "NUMBER",
+            "value": m.get(kind)}
+    elif kind.startswith("between"):
+        b = m.get("between") or {}
+        out["betweenMatcherData"] = {
+            "dataType": "DATETIME" if kind == "between_date" else "NUMBER",
+            "start": b.get("from"), "end": b.get("to")}
+    elif kind == "boolean":
+        out["booleanMatcherData"] = m.get("bool")
+    elif kind == "string":
+        out["stringMatcherData"] = m.get("string")
+    elif kind == "depends":
+        dep = m.get("depends") or {}
+        tr = dep.get("treatments")
+        if tr is None:
+            tr = [dep["treatment"]] if dep.get("treatment") else []
+        out["dependencyMatcherData"] = {"split": dep.get("splitName"),
+                                        "treatments": list(tr)}
+    return out
+
+
+def sdk_label(m):
+    if m["type"] == "IN_SEGMENT":
+        return "in segment %s" % m.get("string")
+    return "%s %s" % (m.get("attribute") or "key",
+                      m["type"].lower().replace("_", " "))
+
+
+def sdk_partitions(treatments, buckets):
+    """Every treatment in order, with its share (0 when not served)."""
+    sizes = {}
+    for b in buckets:
+        sizes[b["treatment"]] = sizes.get(b["treatment"], 0) + b["size"]
+    return [{"treatment": t["name"], "size": sizes.get(t["name"], 0)}
+            for t in treatments]
+
+
+def sdk_condition(ctype, matchers, partitions, label):
+    return {"conditionType": ctype,
+            "matcherGroup": {"combiner": "AND", "matchers": matchers},
+            "partitions": partitions, "label": label}
+
+
+def sdk_whitelist(matcher_type, data_field, data):
+    m = {"keySelector": None, "matcherType": matcher_type, "negate": False}
+    for field in SDK_DATA_FIELDS:
+        m[field] = None
+    m[data_field] = data
+    return m
+
+
+def render_sdk(f, env, d, status, cn):
+    """One flag's definition in env as splitChanges renders it: individual
+    targets, then segment targets (WHITELIST conditions), then the rules,
+    then the default rule (an ALL_KEYS ROLLOUT condition)."""
+    tt = f["trafficType"]["name"]
+    conds = []
+    for t in d["treatments"]:
+        if t.get("keys"):
+            m = sdk_whitelist("WHITELIST", "whitelistMatcherData",
+                              {"whitelist": list(t["keys"])})
+            conds.append(sdk_condition(
+                "WHITELIST", [m], [{"treatment": t["name"], "size": 100}],
+                "whitelisted"))
+    for t in d["treatments"]:
+        for seg in t.get("segments") or ():
+            conds.append(sdk_condition(
+                "WHITELIST", [sdk_whitelist(
+                    "IN_SEGMENT", "userDefinedSegmentMatcherData",
+                    {"segmentName": seg})],
+                [{"treatment": t["name"], "size": 100}],
+                "whitelisted segment"))
+    for r in d["rules"]:
+        ms = r["condition"]["matchers"]
+        conds.append(sdk_condition(
+            "ROLLOUT", [sdk_matcher(m, tt) for m in ms],
+            sdk_partitions(d["treatments"], r["buckets"]),
+            " and ".join(sdk_label(m) for m in ms)))
+    all_keys = {"keySelector": {"trafficType": tt, "attribute": None},
+                "matcherType": "ALL_KEYS", "negate": False}
+    for field in SDK_DATA_FIELDS:
+        all_keys[field] = None
+    conds.append(sdk_condition(
+        "ROLLOUT", [all_keys],
+        sdk_partitions(d["treatments"], d["defaultRule"]), "default rule"))
+    sets = []
+    for fs in d["flagSets"]:
+        if isinstance(fs, dict):
+            fs = fs.get("name") or fs.get("id")
+        if isinstance(fs, str):
+            sets.append(fs)
+    return {
+        "trafficTypeName": tt,
+        "name": f["name"],
+        "trafficAllocation": d["trafficAllocation"],
+        "trafficAllocationSeed": int32_of(f["id"] + "/trafficAllocation"),
+        "seed": int32_of(f["id"] + "/seed"),
+        "status": status,
+        "killed": d["killed"],
+        "defaultTreatment": d["defaultTreatment"],
+        "changeNumber": cn,
+        "algo": 2,
+        "configurations": {t["name"]: t["configurations"]
+                           for t in d["treatments"]
+                           if t.get("configurations") is not None},
+        "sets": sorted(sets),
+        "impressionsDisabled": d["impressionsDisabled"],
+        "conditions": conds,
+    }
+
+
 def page_args(query, default, maximum, over_max="clamp"):
     def one(name, dflt):
         vals = query.get(name)
@@ -816,6 +1283,9 @@ class Api:
     def __init__(self, sim, spec):
         self.sim = sim
         self.spec = spec
+        # The endpoint the path names, set before anything can fail, so
+        # that a 404 of a single-flag request counts under its endpoint.
+        self.label = "error"
 
     def ws(self, ref):
         ws = self.sim.find_ws(ref)
@@ -833,8 +1303,10 @@ class Api:
         """Return (endpoint label, JSON value)."""
         n = len(segs)
         if segs == ["workspaces"]:
+            self.label = "workspaces"
             return "workspaces", self.workspaces(query)
         if n == 3 and segs[:2] == ["environments", "ws"]:
+            self.label = "environments"
             ws = self.ws(segs[2])
             return "environments", [
                 {"id": e["id"], "name": e["name"],
@@ -842,10 +1314,14 @@ class Api:
                 for e in ws["environments"]
                 if self.sim.key_sees_env(self.spec, e)]
         if segs == ["rolloutStatuses"]:
+            self.label = "rolloutStatuses"
             self.ws((query.get("wsId") or [""])[-1])
             return "rolloutStatuses", ROLLOUT_STATUSES
         if n < 3 or segs[:2] != ["splits", "ws"]:
             raise ApiError(404, MSG_404)
+        if n in (3, 4, 5, 6):
+            self.label = {3: "flags", 4: "flag", 5: "definitions",
+                          6: "definition"}[n]
         ws = self.ws(segs[2])
         if n == 3:
             return "flags", self.flags(ws, query)
@@ -944,8 +1420,9 @@ class Control:
         return {"ok": True, "workspaces": len(self.sim.workspaces)}
 
     def get_config(self, _q):
-        return {"definitions_over_max": self.sim.definitions_over_max,
-                "rps": self.sim.rps, "retry_after": self.sim.retry_after}
+        return dict(self.sim.limits_view(),
+                    definitions_over_max=self.sim.definitions_over_max,
+                    sdk_page=self.sim.sdk_page)
 
     def post_config(self, doc):
         dom = doc.get("definitions_over_max", self.sim.definitions_over_max)
@@ -954,8 +1431,13 @@ class Control:
         rps = doc.get("rps", self.sim.rps)
         _need(isinstance(rps, (int, float)) and not isinstance(rps, bool)
               and rps >= 0, "rps must be a number >= 0")
+        page = doc.get("sdk_page", self.sim.sdk_page)
+        _need(_is_int(page) and page >= 0,
+              "sdk_page must be an integer >= 0 (0 = no cap)")
+        self.sim.set_rps(float(rps), doc.get("retry_after"),
+                         doc.get("rate_limit"), doc.get("rate_window"))
+        self.sim.sdk_page = page
         self.sim.definitions_over_max = dom
-        self.sim.set_rps(float(rps), doc.get("retry_after"))
         return dict(self.get_config(None), ok=True)
 
     # workspaces -------------------------------------------------------------
@@ -968,13 +1450,16 @@ class Control:
             {"name": "Staging", "production": False}])
         ws = self.sim._parse_ws({"id": doc.get("id"), "name": name,
                                  "environments": envs})
+        self.sim.reindex_sdk(self.sim.workspaces + [ws])
         self.sim.workspaces.append(ws)
+        self.sim.reindex_sdk()
         return {"ok": True, "workspace": render_ws(ws),
                 "environments": ws["environments"]}
 
     def delete_workspace(self, q):
         ws = self.sim.ws_or_fail(q.get("ws"))
         self.sim.workspaces.remove(ws)
+        self.sim.reindex_sdk()
         return {"ok": True}
 
     # flags ------------------------------------------------------------------
@@ -1017,6 +1502,8 @@ class Control:
 
     def delete_flag(self, q):
         ws, flag, _ = self._target(q, want_env=False)
+        for eid in list(flag["definitions"]):
+            self.sim.archive(ws, flag, eid)
         ws["flags"].remove(flag)
         del ws["index"][flag["name"]]
         self.sim.invalidate(ws)
@@ -1032,6 +1519,7 @@ class Control:
         ws, flag, env = self._target(q)
         _need(env["id"] in flag["definitions"], "flag %s has no definition in"
               " %s" % (flag["name"], env["name"]))
+        self.sim.archive(ws, flag, env["id"])
         del flag["definitions"][env["id"]]
         self.sim.invalidate(ws)
         return {"ok": True}
@@ -1075,16 +1563,54 @@ class Control:
         return {"ok": True, "keys": copy.deepcopy(self.sim.keys)}
 
     def post_key(self, doc):
-        key = doc.get("key")
+        key, token = doc.get("key"), doc.get("type")
+        _need(token in (None, "pat", "sat"), "type must be pat or sat")
+        if key is None and token is not None:
+            # The shape of a Harness token: pat.ACCOUNT.TOKENID.SECRET.
+            key = "%s.simAccount.%s.%s" % (token, new_id()[:8],
+                                           new_id().replace("-", ""))
         _need(isinstance(key, str) and key, "key is required")
+        _need(token is None or key.startswith(token + "."),
+              "a %s token starts with \"%s.\"" % (token, token))
         spec = {k: v for k, v in doc.items()
-                if k in ("workspaces", "environments")}
+                if k in ("workspaces", "environments", "org")}
         self.sim.keys[key] = self.sim.norm_key_spec(spec)
-        return {"ok": True}
+        return {"ok": True, "key": key, "harness": is_harness(key)}
 
     def delete_key(self, q):
         _need(q.get("key") in self.sim.keys, "no such key")
         del self.sim.keys[q["key"]]
+        return {"ok": True}
+
+    # SDK keys (splitChanges) ------------------------------------------------
+    def get_sdk_key(self, _q):
+        return {"ok": True, "keys": [
+            {"key": k, "ws": ws["name"], "env": env["name"],
+             "env_id": env["id"]}
+            for k, (ws, env) in sorted(self.sim.sdk_index.items())]}
+
+    def post_sdk_key(self, doc):
+        ws = self.sim.ws_or_fail(doc.get("ws"))
+        env = self.sim.env_or_fail(ws, doc.get("env"))
+        key = doc.get("key")
+        if key is None:
+            key = "sdk-" + new_id()
+        _need(isinstance(key, str) and key and key.strip() == key
+              and " " not in key, "key must be a non-empty string without "
+              "spaces")
+        where = self.sim.sdk_index.get(key)
+        _need(where is None or where[1] is env,
+              "SDK key %r belongs to another environment" % key)
+        if key not in env["sdkKeys"]:
+            env["sdkKeys"].append(key)
+        self.sim.reindex_sdk()
+        return {"ok": True, "key": key, "ws": ws["name"], "env": env["name"]}
+
+    def delete_sdk_key(self, q):
+        where = self.sim.sdk_index.get(q.get("key"))
+        _need(where is not None, "no such SDK key")
+        where[1]["sdkKeys"].remove(q["key"])
+        self.sim.reindex_sdk()
         return {"ok": True}
 
     # faults, rate limit, requests --------------------------------------------
@@ -1101,18 +1627,21 @@ class Control:
         return {"ok": True}
 
     def get_ratelimit(self, _q):
-        return {"ok": True, "rps": self.sim.rps,
-                "retry_after": self.sim.retry_after}
+        return dict(self.sim.limits_view(), ok=True)
 
     def post_ratelimit(self, doc):
         rps = doc.get("rps", 0)
         _need(isinstance(rps, (int, float)) and not isinstance(rps, bool)
               and rps >= 0, "rps must be a number >= 0 (0 = off)")
-        self.sim.set_rps(float(rps), doc.get("retry_after"))
+        self.sim.set_rps(float(rps), doc.get("retry_after"),
+                         doc.get("rate_limit", 0), doc.get("rate_window"))
         return self.get_ratelimit(None)
 
-    def get_requests(self, _q):
-        return {"requests": list(self.sim.requests)}
+    def get_requests(self, q):
+        kind = q.get("api")
+        _need(kind in (None, "admin", "sdk"), "api must be admin or sdk")
+        return {"requests": [r for r in self.sim.requests
+                             if kind is None or r["api"] == kind]}
 
     def delete_requests(self, _q):
         self.sim.requests.clear()
@@ -1123,8 +1652,10 @@ class Control:
 
     def delete_stats(self, _q):
         inflight = self.sim.stats["in_flight"]
+        sdk_inflight = self.sim.stats["sdk_in_flight"]
         self.sim.reset_stats()
         self.sim.stats["in_flight"] = inflight
+        self.sim.stats["sdk_in_flight"] = sdk_inflight
         return {"ok": True}
 
 
@@ -1143,6 +1674,8 @@ def generate(sim, n, seed):
             {"id": uid(), "name": "Production", "production": True},
             {"id": uid(), "name": "Staging", "production": False}])
         sim.workspaces.append(ws)
+        sim.assign_default_sdk_key()
+        sim.reindex_sdk()
     prod = sim.env_or_fail(ws, None)
     stag = sim.find_env(ws, "Staging")
 
@@ -1263,6 +1796,7 @@ def generate(sim, n, seed):
         ws["flags"].append(flag)
         ws["index"][name] = flag
     sim.invalidate(ws)
+    sim.build_feeds(ws)
 
 
 # -------------------------------------------------------------- HTTP server
@@ -1348,7 +1882,21 @@ class Handler(BaseHTTPRequestHandler):
                             status, (time.monotonic() - t0) * 1000, note))
 
     def send_huge(self, size):
-        """A 200 of size bytes of JSON whitespace, 1 MiB at a time."""
+        """A 200 of size bytes of JSON whitespace, 1 MiB at a time; to an
+        SDK client that accepts gzip, those bytes gzipped (a few kB that
+        inflate to size: a decompression bomb)."""
+        if self.gzip:
+            z = zlib.compressobj(9, zlib.DEFLATED, 31)
+            chunk, left, parts = b" " * (1 << 20), size, []
+            while left > 0:
+                parts.append(z.compress(chunk[:min(left, len(chunk))]))
+                left -= len(chunk)
+            parts.append(z.flush())
+            data = b"".join(parts)
+            self.sent = len(data)
+            self.send(200, data, {"Content-Encoding": "gzip"})
+            return
+        self.sent = size
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(size))
@@ -1442,46 +1990,73 @@ class Handler(BaseHTTPRequestHandler):
         return status
 
     def auth_key(self):
+        """(key, header): the key and which header carried it ("bearer" or
+        "x-api-key"), or (None, None).  Authorization wins when both are
+        sent; another scheme than Bearer carries no key."""
         h = self.headers.get("Authorization")
         if h:
             parts = h.split(None, 1)
             if len(parts) == 2 and parts[0].lower() == "bearer":
-                return parts[1].strip()
-            return None
+                return parts[1].strip(), "bearer"
+            return None, None
         k = self.headers.get("x-api-key")
-        return k.strip() if k else None
+        return (k.strip(), "x-api-key") if k else (None, None)
 
     def api(self, method, url, t0):
         sim = self.server.sim
         ip = self.client_address[0]
-        key = self.auth_key()
-        entry = {"method": method, "path": url.path, "query": url.query,
-                 "status": 0, "time": time.time(), "ip": ip, "key": key,
+        key, how = self.auth_key()
+        kind = ("sdk" if url.path == SDK_PREFIX
+                or url.path.startswith(SDK_PREFIX + "/") else "admin")
+        self.gzip = kind == "sdk" and accepts_gzip(
+            self.headers.get("Accept-Encoding"))
+        self.sent = 0
+        entry = {"api": kind, "method": method, "path": url.path,
+                 "query": url.query, "status": 0, "time": time.time(),
+                 "ip": ip, "key": key, "auth": how,
                  "user_agent": self.headers.get("User-Agent"), "fault": None}
+        if kind == "sdk":
+            entry["gzip"] = self.gzip
         endpoint = "other"
         with sim.lock:
-            sim.begin_api()
+            sim.begin_api(kind)
             fault = sim.pick_fault(self.path)
         try:
             if fault is not None:
                 entry["fault"] = fault["kind"]
-            status, endpoint = self.api_answer(method, url, key, ip, fault,
-                                               entry)
+            status, endpoint = self.api_answer(method, url, key, how, ip,
+                                               fault, entry)
             entry["status"] = status
             return status
         finally:
             entry["duration_ms"] = round((time.monotonic() - t0) * 1000, 3)
+            if kind == "sdk":
+                entry["bytes"] = self.sent
             with sim.lock:
                 sim.end_api(entry, endpoint)
 
-    def api_answer(self, method, url, key, ip, fault, entry):
+    def answer(self, status, data, hdrs=None, truncate=False):
+        """Send an API answer; SDK answers are gzipped when the client
+        accepts it.  truncate cuts what goes on the wire (after gzip)."""
+        hdrs = dict(hdrs or {})
+        if self.gzip and data:
+            data = gzip.compress(data, 6, mtime=0)
+            hdrs["Content-Encoding"] = "gzip"
+            hdrs["Vary"] = "Accept-Encoding"
+        if truncate:
+            data = data[:len(data) // 2]
+        self.sent = len(data)
+        self.send(status, data, hdrs)
+
+    def api_answer(self, method, url, key, how, ip, fault, entry):
         kind = fault["kind"] if fault else None
+        sdk = entry["api"] == "sdk"
         if kind == "close":
             self.drop()
             return 0, "fault"
         if kind == "status":
             st = fault["status"]
-            self.send_json(st, err_body(st, "simulated fault"))
+            self.answer(st, _dumps(err_body(st, "simulated fault")))
             return st, "fault"
         if kind == "ratelimit":
             hdrs = {"X-RateLimit-Remaining-Org": str(fault["remaining_org"]),
@@ -1490,19 +2065,24 @@ class Handler(BaseHTTPRequestHandler):
                     "X-RateLimit-Reset-Seconds-IP": str(fault["reset_ip"])}
             if fault["retry_after"] is not None:
                 hdrs["Retry-After"] = str(fault["retry_after"])
-            self.send_json(429, err_body(429, "Rate limit exceeded"), hdrs)
+            self.answer(429, _dumps(err_body(429, "Rate limit exceeded")),
+                        hdrs)
             return 429, "fault"
         if kind == "malformed":
-            self.send(200, b'{"objects":[{"name":"oops",,}],"totalCount":'
-                      b'<html>')
+            self.answer(200, (b'{"splits":[{"name":"oops",,}],"since":<html>'
+                              if sdk else
+                              b'{"objects":[{"name":"oops",,}],"totalCount":'
+                              b'<html>'))
             return 200, "fault"
         if kind == "huge":
             self.send_huge(fault["size"])
             return 200, "fault"
         if kind == "deep":
             n = fault["depth"]
-            self.send(200, b'{"objects":' + b"[" * n + b"]" * n +
-                      b',"totalCount":1}')
+            self.answer(200, (b'{"splits":' if sdk else b'{"objects":') +
+                        b"[" * n + b"]" * n +
+                        (b',"since":-1,"till":1}' if sdk
+                         else b',"totalCount":1}'))
             return 200, "fault"
         if kind == "redirect":
             self.send(302, b"", {"Location": fault["location"] or "/"})
@@ -1511,24 +2091,31 @@ class Handler(BaseHTTPRequestHandler):
             entry["client_gone"] = True
             self.drop()
             return 0, "fault"
-        status, endpoint, data, hdrs = self.api_compute(
-            method, url, key, ip, kind == "totalcount_drift")
-        if kind == "truncated":
-            data = data[:len(data) // 2]
+        if sdk:
+            status, endpoint, data, hdrs = self.sdk_compute(method, url, key,
+                                                            how, entry)
+        else:
+            status, endpoint, data, hdrs = self.api_compute(
+                method, url, key, how, ip, kind == "totalcount_drift")
         if status == 200 and kind in ("edit", "total", "empty"):
             data = _dumps(fault_edit(json.loads(data), fault))
         if kind == "bytes":
             data = data.replace(fault["find"].encode("utf-8"),
                                 bytes.fromhex(fault["hex"]))
-        self.send(status, data, hdrs)
+        self.answer(status, data, hdrs, truncate=kind == "truncated")
         return status, endpoint
 
-    def api_compute(self, method, url, key, ip, drift):
+    def api_compute(self, method, url, key, how, ip, drift):
         """(status, endpoint, body bytes, headers), lock held inside."""
         sim = self.server.sim
         with sim.lock:
+            api = None
             spec = sim.keys.get(key) if key is not None else None
-            hdrs = sim.take_tokens(key if spec is not None else None, ip)
+            if spec is not None and how != "x-api-key" and is_harness(key):
+                # Harness tokens go in x-api-key only (reference 1).
+                spec = None
+            hdrs = sim.take_tokens(spec["org"] if spec is not None else None,
+                                   ip)
             if hdrs is not None:
                 sim.stats["rate_limited"] += 1
                 return 429, "ratelimited", _dumps(
@@ -1543,31 +2130,104 @@ class Handler(BaseHTTPRequestHandler):
                 rest = url.path[len(API_PREFIX) + 1:]
                 segs = [unquote(s) for s in rest.split("/")]
                 query = parse_qs(url.query, keep_blank_values=True)
-                endpoint, value = Api(sim, spec).route(segs, query)
+                api = Api(sim, spec)
+                endpoint, value = api.route(segs, query)
                 if drift and isinstance(value, dict) and "totalCount" in value:
                     value = dict(value, totalCount=value["totalCount"] + DRIFT)
                 return 200, endpoint, _dumps(value), None
             except ApiError as e:
+                label = api.label if api is not None else "error"
+                return e.status, label, _dumps(
+                    err_body(e.status, e.message)), None
+
+    def sdk_compute(self, method, url, key, how, entry):
+        """GET /api/splitChanges (reference 4.1): never rate limited."""
+        sim = self.server.sim
+        with sim.lock:
+            try:
+                where = sim.sdk_index.get(key) if how == "bearer" else None
+                if where is None:
+                    raise ApiError(401, MSG_SDK_401)
+                if method != "GET":
+                    raise ApiError(405, "method not allowed")
+                if url.path != SDK_PREFIX + "/splitChanges":
+                    raise ApiError(404, "not found")
+                since, till = sdk_args(parse_qs(url.query,
+                                                keep_blank_values=True))
+                ws, env = where
+                body, n, till_now = sim.sdk_changes(ws, env, since)
+                entry.update(since=since, till=till_now, splits=n)
+                if till is not None:
+                    entry["till_asked"] = till
+                sim.stats["sdk_splits"] += n
+                return 200, "splitChanges", body, None
+            except ApiError as e:
                 return e.status, "error", _dumps(
                     err_body(e.status, e.message)), None
+
+
+def is_harness(key):
+    """Harness personal access and service account tokens."""
+    return key.startswith("pat.") or key.startswith("sat.")
+
+
+def accepts_gzip(header):
+    """True when an Accept-Encoding header allows gzip (q > 0)."""
+    for item in (header or "").split(","):
+        parts = [p.strip() for p in item.split(";")]
+        if parts[0].lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        q = 1.0
+        for p in parts[1:]:
+            if p.lower().startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            return True
+    return False
+
+
+def sdk_args(query):
+    """(since, till or None) of a splitChanges request; ApiError 400."""
+    def one(name):
+        vals = query.get(name)
+        if not vals:
+            return None
+        try:
+            return int(vals[-1])
+        except ValueError:
+            raise ApiError(400, "%s must be an integer" % name) from None
+    spec = (query.get("s") or ["1.0"])[-1]
+    if spec not in SDK_LEGACY_SPECS:
+        raise ApiError(400, "unsupported spec version s=%s" % spec)
+    since = one("since")
+    if since is None or since < -1:
+        raise ApiError(400, "since must be an integer >= -1")
+    return since, one("till")
 
 
 def fault_edit(value, f):
     """The answer as an edit/total/empty fault changes it."""
     if not isinstance(value, dict):
         return value
+    field = "splits" if "splits" in value else "objects"
     if f["kind"] == "empty":
+        if field == "splits":
+            return dict(value, splits=[])
         return dict(value, objects=[], totalCount=0)
     if f["kind"] == "total":
+        if field == "splits":
+            return value
         return dict(value, totalCount=f["total"])
     edit = f["set"] or {}
-    objs = value.get("objects")
+    objs = value.get(field)
     if f["index"] is None:
         return dict(value, **edit)
     if isinstance(objs, list) and 0 <= f["index"] < len(objs):
         objs[f["index"]] = dict(objs[f["index"]], **edit)
     return value
-
 
 def _dumps(value):
     return json.dumps(value, separators=(",", ":")).encode("utf-8")
@@ -1616,6 +2276,14 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rps", type=float, default=0.0,
                    help="rate limit per key and per client IP (0 = off)")
+    p.add_argument("--rate-limit", type=int, default=0, metavar="N",
+                   help="realistic Admin rate limit: N requests per window "
+                   "per organisation and per client IP, 429 with Split's "
+                   "headers (0 = off; Split's is about 3 a second)")
+    p.add_argument("--rate-window", type=float, default=1.0, metavar="S",
+                   help="window of --rate-limit in seconds (default 1)")
+    p.add_argument("--sdk-page", type=int, default=0, metavar="N",
+                   help="at most N flags per splitChanges answer (0 = all)")
     p.add_argument("--retry-after", action="store_true",
                    help="also send Retry-After on rate-limit 429s")
     p.add_argument("--definitions-over-max", choices=("clamp", "400"),
@@ -1625,8 +2293,13 @@ def parse_args(argv):
     p.add_argument("--quiet", action="store_true",
                    help="no per-request log lines on stderr")
     a = p.parse_args(argv)
-    if a.generate < 0 or a.rps < 0:
-        p.error("--generate and --rps must not be negative")
+    if a.generate < 0 or a.rps < 0 or a.rate_limit < 0 or a.sdk_page < 0:
+        p.error("--generate, --rps, --rate-limit and --sdk-page must not be "
+                "negative")
+    if a.rps > 0 and a.rate_limit > 0:
+        p.error("--rps and --rate-limit exclude each other")
+    if a.rate_window <= 0:
+        p.error("--rate-window must be > 0")
     return a
 
 
@@ -1644,7 +2317,9 @@ def build_sim(a):
         generate(sim, a.generate, a.seed)
     if a.definitions_over_max:
         sim.definitions_over_max = a.definitions_over_max
-    sim.set_rps(a.rps, a.retry_after)
+    sim.set_rps(a.rps, a.retry_after, a.rate_limit, a.rate_window)
+    if a.sdk_page:
+        sim.sdk_page = a.sdk_page
     return sim
 
 

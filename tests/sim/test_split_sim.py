@@ -5,8 +5,10 @@ Each test class starts the simulator in a subprocess on port 0 and talks
 to it over HTTP, as the C agent's tests do.
 """
 
+import gzip
 import http.client
 import json
+import math
 import os
 import socket
 import subprocess
@@ -340,6 +342,613 @@ class TestShapesAndPaging(SimCase):
         st, s = self.sim.ctl("GET", "stats")
         self.assertGreaterEqual(s["by_status"]["401"], 1)
         self.assertEqual(s["flags"], 120)
+
+
+class TestSingleFlag(SimCase):
+    """The two single-flag Admin endpoints (reference 2.3 and 2.5)."""
+
+    def test_flag_and_definition_match_the_listings(self):
+        flags, _ = list_all(self.sim, "/splits/ws/%s" % self.ws)
+        defs, _ = list_all(self.sim, "/splits/ws/%s/environments/Production"
+                           % self.ws)
+        for f in (flags[0], flags[57], flags[-1]):
+            st, _, one = self.sim.api("/splits/ws/%s/%s" % (self.ws,
+                                                           f["name"]))
+            self.assertEqual((st, one), (200, f))
+        for d in (defs[0], defs[-1]):
+            for env in ("Production", d["environment"]["id"]):
+                st, _, one = self.sim.api("/splits/ws/%s/%s/environments/%s"
+                                          % (self.ws, d["name"], env))
+                self.assertEqual((st, one), (200, d))
+
+    def test_404_bodies_and_endpoint_labels(self):
+        st, state = self.sim.ctl("GET", "state")
+        prod = state["workspaces"][0]["environments"][0]["id"]
+        nodef = [f["name"] for f in state["workspaces"][0]["flags"]
+                 if prod not in f["definitions"]][0]
+        self.sim.ctl("DELETE", "stats")
+        base = "/splits/ws/%s/" % self.ws
+        cases = [(base + "flag_00001", 200, "flag"),
+                 (base + "no_such_flag", 404, "flag"),
+                 (base + "Flag_00001", 404, "flag"),
+                 (base + "flag_00001/environments/Production", 200,
+                  "definition"),
+                 (base + "no_such_flag/environments/Production", 404,
+                  "definition"),
+                 (base + nodef + "/environments/Production", 404,
+                  "definition"),
+                 (base + "flag_00001/environments/NoSuchEnv", 404,
+                  "definition")]
+        for path, want, _ in cases:
+            st, hdrs, d = self.sim.api(path)
+            self.assertEqual(st, want, path)
+            if want == 404:
+                self.assertEqual(d, {"code": 404, "message": MSG_404})
+                self.assertEqual(hdrs["Content-Type"], "application/json")
+        st, s = self.sim.ctl("GET", "stats")
+        self.assertEqual(s["by_endpoint"], {"flag": 3, "definition": 4})
+        self.assertEqual(s["by_status"], {"200": 2, "404": 5})
+
+
+SDK = "/api/splitChanges"
+SDK_KEY = "sim-sdk-key"
+SDK_FIELDS = {"trafficTypeName", "name", "trafficAllocation",
+              "trafficAllocationSeed", "seed", "status", "killed",
+              "defaultTreatment", "changeNumber", "algo", "configurations",
+              "sets", "impressionsDisabled", "conditions"}
+
+
+def sdk_get(sim, since, key=SDK_KEY, query="s=1.1&since=%d", headers=None,
+            conn=None):
+    """(status, headers, parsed body) of one splitChanges request."""
+    h = {"Authorization": "Bearer " + key} if key is not None else {}
+    h.update(headers or {})
+    st, hdrs, raw = sim.request("GET", SDK + "?" + (query % since
+                                                    if "%d" in query
+                                                    else query),
+                                key=None, headers=h, conn=conn)
+    if hdrs.get("Content-Encoding") == "gzip":
+        raw = gzip.decompress(raw)
+    return st, hdrs, json.loads(raw)
+
+
+def sdk_follow(sim, since, key=SDK_KEY):
+    """Follow till until since == till, as an SDK does (reference 4.1):
+    (every split seen, in order, the final change number, requests)."""
+    seen, n = [], 0
+    while True:
+        st, _, d = sdk_get(sim, since, key)
+        assert st == 200, d
+        n += 1
+        seen.extend(d["splits"])
+        assert d["since"] == since, d
+        if d["till"] == since:
+            return seen, since, n
+        since = d["till"]
+
+
+class TestSdkFeed(SimCase):
+    """GET /api/splitChanges: the SDK API's change feed (reference 4)."""
+
+    def setUp(self):
+        super().setUp()
+        self.sim.ctl("POST", "config", {"sdk_page": 0})
+
+    def ctl_ok(self, method, name, body=None):
+        st, d = self.sim.ctl(method, name, body)
+        self.assertEqual(st, 200, (name, body, d))
+        return d
+
+    def head(self):
+        """The feed's current change number."""
+        _, cn, _ = sdk_follow(self.sim, -1)
+        return cn
+
+    def test_auth(self):
+        for key, extra in ((None, None), ("nope", None), (KEY, None),
+                           (None, {"x-api-key": SDK_KEY}),
+                           (None, {"Authorization": "Basic " + SDK_KEY})):
+            st, hdrs, d = sdk_get(self.sim, -1, key=key, headers=extra)
+            self.assertEqual((st, d), (401, {"code": 401, "message":
+                                             "Invalid SDK API Key"}))
+        self.assertEqual(sdk_get(self.sim, -1)[0], 200)
+        # An SDK key is not an Admin key.
+        self.assertEqual(self.sim.api("/workspaces", key=SDK_KEY)[0], 401)
+
+    def test_since_minus_one_is_every_defined_flag(self):
+        st, state = self.sim.ctl("GET", "state")
+        ws = state["workspaces"][0]
+        prod, stag = (e["id"] for e in ws["environments"])
+        want = {f["name"] for f in ws["flags"] if prod in f["definitions"]}
+        st, hdrs, d = sdk_get(self.sim, -1)
+        self.assertEqual(st, 200)
+        self.assertEqual(set(d), {"splits", "since", "till"})
+        self.assertEqual(d["since"], -1)
+        self.assertEqual({s["name"] for s in d["splits"]}, want)
+        self.assertEqual(len(d["splits"]), len(want))
+        cns = [s["changeNumber"] for s in d["splits"]]
+        self.assertEqual(len(set(cns)), len(cns), "change numbers repeat")
+        self.assertGreaterEqual(d["till"], max(cns))  # deletions count too
+        for sp in d["splits"]:
+            self.assertEqual(set(sp), SDK_FIELDS, sp["name"])
+            self.assertEqual((sp["status"], sp["algo"]), ("ACTIVE", 2))
+            self.assertEqual(sp["conditions"][-1]["label"], "default rule")
+        # Staging has its own key, flags and change numbers.
+        key = "sim-sdk-key-Default-Staging"
+        st, _, d2 = sdk_get(self.sim, -1, key=key)
+        self.assertEqual(st, 200)
+        self.assertEqual({s["name"] for s in d2["splits"]},
+                         {f["name"] for f in ws["flags"]
+                          if stag in f["definitions"]})
+        st, _, d3 = sdk_get(self.sim, d["till"])
+        self.assertEqual((d3["splits"], d3["since"], d3["till"]),
+                         ([], d["till"], d["till"]))
+
+    def test_every_save_moves_the_feed_and_tags_do_not(self):
+        saves = [
+            ("kill", {"killed": True}),
+            ("kill", {"killed": False}),
+            ("default_rule", {"default_rule": [
+                {"treatment": "on", "size": 40},
+                {"treatment": "off", "size": 60}]}),
+            ("add_rule", {}),
+            ("definition", {"set": {"trafficAllocation": 35}}),
+            ("definition", {"set": {"treatments": [
+                {"name": "on", "keys": ["a"]}, {"name": "off"}]}}),
+            ("touch", {}),
+        ]
+        self.ctl_ok("POST", "flag", {"ws": "Default", "flag": "fd_one",
+                                     "definition": {}})
+        try:
+            for ep, body in saves:
+                cn = self.head()
+                self.ctl_ok("POST", ep, dict(body, ws="Default",
+                                             flag="fd_one"))
+                seen, till, n = sdk_follow(self.sim, cn)
+                self.assertEqual([s["name"] for s in seen], ["fd_one"], ep)
+                self.assertGreater(seen[0]["changeNumber"], cn)
+                self.assertEqual(till, seen[0]["changeNumber"])
+                self.assertEqual(n, 2)
+            self.assertEqual(seen[0]["trafficAllocation"], 35)
+            cn = self.head()
+            self.ctl_ok("PATCH", "flag", {"ws": "Default", "flag": "fd_one",
+                                          "set": {"tags": ["SHOP-1"],
+                                                  "description": "x"}})
+            st, _, d = sdk_get(self.sim, cn)
+            self.assertEqual((d["splits"], d["till"]), ([], cn),
+                             "a tag edit moved the feed")
+        finally:
+            self.sim.ctl("DELETE", "flag?ws=Default&flag=fd_one")
+
+    def test_other_environment_does_not_move_production(self):
+        cn = self.head()
+        self.ctl_ok("POST", "definition", {"ws": "Default",
+                                           "flag": "flag_00004",
+                                           "env": "Staging",
+                                           "set": {"killed": True}})
+        self.assertEqual(sdk_get(self.sim, cn)[2]["till"], cn)
+        st, _, d = sdk_get(self.sim, -1, key="sim-sdk-key-Default-Staging")
+        self.assertIn("flag_00004", [s["name"] for s in d["splits"]])
+
+    def test_deletions_are_archived_and_kept(self):
+        self.ctl_ok("POST", "flag", {"ws": "Default", "flag": "fd_gone",
+                                     "definition": {"killed": True}})
+        self.ctl_ok("POST", "flag", {"ws": "Default", "flag": "fd_undef",
+                                     "definition": {}})
+        cn = self.head()
+        self.ctl_ok("DELETE", "flag?ws=Default&flag=fd_gone")
+        self.ctl_ok("DELETE", "definition?ws=Default&flag=fd_undef"
+                    "&env=Production")
+        seen, till, _ = sdk_follow(self.sim, cn)
+        self.assertEqual([(s["name"], s["status"]) for s in seen],
+                         [("fd_gone", "ARCHIVED"), ("fd_undef", "ARCHIVED")])
+        self.assertTrue(seen[0]["killed"], "the tombstone is the last state")
+        self.assertLess(seen[0]["changeNumber"], seen[1]["changeNumber"])
+        # Tombstones stay for any later since, but not in since=-1.
+        seen2, _, _ = sdk_follow(self.sim, cn)
+        self.assertEqual(seen2, seen)
+        names = [s["name"] for s in sdk_get(self.sim, -1)[2]["splits"]]
+        self.assertNotIn("fd_gone", names)
+        self.assertNotIn("fd_undef", names)
+        # Created again: ACTIVE, with a newer change number.
+        self.ctl_ok("POST", "flag", {"ws": "Default", "flag": "fd_gone",
+                                     "definition": {}})
+        seen3, _, _ = sdk_follow(self.sim, till)
+        self.assertEqual([(s["name"], s["status"]) for s in seen3],
+                         [("fd_gone", "ACTIVE")])
+        self.ctl_ok("DELETE", "flag?ws=Default&flag=fd_gone")
+        self.ctl_ok("DELETE", "flag?ws=Default&flag=fd_undef")
+
+    def test_page_cap_must_be_followed(self):
+        cn = self.head()
+        names = ["flag_%05d" % i for i in (10, 11, 12, 13, 14, 15, 16)]
+        st, state = self.sim.ctl("GET", "state")
+        prod = state["workspaces"][0]["environments"][0]["id"]
+        have = {f["name"] for f in state["workspaces"][0]["flags"]
+                if prod in f["definitions"]}
+        names = [n for n in names if n in have]
+        for n in names:
+            self.ctl_ok("POST", "touch", {"ws": "Default", "flag": n})
+        full = sdk_get(self.sim, -1)[2]
+        self.ctl_ok("POST", "config", {"sdk_page": 2})
+        seen, till, n = sdk_follow(self.sim, cn)
+        self.assertEqual([s["name"] for s in seen], names)
+        self.assertEqual(n, (len(names) + 1) // 2 + 1)
+        st, _, d = sdk_get(self.sim, cn)
+        self.assertEqual(len(d["splits"]), 2)
+        self.assertEqual(d["till"], d["splits"][-1]["changeNumber"])
+        everything, _, _ = sdk_follow(self.sim, -1)
+        last = {}
+        for sp in everything:  # later pages may hold other tests' deletions
+            last[sp["name"]] = sp["status"]
+        self.assertEqual({n for n, st in last.items() if st == "ACTIVE"},
+                         {s["name"] for s in full["splits"]})
+        self.assertEqual(sdk_get(self.sim, -1)[2]["till"],
+                         sdk_get(self.sim, -1)[2]["splits"][1]
+                         ["changeNumber"])
+
+    def test_gzip(self):
+        st, hdrs, raw = self.sim.request(
+            "GET", SDK + "?s=1.1&since=-1", key=SDK_KEY,
+            headers={"Accept-Encoding": "deflate, gzip;q=0.5"})
+        self.assertEqual((st, hdrs["Content-Encoding"]), (200, "gzip"))
+        self.assertEqual(int(hdrs["Content-Length"]), len(raw))
+        plain = self.sim.request("GET", SDK + "?s=1.1&since=-1",
+                                 key=SDK_KEY)
+        self.assertIsNone(plain[1]["Content-Encoding"])
+        self.assertEqual(gzip.decompress(raw), plain[2])
+        self.assertLess(len(raw), len(plain[2]) / 4)
+        for ae in ("identity", "gzip;q=0"):
+            h = self.sim.request("GET", SDK + "?s=1.1&since=-1", key=SDK_KEY,
+                                 headers={"Accept-Encoding": ae})[1]
+            self.assertIsNone(h["Content-Encoding"], ae)
+        # Admin answers are never compressed.
+        h = self.sim.request("GET", V2 + "/workspaces",
+                             headers={"Accept-Encoding": "gzip"})[1]
+        self.assertIsNone(h["Content-Encoding"])
+
+    def test_bad_requests(self):
+        for q, want in (("s=1.3&since=-1", 400), ("s=2&since=-1", 400),
+                        ("s=1.1", 400), ("s=1.1&since=x", 400),
+                        ("s=1.1&since=-2", 400), ("s=1.1&since=5&till=x", 400),
+                        ("since=-1", 200), ("s=1.0&since=-1", 200),
+                        ("s=1.1&since=-1&till=99", 200)):
+            st, _, d = sdk_get(self.sim, 0, query=q)
+            self.assertEqual(st, want, (q, d))
+        st, _, raw = self.sim.request("GET", "/api/segmentChanges/x?since=-1",
+                                      key=SDK_KEY)
+        self.assertEqual(st, 404)
+        st, _, raw = self.sim.request("POST", SDK + "?s=1.1&since=-1",
+                                      key=SDK_KEY, body={})
+        self.assertEqual(st, 405)
+
+    def test_sdk_form_of_targets_rules_and_default_rule(self):
+        self.ctl_ok("POST", "flag", {"ws": "Default", "flag": "fd_form",
+                                     "trafficType": "account",
+                                     "definition": {
+            "treatments": [{"name": "on", "configurations": '{"c":1}',
+                            "keys": ["alice", "bob"],
+                            "segments": ["beta"]},
+                           {"name": "off"}, {"name": "v3"}],
+            "defaultTreatment": "off",
+            "rules": [{"condition": {"matchers": [
+                {"type": "IN_SEGMENT", "string": "employees"},
+                {"type": "ANY_OF_SET", "attribute": "plan",
+                 "strings": ["gold"], "negate": True}]},
+                "buckets": [{"treatment": "on", "size": 100}]}],
+            "defaultRule": [{"treatment": "on", "size": 10},
+                            {"treatment": "off", "size": 90}],
+            "trafficAllocation": 80}})
+        try:
+            sp = [s for s in sdk_get(self.sim, -1)[2]["splits"]
+                  if s["name"] == "fd_form"][0]
+            self.assertEqual((sp["trafficTypeName"], sp["trafficAllocation"],
+                              sp["defaultTreatment"], sp["killed"],
+                              sp["configurations"]),
+                             ("account", 80, "off", False, {"on": '{"c":1}'}))
+            c = sp["conditions"]
+            self.assertEqual([(x["conditionType"], x["label"]) for x in c],
+                             [("WHITELIST", "whitelisted"),
+                              ("WHITELIST", "whitelisted segment"),
+                              ("ROLLOUT", "in segment employees and plan any"
+                               " of set"),
+                              ("ROLLOUT", "default rule")])
+            m = c[0]["matcherGroup"]["matchers"][0]
+            self.assertEqual((m["matcherType"], m["keySelector"],
+                              m["whitelistMatcherData"]),
+                             ("WHITELIST", None,
+                              {"whitelist": ["alice", "bob"]}))
+            self.assertEqual(c[0]["partitions"],
+                             [{"treatment": "on", "size": 100}])
+            m = c[1]["matcherGroup"]["matchers"][0]
+            self.assertEqual((m["matcherType"],
+                              m["userDefinedSegmentMatcherData"]),
+                             ("IN_SEGMENT", {"segmentName": "beta"}))
+            m1, m2 = c[2]["matcherGroup"]["matchers"]
+            self.assertEqual(c[2]["matcherGroup"]["combiner"], "AND")
+            self.assertEqual(m1["userDefinedSegmentMatcherData"],
+                             {"segmentName": "employees"})
+            self.assertEqual((m2["matcherType"], m2["negate"],
+                              m2["keySelector"], m2["whitelistMatcherData"]),
+                             ("CONTAINS_ANY_OF_SET", True,
+                              {"trafficType": "account", "attribute": "plan"},
+                              {"whitelist": ["gold"]}))
+            self.assertEqual(c[2]["partitions"],
+                             [{"treatment": "on", "size": 100},
+                              {"treatment": "off", "size": 0},
+                              {"treatment": "v3", "size": 0}])
+            m = c[3]["matcherGroup"]["matchers"][0]
+            self.assertEqual((m["matcherType"], m["keySelector"]),
+                             ("ALL_KEYS", {"trafficType": "account",
+                                           "attribute": None}))
+            self.assertEqual(c[3]["partitions"],
+                             [{"treatment": "on", "size": 10},
+                              {"treatment": "off", "size": 90},
+                              {"treatment": "v3", "size": 0}])
+            for x in (sp["seed"], sp["trafficAllocationSeed"]):
+                self.assertTrue(-2 ** 31 <= x < 2 ** 31)
+        finally:
+            self.sim.ctl("DELETE", "flag?ws=Default&flag=fd_form")
+
+    def test_counters_and_log_are_separate(self):
+        self.sim.ctl("DELETE", "stats")
+        self.sim.ctl("DELETE", "requests")
+        sdk_get(self.sim, -1, headers={"Accept-Encoding": "gzip"})
+        sdk_get(self.sim, -1, key="nope")
+        self.sim.api("/workspaces")
+        st, s = self.sim.ctl("GET", "stats")
+        self.assertEqual((s["api_requests"], s["sdk_requests"]), (1, 2))
+        self.assertEqual(s["sdk_by_status"], {"200": 1, "401": 1})
+        self.assertEqual(s["sdk_by_endpoint"], {"splitChanges": 1,
+                                                "error": 1})
+        self.assertEqual(s["by_endpoint"], {"workspaces": 1})
+        self.assertGreater(s["sdk_bytes"], 100)
+        reqs = self.sim.ctl("GET", "requests")[1]["requests"]
+        self.assertEqual([(r["api"], r["status"]) for r in reqs],
+                         [("sdk", 200), ("sdk", 401), ("admin", 200)])
+        r = reqs[0]
+        self.assertEqual((r["path"], r["since"], r["gzip"], r["auth"],
+                          r["key"]), (SDK, -1, True, "bearer", SDK_KEY))
+        self.assertEqual(r["splits"], s["sdk_splits"])
+        self.assertGreater(r["till"], 0)
+        st, d = self.sim.ctl("GET", "requests?api=sdk")
+        self.assertEqual(len(d["requests"]), 2)
+        st, d = self.sim.ctl("GET", "requests?api=admin")
+        self.assertEqual([r["path"] for r in d["requests"]],
+                         [V2 + "/workspaces"])
+
+    def test_faults(self):
+        def fault(**spec):
+            self.ctl_ok("POST", "fault", dict(spec, match="splitChanges"))
+        fault(kind="status", status=503)
+        self.assertEqual(sdk_get(self.sim, -1)[0], 503)
+        fault(kind="malformed")
+        st, _, raw = self.sim.request("GET", SDK + "?s=1.1&since=-1",
+                                      key=SDK_KEY)
+        with self.assertRaises(ValueError):
+            json.loads(raw)
+        fault(kind="truncated")
+        st, hdrs, raw = self.sim.request(
+            "GET", SDK + "?s=1.1&since=-1", key=SDK_KEY,
+            headers={"Accept-Encoding": "gzip"})
+        self.assertEqual((st, int(hdrs["Content-Length"])), (200, len(raw)))
+        with self.assertRaises(EOFError):
+            gzip.decompress(raw)
+        fault(kind="close")
+        with self.assertRaises((http.client.RemoteDisconnected,
+                                ConnectionError)):
+            sdk_get(self.sim, -1)
+        fault(kind="edit", index=0, set={"status": "WEIRD"})
+        self.assertEqual(sdk_get(self.sim, -1)[2]["splits"][0]["status"],
+                         "WEIRD")
+        fault(kind="empty")
+        d = sdk_get(self.sim, -1)[2]
+        self.assertEqual(d["splits"], [])
+        self.assertGreater(d["till"], 0)
+        fault(kind="huge", size=8 << 20)
+        st, hdrs, raw = self.sim.request(
+            "GET", SDK + "?s=1.1&since=-1", key=SDK_KEY,
+            headers={"Accept-Encoding": "gzip"})
+        self.assertLess(len(raw), 64 << 10)
+        self.assertEqual(len(gzip.decompress(raw)), 8 << 20)
+        fault(kind="slow", delay=0.5)
+        t0 = time.monotonic()
+        self.assertEqual(sdk_get(self.sim, -1)[0], 200)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.45)
+        self.assertEqual(sdk_get(self.sim, -1)[0], 200)
+
+    def test_sdk_key_control(self):
+        d = self.ctl_ok("POST", "sdk_key", {"ws": "Default",
+                                            "env": "Staging"})
+        key = d["key"]
+        self.assertEqual((d["env"], d["ws"]), ("Staging", "Default"))
+        self.assertEqual(sdk_get(self.sim, -1, key=key)[0], 200)
+        keys = {k["key"]: k["env"]
+                for k in self.ctl_ok("GET", "sdk_key")["keys"]}
+        self.assertEqual(keys[key], "Staging")
+        self.assertEqual(keys[SDK_KEY], "Production")
+        self.ctl_ok("POST", "sdk_key", {"ws": "Default", "key": "mine"})
+        self.assertEqual(sdk_get(self.sim, -1, key="mine")[2]["till"],
+                         sdk_get(self.sim, -1)[2]["till"])
+        self.assertEqual(self.sim.ctl("POST", "sdk_key", {
+            "ws": "Default", "env": "Staging", "key": "mine"})[0], 400)
+        for k in (key, "mine"):
+            self.ctl_ok("DELETE", "sdk_key?key=" + k)
+            self.assertEqual(sdk_get(self.sim, -1, key=k)[0], 401)
+        self.assertEqual(self.sim.ctl("DELETE", "sdk_key?key=mine")[0], 400)
+
+
+class TestSdkState(unittest.TestCase):
+    def test_change_numbers_and_tombstones_survive_a_dump(self):
+        sim = SimProcess("--generate", "30").start()
+        try:
+            st, state = sim.ctl("GET", "state")
+            prod = state["workspaces"][0]["environments"][0]["id"]
+            a, b, c = [f["name"] for f in state["workspaces"][0]["flags"]
+                       if prod in f["definitions"]][:3]
+            sim.ctl("POST", "kill", {"ws": "Default", "flag": a})
+            sim.ctl("DELETE", "flag?ws=Default&flag=" + b)
+            before = sdk_get(sim, -1)[2]
+            cn = before["till"]
+            old = sdk_follow(sim, cn - 1)[0]
+            st, state = sim.ctl("GET", "state")
+            env = state["workspaces"][0]["environments"][0]
+            self.assertEqual(env["sdkKeys"][0], SDK_KEY)
+            self.assertEqual(env["changeNumber"], cn)
+            self.assertEqual([x["name"] for x in env["archived"]], [b])
+            st, r = sim.ctl("POST", "state", state)
+            self.assertEqual(st, 200, r)
+            self.assertEqual(sim.ctl("GET", "state")[1], state)
+            self.assertEqual(sdk_get(sim, -1)[2], before)
+            self.assertEqual(sdk_follow(sim, cn - 1)[0], old)
+            sim.ctl("POST", "touch", {"ws": "Default", "flag": c})
+            seen = sdk_follow(sim, cn)[0]
+            self.assertEqual([s["name"] for s in seen], [c])
+            self.assertGreater(seen[0]["changeNumber"], cn)
+            # Default keys: without sdkKeys in the state, each environment
+            # gets its own, and the first production one sim-sdk-key.
+            st, r = sim.ctl("POST", "state", {"workspaces": [
+                {"name": "W", "environments": [
+                    {"name": "Prod", "production": True}, {"name": "Dev"}]}]})
+            self.assertEqual(st, 200, r)
+            keys = {k["key"]: k["env"]
+                    for k in sim.ctl("GET", "sdk_key")[1]["keys"]}
+            self.assertEqual(keys, {SDK_KEY: "Prod",
+                                    "sim-sdk-key-W-Prod": "Prod",
+                                    "sim-sdk-key-W-Dev": "Dev"})
+            d = sdk_get(sim, -1)[2]
+            self.assertEqual(d, {"splits": [], "since": -1, "till": -1})
+            bad = {"workspaces": [{"name": "W", "environments": [
+                {"name": "A", "sdkKeys": ["k"]},
+                {"name": "B", "sdkKeys": ["k"]}]}]}
+            self.assertEqual(sim.ctl("POST", "state", bad)[0], 400)
+            # A flag copied with its change number (as a test builds a big
+            # state) is renumbered, not refused.
+            f = {"name": "a", "definitions": {"P": {"changeNumber": 7}}}
+            st, r = sim.ctl("POST", "state", {"workspaces": [
+                {"name": "W", "environments": [{"name": "P"}],
+                 "flags": [f, dict(f, name="b")]}]})
+            self.assertEqual(st, 200, r)
+            d = sdk_get(sim, -1)[2]
+            cns = {s["name"]: s["changeNumber"] for s in d["splits"]}
+            self.assertEqual(cns["a"], 7)
+            self.assertGreater(cns["b"], 7)
+            self.assertEqual(d["till"], cns["b"])
+        finally:
+            sim.stop()
+
+
+class TestRateWindow(SimCase):
+    """--rate-limit 3: Split's Admin limit as windows of one second."""
+    ARGS = ("--generate", "10", "--rate-limit", "3")
+
+    def fresh_window(self):
+        """Wait for the next wall-clock second: a new window."""
+        time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+    def test_three_a_second_then_429_with_zero_reset(self):
+        c = self.sim.conn()
+        try:
+            self.fresh_window()
+            got = [self.sim.request("GET", V2 + "/workspaces", conn=c)
+                   for _ in range(5)]
+            sdk = [sdk_get(self.sim, -1, conn=c)[0] for _ in range(10)]
+        finally:
+            c.close()
+        self.assertEqual([g[0] for g in got], [200, 200, 200, 429, 429])
+        self.assertEqual(set(sdk), {200}, "the SDK API is not rate limited")
+        h = got[3][1]
+        self.assertEqual([h[x] for x in RL_HEADERS], ["0", "0", "0", "0"])
+        self.assertEqual(json.loads(got[3][2])["code"], 429)
+        self.assertIsNone(h["Retry-After"])
+        self.fresh_window()
+        self.assertEqual(self.sim.request("GET", V2 + "/workspaces")[0], 200)
+
+    def test_per_organisation_and_per_ip(self):
+        self.sim.ctl("POST", "key", {"key": "same-org"})
+        self.sim.ctl("POST", "key", {"key": "other-org", "org": "o2"})
+
+        def get(key, ip):
+            c = http.client.HTTPConnection("127.0.0.1", self.sim.port,
+                                           timeout=10,
+                                           source_address=(ip, 0))
+            try:
+                return self.sim.request("GET", V2 + "/workspaces", key=key,
+                                        conn=c)
+            finally:
+                c.close()
+        try:
+            self.fresh_window()
+            got = [get(KEY, "127.0.0.1")[0], get("same-org", "127.0.0.2")[0],
+                   get(KEY, "127.0.0.2")[0]]
+            st, h, _ = get("same-org", "127.0.0.2")
+            other = get("other-org", "127.0.0.2")[0]
+            ip_full = get("other-org", "127.0.0.2")[0]
+        finally:
+            self.sim.ctl("DELETE", "key?key=same-org")
+            self.sim.ctl("DELETE", "key?key=other-org")
+        self.assertEqual(got, [200, 200, 200])
+        self.assertEqual((st, h["X-RateLimit-Remaining-Org"],
+                          h["X-RateLimit-Remaining-IP"]), (429, "0", "1"))
+        self.assertEqual((other, ip_full), (200, 429))
+
+    def test_window_of_several_seconds(self):
+        self.assertEqual(self.sim.ctl("POST", "ratelimit", {
+            "rate_limit": 2, "rate_window": 10, "retry_after": True})[0], 200)
+        try:
+            got = [self.sim.request("GET", V2 + "/workspaces")
+                   for _ in range(3)]
+            w = time.time() % 10
+        finally:
+            self.sim.ctl("POST", "ratelimit", {"rate_limit": 3,
+                                               "retry_after": False})
+        if got[2][0] == 200:
+            self.skipTest("a 10 s window boundary fell inside the burst")
+        h = got[2][1]
+        # w was read just after the answer: the window had as much left
+        # then, or a moment more.
+        self.assertIn(int(h["X-RateLimit-Reset-Seconds-Org"]),
+                      (int(10 - w), int(10 - w) + 1))
+        self.assertIn(int(h["Retry-After"]),
+                      (math.ceil(10 - w), math.ceil(10 - w) + 1))
+        self.assertEqual(h["X-RateLimit-Remaining-Org"], "0")
+        st, d = self.sim.ctl("POST", "ratelimit", {"rps": 2,
+                                                   "rate_limit": 2})
+        self.assertEqual(st, 400)
+
+
+class TestHarnessTokens(SimCase):
+    """pat./sat. tokens in x-api-key only (reference 1, Harness page)."""
+
+    def test_tokens_need_x_api_key_and_the_log_says_which(self):
+        self.sim.ctl("DELETE", "requests")
+        made = []
+        for kind in ("pat", "sat"):
+            st, d = self.sim.ctl("POST", "key", {"type": kind})
+            self.assertEqual((st, d["harness"]), (200, True))
+            self.assertTrue(d["key"].startswith(kind + "."))
+            made.append(d["key"])
+        try:
+            for tok in made:
+                st, _, d = self.sim.api("/workspaces", key=tok)
+                self.assertEqual((st, d["message"]),
+                                 (401, "Invalid Admin API Key"))
+                st, _, d = self.sim.api("/workspaces", key=None,
+                                        headers={"x-api-key": tok})
+                self.assertEqual(st, 200)
+            self.assertEqual(self.sim.api("/workspaces", key=None, headers={
+                "x-api-key": KEY})[0], 200)
+            self.assertEqual(self.sim.api("/workspaces")[0], 200)
+            self.assertEqual(self.sim.ctl("POST", "key", {
+                "type": "pat", "key": "sat.x"})[0], 400)
+        finally:
+            for tok in made:
+                self.sim.ctl("DELETE", "key?key=" + tok)
+        reqs = self.sim.ctl("GET", "requests")[1]["requests"]
+        self.assertEqual([(r["auth"], r["status"]) for r in reqs],
+                         [("bearer", 401), ("x-api-key", 200),
+                          ("bearer", 401), ("x-api-key", 200),
+                          ("x-api-key", 200), ("bearer", 200)])
 
 
 class TestDeterminism(unittest.TestCase):
