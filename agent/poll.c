@@ -720,6 +720,17 @@ poll_count(int64_t v, char out[32])
 	return out;
 }
 
+static int64_t
+poll_progress_every_ms(void)
+{
+#ifdef FLAGSYNC_TEST_HOOKS
+	/* tests see a line without a listing of ten seconds */
+	if (getenv("FLAGSYNC_TEST_PROGRESS_MS"))
+		return atoll(getenv("FLAGSYNC_TEST_PROGRESS_MS"));
+#endif
+	return POLL_PROGRESS_MS;
+}
+
 /*
  * One line every POLL_PROGRESS_MS while a listing reads its pages, so a
  * long first sync is not silent: how far, and at max_rps how long the
@@ -733,7 +744,7 @@ pp_progress(struct project_poll *pp, size_t done, bool defining)
 
 	if (pp->progress_ms == 0)
 		pp->progress_ms = now;
-	if (now - pp->progress_ms < POLL_PROGRESS_MS)
+	if (now - pp->progress_ms < poll_progress_every_ms())
 		return;
 	pp->progress_ms = now;
 	if (total < (int64_t)done || pp->cfg->split_max_rps <= 0) {

@@ -99,6 +99,9 @@ fs sync >/dev/null 2>"$T/err"
 check_match "one change: the cycle fetches it, and says so" \
     "reports 1 flags: fetching each \(2 requests\) rather than paging" "$(cat "$T/err")"
 
+check_eq "the feed was asked for gzip and got it" true \
+    "$(sim GET 'requests?api=sdk' | jq '[.requests[] | select(.status == 200) | .gzip] | all and length > 0')"
+
 # ---- a crash between reading the feed and the commit loses nothing
 needs_test_hooks
 sim POST kill '{"ws":"Default","flag":"flag_00030","killed":true}' >/dev/null
@@ -145,6 +148,16 @@ until fs issue CORE-77 --json 2>/dev/null | jq -e '.flags[] | select(.flag == "f
 done
 check "the tag's link arrives with the next full listing (full_sync = 10s)" \
     fs issue CORE-77 --json
+
+# ---- a long listing says how far it got (a line every 10 s; 0.3 s here)
+rm -f "$T/state/polls.json"
+sed -i 's/^max_rps = 0/max_rps = 4/' "$T/flagsync.ini"
+FLAGSYNC_TEST_PROGRESS_MS=300 fs sync -v >/dev/null 2>"$T/err"
+check_match "progress: flags listed of the known total, time left at max_rps" \
+    'Default: [0-9,]+ of 12[0-9] flags listed, [0-9]+ s left at 4 requests/s' "$(cat "$T/err")"
+check_match "progress: then flags defined" \
+    'Default: [0-9,]+ of 12[0-9] flags defined, [0-9]+ s left' "$(cat "$T/err")"
+sed -i 's/^max_rps = 4/max_rps = 0/' "$T/flagsync.ini"
 
 # ---- Harness tokens go in x-api-key
 sim POST key '{"type":"pat","key":"pat.flagsync.test","workspaces":"*"}' >/dev/null
