@@ -650,10 +650,38 @@ pp_fetch(struct project_poll *pp)
 
 struct stamp {
 	json_object *stamps;	/* polls.json being built */
+	json_object *prev;	/* the last polls.json, for "last_ok"; may be NULL */
+	int64_t	 t0;		/* when the current source's poll began, ms */
 	struct cache *c;
 	struct changeset *cs;
 	int64_t	 now;
 };
+
+/*
+ * What health checks need beside the outcome (SPEC §6, §10): when the
+ * source last succeeded (carried over from the last polls.json while it
+ * fails) and how long its poll took, in seconds.
+ */
+static void
+stamp_health(const struct stamp *st, const char *source, int ok,
+    const char *now, json_object *o)
+{
+	json_object *prev, *last = NULL;
+	char secs[32];
+
+	if (ok)
+		last = json_object_new_string(now);
+	else if (st->prev &&
+	    json_object_object_get_ex(st->prev, source, &prev) &&
+	    json_object_object_get_ex(prev, "last_ok", &last))
+		last = json_object_get(last);
+	json_object_object_add(o, "last_ok", last);
+	/* milliseconds are what the clock gives: no more digits than that */
+	snprintf(secs, sizeof(secs), "%.3f",
+	    (double)(clock_now_ms() - st->t0) / 1000.0);
+	json_object_object_add(o, "duration", json_object_new_double_s(
+	    (double)(clock_now_ms() - st->t0) / 1000.0, secs));
+}
 
 /*
  * The status record changes only when the outcome, the counts or the
@@ -714,6 +742,7 @@ status_record_details(struct stamp *st, const char *source, int ok,
 	json_object_object_add(o, "ok", json_object_new_boolean(ok));
 	json_object_object_add(o, "error", ok ? NULL :
 	    json_object_new_string(err));
+	stamp_health(st, source, ok, tbuf, o);
 	json_object_object_add(st->stamps, source, o);
 	return rc;
 }
@@ -764,6 +793,19 @@ poll_read_stamps(const char *state_dir)
 			break;
 	close(fd);
 	return buf_detach(&b);
+}
+
+static json_object *
+poll_prev_stamps(const char *state_dir)
+{
+	json_object *o;
+	char *s;
+
+	if ((s = poll_read_stamps(state_dir)) == NULL)
+		return NULL;
+	o = json_tokener_parse(s);
+	free(s);
+	return o;
 }
 
 /* ------------------------------------------------------------ cycle */
@@ -981,11 +1023,13 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		log_warnx("cannot make a spill file in %s: %s; keeping the "
 		    "changes in memory", cfg->state_dir, strerror(rc));
 	st.stamps = json_object_new_object();
+	st.prev = poll_prev_stamps(cfg->state_dir);
 	st.c = c;
 	st.cs = &cs;
 	st.now = cs.time;
 	for (i = 0; i < cfg->nprojects; i++) {
 		rep->sources++;
+		st.t0 = clock_now_ms();
 		rc = poll_project(cfg, &cfg->projects[i], sc, &keys, &st, rep);
 		if (rc == ENOMEM || rc == FS_ECANCELED)
 			goto cs_release;
@@ -1003,6 +1047,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		if (!(*src)->enabled(cfg))
 			continue;
 		rep->sources++;
+		st.t0 = clock_now_ms();
 		if ((rc = poll_source(*src, &env, &st)) == ENOMEM)
 			goto cs_release;
 		if (rc != 0) {
@@ -1021,6 +1066,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	rc = first;
 cs_release:
 	json_object_put(st.stamps);
+	json_object_put(st.prev);
 	changeset_release(&cs);
 	split_client_free(sc);
 keys_release:
