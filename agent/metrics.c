@@ -188,7 +188,9 @@ expo_time(const char *s)
 }
 
 /* The poll sources: the rows of status that carry "healthy" (the
- * configured ones; output instances have their own family below). */
+ * configured ones; output instances have their own family below).
+ * Outputs are labelled "output", not "instance": Prometheus keeps that
+ * name for the scrape target. */
 static void
 expo_sources(struct expo *e, json_object *status)
 {
@@ -334,7 +336,7 @@ expo_outputs(struct expo *e, json_object *status)
 		expo_family(e, fam[f].name, fam[f].type, fam[f].help);
 		for (i = 0; i < json_object_array_length(rows); i++) {
 			o = json_object_array_get_idx(rows, i);
-			expo_int(e, fam[f].name, "instance", jstr(o, "name"),
+			expo_int(e, fam[f].name, "output", jstr(o, "name"),
 			    jint(o, fam[f].key));
 		}
 	}
@@ -343,7 +345,7 @@ expo_outputs(struct expo *e, json_object *status)
 	    "crashed, refused or idle.");
 	for (i = 0; i < json_object_array_length(rows); i++) {
 		o = json_object_array_get_idx(rows, i);
-		expo_printf(e, "flagsync_output_state{instance=\"");
+		expo_printf(e, "flagsync_output_state{output=\"");
 		expo_label(e, jstr(o, "name"));
 		expo_printf(e, "\",state=\"");
 		expo_label(e, jstr(o, "state"));

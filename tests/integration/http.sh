@@ -194,7 +194,7 @@ check_eq "events by type match" \
     "$(awk -F'[{}= ]' '$1 == "flagsync_events_retained" { print $3 "=" $5 }' "$T/metrics.txt" | sort | paste -sd, -)"
 check_eq "the output's cursor, backlog, dead letters and restarts match" \
     "$(j '.plugins[0] | "\(.cursor) \(.backlog) \(.dead_letters) \(.restarts)"')" \
-    "$(metric 'flagsync_output_cursor{instance=audit}') $(metric 'flagsync_output_backlog{instance=audit}') $(metric 'flagsync_output_dead_letters{instance=audit}') $(metric 'flagsync_output_restarts_total{instance=audit}')"
+    "$(metric 'flagsync_output_cursor{output=audit}') $(metric 'flagsync_output_backlog{output=audit}') $(metric 'flagsync_output_dead_letters{output=audit}') $(metric 'flagsync_output_restarts_total{output=audit}')"
 check_eq "the output's state" "$(j '.plugins[0].state')" \
     "$(awk -F'[{}",=]+' '$1 == "flagsync_output_state" && $3 == "audit" { print $5 }' "$T/metrics.txt")"
 check_eq "per source last success time" \
@@ -212,6 +212,28 @@ check_nomatch "/metrics names no flag or issue" "new_checkout|SHOP-" \
     "$(cat "$T/metrics.raw")"
 check_nomatch "... and no findings metric before findings exist" \
     "findings" "$(cat "$T/metrics.raw")"
+
+# conf/: the Grafana dashboard and the alert rules name only metrics that
+# /metrics has.
+missing=
+for n in $(cat "$SRCDIR/conf/grafana-flagsync.json" \
+    "$SRCDIR/conf/flagsync-alerts.yml" | grep -o 'flagsync_[a-z_]*' | sort -u); do
+	grep -q "^# TYPE $n " "$T/metrics.raw" || missing="$missing $n"
+done
+check_eq "the dashboard and the alert rules use /metrics' names" "" "$missing"
+panels_ok() {
+	jq -e '.panels | length > 0' "$SRCDIR/conf/grafana-flagsync.json" >/dev/null
+}
+check "the dashboard is JSON with panels" panels_ok
+if python3 -c 'import yaml' 2>/dev/null; then
+	check "the alert rules are YAML: groups of rules with expr" python3 -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+assert all(r["expr"] and r["alert"] for g in d["groups"] for r in g["rules"])
+' "$SRCDIR/conf/flagsync-alerts.yml"
+else
+	ok "the alert rules are YAML # SKIP no python3-yaml"
+fi
 
 # ---------------------------------------------------------------- /v1
 same() {	# same DESCRIPTION PATH CLI-ARGS...
@@ -346,7 +368,7 @@ output_down() {
 check "a stuck or crash-looping output turns /healthz to 503" \
     wait_until 60 output_down
 check_match "... and /metrics shows its state" \
-    'flagsync_output_state\{instance="slow",state="(stuck|crashed|running|retrying)"\} 1' \
+    'flagsync_output_state\{output="slow",state="(stuck|crashed|running|retrying)"\} 1' \
     "$(get /metrics)"
 daemon_stop
 check_match "the server stopped with the daemon" '^(000|7)$' \
