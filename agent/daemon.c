@@ -697,9 +697,10 @@ daemon_setup(struct daemon *d)
 		log_msg(LOG_ERR, "run: %s", err[0] ? err : fs_strerror(rc));
 		return EXIT_RUNTIME;
 	}
-	if (daemon_deliver_start(d, d->cfg, &d->sup) != 0)
-		return EXIT_RUNTIME;
+	/* an address that cannot be served is said before outputs start */
 	if (daemon_httpd_start(d) != 0)
+		return EXIT_RUNTIME;
+	if (daemon_deliver_start(d, d->cfg, &d->sup) != 0)
 		return EXIT_RUNTIME;
 	if ((rc = watchdog_start(&d->wd)) != 0)
 		log_warnx("cannot start the systemd watchdog thread: %s",

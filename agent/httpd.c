@@ -21,6 +21,7 @@
 #include "error.h"
 #include "httpd.h"
 #include "log.h"
+#include "maxlen.h"
 #include "metrics.h"
 #include "query.h"
 
@@ -206,7 +207,7 @@ static void
 get_flag(struct httpd *h, const char *rest, struct reply *r)
 {
 	const char *slash = strchr(rest, '/');
-	char project[1024], err[512];
+	char project[FS_PROJECT_MAX + 1], err[512];
 	int rc;
 
 	if (slash == NULL || slash == rest || slash[1] == '\0' ||
@@ -511,7 +512,7 @@ httpd_resolve(const char *listen, struct addrinfo **ai, char *err,
     size_t errlen)
 {
 	struct addrinfo hints;
-	char host[1024];
+	char host[NI_MAXHOST];
 	const char *colon;
 	size_t n;
 	int rc;

@@ -374,4 +374,36 @@ daemon_stop
 check_match "the server stopped with the daemon" '^(000|7)$' \
     "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz"; true)"
 
+# ---------------------------------------------------------------- address
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+open(sys.argv[1], "w").write("%d\n" % s.getsockname()[1])
+time.sleep(60)
+' "$T/busy.port" & CPIDS="$CPIDS $!"
+wait_until 10 test -s "$T/busy.port"
+sed "s/^listen = .*/listen = 127.0.0.1:$(cat "$T/busy.port")/" \
+    "$T/flagsync.ini" >"$T/busy.ini"
+err=$("$FLAGSYNC" -c "$T/busy.ini" run 2>&1); rc=$?
+check_eq "a listen address in use: run exits 1" 1 "$rc"
+check_match "... naming the address and why" \
+    "\[http\] listen: cannot serve 127\.0\.0\.1:[0-9]+: Address already in use" \
+    "$err"
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+    2>/dev/null; then
+	sed -i 's/^listen = .*/listen = [::1]:0/' "$T/flagsync.ini"
+	: >"$T/daemon.log"
+	( exec "$FLAGSYNC" -c "$T/flagsync.ini" run >>"$T/daemon.log" 2>&1 ) &
+	DPID=$!
+	wait_until 30 log_has 'http: listening on \[::1\]:[0-9]+'
+	v6=$(sed -n 's/.*http: listening on \[::1\]:\([0-9]*\).*/\1/p' "$T/daemon.log")
+	check_match "listen = [::1]:0 serves IPv6 (port ${v6:-none})" '^(200|503)$' \
+	    "$(curl -sg -o /dev/null -w '%{http_code}' "http://[::1]:${v6:-1}/healthz")"
+	daemon_stop
+else
+	ok "listen = [::1]:0 serves IPv6 # SKIP no IPv6 loopback"
+fi
+
 done_testing
