@@ -667,6 +667,7 @@ stamp_health(const struct stamp *st, const char *source, int ok,
     const char *now, json_object *o)
 {
 	json_object *prev, *last = NULL;
+	double took = (double)(clock_now_ms() - st->t0) / 1000.0;
 	char secs[32];
 
 	if (ok)
@@ -677,10 +678,9 @@ stamp_health(const struct stamp *st, const char *source, int ok,
 		last = json_object_get(last);
 	json_object_object_add(o, "last_ok", last);
 	/* milliseconds are what the clock gives: no more digits than that */
-	snprintf(secs, sizeof(secs), "%.3f",
-	    (double)(clock_now_ms() - st->t0) / 1000.0);
-	json_object_object_add(o, "duration", json_object_new_double_s(
-	    (double)(clock_now_ms() - st->t0) / 1000.0, secs));
+	snprintf(secs, sizeof(secs), "%.3f", took);
+	json_object_object_add(o, "duration", json_object_new_double_s(took,
+	    secs));
 }
 
 /*
