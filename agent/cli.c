@@ -631,6 +631,9 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		    cfg->projects[i].name, cfg->projects[i].environment);
 	if (cfg->links_file)
 		printf("  links file  %s: %zu links\n", cfg->links_file, nlinks);
+	if (cfg->http_listen)
+		printf("  http        %s (served by run)%s\n", cfg->http_listen,
+		    cfg->http_token ? "; /v1/ needs the bearer token" : "");
 	for (i = 0; i < cfg->nplugins; i++)
 		printf("  output      %s (module %s %s, events %s)\n",
 		    cfg->plugins[i].name, cfg->plugins[i].module, what[i],

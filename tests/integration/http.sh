@@ -73,6 +73,9 @@ listen = 127.0.0.1:0"
 sed -i 's/^log_level = info$/log_level = info\ninterval = 1\njitter = 0/' \
     "$T/flagsync.ini"
 
+check_match "check-config names the HTTP address" \
+    '^  http        127\.0\.0\.1:0 \(served by run\)$' "$(fs check-config)"
+
 # ---------------------------------------------------------------- health
 daemon_start
 check_match "the daemon logs the port it bound" \
@@ -345,6 +348,10 @@ get /metrics >/dev/null
 check_eq "/metrics needs no token" 200 "$(code)"
 check_nomatch "... and neither shows the token" "$tok" \
     "$(get /healthz; get /metrics; cat "$T/daemon.log")"
+check_match "check-config says the token guards /v1/" \
+    '^  http        127\.0\.0\.1:0 \(served by run\); /v1/ needs the bearer token$' \
+    "$(fs check-config)"
+check_nomatch "... without showing it" "$tok" "$(fs check-config 2>&1)"
 
 # ---------------------------------------------------------------- outputs
 # An output whose deliver() hangs is stuck, then killed and restarted:
