@@ -1,6 +1,7 @@
 /* httpd.c - the local HTTP surface over libmicrohttpd (SPEC §10). */
 #include "autoconf.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -30,6 +32,7 @@
 #define HTTPD_PROM	"text/plain; version=0.0.4; charset=utf-8"
 #define HTTPD_STACK	(512u * 1024)	/* a connection thread's stack */
 #define HTTPD_REAP_MS	250		/* how often slow requests are looked for */
+#define HTTPD_NICE	10		/* connection threads' nice increment */
 
 /*
  * A connection, for the request deadline: libmicrohttpd's own timeout
@@ -370,6 +373,22 @@ httpd_queue(struct MHD_Connection *conn, struct reply *r)
 	return ret;
 }
 
+/*
+ * Under a flood of requests the documents' CPU must not starve the poll
+ * loop: each connection thread lowers its own priority once (Linux
+ * applies nice per thread).  Failing that it runs as it is.
+ */
+static void
+httpd_thread_nice(void)
+{
+	static __thread int done;
+
+	if (done)
+		return;
+	done = 1;
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), HTTPD_NICE);
+}
+
 static enum MHD_Result
 httpd_answer(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -385,6 +404,7 @@ httpd_answer(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)req_cls;
+	httpd_thread_nice();
 	/* the request's head is in: its deadline no longer applies */
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci != NULL && (slot = ci->socket_context) != NULL) {
