@@ -187,57 +187,76 @@ expo_time(const char *s)
 	return (int64_t)timegm(&tm);
 }
 
-/* The poll sources: the rows of status that carry "healthy" (the
+/* How a source's status field becomes a sample value. */
+enum expo_kind {
+	EXPO_BOOL,	/* true/false/null -> 1/0 */
+	EXPO_TIME,	/* RFC 3339 -> Unix seconds; no sample when null */
+	EXPO_SECS	/* seconds, 3 decimals; no sample when null */
+};
+
+static void
+expo_source_sample(struct expo *e, const char *name, enum expo_kind kind,
+    const char *source, json_object *v)
+{
+	char num[64];
+	int64_t t;
+
+	switch (kind) {
+	case EXPO_BOOL:
+		expo_int(e, name, "source", source, json_object_get_boolean(v));
+		break;
+	case EXPO_TIME:
+		if ((t = expo_time(json_object_get_string(v))) >= 0)
+			expo_int(e, name, "source", source, t);
+		break;
+	case EXPO_SECS:
+		if (v == NULL)
+			break;
+		snprintf(num, sizeof(num), "%.3f", json_object_get_double(v));
+		expo_sample(e, name, "source", source, num);
+		break;
+	}
+}
+
+/*
+ * The poll sources: the rows of status that carry "healthy" (the
  * configured ones; output instances have their own family below).
  * Outputs are labelled "output", not "instance": Prometheus keeps that
- * name for the scrape target. */
+ * name for the scrape target.
+ */
 static void
 expo_sources(struct expo *e, json_object *status)
 {
 	static const struct {
-		const char *name, *type, *help, *key;
+		const char *name, *help, *key;
+		enum expo_kind kind;
 	} fam[] = {
-		{ "flagsync_source_up", "gauge",
+		{ "flagsync_source_up",
 		    "Whether the source's last poll succeeded (1) or not (0).",
-		    "ok" },
-		{ "flagsync_source_healthy", "gauge",
+		    "ok", EXPO_BOOL },
+		{ "flagsync_source_healthy",
 		    "Whether the source succeeded less than 3 x interval ago.",
-		    "healthy" },
-		{ "flagsync_source_last_success_timestamp_seconds", "gauge",
+		    "healthy", EXPO_BOOL },
+		{ "flagsync_source_last_success_timestamp_seconds",
 		    "When the source's poll last succeeded, Unix time.",
-		    "last_ok" },
-		{ "flagsync_source_last_poll_timestamp_seconds", "gauge",
+		    "last_ok", EXPO_TIME },
+		{ "flagsync_source_last_poll_timestamp_seconds",
 		    "When the source was last polled, Unix time.",
-		    "last_poll" },
-		{ "flagsync_source_poll_duration_seconds", "gauge",
-		    "How long the source's last poll took.", "duration" },
+		    "last_poll", EXPO_TIME },
+		{ "flagsync_source_poll_duration_seconds",
+		    "How long the source's last poll took.",
+		    "duration", EXPO_SECS },
 	};
-	json_object *rows = jget(status, "sources"), *o, *v;
+	json_object *rows = jget(status, "sources"), *o;
 	size_t f, i;
-	char num[64];
-	int64_t t;
 
 	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
-		expo_family(e, fam[f].name, fam[f].type, fam[f].help);
+		expo_family(e, fam[f].name, "gauge", fam[f].help);
 		for (i = 0; i < json_object_array_length(rows); i++) {
 			o = json_object_array_get_idx(rows, i);
-			if (jget(o, "healthy") == NULL)
-				continue;
-			v = jget(o, fam[f].key);
-			if (f <= 1)
-				expo_int(e, fam[f].name, "source",
-				    jstr(o, "source"),
-				    json_object_get_boolean(v));
-			else if (f <= 3 && (t = expo_time(
-			    json_object_get_string(v))) >= 0)
-				expo_int(e, fam[f].name, "source",
-				    jstr(o, "source"), t);
-			else if (f == 4 && v != NULL) {
-				snprintf(num, sizeof(num), "%.3f",
-				    json_object_get_double(v));
-				expo_sample(e, fam[f].name, "source",
-				    jstr(o, "source"), num);
-			}
+			if (jget(o, "healthy") != NULL)
+				expo_source_sample(e, fam[f].name, fam[f].kind,
+				    jstr(o, "source"), jget(o, fam[f].key));
 		}
 	}
 }
