@@ -1,6 +1,8 @@
 /* cli.c - command line parsing, dispatch, and the commands that write. */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -124,6 +126,17 @@ cli_open_cache(struct cli *cl, int flags, struct cache **c)
 		return EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+/* No sync has made a cache yet (what cache_open() calls FS_ENOTFOUND). */
+static int
+cli_no_cache(const struct cli *cl)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", cl->cfg->state_dir);
+	return stat(path, &st) == -1 && (errno == ENOENT || errno == ENOTDIR);
 }
 
 /* The project a FLAG argument belongs to: --project, or the only one. */
@@ -618,6 +631,9 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		    cfg->projects[i].name, cfg->projects[i].environment);
 	if (cfg->links_file)
 		printf("  links file  %s: %zu links\n", cfg->links_file, nlinks);
+	if (cfg->http_listen)
+		printf("  http        %s (served by run)%s\n", cfg->http_listen,
+		    cfg->http_token ? "; /v1/ needs the bearer token" : "");
 	for (i = 0; i < cfg->nplugins; i++)
 		printf("  output      %s (module %s %s, events %s)\n",
 		    cfg->plugins[i].name, cfg->plugins[i].module, what[i],
@@ -1214,14 +1230,20 @@ cli_query(struct cli *cl, int (*fn)(struct query *, int, char **),
 	q.json = cl->json;
 	q.out = stdout;
 	q.stop = &cli_stop;
-	if ((status = cli_open_cache(cl, CACHE_RDONLY, &q.c)) != 0)
+	q.c = NULL;
+	/* status works before the first sync: every source "never polled" */
+	if (fn == query_status && cli_no_cache(cl))
+		;
+	else if ((status = cli_open_cache(cl, CACHE_RDONLY, &q.c)) != 0)
 		return status;
 	/* a damaged page then ends in a message, not a signal */
-	(void)cache_guard(q.c);
+	if (q.c)
+		(void)cache_guard(q.c);
 	if (fn == query_events)
 		cli_catch_signals();
 	status = fn(&q, argc, argv);
-	cache_close(q.c);
+	if (q.c)
+		cache_close(q.c);
 	return status;
 }
 

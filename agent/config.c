@@ -65,12 +65,14 @@ enum cfg_sect {
 	SECT_JIRA,
 	SECT_PROJECT,
 	SECT_PLUGIN,
+	SECT_HTTP,
 	SECT_COUNT
 };
 
 enum cfg_which {
 	SECRET_SPLIT,
 	SECRET_JIRA,
+	SECRET_HTTP,
 	SECRET_COUNT
 };
 
@@ -164,6 +166,8 @@ static int	cfg_set_auth(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	cfg_set_sdk_key_file(struct cfg_parse *,
 		    const struct cfg_key *, void *, const char *);
+static int	cfg_set_listen(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 
 #define CFG_OFF(f)	offsetof(struct config, f)
 
@@ -234,20 +238,27 @@ static const struct cfg_key cfg_plugin_keys[] = {
 	{ NULL, NULL, 0, 0, 0 }
 };
 
+static const struct cfg_key cfg_http_keys[] = {
+	{ "listen", cfg_set_listen, CFG_OFF(http_listen), 0, 0 },
+	{ "token_file", cfg_set_secret_file, 0, SECRET_HTTP, 0 },
+	{ NULL, NULL, 0, 0, 0 }
+};
+
 /* keyline[][] has room for every table. */
 #define CFG_FITS(tab)	(sizeof(tab) / sizeof(tab[0]) - 1 <= CFG_MAXKEYS)
 _Static_assert(CFG_FITS(cfg_agent_keys) && CFG_FITS(cfg_split_keys) &&
     CFG_FITS(cfg_links_keys) && CFG_FITS(cfg_jira_keys) &&
-    CFG_FITS(cfg_project_keys) && CFG_FITS(cfg_plugin_keys),
+    CFG_FITS(cfg_project_keys) && CFG_FITS(cfg_plugin_keys) &&
+    CFG_FITS(cfg_http_keys),
     "raise CFG_MAXKEYS");
 
 static const struct cfg_key *const cfg_keys[SECT_COUNT] = {
 	NULL, cfg_agent_keys, cfg_split_keys, cfg_links_keys, cfg_jira_keys,
-	cfg_project_keys, cfg_plugin_keys
+	cfg_project_keys, cfg_plugin_keys, cfg_http_keys
 };
 
 static const char *const cfg_sect_names[SECT_COUNT] = {
-	NULL, "agent", "split", "links", "jira", "project", "plugin"
+	NULL, "agent", "split", "links", "jira", "project", "plugin", "http"
 };
 
 static const struct cfg_secret_src cfg_secret_srcs[SECRET_COUNT] = {
@@ -255,6 +266,7 @@ static const struct cfg_secret_src cfg_secret_srcs[SECRET_COUNT] = {
 	    "FLAGSYNC_SPLIT_ADMIN_KEY" },
 	{ "jira", "api_token", "api_token_file", "jira-api-token",
 	    "FLAGSYNC_JIRA_API_TOKEN" },
+	{ "http", "token", "token_file", "http-token", "FLAGSYNC_HTTP_TOKEN" },
 };
 
 static const char *const cfg_placeholders[] = {
@@ -702,6 +714,38 @@ cfg_set_secret_file(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return 0;
 }
 
+/*
+ * [http] listen: HOST:PORT with an IPv4 address or host name, or
+ * [IPV6]:PORT; port 0 lets the kernel pick one (tests).  The address is
+ * resolved when the server starts.
+ */
+static int
+cfg_set_listen(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	const char *colon, *port;
+	char *end;
+	long n;
+
+	if (value[0] == '[')
+		colon = strstr(value, "]:") ? strstr(value, "]:") + 1 : NULL;
+	else
+		colon = strrchr(value, ':');
+	if (colon == NULL || colon == value || (value[0] == '[' &&
+	    colon == value + 2) || (value[0] != '[' &&
+	    memchr(value, ':', (size_t)(colon - value)) != NULL))
+		return cfg_keyerr(p, k->name, "\"%s\" is not HOST:PORT or "
+		    "[IPV6]:PORT (e.g. 127.0.0.1:9464)", cfg_show(p, value));
+	port = colon + 1;
+	errno = 0;
+	n = strtol(port, &end, 10);
+	if (!isdigit((unsigned char)*port) || *end != '\0' || errno != 0 ||
+	    n < 0 || n > 65535)
+		return cfg_keyerr(p, k->name, "\"%s\": the port is not a "
+		    "number from 0 to 65535", cfg_show(p, value));
+	return cfg_set_string(p, k, base, value);
+}
+
 /* A module is a name in the plugins directory or an absolute path. */
 static int
 cfg_set_module(struct cfg_parse *p, const struct cfg_key *k, void *base,
@@ -898,7 +942,7 @@ cfg_section_check(struct cfg_parse *p, const char *hdr, enum cfg_sect kind,
 {
 	if (kind == SECT_NONE)
 		return cfg_errx(p, p->lineno, "[%s]: unknown section; known: "
-		    "agent, split, links, jira, project NAME, plugin NAME",
+		    "agent, split, links, jira, project NAME, plugin NAME, http",
 		    hdr);
 	if (kind == SECT_PROJECT || kind == SECT_PLUGIN) {
 		if (*name == '\0')
@@ -1511,6 +1555,7 @@ cfg_secrets_protect(struct cfg_parse *p)
 
 	if (scrub_add(cfg->split_admin_key) != 0 ||
 	    scrub_add(cfg->jira_api_token) != 0 ||
+	    scrub_add(cfg->http_token) != 0 ||
 	    (cfg->jira_email != NULL &&
 	    scrub_add_basic(cfg->jira_email, cfg->jira_api_token) != 0))
 		return cfg_nomem(p);
@@ -1595,6 +1640,9 @@ cfg_secrets(struct cfg_parse *p)
 	if (rc != 0)
 		return rc;
 	rc = cfg_secret_resolve(p, SECRET_JIRA, &cfg->jira_api_token, NULL);
+	if (rc != 0)
+		return rc;
+	rc = cfg_secret_resolve(p, SECRET_HTTP, &cfg->http_token, NULL);
 	if (rc != 0)
 		return rc;
 	return cfg_secrets_protect(p);
@@ -1780,6 +1828,8 @@ config_free(struct config *cfg)
 	free(cfg->jira_url);
 	free(cfg->jira_email);
 	cfg_wipe_free(cfg->jira_api_token);
+	free(cfg->http_listen);
+	cfg_wipe_free(cfg->http_token);
 	free(cfg);
 }
 

@@ -109,6 +109,10 @@ struct config {
 
 	struct config_plugin *plugins;
 	size_t	 nplugins, plugins_cap;
+
+	/* [http] (SPEC §10): off while http_listen is NULL */
+	char	*http_listen;		/* HOST:PORT or [IPV6]:PORT */
+	char	*http_token;		/* secret: bearer token for /v1/, or NULL */
 };
 
 /*

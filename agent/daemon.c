@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "error.h"
+#include "httpd.h"
 #include "keys.h"
 #include "lock.h"
 #include "log.h"
@@ -60,6 +61,7 @@ struct daemon {
 	int		 lock_fd;
 	struct cache	*cache;
 	struct supervisor *sup;		/* the output processes */
+	struct httpd	*httpd;		/* [http]: NULL when off */
 	int64_t		 last_start;	/* monotonic ms, last cycle's start */
 	int64_t		 next_start;	/* monotonic ms */
 	unsigned	 failures;	/* consecutive failed cycles */
@@ -524,11 +526,14 @@ daemon_reload_check(const struct daemon *d, const struct config *ncfg)
  * outputs running and stops a changed one before its successor starts;
  * once it returns nothing refers to the old configuration.
  */
+static void	daemon_httpd_reload(struct daemon *, const struct config *);
+
 static void
 daemon_reload_swap(struct daemon *d, struct config *ncfg)
 {
 	supervise_reload(d->sup, ncfg);
 	daemon_progress(d);
+	daemon_httpd_reload(d, ncfg);
 	config_free(d->cfg);
 	d->cfg = ncfg;
 	daemon_log_level(d);
@@ -640,6 +645,42 @@ daemon_wait_key(struct daemon *d)
 
 /* ------------------------------------------------------------ start, stop */
 
+/* The [http] server, in threads that leave the daemon's signals to it. */
+static int
+daemon_httpd_start(struct daemon *d)
+{
+	sigset_t old;
+	char err[1024];
+	int rc;
+
+	err[0] = '\0';
+	daemon_signals_block(&old);
+	rc = httpd_start(&d->httpd, d->cfg, d->cache, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		log_msg(LOG_ERR, "run: %s: %s", d->cfg->path, err[0] ? err :
+		    strerror(rc));
+	return rc;
+}
+
+/* A listen address that cannot be served after a SIGHUP leaves the
+ * daemon polling, without the HTTP surface, and says so. */
+static void
+daemon_httpd_reload(struct daemon *d, const struct config *ncfg)
+{
+	sigset_t old;
+	char err[1024];
+	int rc;
+
+	err[0] = '\0';
+	daemon_signals_block(&old);
+	rc = httpd_reload(&d->httpd, ncfg, d->cache, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		log_warnx("%s: %s; no HTTP surface until the next reload",
+		    ncfg->path, err[0] ? err : strerror(rc));
+}
+
 static int
 daemon_setup(struct daemon *d)
 {
@@ -656,6 +697,9 @@ daemon_setup(struct daemon *d)
 		log_msg(LOG_ERR, "run: %s", err[0] ? err : fs_strerror(rc));
 		return EXIT_RUNTIME;
 	}
+	/* an address that cannot be served is said before outputs start */
+	if (daemon_httpd_start(d) != 0)
+		return EXIT_RUNTIME;
 	if (daemon_deliver_start(d, d->cfg, &d->sup) != 0)
 		return EXIT_RUNTIME;
 	if ((rc = watchdog_start(&d->wd)) != 0)
@@ -686,6 +730,9 @@ daemon_shutdown(struct daemon *d)
 	else if (d->status != 0 && d->cache != NULL)
 		log_info("stopping after an error");
 	daemon_notify("STOPPING=1");
+	/* no handler reads the cache or the configuration after this */
+	httpd_stop(d->httpd);
+	d->httpd = NULL;
 	/* every output process has exited when this returns */
 	if (d->sup != NULL)
 		supervise_stop(d->sup, DAEMON_STOP_GRACE_MS);

@@ -12,6 +12,7 @@
 #include "feed.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "scrub.h"
 
 #define FEED_BACKOFF_MS		1000
@@ -70,6 +71,7 @@ feed_client_create(struct feed_client **out, const struct feed_options *o)
 	ho.ca_file = o->ca_file;
 	ho.cancel = o->cancel;
 	/* not rate limited (reference section 3): no max_rps */
+	ho.api = METRICS_API_SDK;
 	if ((rc = http_client_create(&fc->hc, &ho)) != 0)
 		goto client_free;
 	fc->backoff_base_ms = o->backoff_base_ms > 0 ? o->backoff_base_ms :

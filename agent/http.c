@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "error.h"
 #include "http.h"
+#include "metrics.h"
 
 #define HTTP_CONNECT_TIMEOUT	10	/* seconds, at most */
 #define HTTP_DEFAULT_TIMEOUT	30	/* when the caller gives none */
@@ -40,6 +41,7 @@ struct http_client {
 	int	 timeout;
 	size_t	 max_body;
 	volatile sig_atomic_t *cancel;
+	const char *api;	/* static string: metrics.h label */
 	int64_t	 last_start_ns;	/* monotonic; valid when started */
 	int	 started;
 	/* State of the transfer in progress, for the callbacks: */
@@ -98,6 +100,7 @@ http_client_create(struct http_client **out, const struct http_options *o)
 	hc->timeout = o->timeout > 0 ? o->timeout : HTTP_DEFAULT_TIMEOUT;
 	hc->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY;
 	hc->cancel = o->cancel;
+	hc->api = o->api;
 	*out = hc;
 	return 0;
 
@@ -536,9 +539,11 @@ http_perform(struct http_client *hc, const char *method, const char *url,
 		    &status);
 		if (cc == CURLE_OK) {
 			r->status = status;
+			metrics_count_request(hc->api, status);
 			return 0;
 		}
 	}
+	metrics_count_request(hc->api, 0);
 	buf_reset(&r->body);
 	return http_map_error(hc, cc, method, url, err, errlen);
 }

@@ -34,6 +34,7 @@ struct http_options {
 	size_t	 max_body;	/* 0 = HTTP_MAX_BODY */
 	const char *user_agent;	/* NULL = "flagsync/VERSION" */
 	volatile sig_atomic_t *cancel;	/* non-zero aborts transfers; may be NULL */
+	const char *api;	/* metrics.h label (METRICS_API_*); NULL: not counted */
 };
 
 struct http_header {

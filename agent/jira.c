@@ -33,6 +33,7 @@
 #include "jira.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
 #include "utf8.h"
 
 #define JIRA_BACKOFF_MS		1000	/* default backoff_base_ms */
@@ -172,6 +173,7 @@ jira_client_create(struct jira_client **out, const struct jira_options *o)
 	ho.ca_file = o->ca_file;
 	ho.max_body = o->max_body ? o->max_body : JIRA_MAX_BODY;
 	ho.cancel = o->cancel;
+	ho.api = METRICS_API_JIRA;
 	if ((rc = http_client_create(&jc->hc, &ho)) != 0)
 		goto client_free;
 	jc->backoff_base_ms = o->backoff_base_ms > 0 ?
@@ -496,6 +498,7 @@ jira_wait_429(struct jira_client *jc, struct jira_call *c, char *err,
 	c->t.waits++;
 	log_info("%s, waiting %lld ms (%s; %d of %d)", reason, (long long)ms,
 	    why, c->t.waits, JIRA_MAX_429);
+	metrics_count_wait(METRICS_API_JIRA, ms);
 	return jira_sleep(jc, ms, reason, err, errlen);
 }
 

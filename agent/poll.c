@@ -1242,10 +1242,37 @@ pp_poll(struct project_poll *pp, int64_t now)
 struct stamp {
 	json_object *stamps;	/* polls.json being built */
 	json_object *prev;	/* polls.json as the last cycle left it */
+	int64_t	 t0;		/* when the current source's poll began, ms */
 	struct cache *c;
 	struct changeset *cs;
 	int64_t	 now;
 };
+
+/*
+ * What health checks need beside the outcome (SPEC §6, §10): when the
+ * source last succeeded (carried over from the last polls.json while it
+ * fails) and how long its poll took, in seconds.
+ */
+static void
+stamp_health(const struct stamp *st, const char *source, int ok,
+    const char *now, json_object *o)
+{
+	json_object *prev, *last = NULL;
+	double took = (double)(clock_now_ms() - st->t0) / 1000.0;
+	char secs[32];
+
+	if (ok)
+		last = json_object_new_string(now);
+	else if (st->prev &&
+	    json_object_object_get_ex(st->prev, source, &prev) &&
+	    json_object_object_get_ex(prev, "last_ok", &last))
+		last = json_object_get(last);
+	json_object_object_add(o, "last_ok", last);
+	/* milliseconds are what the clock gives: no more digits than that */
+	snprintf(secs, sizeof(secs), "%.3f", took);
+	json_object_object_add(o, "duration", json_object_new_double_s(took,
+	    secs));
+}
 
 /* The source's entry in polls.json: when it was polled, and how. */
 static json_object *
@@ -1261,6 +1288,7 @@ stamp_put(struct stamp *st, const char *source, int ok, const char *err)
 	json_object_object_add(o, "ok", json_object_new_boolean(ok));
 	json_object_object_add(o, "error", ok ? NULL :
 	    json_object_new_string(err));
+	stamp_health(st, source, ok, tbuf, o);
 	json_object_object_add(st->stamps, source, o);
 	return o;
 }
@@ -1724,6 +1752,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	st.now = cs.time;
 	for (i = 0; i < cfg->nprojects; i++) {
 		rep->sources++;
+		st.t0 = clock_now_ms();
 		rc = poll_project(cfg, &cfg->projects[i], sc, &keys, &st, rep,
 		    cancel);
 		if (rc == ENOMEM || rc == FS_ECANCELED)
@@ -1742,6 +1771,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		if (!(*src)->enabled(cfg))
 			continue;
 		rep->sources++;
+		st.t0 = clock_now_ms();
 		if ((rc = poll_source(*src, &env, &st)) == ENOMEM)
 			goto cs_release;
 		if (rc != 0) {

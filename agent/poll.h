@@ -51,8 +51,10 @@ struct poll_report {
 int	poll_cycle(const struct config *cfg, struct cache *c,
 	    volatile sig_atomic_t *cancel, struct poll_report *rep);
 
-/* STATE_DIR/polls.json: per source {"time", "ok", "error"} of the last
- * poll.  Returns a new json text (caller frees) or NULL if absent. */
+/* STATE_DIR/polls.json: per source {"time", "ok", "error", "last_ok",
+ * "duration"} of the last poll ("last_ok": when it last succeeded, null if
+ * never; "duration": seconds its poll took).  Returns a new json text
+ * (caller frees) or NULL if absent. */
 char	*poll_read_stamps(const char *state_dir);
 
 #endif

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <ctype.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,8 +25,10 @@
 #include "error.h"
 #include "jsonw.h"
 #include "linkset.h"
+#include "maxlen.h"
 #include "poll.h"
 #include "query.h"
+#include "source.h"
 #include "table.h"
 #include "utf8.h"
 #include "view.h"
@@ -129,98 +133,155 @@ join_issues(const struct loaded *l, struct buf *b)
 /* ------------------------------------------------------------ flags */
 
 struct flags_walk {
-	struct query *q;
+	const struct query_flags_args *a;
 	struct cache_txn *t;
-	int	 killed, active, linked, unlinked;
-	struct table *tab;
+	struct buf *doc;	/* the --json document, or NULL: */
+	struct table *tab;	/* the table for people */
 	size_t	 n;
-	int	 rc;
 };
+
+static int
+flags_doc_add(struct flags_walk *w, const struct loaded *l)
+{
+	json_object *o;
+	int rc;
+
+	if ((o = loaded_json(l)) == NULL)
+		return ENOMEM;
+	if ((rc = buf_puts(w->doc, w->n ? ",\n" : "\n")) == 0)
+		rc = buf_puts(w->doc, json_object_to_json_string_ext(o,
+		    JSON_FLAGS));
+	json_object_put(o);
+	return rc;
+}
+
+static int
+flags_row_add(struct flags_walk *w, const char *project, const char *flag,
+    const struct loaded *l)
+{
+	struct buf roll, iss;
+	char tbuf[32];
+	int rc;
+
+	buf_init(&roll, 0);
+	buf_init(&iss, 0);
+	view_rollout_words(&l->v, &roll);
+	join_issues(l, &iss);
+	if (l->v.defined)
+		view_format_time(l->v.last_updated, tbuf);
+	rc = table_add(w->tab, project, flag, state_word(&l->v),
+	    roll.len ? roll.data : NULL, iss.len ? iss.data : NULL,
+	    l->v.defined ? tbuf : NULL);
+	buf_release(&roll);
+	buf_release(&iss);
+	return rc;
+}
 
 static int
 flags_cb(void *arg, const char *project, const char *flag, const void *rec,
     size_t len)
 {
 	struct flags_walk *w = arg;
+	const struct query_flags_args *a = w->a;
 	struct loaded l;
-	struct buf roll, iss;
-	char tbuf[32];
-	json_object *o;
 	int rc;
 
 	if ((rc = load_flag(w->t, project, flag, rec, len, &l)) != 0)
 		goto loaded_release;
-	if ((w->killed && !l.v.killed) || (w->active && !view_is_active(&l.v))
-	    || (w->linked && l.nissues == 0) ||
-	    (w->unlinked && l.nissues != 0))
+	if ((a->killed && !l.v.killed) || (a->active && !view_is_active(&l.v))
+	    || (a->linked && l.nissues == 0) ||
+	    (a->unlinked && l.nissues != 0))
 		goto loaded_release;
-	if (w->q->json) {
-		if ((o = loaded_json(&l)) == NULL) {
-			rc = ENOMEM;
-			goto loaded_release;
-		}
-		fputs(w->n ? ",\n" : "\n", w->q->out);
-		fputs(json_object_to_json_string_ext(o, JSON_FLAGS), w->q->out);
-		json_object_put(o);
-	} else {
-		buf_init(&roll, 0);
-		buf_init(&iss, 0);
-		view_rollout_words(&l.v, &roll);
-		join_issues(&l, &iss);
-		if (l.v.defined)
-			view_format_time(l.v.last_updated, tbuf);
-		rc = table_add(w->tab, project, flag, state_word(&l.v),
-		    roll.len ? roll.data : NULL, iss.len ? iss.data : NULL,
-		    l.v.defined ? tbuf : NULL);
-		buf_release(&roll);
-		buf_release(&iss);
-	}
+	if (w->doc)
+		rc = flags_doc_add(w, &l);
+	else
+		rc = flags_row_add(w, project, flag, &l);
 	w->n++;
 loaded_release:
 	loaded_release(&l);
 	return rc;
 }
 
+/* Walks the flags into w->doc or w->tab, in one read transaction. */
+static int
+flags_walk_run(struct cache *c, struct flags_walk *w)
+{
+	int rc;
+
+	if ((rc = cache_read_begin(c, &w->t)) != 0)
+		return rc;
+	if (w->doc)
+		rc = buf_puts(w->doc, "[");
+	if (rc == 0)
+		rc = cache_flag_foreach(w->t, w->a->project, flags_cb, w);
+	cache_read_end(w->t);
+	if (rc == 0 && w->doc)
+		rc = buf_puts(w->doc, w->n ? "\n]\n" : "]\n");
+	return rc;
+}
+
+int
+query_doc_flags(struct cache *c, const struct query_flags_args *a,
+    struct buf *out)
+{
+	struct flags_walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.a = a;
+	w.doc = out;
+	return flags_walk_run(c, &w);
+}
+
+/* Writes a document built by a query_doc_*() function to the CLI's out. */
+static int
+query_put_doc(struct query *q, const struct buf *doc)
+{
+	if (doc->len > 0 && fwrite(doc->data, 1, doc->len, q->out) != doc->len)
+		return errno ? errno : EIO;
+	return 0;
+}
+
 int
 query_flags(struct query *q, int argc, char **argv)
 {
-	const char *project = NULL;
+	struct query_flags_args a;
 	struct flags_walk w;
 	struct arg_opt opts[] = {
-		{ "--project", 1, &project, NULL },
-		{ "--killed", 0, NULL, &w.killed },
-		{ "--active", 0, NULL, &w.active },
-		{ "--linked", 0, NULL, &w.linked },
-		{ "--unlinked", 0, NULL, &w.unlinked },
+		{ "--project", 1, &a.project, NULL },
+		{ "--killed", 0, NULL, &a.killed },
+		{ "--active", 0, NULL, &a.active },
+		{ "--linked", 0, NULL, &a.linked },
+		{ "--unlinked", 0, NULL, &a.unlinked },
 		{ NULL, 0, NULL, NULL },
 	};
+	struct buf doc;
 	char *pos[1];
 	size_t npos;
 	int rc;
 
+	memset(&a, 0, sizeof(a));
 	memset(&w, 0, sizeof(w));
-	w.q = q;
+	w.a = &a;
 	if ((rc = args_parse("flags", argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
-	if ((w.killed && w.active) || (w.linked && w.unlinked)) {
+	if ((a.killed && a.active) || (a.linked && a.unlinked)) {
 		fprintf(stderr, "flagsync flags: --killed/--active and "
 		    "--linked/--unlinked each exclude the other\n");
 		return EXIT_USAGE;
 	}
-	if (!q->json && (w.tab = table_new(6, "PROJECT", "FLAG", "STATE",
-	    "ROLLOUT", "ISSUES", "LAST UPDATED")) == NULL)
-		return EXIT_RUNTIME;
-	if ((rc = cache_read_begin(q->c, &w.t)) == 0) {
-		if (q->json)
-			fputs("[", q->out);
-		rc = cache_flag_foreach(w.t, project, flags_cb, &w);
-		cache_read_end(w.t);
-		if (q->json)
-			fputs(w.n ? "\n]\n" : "]\n", q->out);
+	if (q->json) {
+		buf_init(&doc, 0);
+		if ((rc = query_doc_flags(q->c, &a, &doc)) == 0)
+			rc = query_put_doc(q, &doc);
+		buf_release(&doc);
+	} else {
+		if ((w.tab = table_new(6, "PROJECT", "FLAG", "STATE",
+		    "ROLLOUT", "ISSUES", "LAST UPDATED")) == NULL)
+			return EXIT_RUNTIME;
+		if ((rc = flags_walk_run(q->c, &w)) == 0)
+			table_print(w.tab, q->out);
+		table_free(w.tab);
 	}
-	if (rc == 0 && !q->json)
-		table_print(w.tab, q->out);
-	table_free(w.tab);
 	if (rc != 0) {
 		fprintf(stderr, "flagsync flags: %s\n", fs_strerror(rc));
 		return EXIT_RUNTIME;
@@ -363,7 +424,7 @@ ev_match(const struct ev_filter *f, json_object *ev)
 	return true;
 }
 
-/* Events kept for printing: parsed objects plus their stored text. */
+/* Events kept for printing: parsed objects. */
 struct ev_list {
 	const struct ev_filter *f;
 	json_object **v;
@@ -412,8 +473,24 @@ ev_list_release(struct ev_list *l)
 	l->n = l->cap = 0;
 }
 
+/* The events as JSON Lines: the `events --json` document. */
+static int
+ev_doc(const struct ev_list *l, bool reverse, struct buf *out)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (k = 0; rc == 0 && k < l->n; k++) {
+		i = reverse ? l->n - 1 - k : k;
+		if ((rc = buf_puts(out, json_object_to_json_string_ext(l->v[i],
+		    JSON_FLAGS))) == 0)
+			rc = buf_putc(out, '\n');
+	}
+	return rc;
+}
+
 static void
-ev_print(struct query *q, struct ev_list *l, bool reverse, struct table *tab)
+ev_table(struct ev_list *l, bool reverse, struct table *tab)
 {
 	struct buf words;
 	size_t i, k;
@@ -424,10 +501,6 @@ ev_print(struct query *q, struct ev_list *l, bool reverse, struct table *tab)
 	for (k = 0; k < l->n; k++) {
 		i = reverse ? l->n - 1 - k : k;
 		o = l->v[i];
-		if (q->json) {
-			json_print(q->out, o);
-			continue;
-		}
 		event_words(o, &words);
 		snprintf(seq, sizeof(seq), "%s",
 		    json_object_to_json_string_ext(
@@ -439,6 +512,24 @@ ev_print(struct query *q, struct ev_list *l, bool reverse, struct table *tab)
 		    words.data);
 	}
 	buf_release(&words);
+}
+
+/* The events in l, as a document or a table (the CLI's output). */
+static int
+ev_print(struct query *q, struct ev_list *l, bool reverse, struct table *tab)
+{
+	struct buf doc;
+	int rc = 0;
+
+	if (!q->json) {
+		ev_table(l, reverse, tab);
+		return 0;
+	}
+	buf_init(&doc, 0);
+	if ((rc = ev_doc(l, reverse, &doc)) == 0)
+		rc = query_put_doc(q, &doc);
+	buf_release(&doc);
+	return rc;
 }
 
 static int
@@ -467,6 +558,83 @@ ev_since(const char *s, struct ev_filter *f)
 	return 0;
 }
 
+/* Reads the since and limit words of a into f and l; EINVAL with err
+ * naming the word that is wrong. */
+static int
+ev_prepare(const struct query_events_args *a, struct ev_filter *f,
+    struct ev_list *l, char *err, size_t errlen)
+{
+	char *end;
+
+	memset(f, 0, sizeof(*f));
+	memset(l, 0, sizeof(*l));
+	f->flag = a->flag;
+	f->issue = a->issue;
+	f->type = a->type;
+	f->project = a->project;
+	l->f = f;
+	if (a->since && ev_since(a->since, f) != 0) {
+		snprintf(err, errlen, "since '%s' is neither a sequence number "
+		    "nor a time like 2026-11-29T22:50:15Z", a->since);
+		return EINVAL;
+	}
+	if (a->limit) {
+		errno = 0;
+		l->limit = strtoull(a->limit, &end, 10);
+		if (*end != '\0' || l->limit == 0 || a->limit[0] == '-' ||
+		    !isdigit((unsigned char)a->limit[0]) || errno != 0) {
+			snprintf(err, errlen, "limit needs a positive number");
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Loads what l's filter asks for; *reverse when it came newest first. */
+static int
+ev_load(struct cache *c, const struct query_events_args *a,
+    struct ev_list *l, bool *reverse)
+{
+	struct cache_txn *t;
+	bool by_seq;
+	int rc;
+
+	by_seq = a->since != NULL || l->limit == 0;
+	*reverse = !by_seq;
+	if ((rc = cache_read_begin(c, &t)) != 0)
+		return rc;
+	if (by_seq)
+		rc = cache_event_foreach(t, l->f->since_seq, ev_collect, l);
+	else
+		rc = cache_event_foreach_reverse(t, ev_collect, l);
+	if (rc == -1)
+		rc = 0;
+	/* --follow after a limited listing resumes from the newest */
+	if (rc == 0 && (!by_seq || l->limit))
+		rc = cache_event_last(t, &l->last);
+	cache_read_end(t);
+	return rc;
+}
+
+int
+query_doc_events(struct cache *c, const struct query_events_args *a,
+    struct buf *out, uint64_t *last, char *err, size_t errlen)
+{
+	struct ev_filter f;
+	struct ev_list l;
+	bool reverse;
+	int rc;
+
+	if ((rc = ev_prepare(a, &f, &l, err, errlen)) != 0)
+		return rc;
+	if ((rc = ev_load(c, a, &l, &reverse)) == 0)
+		rc = ev_doc(&l, reverse, out);
+	if (last)
+		*last = l.last;
+	ev_list_release(&l);
+	return rc;
+}
+
 /* Prints new events until *stop; table rows go straight out. */
 static int
 ev_follow(struct query *q, struct ev_list *l)
@@ -489,7 +657,7 @@ ev_follow(struct query *q, struct ev_list *l)
 		if (!q->json && (tab = table_new(5, "SEQ", "TIME", "TYPE",
 		    "FLAG", "CHANGE")) == NULL)
 			return ENOMEM;
-		ev_print(q, l, false, tab);
+		rc = ev_print(q, l, false, tab);
 		if (tab) {
 			/* skip the header: it was printed once already */
 			table_print(tab, q->out);
@@ -498,6 +666,8 @@ ev_follow(struct query *q, struct ev_list *l)
 		}
 		fflush(q->out);
 		ev_list_release(l);
+		if (rc != 0)
+			break;
 	}
 	return rc;
 }
@@ -505,74 +675,55 @@ ev_follow(struct query *q, struct ev_list *l)
 int
 query_events(struct query *q, int argc, char **argv)
 {
-	const char *since = NULL, *limit = NULL;
+	struct query_events_args a;
 	struct ev_filter f;
 	struct ev_list l;
-	struct cache_txn *t;
 	struct table *tab = NULL;
 	int follow = 0, rc;
 	struct arg_opt opts[] = {
-		{ "--since", 1, &since, NULL },
-		{ "--flag", 1, &f.flag, NULL },
-		{ "--issue", 1, &f.issue, NULL },
-		{ "--type", 1, &f.type, NULL },
-		{ "--project", 1, &f.project, NULL },
-		{ "--limit", 1, &limit, NULL },
+		{ "--since", 1, &a.since, NULL },
+		{ "--flag", 1, &a.flag, NULL },
+		{ "--issue", 1, &a.issue, NULL },
+		{ "--type", 1, &a.type, NULL },
+		{ "--project", 1, &a.project, NULL },
+		{ "--limit", 1, &a.limit, NULL },
 		{ "--follow", 0, NULL, &follow },
 		{ NULL, 0, NULL, NULL },
 	};
-	char *pos[1], *end;
+	struct buf doc;
+	char *pos[1], err[256];
 	size_t npos;
-	bool by_seq;
+	bool reverse;
 
-	memset(&f, 0, sizeof(f));
-	memset(&l, 0, sizeof(l));
+	memset(&a, 0, sizeof(a));
 	if ((rc = args_parse("events", argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
-	if (since && ev_since(since, &f) != 0) {
-		fprintf(stderr, "flagsync events: --since '%s' is neither a "
-		    "sequence number nor a time like 2026-11-29T22:50:15Z\n",
-		    since);
+	if (ev_prepare(&a, &f, &l, err, sizeof(err)) != 0) {
+		fprintf(stderr, "flagsync events: --%s\n", err);
 		return EXIT_USAGE;
 	}
-	if (limit) {
-		l.limit = strtoull(limit, &end, 10);
-		if (*end != '\0' || l.limit == 0 || limit[0] == '-') {
-			fprintf(stderr, "flagsync events: --limit needs a "
-			    "positive number\n");
-			return EXIT_USAGE;
+	if (q->json) {
+		/* the very document GET /v1/events answers with */
+		buf_init(&doc, 0);
+		if ((rc = query_doc_events(q->c, &a, &doc, &l.last, err,
+		    sizeof(err))) == 0)
+			rc = query_put_doc(q, &doc);
+		buf_release(&doc);
+	} else if ((rc = ev_load(q->c, &a, &l, &reverse)) == 0) {
+		if ((tab = table_new(5, "SEQ", "TIME", "TYPE", "FLAG",
+		    "CHANGE")) == NULL)
+			rc = ENOMEM;
+		else {
+			ev_table(&l, reverse, tab);
+			table_print(tab, q->out);
+			table_free(tab);
 		}
 	}
-	l.f = &f;
-	by_seq = since != NULL || l.limit == 0;
-	if ((rc = cache_read_begin(q->c, &t)) != 0)
-		goto fail;
-	if (by_seq)
-		rc = cache_event_foreach(t, f.since_seq, ev_collect, &l);
-	else
-		rc = cache_event_foreach_reverse(t, ev_collect, &l);
-	if (rc == -1)
-		rc = 0;
-	if (rc == 0 && !by_seq)
-		rc = cache_event_last(t, &l.last);
-	if (rc == 0 && by_seq && l.limit)
-		/* --follow after a limited listing resumes from the newest */
-		rc = cache_event_last(t, &l.last);
-	cache_read_end(t);
-	if (rc != 0)
-		goto fail;
-	if (!q->json && (tab = table_new(5, "SEQ", "TIME", "TYPE", "FLAG",
-	    "CHANGE")) == NULL) {
-		rc = ENOMEM;
-		goto fail;
-	}
-	ev_print(q, &l, !by_seq, tab);
-	if (tab)
-		table_print(tab, q->out);
-	table_free(tab);
 	fflush(q->out);
 	ev_list_release(&l);
-	if (follow && (rc = ev_follow(q, &l)) != 0)
+	if (rc == 0 && follow)
+		rc = ev_follow(q, &l);
+	if (rc != 0)
 		goto fail;
 	return 0;
 fail:
@@ -583,22 +734,21 @@ fail:
 
 /* ------------------------------------------------------------ flag */
 
-struct flag_find {
-	const char *flag;
-	const char *projects[64];
-	size_t	 n;
-};
-
+/*
+ * Finds the project that holds flag name (only project, when given).
+ * Returns 0, FS_ENOTFOUND, or EINVAL when several projects hold it and
+ * none was named; err then says so.
+ */
 static int
-flag_find(struct query *q, struct cache_txn *t, const char *name,
-    const char *project, const char **found)
+flag_find(const struct config *cfg, struct cache_txn *t, const char *name,
+    const char *project, const char **found, char *err, size_t errlen)
 {
 	const void *rec;
 	size_t i, len, n = 0;
 
 	*found = NULL;
-	for (i = 0; i < q->cfg->nprojects; i++) {
-		const char *p = q->cfg->projects[i].name;
+	for (i = 0; i < cfg->nprojects; i++) {
+		const char *p = cfg->projects[i].name;
 
 		if (project && strcmp(project, p) != 0)
 			continue;
@@ -608,16 +758,91 @@ flag_find(struct query *q, struct cache_txn *t, const char *name,
 			*found = p;
 	}
 	if (n > 1) {
-		fprintf(stderr, "flagsync flag: '%s' exists in %zu projects; "
-		    "say which with --project\n", name, n);
-		return EXIT_USAGE;
+		snprintf(err, errlen, "'%s' exists in %zu projects; say which "
+		    "with --project", name, n);
+		return EINVAL;
 	}
 	if (n == 0) {
-		fprintf(stderr, "flagsync flag: no flag '%s'%s%s\n", name,
+		snprintf(err, errlen, "no flag '%s'%s%s", name,
 		    project ? " in project " : "", project ? project : "");
-		return EXIT_RUNTIME;
+		return FS_ENOTFOUND;
 	}
 	return 0;
+}
+
+/* Loads the flag and its FLAG_EVENTS most recent events (newest first). */
+static int
+flag_load(struct cache_txn *t, const char *project, const char *name,
+    struct ev_filter *f, struct ev_list *l, struct loaded *ld)
+{
+	const void *rec;
+	size_t len;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->flag = name;
+	f->project = project;
+	memset(l, 0, sizeof(*l));
+	l->f = f;
+	l->limit = FLAG_EVENTS;
+	view_init(&ld->v);
+	ld->issues = NULL;
+	if ((rc = cache_flag_get(t, project, name, &rec, &len)) != 0)
+		return rc;
+	if ((rc = load_flag(t, project, name, rec, len, ld)) != 0)
+		return rc;
+	rc = cache_event_foreach_reverse(t, ev_collect, l);
+	return rc == -1 ? 0 : rc;
+}
+
+/* The flag view with "events" (oldest first): the `flag --json` document. */
+static int
+flag_doc(const struct loaded *ld, const struct ev_list *l, struct buf *out)
+{
+	json_object *o, *arr;
+	size_t i;
+	int rc;
+
+	if ((o = loaded_json(ld)) == NULL)
+		return ENOMEM;
+	if ((arr = json_object_new_array()) == NULL) {
+		json_object_put(o);
+		return ENOMEM;
+	}
+	for (i = l->n; i > 0; i--)
+		json_object_array_add(arr, json_object_get(l->v[i - 1]));
+	json_object_object_add(o, "events", arr);
+	if ((rc = buf_puts(out, json_object_to_json_string_ext(o,
+	    JSON_FLAGS))) == 0)
+		rc = buf_putc(out, '\n');
+	json_object_put(o);
+	return rc;
+}
+
+int
+query_doc_flag(const struct config *cfg, struct cache *c, const char *name,
+    const char *project, struct buf *out, char *err, size_t errlen)
+{
+	struct ev_filter f;
+	struct ev_list l;
+	struct loaded ld;
+	struct cache_txn *t;
+	const char *found;
+	int rc;
+
+	if (errlen)
+		err[0] = '\0';
+	if ((rc = cache_read_begin(c, &t)) != 0)
+		return rc;
+	if ((rc = flag_find(cfg, t, name, project, &found, err, errlen)) != 0)
+		goto txn_end;
+	if ((rc = flag_load(t, found, name, &f, &l, &ld)) == 0)
+		rc = flag_doc(&ld, &l, out);
+	ev_list_release(&l);
+	loaded_release(&ld);
+txn_end:
+	cache_read_end(t);
+	return rc;
 }
 
 static void
@@ -704,10 +929,9 @@ query_flag(struct query *q, int argc, char **argv)
 	struct loaded ld;
 	struct cache_txn *t;
 	struct table *tab = NULL;
-	json_object *o, *arr;
-	const void *rec;
-	char *pos[1];
-	size_t npos, len, i;
+	struct buf doc;
+	char *pos[1], err[512];
+	size_t npos;
 	int rc, status = 0;
 
 	if ((rc = args_parse("flag", argc, argv, opts, pos, 1, &npos)) != 0)
@@ -716,49 +940,41 @@ query_flag(struct query *q, int argc, char **argv)
 		fprintf(stderr, "usage: flagsync flag NAME [--project P]\n");
 		return EXIT_USAGE;
 	}
-	if ((rc = cache_read_begin(q->c, &t)) != 0) {
-		fprintf(stderr, "flagsync flag: %s\n", fs_strerror(rc));
-		return EXIT_RUNTIME;
-	}
-	if ((status = flag_find(q, t, pos[0], project, &found)) != 0)
-		goto txn_end;
-	memset(&f, 0, sizeof(f));
-	f.flag = pos[0];
-	f.project = found;
-	memset(&l, 0, sizeof(l));
-	l.f = &f;
-	l.limit = FLAG_EVENTS;
-	cache_flag_get(t, found, pos[0], &rec, &len);
-	if ((rc = load_flag(t, found, pos[0], rec, len, &ld)) != 0 ||
-	    ((rc = cache_event_foreach_reverse(t, ev_collect, &l)) != 0 &&
-	    rc != -1)) {
-		fprintf(stderr, "flagsync flag: %s\n", fs_strerror(rc));
-		status = EXIT_RUNTIME;
-		goto loaded_release;
-	}
+	err[0] = '\0';
 	if (q->json) {
-		o = loaded_json(&ld);
-		arr = json_object_new_array();
-		for (i = l.n; i > 0; i--)
-			json_object_array_add(arr, json_object_get(l.v[i - 1]));
-		json_object_object_add(o, "events", arr);
-		json_print(q->out, o);
-		json_object_put(o);
-	} else {
+		/* the very document GET /v1/flags/PROJECT/FLAG answers with */
+		buf_init(&doc, 0);
+		if ((rc = query_doc_flag(q->cfg, q->c, pos[0], project, &doc,
+		    err, sizeof(err))) == 0)
+			rc = query_put_doc(q, &doc);
+		buf_release(&doc);
+		goto done;
+	}
+	if ((rc = cache_read_begin(q->c, &t)) != 0)
+		goto done;
+	if ((rc = flag_find(q->cfg, t, pos[0], project, &found, err,
+	    sizeof(err))) != 0)
+		goto txn_end;
+	if ((rc = flag_load(t, found, pos[0], &f, &l, &ld)) == 0) {
 		flag_print_text(q, t, found, &ld);
 		if (l.n && (tab = table_new(5, "SEQ", "TIME", "TYPE", "FLAG",
 		    "CHANGE")) != NULL) {
 			fprintf(q->out, "recent events\n");
-			ev_print(q, &l, true, tab);
+			ev_table(&l, true, tab);
 			table_print(tab, q->out);
 			table_free(tab);
 		}
 	}
-loaded_release:
 	ev_list_release(&l);
 	loaded_release(&ld);
 txn_end:
 	cache_read_end(t);
+done:
+	if (rc != 0) {
+		fprintf(stderr, "flagsync flag: %s\n", err[0] ? err :
+		    fs_strerror(rc));
+		status = rc == EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
 	return status;
 }
 
@@ -904,16 +1120,9 @@ issue_print(struct query *q, const char *key, struct issue_walk *w,
 {
 	struct table *tab;
 	struct buf roll;
-	json_object *o;
 	char tbuf[32];
 	size_t i;
 
-	if (q->json) {
-		o = issue_doc(key, w, active);
-		json_print(q->out, o);
-		json_object_put(o);
-		return;
-	}
 	put_vis(q->out, key);
 	fprintf(q->out, ": %zu flag%s, %zu active\n", w->n,
 	    w->n == 1 ? "" : "s", active);
@@ -937,14 +1146,52 @@ issue_print(struct query *q, const char *key, struct issue_walk *w,
 	buf_release(&roll);
 }
 
+/* The `issue --json` document, serialised. */
+static int
+issue_doc_put(const char *key, const struct issue_walk *w, size_t active,
+    struct buf *out)
+{
+	json_object *o;
+	int rc;
+
+	if ((o = issue_doc(key, w, active)) == NULL)
+		return ENOMEM;
+	if ((rc = buf_puts(out, json_object_to_json_string_ext(o,
+	    JSON_FLAGS))) == 0)
+		rc = buf_putc(out, '\n');
+	json_object_put(o);
+	return rc;
+}
+
+int
+query_doc_issue(struct cache *c, const char *key, struct buf *out,
+    size_t *count)
+{
+	struct issue_walk w;
+	size_t active;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	*count = 0;
+	if ((rc = cache_read_begin(c, &w.t)) != 0)
+		return rc;
+	if ((rc = issue_collect(&w, key, &active)) == 0)
+		rc = issue_doc_put(key, &w, active, out);
+	*count = w.n;
+	cache_read_end(w.t);
+	issue_walk_release(&w);
+	return rc;
+}
+
 int
 query_issue(struct query *q, int argc, char **argv)
 {
 	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
 	struct issue_walk w;
+	struct buf doc;
 	char *pos[1];
-	size_t npos, active = 0;
-	int rc, status = 0;
+	size_t npos, active = 0, n = 0;
+	int rc;
 
 	if ((rc = args_parse("issue", argc, argv, opts, pos, 1, &npos)) != 0)
 		return rc;
@@ -952,26 +1199,32 @@ query_issue(struct query *q, int argc, char **argv)
 		fprintf(stderr, "usage: flagsync issue KEY\n");
 		return EXIT_USAGE;
 	}
-	memset(&w, 0, sizeof(w));
-	if ((rc = cache_read_begin(q->c, &w.t)) != 0) {
+	if (q->json) {
+		/* the very document GET /v1/issues/KEY answers with */
+		buf_init(&doc, 0);
+		if ((rc = query_doc_issue(q->c, pos[0], &doc, &n)) == 0)
+			rc = query_put_doc(q, &doc);
+		buf_release(&doc);
+	} else {
+		memset(&w, 0, sizeof(w));
+		if ((rc = cache_read_begin(q->c, &w.t)) == 0) {
+			if ((rc = issue_collect(&w, pos[0], &active)) == 0)
+				issue_print(q, pos[0], &w, active);
+			n = w.n;
+			cache_read_end(w.t);
+		}
+		issue_walk_release(&w);
+	}
+	if (rc != 0) {
 		fprintf(stderr, "flagsync issue: %s\n", fs_strerror(rc));
 		return EXIT_RUNTIME;
 	}
-	rc = issue_collect(&w, pos[0], &active);
-	if (rc == 0) {
-		issue_print(q, pos[0], &w, active);
-		if (w.n == 0) {
-			fprintf(stderr, "flagsync issue: no flags are linked "
-			    "to %s\n", pos[0]);
-			status = EXIT_RUNTIME;
-		}
-	} else {
-		fprintf(stderr, "flagsync issue: %s\n", fs_strerror(rc));
-		status = EXIT_RUNTIME;
+	if (n == 0) {
+		fprintf(stderr, "flagsync issue: no flags are linked to %s\n",
+		    pos[0]);
+		return EXIT_RUNTIME;
 	}
-	cache_read_end(w.t);
-	issue_walk_release(&w);
-	return status;
+	return 0;
 }
 
 /* ------------------------------------------------------------ plugins */
@@ -981,26 +1234,35 @@ struct backlog {
 	uint64_t n;
 };
 
+/* An event's type, read without parsing the event: "type" is the third
+ * key of every event.  0, or -1 when it cannot be read. */
+static int
+event_type(const char *json, size_t len, char *type, size_t size)
+{
+	const char *p, *end;
+	size_t n;
+
+	p = memmem(json, len < 128 ? len : 128, "\"type\":\"", 8);
+	if (p == NULL)
+		return -1;
+	p += 8;
+	end = memchr(p, '"', (size_t)(json + len - p));
+	if (end == NULL || (n = (size_t)(end - p)) >= size)
+		return -1;
+	memcpy(type, p, n);
+	type[n] = '\0';
+	return 0;
+}
+
 static int
 backlog_cb(void *arg, uint64_t seq, const char *json, size_t len)
 {
 	struct backlog *b = arg;
-	const char *p, *end;
 	char type[64];
-	size_t n;
 
 	(void)seq;
-	/* "type" is the third key of every event: no need to parse it all */
-	p = memmem(json, len < 128 ? len : 128, "\"type\":\"", 8);
-	if (p == NULL)
-		return 0;
-	p += 8;
-	end = memchr(p, '"', (size_t)(json + len - p));
-	if (end == NULL || (n = (size_t)(end - p)) >= sizeof(type))
-		return 0;
-	memcpy(type, p, n);
-	type[n] = '\0';
-	if (deliver_selects(b->events, type))
+	if (event_type(json, len, type, sizeof(type)) == 0 &&
+	    deliver_selects(b->events, type))
 		b->n++;
 	return 0;
 }
@@ -1041,12 +1303,15 @@ plugin_row(struct cache_txn *t, const struct config_plugin *pc)
 	size_t len;
 
 	snprintf(source, sizeof(source), "plugin:%s", pc->name);
-	if (cache_status_get(t, source, &js, &len) == 0)
+	/* t is NULL before the first sync: nothing delivered, nothing due */
+	if (t && cache_status_get(t, source, &js, &len) == 0)
 		st = jsonw_parse(js, len);
-	if (cache_cursor_get(t, pc->name, &cursor) != 0)
+	if (t && cache_cursor_get(t, pc->name, &cursor) != 0)
 		cursor = 0;
-	cache_event_foreach(t, cursor, backlog_cb, &b);
-	cache_dead_count(t, pc->name, &dead);
+	if (t)
+		cache_event_foreach(t, cursor, backlog_cb, &b);
+	if (t)
+		cache_dead_count(t, pc->name, &dead);
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(pc->name));
 	json_object_object_add(o, "module", json_object_new_string(pc->module));
@@ -1105,12 +1370,21 @@ plugins_print_text(struct query *q, json_object *arr)
 
 /* ------------------------------------------------------------ status */
 
+/* SPEC §6: a source is healthy while it last succeeded less than this
+ * many intervals ago. */
+#define STATUS_STALE_INTERVALS	3
+
 struct counts {
-	struct cache_txn *t;
+	const struct config *cfg;
+	struct cache_txn *t;	/* NULL before the first sync */
 	int64_t	 flags, active, killed, undefined, links, issues;
+	uint64_t first, last;
 	json_object *sources;
 	json_object *plugins;	/* the `plugins` rows: backlogs */
-	json_object *stamps;
+	json_object *stamps;	/* polls.json */
+	json_object *by_type;	/* retained events by type */
+	json_object *problems;	/* why it is not healthy, a line each */
+	int64_t	 now;		/* seconds since the epoch */
 };
 
 static int
@@ -1176,10 +1450,53 @@ status_feed_fields(json_object *o, json_object *stamp)
 }
 
 static int
+count_type(void *arg, uint64_t seq, const char *json, size_t len)
+{
+	struct counts *c = arg;
+	json_object *v;
+	char type[64];
+
+	(void)seq;
+	if (event_type(json, len, type, sizeof(type)) != 0)
+		return 0;
+	if (json_object_object_get_ex(c->by_type, type, &v))
+		return json_object_set_int64(v, json_object_get_int64(v) + 1) ?
+		    0 : ENOMEM;
+	if ((v = json_object_new_int64(1)) == NULL)
+		return ENOMEM;
+	return json_object_object_add(c->by_type, type, v) == 0 ? 0 : ENOMEM;
+}
+
+/*
+ * What polls.json says of source: "last_poll", "last_ok" (when it last
+ * succeeded; a polls.json written before "last_ok" existed still tells
+ * it of a source whose last poll succeeded) and "duration" (seconds).
+ */
+static void
+status_stamp(const struct counts *c, const char *source, json_object *o)
+{
+	json_object *stamp = NULL, *t = NULL, *last = NULL, *dur = NULL, *ok;
+
+	if (c->stamps)
+		json_object_object_get_ex(c->stamps, source, &stamp);
+	if (stamp) {
+		json_object_object_get_ex(stamp, "time", &t);
+		json_object_object_get_ex(stamp, "duration", &dur);
+		if (!json_object_object_get_ex(stamp, "last_ok", &last) &&
+		    json_object_object_get_ex(stamp, "ok", &ok) &&
+		    json_object_get_boolean(ok))
+			last = t;
+	}
+	json_object_object_add(o, "last_poll", json_object_get(t));
+	json_object_object_add(o, "last_ok", json_object_get(last));
+	json_object_object_add(o, "duration", json_object_get(dur));
+}
+
+static int
 status_source(void *arg, const char *source, const char *json, size_t len)
 {
 	struct counts *c = arg;
-	json_object *o, *rec, *stamp, *t;
+	json_object *o, *rec;
 
 	if ((rec = jsonw_parse(json, len)) == NULL)
 		return 0;
@@ -1188,15 +1505,271 @@ status_source(void *arg, const char *source, const char *json, size_t len)
 	json_object_object_foreach(rec, key, val)
 		json_object_object_add(o, key, json_object_get(val));
 	json_object_put(rec);
-	if (c->stamps && json_object_object_get_ex(c->stamps, source, &stamp)
-	    && json_object_object_get_ex(stamp, "time", &t))
-		json_object_object_add(o, "last_poll", json_object_get(t));
-	else
-		json_object_object_add(o, "last_poll", NULL);
+	status_stamp(c, source, o);
 	status_feed_fields(o, c->stamps ? json_object_object_get(c->stamps,
 	    source) : NULL);
 	json_object_array_add(c->sources, o);
 	return 0;
+}
+
+/* The row of a configured source that has no status record yet. */
+static json_object *
+status_never_polled(const struct counts *c, const char *source)
+{
+	json_object *o;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "source", json_object_new_string(source));
+	json_object_object_add(o, "ok", NULL);
+	json_object_object_add(o, "never_polled",
+	    json_object_new_boolean(1));
+	json_object_object_add(o, "error", NULL);
+	json_object_object_add(o, "since", NULL);
+	status_stamp(c, source, o);
+	return o;
+}
+
+static json_object *
+status_row(const struct counts *c, const char *source)
+{
+	json_object *o;
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(c->sources); i++) {
+		o = json_object_array_get_idx(c->sources, i);
+		if (jstr(o, "source") && strcmp(jstr(o, "source"), source) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* An RFC 3339 UTC time as written by view_format_time(); -1 if not one. */
+static int64_t
+status_time(const char *s)
+{
+	struct tm tm;
+	const char *rest;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) ==
+	    NULL || strcmp(rest, "Z") != 0)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+status_problem(struct counts *c, const char *fmt, ...)
+{
+	va_list ap;
+	char line[512];
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	json_object_array_add(c->problems, json_object_new_string(line));
+}
+
+/*
+ * Whether one configured source is healthy (SPEC §6): it succeeded less
+ * than STATUS_STALE_INTERVALS x interval ago.  Marks its row, adding a
+ * "never polled" row when it has none, and names what is wrong.
+ */
+static void
+status_source_health(struct counts *c, const char *source)
+{
+	json_object *o;
+	int64_t last, limit;
+	int healthy;
+
+	limit = (int64_t)STATUS_STALE_INTERVALS * c->cfg->interval;
+	if ((o = status_row(c, source)) == NULL) {
+		if ((o = status_never_polled(c, source)) == NULL)
+			return;
+		json_object_array_add(c->sources, o);
+	}
+	last = status_time(jstr(o, "last_ok"));
+	healthy = last >= 0 && c->now - last < limit;
+	json_object_object_add(o, "healthy", json_object_new_boolean(healthy));
+	if (healthy)
+		return;
+	if (json_object_object_get_ex(o, "never_polled", NULL))
+		status_problem(c, "%s: never polled", source);
+	else if (last < 0)
+		status_problem(c, "%s: never succeeded", source);
+	else
+		status_problem(c, "%s: last succeeded %lld s ago (more than "
+		    "%d x interval = %lld s)", source,
+		    (long long)(c->now - last), STATUS_STALE_INTERVALS,
+		    (long long)limit);
+}
+
+/* Every configured source, then every output, judged (SPEC §6, §10). */
+static void
+status_health(struct counts *c)
+{
+	const struct source *const *src;
+	json_object *o;
+	const char *state;
+	char name[FS_PROJECT_MAX + 16];
+	size_t i;
+
+	for (i = 0; i < c->cfg->nprojects; i++) {
+		snprintf(name, sizeof(name), "split:%s",
+		    c->cfg->projects[i].name);
+		status_source_health(c, name);
+	}
+	for (src = sources; *src; src++)
+		if ((*src)->enabled(c->cfg))
+			status_source_health(c, (*src)->status_name);
+	for (i = 0; i < json_object_array_length(c->plugins); i++) {
+		o = json_object_array_get_idx(c->plugins, i);
+		state = jstr(o, "state");
+		if (state && (strcmp(state, "stuck") == 0 ||
+		    strcmp(state, "crashed") == 0))
+			status_problem(c, "output %s: %s", jstr(o, "name"),
+			    state);
+	}
+}
+
+static void
+counts_release(struct counts *c)
+{
+	json_object_put(c->sources);
+	json_object_put(c->plugins);
+	json_object_put(c->stamps);
+	json_object_put(c->by_type);
+	json_object_put(c->problems);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+status_read_cache(struct counts *c)
+{
+	int rc;
+
+	rc = cache_status_foreach(c->t, status_source, c);
+	if (rc == 0)
+		rc = cache_flag_foreach(c->t, NULL, count_flag, c);
+	if (rc == 0)
+		rc = cache_link_foreach(c->t, NULL, count_link, c);
+	if (rc == 0)
+		rc = cache_issue_foreach(c->t, count_issue, c);
+	if (rc == 0)
+		rc = cache_event_first(c->t, &c->first);
+	if (rc == 0)
+		rc = cache_event_last(c->t, &c->last);
+	if (rc == 0)
+		rc = cache_event_foreach(c->t, 0, count_type, c);
+	return rc;
+}
+
+/* Everything `status` shows; cache is NULL before the first sync. */
+static int
+status_gather(const struct config *cfg, struct cache *cache, struct counts *c)
+{
+	char *stamps;
+	size_t i;
+	int rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->now = (int64_t)time(NULL);
+	c->sources = json_object_new_array();
+	c->plugins = json_object_new_array();
+	c->by_type = json_object_new_object();
+	c->problems = json_object_new_array();
+	if (!c->sources || !c->plugins || !c->by_type || !c->problems) {
+		counts_release(c);
+		return ENOMEM;
+	}
+	if ((stamps = poll_read_stamps(cfg->state_dir)) != NULL)
+		c->stamps = json_tokener_parse(stamps);
+	free(stamps);
+	if (cache != NULL && (rc = cache_read_begin(cache, &c->t)) == 0) {
+		rc = status_read_cache(c);
+		for (i = 0; rc == 0 && i < cfg->nplugins; i++)
+			json_object_array_add(c->plugins, plugin_row(c->t,
+			    &cfg->plugins[i]));
+		cache_read_end(c->t);
+		c->t = NULL;
+	} else if (cache == NULL)
+		for (i = 0; i < cfg->nplugins; i++)
+			json_object_array_add(c->plugins, plugin_row(NULL,
+			    &cfg->plugins[i]));
+	if (rc != 0) {
+		counts_release(c);
+		return rc;
+	}
+	status_health(c);
+	return 0;
+}
+
+static json_object *
+status_object(const struct counts *c)
+{
+	json_object *o, *v;
+
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(o, "state_dir",
+	    json_object_new_string(c->cfg->state_dir));
+	json_object_object_add(o, "healthy", json_object_new_boolean(
+	    json_object_array_length(c->problems) == 0));
+	json_object_object_add(o, "problems", json_object_get(c->problems));
+	json_object_object_add(o, "interval",
+	    json_object_new_int(c->cfg->interval));
+	json_object_object_add(o, "sources", json_object_get(c->sources));
+	v = json_object_new_object();
+	json_object_object_add(v, "total", json_object_new_int64(c->flags));
+	json_object_object_add(v, "active", json_object_new_int64(c->active));
+	json_object_object_add(v, "killed", json_object_new_int64(c->killed));
+	json_object_object_add(v, "undefined",
+	    json_object_new_int64(c->undefined));
+	json_object_object_add(o, "flags", v);
+	json_object_object_add(o, "links", json_object_new_int64(c->links));
+	json_object_object_add(o, "issues", json_object_new_int64(c->issues));
+	v = json_object_new_object();
+	json_object_object_add(v, "first",
+	    json_object_new_int64((int64_t)c->first));
+	json_object_object_add(v, "last",
+	    json_object_new_int64((int64_t)c->last));
+	json_object_object_add(v, "by_type", json_object_get(c->by_type));
+	json_object_object_add(o, "events", v);
+	json_object_object_add(o, "plugins", json_object_get(c->plugins));
+	return o;
+}
+
+int
+query_status_json(const struct config *cfg, struct cache *cache,
+    json_object **out)
+{
+	struct counts c;
+	int rc;
+
+	*out = NULL;
+	if ((rc = status_gather(cfg, cache, &c)) != 0)
+		return rc;
+	if ((*out = status_object(&c)) == NULL)
+		rc = ENOMEM;
+	counts_release(&c);
+	return rc;
+}
+
+int
+query_doc_status(const struct config *cfg, struct cache *cache,
+    struct buf *out)
+{
+	json_object *o;
+	int rc;
+
+	if ((rc = query_status_json(cfg, cache, &o)) != 0)
+		return rc;
+	if ((rc = buf_puts(out, json_object_to_json_string_ext(o,
+	    JSON_FLAGS))) == 0)
+		rc = buf_putc(out, '\n');
+	json_object_put(o);
+	return rc;
 }
 
 /* Skipped items, after the counts in DETAIL (a held deletion is the
@@ -1253,9 +1826,33 @@ status_print_skipped(struct query *q, struct counts *c)
 	table_free(tab);
 }
 
+static const char *
+status_state_word(json_object *o)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(o, "never_polled", NULL))
+		return "never polled";
+	json_object_object_get_ex(o, "ok", &v);
+	return json_object_get_boolean(v) ? "ok" : "FAILED";
+}
+
 static void
-status_print_text(struct query *q, struct counts *c, uint64_t first,
-    uint64_t last)
+status_print_health(struct query *q, struct counts *c)
+{
+	size_t i, n = json_object_array_length(c->problems);
+
+	fprintf(q->out, "healthy %s\n", n == 0 ? "yes" : "no");
+	for (i = 0; i < n; i++) {
+		fputs("        ", q->out);
+		put_vis(q->out, json_object_get_string(
+		    json_object_array_get_idx(c->problems, i)));
+		fputc('\n', q->out);
+	}
+}
+
+static void
+status_print_text(struct query *q, struct counts *c)
 {
 	struct table *tab;
 	json_object *o, *v;
@@ -1286,10 +1883,8 @@ status_print_text(struct query *q, struct counts *c, uint64_t first,
 			    json_object_get_int64(json_object_object_get(o,
 			    "unmatched_more")));
 		status_detail_more(o, &detail);
-		json_object_object_get_ex(o, "ok", &v);
-		table_add(tab, jstr(o, "source"), json_object_get_boolean(v) ?
-		    "ok" : "FAILED", jstr(o, "since"), jstr(o, "last_poll"),
-		    detail.data);
+		table_add(tab, jstr(o, "source"), status_state_word(o),
+		    jstr(o, "since"), jstr(o, "last_poll"), detail.data);
 	}
 	table_print(tab, q->out);
 	table_free(tab);
@@ -1300,91 +1895,45 @@ status_print_text(struct query *q, struct counts *c, uint64_t first,
 	    (long long)c->flags, (long long)c->active, (long long)c->killed,
 	    (long long)c->undefined, (long long)c->links,
 	    (long long)c->issues);
-	if (last)
+	if (c->last)
 		fprintf(q->out, "seq %llu-%llu retained\n",
-		    (unsigned long long)first, (unsigned long long)last);
+		    (unsigned long long)c->first, (unsigned long long)c->last);
 	else
 		fprintf(q->out, "none yet\n");
+	status_print_health(q, c);
 }
 
+/* q->c is NULL before the first sync: every source is then "never polled". */
 int
 query_status(struct query *q, int argc, char **argv)
 {
 	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
 	struct counts c;
-	json_object *o, *ev;
-	uint64_t first = 0, last = 0;
-	char *pos[1], *stamps;
-	size_t npos, i;
+	struct buf doc;
+	char *pos[1];
+	size_t npos;
 	int rc;
 
 	if ((rc = args_parse("status", argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
-	memset(&c, 0, sizeof(c));
-	c.sources = json_object_new_array();
-	c.plugins = json_object_new_array();
-	if ((stamps = poll_read_stamps(q->cfg->state_dir)) != NULL)
-		c.stamps = json_tokener_parse(stamps);
-	free(stamps);
-	if ((rc = cache_read_begin(q->c, &c.t)) == 0) {
-		rc = cache_status_foreach(c.t, status_source, &c);
-		if (rc == 0)
-			rc = cache_flag_foreach(c.t, NULL, count_flag, &c);
-		if (rc == 0)
-			rc = cache_link_foreach(c.t, NULL, count_link, &c);
-		if (rc == 0)
-			rc = cache_issue_foreach(c.t, count_issue, &c);
-		if (rc == 0)
-			rc = cache_event_first(c.t, &first);
-		if (rc == 0)
-			rc = cache_event_last(c.t, &last);
-		for (i = 0; rc == 0 && i < q->cfg->nplugins; i++)
-			json_object_array_add(c.plugins, plugin_row(c.t,
-			    &q->cfg->plugins[i]));
-		cache_read_end(c.t);
-	}
-	if (rc != 0) {
-		fprintf(stderr, "flagsync status: %s\n", fs_strerror(rc));
-		json_object_put(c.sources);
-		json_object_put(c.stamps);
-		return EXIT_RUNTIME;
-	}
 	if (q->json) {
-		o = json_object_new_object();
-		json_object_object_add(o, "state_dir",
-		    json_object_new_string(q->cfg->state_dir));
-		json_object_object_add(o, "sources", json_object_get(c.sources));
-		ev = json_object_new_object();
-		json_object_object_add(ev, "total", json_object_new_int64(c.flags));
-		json_object_object_add(ev, "active",
-		    json_object_new_int64(c.active));
-		json_object_object_add(ev, "killed",
-		    json_object_new_int64(c.killed));
-		json_object_object_add(ev, "undefined",
-		    json_object_new_int64(c.undefined));
-		json_object_object_add(o, "flags", ev);
-		json_object_object_add(o, "links", json_object_new_int64(c.links));
-		json_object_object_add(o, "issues",
-		    json_object_new_int64(c.issues));
-		ev = json_object_new_object();
-		json_object_object_add(ev, "first",
-		    json_object_new_int64((int64_t)first));
-		json_object_object_add(ev, "last",
-		    json_object_new_int64((int64_t)last));
-		json_object_object_add(o, "events", ev);
-		json_object_object_add(o, "plugins", json_object_get(c.plugins));
-		json_print(q->out, o);
-		json_object_put(o);
-	} else {
-		status_print_text(q, &c, first, last);
+		/* the very document GET /healthz answers with */
+		buf_init(&doc, 0);
+		if ((rc = query_doc_status(q->cfg, q->c, &doc)) == 0)
+			rc = query_put_doc(q, &doc);
+		buf_release(&doc);
+	} else if ((rc = status_gather(q->cfg, q->c, &c)) == 0) {
+		status_print_text(q, &c);
 		if (json_object_array_length(c.plugins)) {
 			fputc('\n', q->out);
 			plugins_print_text(q, c.plugins);
 		}
+		counts_release(&c);
 	}
-	json_object_put(c.sources);
-	json_object_put(c.stamps);
-	json_object_put(c.plugins);
+	if (rc != 0) {
+		fprintf(stderr, "flagsync status: %s\n", fs_strerror(rc));
+		return EXIT_RUNTIME;
+	}
 	return 0;
 }
 

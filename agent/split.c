@@ -30,6 +30,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "split.h"
 #include "utf8.h"
 
@@ -175,6 +176,7 @@ split_client_create(struct split_client **out, const struct split_options *o)
 	ho.ca_file = o->ca_file;
 	ho.max_body = o->max_body;
 	ho.cancel = o->cancel;
+	ho.api = METRICS_API_ADMIN;
 	if ((rc = http_client_create(&sc->hc, &ho)) != 0)
 		goto client_free;
 	sc->backoff_base_ms = o->backoff_base_ms > 0 ?
@@ -417,6 +419,7 @@ split_wait_429(struct split_client *sc, struct split_try *t, const char *url,
 	t->waited_ms += ms;
 	log_info("split: GET %s: rate limited (429), waiting %lld ms (%s; "
 	    "%d of %d)", url, (long long)ms, why, t->waits, SPLIT_MAX_429);
+	metrics_count_wait(METRICS_API_ADMIN, ms);
 	if (http_sleep_ms(ms, sc->cancel) != 0) {
 		snprintf(err, errlen, "GET %s: canceled while rate limited",
 		    url);

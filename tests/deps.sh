@@ -7,6 +7,7 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config \
 libcurl4-openssl-dev libjson-c-dev liblmdb-dev lmdb-utils libyaml-dev \
 libinih-dev libcmocka-dev python3 curl jq util-linux \
+libmicrohttpd-dev \
 clang libclang-rt-14-dev"
 missing=
 for p in $PKGS; do

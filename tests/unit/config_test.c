@@ -370,7 +370,7 @@ test_unknown_section(void **state)
 	(void)state;
 	expect_error(PROJECT "[agent]\n\n[agnet]\ninterval = 5\n", 5,
 	    "[agnet]: unknown section; known: agent, split, links, jira, "
-	    "project NAME, plugin NAME");
+	    "project NAME, plugin NAME, http");
 	expect_error(PROJECT "[agent extra]\n", 3,
 	    "[agent extra]: [agent] takes no name");
 	expect_error(PROJECT "[project]\n", 3,
@@ -1045,6 +1045,60 @@ test_err_buffer(void **state)
 	config_free(NULL);
 }
 
+/* [http] (SPEC §10): off by default; listen is HOST:PORT or [IPV6]:PORT;
+ * token_file is a secret file like the others. */
+static void
+test_http(void **state)
+{
+	char path[PATH_MAX], text[1024], msg[PATH_MAX * 2];
+	struct config *cfg;
+
+	(void)state;
+	cfg = expect_ok(PROJECT);
+	assert_null(cfg->http_listen);
+	assert_null(cfg->http_token);
+	config_free(cfg);
+
+	cfg = expect_ok(PROJECT "[http]\nlisten = 127.0.0.1:9464\n");
+	assert_string_equal(cfg->http_listen, "127.0.0.1:9464");
+	config_free(cfg);
+	cfg = expect_ok(PROJECT "[http]\nlisten = [::1]:0\n");
+	assert_string_equal(cfg->http_listen, "[::1]:0");
+	config_free(cfg);
+	cfg = expect_ok(PROJECT "[http]\nlisten = localhost:65535\n");
+	config_free(cfg);
+
+	expect_error(PROJECT "[http]\nlisten = 9464\n", 4,
+	    "[http] listen: \"9464\" is not HOST:PORT or [IPV6]:PORT "
+	    "(e.g. 127.0.0.1:9464)");
+	expect_error(PROJECT "[http]\nlisten = ::1:9464\n", 4,
+	    "[http] listen: \"::1:9464\" is not HOST:PORT or [IPV6]:PORT "
+	    "(e.g. 127.0.0.1:9464)");
+	expect_error(PROJECT "[http]\nlisten = []:80\n", 4,
+	    "[http] listen: \"[]:80\" is not HOST:PORT or [IPV6]:PORT "
+	    "(e.g. 127.0.0.1:9464)");
+	expect_error(PROJECT "[http]\nlisten = 127.0.0.1:65536\n", 4,
+	    "[http] listen: \"127.0.0.1:65536\": the port is not a number "
+	    "from 0 to 65535");
+	expect_error(PROJECT "[http]\nlisten = 127.0.0.1:\n", 4,
+	    "[http] listen: \"127.0.0.1:\": the port is not a number "
+	    "from 0 to 65535");
+	expect_error(PROJECT "[http]\ntoken = x\n", 4,
+	    "[http] token: unknown key; [http] takes listen, token_file");
+
+	write_file(tmp_path(path, sizeof(path), "http-token"), "tok-123\n",
+	    0600);
+	fmt(text, sizeof(text), PROJECT "[http]\nlisten = 127.0.0.1:0\n"
+	    "token_file = %s\n", path);
+	cfg = expect_ok(text);
+	assert_string_equal(cfg->http_token, "tok-123");
+	config_free(cfg);
+	write_file(path, "", 0600);
+	fmt(msg, sizeof(msg), "[http] token_file: cannot read %s: empty",
+	    path);
+	expect_error(text, 5, msg);
+}
+
 int
 main(void)
 {
@@ -1072,6 +1126,7 @@ main(void)
 		cmocka_unit_test_setup(test_plugin_keys, test_setup),
 		cmocka_unit_test_setup(test_sample_file, test_setup),
 		cmocka_unit_test_setup(test_err_buffer, test_setup),
+		cmocka_unit_test_setup(test_http, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
