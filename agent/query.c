@@ -20,6 +20,7 @@
 #include "array.h"
 #include "buf.h"
 #include "cli.h"
+#include "clock.h"
 #include "commit.h"
 #include "deliver.h"
 #include "error.h"
@@ -1674,7 +1675,7 @@ status_gather(const struct config *cfg, struct cache *cache, struct counts *c)
 
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
-	c->now = (int64_t)time(NULL);
+	c->now = clock_now_ms() / 1000;
 	c->sources = json_object_new_array();
 	c->plugins = json_object_new_array();
 	c->by_type = json_object_new_object();
