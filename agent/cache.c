@@ -53,6 +53,7 @@ struct cache_txn {
 	MDB_txn			*txn;
 	MDB_dbi			 meta, flags, links, issues, events, status;
 	MDB_dbi			 cursors, dead, kv;
+	MDB_dbi			 findings;
 	int			 write;
 	int			 dirty;	/* a put or del changed something */
 	int			 full;	/* a put or del hit MDB_MAP_FULL */
@@ -64,6 +65,7 @@ struct cache {
 	MDB_env			*env;
 	MDB_dbi			 meta, flags, links, issues, events, status;
 	MDB_dbi			 cursors, dead, kv;
+	MDB_dbi			 findings;
 	int			 rdonly;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
@@ -87,6 +89,8 @@ struct visit {
 	cache_cursor_cb	 cursor;
 	cache_dead_cb	 dead;
 	cache_kv_cb	 kv;
+	cache_finding_cb finding;
+	int		 nparts;	/* finding: parts of each key */
 	void		*arg;
 };
 
@@ -279,6 +283,7 @@ txn_init(struct cache_txn *t, struct cache *c, int write)
 	t->cursors = c->cursors;
 	t->dead = c->dead;
 	t->kv = c->kv;
+	t->findings = c->findings;
 }
 
 /* Begins and registers t->txn, adopting once a map grown elsewhere. */
@@ -1169,7 +1174,8 @@ open_dbis(struct cache_txn *t, unsigned int flags)
 		return rc;
 	if ((rc = open_dbi_late(t, "cursors", flags, &t->c->cursors)) != 0 ||
 	    (rc = open_dbi_late(t, "dead", flags, &t->c->dead)) != 0 ||
-	    (rc = open_dbi_late(t, "kv", flags, &t->c->kv)) != 0)
+	    (rc = open_dbi_late(t, "kv", flags, &t->c->kv)) != 0 ||
+	    (rc = open_dbi_late(t, "findings", flags, &t->c->findings)) != 0)
 		return rc;
 	return 0;
 }
@@ -2283,4 +2289,91 @@ cache_kv_foreach(struct cache_txn *t, const char *instance, cache_kv_cb cb,
 	if ((rc = key_join(&k, &instance, 1, 1)) != 0)
 		return rc;
 	return walk(t, t->kv, &k, k.len, 0, visit_kv, &vis);
+}
+
+/* Findings (findings.c): keys of string parts, opaque values. */
+
+#define CACHE_FINDING_PARTS	8
+
+static int
+visit_finding(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[CACHE_FINDING_PARTS];
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, vis->nparts)) != 0)
+		return rc;
+	return vis->finding(vis->arg, p, v->mv_data, v->mv_size);
+}
+
+int
+cache_finding_get(struct cache_txn *t, const char *const *parts, int n,
+    const void **val, size_t *len)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (val == NULL || len == NULL || n < 1 || n > CACHE_FINDING_PARTS)
+		return EINVAL;
+	if ((rc = key_join(&k, parts, n, 0)) != 0)
+		return rc;
+	if ((rc = txn_get(t, t->findings, &k, &v)) != 0)
+		return rc;
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+cache_finding_put(struct cache_txn *t, const char *const *parts, int n,
+    const void *val, size_t len)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((val == NULL && len > 0) || n < 1 || n > CACHE_FINDING_PARTS)
+		return EINVAL;
+	if ((rc = key_join(&k, parts, n, 0)) != 0)
+		return rc;
+	return txn_put_changed(t, t->findings, &k, val, len);
+}
+
+int
+cache_finding_del(struct cache_txn *t, const char *const *parts, int n)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (n < 1 || n > CACHE_FINDING_PARTS)
+		return EINVAL;
+	if ((rc = key_join(&k, parts, n, 0)) != 0)
+		return rc;
+	rc = txn_del(t, t->findings, &k);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
+int
+cache_finding_foreach(struct cache_txn *t, const char *const *prefix,
+    int nprefix, int nparts, cache_finding_cb cb, void *arg)
+{
+	struct visit vis = { .finding = cb, .nparts = nparts, .arg = arg };
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL || nprefix < 1 || nparts < nprefix ||
+	    nparts > CACHE_FINDING_PARTS)
+		return EINVAL;
+	if ((rc = key_join(&k, prefix, nprefix, 1)) != 0)
+		return rc;
+	return walk(t, t->findings, &k, k.len, 0, visit_finding, &vis);
 }

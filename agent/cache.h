@@ -12,6 +12,8 @@
  *   cursors "INSTANCE" -> u64 last seq the output plugin instance took
  *   dead    "INSTANCE\0" u64 big-endian seq -> dead letter JSON text
  *   kv      "INSTANCE\0KEY" -> a plugin instance's private value
+ *   findings "KIND\0..." -> findings.c's records (open and closed
+ *           findings, the state each flag is in since when)
  * The cache knows nothing of HTTP and does not interpret records or JSON,
  * save an event's leading time (cache_event_time()).
  *
@@ -230,6 +232,24 @@ typedef int (*cache_kv_cb)(void *arg, const char *key, const void *val,
 /* The keys of one instance, in key order. */
 int	cache_kv_foreach(struct cache_txn *t, const char *instance,
 	    cache_kv_cb cb, void *arg);
+
+/*
+ * Findings (findings.h owns the layout): keys of n non-empty string
+ * parts (at most 8), values opaque.  get and del: FS_ENOTFOUND when
+ * absent; put writes only when the value differs.  foreach walks, in
+ * key order, the keys that start with the nprefix parts of prefix,
+ * handing cb each key split into nparts parts (FS_EDAMAGED when a key
+ * has another number).
+ */
+typedef int (*cache_finding_cb)(void *arg, const char *const *parts,
+	    const void *val, size_t len);
+int	cache_finding_get(struct cache_txn *t, const char *const *parts, int n,
+	    const void **val, size_t *len);
+int	cache_finding_put(struct cache_txn *t, const char *const *parts, int n,
+	    const void *val, size_t len);
+int	cache_finding_del(struct cache_txn *t, const char *const *parts, int n);
+int	cache_finding_foreach(struct cache_txn *t, const char *const *prefix,
+	    int nprefix, int nparts, cache_finding_cb cb, void *arg);
 
 /*
  * For tests only: when non-zero, cache_open() uses this initial map size

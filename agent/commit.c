@@ -19,6 +19,7 @@
 #include "diff.h"
 #include "error.h"
 #include "event.h"
+#include "findings.h"
 #include "jsonw.h"
 #include "log.h"
 #include "skipped.h"
@@ -982,6 +983,30 @@ apply_status(struct cache_txn *t, struct apply *a)
 	return rc;
 }
 
+struct apply_txn {
+	struct cache_txn *t;
+	struct apply *a;
+};
+
+static int
+emit_finding(void *arg, struct event *ev)
+{
+	struct apply_txn *at = arg;
+
+	return emit(at->t, at->a, ev);
+}
+
+/* After everything else of the cycle, so its findings see it all. */
+static int
+apply_findings(struct cache_txn *t, struct apply *a)
+{
+	struct apply_txn at = { t, a };
+
+	if (a->cs->findings == NULL)
+		return 0;
+	return findings_eval(t, a->cs->findings, a->time, emit_finding, &at);
+}
+
 static int
 apply_all(struct cache_txn *t, struct apply *a)
 {
@@ -1016,6 +1041,8 @@ apply_all(struct cache_txn *t, struct apply *a)
 	}
 	if (a->last && rc == 0)
 		rc = apply_status(t, a);
+	if (a->last && rc == 0)
+		rc = apply_findings(t, a);
 	return rc;
 }
 

@@ -27,6 +27,8 @@
 #include "cache.h"
 #include "linkset.h"
 
+struct findings_conf;
+
 struct cs_flag {
 	char	*project;
 	char	*flag;
@@ -76,6 +78,8 @@ struct changeset {
 	size_t	 nstatus, capstatus;
 	struct cs_env *envs;	/* primary environment per project */
 	size_t	 nenvs, capenvs;
+	/* [findings]: evaluated in the last transaction; NULL: none */
+	const struct findings_conf *findings;
 };
 
 /* Where a changeset stood, to roll back what a failed source added. */

@@ -34,6 +34,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "findings.h"
 #include "error.h"
 #include "array.h"
 #include "log.h"
@@ -66,6 +67,7 @@ enum cfg_sect {
 	SECT_PROJECT,
 	SECT_PLUGIN,
 	SECT_HTTP,
+	SECT_FINDINGS,
 	SECT_COUNT
 };
 
@@ -168,6 +170,8 @@ static int	cfg_set_sdk_key_file(struct cfg_parse *,
 		    const struct cfg_key *, void *, const char *);
 static int	cfg_set_listen(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	cfg_set_ignore(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 
 #define CFG_OFF(f)	offsetof(struct config, f)
 
@@ -244,21 +248,30 @@ static const struct cfg_key cfg_http_keys[] = {
 	{ NULL, NULL, 0, 0, 0 }
 };
 
+static const struct cfg_key cfg_findings_keys[] = {
+	{ "done_grace", cfg_set_duration, CFG_OFF(findings_done_grace), 0, 0 },
+	{ "stale_after", cfg_set_duration, CFG_OFF(findings_stale_after),
+	    0, 0 },
+	{ "ignore", cfg_set_ignore, CFG_OFF(findings_ignore), 0, 0 },
+	{ NULL, NULL, 0, 0, 0 }
+};
+
 /* keyline[][] has room for every table. */
 #define CFG_FITS(tab)	(sizeof(tab) / sizeof(tab[0]) - 1 <= CFG_MAXKEYS)
 _Static_assert(CFG_FITS(cfg_agent_keys) && CFG_FITS(cfg_split_keys) &&
     CFG_FITS(cfg_links_keys) && CFG_FITS(cfg_jira_keys) &&
     CFG_FITS(cfg_project_keys) && CFG_FITS(cfg_plugin_keys) &&
-    CFG_FITS(cfg_http_keys),
+    CFG_FITS(cfg_http_keys) && CFG_FITS(cfg_findings_keys),
     "raise CFG_MAXKEYS");
 
 static const struct cfg_key *const cfg_keys[SECT_COUNT] = {
 	NULL, cfg_agent_keys, cfg_split_keys, cfg_links_keys, cfg_jira_keys,
-	cfg_project_keys, cfg_plugin_keys, cfg_http_keys
+	cfg_project_keys, cfg_plugin_keys, cfg_http_keys, cfg_findings_keys
 };
 
 static const char *const cfg_sect_names[SECT_COUNT] = {
-	NULL, "agent", "split", "links", "jira", "project", "plugin", "http"
+	NULL, "agent", "split", "links", "jira", "project", "plugin", "http",
+	"findings"
 };
 
 static const struct cfg_secret_src cfg_secret_srcs[SECRET_COUNT] = {
@@ -610,6 +623,33 @@ bad:
 	    cfg_hash_hint(value));
 }
 
+/* [findings] ignore: a glob list, each naming at least one finding type. */
+static int
+cfg_set_ignore(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	char glob[64];
+	const char *s;
+	size_t len;
+
+	for (s = value; *s; s += len) {
+		s += strspn(s, ", \t");
+		if ((len = strcspn(s, ", \t")) == 0)
+			break;
+		if (len >= sizeof(glob))
+			return cfg_keyerr(p, k->name, "\"%.*s\" is too long "
+			    "for a finding type", (int)len, s);
+		memcpy(glob, s, len);
+		glob[len] = '\0';
+		if (!finding_glob_known(glob))
+			return cfg_keyerr(p, k->name, "\"%s\" matches no "
+			    "finding type; known: done-but-partial, "
+			    "fully-rolled-out, killed-long, unlinked, "
+			    "issue-missing, flag-gone", cfg_show(p, glob));
+	}
+	return cfg_strset(p, (char **)(void *)((char *)base + k->off), value);
+}
+
 static int
 cfg_set_log_level(struct cfg_parse *p, const struct cfg_key *k, void *base,
     const char *value)
@@ -942,7 +982,8 @@ cfg_section_check(struct cfg_parse *p, const char *hdr, enum cfg_sect kind,
 {
 	if (kind == SECT_NONE)
 		return cfg_errx(p, p->lineno, "[%s]: unknown section; known: "
-		    "agent, split, links, jira, project NAME, plugin NAME, http",
+		    "agent, split, links, jira, project NAME, plugin NAME, http, "
+		    "findings",
 		    hdr);
 	if (kind == SECT_PROJECT || kind == SECT_PLUGIN) {
 		if (*name == '\0')
@@ -976,6 +1017,8 @@ cfg_section_open(struct cfg_parse *p, char *hdr)
 	kind = cfg_sect_lookup(hdr, typelen);
 	if ((rc = cfg_section_check(p, hdr, kind, name)) != 0)
 		return rc;
+	if (kind == SECT_FINDINGS)
+		p->cfg->findings = 1;	/* an empty one takes the defaults */
 	if (kind == SECT_PROJECT)
 		rc = cfg_project_add(p, name);
 	else if (kind == SECT_PLUGIN)
@@ -1740,6 +1783,8 @@ cfg_create(const char *path)
 	cfg->split_tags = 1;
 	cfg->split_description = 1;
 	cfg->jira_timeout = 30;
+	cfg->findings_done_grace = FINDING_DONE_GRACE;
+	cfg->findings_stale_after = FINDING_STALE_AFTER;
 	return cfg;
 }
 
@@ -1825,6 +1870,7 @@ config_free(struct config *cfg)
 	free(cfg->links_file);
 	free(cfg->jira_field);
 	free(cfg->jira_jql);
+	free(cfg->findings_ignore);
 	free(cfg->jira_url);
 	free(cfg->jira_email);
 	cfg_wipe_free(cfg->jira_api_token);

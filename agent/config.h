@@ -113,6 +113,12 @@ struct config {
 	/* [http] (SPEC §10): off while http_listen is NULL */
 	char	*http_listen;		/* HOST:PORT or [IPV6]:PORT */
 	char	*http_token;		/* secret: bearer token for /v1/, or NULL */
+
+	/* [findings] (SPEC §11): off unless the section is there */
+	int	 findings;		/* bool: the section exists */
+	int64_t	 findings_done_grace;	/* seconds, default 14 days */
+	int64_t	 findings_stale_after;	/* seconds, default 30 days */
+	char	*findings_ignore;	/* glob list of finding types, or NULL */
 };
 
 /*

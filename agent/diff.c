@@ -21,6 +21,8 @@ static const char *const event_names[EV_COUNT] = {
 	[EV_FLAG_UPDATED] = "flag.updated",
 	[EV_LINK_ADDED] = "link.added",
 	[EV_LINK_REMOVED] = "link.removed",
+	[EV_FINDING_OPENED] = "finding.opened",
+	[EV_FINDING_CLOSED] = "finding.closed",
 };
 
 const char *

@@ -27,6 +27,8 @@ enum event_type {
 	EV_FLAG_UPDATED,
 	EV_LINK_ADDED,
 	EV_LINK_REMOVED,
+	EV_FINDING_OPENED,	/* findings.h: a finding starts to hold */
+	EV_FINDING_CLOSED,	/* ... and stops */
 	EV_COUNT
 };
 

@@ -62,6 +62,23 @@ event_add_link(json_object *o, const struct event *ev)
 	return jsonw_put(o, "sources", jsonw_strv(ev->sources, ev->nsources));
 }
 
+/* A finding event: what holds and since when, and the flag as it is. */
+static int
+event_add_finding(json_object *o, const struct event *ev)
+{
+	char since[32];
+	int rc;
+
+	view_format_time(ev->since, since);
+	if ((rc = jsonw_str(o, "finding", ev->finding)) != 0 ||
+	    (rc = jsonw_str(o, "issue", ev->issue)) != 0 ||
+	    (rc = jsonw_str(o, "since", since)) != 0 ||
+	    (rc = jsonw_str(o, "detail", ev->detail)) != 0)
+		return rc;
+	return event_json_view(o, "after", ev->after, ev->issues,
+	    ev->nissues);
+}
+
 int
 event_format(const struct event *ev, struct buf *out)
 {
@@ -78,6 +95,9 @@ event_format(const struct event *ev, struct buf *out)
 		goto doc_put;
 	if (ev->type == EV_LINK_ADDED || ev->type == EV_LINK_REMOVED)
 		rc = event_add_link(doc, ev);
+	else if (ev->type == EV_FINDING_OPENED ||
+	    ev->type == EV_FINDING_CLOSED)
+		rc = event_add_finding(doc, ev);
 	else
 		rc = event_add_flag(doc, ev);
 	if (rc != 0)

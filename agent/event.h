@@ -38,6 +38,12 @@ struct event {
 	const char *const *sources;	/* link events: source names */
 	size_t	 nsources;
 	int	 replay;		/* adds "replay": true when set */
+	/* finding events (findings.h): "finding" is the type, "issue" the
+	 * issue or null, "since" when it began to hold, "after" the flag
+	 * view when the flag exists, "detail" a few words (or NULL) */
+	const char *finding;
+	int64_t	 since;
+	const char *detail;
 };
 
 /* Appends the one-line JSON document of ev to out (no newline). */

@@ -19,6 +19,7 @@
 #include "commit.h"
 #include "error.h"
 #include "feed.h"
+#include "findings.h"
 #include "jsonw.h"
 #include "keys.h"
 #include "maxlen.h"
@@ -1717,6 +1718,8 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	struct split_client *sc = NULL;
 	struct source_env env;
 	struct changeset cs;
+	struct findings_conf fc = { cfg->findings_done_grace,
+	    cfg->findings_stale_after, cfg->findings_ignore };
 	struct stamp st;
 	struct keys keys;
 	char err[512];
@@ -1742,6 +1745,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	changeset_init(&cs);
 	cs.time = clock_now_ms();
 	cs.cancel = cancel;
+	cs.findings = cfg->findings ? &fc : NULL;
 	if ((rc = changeset_spill(&cs, cfg->state_dir)) != 0)
 		log_warnx("cannot make a spill file in %s: %s; keeping the "
 		    "changes in memory", cfg->state_dir, strerror(rc));

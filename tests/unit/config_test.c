@@ -370,7 +370,7 @@ test_unknown_section(void **state)
 	(void)state;
 	expect_error(PROJECT "[agent]\n\n[agnet]\ninterval = 5\n", 5,
 	    "[agnet]: unknown section; known: agent, split, links, jira, "
-	    "project NAME, plugin NAME, http");
+	    "project NAME, plugin NAME, http, findings");
 	expect_error(PROJECT "[agent extra]\n", 3,
 	    "[agent extra]: [agent] takes no name");
 	expect_error(PROJECT "[project]\n", 3,
@@ -1099,6 +1099,38 @@ test_http(void **state)
 	expect_error(text, 5, msg);
 }
 
+/* [findings]: off without the section, defaults when empty, checked keys. */
+static void
+test_findings(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = expect_ok(PROJECT);
+	assert_int_equal(cfg->findings, 0);
+	config_free(cfg);
+	cfg = expect_ok(PROJECT "[findings]\n");
+	assert_int_equal(cfg->findings, 1);
+	assert_int_equal(cfg->findings_done_grace, 14 * 86400);
+	assert_int_equal(cfg->findings_stale_after, 30 * 86400);
+	assert_null(cfg->findings_ignore);
+	config_free(cfg);
+	cfg = expect_ok(PROJECT "[findings]\ndone_grace = 3d\n"
+	    "stale_after = 12h\nignore = unlinked, killed-*\n");
+	assert_int_equal(cfg->findings_done_grace, 3 * 86400);
+	assert_int_equal(cfg->findings_stale_after, 12 * 3600);
+	assert_string_equal(cfg->findings_ignore, "unlinked, killed-*");
+	config_free(cfg);
+	expect_error(PROJECT "[findings]\nignore = unlinked, stale\n", 4,
+	    "[findings] ignore: \"stale\" matches no finding type; known: "
+	    "done-but-partial, fully-rolled-out, killed-long, unlinked, "
+	    "issue-missing, flag-gone");
+	expect_error_part(PROJECT "[findings]\nstale_after = soon\n", 4,
+	    "[findings] stale_after: \"soon\" is not a duration");
+	expect_error_part(PROJECT "[findings]\ngrace = 1d\n", 4,
+	    "unknown key; [findings] takes done_grace, stale_after, ignore");
+}
+
 int
 main(void)
 {
@@ -1127,6 +1159,7 @@ main(void)
 		cmocka_unit_test_setup(test_sample_file, test_setup),
 		cmocka_unit_test_setup(test_err_buffer, test_setup),
 		cmocka_unit_test_setup(test_http, test_setup),
+		cmocka_unit_test_setup(test_findings, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

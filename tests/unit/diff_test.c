@@ -384,7 +384,7 @@ test_event_names(void **state)
 		"flag.restored", "flag.rollout_changed", "flag.rules_changed",
 		"flag.default_treatment_changed", "flag.traffic_changed",
 		"flag.treatments_changed", "flag.updated", "link.added",
-		"link.removed",
+		"link.removed", "finding.opened", "finding.closed",
 	};
 	int t;
 

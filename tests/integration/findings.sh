@@ -1,0 +1,160 @@
+#!/bin/sh
+# Flag-hygiene findings (SPEC §11) driven through time with
+# FLAGSYNC_TEST_NOW: none without [findings]; fully-rolled-out after
+# stale_after and closed when the flag changes; killed-long; unlinked;
+# flag-gone from links.yaml; ignore; a restart never reopens.
+. "$SRCDIR/tests/integration/lib.sh"
+
+needs_test_hooks
+sim_start --state "$SRCDIR/tests/integration/base-state.json"
+cat >"$T/links.yaml" <<'YAML'
+links:
+  - flag: old_banner
+    issues: [OPS-5]
+  - flag: promo_banner
+    issues: [MKT-3]
+YAML
+LINKS="[links]
+file = $T/links.yaml"
+DAY=86400000
+T0=1767225600000		# 2026-01-01T00:00:00Z
+at() { FLAGSYNC_TEST_NOW=$((T0 + $1 * DAY)); export FLAGSYNC_TEST_NOW; }
+
+# "type finding project/flag issue" of the finding events after SEQ.
+findings_since() {
+	fs events --since "$1" --json |
+	    jq -r 'select(.type | startswith("finding.")) |
+	    [.type, .finding, .project + "/" + .flag, (.issue // "-")] | join(" ")' |
+	    sort
+}
+
+# promo_banner: active at 50%, named by links.yaml, no Split link.
+sim POST flag '{"ws":"Default","flag":"promo_banner","definition":{"defaultRule":[{"treatment":"on","size":50},{"treatment":"off","size":50}]}}' >/dev/null
+
+# Without [findings]: nothing, for existing users.
+write_config "$LINKS"
+at 0
+fs sync >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
+check_eq "without [findings]: no finding event" "" "$(findings_since 0)"
+
+# An empty [findings] takes the defaults.
+write_config "$LINKS
+[findings]"
+at 1
+s=$(last_seq)
+fs sync >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
+check_eq "empty [findings]: nothing timed is due yet" "" "$(findings_since "$s")"
+
+# unlinked: take promo_banner out of links.yaml.
+cat >"$T/links.yaml" <<'YAML'
+links:
+  - flag: old_banner
+    issues: [OPS-5]
+  - flag: ghost_flag
+    issues: [OPS-9]
+YAML
+at 2
+s=$(last_seq)
+fs sync >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
+check_eq "unlinked opens; flag-gone opens for a links.yaml flag that does not exist" \
+"finding.opened flag-gone Default/ghost_flag OPS-9
+finding.opened unlinked Default/promo_banner -" "$(findings_since "$s")"
+ev=$(fs events --since "$s" --json | jq -c 'select(.finding == "unlinked") |
+    {type, finding, project, flag, issue, since, detail}')
+check_eq "finding.opened carries finding, project, flag, issue null, since" \
+    '{"type":"finding.opened","finding":"unlinked","project":"Default","flag":"promo_banner","issue":null,"since":"2026-01-03T00:00:00Z","detail":"promo_banner is active and linked to no issue"}' \
+    "$ev"
+
+# A restart (each sync is a new process) never reopens.
+at 3
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+fs sync >/dev/null 2>&1
+check_eq "restart: no duplicate finding.opened" "" "$(findings_since "$s")"
+
+# fully-rolled-out: new_checkout at 100% on day 3 opens 30 days later.
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":100}]}' >/dev/null
+fs sync >/dev/null 2>&1
+# killed-long: old_banner was killed at the baseline (day 0, before
+# findings were on): its kill is read from the event log.
+at 29
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "killed-long: not before stale_after" "" "$(findings_since "$s")"
+at 30
+fs sync >/dev/null 2>&1
+check_eq "killed-long opens 30 days after the kill" \
+    "finding.opened killed-long Default/old_banner -" "$(findings_since "$s")"
+check_eq "killed-long: since is the kill (the baseline's flag.created)" \
+    "2026-01-01T00:00:00Z" \
+    "$(fs events --since "$s" --json | jq -r 'select(.finding == "killed-long") | .since')"
+at 32
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "fully-rolled-out: not before stale_after" "" "$(findings_since "$s")"
+at 33
+fs sync >/dev/null 2>&1
+check_eq "fully-rolled-out opens 30 days after it reached 100%" \
+    "finding.opened fully-rolled-out Default/new_checkout -" "$(findings_since "$s")"
+check_eq "fully-rolled-out: since is the change that put it at 100%" \
+    "2026-01-04T00:00:00Z" \
+    "$(fs events --since "$s" --json | jq -r 'select(.finding == "fully-rolled-out") | .since')"
+at 34
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "a later cycle reopens nothing" "" "$(findings_since "$s")"
+
+# The flag changes: the finding closes.
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":60},{"treatment":"off","size":40}]}' >/dev/null
+at 35
+s=$(last_seq)
+fs sync >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
+check_eq "fully-rolled-out closes when the flag changes" \
+    "finding.closed fully-rolled-out Default/new_checkout -" "$(findings_since "$s")"
+check_eq "finding.closed is in the same transaction as the change" \
+    "flag.rollout_changed finding.closed" \
+    "$(fs events --since "$s" --json | jq -r .type | tr '\n' ' ' | sed 's/ $//')"
+
+# ignore: unlinked stops holding, so it closes; nothing else moves.
+write_config "$LINKS
+[findings]
+ignore = unlinked"
+at 36
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "ignore suppresses a type" \
+    "finding.closed unlinked Default/promo_banner -" "$(findings_since "$s")"
+
+# flag-gone closes when links.yaml drops the link.
+cat >"$T/links.yaml" <<'YAML'
+links:
+  - flag: old_banner
+    issues: [OPS-5]
+YAML
+at 37
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "flag-gone closes with the link" \
+    "finding.closed flag-gone Default/ghost_flag OPS-9" "$(findings_since "$s")"
+
+# A quiet cycle writes nothing (the evaluation is skipped, not redone).
+at 38
+fs sync >/dev/null 2>&1
+n=$(txnid)
+fs sync >/dev/null 2>&1
+check_eq "a cycle with no change and nothing due commits nothing" "$n" "$(txnid)"
+
+# Bad settings are refused with file, line and key.
+write_config "$LINKS
+[findings]
+ignore = unlinkd"
+fs check-config >/dev/null 2>"$T/err"; rc=$?
+check_eq "ignore naming no type: exit 2" 2 "$rc"
+check_match "... naming the file, line and key" 'flagsync.ini:[0-9]+: \[findings\] ignore: "unlinkd" matches no finding type' "$(cat "$T/err")"
+write_config "$LINKS
+[findings]
+stale_after = soon"
+fs check-config >/dev/null 2>"$T/err"; rc=$?
+check_eq "stale_after not a duration: exit 2" 2 "$rc"
+
+done_testing
