@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "error.h"
+#include "findq.h"
 #include "jsonw.h"
 #include "keys.h"
 #include "linkset.h"
@@ -95,7 +96,9 @@ cli_usage(FILE *out)
 "                           deliver NAME's again, or discard them\n"
 "  run                      the daemon: poll, diff, deliver; until SIGTERM\n"
 "  check-config             parse and validate everything, touch no network\n"
-"  export [--format json|csv]\n"
+"  findings [--type GLOB] [--open|--closed]\n"
+"                           flag-hygiene findings, oldest first ([findings])\n"
+"  export [--format json|csv] [--findings]\n"
 "  links export [FILE] | import FILE\n"
 "                           the local links (flagsync link) as JSON lines,\n"
 "                           to FILE or stdout; add such a file back\n"
@@ -1267,6 +1270,7 @@ static const struct {
 	{ "events", NULL, query_events },
 	{ "status", NULL, query_status },
 	{ "export", NULL, query_export },
+	{ "findings", NULL, query_findings },
 	{ "links", cmd_links, NULL },
 	{ "rebuild", cmd_rebuild, NULL },
 };

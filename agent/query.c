@@ -24,6 +24,7 @@
 #include "commit.h"
 #include "deliver.h"
 #include "error.h"
+#include "findq.h"
 #include "jsonw.h"
 #include "linkset.h"
 #include "maxlen.h"
@@ -2029,8 +2030,10 @@ int
 query_export(struct query *q, int argc, char **argv)
 {
 	const char *format = "json";
+	int findings = 0;
 	struct arg_opt opts[] = {
 		{ "--format", 1, &format, NULL },
+		{ "--findings", 0, NULL, &findings },
 		{ NULL, 0, NULL, NULL },
 	};
 	struct export_walk w;
@@ -2048,6 +2051,8 @@ query_export(struct query *q, int argc, char **argv)
 		fprintf(stderr, "flagsync export: --format is json or csv\n");
 		return EXIT_USAGE;
 	}
+	if (findings)	/* the findings report instead of the flags */
+		return findq_export(q, w.csv);
 	if ((rc = cache_read_begin(q->c, &w.t)) != 0) {
 		fprintf(stderr, "flagsync export: %s\n", fs_strerror(rc));
 		return EXIT_RUNTIME;

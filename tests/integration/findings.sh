@@ -137,6 +137,27 @@ fs sync >/dev/null 2>&1
 check_eq "flag-gone closes with the link" \
     "finding.closed flag-gone Default/ghost_flag OPS-9" "$(findings_since "$s")"
 
+# flagsync findings: oldest first, filters, table and JSON.
+at 40
+check_eq "findings --json: oldest first, open and closed" \
+"killed-long Default/old_banner - open 2026-01-01T00:00:00Z 40
+flag-gone Default/ghost_flag OPS-9 closed 2026-01-03T00:00:00Z 35
+unlinked Default/promo_banner - closed 2026-01-03T00:00:00Z 34
+fully-rolled-out Default/new_checkout - closed 2026-01-04T00:00:00Z 32" \
+    "$(fs findings --json | jq -r '.[] | [.finding, .project + "/" + .flag, (.issue // "-"), .state, .since, .days] | join(" ")')"
+check_eq "findings --open" "killed-long" "$(fs findings --open --json | jq -r '.[].finding')"
+check_eq "findings --closed --type 'f*'" "flag-gone fully-rolled-out" \
+    "$(fs findings --closed --type 'f*' --json | jq -r '.[].finding' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "findings --open --closed: usage error" 2 "$(fs findings --open --closed >/dev/null 2>&1; echo $?)"
+check_match "findings: a table for people" \
+    'FINDING +PROJECT +FLAG +ISSUE +STATE +SINCE +DAYS.*killed-long +Default +old_banner +- +open +2026-01-01T00:00:00Z +40' \
+    "$(fs findings | tr '\n' ' ')"
+check_eq "export --findings: the report" "$(fs findings --json)" "$(fs export --findings)"
+check_eq "export --findings --format csv" \
+"finding,project,flag,issue,state,since,closed,days
+killed-long,Default,old_banner,,open,2026-01-01T00:00:00Z,,40" \
+    "$(fs export --findings --format csv | head -2)"
+
 # A quiet cycle writes nothing (the evaluation is skipped, not redone).
 at 38
 fs sync >/dev/null 2>&1

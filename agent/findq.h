@@ -1,0 +1,37 @@
+/*
+ * findq.h - `flagsync findings` and the findings report of `export`
+ * (SPEC §6, §11): the open and last-closed findings the cache holds,
+ * oldest first.  Read-only, like every query.
+ */
+#ifndef FLAGSYNC_FINDQ_H
+#define FLAGSYNC_FINDQ_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "cache.h"
+#include "query.h"
+
+struct findq_args {
+	const char *type;	/* glob on the finding type; NULL: all */
+	bool	 open;		/* list open ones */
+	bool	 closed;	/* list closed ones */
+};
+
+/*
+ * `findings --json`: an array of {"finding", "project", "flag", "issue"
+ * (or null), "state" ("open" | "closed"), "since", "opened", "closed"
+ * (or null), "days"}, oldest first.  Appended to out; 0 or an errno /
+ * FS_E* code.
+ */
+int	findq_doc(struct cache_txn *t, const struct findq_args *a, int64_t now,
+	    struct buf *out);
+
+/* The command: [--type GLOB] [--open|--closed]; an exit status. */
+int	query_findings(struct query *q, int argc, char **argv);
+
+/* `export --findings`: the report as JSON (the findings document) or CSV
+ * rows; an exit status. */
+int	findq_export(struct query *q, bool csv);
+
+#endif
