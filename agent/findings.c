@@ -176,6 +176,18 @@ view_fully_rolled_out(const struct flag_view *v)
 	    v->rules == 0 && view_one_treatment(v);
 }
 
+/* The treatment a fully rolled out flag serves. */
+static const char *
+view_full_treatment(const struct flag_view *v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < v->ndefault_rule; i++)
+		if (v->default_rule[i].size == 100)
+			return v->default_rule[i].treatment;
+	return "one treatment";
+}
+
 static enum flag_class
 view_class(const struct flag_view *v)
 {
@@ -619,11 +631,9 @@ finding_words(const struct want *w, const struct flag_view *v, bool open,
 	}
 	switch (w->type) {
 	case FINDING_FULLY_ROLLED_OUT:
-		if ((rc = buf_printf(out, "%s ", w->flag)) != 0 ||
-		    (rc = view_rollout_words(v, out)) != 0)
-			return rc;
-		return buf_printf(out, " for %ld days: remove it from the "
-		    "code", days);
+		return buf_printf(out, "%s serves %s to 100%% for %ld days: "
+		    "remove it from the code", w->flag, view_full_treatment(v),
+		    days);
 	case FINDING_KILLED_LONG:
 		return buf_printf(out, "%s killed for %ld days", w->flag,
 		    days);

@@ -112,7 +112,9 @@ enum syslog_kind {
 	SY_FIELD,	/* WORDS BEFORE -> AFTER, of a flag-view key */
 	SY_CREATED,	/* created (ROLLOUT) */
 	SY_LINKED,	/* linked ISSUE (SOURCES) */
-	SY_UNLINKED	/* unlinked ISSUE */
+	SY_UNLINKED,	/* unlinked ISSUE */
+	SY_FINDING,	/* finding opened: DETAIL (or TYPE) */
+	SY_FINDING_CLOSED /* finding closed: TYPE, DETAIL */
 };
 
 static const struct syslog_change {
@@ -141,6 +143,10 @@ static const struct syslog_change {
 	{ "flag.updated", SY_WORD, "saved", NULL, "", SYSLOG_NOTICE },
 	{ "link.added", SY_LINKED, "linked", NULL, "", SYSLOG_NOTICE },
 	{ "link.removed", SY_UNLINKED, "unlinked", NULL, "", SYSLOG_NOTICE },
+	{ "finding.opened", SY_FINDING, "finding opened: ", NULL, "",
+	    SYSLOG_WARNING },
+	{ "finding.closed", SY_FINDING_CLOSED, "finding closed: ", NULL, "",
+	    SYSLOG_NOTICE },
 };
 
 /* Keys the host handles for every instance; syslog ignores them. */
@@ -661,6 +667,19 @@ syslog_words(struct syslog_buf *b, const struct syslog_change *ch,
 			syslog_puts(b, ")");
 		}
 		break;
+	case SY_FINDING:
+	case SY_FINDING_CLOSED:
+		/* flagsync words the finding ("SHOP-12 Done 21 days,
+		 * new_checkout still 50% on"); an opened one says it alone */
+		if (ch->kind == SY_FINDING_CLOSED ||
+		    syslog_str(doc, "detail") == NULL)
+			syslog_text(b, syslog_str(doc, "finding"));
+		if (ch->kind == SY_FINDING_CLOSED &&
+		    syslog_str(doc, "detail") != NULL)
+			syslog_puts(b, ", ");
+		if (syslog_str(doc, "detail") != NULL)
+			syslog_text(b, syslog_str(doc, "detail"));
+		break;
 	}
 }
 
@@ -706,6 +725,10 @@ syslog_missing(json_object *doc, const struct syslog_change *ch)
 	if (ch != NULL && (ch->kind == SY_LINKED || ch->kind == SY_UNLINKED) &&
 	    syslog_str(doc, "issue") == NULL)
 		return "issue";
+	if (ch != NULL && (ch->kind == SY_FINDING ||
+	    ch->kind == SY_FINDING_CLOSED) &&
+	    syslog_str(doc, "finding") == NULL)
+		return "finding";
 	return NULL;
 }
 

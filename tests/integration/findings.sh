@@ -96,6 +96,9 @@ at 33
 fs sync >/dev/null 2>&1
 check_eq "fully-rolled-out opens 30 days after it reached 100%" \
     "finding.opened fully-rolled-out Default/new_checkout -" "$(findings_since "$s")"
+check_eq "fully-rolled-out: the detail in words" \
+    "new_checkout serves on to 100% for 30 days: remove it from the code" \
+    "$(fs events --since "$s" --json | jq -r 'select(.finding == "fully-rolled-out") | .detail')"
 check_eq "fully-rolled-out: since is the change that put it at 100%" \
     "2026-01-04T00:00:00Z" \
     "$(fs events --since "$s" --json | jq -r 'select(.finding == "fully-rolled-out") | .since')"

@@ -138,6 +138,21 @@ static const struct ev_case cases[] = {
 	{ "link.removed", "\"issue\":\"SHOP-7\",\"sources\":[],"
 	    "\"issues\":[]", NOTICE,
 	    "Default/new_checkout: unlinked SHOP-7" },
+	/* Findings: the detail flagsync words, or the type alone. */
+	{ "finding.opened", "\"finding\":\"done-but-partial\","
+	    "\"issue\":\"SHOP-12\",\"since\":\"2026-01-01T00:00:00Z\","
+	    "\"detail\":\"SHOP-12 Done 21 days, new_checkout still 50% on\","
+	    "\"issues\":[\"SHOP-12\"]", WARNING,
+	    "Default/new_checkout: finding opened: SHOP-12 Done 21 days, "
+	    "new_checkout still 50% on [issues SHOP-12]" },
+	{ "finding.closed", "\"finding\":\"fully-rolled-out\","
+	    "\"issue\":null,\"detail\":\"new_checkout now 60% on\","
+	    "\"issues\":[]", NOTICE,
+	    "Default/new_checkout: finding closed: fully-rolled-out, "
+	    "new_checkout now 60% on" },
+	{ "finding.opened", "\"finding\":\"unlinked\",\"issue\":null,"
+	    "\"detail\":null,\"issues\":[]", WARNING,
+	    "Default/new_checkout: finding opened: unlinked" },
 	/* A type this plugin does not know yet is said by name. */
 	{ "flag.renamed", FLAGEV("[]", BASE, BASE), NOTICE,
 	    "Default/new_checkout: flag.renamed" },
