@@ -1062,7 +1062,9 @@ apply_findings(struct cache_txn *t, struct apply *a)
 
 	if (a->cs->findings == NULL)
 		return 0;
-	return findings_eval(t, a->cs->findings, a->time, emit_finding, &at);
+	/* issue status records come with no event: they force a look */
+	return findings_eval(t, a->cs->findings, a->time,
+	    a->cs->nistatus > 0, emit_finding, &at);
 }
 
 static int

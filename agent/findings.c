@@ -16,6 +16,7 @@
 #include "commit.h"
 #include "error.h"
 #include "findings.h"
+#include "issuestatus.h"
 #include "jsonw.h"
 #include "linkset.h"
 #include "view.h"
@@ -230,6 +231,8 @@ struct eval {
 	size_t	 nm, capm, unresolved;
 	struct want *open;	/* the stored open findings, key order */
 	size_t	 nopen, capopen;
+	const struct flag_view *view;	/* the flag being walked */
+	size_t	 nlinks;		/* ... and its links so far */
 	struct buf scratch;
 };
 
@@ -294,16 +297,23 @@ eval_want(struct eval *e, enum finding_type type, const char *project,
 
 /* A timed finding opens at since + after; until then it is due. */
 static int
-eval_timed(struct eval *e, enum finding_type type, const char *project,
-    const char *flag, int64_t since, int64_t after)
+eval_timed_issue(struct eval *e, enum finding_type type, const char *project,
+    const char *flag, const char *issue, int64_t since, int64_t after)
 {
 	int64_t due = since + after * 1000;
 
 	if (due <= e->now)
-		return eval_want(e, type, project, flag, NULL, since);
+		return eval_want(e, type, project, flag, issue, since);
 	if (due < e->next_due)
 		e->next_due = due;
 	return 0;
+}
+
+static int
+eval_timed(struct eval *e, enum finding_type type, const char *project,
+    const char *flag, int64_t since, int64_t after)
+{
+	return eval_timed_issue(e, type, project, flag, NULL, since, after);
 }
 
 static int
@@ -379,15 +389,36 @@ eval_state(struct eval *e, const char *project, const char *flag,
 	return eval_state_timed(e, project, flag, &st);
 }
 
+/*
+ * One link of the flag being walked: the findings its issue's Jira
+ * status makes.  An issue never read (no [jira], or not yet) makes none;
+ * a failed read keeps the last status, so an outage changes nothing.
+ */
 static int
-link_any_cb(void *arg, const char *project, const char *flag,
-    const char *issue, uint32_t mask)
+link_cb(void *arg, const char *project, const char *flag, const char *issue,
+    uint32_t mask)
 {
-	(void)arg;
-	(void)project;
-	(void)flag;
-	(void)issue;
-	return mask != 0 ? FINDING_STOP : 0;
+	struct eval *e = arg;
+	struct issue_status st;
+	int rc;
+
+	if (mask == 0)
+		return 0;
+	e->nlinks++;
+	rc = issuestatus_get(e->t, issue, &st);
+	if (rc == FS_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (st.missing)
+		return eval_want(e, FINDING_ISSUE_MISSING, project, flag, issue,
+		    st.missing_since ? st.missing_since : e->now);
+	if (!issuestatus_is_done(&st) || !view_is_active(e->view) ||
+	    view_fully_rolled_out(e->view))
+		return 0;
+	return eval_timed_issue(e, FINDING_DONE_BUT_PARTIAL, project, flag,
+	    issue, st.category_since ? st.category_since : e->now,
+	    e->conf->done_grace);
 }
 
 static int
@@ -403,15 +434,14 @@ flag_cb(void *arg, const char *project, const char *flag, const void *rec,
 		goto view_release;
 	if ((rc = eval_state(e, project, flag, &v)) != 0)
 		goto view_release;
-	if (view_is_active(&v)) {
-		rc = cache_link_foreach_flag(e->t, project, flag, link_any_cb,
-		    NULL);
-		if (rc == 0)
-			rc = eval_want(e, FINDING_UNLINKED, project, flag,
-			    NULL, e->now);
-		else if (rc == FINDING_STOP)
-			rc = 0;
-	}
+	e->view = &v;
+	e->nlinks = 0;
+	if ((rc = cache_link_foreach_flag(e->t, project, flag, link_cb,
+	    e)) != 0)
+		goto view_release;
+	if (view_is_active(&v) && e->nlinks == 0)
+		rc = eval_want(e, FINDING_UNLINKED, project, flag, NULL,
+		    e->now);
 view_release:
 	view_release(&v);
 	return rc;
@@ -824,7 +854,7 @@ eval_meta_put(struct eval *e)
 
 int
 findings_eval(struct cache_txn *t, const struct findings_conf *conf,
-    int64_t now, findings_emit_fn emit, void *arg)
+    int64_t now, bool changed, findings_emit_fn emit, void *arg)
 {
 	struct eval e;
 	uint64_t seq;
@@ -838,7 +868,7 @@ findings_eval(struct cache_txn *t, const struct findings_conf *conf,
 	e.next_due = INT64_MAX;
 	buf_init(&e.scratch, 0);
 	if ((rc = cache_event_last(t, &seq)) != 0 ||
-	    (rc = eval_unchanged(&e, seq, &same)) != 0 || same)
+	    (rc = eval_unchanged(&e, seq, &same)) != 0 || (same && !changed))
 		goto eval_release;
 	if ((rc = cache_flag_foreach(t, NULL, flag_cb, &e)) != 0 ||
 	    (rc = eval_history(&e)) != 0 ||

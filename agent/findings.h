@@ -72,11 +72,12 @@ typedef int (*findings_emit_fn)(void *arg, struct event *ev);
 
 /*
  * Evaluates the findings in t at time now (ms) and records what changed.
- * last_seq is the event log's last seq before any finding event.  0 or
+ * changed says the cycle changed what no event records (an issue's Jira
+ * status): evaluate even when no event came and nothing fell due.  0 or
  * an errno / FS_E* code; on error the caller aborts the transaction.
  */
 int	findings_eval(struct cache_txn *t, const struct findings_conf *conf,
-	    int64_t now, findings_emit_fn emit, void *arg);
+	    int64_t now, bool changed, findings_emit_fn emit, void *arg);
 
 /* One stored finding, for queries. */
 struct finding {

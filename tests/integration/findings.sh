@@ -181,4 +181,87 @@ stale_after = soon"
 fs check-config >/dev/null 2>"$T/err"; rc=$?
 check_eq "stale_after not a duration: exit 2" 2 "$rc"
 
+# ------------------------------------------------ with the Jira status
+# done-but-partial and issue-missing come from the issues' Jira status
+# (issuestatus.h); a fresh cache, new_checkout at 50% linked to SHOP-1
+# (tag) and SHOP-7 (description), search_v2 to PAY-42, which Jira lacks.
+kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null
+sim_start --state "$SRCDIR/tests/integration/base-state.json"
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":50},{"treatment":"off","size":50}]}' >/dev/null
+jira_start
+jira POST state '{"issues":[{"key":"SHOP-1","fields":{"summary":"Checkout","status":"In Progress"}},
+    {"key":"SHOP-7","fields":{"summary":"Checkout copy","status":"To Do"}}]}' >/dev/null
+printf 'sim-jira-token\n' >"$T/jira-token"
+chmod 600 "$T/jira-token"
+rm -rf "$T/state"
+write_config "[jira]
+url = $JIRA_URL
+email = flagsync-bot@example.com
+api_token_file = $T/jira-token
+timeout = 5
+[findings]
+ignore = unlinked, killed-long"
+status_since() {
+	findings_since "$1" | grep -E 'done-but-partial|issue-missing'
+}
+at 0
+fs sync >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
+check_eq "issue-missing: a linked issue Jira does not have" \
+    "finding.opened issue-missing Default/search_v2 PAY-42" "$(status_since 0)"
+
+jira POST transition "{\"key\":\"SHOP-1\",\"status\":\"Done\",\"at\":$((T0 + DAY))}" >/dev/null
+at 2
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "done-but-partial: not within done_grace" "" "$(status_since "$s")"
+at 15
+fs sync >/dev/null 2>&1
+check_eq "done-but-partial opens done_grace after the issue went Done" \
+    "finding.opened done-but-partial Default/new_checkout SHOP-1" "$(status_since "$s")"
+check_eq "... since the status category change, worded" \
+    "2026-01-02T00:00:00Z SHOP-1 Done 14 days, new_checkout still 50% off" \
+    "$(fs events --since "$s" --json | jq -r 'select(.finding == "done-but-partial") | .since + " " + .detail')"
+
+# A Jira outage changes no finding: PAY-42 appears meanwhile, unseen.
+jira POST issue '{"key":"PAY-42","fields":{"summary":"Search","status":"To Do"}}' >/dev/null
+jira POST fault '{"match":"/search","kind":"status","status":503,"count":-1}' >/dev/null
+at 16
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "a Jira outage changes no finding" "" "$(findings_since "$s")"
+jira DELETE fault >/dev/null
+at 17
+fs sync >/dev/null 2>&1
+check_eq "Jira back: issue-missing closes" \
+    "finding.closed issue-missing Default/search_v2 PAY-42" "$(status_since "$s")"
+
+# done-but-partial closes at 100%, at 0%, and when the flag is deleted.
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":100}]}' >/dev/null
+at 18
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "done-but-partial closes when the flag reaches 100%" \
+    "finding.closed done-but-partial Default/new_checkout SHOP-1" "$(status_since "$s")"
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":50},{"treatment":"off","size":50}]}' >/dev/null
+at 19
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "back at 50%: it opens again (the grace is long past)" \
+    "finding.opened done-but-partial Default/new_checkout SHOP-1" "$(status_since "$s")"
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"off","size":100}]}' >/dev/null
+at 20
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "done-but-partial closes when the flag reaches 0%" \
+    "finding.closed done-but-partial Default/new_checkout SHOP-1" "$(status_since "$s")"
+sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":50},{"treatment":"off","size":50}]}' >/dev/null
+at 21
+fs sync >/dev/null 2>&1
+sim DELETE 'flag?ws=Default&flag=new_checkout' >/dev/null
+at 22
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "done-but-partial closes when the flag is deleted" \
+    "finding.closed done-but-partial Default/new_checkout SHOP-1" "$(status_since "$s")"
+
 done_testing
