@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -19,6 +20,7 @@
 #include "issuestatus.h"
 #include "jsonw.h"
 #include "linkset.h"
+#include "log.h"
 #include "view.h"
 
 #define FINDING_NOISSUE	"-"	/* the key part of a finding without issue */
@@ -852,12 +854,24 @@ eval_meta_put(struct eval *e)
 	    e->scratch.len);
 }
 
+/* This thread's CPU time in µs: what an evaluation costs (debug log). */
+static int64_t
+cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int
 findings_eval(struct cache_txn *t, const struct findings_conf *conf,
     int64_t now, bool changed, findings_emit_fn emit, void *arg)
 {
 	struct eval e;
 	uint64_t seq;
+	int64_t t0 = cpu_us();
 	bool same;
 	int rc;
 
@@ -868,14 +882,22 @@ findings_eval(struct cache_txn *t, const struct findings_conf *conf,
 	e.next_due = INT64_MAX;
 	buf_init(&e.scratch, 0);
 	if ((rc = cache_event_last(t, &seq)) != 0 ||
-	    (rc = eval_unchanged(&e, seq, &same)) != 0 || (same && !changed))
+	    (rc = eval_unchanged(&e, seq, &same)) != 0)
 		goto eval_release;
+	if (same && !changed) {
+		log_debug("findings: nothing changed or fell due: %.2f ms CPU",
+		    (double)(cpu_us() - t0) / 1000);
+		goto eval_release;
+	}
 	if ((rc = cache_flag_foreach(t, NULL, flag_cb, &e)) != 0 ||
 	    (rc = eval_history(&e)) != 0 ||
 	    (rc = cache_link_foreach(t, NULL, link_gone_cb, &e)) != 0 ||
 	    (rc = eval_compare(&e, emit, arg)) != 0)
 		goto eval_release;
-	rc = eval_meta_put(&e);
+	if ((rc = eval_meta_put(&e)) == 0)
+		log_debug("findings: evaluated, %zu hold, %zu were open: "
+		    "%.1f ms CPU", e.nw, e.nopen,
+		    (double)(cpu_us() - t0) / 1000);
 eval_release:
 	eval_release(&e);
 	return rc;
