@@ -937,3 +937,18 @@ findings_foreach(struct cache_txn *t, bool open, findings_cb cb, void *arg)
 
 	return cache_finding_foreach(t, prefix, 1, 5, query_cb, &q);
 }
+
+int
+findings_foreach_flag(struct cache_txn *t, const char *project,
+    const char *flag, findings_cb cb, void *arg)
+{
+	const char *prefix[4] = { "o", NULL, project, flag };
+	struct walk_q q = { cb, arg, true };
+	int type, rc = 0;
+
+	for (type = 0; type < FINDING_COUNT && rc == 0; type++) {
+		prefix[1] = finding_names[type];
+		rc = cache_finding_foreach(t, prefix, 4, 5, query_cb, &q);
+	}
+	return rc;
+}

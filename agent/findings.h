@@ -92,5 +92,8 @@ typedef int (*findings_cb)(void *arg, const struct finding *f);
 /* The open (open true) or last-closed findings in key order. */
 int	findings_foreach(struct cache_txn *t, bool open, findings_cb cb,
 	    void *arg);
+/* The open findings of one flag (any issue or none), by type. */
+int	findings_foreach_flag(struct cache_txn *t, const char *project,
+	    const char *flag, findings_cb cb, void *arg);
 
 #endif

@@ -14,10 +14,13 @@
 
 #include "clock.h"
 #include "error.h"
+#include "findings.h"
 #include "host.h"
+#include "jsonw.h"
 #include "log.h"
 #include "query.h"
 #include "scrub.h"
+#include "view.h"
 
 #define HOST_KV_KEY_MAX		256
 #define HOST_KV_VALUE_MAX	(1024 * 1024)
@@ -364,6 +367,74 @@ host_issue_flags(struct flagsync_host *h, const char *issue, char **json)
 	return host_json_out(o, json);
 }
 
+/* The open findings about one issue: its own, and its flags' own. */
+struct issue_findings {
+	struct cache_txn *t;
+	const char *issue;
+	json_object *arr;
+};
+
+static int
+host_finding_cb(void *arg, const struct finding *f)
+{
+	struct issue_findings *w = arg;
+	json_object *o;
+	char since[32];
+
+	if (f->issue != NULL && strcmp(f->issue, w->issue) != 0)
+		return 0;
+	view_format_time(f->rec.since, since);
+	if ((o = json_object_new_object()) == NULL ||
+	    json_object_array_add(w->arr, o) != 0) {
+		json_object_put(o);
+		return ENOMEM;
+	}
+	if (jsonw_str(o, "finding", finding_type_name(f->type)) != 0 ||
+	    jsonw_str(o, "project", f->project) != 0 ||
+	    jsonw_str(o, "flag", f->flag) != 0 ||
+	    jsonw_str(o, "issue", f->issue) != 0 ||
+	    jsonw_str(o, "since", since) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+static int
+host_issue_link_cb(void *arg, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	struct issue_findings *w = arg;
+
+	(void)issue;
+	(void)mask;
+	return findings_foreach_flag(w->t, project, flag, host_finding_cb, w);
+}
+
+static int
+host_issue_findings(struct flagsync_host *h, const char *issue, char **json)
+{
+	struct issue_findings w = { NULL, issue, NULL };
+	int rc;
+
+	*json = NULL;
+	if (issue == NULL)
+		return EINVAL;
+	if (h->cfg == NULL || !h->cfg->findings)
+		return FLAGSYNC_ENOTFOUND;
+	if ((w.arr = json_object_new_array()) == NULL)
+		return ENOMEM;
+	if ((rc = cache_read_begin(h->c, &w.t)) != 0) {
+		json_object_put(w.arr);
+		return rc > 0 ? rc : EIO;
+	}
+	rc = cache_link_foreach_issue(w.t, issue, host_issue_link_cb, &w);
+	cache_read_end(w.t);
+	if (rc != 0) {
+		json_object_put(w.arr);
+		return rc > 0 ? rc : EIO;
+	}
+	return host_json_out(w.arr, json);
+}
+
 /* ------------------------------------------------------------ key/value */
 
 struct kv_op {
@@ -519,6 +590,7 @@ static const struct flagsync_host_api host_table = {
 	.config_int = host_config_int,
 	.config_duration = host_config_duration,
 	.cancelled = host_cancelled,
+	.issue_findings = host_issue_findings,
 };
 
 const struct flagsync_host_api *

@@ -18,7 +18,7 @@
  * to the host API; flush(), load() and unload() to the descriptor.  A
  * plugin that uses them on a host that may be older asks first with
  * FLAGSYNC_HOST_HAS(api, member); a 1.0 plugin loads and works
- * unchanged.  Nothing from libc, LMDB, json-c or libcurl crosses this
+ * unchanged.  ABI 1.2 added issue_findings() to the host API.  Nothing from libc, LMDB, json-c or libcurl crosses this
  * boundary: strings are NUL-terminated UTF-8, times are int64_t
  * milliseconds since the epoch.
  *
@@ -72,7 +72,7 @@ extern "C" {
 #endif
 
 #define FLAGSYNC_PLUGIN_ABI_MAJOR	1
-#define FLAGSYNC_PLUGIN_ABI_MINOR	1
+#define FLAGSYNC_PLUGIN_ABI_MINOR	2
 #define FLAGSYNC_PLUGIN_SYMBOL		"flagsync_plugin"
 
 /* deliver() results. */
@@ -205,10 +205,22 @@ struct flagsync_host_api {
 	 * instance's timeout.  A long deliver() polls it and returns
 	 * FLAGSYNC_RETRY (the event comes again). */
 	int		 (*cancelled)(struct flagsync_host *h);
+
+	/* ---- ABI 1.2 ---- */
+
+	/* The open flag-hygiene findings about issue (flagsync(8),
+	 * Findings): those naming it, and those of the flags linked to it
+	 * that name no issue, as a JSON array of {"finding", "project",
+	 * "flag", "issue" (or null), "since"} in *json (release with
+	 * release()); "[]" when there are none.  FLAGSYNC_ENOTFOUND when
+	 * the agent evaluates no findings (no [findings] section), or an
+	 * errno value. */
+	int		 (*issue_findings)(struct flagsync_host *h,
+			    const char *issue, char **json);
 };
 
-/* True when the host API table has member (ABI 1.1 entries on an older
- * host do not exist). */
+/* True when the host API table has member (ABI 1.1 and 1.2 entries on
+ * an older host do not exist). */
 #define FLAGSYNC_HOST_HAS(api, member)					\
 	((api)->struct_size >= offsetof(struct flagsync_host_api, member) + \
 	    sizeof((api)->member) && (api)->member != NULL)

@@ -12,11 +12,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "cache.h"
 #include "config.h"
+#include "findings.h"
 #include "host.h"
 
 struct fixture {
@@ -72,11 +77,12 @@ test_table(void **state)
 	(void)state;
 	fixture_keys(0, "v11");
 	assert_int_equal(fx.api->abi_major, FLAGSYNC_PLUGIN_ABI_MAJOR);
-	assert_int_equal(fx.api->abi_minor, 1);
+	assert_int_equal(fx.api->abi_minor, 2);
 	assert_int_equal(fx.api->struct_size, sizeof(*fx.api));
 	assert_true(FLAGSYNC_HOST_HAS(fx.api, agent_config));
 	assert_true(FLAGSYNC_HOST_HAS(fx.api, config_error));
 	assert_true(FLAGSYNC_HOST_HAS(fx.api, cancelled));
+	assert_true(FLAGSYNC_HOST_HAS(fx.api, issue_findings));
 }
 
 /* The host's keys answer config_get() but are never listed. */
@@ -270,6 +276,67 @@ test_cancelled(void **state)
 	assert_int_not_equal(fx.api->cancelled(&fx.h), 0);
 }
 
+static int
+put_finding(struct cache_txn *t, const char *type, const char *flag,
+    const char *issue)
+{
+	const char *key[5] = { "o", type, "Default", flag, issue };
+	struct finding_rec r = { 1767225600000, 1767225600000, 0 };
+
+	return cache_finding_put(t, key, 5, &r, sizeof(r));
+}
+
+/* new_checkout is linked to SHOP-1; other to nothing. */
+static int
+findings_txn(struct cache_txn *t, void *arg)
+{
+	int rc;
+
+	(void)arg;
+	if ((rc = cache_link_set(t, "Default", "new_checkout", "SHOP-1",
+	    1)) != 0 ||
+	    (rc = put_finding(t, "fully-rolled-out", "new_checkout", "-")) ||
+	    (rc = put_finding(t, "done-but-partial", "new_checkout",
+	    "SHOP-7")) != 0 ||
+	    (rc = put_finding(t, "flag-gone", "new_checkout", "SHOP-1")) ||
+	    (rc = put_finding(t, "unlinked", "other", "-")) != 0)
+		return rc;
+	return 0;
+}
+
+/* ABI 1.2: the open findings of an issue, its own and its flags'. */
+static void
+test_issue_findings(void **state)
+{
+	char dir[] = "/tmp/host_test.XXXXXX", err[256], cmd[64];
+	struct cache *c;
+	char *json;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(cache_open(&c, dir, 0, err, sizeof(err)), 0);
+	assert_int_equal(cache_write(c, findings_txn, NULL), 0);
+	fixture_keys(0, "jira");
+	fx.h.c = c;
+	assert_int_equal(fx.api->issue_findings(&fx.h, "SHOP-1", &json),
+	    FLAGSYNC_ENOTFOUND);	/* no [findings] section */
+	fx.cfg.findings = 1;
+	assert_int_equal(fx.api->issue_findings(&fx.h, "SHOP-1", &json), 0);
+	assert_string_equal(json, "[{\"finding\":\"fully-rolled-out\","
+	    "\"project\":\"Default\",\"flag\":\"new_checkout\","
+	    "\"issue\":null,\"since\":\"2026-01-01T00:00:00Z\"},"
+	    "{\"finding\":\"flag-gone\",\"project\":\"Default\","
+	    "\"flag\":\"new_checkout\",\"issue\":\"SHOP-1\","
+	    "\"since\":\"2026-01-01T00:00:00Z\"}]");
+	fx.api->release(&fx.h, json);
+	assert_int_equal(fx.api->issue_findings(&fx.h, "PAY-9", &json), 0);
+	assert_string_equal(json, "[]");
+	fx.api->release(&fx.h, json);
+	cache_close(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -282,6 +349,7 @@ main(void)
 		cmocka_unit_test_teardown(test_config_duration, teardown),
 		cmocka_unit_test_teardown(test_grants, teardown),
 		cmocka_unit_test_teardown(test_cancelled, teardown),
+		cmocka_unit_test_teardown(test_issue_findings, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
