@@ -81,6 +81,7 @@
 struct jira_conf {
 	const char	*property;
 	int		 web_links;
+	int		 findings_comment;	/* comment when a finding opens */
 	int64_t		 budget_ms;	/* of one deliver() call */
 	const char	*url;
 	const char	*email;
@@ -136,7 +137,8 @@ struct jira_op {
 };
 
 static const char *const jira_keys[] = {
-	"property", "web_links", "module", "events", "timeout", NULL
+	"property", "web_links", "findings_comment", "module", "events",
+	"timeout", NULL
 };
 
 static void jira_err(char *, size_t, const char *, ...)
@@ -231,7 +233,8 @@ jira_config_plugin(const struct flagsync_host_api *api,
 	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
 		if (!jira_known(key)) {
 			jira_err(err, errlen, "unknown key \"%s\" (the jira "
-			    "module knows property and web_links)", key);
+			    "module knows property, web_links and "
+			    "findings_comment)", key);
 			return EINVAL;
 		}
 	if ((c->property = api->config_get(h, "property")) == NULL)
@@ -248,6 +251,12 @@ jira_config_plugin(const struct flagsync_host_api *api,
 	if (value != NULL && jira_bool(value, &c->web_links) != 0) {
 		jira_err(err, errlen, "web_links = \"%s\": use yes or no",
 		    value);
+		return EINVAL;
+	}
+	value = api->config_get(h, "findings_comment");
+	if (value != NULL && jira_bool(value, &c->findings_comment) != 0) {
+		jira_err(err, errlen, "findings_comment = \"%s\": use yes or "
+		    "no", value);
 		return EINVAL;
 	}
 	/* Finish well inside the instance's timeout, or the host reports
@@ -988,6 +997,45 @@ pairs_free:
 
 /* ------------------------------------------------------------ issues */
 
+/*
+ * Adds the issue's open findings to its document as "findings", when the
+ * host has them (ABI 1.2) and the agent evaluates findings; without, the
+ * property stays as it was.  OK, RETRY or FAIL.
+ */
+static int
+jira_issue_findings(struct jira_ctx *jc, const char *issue, json_object *idoc,
+    char *err, size_t errlen)
+{
+	json_object *arr;
+	char ebuf[128], *json;
+	int rc;
+
+	if (!FLAGSYNC_HOST_HAS(jc->api, issue_findings))
+		return FLAGSYNC_OK;
+	rc = jc->api->issue_findings(jc->host, issue, &json);
+	if (rc == FLAGSYNC_ENOTFOUND)
+		return FLAGSYNC_OK;
+	if (rc != 0) {
+		jira_err(err, errlen, "cannot read the findings of %s from "
+		    "the cache: %s", issue, rc > 0 ? jira_strerror(rc, ebuf,
+		    sizeof(ebuf)) : "host error");
+		return FLAGSYNC_RETRY;
+	}
+	arr = json_tokener_parse(json);
+	jc->api->release(jc->host, json);
+	if (!json_object_is_type(arr, json_type_array)) {
+		json_object_put(arr);
+		jira_err(err, errlen, "the cache's findings of %s are not a "
+		    "JSON array", issue);
+		return FLAGSYNC_FAIL;
+	}
+	if (json_object_object_add(idoc, "findings", arr) != 0) {
+		json_object_put(arr);
+		return jira_oom(err, errlen);
+	}
+	return FLAGSYNC_OK;
+}
+
 /* The issue's flags now (*idoc NULL: none).  OK, RETRY or FAIL. */
 static int
 jira_issue_doc(struct jira_ctx *jc, const char *issue, json_object **idoc,
@@ -1015,7 +1063,7 @@ jira_issue_doc(struct jira_ctx *jc, const char *issue, json_object **idoc,
 		    "object", issue);
 		return FLAGSYNC_FAIL;
 	}
-	return FLAGSYNC_OK;
+	return jira_issue_findings(jc, issue, *idoc, err, errlen);
 }
 
 static int
@@ -1081,6 +1129,10 @@ jira_touched(const struct flagsync_event *ev, json_object *doc,
 	size_t i;
 
 	one = ev->issue != NULL ? ev->issue : jira_doc_str(doc, "issue");
+	/* an issue-missing finding's issue is the one Jira does not have */
+	if (jira_doc_str(doc, "finding") != NULL &&
+	    strcmp(jira_doc_str(doc, "finding"), "issue-missing") == 0)
+		one = NULL;
 	if (one != NULL && one[0] != '\0' && jira_set_add(issues, one) != 0)
 		return ENOMEM;
 	list = jira_doc_get(doc, "issues");
@@ -1228,6 +1280,104 @@ jira_deliver_issues(struct jira_ctx *jc, const struct jira_set *issues,
 	return failed > 0 ? FLAGSYNC_FAIL : FLAGSYNC_OK;
 }
 
+/* ------------------------------------------------------------ comments */
+
+/* The comment's body: one paragraph in Atlassian Document Format. */
+static char *
+jira_comment_body(json_object *doc)
+{
+	const char *detail = jira_doc_str(doc, "detail");
+	json_object *text;
+	char *words, *out = NULL;
+
+	if (asprintf(&words, "flagsync: finding opened (%s): %s",
+	    jira_doc_str(doc, "finding"), detail != NULL ? detail :
+	    jira_doc_str(doc, "flag")) < 0)
+		return NULL;
+	/* json-c quotes the words; the frame around them is fixed */
+	if ((text = json_object_new_string(words)) != NULL &&
+	    asprintf(&out, "{\"body\":{\"type\":\"doc\",\"version\":1,"
+	    "\"content\":[{\"type\":\"paragraph\",\"content\":[{\"type\":"
+	    "\"text\",\"text\":%s}]}]}}", json_object_to_json_string_ext(text,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
+		out = NULL;
+	json_object_put(text);
+	free(words);
+	return out;
+}
+
+/*
+ * One comment on issue about the finding of doc, never twice for the same
+ * finding (type, project, flag, issue, since): a mark in the instance's
+ * store, written once Jira took the comment.
+ */
+static int
+jira_comment_one(struct jira_ctx *jc, const char *issue, json_object *doc,
+    char *err, size_t errlen)
+{
+	struct jira_op op;
+	char *id = NULL, *key = NULL, *old = NULL, *path = NULL, *body = NULL;
+	size_t oldlen;
+	int rc;
+
+	if (asprintf(&id, "%s %s/%s %s %s", jira_doc_str(doc, "finding"),
+	    jira_doc_str(doc, "project"), jira_doc_str(doc, "flag"),
+	    jira_doc_str(doc, "issue") ? jira_doc_str(doc, "issue") : "-",
+	    jira_doc_str(doc, "since") ? jira_doc_str(doc, "since") : "") < 0) {
+		id = NULL;
+		rc = jira_oom(err, errlen);
+		goto strings_free;
+	}
+	if ((key = jira_kv_key("fcomment", issue, id)) == NULL) {
+		rc = jira_oom(err, errlen);
+		goto strings_free;
+	}
+	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
+	    FLAGSYNC_OK || old != NULL)
+		goto strings_free;
+	if ((path = jira_path(jc, issue, "/comment", NULL)) == NULL ||
+	    (body = jira_comment_body(doc)) == NULL) {
+		rc = jira_oom(err, errlen);
+		goto strings_free;
+	}
+	op = (struct jira_op){ "POST", path, body, issue, "comment", 0,
+	    JIRA_WRITE };
+	if ((rc = jira_call(jc, &op, err, errlen)) == FLAGSYNC_OK)
+		rc = jira_kv_write(jc, key, "1", err, errlen);
+strings_free:
+	free(id);
+	free(key);
+	free(old);
+	free(path);
+	free(body);
+	return rc;
+}
+
+/* With findings_comment: a comment on each issue a new finding is about
+ * (its issue, or every issue of its flag when it names none). */
+static int
+jira_comment_findings(struct jira_ctx *jc, const struct jira_set *issues,
+    json_object *doc, char *err, size_t errlen)
+{
+	const char *type = jira_doc_str(doc, "type");
+	const char *one = jira_doc_str(doc, "issue");
+	size_t i;
+	int rc;
+
+	if (!jc->conf.findings_comment || type == NULL ||
+	    strcmp(type, "finding.opened") != 0 ||
+	    jira_doc_str(doc, "finding") == NULL ||
+	    strcmp(jira_doc_str(doc, "finding"), "issue-missing") == 0)
+		return FLAGSYNC_OK;
+	if (one != NULL)
+		return jira_comment_one(jc, one, doc, err, errlen);
+	for (i = 0; i < issues->n; i++)
+		if ((rc = jira_comment_one(jc, issues->v[i], doc, err,
+		    errlen)) != FLAGSYNC_OK)
+			return rc;
+	return FLAGSYNC_OK;
+}
+
 static int
 jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
     size_t errlen)
@@ -1245,6 +1395,8 @@ jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 	}
 	jira_http_begin(&jc->http, jc->conf.budget_ms);
 	rc = jira_deliver_issues(jc, &issues, ev->seq, err, errlen);
+	if (rc == FLAGSYNC_OK)
+		rc = jira_comment_findings(jc, &issues, doc, err, errlen);
 issues_free:
 	jira_set_free(&issues);
 	json_object_put(doc);

@@ -113,6 +113,7 @@ struct jira_slims {
 	size_t		 *size;
 	size_t		  n;
 	size_t		  active;
+	json_object	 *findings;	/* the issue's, borrowed; or NULL */
 };
 
 static void
@@ -189,6 +190,9 @@ jira_doc_value(const struct jira_slims *s, size_t k, int64_t count,
 		}
 	if (k < s->n && jira_doc_add(o, "truncated",
 	    json_object_new_boolean(1)) != 0)
+		goto value_free;
+	if (s->findings != NULL && jira_doc_add(o, "findings",
+	    json_object_get(s->findings)) != 0)
 		goto value_free;
 	if (jira_doc_add(o, "updated", json_object_new_string(updated)) != 0)
 		goto value_free;
@@ -295,6 +299,10 @@ jira_doc_property(json_object *issue, int64_t now_ms, char **full,
 		return 0;
 	if ((rc = jira_slims_make(flags, &s)) != 0)
 		goto slims_free;
+	/* open findings (flagsync(8)) when the host gave them */
+	s.findings = jira_doc_get(issue, "findings");
+	if (!json_object_is_type(s.findings, json_type_array))
+		s.findings = NULL;
 	jira_doc_time(now_ms, updated, sizeof(updated));
 	count = jira_doc_figure(issue, "count", s.n);
 	active = jira_doc_figure(issue, "active", s.active);

@@ -194,13 +194,21 @@ jira POST state '{"issues":[{"key":"SHOP-1","fields":{"summary":"Checkout","stat
 printf 'sim-jira-token\n' >"$T/jira-token"
 chmod 600 "$T/jira-token"
 rm -rf "$T/state"
+plugin_dir_setup
 write_config "[jira]
 url = $JIRA_URL
 email = flagsync-bot@example.com
 api_token_file = $T/jira-token
 timeout = 5
 [findings]
-ignore = unlinked, killed-long"
+ignore = unlinked, killed-long
+[plugin jira]
+events = *
+findings_comment = yes"
+comments() {	# ISSUE: comments flagsync posted on it
+	jira GET requests | jq --arg p "/rest/api/3/issue/$1/comment" \
+	    '[.requests[] | select(.method == "POST" and .path == $p and .status == 201)] | length'
+}
 status_since() {
 	findings_since "$1" | grep -E 'done-but-partial|issue-missing'
 }
@@ -221,6 +229,17 @@ check_eq "done-but-partial opens done_grace after the issue went Done" \
 check_eq "... since the status category change, worded" \
     "2026-01-02T00:00:00Z SHOP-1 Done 14 days, new_checkout still 50% off" \
     "$(fs events --since "$s" --json | jq -r 'select(.finding == "done-but-partial") | .since + " " + .detail')"
+check_eq "the Jira writer puts the issue's open findings in its property" \
+    '[{"finding":"done-but-partial","project":"Default","flag":"new_checkout","issue":"SHOP-1","since":"2026-01-02T00:00:00Z"}]' \
+    "$(jira GET 'issue?key=SHOP-1' | jq -c '.properties["flagsync.flags"].findings')"
+check_eq "... SHOP-7's property has none of SHOP-1's" '[]' \
+    "$(jira GET 'issue?key=SHOP-7' | jq -c '.properties["flagsync.flags"].findings')"
+check_eq "findings_comment: one comment on SHOP-1" 1 "$(comments SHOP-1)"
+check_match "... in words" 'flagsync: finding opened \(done-but-partial\): SHOP-1 Done 14 days' \
+    "$(jira GET requests | jq -r '.requests[] | select(.path == "/rest/api/3/issue/SHOP-1/comment") | .body.body.content[0].content[0].text')"
+fs replay --plugin jira >/dev/null 2>&1
+check_eq "findings_comment: a replay comments no second time" 1 "$(comments SHOP-1)"
+check_eq "... and none on SHOP-7" 0 "$(comments SHOP-7)"
 
 # A Jira outage changes no finding: PAY-42 appears meanwhile, unseen.
 jira POST issue '{"key":"PAY-42","fields":{"summary":"Search","status":"To Do"}}' >/dev/null

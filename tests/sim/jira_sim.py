@@ -1244,6 +1244,9 @@ class Api:
                                   lambda: self.list_props(ref))
             if len(rest) == 2:
                 return self.property(method, ref, rest[1])
+        if rest == ["comment"]:
+            return self.allow(method, ("POST",),
+                              lambda: self.add_comment(ref))
         if rest[0] == "remotelink":
             if len(rest) == 1:
                 return self.remotelinks(method, ref, query)
@@ -1473,6 +1476,23 @@ class Api:
             issue["remotelinks"].remove(link)
             return 204, None
         raise JiraError(405, ["Method %s is not allowed here." % method])
+
+    def add_comment(self, ref):
+        """POST /issue/{key}/comment {"body": ADF doc}: 201 with its id.
+        The comment is not kept: /_sim/requests shows what was sent."""
+        self.need_user()
+        issue = self.issue(ref)
+        self.need_write(issue, 403, "You do not have permission to "
+                        "comment on this issue.")
+        doc = self.json_body()
+        if not isinstance(doc, dict) or not isinstance(doc.get("body"), dict):
+            raise JiraError(400, ["Comment body can not be empty!"])
+        self.write_limit(issue)
+        cid = getattr(self.sim, "next_comment_id", 10000)
+        self.sim.next_comment_id = cid + 1
+        return 201, {"id": str(cid),
+                     "self": "%s%s/issue/%s/comment/%d" % (
+                         self.base, API_PREFIX, issue["id"], cid)}
 
     @staticmethod
     def link_by_gid(issue, gid):
