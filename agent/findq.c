@@ -182,6 +182,19 @@ rows_release:
 	return rc;
 }
 
+int
+findq_doc_cache(struct cache *c, const struct findq_args *a, struct buf *out)
+{
+	struct cache_txn *t;
+	int rc;
+
+	if ((rc = cache_read_begin(c, &t)) != 0)
+		return rc;
+	rc = findq_doc(t, a, clock_now_ms(), out);
+	cache_read_end(t);
+	return rc;
+}
+
 static int
 findq_table(struct query *q, struct cache_txn *t, const struct findq_args *a,
     int64_t now)
@@ -251,6 +264,7 @@ query_findings(struct query *q, int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	if (q->json) {
+		/* the very document GET /v1/findings answers with */
 		buf_init(&doc, 0);
 		if ((rc = findq_doc(t, &a, clock_now_ms(), &doc)) == 0)
 			fprintf(q->out, "%s\n", buf_str(&doc));

@@ -27,6 +27,11 @@ struct findq_args {
 int	findq_doc(struct cache_txn *t, const struct findq_args *a, int64_t now,
 	    struct buf *out);
 
+/* The same document in a read transaction of its own on c (safe from
+ * any thread: GET /v1/findings). */
+int	findq_doc_cache(struct cache *c, const struct findq_args *a,
+	    struct buf *out);
+
 /* The command: [--type GLOB] [--open|--closed]; an exit status. */
 int	query_findings(struct query *q, int argc, char **argv);
 

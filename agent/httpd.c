@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "error.h"
+#include "findq.h"
 #include "httpd.h"
 #include "log.h"
 #include "maxlen.h"
@@ -270,6 +271,36 @@ get_events(struct httpd *h, struct MHD_Connection *conn, struct reply *r)
 		reply_ok(r, HTTPD_JSONL);
 }
 
+/* `findings --json`; ?type=GLOB, ?state=open|closed. */
+static void
+get_findings(struct httpd *h, struct MHD_Connection *conn, struct reply *r)
+{
+	struct findq_args a = { NULL, true, true };
+	const char *state = arg(conn, "state");
+	int rc;
+
+	if (!h->cfg->findings) {
+		reply_error(r, 404, "no findings: %s has no [findings] section",
+		    h->cfg->path);
+		return;
+	}
+	a.type = arg(conn, "type");
+	if (state != NULL && strcmp(state, "open") != 0 &&
+	    strcmp(state, "closed") != 0) {
+		reply_error(r, 400, "state is open or closed");
+		return;
+	}
+	if (state != NULL) {
+		a.open = strcmp(state, "open") == 0;
+		a.closed = !a.open;
+	}
+	if ((rc = findq_doc_cache(h->c, &a, &r->body)) != 0 ||
+	    (rc = buf_putc(&r->body, '\n')) != 0)
+		reply_failed(r, rc, NULL);
+	else
+		reply_ok(r, HTTPD_JSON);
+}
+
 /* ------------------------------------------------------------ routing */
 
 /* Equal in time independent of where they differ (the token's length
@@ -319,9 +350,7 @@ route_v1(struct httpd *h, struct MHD_Connection *conn, const char *path,
 	else if (strcmp(path, "events") == 0)
 		get_events(h, conn, r);
 	else if (strcmp(path, "findings") == 0)
-		/* the flag-hygiene findings (SPEC §11) will answer here */
-		reply_error(r, 404, "findings are not available in this "
-		    "version");
+		get_findings(h, conn, r);
 	else
 		reply_error(r, 404, "not found: /v1/%s", path);
 }

@@ -68,6 +68,8 @@ write_config "
 module = file
 path = $T/audit.jsonl
 
+[findings]
+
 [http]
 listen = 127.0.0.1:0"
 sed -i 's/^log_level = info$/log_level = info\ninterval = 1\njitter = 0/' \
@@ -269,8 +271,11 @@ check_eq "an unknown flag: 404" 404 "$(code)"
 check_match "... saying which" "no flag 'nope' in project Default" "$(cat "$T/body")"
 get "/v1/events?limit=0" >/dev/null
 check_eq "a bad limit: 400" 400 "$(code)"
-get /v1/findings >/dev/null
-check_eq "/v1/findings: 404 until findings exist" 404 "$(code)"
+same "/v1/findings is findings --json" /v1/findings findings
+same "/v1/findings?state=open&type=un* is findings --open --type 'un*'" \
+    "/v1/findings?state=open&type=un*" findings --open --type 'un*'
+get "/v1/findings?state=maybe" >/dev/null
+check_eq "/v1/findings: a bad state is 400" 400 "$(code)"
 get /nope >/dev/null
 check_eq "a bad path: 404" 404 "$(code)"
 get /v1/nope >/dev/null
