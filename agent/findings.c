@@ -490,6 +490,31 @@ link_gone_cb(void *arg, const char *project, const char *flag,
 	return eval_want(e, FINDING_FLAG_GONE, project, flag, issue, e->now);
 }
 
+/* An "s" record whose flag left the cache goes with it. */
+static int
+state_gone_cb(void *arg, const char *const *p, const void *val, size_t len)
+{
+	struct eval *e = arg;
+	const void *rec;
+	size_t rlen;
+	int rc;
+
+	(void)val;
+	(void)len;
+	rc = cache_flag_get(e->t, p[1], p[2], &rec, &rlen);
+	if (rc == FS_ENOTFOUND)
+		return cache_finding_del(e->t, p, 3);
+	return rc;
+}
+
+static int
+eval_states_gone(struct eval *e)
+{
+	const char *prefix[1] = { "s" };
+
+	return cache_finding_foreach(e->t, prefix, 1, 3, state_gone_cb, e);
+}
+
 /* ------------------------------------------------------------ history */
 
 static int
@@ -890,6 +915,7 @@ findings_eval(struct cache_txn *t, const struct findings_conf *conf,
 		goto eval_release;
 	}
 	if ((rc = cache_flag_foreach(t, NULL, flag_cb, &e)) != 0 ||
+	    (rc = eval_states_gone(&e)) != 0 ||
 	    (rc = eval_history(&e)) != 0 ||
 	    (rc = cache_link_foreach(t, NULL, link_gone_cb, &e)) != 0 ||
 	    (rc = eval_compare(&e, emit, arg)) != 0)

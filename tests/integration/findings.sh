@@ -168,6 +168,24 @@ n=$(txnid)
 fs sync >/dev/null 2>&1
 check_eq "a cycle with no change and nothing due commits nothing" "$n" "$(txnid)"
 
+# A flag deleted and made again starts its history over: old_banner,
+# killed since day 0, deleted on day 41, made again killed on day 42.
+sim DELETE 'flag?ws=Default&flag=old_banner' >/dev/null
+at 41
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+check_eq "deleted: killed-long closes, and links.yaml's link to it is flag-gone" \
+"finding.closed killed-long Default/old_banner -
+finding.opened flag-gone Default/old_banner OPS-5" "$(findings_since "$s")"
+sim POST flag '{"ws":"Default","flag":"old_banner","definition":{"killed":true}}' >/dev/null
+at 42
+s=$(last_seq)
+fs sync >/dev/null 2>&1
+at 43
+fs sync >/dev/null 2>&1
+check_eq "made again killed: killed since day 42, not day 0" \
+    "finding.closed flag-gone Default/old_banner OPS-5" "$(findings_since "$s")"
+
 # Bad settings are refused with file, line and key.
 write_config "$LINKS
 [findings]
@@ -204,7 +222,11 @@ timeout = 5
 ignore = unlinked, killed-long
 [plugin jira]
 events = *
-findings_comment = yes"
+findings_comment = yes
+[plugin audit]
+module = file
+path = $T/audit.jsonl
+events = finding.*"
 comments() {	# ISSUE: comments flagsync posted on it
 	jira GET requests | jq --arg p "/rest/api/3/issue/$1/comment" \
 	    '[.requests[] | select(.method == "POST" and .path == $p and .status == 201)] | length'
@@ -237,6 +259,9 @@ check_eq "... SHOP-7's property has none of SHOP-1's" '[]' \
 check_eq "findings_comment: one comment on SHOP-1" 1 "$(comments SHOP-1)"
 check_match "... in words" 'flagsync: finding opened \(done-but-partial\): SHOP-1 Done 14 days' \
     "$(jira GET requests | jq -r '.requests[] | select(.path == "/rest/api/3/issue/SHOP-1/comment") | .body.body.content[0].content[0].text')"
+check_eq "events = finding.* delivers the finding events, and only those" \
+    "$(fs events --json | jq -c 'select(.type | startswith("finding."))')" \
+    "$(jq -c . "$T/audit.jsonl")"
 fs replay --plugin jira >/dev/null 2>&1
 check_eq "findings_comment: a replay comments no second time" 1 "$(comments SHOP-1)"
 check_eq "... and none on SHOP-7" 0 "$(comments SHOP-7)"
