@@ -1746,6 +1746,8 @@ status_health(struct counts *c)
 	for (src = sources; *src; src++)
 		if ((*src)->enabled(c->cfg))
 			status_source_health(c, (*src)->status_name);
+	if (issuestatus_enabled(c->cfg))
+		status_source_health(c, ISSUESTATUS_SOURCE);
 	for (i = 0; i < json_object_array_length(c->plugins); i++) {
 		o = json_object_array_get_idx(c->plugins, i);
 		state = jstr(o, "state");
@@ -1998,6 +2000,10 @@ status_print_text(struct query *q, struct counts *c)
 			    json_object_object_get(o, "defined")));
 		else if (json_object_object_get_ex(o, "links", &v))
 			buf_printf(&detail, "%d links", json_object_get_int(v));
+		else if (json_object_object_get_ex(o, "issues", &v))
+			buf_printf(&detail, "%d issues, %d missing",
+			    json_object_get_int(v), json_object_get_int(
+			    json_object_object_get(o, "missing")));
 		/* names a jira-field issue lists that match no flag */
 		if (!jstr(o, "error") &&
 		    json_object_object_get_ex(o, "unmatched", &v) &&

@@ -142,6 +142,7 @@ check_eq "... the 400 one named both, the repeat names neither" '[true,false]' \
     "$(echo "$reqs" | jq -c '(to_entries | map(select(.value.status == 400))[0].key) as $i |
         [.[$i].body.jql, .[$i + 1].body.jql] | map(test("\"ISS-5\".*\"ISS-6\""))')"
 check_eq "status counts them" '{"ok":true,"issues":243,"missing":2}' "$(js_status)"
+check_match "status table: the jira-status row" 'jira-status +ok .*243 issues, 2 missing' "$(fs status)"
 check_match "issue: missing in the table" 'status +missing in Jira since 2026-03-08T00:00:00Z \(was To Do\)' \
     "$(fs issue ISS-5)"
 
