@@ -1135,7 +1135,6 @@ issue_doc(const char *key, const struct issue_walk *w, size_t active)
 	if ((o = json_object_new_object()) == NULL)
 		return NULL;
 	json_object_object_add(o, "issue", json_object_new_string(key));
-	json_object_object_add(o, "status", istatus_json(w->t, key));
 	json_object_object_add(o, "count", json_object_new_int64((int64_t)w->n));
 	json_object_object_add(o, "active",
 	    json_object_new_int64((int64_t)active));
@@ -1143,6 +1142,8 @@ issue_doc(const char *key, const struct issue_walk *w, size_t active)
 	for (i = 0; i < w->n; i++)
 		json_object_array_add(arr, loaded_json(&w->v[i]));
 	json_object_object_add(o, "flags", arr);
+	/* after the members SPEC §6 lists: its Jira status, or null */
+	json_object_object_add(o, "status", istatus_json(w->t, key));
 	return o;
 }
 
