@@ -161,8 +161,8 @@ jira POST fault '{"match":"search/jql","kind":"status","status":503,"count":-1}'
 FLAGSYNC_TEST_NOW=2026-03-10T00:00:00Z fs sync >/dev/null 2>"$T/err"; rc=$?
 check_eq "a Jira outage fails the sync" 1 "$rc"
 check_eq "... and keeps every status (none reads missing)" "$before" "$(all_status)"
-check_eq "... jira-status reports the error" false \
-    "$(fs status --json | jq '.sources[] | select(.source=="jira-status") | .ok')"
+check_eq "... jira-status reports the error, and no counts" '[false,null,null]' \
+    "$(fs status --json | jq -c '.sources[] | select(.source=="jira-status") | [.ok, .issues, .missing]')"
 check_match "... naming Jira's answer" '503' \
     "$(fs status --json | jq -r '.sources[] | select(.source=="jira-status") | .error')"
 jira DELETE fault >/dev/null
