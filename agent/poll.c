@@ -1702,11 +1702,15 @@ poll_issue_status(const struct config *cfg, struct stamp *st,
 	    sizeof(err));
 	if (rc == ENOMEM)
 		return rc;
-	if (rc != 0)
+	if (rc != 0) {
+		/* no counts: what a failed read saw is not what is kept */
 		log_warnx("%s; keeping the previous issue status", err);
-	status_record(st, ISSUESTATUS_SOURCE, rc == 0, err, (int64_t)r.issues,
+		status_record(st, ISSUESTATUS_SOURCE, 0, err, 0, NULL, 0, NULL);
+		return rc;
+	}
+	status_record(st, ISSUESTATUS_SOURCE, 1, NULL, (int64_t)r.issues,
 	    "issues", (int64_t)r.missing, "missing");
-	return rc;
+	return 0;
 }
 
 static int
