@@ -552,11 +552,26 @@ cli_check_plugin(const struct config *cfg, const struct config_plugin *pc,
 	return rc;
 }
 
+/* A duration in seconds as the configuration writes it: 14d, 12h, 90s. */
+static void
+cli_duration(int64_t secs, char *out, size_t len)
+{
+	if (secs % 86400 == 0)
+		snprintf(out, len, "%lldd", (long long)(secs / 86400));
+	else if (secs % 3600 == 0)
+		snprintf(out, len, "%lldh", (long long)(secs / 3600));
+	else if (secs % 60 == 0)
+		snprintf(out, len, "%lldm", (long long)(secs / 60));
+	else
+		snprintf(out, len, "%llds", (long long)secs);
+}
+
 static int
 cmd_check_config(struct cli *cl, int argc, char **argv)
 {
 	static const struct arg_opt opts[] = { { NULL, 0, NULL, NULL } };
 	const struct config *cfg = cl->cfg;
+	char grace[32], stale[32];
 	const char **names = NULL;
 	struct linkset set;
 	struct keys keys;
@@ -638,6 +653,13 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	if (cfg->http_listen)
 		printf("  http        %s (served by run)%s\n", cfg->http_listen,
 		    cfg->http_token ? "; /v1/ needs the bearer token" : "");
+	if (cfg->findings) {
+		cli_duration(cfg->findings_done_grace, grace, sizeof(grace));
+		cli_duration(cfg->findings_stale_after, stale, sizeof(stale));
+		printf("  findings    done_grace %s, stale_after %s%s%s\n",
+		    grace, stale, cfg->findings_ignore ? ", ignore " : "",
+		    cfg->findings_ignore ? cfg->findings_ignore : "");
+	}
 	for (i = 0; i < cfg->nplugins; i++)
 		printf("  output      %s (module %s %s, events %s)\n",
 		    cfg->plugins[i].name, cfg->plugins[i].module, what[i],

@@ -186,6 +186,9 @@ fs sync >/dev/null 2>&1
 check_eq "made again killed: killed since day 42, not day 0" \
     "finding.closed flag-gone Default/old_banner OPS-5" "$(findings_since "$s")"
 
+check_match "check-config shows [findings]" \
+    '^  findings    done_grace 14d, stale_after 30d, ignore unlinked$' "$(fs check-config)"
+
 # Bad settings are refused with file, line and key.
 write_config "$LINKS
 [findings]
