@@ -807,7 +807,8 @@ eval_compare(struct eval *e, findings_emit_fn emit, void *arg)
 
 	if ((rc = cache_finding_foreach(e->t, prefix, 1, 5, open_cb, e)) != 0)
 		return rc;
-	qsort(e->w, e->nw, sizeof(*e->w), want_cmp);
+	if (e->nw > 1)	/* qsort() takes no NULL, even for none */
+		qsort(e->w, e->nw, sizeof(*e->w), want_cmp);
 	while (i < e->nw || j < e->nopen) {
 		if (i == e->nw)
 			c = 1;

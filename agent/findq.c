@@ -108,7 +108,8 @@ rows_load(struct cache_txn *t, const struct findq_args *a, struct rows *r)
 		return rc;
 	if (a->closed && (rc = findings_foreach(t, false, rows_cb, r)) != 0)
 		return rc;
-	qsort(r->v, r->n, sizeof(*r->v), row_cmp);
+	if (r->n > 1)	/* qsort() takes no NULL, even for none */
+		qsort(r->v, r->n, sizeof(*r->v), row_cmp);
 	return 0;
 }
 

@@ -180,7 +180,7 @@ finding.opened flag-gone Default/old_banner OPS-5" "$(findings_since "$s")"
 sim POST flag '{"ws":"Default","flag":"old_banner","definition":{"killed":true}}' >/dev/null
 at 42
 s=$(last_seq)
-fs sync >/dev/null 2>&1
+fs sync >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
 at 43
 fs sync >/dev/null 2>&1
 check_eq "made again killed: killed since day 42, not day 0" \
@@ -286,7 +286,7 @@ check_eq "Jira back: issue-missing closes" \
 sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":100}]}' >/dev/null
 at 18
 s=$(last_seq)
-fs sync >/dev/null 2>&1
+fs sync >/dev/null 2>"$T/err" || diag "$(cat "$T/err")"
 check_eq "done-but-partial closes when the flag reaches 100%" \
     "finding.closed done-but-partial Default/new_checkout SHOP-1" "$(status_since "$s")"
 sim POST default_rule '{"ws":"Default","flag":"new_checkout","default_rule":[{"treatment":"on","size":50},{"treatment":"off","size":50}]}' >/dev/null
