@@ -183,6 +183,37 @@ rows_release:
 	return rc;
 }
 
+static int
+count_cb(void *arg, const struct finding *f)
+{
+	int64_t *n = arg;
+
+	n[f->type]++;
+	return 0;
+}
+
+int
+findq_open_counts(struct cache_txn *t, json_object **out)
+{
+	int64_t n[FINDING_COUNT];
+	int type, rc;
+
+	memset(n, 0, sizeof(n));
+	*out = NULL;
+	if ((rc = findings_foreach(t, true, count_cb, n)) != 0)
+		return rc;
+	if ((*out = json_object_new_object()) == NULL)
+		return ENOMEM;
+	for (type = 0; type < FINDING_COUNT; type++)
+		if (jsonw_put(*out, finding_type_name((enum finding_type)type),
+		    json_object_new_int64(n[type])) != 0) {
+			json_object_put(*out);
+			*out = NULL;
+			return ENOMEM;
+		}
+	return 0;
+}
+
 int
 findq_doc_cache(struct cache *c, const struct findq_args *a, struct buf *out)
 {

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include <json-c/json.h>
+
 #include "buf.h"
 #include "cache.h"
 #include "query.h"
@@ -31,6 +33,10 @@ int	findq_doc(struct cache_txn *t, const struct findq_args *a, int64_t now,
  * any thread: GET /v1/findings). */
 int	findq_doc_cache(struct cache *c, const struct findq_args *a,
 	    struct buf *out);
+
+/* The open findings by type, every type present (0 when none), as a
+ * new object in *out: `status --json` and /metrics. */
+int	findq_open_counts(struct cache_txn *t, json_object **out);
 
 /* The command: [--type GLOB] [--open|--closed]; an exit status. */
 int	query_findings(struct query *q, int argc, char **argv);

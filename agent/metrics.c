@@ -326,11 +326,15 @@ expo_cache(struct expo *e, json_object *status)
 	expo_family(e, "flagsync_issues", "gauge",
 	    "Issues linked to at least one flag.");
 	expo_int(e, "flagsync_issues", NULL, NULL, jint(status, "issues"));
-	/*
-	 * Open flag-hygiene findings (SPEC §11) join here, as
-	 * flagsync_findings_open{type}, once the findings feature exists;
-	 * until then there is nothing to count and no metric.
-	 */
+	/* open flag-hygiene findings, only with [findings] */
+	if (jget(status, "findings_open")) {
+		expo_family(e, "flagsync_findings_open", "gauge",
+		    "Open flag-hygiene findings, by type.");
+		json_object_object_foreach(jget(status, "findings_open"),
+		    type, n)
+			expo_int(e, "flagsync_findings_open", "type", type,
+			    json_object_get_int64(n));
+	}
 }
 
 static void

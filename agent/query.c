@@ -1510,6 +1510,7 @@ struct counts {
 	json_object *stamps;	/* polls.json */
 	json_object *by_type;	/* retained events by type */
 	json_object *problems;	/* why it is not healthy, a line each */
+	json_object *findings;	/* open by type; NULL without [findings] */
 	int64_t	 now;		/* seconds since the epoch */
 };
 
@@ -1768,6 +1769,7 @@ counts_release(struct counts *c)
 	json_object_put(c->stamps);
 	json_object_put(c->by_type);
 	json_object_put(c->problems);
+	json_object_put(c->findings);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1816,6 +1818,8 @@ status_gather(const struct config *cfg, struct cache *cache, struct counts *c)
 	free(stamps);
 	if (cache != NULL && (rc = cache_read_begin(cache, &c->t)) == 0) {
 		rc = status_read_cache(c);
+		if (rc == 0 && cfg->findings)
+			rc = findq_open_counts(c->t, &c->findings);
 		for (i = 0; rc == 0 && i < cfg->nplugins; i++)
 			json_object_array_add(c->plugins, plugin_row(c->t,
 			    &cfg->plugins[i]));
@@ -1865,6 +1869,9 @@ status_object(const struct counts *c)
 	json_object_object_add(v, "by_type", json_object_get(c->by_type));
 	json_object_object_add(o, "events", v);
 	json_object_object_add(o, "plugins", json_object_get(c->plugins));
+	if (c->findings != NULL)
+		json_object_object_add(o, "findings_open",
+		    json_object_get(c->findings));
 	return o;
 }
 

@@ -215,8 +215,12 @@ check_eq "429 waits by API" "0 0 0" \
     "$(metric 'flagsync_ratelimit_waits_total{api=admin}') $(metric 'flagsync_ratelimit_waits_total{api=sdk}') $(metric 'flagsync_ratelimit_waits_total{api=jira}')"
 check_nomatch "/metrics names no flag or issue" "new_checkout|SHOP-" \
     "$(cat "$T/metrics.raw")"
-check_nomatch "... and no findings metric before findings exist" \
-    "findings" "$(cat "$T/metrics.raw")"
+check_eq "open findings by type, as status --json counts them" \
+    "$(j '.findings_open.unlinked') $(j '.findings_open["killed-long"]')" \
+    "$(metric 'flagsync_findings_open{type=unlinked}') $(metric 'flagsync_findings_open{type=killed-long}')"
+check_eq "... and as findings --open lists them" \
+    "$(fs findings --open --json | jq '[.[] | select(.finding == "unlinked")] | length')" \
+    "$(metric 'flagsync_findings_open{type=unlinked}')"
 
 # conf/: the Grafana dashboard and the alert rules name only metrics that
 # /metrics has.
