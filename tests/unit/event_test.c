@@ -242,6 +242,48 @@ test_link_event(void **state)
 	    "\"issue\":\"SHOP-7\",\"sources\":[],\"replay\":true}");
 }
 
+/* A finding event: its type, issue or null, since, detail, no "before". */
+static void
+test_finding_event(void **state)
+{
+	struct fixture *f = *state;
+	struct event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.seq = 9;
+	ev.time = EV_TIME;
+	ev.type = EV_FINDING_OPENED;
+	ev.project = "Default";
+	ev.environment = NULL;
+	ev.flag = "ghost";
+	ev.finding = "flag-gone";
+	ev.issue = "OPS-9";
+	ev.since = EV_TIME - 86400000;
+	ev.detail = "OPS-9 still links ghost, which is deleted";
+	assert_int_equal(event_format(&ev, &f->out), 0);
+	assert_string_equal(buf_str(&f->out),
+	    "{\"seq\":9,\"time\":\"2026-11-29T22:50:15Z\","
+	    "\"type\":\"finding.opened\",\"project\":\"Default\","
+	    "\"environment\":null,\"flag\":\"ghost\","
+	    "\"finding\":\"flag-gone\",\"issue\":\"OPS-9\","
+	    "\"since\":\"2026-11-28T22:50:15Z\","
+	    "\"detail\":\"OPS-9 still links ghost, which is deleted\","
+	    "\"after\":null}");
+
+	buf_reset(&f->out);
+	ev.type = EV_FINDING_CLOSED;
+	ev.issue = NULL;
+	ev.detail = NULL;
+	assert_int_equal(event_format(&ev, &f->out), 0);
+	assert_string_equal(buf_str(&f->out),
+	    "{\"seq\":9,\"time\":\"2026-11-29T22:50:15Z\","
+	    "\"type\":\"finding.closed\",\"project\":\"Default\","
+	    "\"environment\":null,\"flag\":\"ghost\","
+	    "\"finding\":\"flag-gone\",\"issue\":null,"
+	    "\"since\":\"2026-11-28T22:50:15Z\",\"detail\":null,"
+	    "\"after\":null}");
+}
+
 static void
 test_replay(void **state)
 {
@@ -304,6 +346,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deleted_event, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_link_event, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_finding_event, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_and_errors, setup,
