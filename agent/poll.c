@@ -95,6 +95,7 @@ struct project_poll {
 	size_t	 nnames, capnames;
 	char	 feed_err[1024];	/* why the feed failed, or "" */
 	int64_t	 progress_ms;	/* last progress line (monotonic) */
+	size_t	 nasked, n404;	/* flags fetched one by one, and 404s */
 	char	 err[1024];
 };
 
@@ -974,10 +975,12 @@ pp_fetch_meta(struct project_poll *pp, struct feed_name *fn)
 	}
 	if (fn->archived)
 		return 0;
+	pp->nasked++;
 	rc = split_get_flag(pp->sc, pp->ws_id, pp->proj->name, fn->name,
 	    flag_cb, pp, pp->err, sizeof(pp->err));
 	if (rc == FS_ENOTFOUND) {
 		fn->archived = true;
+		pp->n404++;
 		pp->err[0] = '\0';
 		return 0;
 	}
@@ -988,6 +991,24 @@ pp_fetch_meta(struct project_poll *pp, struct feed_name *fn)
 		rc = FS_EPROTO;
 	}
 	return rc;
+}
+
+/*
+ * The feed said these flags changed, not that they are gone: when most
+ * of them answer 404 the key more likely lost sight of the project than
+ * the flags were deleted, and nothing is deleted (the full listing, with
+ * its held deletions, settles it).
+ */
+static int
+pp_check_404s(struct project_poll *pp)
+{
+	if (pp->n404 < 2 || pp->n404 * 2 <= pp->nasked)
+		return 0;
+	snprintf(pp->err, sizeof(pp->err), "project '%s': %zu of the %zu "
+	    "flags the change feed reported answered 404 at the Admin API; "
+	    "the key may no longer see the project: nothing deleted",
+	    pp->proj->name, pp->n404, pp->nasked);
+	return FS_EPROTO;
 }
 
 /* Each fetched flag's definition; a 404 means none in the environment. */
@@ -1135,6 +1156,8 @@ pp_feed_fetch(struct project_poll *pp)
 	for (i = 0; i < pp->nnames; i++)
 		if ((rc = pp_fetch_meta(pp, &pp->names[i])) != 0)
 			return rc;
+	if ((rc = pp_check_404s(pp)) != 0)
+		return rc;
 	if (pp->n > 1)
 		qsort(pp->m, pp->n, sizeof(*pp->m), meta_cmp);
 	if ((rc = pp_fetch_defs(pp)) != 0 ||
