@@ -2,6 +2,9 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "jsonw.h"
 
@@ -66,4 +69,187 @@ jsonw_parse(const char *s, size_t len)
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+/* ------------------------------------------------------------ text */
+
+int
+jsonw_escape(struct buf *b, const char *s, size_t n, int flags)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i, start = 0;
+	char esc[6];
+	size_t elen;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		switch (p[i]) {
+		case '\b': esc[1] = 'b'; elen = 2; break;
+		case '\n': esc[1] = 'n'; elen = 2; break;
+		case '\r': esc[1] = 'r'; elen = 2; break;
+		case '\t': esc[1] = 't'; elen = 2; break;
+		case '\f': esc[1] = 'f'; elen = 2; break;
+		case '"': esc[1] = '"'; elen = 2; break;
+		case '\\': esc[1] = '\\'; elen = 2; break;
+		case '/':
+			if (!(flags & JSONW_SLASH))
+				continue;
+			esc[1] = '/';
+			elen = 2;
+			break;
+		default:
+			if (p[i] >= 0x20)
+				continue;
+			/* as json-c: \u00 and two lowercase hex digits */
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 0xf];
+			elen = 6;
+			break;
+		}
+		esc[0] = '\\';
+		if ((rc = buf_append(b, s + start, i - start)) != 0 ||
+		    (rc = buf_append(b, esc, elen)) != 0)
+			return rc;
+		start = i + 1;
+	}
+	return buf_append(b, s + start, n - start);
+}
+
+void
+jsonw_text_init(struct jsonw_text *w, struct buf *b, int flags)
+{
+	w->b = b;
+	w->rc = 0;
+	w->flags = flags;
+	w->depth = 0;
+	w->more = 0;
+	w->keyed = false;
+}
+
+static void
+jsonw_text_put(struct jsonw_text *w, const char *s, size_t n)
+{
+	if (w->rc == 0)
+		w->rc = buf_append(w->b, s, n);
+}
+
+/* A value's separator: none after its key, else a comma when the array
+ * (or the top level) has an element already. */
+static void
+jsonw_text_sep(struct jsonw_text *w)
+{
+	uint32_t bit;
+
+	if (w->keyed) {
+		w->keyed = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	bit = 1u << (w->depth - 1);
+	if (w->more & bit)
+		jsonw_text_put(w, ",", 1);
+	w->more |= bit;
+}
+
+void
+jsonw_text_open(struct jsonw_text *w, char brace)
+{
+	jsonw_text_sep(w);
+	jsonw_text_put(w, &brace, 1);
+	if (w->rc == 0 && w->depth >= JSONW_DEPTH)
+		w->rc = EINVAL;
+	if (w->rc != 0)
+		return;
+	w->depth++;
+	w->more &= ~(1u << (w->depth - 1));
+}
+
+void
+jsonw_text_close(struct jsonw_text *w, char brace)
+{
+	jsonw_text_put(w, &brace, 1);
+	if (w->rc == 0 && w->depth > 0)
+		w->depth--;
+}
+
+static void
+jsonw_text_quoted(struct jsonw_text *w, const char *s)
+{
+	jsonw_text_put(w, "\"", 1);
+	if (w->rc == 0)
+		w->rc = jsonw_escape(w->b, s, strlen(s), w->flags);
+	jsonw_text_put(w, "\"", 1);
+}
+
+void
+jsonw_text_key(struct jsonw_text *w, const char *key)
+{
+	jsonw_text_sep(w);
+	jsonw_text_quoted(w, key);
+	jsonw_text_put(w, ":", 1);
+	w->keyed = true;
+}
+
+void
+jsonw_text_str(struct jsonw_text *w, const char *s)
+{
+	if (s == NULL) {
+		jsonw_text_null(w);
+		return;
+	}
+	jsonw_text_sep(w);
+	jsonw_text_quoted(w, s);
+}
+
+void
+jsonw_text_int(struct jsonw_text *w, int64_t n)
+{
+	char num[24];
+	int len;
+
+	jsonw_text_sep(w);
+	len = snprintf(num, sizeof(num), "%" PRId64, n);
+	jsonw_text_put(w, num, (size_t)len);
+}
+
+void
+jsonw_text_uint(struct jsonw_text *w, uint64_t n)
+{
+	char num[24];
+	int len;
+
+	jsonw_text_sep(w);
+	len = snprintf(num, sizeof(num), "%" PRIu64, n);
+	jsonw_text_put(w, num, (size_t)len);
+}
+
+void
+jsonw_text_bool(struct jsonw_text *w, bool v)
+{
+	jsonw_text_sep(w);
+	if (v)
+		jsonw_text_put(w, "true", 4);
+	else
+		jsonw_text_put(w, "false", 5);
+}
+
+void
+jsonw_text_null(struct jsonw_text *w)
+{
+	jsonw_text_sep(w);
+	jsonw_text_put(w, "null", 4);
+}
+
+void
+jsonw_text_strv(struct jsonw_text *w, const char *const *sv, size_t n)
+{
+	size_t i;
+
+	jsonw_text_open(w, '[');
+	for (i = 0; i < n; i++)
+		jsonw_text_str(w, sv[i]);
+	jsonw_text_close(w, ']');
 }

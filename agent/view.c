@@ -1094,6 +1094,103 @@ view_to_json(const struct flag_view *v, const char *const *issues,
 	return o;
 }
 
+/*
+ * The same document as view_to_json(), written as text without a json-c
+ * tree (an event carries two views, and a baseline makes one event per
+ * flag): member for member the calls above, in their order.
+ */
+static void
+view_text_rollout(struct jsonw_text *w, const struct flag_view *v)
+{
+	jsonw_text_key(w, "rollout");
+	if (!v->defined) {
+		jsonw_text_null(w);
+		return;
+	}
+	jsonw_text_open(w, '{');
+	if (v->rules > 0) {
+		jsonw_text_key(w, "rules");
+		jsonw_text_int(w, v->rules);
+	} else {
+		jsonw_text_key(w, "percentage");
+		jsonw_text_int(w, view_rollout_percent(v));
+		jsonw_text_key(w, "treatment");
+		jsonw_text_str(w, v->default_treatment);
+	}
+	jsonw_text_close(w, '}');
+}
+
+static void
+view_text_definition(struct jsonw_text *w, const struct flag_view *v)
+{
+	char when[32];
+	size_t i;
+
+	jsonw_text_key(w, "default_treatment");
+	jsonw_text_str(w, v->defined ? v->default_treatment : NULL);
+	jsonw_text_key(w, "traffic_allocation");
+	if (v->defined)
+		jsonw_text_int(w, v->traffic_allocation);
+	else
+		jsonw_text_null(w);
+	jsonw_text_key(w, "default_rule");
+	jsonw_text_open(w, '[');
+	for (i = 0; i < v->ndefault_rule; i++) {
+		jsonw_text_open(w, '{');
+		jsonw_text_key(w, "treatment");
+		jsonw_text_str(w, v->default_rule[i].treatment);
+		jsonw_text_key(w, "size");
+		jsonw_text_int(w, v->default_rule[i].size);
+		jsonw_text_close(w, '}');
+	}
+	jsonw_text_close(w, ']');
+	jsonw_text_key(w, "rules");
+	jsonw_text_int(w, v->defined ? v->rules : 0);
+	view_text_rollout(w, v);
+	jsonw_text_key(w, "treatments");
+	jsonw_text_strv(w, (const char *const *)v->treatments,
+	    v->ntreatments);
+	jsonw_text_key(w, "last_updated");
+	if (!v->defined || v->last_updated <= 0) {
+		jsonw_text_null(w);
+		return;
+	}
+	view_format_time(v->last_updated, when);
+	jsonw_text_str(w, when);
+}
+
+int
+view_write_json(const struct flag_view *v, const char *const *issues,
+    size_t nissues, int flags, struct jsonw_text *w)
+{
+	jsonw_text_open(w, '{');
+	jsonw_text_key(w, "project");
+	jsonw_text_str(w, v->project);
+	jsonw_text_key(w, "environment");
+	jsonw_text_str(w, v->environment);
+	jsonw_text_key(w, "flag");
+	jsonw_text_str(w, v->flag);
+	jsonw_text_key(w, "active");
+	jsonw_text_bool(w, view_is_active(v));
+	jsonw_text_key(w, "killed");
+	jsonw_text_bool(w, v->defined && v->killed);
+	view_text_definition(w, v);
+	jsonw_text_key(w, "url");
+	jsonw_text_str(w, v->url);
+	if (!(flags & VIEW_JSON_NO_TAGS)) {
+		jsonw_text_key(w, "tags");
+		jsonw_text_strv(w, (const char *const *)v->tags, v->ntags);
+		jsonw_text_key(w, "description");
+		jsonw_text_str(w, v->description);
+	}
+	if (!(flags & VIEW_JSON_NO_ISSUES)) {
+		jsonw_text_key(w, "issues");
+		jsonw_text_strv(w, issues, nissues);
+	}
+	jsonw_text_close(w, '}');
+	return w->rc;
+}
+
 int
 view_rollout_words(const struct flag_view *v, struct buf *out)
 {

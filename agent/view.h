@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "jsonw.h"
 
 struct view_bucket {
 	char	*treatment;
@@ -100,6 +101,14 @@ bool	view_is_active(const struct flag_view *v);
  */
 json_object *view_to_json(const struct flag_view *v,
 	    const char *const *issues, size_t nissues, int flags);
+
+/*
+ * Writes the same document as view_to_json() as text into w (see
+ * jsonw.h; JSONW_SLASH in w's flags gives JSON_C_TO_STRING_PLAIN's bytes,
+ * without it PLAIN | NOSLASHESCAPE's).  Returns w->rc.
+ */
+int	view_write_json(const struct flag_view *v, const char *const *issues,
+	    size_t nissues, int flags, struct jsonw_text *w);
 
 /* "75% off", "3 rules", "" when not defined: the rollout in words. */
 int	view_rollout_words(const struct flag_view *v, struct buf *out);

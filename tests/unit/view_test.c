@@ -845,6 +845,94 @@ test_record_fuzz(void **state)
 	view_release(&v);
 }
 
+
+/* view_write_json() and view_to_json() printed by json-c: the same bytes. */
+static void
+assert_text_same(const struct flag_view *v, const char *const *issues,
+    size_t n)
+{
+	static const int vflags[] = { 0, VIEW_JSON_NO_TAGS,
+	    VIEW_JSON_NO_ISSUES, VIEW_JSON_NO_TAGS | VIEW_JSON_NO_ISSUES };
+	struct jsonw_text w;
+	struct buf b;
+	json_object *o;
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(vflags) / sizeof(vflags[0]); i++) {
+		o = view_to_json(v, issues, n, vflags[i]);
+		assert_non_null(o);
+		buf_reset(&b);
+		jsonw_text_init(&w, &b, 0);
+		assert_int_equal(view_write_json(v, issues, n, vflags[i], &w), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		buf_reset(&b);
+		jsonw_text_init(&w, &b, JSONW_SLASH);
+		assert_int_equal(view_write_json(v, issues, n, vflags[i], &w), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	buf_release(&b);
+}
+
+static void
+test_text_same_as_tree(void **state)
+{
+	static const char odd[] = "q\" b\\ s/ \b\f\n\r\t \x01\x1f\x7f \xc3\xa9";
+	const char *const odd_issues[] = { odd, "SHOP-1" };
+	const char *const odd_tags[] = { odd, "", "t/2" };
+	struct view_context ctx = spec_ctx;
+	struct flag_view v;
+	json_object *s;
+	char byte[2], err[256];
+	struct buf b;
+	int c;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, spec_def, err, sizeof(err)), 0);
+	assert_text_same(&v, spec_issues, 2);
+	assert_text_same(&v, NULL, 0);
+	assert_int_equal(build(&v, &spec_ctx, rules_def, err, sizeof(err)), 0);
+	assert_text_same(&v, spec_issues, 2);
+	assert_int_equal(build(&v, &spec_ctx, NULL, err, sizeof(err)), 0);
+	assert_text_same(&v, spec_issues, 1);
+	ctx.flag_url = NULL;
+	ctx.project = odd;
+	assert_int_equal(view_from_split(&v, &ctx, odd, odd, odd, odd_tags, 3,
+	    NULL, err, sizeof(err)), 0);
+	assert_text_same(&v, odd_issues, 2);
+	v.defined = true;
+	v.killed = true;
+	v.last_updated = -5;
+	assert_text_same(&v, odd_issues, 2);
+	view_release(&v);
+
+	/* every byte escaped as json-c escapes it, with and without '/' */
+	buf_init(&b, 0);
+	for (c = 1; c < 256; c++) {
+		byte[0] = (char)c;
+		byte[1] = '\0';
+		s = json_object_new_string(byte);
+		buf_reset(&b);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_int_equal(jsonw_escape(&b, byte, 1, JSONW_SLASH), 0);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(s,
+		    JSON_C_TO_STRING_PLAIN));
+		buf_reset(&b);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_int_equal(jsonw_escape(&b, byte, 1, 0), 0);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(s,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(s);
+	}
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -867,6 +955,7 @@ main(void)
 		cmocka_unit_test(test_record_corrupt),
 		cmocka_unit_test(test_record_bad_values),
 		cmocka_unit_test(test_record_fuzz),
+		cmocka_unit_test(test_text_same_as_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
