@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "jscan.h"
 #include "jsonw.h"
 #include "view.h"
 
@@ -140,50 +141,52 @@ view_def_error(struct view_parse *p, const char *fmt, ...)
 	return FS_EPROTO;
 }
 
-/* The member key of o, NULL when absent or JSON null. */
-static json_object *
-view_def_get(json_object *o, const char *key)
-{
-	json_object *v;
+/*
+ * The definition is read through struct jnode (jscan.h): a json-c tree,
+ * or a page scanned without one.  Both give the same values, so one
+ * reader gives the same views and the same messages.
+ */
 
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
+/* The member key of o; false when absent or JSON null. */
+static bool
+view_def_get(const struct jnode *o, const char *key, struct jnode *v)
+{
+	return jnode_get(o, key, v) && jnode_type(v) != json_type_null;
 }
 
 static int
-view_get_string(struct view_parse *p, json_object *o, const char *where,
-    const char *key, const char **out)
+view_get_string(struct view_parse *p, const struct jnode *o,
+    const char *where, const char *key, const char **out)
 {
-	json_object *v;
+	struct jnode v;
 
-	if ((v = view_def_get(o, key)) == NULL)
+	if (!view_def_get(o, key, &v))
 		return view_def_error(p, "field '%s%s' is missing", where, key);
-	if (!json_object_is_type(v, json_type_string))
+	if (jnode_type(&v) != json_type_string)
 		return view_def_error(p, "field '%s%s' is not a string",
 		    where, key);
-	*out = json_object_get_string(v);
+	*out = jnode_str(&v);
 	return 0;
 }
 
 /* A percentage field; dflt < 0 makes it required. */
 static int
-view_get_percent(struct view_parse *p, json_object *o, const char *where,
-    const char *key, int dflt, int *out)
+view_get_percent(struct view_parse *p, const struct jnode *o,
+    const char *where, const char *key, int dflt, int *out)
 {
-	json_object *v;
+	struct jnode v;
 	int64_t n;
 
-	if ((v = view_def_get(o, key)) == NULL) {
+	if (!view_def_get(o, key, &v)) {
 		if (dflt < 0)
 			return view_def_error(p, "field '%s%s' is missing",
 			    where, key);
 		*out = dflt;
 		return 0;
 	}
-	if (!json_object_is_type(v, json_type_int))
+	if (jnode_type(&v) != json_type_int)
 		goto bad;
-	n = json_object_get_int64(v);
+	n = jnode_int64(&v);
 	if (n < 0 || n > 100)
 		goto bad;
 	*out = (int)n;
@@ -193,36 +196,31 @@ bad:
 	    where, key);
 }
 
-/* An optional array field; *out is NULL when absent. */
+/* An optional array field; *found is false when absent. */
 static int
-view_get_array(struct view_parse *p, json_object *o, const char *where,
-    const char *key, json_object **out)
+view_get_array(struct view_parse *p, const struct jnode *o, const char *where,
+    const char *key, struct jnode *out, bool *found)
 {
-	json_object *v;
-
-	*out = NULL;
-	if ((v = view_def_get(o, key)) == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
+	*found = view_def_get(o, key, out);
+	if (*found && jnode_type(out) != json_type_array)
 		return view_def_error(p, "field '%s%s' is not an array",
 		    where, key);
-	*out = v;
 	return 0;
 }
 
 static int
-view_parse_scalars(struct flag_view *nv, json_object *def,
+view_parse_scalars(struct flag_view *nv, const struct jnode *def,
     struct view_parse *p)
 {
-	json_object *v;
+	struct jnode v;
 	const char *s;
 	int rc;
 
-	if ((v = view_def_get(def, "killed")) != NULL) {
-		if (!json_object_is_type(v, json_type_boolean))
+	if (view_def_get(def, "killed", &v)) {
+		if (jnode_type(&v) != json_type_boolean)
 			return view_def_error(p,
 			    "field 'killed' is not a boolean");
-		nv->killed = json_object_get_boolean(v);
+		nv->killed = jnode_bool(&v);
 	}
 	if ((rc = view_get_string(p, def, "", "defaultTreatment", &s)) != 0)
 		return rc;
@@ -231,18 +229,17 @@ view_parse_scalars(struct flag_view *nv, json_object *def,
 	if ((rc = view_get_percent(p, def, "", "trafficAllocation", 100,
 	    &nv->traffic_allocation)) != 0)
 		return rc;
-	if ((v = view_def_get(def, "lastUpdateTime")) != NULL) {
-		if (!json_object_is_type(v, json_type_int) ||
-		    json_object_get_int64(v) < 0)
+	if (view_def_get(def, "lastUpdateTime", &v)) {
+		if (jnode_type(&v) != json_type_int || jnode_int64(&v) < 0)
 			return view_def_error(p, "field 'lastUpdateTime' is "
 			    "not a non-negative integer");
-		nv->last_updated = json_object_get_int64(v);
+		nv->last_updated = jnode_int64(&v);
 	}
 	return 0;
 }
 
 static int
-view_parse_bucket(struct view_bucket *b, json_object *o, size_t i,
+view_parse_bucket(struct view_bucket *b, const struct jnode *o, size_t i,
     struct view_parse *p)
 {
 	char where[48];
@@ -250,7 +247,7 @@ view_parse_bucket(struct view_bucket *b, json_object *o, size_t i,
 	int rc;
 
 	snprintf(where, sizeof(where), "defaultRule[%zu].", i);
-	if (!json_object_is_type(o, json_type_object))
+	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'defaultRule[%zu]' is not an "
 		    "object", i);
 	if ((rc = view_get_string(p, o, where, "treatment", &s)) != 0)
@@ -261,65 +258,80 @@ view_parse_bucket(struct view_bucket *b, json_object *o, size_t i,
 }
 
 static int
-view_parse_default_rule(struct flag_view *nv, json_object *def,
+view_parse_default_rule(struct flag_view *nv, const struct jnode *def,
     struct view_parse *p)
 {
-	json_object *arr;
+	struct jnode arr, o;
+	struct jnode_iter it;
 	size_t i, n;
+	bool found;
 	int rc;
 
-	if ((rc = view_get_array(p, def, "", "defaultRule", &arr)) != 0)
+	if ((rc = view_get_array(p, def, "", "defaultRule", &arr,
+	    &found)) != 0)
 		return rc;
-	if (arr == NULL)
+	if (!found)
 		return view_def_error(p, "field 'defaultRule' is missing");
-	if ((n = json_object_array_length(arr)) == 0)
+	if ((n = jnode_len(&arr)) == 0)
 		return 0;
 	if ((nv->default_rule = calloc(n, sizeof(*nv->default_rule))) == NULL)
 		return ENOMEM;
 	nv->ndefault_rule = n;
-	for (i = 0; i < n; i++) {
-		rc = view_parse_bucket(&nv->default_rule[i],
-		    json_object_array_get_idx(arr, i), i, p);
-		if (rc != 0)
+	jnode_iter_init(&it, &arr);
+	for (i = 0; jnode_iter_next(&it, &o); i++)
+		if ((rc = view_parse_bucket(&nv->default_rule[i], &o, i,
+		    p)) != 0)
 			return rc;
-	}
 	return 0;
+}
+
+/* A non-empty array member (keys, segments) */
+static bool
+view_nonempty(const struct jnode *o, const char *key)
+{
+	struct jnode v;
+
+	return view_def_get(o, key, &v) && jnode_type(&v) == json_type_array &&
+	    jnode_len(&v) > 0;
 }
 
 /* Checks one treatment; counts it when it is an individual-target group. */
 static int
-view_parse_treatment(json_object *o, size_t i, const char **name,
+view_parse_treatment(const struct jnode *o, size_t i, const char **name,
     int *groups, struct view_parse *p)
 {
-	json_object *keys, *segs;
+	struct jnode keys, segs;
 	char where[48];
+	bool found;
 	int rc;
 
 	snprintf(where, sizeof(where), "treatments[%zu].", i);
-	if (!json_object_is_type(o, json_type_object))
+	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'treatments[%zu]' is not an "
 		    "object", i);
 	if ((rc = view_get_string(p, o, where, "name", name)) != 0)
 		return rc;
-	if ((rc = view_get_array(p, o, where, "keys", &keys)) != 0)
+	if ((rc = view_get_array(p, o, where, "keys", &keys, &found)) != 0)
 		return rc;
-	if ((rc = view_get_array(p, o, where, "segments", &segs)) != 0)
+	if ((rc = view_get_array(p, o, where, "segments", &segs,
+	    &found)) != 0)
 		return rc;
-	if ((keys != NULL && json_object_array_length(keys) > 0) ||
-	    (segs != NULL && json_object_array_length(segs) > 0))
+	if (view_nonempty(o, "keys") || view_nonempty(o, "segments"))
 		(*groups)++;
 	return 0;
 }
 
 static int
-view_parse_treatments(struct flag_view *nv, json_object *arr,
+view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
     struct view_parse *p)
 {
+	struct jnode_iter it;
+	struct jnode o;
 	const char *name;
 	size_t i, n;
 	int groups = 0, rc;
 
-	if ((n = json_object_array_length(arr)) > INT_MAX / 2)
+	if ((n = jnode_len(arr)) > INT_MAX / 2)
 		return view_def_error(p, "field 'treatments' has too many "
 		    "entries");
 	if (n > 0) {
@@ -327,9 +339,9 @@ view_parse_treatments(struct flag_view *nv, json_object *arr,
 			return ENOMEM;
 		nv->ntreatments = n;
 	}
-	for (i = 0; i < n; i++) {
-		rc = view_parse_treatment(json_object_array_get_idx(arr, i), i,
-		    &name, &groups, p);
+	jnode_iter_init(&it, arr);
+	for (i = 0; jnode_iter_next(&it, &o); i++) {
+		rc = view_parse_treatment(&o, i, &name, &groups, p);
 		if (rc != 0)
 			return rc;
 		if ((rc = view_strdup(&nv->treatments[i], name)) != 0)
@@ -352,96 +364,120 @@ view_fnv1a(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
-/* Hashes the plain JSON text of o ("[]" for NULL) and its NUL separator. */
+/*
+ * Hashes the plain JSON text of o ("[]" when absent or null) and its NUL
+ * separator: json-c's bytes of the value, whichever way it was read.
+ */
 static int
-view_hash_json(uint64_t *h, json_object *o)
+view_hash_json(uint64_t *h, const struct jnode *o, bool found,
+    struct buf *scratch)
 {
-	const char *s = "[]";
+	int rc;
 
-	if (o != NULL &&
-	    (s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) ==
-	    NULL)
-		return ENOMEM;
-	*h = view_fnv1a(*h, s, strlen(s) + 1);
+	if (!found) {
+		*h = view_fnv1a(*h, "[]", 3);
+		return 0;
+	}
+	buf_reset(scratch);
+	if ((rc = jnode_print(o, scratch)) != 0)
+		return rc;
+	*h = view_fnv1a(*h, scratch->data, scratch->len);
+	*h = view_fnv1a(*h, "", 1);
 	return 0;
 }
 
-/* Both arrays were validated by the parsers before. */
-static bool
-view_has_targets(json_object *t)
+static int
+view_hash_target(uint64_t *h, const struct jnode *t, struct buf *scratch)
 {
-	json_object *keys = view_def_get(t, "keys");
-	json_object *segs = view_def_get(t, "segments");
+	struct jnode v;
+	const char *name;
+	bool found;
+	int rc;
 
-	return (json_object_is_type(keys, json_type_array) &&
-	    json_object_array_length(keys) > 0) ||
-	    (json_object_is_type(segs, json_type_array) &&
-	    json_object_array_length(segs) > 0);
+	found = view_def_get(t, "name", &v);
+	name = found ? jnode_str(&v) : NULL;
+	/* the parsers checked it is a string */
+	if (name == NULL)
+		return EINVAL;
+	*h = view_fnv1a(*h, name, strlen(name) + 1);
+	found = view_def_get(t, "keys", &v);
+	if ((rc = view_hash_json(h, &v, found, scratch)) != 0)
+		return rc;
+	found = view_def_get(t, "segments", &v);
+	return view_hash_json(h, &v, found, scratch);
 }
 
 static int
-view_hash_rules(json_object *rules, json_object *treatments, uint64_t *out)
+view_hash_rules(const struct jnode *rules, bool has_rules,
+    const struct jnode *treatments, uint64_t *out)
 {
-	json_object *t;
-	const char *name;
+	struct jnode_iter it;
+	struct jnode t;
+	struct buf scratch;
 	uint64_t h = VIEW_FNV_OFFSET;
-	size_t i, n;
 	int rc;
 
-	if ((rc = view_hash_json(&h, rules)) != 0)
-		return rc;
-	n = json_object_array_length(treatments);
-	for (i = 0; i < n; i++) {
-		t = json_object_array_get_idx(treatments, i);
+	buf_init(&scratch, 0);
+	if ((rc = view_hash_json(&h, rules, has_rules, &scratch)) != 0)
+		goto scratch_release;
+	jnode_iter_init(&it, treatments);
+	while (jnode_iter_next(&it, &t)) {
 		/* only individual targets are rules; a treatment nobody is
 		 * targeted to is the business of flag.treatments_changed */
-		if (!view_has_targets(t))
+		if (!view_nonempty(&t, "keys") && !view_nonempty(&t, "segments"))
 			continue;
-		name = json_object_get_string(view_def_get(t, "name"));
-		h = view_fnv1a(h, name, strlen(name) + 1);
-		if ((rc = view_hash_json(&h, view_def_get(t, "keys"))) != 0)
-			return rc;
-		if ((rc = view_hash_json(&h, view_def_get(t, "segments"))) != 0)
-			return rc;
+		if ((rc = view_hash_target(&h, &t, &scratch)) != 0)
+			goto scratch_release;
 	}
 	*out = h;
-	return 0;
+scratch_release:
+	buf_release(&scratch);
+	return rc;
 }
 
 static int
-view_parse_rules(struct flag_view *nv, json_object *def, struct view_parse *p)
+view_parse_rules(struct flag_view *nv, const struct jnode *def,
+    struct view_parse *p)
 {
-	json_object *rules, *treatments;
+	struct jnode rules, treatments, r;
+	struct jnode_iter it;
+	bool has_rules, found;
 	size_t i, n;
 	int rc;
 
-	if ((rc = view_get_array(p, def, "", "rules", &rules)) != 0)
+	if ((rc = view_get_array(p, def, "", "rules", &rules,
+	    &has_rules)) != 0)
 		return rc;
-	n = rules ? json_object_array_length(rules) : 0;
+	n = has_rules ? jnode_len(&rules) : 0;
 	/* rules is an int, and treatments may add as many again. */
 	if (n > INT_MAX / 2)
 		return view_def_error(p, "field 'rules' has too many entries");
-	for (i = 0; i < n; i++)
-		if (!json_object_is_type(json_object_array_get_idx(rules, i),
-		    json_type_object))
-			return view_def_error(p, "field 'rules[%zu]' is not "
-			    "an object", i);
+	if (has_rules) {
+		jnode_iter_init(&it, &rules);
+		for (i = 0; jnode_iter_next(&it, &r); i++)
+			if (jnode_type(&r) != json_type_object)
+				return view_def_error(p, "field 'rules[%zu]' "
+				    "is not an object", i);
+	}
 	nv->rules = (int)n;
-	if ((rc = view_get_array(p, def, "", "treatments", &treatments)) != 0)
+	if ((rc = view_get_array(p, def, "", "treatments", &treatments,
+	    &found)) != 0)
 		return rc;
-	if (treatments == NULL)
+	if (!found)
 		return view_def_error(p, "field 'treatments' is missing");
-	if ((rc = view_parse_treatments(nv, treatments, p)) != 0)
+	if ((rc = view_parse_treatments(nv, &treatments, p)) != 0)
 		return rc;
-	return view_hash_rules(rules, treatments, &nv->rules_hash);
+	return view_hash_rules(&rules, has_rules, &treatments,
+	    &nv->rules_hash);
 }
 
 static int
-view_parse_def(struct flag_view *nv, json_object *def, struct view_parse *p)
+view_parse_def(struct flag_view *nv, const struct jnode *def,
+    struct view_parse *p)
 {
 	int rc;
 
-	if (!json_object_is_type(def, json_type_object))
+	if (jnode_type(def) != json_type_object)
 		return view_def_error(p, "is not an object");
 	nv->defined = true;
 	if ((rc = view_parse_scalars(nv, def, p)) != 0)
@@ -561,9 +597,9 @@ view_copy_entry(struct flag_view *nv, const struct view_context *ctx,
 }
 
 int
-view_from_split(struct flag_view *v, const struct view_context *ctx,
+view_from_node(struct flag_view *v, const struct view_context *ctx,
     const char *flag_id, const char *flag, const char *description,
-    const char *const *tags, size_t ntags, json_object *def,
+    const char *const *tags, size_t ntags, const struct jnode *def,
     char *err, size_t errlen)
 {
 	struct view_parse p;
@@ -589,6 +625,19 @@ view_from_split(struct flag_view *v, const struct view_context *ctx,
 view_free:
 	view_release(&nv);
 	return rc;
+}
+
+int
+view_from_split(struct flag_view *v, const struct view_context *ctx,
+    const char *flag_id, const char *flag, const char *description,
+    const char *const *tags, size_t ntags, json_object *def,
+    char *err, size_t errlen)
+{
+	struct jnode n;
+
+	jnode_json(&n, def);
+	return view_from_node(v, ctx, flag_id, flag, description, tags, ntags,
+	    def != NULL ? &n : NULL, err, errlen);
 }
 
 /*

@@ -81,6 +81,14 @@ int	view_from_split(struct flag_view *v, const struct view_context *ctx,
 	    const char *const *tags, size_t ntags, json_object *def,
 	    char *err, size_t errlen);
 
+/* The same from a definition read as a struct jnode (jscan.h): a
+ * scanned page or a json-c tree give the same view and messages. */
+struct jnode;
+int	view_from_node(struct flag_view *v, const struct view_context *ctx,
+	    const char *flag_id, const char *flag, const char *description,
+	    const char *const *tags, size_t ntags, const struct jnode *def,
+	    char *err, size_t errlen);
+
 /* Appends the binary record of v to out.  0, ENOMEM or EFBIG. */
 int	view_encode(const struct flag_view *v, struct buf *out);
 /* Decodes a record into v (initialised by the caller); 0, ENOMEM or
