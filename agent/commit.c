@@ -42,6 +42,7 @@ changeset_init(struct changeset *cs)
 	memset(cs, 0, sizeof(*cs));
 	cs->spill_fd = -1;
 	buf_init(&cs->mem, 0);
+	buf_init(&cs->wbuf, 0);
 }
 
 int
@@ -72,6 +73,10 @@ changeset_record(const struct changeset *cs, const struct cs_flag *f,
 		*rec = cs->mem.data + f->off;
 		return 0;
 	}
+	if (f->off >= cs->spill_written) {
+		*rec = cs->wbuf.data + (f->off - cs->spill_written);
+		return 0;
+	}
 	if ((rc = buf_resize(scratch, f->len)) != 0)
 		return rc;
 	n = pread(cs->spill_fd, scratch->data, f->len, f->off);
@@ -81,16 +86,75 @@ changeset_record(const struct changeset *cs, const struct cs_flag *f,
 	return 0;
 }
 
+/* A window of the spill file, read COMMIT_SPILL_BUF at a time: the commit
+ * reads the records in the order they were written. */
+struct cs_reader {
+	struct buf win;
+	int64_t	 off;		/* of win's first byte in the file */
+};
+
+static int
+changeset_read(const struct changeset *cs, const struct cs_flag *f,
+    struct cs_reader *r, const void **rec)
+{
+	size_t want;
+	ssize_t n;
+	int rc;
+
+	if (cs->spill_fd == -1 || f->off >= cs->spill_written)
+		return changeset_record(cs, f, &r->win, rec);
+	if (f->off >= r->off && f->off + (int64_t)f->len <=
+	    r->off + (int64_t)r->win.len) {
+		*rec = r->win.data + (f->off - r->off);
+		return 0;
+	}
+	want = f->len > COMMIT_SPILL_BUF ? f->len : COMMIT_SPILL_BUF;
+	if ((int64_t)want > cs->spill_written - f->off)
+		want = (size_t)(cs->spill_written - f->off);
+	if ((rc = buf_resize(&r->win, want)) != 0)
+		return rc;
+	r->off = f->off;
+	n = pread(cs->spill_fd, r->win.data, want, f->off);
+	if (n < (ssize_t)f->len) {
+		buf_reset(&r->win);
+		return n == -1 ? errno : EIO;
+	}
+	r->win.len = (size_t)n;
+	*rec = r->win.data;
+	return 0;
+}
+
+int
+changeset_flush(struct changeset *cs)
+{
+	ssize_t n;
+
+	if (cs->spill_fd == -1 || cs->wbuf.len == 0)
+		return 0;
+	n = pwrite(cs->spill_fd, cs->wbuf.data, cs->wbuf.len,
+	    cs->spill_written);
+	if (n != (ssize_t)cs->wbuf.len)
+		return n == -1 ? errno : EIO;
+	cs->spill_written += (int64_t)n;
+	buf_reset(&cs->wbuf);
+	return 0;
+}
+
 static int
 changeset_store(struct changeset *cs, const void *rec, size_t len,
     int64_t *off)
 {
+	int rc;
+
 	if (cs->spill_fd == -1) {
 		*off = (int64_t)cs->mem.len;
 		return buf_append(&cs->mem, rec, len);
 	}
-	if (pwrite(cs->spill_fd, rec, len, cs->spill_len) != (ssize_t)len)
-		return errno ? errno : EIO;
+	if (cs->wbuf.len + len > COMMIT_SPILL_BUF &&
+	    (rc = changeset_flush(cs)) != 0)
+		return rc;
+	if ((rc = buf_append(&cs->wbuf, rec, len)) != 0)
+		return rc;
 	*off = cs->spill_len;
 	cs->spill_len += (int64_t)len;
 	return 0;
@@ -116,6 +180,7 @@ changeset_release(struct changeset *cs)
 	memset(&zero, 0, sizeof(zero));
 	changeset_rollback(cs, &zero);
 	buf_release(&cs->mem);
+	buf_release(&cs->wbuf);
 	if (cs->spill_fd != -1)
 		close(cs->spill_fd);
 	free(cs->flags);
@@ -173,8 +238,14 @@ changeset_rollback(struct changeset *cs, const struct cs_mark *m)
 	if (cs->spill_fd == -1) {
 		if (cs->mem.len > (size_t)m->spill_len)
 			cs->mem.len = (size_t)m->spill_len;
-	} else
+	} else if (m->spill_len >= cs->spill_written) {
+		cs->wbuf.len = (size_t)(m->spill_len - cs->spill_written);
 		cs->spill_len = m->spill_len;
+	} else {
+		/* what was written past the mark is overwritten later */
+		buf_reset(&cs->wbuf);
+		cs->spill_written = cs->spill_len = m->spill_len;
+	}
 }
 
 int
@@ -600,7 +671,7 @@ struct apply {
 	size_t	 npf, cappf;
 	uint64_t seq;
 	struct buf out;
-	struct buf rec;		/* a record read back from the changeset */
+	struct cs_reader rec;	/* records read back from the changeset */
 };
 
 static void
@@ -614,7 +685,7 @@ apply_release(struct apply *a)
 	}
 	free(a->pf);
 	buf_release(&a->out);
-	buf_release(&a->rec);
+	buf_release(&a->rec.win);
 	a->pf = NULL;
 	a->npf = a->cappf = 0;
 }
@@ -639,7 +710,7 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 	unsigned mask;
 	int rc;
 
-	if (f->present && (rc = changeset_record(a->cs, f, &a->rec, &rec)) != 0)
+	if (f->present && (rc = changeset_read(a->cs, f, &a->rec, &rec)) != 0)
 		return rc;
 	rc = cache_flag_get(t, f->project, f->flag, &old, &oldlen);
 	if (rc == FS_ENOTFOUND)
@@ -903,7 +974,7 @@ emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
 	struct event ev;
 	int rc, type;
 
-	if (p->f->present && (rc = changeset_record(a->cs, p->f, &a->rec,
+	if (p->f->present && (rc = changeset_read(a->cs, p->f, &a->rec,
 	    &rec)) != 0)
 		return rc;
 	if ((rc = decode_rec(&before, p->before, p->before_len)) != 0)
@@ -1028,7 +1099,8 @@ commit_txn(struct cache_txn *t, void *arg)
 	apply_release(a);
 	memset(&a->res, 0, sizeof(a->res));
 	buf_init(&a->out, 0);
-	buf_init(&a->rec, 0);
+	buf_init(&a->rec.win, 0);
+	a->rec.off = 0;
 	return apply_all(t, a);
 }
 
@@ -1156,7 +1228,7 @@ commit_failed(struct cache *c, const struct changeset *cs,
 }
 
 int
-commit_apply(struct cache *c, const struct changeset *cs,
+commit_apply(struct cache *c, struct changeset *cs,
     struct commit_result *res)
 {
 	struct commit_result sum;
@@ -1173,14 +1245,16 @@ commit_apply(struct cache *c, const struct changeset *cs,
 	if ((rc = cache_readers_clear(c, NULL)) != 0)
 		log_warnx("cannot clear stale readers of the cache in %s: %s",
 		    cache_dir(c), fs_strerror(rc));
-	if ((rc = vet_changeset(cs, &vet)) != 0 ||
+	memset(&vet, 0, sizeof(vet));
+	if ((rc = changeset_flush(cs)) != 0 ||
+	    (rc = vet_changeset(cs, &vet)) != 0 ||
 	    (rc = plan_links(c, cs, &plan, &vet)) != 0)
 		goto plan_release;
 	a.cs = cs;
 	a.plan = &plan;
 	a.vet = &vet;
 	buf_init(&a.out, 0);
-	buf_init(&a.rec, 0);
+	buf_init(&a.rec.win, 0);
 	units = cs->nflags + plan.n;
 	do {
 		/* between batches: what is committed is whole, the rest is
