@@ -4,8 +4,8 @@
 #   tests/bench/bench_cpu.sh [FLAGSYNC-BINARY] [SIZES...]
 #
 # For each account size (default 10000 100000) it starts the unthrottled
-# Split simulator with --generate N, runs a cold `flagsync sync` under
-# /usr/bin/time (user + sys CPU, peak RSS), and then fetches the very same
+# Split simulator with --generate N, runs a cold `flagsync sync` (user +
+# sys CPU, peak RSS), and then fetches the very same
 # requests the sync made (the two resolve requests, every flags page and
 # every definitions page, the same limits, taken from the simulator's
 # request log) with ONE curl process over one keep-alive connection,
@@ -20,17 +20,22 @@ sizes=${*:-10000 100000}
 runs=${RUNS:-1}
 [ -x "$bin" ] || { echo "no flagsync binary at $bin (build first)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "bench_cpu.sh needs curl" >&2; exit 1; }
+command -v bash >/dev/null || { echo "bench_cpu.sh needs bash" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench_cpu.sh needs GNU time" >&2; exit 1; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/flagsync-benchcpu.XXXXXX")
 SIM_PID=
 trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$T"' EXIT
 
-# timed OUT-FILE COMMAND...: "user_s sys_s maxrss_kb" into OUT-FILE.
+# timed OUT-FILE COMMAND...: "user_s sys_s maxrss_kb" into OUT-FILE: CPU
+# from bash's time (milliseconds; GNU time rounds to 10 ms), peak RSS
+# from GNU time.
 timed() {
 	out=$1; shift
-	/usr/bin/time -f '%U %S %M' -o "$out" "$@" >/dev/null 2>"$T/err" ||
-	    { echo "failed: $*" >&2; cat "$T/err" >&2; }
+	bash -c 'TIMEFORMAT="%3U %3S"; { time /usr/bin/time -f %M -o "$0.rss" \
+	    "$@" >/dev/null 2>"$0.err"; } 2>"$0.cpu"' "$out" "$@" ||
+	    { echo "failed: $*" >&2; cat "$out.err" >&2; }
+	echo "$(cat "$out.cpu") $(tail -n 1 "$out.rss")" >"$out"
 }
 
 cpu() { awk '{ printf "%.3f", $1 + $2 }' "$1"; }

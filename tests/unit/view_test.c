@@ -910,6 +910,33 @@ test_text_same_as_tree(void **state)
 	assert_text_same(&v, odd_issues, 2);
 	view_release(&v);
 
+	/* integers as json-c prints them */
+	{
+		static const int64_t nums[] = { 0, 1, -1, 9, 10, 99, 100,
+		    -100, 1700000000000LL, INT64_MAX, INT64_MIN };
+		struct jsonw_text w;
+		size_t i;
+
+		buf_init(&b, 0);
+		for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			buf_reset(&b);
+			jsonw_text_init(&w, &b, 0);
+			jsonw_text_int(&w, nums[i]);
+			s = json_object_new_int64(nums[i]);
+			assert_string_equal(buf_str(&b),
+			    json_object_to_json_string(s));
+			json_object_put(s);
+			buf_reset(&b);
+			jsonw_text_init(&w, &b, 0);
+			jsonw_text_uint(&w, (uint64_t)nums[i]);
+			s = json_object_new_uint64((uint64_t)nums[i]);
+			assert_string_equal(buf_str(&b),
+			    json_object_to_json_string(s));
+			json_object_put(s);
+		}
+		buf_release(&b);
+	}
+
 	/* every byte escaped as json-c escapes it, with and without '/' */
 	buf_init(&b, 0);
 	for (c = 1; c < 256; c++) {
