@@ -100,6 +100,22 @@ jscan_hex4(const char *p, uint32_t *cp)
 	return 0;
 }
 
+/* Bytes a string scan stops at: the quote, a backslash, controls, and
+ * non-ASCII (noted, for the UTF-8 check). */
+static const unsigned char jscan_stop[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+	[0x80] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 /* A string from its opening quote; a key may hold no escape. */
 static int
 jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
@@ -114,6 +130,8 @@ jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
 		return rc;
 	for (i = r->i; i < r->len; i++) {
 		c = (unsigned char)r->p[i];
+		if (!jscan_stop[c])
+			continue;
 		if (c == '"')
 			break;
 		if (c < 0x20)
@@ -226,22 +244,6 @@ jscan_literal(struct jscan_run *r, uint32_t *idx)
 	return JSCAN_FALLBACK;
 }
 
-/* Whether key (a token just scanned) is already a key of object o. */
-static bool
-jscan_dup_key(const struct jscan *s, uint32_t o, uint32_t key)
-{
-	const struct jscan_tok *t = s->t, *kt = &t[key];
-	uint32_t k = o + 1, m;
-
-	for (m = 0; m < t[o].n; m++) {
-		if (t[k].len == kt->len && memcmp(s->text + t[k].start,
-		    s->text + kt->start, kt->len) == 0)
-			return true;
-		k = t[k + 1].next;
-	}
-	return false;
-}
-
 /* A key and its colon, in the object on top of the stack. */
 static int
 jscan_member(struct jscan_run *r)
@@ -253,7 +255,8 @@ jscan_member(struct jscan_run *r)
 		return JSCAN_FALLBACK;
 	if ((rc = jscan_string(r, true, &key)) != 0)
 		return rc;
-	if (r->s->t[o].n >= JSCAN_MEMBERS || jscan_dup_key(r->s, o, key))
+	(void)key;
+	if (r->s->t[o].n >= JSCAN_MEMBERS)
 		return JSCAN_FALLBACK;
 	if (jscan_peek(r) != ':')
 		return JSCAN_FALLBACK;
@@ -471,6 +474,7 @@ jnode_get(const struct jnode *o, const char *key, struct jnode *out)
 	const struct jscan_tok *t;
 	size_t klen;
 	uint32_t k, m;
+	bool found;
 
 	if (o->scan == NULL) {
 		out->scan = NULL;
@@ -483,16 +487,18 @@ jnode_get(const struct jnode *o, const char *key, struct jnode *out)
 		return false;
 	klen = strlen(key);
 	k = o->tok + 1;
+	found = false;
+	/* a key given twice: json-c keeps the last value */
 	for (m = 0; m < t[o->tok].n; m++) {
 		if (t[k].len == klen &&
 		    memcmp(o->scan->text + t[k].start, key, klen) == 0) {
 			*out = *o;
 			out->tok = k + 1;
-			return true;
+			found = true;
 		}
 		k = t[k + 1].next;
 	}
-	return false;
+	return found;
 }
 
 const char *
@@ -557,6 +563,54 @@ jnode_iter_next(struct jnode_iter *it, struct jnode *out)
 	return true;
 }
 
+static int jnode_print_tok(const struct jscan *s, uint32_t i,
+    struct buf *out);
+
+static bool
+jnode_same_key(const struct jscan *s, uint32_t a, uint32_t b)
+{
+	return s->t[a].len == s->t[b].len && memcmp(s->text + s->t[a].start,
+	    s->text + s->t[b].start, s->t[a].len) == 0;
+}
+
+/*
+ * As json-c prints the object it made of the text: a key given twice
+ * stands where it came first, with the value it was given last.
+ */
+static int
+jnode_print_object(const struct jscan *s, uint32_t i, struct buf *out)
+{
+	const struct jscan_tok *t = &s->t[i];
+	uint32_t k, k2, m, m2, val;
+	bool seen;
+	int rc, first = 1;
+
+	rc = buf_putc(out, '{');
+	for (k = i + 1, m = 0; m < t->n && rc == 0; m++, k = s->t[k + 1].next) {
+		seen = false;
+		for (k2 = i + 1, m2 = 0; m2 < m && !seen; m2++,
+		    k2 = s->t[k2 + 1].next)
+			seen = jnode_same_key(s, k, k2);
+		if (seen)
+			continue;
+		val = k + 1;
+		for (k2 = s->t[k + 1].next, m2 = m + 1; m2 < t->n; m2++,
+		    k2 = s->t[k2 + 1].next)
+			if (jnode_same_key(s, k, k2))
+				val = k2 + 1;
+		if (!first)
+			rc = buf_putc(out, ',');
+		first = 0;
+		if (rc == 0)
+			rc = jnode_print_tok(s, k, out);
+		if (rc == 0)
+			rc = buf_putc(out, ':');
+		if (rc == 0)
+			rc = jnode_print_tok(s, val, out);
+	}
+	return rc ? rc : buf_putc(out, '}');
+}
+
 static int
 jnode_print_tok(const struct jscan *s, uint32_t i, struct buf *out)
 {
@@ -591,19 +645,7 @@ jnode_print_tok(const struct jscan *s, uint32_t i, struct buf *out)
 		}
 		return rc ? rc : buf_putc(out, ']');
 	case json_type_object:
-		rc = buf_putc(out, '{');
-		for (k = i + 1, m = 0; m < t->n && rc == 0; m++) {
-			if (m > 0)
-				rc = buf_putc(out, ',');
-			if (rc == 0)
-				rc = jnode_print_tok(s, k, out);
-			if (rc == 0)
-				rc = buf_putc(out, ':');
-			if (rc == 0)
-				rc = jnode_print_tok(s, k + 1, out);
-			k = s->t[k + 1].next;
-		}
-		return rc ? rc : buf_putc(out, '}');
+		return jnode_print_object(s, i, out);
 	default:
 		return EINVAL;
 	}

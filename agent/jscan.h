@@ -10,8 +10,9 @@
  * It takes only the JSON it can read exactly as json-c would: strict
  * syntax, integers of at most 18 digits (no "-0"), strings without raw
  * control characters, \u escapes only of non-zero characters outside the
- * surrogates, keys without escapes, each key once per object, nesting
- * within JSCAN_DEPTH, valid UTF-8.  Anything else is JSCAN_FALLBACK: the
+ * surrogates, keys without escapes, at most JSCAN_MEMBERS members an
+ * object, nesting within JSCAN_DEPTH, valid UTF-8.  A key given twice
+ * reads as json-c reads it: the last value, where the key came first.  Anything else is JSCAN_FALLBACK: the
  * caller parses that page with json-c as before, so every answer json-c
  * refuses is refused with json-c's words, and every value read is the
  * value json-c would have read.
