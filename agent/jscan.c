@@ -195,11 +195,13 @@ jscan_number(struct jscan_run *r, uint32_t *idx)
 	if (digits == 0 || (digits > 1 && r->p[r->i + neg] == '0') ||
 	    (neg && v == 0))
 		return JSCAN_FALLBACK;
-	if (i < r->len) {
-		c = (unsigned char)r->p[i];
-		if (c != ',' && c != ']' && c != '}' && !jscan_ws(c))
-			return JSCAN_FALLBACK;
-	}
+	/* json-c waits for the byte after a number: one that ends the
+	 * text is "truncated" to it */
+	if (i >= r->len)
+		return JSCAN_FALLBACK;
+	c = (unsigned char)r->p[i];
+	if (c != ',' && c != ']' && c != '}' && !jscan_ws(c))
+		return JSCAN_FALLBACK;
 	if ((rc = jscan_tok(r, json_type_int, idx)) != 0)
 		return rc;
 	t = &r->s->t[*idx];
@@ -229,11 +231,12 @@ jscan_literal(struct jscan_run *r, uint32_t *idx)
 		n = strlen(lit[k].word);
 		if (r->len - r->i < n || memcmp(r->p + r->i, lit[k].word, n))
 			continue;
-		if (r->i + n < r->len) {
-			c = (unsigned char)r->p[r->i + n];
-			if (c != ',' && c != ']' && c != '}' && !jscan_ws(c))
-				return JSCAN_FALLBACK;
-		}
+		/* as after a number: json-c wants the next byte */
+		if (r->i + n >= r->len)
+			return JSCAN_FALLBACK;
+		c = (unsigned char)r->p[r->i + n];
+		if (c != ',' && c != ']' && c != '}' && !jscan_ws(c))
+			return JSCAN_FALLBACK;
 		if ((rc = jscan_tok(r, lit[k].type, idx)) != 0)
 			return rc;
 		r->s->t[*idx].num = lit[k].num;
