@@ -11,11 +11,13 @@
  * syntax, integers of at most 18 digits (no "-0"), strings without raw
  * control characters, \u escapes only of non-zero characters outside the
  * surrogates, keys without escapes, at most JSCAN_MEMBERS members an
- * object, nesting within JSCAN_DEPTH, valid UTF-8.  A key given twice
- * reads as json-c reads it: the last value, where the key came first.  Anything else is JSCAN_FALLBACK: the
- * caller parses that page with json-c as before, so every answer json-c
- * refuses is refused with json-c's words, and every value read is the
- * value json-c would have read.
+ * object, nesting within JSCAN_DEPTH, valid UTF-8, no number or literal
+ * ending the text (json-c calls that truncated).  A key given twice reads
+ * as json-c reads it: the last value, where the key came first.
+ * Anything else is JSCAN_FALLBACK: the caller parses that page with
+ * json-c as before, so every answer json-c refuses is refused with
+ * json-c's words, and every value read is the value json-c would have
+ * read.
  *
  * struct jnode is one JSON value either way, a json-c object or a token
  * of a scan, with the json-c accessors the readers of Split's answers
