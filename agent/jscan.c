@@ -186,11 +186,11 @@ jscan_number(struct jscan_run *r, uint32_t *idx)
 		i++;
 	}
 	while (i < r->len && r->p[i] >= '0' && r->p[i] <= '9') {
-		v = v * 10 + (r->p[i] - '0');
-		digits++;
-		i++;
-		if (digits > JSCAN_DIGITS)
+		/* stop before the digit that could overflow */
+		if (++digits > JSCAN_DIGITS)
 			return JSCAN_FALLBACK;
+		v = v * 10 + (r->p[i] - '0');
+		i++;
 	}
 	if (digits == 0 || (digits > 1 && r->p[r->i + neg] == '0') ||
 	    (neg && v == 0))
