@@ -637,6 +637,9 @@ split_page_read(struct split_walk *w, const char *url, struct buf *body,
 	*tree = NULL;
 	if (!w->tree) {
 		rc = jscan_parse(&w->scan, body->data, body->len);
+		/* json-c's NULL for a bare null has its own message */
+		if (rc == 0 && w->scan.t[0].type == json_type_null)
+			rc = JSCAN_FALLBACK;
 		if (rc == 0) {
 			root->json = NULL;
 			root->scan = &w->scan;
