@@ -651,8 +651,10 @@ vet_log(const struct vet *v)
 struct pend_flag {
 	const struct cs_flag *f;
 	unsigned mask;
-	void	*before;	/* copy of the old record, when events need it */
-	size_t	 before_len;
+	/* The views as diffed, kept for the events: decoding the records
+	 * again cost as much as the diff. */
+	struct flag_view before;
+	struct flag_view after;
 	char	**issues;	/* its links when it changed */
 	size_t	 nissues;
 };
@@ -680,7 +682,8 @@ apply_release(struct apply *a)
 	size_t i;
 
 	for (i = 0; i < a->npf; i++) {
-		free(a->pf[i].before);
+		view_release(&a->pf[i].before);
+		view_release(&a->pf[i].after);
 		commit_free_strv(a->pf[i].issues);
 	}
 	free(a->pf);
@@ -729,14 +732,11 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 		memset(p, 0, sizeof(*p));
 		p->f = f;
 		p->mask = mask;
-		if (mask & ~EV_BIT(EV_FLAG_CREATED)) {
-			if ((p->before = malloc(oldlen ? oldlen : 1)) == NULL) {
-				rc = ENOMEM;
-				goto after_release;
-			}
-			memcpy(p->before, old, oldlen);
-			p->before_len = oldlen;
-		}
+		/* moved: the events show these views */
+		p->before = before;
+		p->after = after;
+		view_init(&before);
+		view_init(&after);
 		if ((rc = commit_flag_issues(t, f->project, f->flag,
 		    &p->issues, &p->nissues)) != 0)
 			goto after_release;
@@ -969,18 +969,9 @@ plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p,
 static int
 emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
 {
-	struct flag_view before, after;
-	const void *rec = NULL;
 	struct event ev;
-	int rc, type;
+	int rc = 0, type;
 
-	if (p->f->present && (rc = changeset_read(a->cs, p->f, &a->rec,
-	    &rec)) != 0)
-		return rc;
-	if ((rc = decode_rec(&before, p->before, p->before_len)) != 0)
-		goto before_release;
-	if ((rc = decode_rec(&after, rec, p->f->len)) != 0)
-		goto after_release;
 	for (type = 0; type < EV_LINK_ADDED && rc == 0; type++) {
 		if (!(p->mask & EV_BIT(type)))
 			continue;
@@ -988,19 +979,16 @@ emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
 		ev.type = type;
 		ev.project = p->f->project;
 		ev.flag = p->f->flag;
-		ev.environment = rec ? after.environment : before.environment;
-		ev.before = type == EV_FLAG_CREATED ? NULL : &before;
-		ev.after = type == EV_FLAG_DELETED ? NULL : &after;
+		ev.environment = p->f->present ? p->after.environment :
+		    p->before.environment;
+		ev.before = type == EV_FLAG_CREATED ? NULL : &p->before;
+		ev.after = type == EV_FLAG_DELETED ? NULL : &p->after;
 		ev.issues = (const char *const *)p->issues;
 		ev.nissues = p->nissues;
 		ev.before_issues = ev.issues;
 		ev.nbefore_issues = ev.nissues;
 		rc = emit(t, a, &ev);
 	}
-after_release:
-	view_release(&after);
-before_release:
-	view_release(&before);
 	return rc;
 }
 
