@@ -69,7 +69,7 @@ jscan_tok(struct jscan_run *r, enum json_type type, uint32_t *idx)
 	/* offsets are 32 bits; the body cap is far below */
 	if (s->n >= UINT32_MAX - 1)
 		return EFBIG;
-	if ((rc = ARRAY_GROW(s->t, s->cap, s->n + 1)) != 0)
+	if (s->n >= s->cap && (rc = ARRAY_GROW(s->t, s->cap, s->n + 1)) != 0)
 		return rc;
 	t = &s->t[s->n];
 	memset(t, 0, sizeof(*t));

@@ -147,6 +147,25 @@ view_def_error(struct view_parse *p, const char *fmt, ...)
  * reader gives the same views and the same messages.
  */
 
+/* Where a field is, for messages: "" or "defaultRule[2]." (made only
+ * when there is a message: formatting it for every bucket cost more
+ * than reading the bucket). */
+struct view_where {
+	const char *arr;	/* NULL: the definition itself */
+	size_t	 i;
+};
+
+static const struct view_where view_top = { NULL, 0 };
+
+static const char *
+view_where_str(const struct view_where *w, char *buf, size_t len)
+{
+	if (w->arr == NULL)
+		return "";
+	snprintf(buf, len, "%s[%zu].", w->arr, w->i);
+	return buf;
+}
+
 /* The member key of o; false when absent or JSON null. */
 static bool
 view_def_get(const struct jnode *o, const char *key, struct jnode *v)
@@ -156,15 +175,17 @@ view_def_get(const struct jnode *o, const char *key, struct jnode *v)
 
 static int
 view_get_string(struct view_parse *p, const struct jnode *o,
-    const char *where, const char *key, const char **out)
+    const struct view_where *w, const char *key, const char **out)
 {
 	struct jnode v;
+	char where[48];
 
 	if (!view_def_get(o, key, &v))
-		return view_def_error(p, "field '%s%s' is missing", where, key);
+		return view_def_error(p, "field '%s%s' is missing",
+		    view_where_str(w, where, sizeof(where)), key);
 	if (jnode_type(&v) != json_type_string)
 		return view_def_error(p, "field '%s%s' is not a string",
-		    where, key);
+		    view_where_str(w, where, sizeof(where)), key);
 	*out = jnode_str(&v);
 	return 0;
 }
@@ -172,15 +193,16 @@ view_get_string(struct view_parse *p, const struct jnode *o,
 /* A percentage field; dflt < 0 makes it required. */
 static int
 view_get_percent(struct view_parse *p, const struct jnode *o,
-    const char *where, const char *key, int dflt, int *out)
+    const struct view_where *w, const char *key, int dflt, int *out)
 {
 	struct jnode v;
+	char where[48];
 	int64_t n;
 
 	if (!view_def_get(o, key, &v)) {
 		if (dflt < 0)
 			return view_def_error(p, "field '%s%s' is missing",
-			    where, key);
+			    view_where_str(w, where, sizeof(where)), key);
 		*out = dflt;
 		return 0;
 	}
@@ -193,18 +215,21 @@ view_get_percent(struct view_parse *p, const struct jnode *o,
 	return 0;
 bad:
 	return view_def_error(p, "field '%s%s' is not an integer from 0 to 100",
-	    where, key);
+	    view_where_str(w, where, sizeof(where)), key);
 }
 
 /* An optional array field; *found is false when absent. */
 static int
-view_get_array(struct view_parse *p, const struct jnode *o, const char *where,
-    const char *key, struct jnode *out, bool *found)
+view_get_array(struct view_parse *p, const struct jnode *o,
+    const struct view_where *w, const char *key, struct jnode *out,
+    bool *found)
 {
+	char where[48];
+
 	*found = view_def_get(o, key, out);
 	if (*found && jnode_type(out) != json_type_array)
 		return view_def_error(p, "field '%s%s' is not an array",
-		    where, key);
+		    view_where_str(w, where, sizeof(where)), key);
 	return 0;
 }
 
@@ -222,11 +247,12 @@ view_parse_scalars(struct flag_view *nv, const struct jnode *def,
 			    "field 'killed' is not a boolean");
 		nv->killed = jnode_bool(&v);
 	}
-	if ((rc = view_get_string(p, def, "", "defaultTreatment", &s)) != 0)
+	if ((rc = view_get_string(p, def, &view_top, "defaultTreatment",
+	    &s)) != 0)
 		return rc;
 	if ((rc = view_strdup(&nv->default_treatment, s)) != 0)
 		return rc;
-	if ((rc = view_get_percent(p, def, "", "trafficAllocation", 100,
+	if ((rc = view_get_percent(p, def, &view_top, "trafficAllocation", 100,
 	    &nv->traffic_allocation)) != 0)
 		return rc;
 	if (view_def_get(def, "lastUpdateTime", &v)) {
@@ -242,17 +268,16 @@ static int
 view_parse_bucket(struct view_bucket *b, const struct jnode *o, size_t i,
     struct view_parse *p)
 {
-	char where[48];
+	struct view_where where = { "defaultRule", i };
 	const char *s;
 	int rc;
 
-	snprintf(where, sizeof(where), "defaultRule[%zu].", i);
 	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'defaultRule[%zu]' is not an "
 		    "object", i);
-	if ((rc = view_get_string(p, o, where, "treatment", &s)) != 0)
+	if ((rc = view_get_string(p, o, &where, "treatment", &s)) != 0)
 		return rc;
-	if ((rc = view_get_percent(p, o, where, "size", -1, &b->size)) != 0)
+	if ((rc = view_get_percent(p, o, &where, "size", -1, &b->size)) != 0)
 		return rc;
 	return view_strdup(&b->treatment, s);
 }
@@ -267,7 +292,7 @@ view_parse_default_rule(struct flag_view *nv, const struct jnode *def,
 	bool found;
 	int rc;
 
-	if ((rc = view_get_array(p, def, "", "defaultRule", &arr,
+	if ((rc = view_get_array(p, def, &view_top, "defaultRule", &arr,
 	    &found)) != 0)
 		return rc;
 	if (!found)
@@ -300,20 +325,19 @@ static int
 view_parse_treatment(const struct jnode *o, size_t i, const char **name,
     int *groups, struct view_parse *p)
 {
+	struct view_where where = { "treatments", i };
 	struct jnode keys, segs;
-	char where[48];
 	bool found;
 	int rc;
 
-	snprintf(where, sizeof(where), "treatments[%zu].", i);
 	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'treatments[%zu]' is not an "
 		    "object", i);
-	if ((rc = view_get_string(p, o, where, "name", name)) != 0)
+	if ((rc = view_get_string(p, o, &where, "name", name)) != 0)
 		return rc;
-	if ((rc = view_get_array(p, o, where, "keys", &keys, &found)) != 0)
+	if ((rc = view_get_array(p, o, &where, "keys", &keys, &found)) != 0)
 		return rc;
-	if ((rc = view_get_array(p, o, where, "segments", &segs,
+	if ((rc = view_get_array(p, o, &where, "segments", &segs,
 	    &found)) != 0)
 		return rc;
 	if (view_nonempty(o, "keys") || view_nonempty(o, "segments"))
@@ -445,7 +469,7 @@ view_parse_rules(struct flag_view *nv, const struct jnode *def,
 	size_t i, n;
 	int rc;
 
-	if ((rc = view_get_array(p, def, "", "rules", &rules,
+	if ((rc = view_get_array(p, def, &view_top, "rules", &rules,
 	    &has_rules)) != 0)
 		return rc;
 	n = has_rules ? jnode_len(&rules) : 0;
@@ -460,7 +484,7 @@ view_parse_rules(struct flag_view *nv, const struct jnode *def,
 				    "is not an object", i);
 	}
 	nv->rules = (int)n;
-	if ((rc = view_get_array(p, def, "", "treatments", &treatments,
+	if ((rc = view_get_array(p, def, &view_top, "treatments", &treatments,
 	    &found)) != 0)
 		return rc;
 	if (!found)
@@ -1252,6 +1276,14 @@ view_rollout_words(const struct flag_view *v, struct buf *out)
 	    v->default_treatment ? v->default_treatment : "");
 }
 
+/* Two digits of v at p. */
+static void
+view_put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 void
 view_format_time(int64_t ms, char out[32])
 {
@@ -1264,7 +1296,29 @@ view_format_time(int64_t ms, char out[32])
 	if (ms % 1000 < 0)
 		s--;
 	t = (time_t)s;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (gmtime_r(&t, &tm) == NULL) {
 		out[0] = '\0';
+		return;
+	}
+	/* "%Y-%m-%dT%H:%M:%SZ" without strftime (two per event): years
+	 * of other than four digits are strftime's business */
+	if (tm.tm_year < 1000 - 1900 || tm.tm_year > 9999 - 1900) {
+		if (strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			out[0] = '\0';
+		return;
+	}
+	view_put2(out, (tm.tm_year + 1900) / 100);
+	view_put2(out + 2, (tm.tm_year + 1900) % 100);
+	out[4] = '-';
+	view_put2(out + 5, tm.tm_mon + 1);
+	out[7] = '-';
+	view_put2(out + 8, tm.tm_mday);
+	out[10] = 'T';
+	view_put2(out + 11, tm.tm_hour);
+	out[13] = ':';
+	view_put2(out + 14, tm.tm_min);
+	out[16] = ':';
+	view_put2(out + 17, tm.tm_sec);
+	out[19] = 'Z';
+	out[20] = '\0';
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -565,6 +566,41 @@ test_format_time(void **state)
 	assert_string_equal(t, "1969-12-31T23:59:59Z");
 	view_format_time(INT64_C(1709164800000), t);
 	assert_string_equal(t, "2024-02-29T00:00:00Z");
+
+	/* the digits written by hand are strftime's, years 1 to 9999 and
+	 * around them */
+	{
+		static const int64_t edges[] = {
+			INT64_C(-62135596800000), INT64_C(-62135596800001),
+			INT64_C(253402300799999), INT64_C(253402300800000),
+			INT64_C(-62167219200000), INT64_C(-62167219200001),
+			INT64_C(951782400000), INT64_C(4102444800000),
+		};
+		uint64_t x = 88172645463325252ULL;
+		char want[32];
+		struct tm tm;
+		time_t sec;
+		int64_t ms;
+		size_t i;
+
+		for (i = 0; i < 20000; i++) {
+			if (i < sizeof(edges) / sizeof(edges[0])) {
+				ms = edges[i];
+			} else {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				ms = (int64_t)(x % UINT64_C(340000000000000)) -
+				    INT64_C(70000000000000);
+			}
+			sec = (time_t)(ms / 1000 - (ms % 1000 < 0));
+			assert_non_null(gmtime_r(&sec, &tm));
+			assert_true(strftime(want, sizeof(want),
+			    "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+			view_format_time(ms, t);
+			assert_string_equal(t, want);
+		}
+	}
 }
 
 static void
