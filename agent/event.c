@@ -35,17 +35,17 @@ event_text_head(struct jsonw_text *w, const struct event *ev)
 	char when[32];
 
 	view_format_time(ev->time, when);
-	jsonw_text_key(w, "seq");
+	JSONW_TEXT_KEY(w, "seq");
 	jsonw_text_uint(w, ev->seq);
-	jsonw_text_key(w, "time");
+	JSONW_TEXT_KEY(w, "time");
 	jsonw_text_str(w, when);
-	jsonw_text_key(w, "type");
+	JSONW_TEXT_KEY(w, "type");
 	jsonw_text_str(w, event_type_name(ev->type));
-	jsonw_text_key(w, "project");
+	JSONW_TEXT_KEY(w, "project");
 	jsonw_text_str(w, ev->project);
-	jsonw_text_key(w, "environment");
+	JSONW_TEXT_KEY(w, "environment");
 	jsonw_text_str(w, ev->environment);
-	jsonw_text_key(w, "flag");
+	JSONW_TEXT_KEY(w, "flag");
 	jsonw_text_str(w, ev->flag);
 }
 
@@ -61,12 +61,12 @@ event_format(const struct event *ev, struct buf *out)
 	jsonw_text_open(&w, '{');
 	event_text_head(&w, ev);
 	if (ev->type == EV_LINK_ADDED || ev->type == EV_LINK_REMOVED) {
-		jsonw_text_key(&w, "issue");
+		JSONW_TEXT_KEY(&w, "issue");
 		jsonw_text_str(&w, ev->issue);
-		jsonw_text_key(&w, "sources");
+		JSONW_TEXT_KEY(&w, "sources");
 		jsonw_text_strv(&w, ev->sources, ev->nsources);
 	} else {
-		jsonw_text_key(&w, "issues");
+		JSONW_TEXT_KEY(&w, "issues");
 		jsonw_text_strv(&w, ev->issues, ev->nissues);
 		event_text_view(&w, "before", ev->before, ev->before_issues,
 		    ev->nbefore_issues);
@@ -74,7 +74,7 @@ event_format(const struct event *ev, struct buf *out)
 		    ev->nissues);
 	}
 	if (ev->replay) {
-		jsonw_text_key(&w, "replay");
+		JSONW_TEXT_KEY(&w, "replay");
 		jsonw_text_bool(&w, true);
 	}
 	jsonw_text_close(&w, '}');

@@ -236,6 +236,14 @@ jsonw_text_key(struct jsonw_text *w, const char *key)
 }
 
 void
+jsonw_text_rawkey(struct jsonw_text *w, const char *quoted, size_t n)
+{
+	jsonw_text_sep(w);
+	jsonw_text_put(w, quoted, n);
+	w->keyed = true;
+}
+
+void
 jsonw_text_str(struct jsonw_text *w, const char *s)
 {
 	if (s == NULL) {

@@ -56,6 +56,12 @@ void	jsonw_text_open(struct jsonw_text *w, char brace);	/* { or [ */
 void	jsonw_text_close(struct jsonw_text *w, char brace);	/* } or ] */
 /* Starts the member key of the object being written. */
 void	jsonw_text_key(struct jsonw_text *w, const char *key);
+/* The same for a string literal that needs no escape, quoted and with
+ * its colon at compile time: a document has dozens of keys. */
+#define JSONW_TEXT_KEY(w, lit) \
+	jsonw_text_rawkey((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
+void	jsonw_text_rawkey(struct jsonw_text *w, const char *quoted,
+	    size_t n);
 /* Values: as an array element, or after jsonw_text_key(). */
 void	jsonw_text_str(struct jsonw_text *w, const char *s);	/* NULL: null */
 void	jsonw_text_int(struct jsonw_text *w, int64_t n);

@@ -1175,19 +1175,19 @@ view_to_json(const struct flag_view *v, const char *const *issues,
 static void
 view_text_rollout(struct jsonw_text *w, const struct flag_view *v)
 {
-	jsonw_text_key(w, "rollout");
+	JSONW_TEXT_KEY(w, "rollout");
 	if (!v->defined) {
 		jsonw_text_null(w);
 		return;
 	}
 	jsonw_text_open(w, '{');
 	if (v->rules > 0) {
-		jsonw_text_key(w, "rules");
+		JSONW_TEXT_KEY(w, "rules");
 		jsonw_text_int(w, v->rules);
 	} else {
-		jsonw_text_key(w, "percentage");
+		JSONW_TEXT_KEY(w, "percentage");
 		jsonw_text_int(w, view_rollout_percent(v));
-		jsonw_text_key(w, "treatment");
+		JSONW_TEXT_KEY(w, "treatment");
 		jsonw_text_str(w, v->default_treatment);
 	}
 	jsonw_text_close(w, '}');
@@ -1199,31 +1199,31 @@ view_text_definition(struct jsonw_text *w, const struct flag_view *v)
 	char when[32];
 	size_t i;
 
-	jsonw_text_key(w, "default_treatment");
+	JSONW_TEXT_KEY(w, "default_treatment");
 	jsonw_text_str(w, v->defined ? v->default_treatment : NULL);
-	jsonw_text_key(w, "traffic_allocation");
+	JSONW_TEXT_KEY(w, "traffic_allocation");
 	if (v->defined)
 		jsonw_text_int(w, v->traffic_allocation);
 	else
 		jsonw_text_null(w);
-	jsonw_text_key(w, "default_rule");
+	JSONW_TEXT_KEY(w, "default_rule");
 	jsonw_text_open(w, '[');
 	for (i = 0; i < v->ndefault_rule; i++) {
 		jsonw_text_open(w, '{');
-		jsonw_text_key(w, "treatment");
+		JSONW_TEXT_KEY(w, "treatment");
 		jsonw_text_str(w, v->default_rule[i].treatment);
-		jsonw_text_key(w, "size");
+		JSONW_TEXT_KEY(w, "size");
 		jsonw_text_int(w, v->default_rule[i].size);
 		jsonw_text_close(w, '}');
 	}
 	jsonw_text_close(w, ']');
-	jsonw_text_key(w, "rules");
+	JSONW_TEXT_KEY(w, "rules");
 	jsonw_text_int(w, v->defined ? v->rules : 0);
 	view_text_rollout(w, v);
-	jsonw_text_key(w, "treatments");
+	JSONW_TEXT_KEY(w, "treatments");
 	jsonw_text_strv(w, (const char *const *)v->treatments,
 	    v->ntreatments);
-	jsonw_text_key(w, "last_updated");
+	JSONW_TEXT_KEY(w, "last_updated");
 	if (!v->defined || v->last_updated <= 0) {
 		jsonw_text_null(w);
 		return;
@@ -1237,27 +1237,27 @@ view_write_json(const struct flag_view *v, const char *const *issues,
     size_t nissues, int flags, struct jsonw_text *w)
 {
 	jsonw_text_open(w, '{');
-	jsonw_text_key(w, "project");
+	JSONW_TEXT_KEY(w, "project");
 	jsonw_text_str(w, v->project);
-	jsonw_text_key(w, "environment");
+	JSONW_TEXT_KEY(w, "environment");
 	jsonw_text_str(w, v->environment);
-	jsonw_text_key(w, "flag");
+	JSONW_TEXT_KEY(w, "flag");
 	jsonw_text_str(w, v->flag);
-	jsonw_text_key(w, "active");
+	JSONW_TEXT_KEY(w, "active");
 	jsonw_text_bool(w, view_is_active(v));
-	jsonw_text_key(w, "killed");
+	JSONW_TEXT_KEY(w, "killed");
 	jsonw_text_bool(w, v->defined && v->killed);
 	view_text_definition(w, v);
-	jsonw_text_key(w, "url");
+	JSONW_TEXT_KEY(w, "url");
 	jsonw_text_str(w, v->url);
 	if (!(flags & VIEW_JSON_NO_TAGS)) {
-		jsonw_text_key(w, "tags");
+		JSONW_TEXT_KEY(w, "tags");
 		jsonw_text_strv(w, (const char *const *)v->tags, v->ntags);
-		jsonw_text_key(w, "description");
+		JSONW_TEXT_KEY(w, "description");
 		jsonw_text_str(w, v->description);
 	}
 	if (!(flags & VIEW_JSON_NO_ISSUES)) {
-		jsonw_text_key(w, "issues");
+		JSONW_TEXT_KEY(w, "issues");
 		jsonw_text_strv(w, issues, nissues);
 	}
 	jsonw_text_close(w, '}');
