@@ -36,6 +36,8 @@ struct view_parse {
 struct view_reader {
 	const unsigned char *p;
 	size_t		 left;
+	char		*arena;		/* the view's, or NULL */
+	size_t		 used, cap;
 };
 
 void
@@ -44,16 +46,27 @@ view_init(struct flag_view *v)
 	*v = (struct flag_view){ .defined = false };
 }
 
+/* Frees p unless it lives in v's arena. */
 static void
-view_strv_free(char **sv, size_t n)
+view_free(const struct flag_view *v, void *p)
+{
+	uintptr_t a = (uintptr_t)v->arena, x = (uintptr_t)p;
+
+	if (v->arena != NULL && x >= a && x < a + v->arena_len)
+		return;
+	free(p);
+}
+
+static void
+view_strv_free(const struct flag_view *v, char **sv, size_t n)
 {
 	size_t i;
 
 	if (sv == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		free(sv[i]);
-	free(sv);
+		view_free(v, sv[i]);
+	view_free(v, sv);
 }
 
 void
@@ -61,22 +74,23 @@ view_release(struct flag_view *v)
 {
 	size_t i;
 
-	free(v->project);
-	free(v->environment);
-	free(v->flag);
-	free(v->flag_id);
-	free(v->ws_id);
-	free(v->env_id);
-	free(v->default_treatment);
+	view_free(v, v->project);
+	view_free(v, v->environment);
+	view_free(v, v->flag);
+	view_free(v, v->flag_id);
+	view_free(v, v->ws_id);
+	view_free(v, v->env_id);
+	view_free(v, v->default_treatment);
 	if (v->default_rule != NULL) {
 		for (i = 0; i < v->ndefault_rule; i++)
-			free(v->default_rule[i].treatment);
-		free(v->default_rule);
+			view_free(v, v->default_rule[i].treatment);
+		view_free(v, v->default_rule);
 	}
-	view_strv_free(v->treatments, v->ntreatments);
-	free(v->url);
-	view_strv_free(v->tags, v->ntags);
-	free(v->description);
+	view_strv_free(v, v->treatments, v->ntreatments);
+	view_free(v, v->url);
+	view_strv_free(v, v->tags, v->ntags);
+	view_free(v, v->description);
+	free(v->arena);
 	view_init(v);
 }
 
@@ -866,6 +880,27 @@ view_get_bool(struct view_reader *r, bool *x)
 	return 0;
 }
 
+/*
+ * n bytes (zeroed when zero is set) from the arena, aligned for
+ * pointers; from malloc when the arena is full (view_release tells them
+ * apart).
+ */
+static void *
+view_alloc(struct view_reader *r, size_t n, int zero)
+{
+	size_t at = (r->used + 7) & ~(size_t)7;
+	void *p;
+
+	if (r->arena != NULL && at <= r->cap && n <= r->cap - at) {
+		p = r->arena + at;
+		r->used = at + n;
+	} else if ((p = malloc(n ? n : 1)) == NULL)
+		return NULL;
+	if (zero)
+		memset(p, 0, n);
+	return p;
+}
+
 static int
 view_get_str(struct view_reader *r, char **s)
 {
@@ -880,7 +915,7 @@ view_get_str(struct view_reader *r, char **s)
 	/* The encoder never writes a NUL inside a string. */
 	if (len > r->left || memchr(r->p, '\0', len) != NULL)
 		return FS_EPROTO;
-	if ((*s = malloc((size_t)len + 1)) == NULL)
+	if ((*s = view_alloc(r, (size_t)len + 1, 0)) == NULL)
 		return ENOMEM;
 	memcpy(*s, r->p, len);
 	(*s)[len] = '\0';
@@ -915,7 +950,7 @@ view_get_strv(struct view_reader *r, char ***sv, size_t *nsv)
 		return rc;
 	if (n == 0)
 		return 0;
-	if ((*sv = calloc(n, sizeof(**sv))) == NULL)
+	if ((*sv = view_alloc(r, n * sizeof(**sv), 1)) == NULL)
 		return ENOMEM;
 	*nsv = n;
 	for (i = 0; i < n; i++)
@@ -953,7 +988,8 @@ view_decode_default_rule(struct flag_view *v, struct view_reader *r)
 		return rc;
 	if (n == 0)
 		return 0;
-	if ((v->default_rule = calloc(n, sizeof(*v->default_rule))) == NULL)
+	if ((v->default_rule = view_alloc(r, n * sizeof(*v->default_rule),
+	    1)) == NULL)
 		return ENOMEM;
 	v->ndefault_rule = n;
 	for (i = 0; i < n; i++)
@@ -993,6 +1029,15 @@ view_decode(struct flag_view *v, const void *rec, size_t len)
 	r.p = rec;
 	r.left = len;
 	view_init(&nv);
+	/* The strings take less than the record (a 4-byte length each
+	 * becomes one NUL); half again covers the arrays as a rule, and
+	 * anything past it is allocated on its own. */
+	r.used = 0;
+	r.cap = len + len / 2 + 64;
+	if ((r.arena = malloc(r.cap)) != NULL) {
+		nv.arena = r.arena;
+		nv.arena_len = r.cap;
+	}
 	if ((rc = view_decode_ids(&nv, &r)) != 0 ||
 	    (rc = view_decode_definition(&nv, &r)) != 0 ||
 	    (rc = view_get_str(&r, &nv.url)) != 0 ||

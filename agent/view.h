@@ -53,6 +53,10 @@ struct flag_view {
 	char	**tags;
 	size_t	 ntags;
 	char	*description;
+	/* view_decode() puts the strings and arrays in here, one block
+	 * instead of one allocation each; anything else is its own. */
+	char	*arena;
+	size_t	 arena_len;
 };
 
 /* What a project poll knows when it builds a view. */

@@ -689,6 +689,37 @@ test_record_round_trip(void **state)
 	buf_release(&b2);
 	view_release(&d);
 	view_release(&v);
+
+	/* More arrays than the decoder's one block holds: the rest is
+	 * allocated on its own, and released right (ASan watches). */
+	{
+		static const char *many[400];
+		size_t i;
+
+		for (i = 0; i < 400; i++)
+			many[i] = i % 2 ? "t" : "";
+		json_object *def = parse(spec_def);
+
+		assert_int_equal(view_from_split(&v, &spec_ctx, "id", "many",
+		    "", many, 400, def, NULL, 0), 0);
+		json_object_put(def);
+		encode(&v, &b1);
+		assert_int_equal(view_decode(&d, b1.data, b1.len), 0);
+		assert_views_equal(&v, &d);
+		assert_non_null(d.arena);
+		assert_true((uintptr_t)d.tags < (uintptr_t)d.arena ||
+		    (uintptr_t)d.tags >= (uintptr_t)d.arena + d.arena_len ||
+		    (uintptr_t)d.tags[399] < (uintptr_t)d.arena ||
+		    (uintptr_t)d.tags[399] >= (uintptr_t)d.arena +
+		    d.arena_len);
+		encode(&d, &b2);
+		assert_int_equal(b1.len, b2.len);
+		assert_memory_equal(b1.data, b2.data, b1.len);
+		buf_release(&b1);
+		buf_release(&b2);
+		view_release(&d);
+		view_release(&v);
+	}
 }
 
 static void
