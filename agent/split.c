@@ -15,10 +15,10 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
