@@ -19,6 +19,7 @@
 #include "commit.h"
 #include "error.h"
 #include "feed.h"
+#include "jscan.h"
 #include "jsonw.h"
 #include "keys.h"
 #include "maxlen.h"
@@ -468,7 +469,7 @@ pp_compare(struct project_poll *pp, const struct flag_view *v)
 
 /* FS_EPROTO only when the definition cannot be read (pp->err says). */
 static int
-pp_view(struct project_poll *pp, struct meta *m, json_object *def)
+pp_view(struct project_poll *pp, struct meta *m, const struct jnode *def)
 {
 	struct view_context ctx;
 	struct flag_view v;
@@ -480,7 +481,7 @@ pp_view(struct project_poll *pp, struct meta *m, json_object *def)
 	ctx.env_id = pp->env_id;
 	ctx.flag_url = pp->cfg->split_flag_url;
 	view_init(&v);
-	rc = view_from_split(&v, &ctx, m->id, m->name, m->description,
+	rc = view_from_node(&v, &ctx, m->id, m->name, m->description,
 	    (const char *const *)m->tags, m->ntags, def, pp->err,
 	    sizeof(pp->err));
 	if (rc == 0)
@@ -490,24 +491,24 @@ pp_view(struct project_poll *pp, struct meta *m, json_object *def)
 }
 
 static int
-def_cb(void *arg, json_object *def)
+def_cb(void *arg, const struct jnode *def)
 {
 	struct project_poll *pp = arg;
-	json_object *jname;
+	struct jnode jname;
 	const char *why;
 	struct meta *m;
 	int rc;
 
-	if (!json_object_object_get_ex(def, "name", &jname) ||
-	    !json_object_is_type(jname, json_type_string)) {
+	if (!jnode_get(def, "name", &jname) ||
+	    jnode_type(&jname) != json_type_string) {
 		snprintf(pp->err, sizeof(pp->err), "project '%s': a definition "
 		    "has no name", pp->proj->name);
 		return FS_EPROTO;
 	}
-	if ((m = meta_find(pp, json_object_get_string(jname))) == NULL) {
+	if ((m = meta_find(pp, jnode_str(&jname))) == NULL) {
 		/* created after the flag list was read: next cycle sees it */
 		log_debug("project '%s': flag '%s' defined but not listed yet",
-		    pp->proj->name, json_object_get_string(jname));
+		    pp->proj->name, jnode_str(&jname));
 		return 0;
 	}
 	if (m->has_def) {
@@ -680,8 +681,9 @@ pp_fetch(struct project_poll *pp)
 			    pp->m[i].name);
 			return FS_EPROTO;
 		}
-	if ((rc = split_list_definitions(pp->sc, pp->ws_id, pp->proj->name,
-	    pp->env_id, def_cb, pp, pp->err, sizeof(pp->err))) != 0)
+	if ((rc = split_list_definition_nodes(pp->sc, pp->ws_id,
+	    pp->proj->name, pp->env_id, def_cb, pp, pp->err,
+	    sizeof(pp->err))) != 0)
 		return rc;
 	for (i = 0; i < pp->n && rc == 0; i++)
 		if (!pp->m[i].has_def && !pp->m[i].skipped)
