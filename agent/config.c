@@ -37,6 +37,7 @@
 #include "error.h"
 #include "array.h"
 #include "log.h"
+#include "duration.h"
 #include "maxlen.h"
 #include "names.h"
 #include "scrub.h"
@@ -141,6 +142,8 @@ static int	cfg_set_rate(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static int	cfg_set_duration(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	cfg_set_seconds(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 static int	cfg_set_log_level(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	cfg_set_regex(struct cfg_parse *, const struct cfg_key *,
@@ -162,11 +165,13 @@ static int	cfg_set_credentials(struct cfg_parse *, const struct cfg_key *,
 
 static const struct cfg_key cfg_agent_keys[] = {
 	{ "state_dir", cfg_set_path, CFG_OFF(state_dir), 0, 0 },
-	{ "interval", cfg_set_int, CFG_OFF(interval), 1, 86400 },
+	{ "interval", cfg_set_seconds, CFG_OFF(interval), 1, 86400 },
 	{ "jitter", cfg_set_int, CFG_OFF(jitter), 0, 100 },
 	{ "log_level", cfg_set_log_level, CFG_OFF(log_level), 0, 0 },
-	{ "retention", cfg_set_duration, CFG_OFF(retention), 0, 0 },
-	{ "deliver_timeout", cfg_set_int, CFG_OFF(deliver_timeout), 0, 86400 },
+	{ "retention", cfg_set_duration, CFG_OFF(retention), 1,
+	    CFG_RETENTION_MAX },
+	{ "deliver_timeout", cfg_set_seconds, CFG_OFF(deliver_timeout), 0,
+	    86400 },
 	{ NULL, NULL, 0, 0, 0 }
 };
 
@@ -176,7 +181,7 @@ static const struct cfg_key cfg_split_keys[] = {
 	{ "admin_key_file", cfg_set_secret_file, 0, SECRET_SPLIT, 0 },
 	{ "flag_url", cfg_set_template, CFG_OFF(split_flag_url), 0, 0 },
 	{ "max_rps", cfg_set_rate, CFG_OFF(split_max_rps), 0, 0 },
-	{ "timeout", cfg_set_int, CFG_OFF(split_timeout), 1, 3600 },
+	{ "timeout", cfg_set_seconds, CFG_OFF(split_timeout), 1, 3600 },
 	{ "ca_file", cfg_set_ca, CFG_OFF(ca_file), 0, 0 },
 	{ NULL, NULL, 0, 0, 0 }
 };
@@ -198,7 +203,7 @@ static const struct cfg_key cfg_jira_keys[] = {
 	{ "email", cfg_set_string, CFG_OFF(jira_email), 0, 0 },
 	{ "api_token", cfg_set_secret, 0, SECRET_JIRA, 0 },
 	{ "api_token_file", cfg_set_secret_file, 0, SECRET_JIRA, 0 },
-	{ "timeout", cfg_set_int, CFG_OFF(jira_timeout), 1, 3600 },
+	{ "timeout", cfg_set_seconds, CFG_OFF(jira_timeout), 1, 3600 },
 	{ "ca_file", cfg_set_ca, CFG_OFF(ca_file), 0, 0 },
 	{ NULL, NULL, 0, 0, 0 }
 };
@@ -214,7 +219,7 @@ static const struct cfg_key cfg_plugin_keys[] = {
 	    0, 0 },
 	{ "events", cfg_set_string, offsetof(struct config_plugin, events),
 	    0, 0 },
-	{ "timeout", cfg_set_int, offsetof(struct config_plugin, timeout),
+	{ "timeout", cfg_set_seconds, offsetof(struct config_plugin, timeout),
 	    1, 3600 },
 	{ "start", cfg_set_start, offsetof(struct config_plugin, start),
 	    0, 0 },
@@ -548,43 +553,59 @@ cfg_set_rate(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return 0;
 }
 
-/* "90d", "12h", "30m", "45s", "2w" or plain seconds, at least 1s. */
+/*
+ * Every time key goes through duration.h: "N" (seconds), "Ns", "Nm",
+ * "Nh" or "Nd", within k->min..k->max seconds (k->max 0: 1 s..3650 d,
+ * for a table entry that gives no range).
+ */
+static int
+cfg_duration_parse(struct cfg_parse *p, const struct cfg_key *k,
+    const char *value, int64_t *out)
+{
+	int64_t min = k->max ? k->min : 1;
+	int64_t max = k->max ? k->max : CFG_RETENTION_MAX;
+	char lo[32], hi[32];
+	int rc;
+
+	if ((rc = duration_parse(value, max, out)) == EINVAL)
+		return cfg_keyerr(p, k->name, "\"%s\" is not a duration: "
+		    DURATION_FORMS "%s", cfg_show(p, value),
+		    cfg_hash_hint(value));
+	if (rc != 0 || *out < min) {
+		duration_show(lo, sizeof(lo), min);
+		duration_show(hi, sizeof(hi), max);
+		return cfg_keyerr(p, k->name, "%s is out of range %s..%s",
+		    value, lo, hi);
+	}
+	return 0;
+}
+
+/* A duration into an int64_t field (seconds). */
 static int
 cfg_set_duration(struct cfg_parse *p, const struct cfg_key *k, void *base,
     const char *value)
 {
-	static const struct { char unit; int64_t secs; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
-		{ 'w', 7 * 86400 },
-	};
-	char *end;
-	long long n;
-	int64_t mult = 1;
-	size_t i;
+	int64_t secs;
+	int rc;
 
-	if (!isdigit((unsigned char)value[0]))
-		goto bad;
-	errno = 0;
-	n = strtoll(value, &end, 10);
-	if (*end != '\0') {
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (end[0] == units[i].unit && end[1] == '\0')
-				break;
-		if (i == sizeof(units) / sizeof(units[0]))
-			goto bad;
-		mult = units[i].secs;
-	}
-	if (n < 1)
-		return cfg_keyerr(p, k->name, "must be at least 1 second");
-	if (errno == ERANGE || n > CFG_RETENTION_MAX / mult)
-		return cfg_keyerr(p, k->name, "%s is too long; at most 3650d",
-		    value);
-	*(int64_t *)(void *)((char *)base + k->off) = (int64_t)n * mult;
+	if ((rc = cfg_duration_parse(p, k, value, &secs)) != 0)
+		return rc;
+	*(int64_t *)(void *)((char *)base + k->off) = secs;
 	return 0;
-bad:
-	return cfg_keyerr(p, k->name, "\"%s\" is not a duration such as 90d, "
-	    "12h, 30m, 45s or plain seconds%s", cfg_show(p, value),
-	    cfg_hash_hint(value));
+}
+
+/* A duration into an int field (seconds); the table's range fits one. */
+static int
+cfg_set_seconds(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int64_t secs;
+	int rc;
+
+	if ((rc = cfg_duration_parse(p, k, value, &secs)) != 0)
+		return rc;
+	*(int *)(void *)((char *)base + k->off) = (int)secs;
+	return 0;
 }
 
 static int
