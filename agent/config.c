@@ -1271,12 +1271,14 @@ cfg_check(struct cfg_parse *p)
 /* Secrets. */
 
 /*
- * Reads a secret file into *out, trailing whitespace trimmed.  Returns 0,
- * an errno value, or FS_ECONFIG with *why saying what is wrong; neither
- * ever quotes the content.
+ * Reads a secret file into *out, trailing whitespace trimmed, and its
+ * mode into *mode (from the descriptor read: no race with a chmod).
+ * Returns 0, an errno value, or FS_ECONFIG with *why saying what is
+ * wrong; neither ever quotes the content.
  */
 static int
-cfg_secret_read(const char *path, char **out, const char **why)
+cfg_secret_read(const char *path, char **out, const char **why,
+    mode_t *mode)
 {
 	struct stat st;
 	char *buf;
@@ -1293,6 +1295,7 @@ cfg_secret_read(const char *path, char **out, const char **why)
 		rc = errno;
 		goto fd_close;
 	}
+	*mode = st.st_mode;
 	if (!S_ISREG(st.st_mode)) {
 		*why = "not a regular file";
 		rc = FS_ECONFIG;
@@ -1370,6 +1373,7 @@ cfg_secret_cred(struct cfg_parse *p, const struct cfg_secret_src *src,
 {
 	const char *dir, *why;
 	char *path;
+	mode_t mode;
 	int rc;
 
 	dir = getenv("CREDENTIALS_DIRECTORY");
@@ -1377,7 +1381,7 @@ cfg_secret_cred(struct cfg_parse *p, const struct cfg_secret_src *src,
 		return 0;
 	if (asprintf(&path, "%s/%s", dir, src->cred) == -1)
 		return cfg_nomem(p);	/* path is undefined: nothing to free */
-	rc = cfg_secret_read(path, val, &why);
+	rc = cfg_secret_read(path, val, &why, &mode);
 	/* flagsync.service's SetCredential= stands in for a credential file
 	 * that does not exist with a blank one: both mean "not set" */
 	if (rc == ENOENT || (rc == FS_ECONFIG && strcmp(why, "empty") == 0))
@@ -1420,17 +1424,30 @@ cfg_secret_env(struct cfg_parse *p, const struct cfg_secret_src *src,
 	return cfg_origin(p, origin, "environment %s", src->env);
 }
 
+/*
+ * A *_file secret; refused, like an inline secret in a file others may
+ * read, when others may read it: its group may (640), no one else.
+ */
 static int
 cfg_secret_file(struct cfg_parse *p, const struct cfg_secret_src *src,
     const struct cfg_secret *s, char **val, char **origin)
 {
 	const char *why;
+	mode_t mode = 0;
 	int rc;
 
-	if ((rc = cfg_secret_read(s->file, val, &why)) != 0)
+	if ((rc = cfg_secret_read(s->file, val, &why, &mode)) != 0)
 		return cfg_errx(p, s->file_line, "[%s] %s: cannot read %s: %s",
 		    src->section, src->file_key, s->file,
 		    cfg_secret_why(rc, why));
+	if (mode & S_IROTH) {
+		cfg_wipe_free(*val);
+		*val = NULL;
+		return cfg_errx(p, s->file_line, "[%s] %s: %s is readable by "
+		    "others (mode %04o); run chmod 600 %s (or chmod 640 %s to "
+		    "let its group read it)", src->section, src->file_key,
+		    s->file, (unsigned)(mode & 07777), s->file, s->file);
+	}
 	return cfg_origin(p, origin, "%s %s", src->file_key, s->file);
 }
 
@@ -1502,6 +1519,7 @@ cfg_secret_line(char *line)
 	const char *why;
 	char *v, *val;
 	size_t klen;
+	mode_t mode;
 	int i, isfile;
 
 	while (isspace((unsigned char)*line))
@@ -1520,7 +1538,7 @@ cfg_secret_line(char *line)
 			val += 1 + strspn(val + 1, " \t");
 			if (!isfile)
 				scrub_add(val);
-			else if (cfg_secret_read(val, &v, &why) == 0) {
+			else if (cfg_secret_read(val, &v, &why, &mode) == 0) {
 				scrub_add(v);
 				cfg_wipe_free(v);
 			}
@@ -1605,6 +1623,13 @@ cfg_parse_release(struct cfg_parse *p)
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
+	return config_load_flags(path, 0, out, err, errlen);
+}
+
+int
+config_load_flags(const char *path, int flags, struct config **out,
+    char *err, size_t errlen)
+{
 	struct cfg_parse p;
 	int rc;
 
@@ -1624,7 +1649,10 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 		rc = cfg_nomem(&p);
 		goto file_close;
 	}
-	if ((rc = cfg_parse_file(&p)) == 0 && (rc = cfg_check(&p)) == 0)
+	/* queries never read a secret: one they cannot read must not stop
+	 * them */
+	if ((rc = cfg_parse_file(&p)) == 0 && (rc = cfg_check(&p)) == 0 &&
+	    !(flags & CONFIG_NO_SECRETS))
 		rc = cfg_secrets(&p);
 	if (rc != 0) {
 		cfg_secrets_mask(&p);
