@@ -3,7 +3,7 @@
 # machine: installs the tools with apt-get, builds flagsync_*.deb,
 # flagsync-dev_*.deb and the RPMs from a clean copy of the tree (never in
 # the tree itself), runs lintian, installs the .debs and checks what they
-# put where (SPEC section 1), that the agent, the service and the plugin
+# put where (the places flagsync(8) lists under FILES), that the agent, the service and the plugin
 # SDK work from the installed files, that the RPMs hold the same files,
 # then purges and checks nothing is left.  Prints TAP; exits non-zero when
 # a test fails.

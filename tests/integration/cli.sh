@@ -17,7 +17,7 @@ check_eq "flags --linked" "new_checkout,search_v2" "$(fs flags --linked --json |
 check_eq "flags --unlinked" "dark_mode,old_banner" "$(fs flags --unlinked --json | jq -r '[.[].flag] | join(",")')"
 check_match "flags table has a header and a row per flag" "^PROJECT +FLAG +STATE" "$(fs flags | head -1)"
 check_eq "flags table rows" 5 "$(fs flags | wc -l | tr -d ' ')"
-check_eq "flag view keys in SPEC §4 order" \
+check_eq "flag view keys in the documented order" \
     "project,environment,flag,active,killed,default_treatment,traffic_allocation,default_rule,rules,rollout,treatments,last_updated,url,tags,description,issues,events" \
     "$(fs flag new_checkout --json | jq -r 'keys_unsorted | join(",")')"
 check_eq "flag view url from the flag_url template" \
