@@ -1260,14 +1260,17 @@ static const struct {
 };
 
 /*
- * The commands that write the cache: run as root against a state_dir
- * another user owns, they become that user first (privdrop.h).
+ * The commands that may create files in state_dir (the cache, the lock,
+ * polls.json, a damaged-* copy) or start outputs: run as root against a
+ * state_dir another user owns, they become that user first (privdrop.h).
+ * `links` is not one: it creates nothing there, and its FILE argument is
+ * root's to read or write.
  */
 static int
 cli_as_owner(const char *cmd)
 {
 	static const char *const writers[] = { "sync", "run", "link",
-	    "unlink", "replay", "deadletters", "links", "rebuild" };
+	    "unlink", "replay", "deadletters", "rebuild" };
 	size_t i;
 
 	for (i = 0; i < sizeof(writers) / sizeof(writers[0]); i++)
