@@ -1,5 +1,5 @@
 #!/bin/sh
-# A SIGHUP storm (SPEC §8): 50 SIGHUPs while a slow output delivers, some
+# A SIGHUP storm: 50 SIGHUPs while a slow output delivers, some
 # of them with its section changed.  There is never a second deliverer
 # of one instance, its durable cursor never moves back, no event is lost,
 # and the processes of unchanged instances keep their pid throughout.

@@ -20,7 +20,7 @@
 #define FLAG_URL "https://app.split.io/org/ORG/ws/{workspace_id}/splits/" \
 	"{flag_id}/env/{environment_id}/definition"
 
-/* SPEC §4: no rules, no targets, default off, 25 on / 75 off. */
+/* No rules, no targets, default off, 25 on / 75 off. */
 static const char spec_def[] =
 	"{\"name\": \"new_checkout\","
 	" \"environment\": {\"id\": \"env-1\", \"name\": \"Production\"},"
@@ -34,7 +34,8 @@ static const char spec_def[] =
 	" \"creationTime\": 1700000000000,"
 	" \"lastUpdateTime\": 1700000500000}";
 
-/* split-api.md §2.5: one rule, "on" targets a segment, "off" two keys. */
+/* A definition as Split lists it: one rule, "on" targets a segment,
+ * "off" two keys. */
 static const char rules_def[] =
 	"{\"name\": \"new_checkout\","
 	" \"killed\": false,"
