@@ -54,6 +54,7 @@ struct cache_txn {
 	MDB_txn			*txn;
 	MDB_dbi			 meta, flags, links, issues, events, status;
 	MDB_dbi			 cursors, dead, kv;
+	MDB_dbi			 istatus;
 	int			 write;
 	int			 dirty;	/* a put or del changed something */
 	int			 full;	/* a put or del hit MDB_MAP_FULL */
@@ -65,6 +66,7 @@ struct cache {
 	MDB_env			*env;
 	MDB_dbi			 meta, flags, links, issues, events, status;
 	MDB_dbi			 cursors, dead, kv;
+	MDB_dbi			 istatus;
 	int			 rdonly;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
@@ -88,6 +90,7 @@ struct visit {
 	cache_cursor_cb	 cursor;
 	cache_dead_cb	 dead;
 	cache_kv_cb	 kv;
+	cache_istatus_cb istatus;
 	void		*arg;
 };
 
@@ -282,6 +285,7 @@ txn_init(struct cache_txn *t, struct cache *c, int write)
 	t->cursors = c->cursors;
 	t->dead = c->dead;
 	t->kv = c->kv;
+	t->istatus = c->istatus;
 }
 
 /* Begins and registers t->txn, adopting once a map grown elsewhere. */
@@ -789,6 +793,19 @@ visit_kv(const MDB_val *k, const MDB_val *v, const struct visit *vis)
 	return vis->kv(vis->arg, p[1], v->mv_data, v->mv_size);
 }
 
+/* An issue status record, keyed by the issue alone. */
+static int
+visit_istatus(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[1];
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 1)) != 0)
+		return rc;
+	return vis->istatus(vis->arg, p[0], v->mv_data, v->mv_size);
+}
+
 /* Counts the entries into the uint64_t at vis->arg. */
 static int
 visit_count(const MDB_val *k, const MDB_val *v, const struct visit *vis)
@@ -1173,6 +1190,8 @@ open_dbis(struct cache_txn *t, unsigned int flags)
 	if ((rc = open_dbi_late(t, "cursors", flags, &t->c->cursors)) != 0 ||
 	    (rc = open_dbi_late(t, "dead", flags, &t->c->dead)) != 0 ||
 	    (rc = open_dbi_late(t, "kv", flags, &t->c->kv)) != 0)
+		return rc;
+	if ((rc = open_dbi_late(t, "istatus", flags, &t->c->istatus)) != 0)
 		return rc;
 	return 0;
 }
@@ -2286,4 +2305,70 @@ cache_kv_foreach(struct cache_txn *t, const char *instance, cache_kv_cb cb,
 	if ((rc = key_join(&k, &instance, 1, 1)) != 0)
 		return rc;
 	return walk(t, t->kv, &k, k.len, 0, visit_kv, &vis);
+}
+
+/* Jira issue status records. */
+
+int
+cache_istatus_get(struct cache_txn *t, const char *issue, const void **rec,
+    size_t *len)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (rec == NULL || len == NULL)
+		return EINVAL;
+	if ((rc = key_join(&k, &issue, 1, 0)) != 0)
+		return rc;
+	if ((rc = txn_get(t, t->istatus, &k, &v)) != 0)
+		return rc;
+	*rec = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int
+cache_istatus_put(struct cache_txn *t, const char *issue, const void *rec,
+    size_t len)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (rec == NULL || len == 0)
+		return EINVAL;
+	if ((rc = key_join(&k, &issue, 1, 0)) != 0)
+		return rc;
+	return txn_put_changed(t, t->istatus, &k, rec, len);
+}
+
+int
+cache_istatus_del(struct cache_txn *t, const char *issue)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_join(&k, &issue, 1, 0)) != 0)
+		return rc;
+	rc = txn_del(t, t->istatus, &k);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
+int
+cache_istatus_foreach(struct cache_txn *t, cache_istatus_cb cb, void *arg)
+{
+	struct visit vis = { .istatus = cb, .arg = arg };
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL)
+		return EINVAL;
+	return walk(t, t->istatus, NULL, 0, 0, visit_istatus, &vis);
 }

@@ -12,6 +12,7 @@
  *   cursors "INSTANCE" -> u64 last seq the output plugin instance took
  *   dead    "INSTANCE\0" u64 big-endian seq -> dead letter JSON text
  *   kv      "INSTANCE\0KEY" -> a plugin instance's private value
+ *   istatus "ISSUE" -> a linked Jira issue's status record (issuestatus.h)
  * The cache knows nothing of HTTP and does not interpret records or JSON,
  * save an event's leading time (cache_event_time()).
  *
@@ -230,6 +231,23 @@ typedef int (*cache_kv_cb)(void *arg, const char *key, const void *val,
 /* The keys of one instance, in key order. */
 int	cache_kv_foreach(struct cache_txn *t, const char *instance,
 	    cache_kv_cb cb, void *arg);
+
+/*
+ * Jira issue status records, by issue key; the bytes are issuestatus.c's
+ * (the cache does not read them).  get: FS_ENOTFOUND when absent; put
+ * writes only when the bytes differ (EINVAL for an empty record); del:
+ * FS_ENOTFOUND when there was none.  foreach: in key order.  A cache
+ * made before this database opens read-only with it empty.
+ */
+int	cache_istatus_get(struct cache_txn *t, const char *issue,
+	    const void **rec, size_t *len);
+int	cache_istatus_put(struct cache_txn *t, const char *issue,
+	    const void *rec, size_t len);
+int	cache_istatus_del(struct cache_txn *t, const char *issue);
+typedef int (*cache_istatus_cb)(void *arg, const char *issue,
+	    const void *rec, size_t len);
+int	cache_istatus_foreach(struct cache_txn *t, cache_istatus_cb cb,
+	    void *arg);
 
 /*
  * For tests only: when non-zero, cache_open() uses this initial map size

@@ -17,6 +17,7 @@
 #include "array.h"
 #include "cache.h"
 #include "cli.h"
+#include "clock.h"
 #include "commit.h"
 #include "config.h"
 #include "daemon.h"
@@ -407,7 +408,7 @@ cli_link_commit(struct cli *cl, struct cache *c, const char *project,
 	int rc;
 
 	changeset_init(&cs);
-	cs.time = (int64_t)time(NULL) * 1000;
+	cs.time = clock_now_ms();
 	p = config_project_find(cl->cfg, project);
 	rc = changeset_add_edit(&cs, project, flag, issue, add);
 	if (rc == 0)

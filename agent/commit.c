@@ -168,6 +168,7 @@ changeset_mark(const struct changeset *cs, struct cs_mark *m)
 	m->nedits = cs->nedits;
 	m->nstatus = cs->nstatus;
 	m->nenvs = cs->nenvs;
+	m->nistatus = cs->nistatus;
 	m->spill_len = cs->spill_fd == -1 ? (int64_t)cs->mem.len :
 	    cs->spill_len;
 }
@@ -188,6 +189,7 @@ changeset_release(struct changeset *cs)
 	free(cs->edits);
 	free(cs->status);
 	free(cs->envs);
+	free(cs->istatus);
 	changeset_init(cs);
 }
 
@@ -230,6 +232,11 @@ changeset_rollback(struct changeset *cs, const struct cs_mark *m)
 		free(cs->envs[i].project);
 		free(cs->envs[i].environment);
 	}
+	for (i = m->nistatus; i < cs->nistatus; i++) {
+		free(cs->istatus[i].issue);
+		free(cs->istatus[i].rec);
+	}
+	cs->nistatus = m->nistatus;
 	cs->nflags = m->nflags;
 	cs->nlinks = m->nlinks;
 	cs->nedits = m->nedits;
@@ -338,6 +345,32 @@ changeset_add_status(struct changeset *cs, const char *source,
 		return ENOMEM;
 	}
 	cs->nstatus++;
+	return 0;
+}
+
+int
+changeset_add_issue_status(struct changeset *cs, const char *issue,
+    const void *rec, size_t len)
+{
+	struct cs_istatus *is;
+	int rc;
+
+	if (issue == NULL || (rec == NULL) != (len == 0))
+		return EINVAL;
+	if ((rc = CS_GROW(cs, istatus, nistatus, capistatus)) != 0)
+		return rc;
+	is = &cs->istatus[cs->nistatus];
+	memset(is, 0, sizeof(*is));
+	if ((is->issue = strdup(issue)) == NULL)
+		return ENOMEM;
+	if (rec != NULL && (is->rec = malloc(len)) == NULL) {
+		free(is->issue);
+		return ENOMEM;
+	}
+	if (rec != NULL)
+		memcpy(is->rec, rec, len);
+	is->len = len;
+	cs->nistatus++;
 	return 0;
 }
 
@@ -1015,6 +1048,31 @@ apply_time(struct cache_txn *t, struct apply *a)
 	return 0;
 }
 
+/* The linked issues' Jira status records. */
+static int
+apply_issue_status(struct cache_txn *t, const struct changeset *cs)
+{
+	const struct cs_istatus *is;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < cs->nistatus && rc == 0; i++) {
+		is = &cs->istatus[i];
+		if (is->rec != NULL)
+			rc = cache_istatus_put(t, is->issue, is->rec, is->len);
+		else if ((rc = cache_istatus_del(t, is->issue)) ==
+		    FS_ENOTFOUND)
+			rc = 0;
+		if (rc == EINVAL) {
+			/* a key no LMDB key can hold: it was never linked */
+			log_warnx("issue status of %.64s...: key too long; "
+			    "not stored", is->issue);
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
 /* The status records, with what was skipped from each source. */
 static int
 apply_status(struct cache_txn *t, struct apply *a)
@@ -1073,6 +1131,8 @@ apply_all(struct cache_txn *t, struct apply *a)
 			rc = link_change(t, a, e->project, e->flag, e->issue,
 			    LINK_BIT(LINK_SRC_LOCAL), e->add);
 	}
+	if (a->last && rc == 0)
+		rc = apply_issue_status(t, cs);
 	if (a->last && rc == 0)
 		rc = apply_status(t, a);
 	return rc;

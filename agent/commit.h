@@ -54,6 +54,13 @@ struct cs_status {
 	char	*json;
 };
 
+/* A Jira issue status record (issuestatus.h); rec NULL deletes it. */
+struct cs_istatus {
+	char	*issue;
+	void	*rec;
+	size_t	 len;
+};
+
 struct cs_env {
 	char	*project;
 	char	*environment;
@@ -82,11 +89,14 @@ struct changeset {
 	size_t	 nstatus, capstatus;
 	struct cs_env *envs;	/* primary environment per project */
 	size_t	 nenvs, capenvs;
+	struct cs_istatus *istatus;
+	size_t	 nistatus, capistatus;
 };
 
 /* Where a changeset stood, to roll back what a failed source added. */
 struct cs_mark {
 	size_t	 nflags, nlinks, nedits, nstatus, nenvs;
+	size_t	 nistatus;
 	int64_t	 spill_len;
 };
 
@@ -112,6 +122,14 @@ int	changeset_add_status(struct changeset *cs, const char *source,
 	    const char *json);
 int	changeset_add_env(struct changeset *cs, const char *project,
 	    const char *environment);
+/*
+ * A linked issue's status record (issuestatus.c encodes it), written in
+ * the last batch of the cycle's commit, before the status records; the
+ * cache keeps the bytes only when they differ, so an unchanged status
+ * writes nothing.  rec NULL (len 0) deletes the issue's record.
+ */
+int	changeset_add_issue_status(struct changeset *cs, const char *issue,
+	    const void *rec, size_t len);
 
 /*
  * Keeps records in an unlinked file in dir rather than in memory, so a

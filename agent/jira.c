@@ -602,10 +602,15 @@ jira_parse(const struct jira_call *c, json_object **root, char *err,
 	return 0;
 }
 
-int
-jira_request(struct jira_client *jc, const char *method, const char *path,
-    const char *body, long *status, json_object **json, char *err,
-    size_t errlen)
+/*
+ * jira_request(); when errbody is not NULL and Jira answered 400, the
+ * answer's body is appended to it (the key search reads which keys Jira
+ * named).
+ */
+static int
+jira_request_body(struct jira_client *jc, const char *method,
+    const char *path, const char *body, long *status, json_object **json,
+    struct buf *errbody, char *err, size_t errlen)
 {
 	struct jira_call c;
 	struct buf url;
@@ -637,11 +642,22 @@ jira_request(struct jira_client *jc, const char *method, const char *path,
 		if (errlen)
 			err[0] = '\0';
 		rc = jira_parse(&c, json, err, errlen);
-	}
+	} else if (rc == FS_EHTTP && c.r.status == 400 && errbody != NULL &&
+	    buf_append(errbody, c.r.body.data, c.r.body.len) != 0)
+		rc = ENOMEM;
 	http_response_release(&c.r);
 url_release:
 	buf_release(&url);
 	return rc;
+}
+
+int
+jira_request(struct jira_client *jc, const char *method, const char *path,
+    const char *body, long *status, json_object **json, char *err,
+    size_t errlen)
+{
+	return jira_request_body(jc, method, path, body, status, json, NULL,
+	    err, errlen);
 }
 
 /* ------------------------------------------------------------ search */
@@ -708,6 +724,7 @@ jira_search_body(const char *jql, const char *const *fields, size_t nfields,
 
 struct jira_page {
 	const char *url;
+	struct buf *errbody;	/* a 400's body goes here; may be NULL */
 	jira_issue_cb cb;
 	void	*arg;
 	int	 is_last;	/* 1, 0, or -1 when absent */
@@ -807,8 +824,8 @@ jira_search_page(struct jira_client *jc, const char *jql,
 
 	if ((body = jira_search_body(jql, fields, nfields, token)) == NULL)
 		return ENOMEM;
-	rc = jira_request(jc, "POST", JIRA_SEARCH_PATH, body, &status, &root,
-	    err, errlen);
+	rc = jira_request_body(jc, "POST", JIRA_SEARCH_PATH, body, &status,
+	    &root, p->errbody, err, errlen);
 	free(body);
 	if (rc != 0)
 		return rc;
@@ -822,10 +839,10 @@ jira_search_page(struct jira_client *jc, const char *jql,
 	return rc;
 }
 
-int
-jira_search(struct jira_client *jc, const char *jql,
+static int
+jira_search_run(struct jira_client *jc, const char *jql,
     const char *const *fields, size_t nfields, jira_issue_cb cb, void *arg,
-    char *err, size_t errlen)
+    struct buf *errbody, char *err, size_t errlen)
 {
 	struct jira_tokens seen = { NULL, 0, 0 };
 	struct jira_page p;
@@ -841,6 +858,7 @@ jira_search(struct jira_client *jc, const char *jql,
 	p.url = buf_str(&url);
 	p.cb = cb;
 	p.arg = arg;
+	p.errbody = errbody;
 	do {
 		if (jc->cancel != NULL && *jc->cancel != 0) {
 			snprintf(err, errlen, "Jira: POST %s: canceled", p.url);
@@ -853,6 +871,89 @@ jira_search(struct jira_client *jc, const char *jql,
 	jira_tokens_release(&seen);
 url_release:
 	buf_release(&url);
+	return rc;
+}
+
+int
+jira_search(struct jira_client *jc, const char *jql,
+    const char *const *fields, size_t nfields, jira_issue_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	return jira_search_run(jc, jql, fields, nfields, cb, arg, NULL, err,
+	    errlen);
+}
+
+/*
+ * The key one of Jira's 400 messages names, into out: the first quoted
+ * word of a message about the field 'key' ("An issue with key 'X' does
+ * not exist for field 'key'.").  0, or -1 when it names none.
+ */
+static int
+jira_named_key(const char *msg, char *out, size_t outlen)
+{
+	const char *a, *b;
+
+	if (strstr(msg, "field 'key'") == NULL &&
+	    strstr(msg, "field 'issuekey'") == NULL)
+		return -1;
+	if ((a = strchr(msg, '\'')) == NULL ||
+	    (b = strchr(a + 1, '\'')) == NULL || b == a + 1 ||
+	    (size_t)(b - a - 1) >= outlen)
+		return -1;
+	memcpy(out, a + 1, (size_t)(b - a - 1));
+	out[b - a - 1] = '\0';
+	/* "for field 'key'" itself is no key */
+	return strcmp(out, "key") == 0 ? -1 : 0;
+}
+
+/* Calls gone() for each key the 400 body names; how many, or -1. */
+static int
+jira_gone_keys(const struct buf *body, jira_key_cb gone, void *arg)
+{
+	json_object *root, *msgs, *m;
+	char key[JIRA_KEY_MAX];
+	size_t i, n;
+	int named = 0, rc = 0;
+
+	if ((root = json_tokener_parse(buf_str(body))) == NULL)
+		return 0;
+	if (json_object_object_get_ex(root, "errorMessages", &msgs) &&
+	    json_object_is_type(msgs, json_type_array)) {
+		n = json_object_array_length(msgs);
+		for (i = 0; i < n && rc == 0; i++) {
+			m = json_object_array_get_idx(msgs, i);
+			if (!json_object_is_type(m, json_type_string) ||
+			    jira_named_key(json_object_get_string(m), key,
+			    sizeof(key)) != 0)
+				continue;
+			if ((rc = gone(arg, key)) == 0)
+				named++;
+		}
+	}
+	json_object_put(root);
+	return rc != 0 ? -1 : named;
+}
+
+int
+jira_search_keys(struct jira_client *jc, const char *jql,
+    const char *const *fields, size_t nfields, jira_issue_cb cb,
+    jira_key_cb gone, void *arg, char *err, size_t errlen)
+{
+	struct buf body;
+	int rc, named;
+
+	buf_init(&body, 0);
+	rc = jira_search_run(jc, jql, fields, nfields, cb, arg, &body, err,
+	    errlen);
+	if (rc == FS_ENOTFOUND)
+		rc = FS_EHTTP;	/* a 404: no search there, no key named */
+	if (rc == FS_EHTTP && body.len > 0) {
+		if ((named = jira_gone_keys(&body, gone, arg)) < 0)
+			rc = ENOMEM;
+		else if (named > 0)
+			rc = FS_ENOTFOUND;
+	}
+	buf_release(&body);
 	return rc;
 }
 

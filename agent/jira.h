@@ -98,6 +98,23 @@ int	jira_search(struct jira_client *jc, const char *jql,
 	    const char *const *fields, size_t nfields, jira_issue_cb cb,
 	    void *arg, char *err, size_t errlen);
 
+/*
+ * jira_search() for "key in (...)" JQL.  Jira answers such a search with
+ * a 400 when it names a key that does not exist or cannot be seen, one
+ * errorMessages entry per key ("An issue with key 'X' does not exist for
+ * field 'key'.", "The value 'X' does not exist for the field 'key'.",
+ * "The issue key 'X' for field 'key' is invalid.").  Then gone(arg, key)
+ * is called for each key named and FS_ENOTFOUND returned: the caller
+ * drops those keys and searches again.  A 400 that names no key is the
+ * FS_EHTTP jira_search() returns.  A non-zero return from gone is taken
+ * as ENOMEM.
+ */
+#define JIRA_KEY_MAX	256	/* bytes of a key read from a message */
+typedef int (*jira_key_cb)(void *arg, const char *key);
+int	jira_search_keys(struct jira_client *jc, const char *jql,
+	    const char *const *fields, size_t nfields, jira_issue_cb cb,
+	    jira_key_cb gone, void *arg, char *err, size_t errlen);
+
 /* Requests made so far. */
 uint64_t jira_request_count(const struct jira_client *jc);
 

@@ -20,6 +20,7 @@
 #include "error.h"
 #include "feed.h"
 #include "jscan.h"
+#include "issuestatus.h"
 #include "jsonw.h"
 #include "keys.h"
 #include "maxlen.h"
@@ -1711,6 +1712,31 @@ set_release:
 	return rc;
 }
 
+/* The linked issues' Jira status (issuestatus.h), its own status row. */
+static int
+poll_issue_status(const struct config *cfg, struct stamp *st,
+    volatile sig_atomic_t *cancel)
+{
+	struct issuestatus_report r;
+	char err[1024];
+	int rc;
+
+	err[0] = '\0';
+	rc = issuestatus_poll(cfg, st->c, st->cs, cancel, &r, err,
+	    sizeof(err));
+	if (rc == ENOMEM)
+		return rc;
+	if (rc != 0) {
+		/* no counts: what a failed read saw is not what is kept */
+		log_warnx("%s; keeping the previous issue status", err);
+		status_record(st, ISSUESTATUS_SOURCE, 0, err, 0, NULL, 0, NULL);
+		return rc;
+	}
+	status_record(st, ISSUESTATUS_SOURCE, 1, NULL, (int64_t)r.issues,
+	    "issues", (int64_t)r.missing, "missing");
+	return 0;
+}
+
 static int
 poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
     struct split_client **sc)
@@ -1798,6 +1824,17 @@ poll_cycle(const struct config *cfg, struct cache *c,
 		rep->sources++;
 		st.t0 = clock_now_ms();
 		if ((rc = poll_source(*src, &env, &st)) == ENOMEM)
+			goto cs_release;
+		if (rc != 0) {
+			rep->failed++;
+			if (first == 0)
+				first = rc;
+		}
+	}
+	if (issuestatus_enabled(cfg)) {
+		rep->sources++;
+		st.t0 = clock_now_ms();
+		if ((rc = poll_issue_status(cfg, &st, cancel)) == ENOMEM)
 			goto cs_release;
 		if (rc != 0) {
 			rep->failed++;

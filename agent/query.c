@@ -20,9 +20,11 @@
 #include "array.h"
 #include "buf.h"
 #include "cli.h"
+#include "clock.h"
 #include "commit.h"
 #include "deliver.h"
 #include "error.h"
+#include "issuestatus.h"
 #include "jsonw.h"
 #include "linkset.h"
 #include "maxlen.h"
@@ -107,6 +109,72 @@ loaded_json(const struct loaded *l)
 {
 	return view_to_json(&l->v, (const char *const *)l->issues,
 	    l->nissues, 0);
+}
+
+/* ------------------------------------------------------------ issue status */
+
+static json_object *
+time_json(int64_t ms)
+{
+	char tbuf[32];
+
+	if (ms == 0)
+		return NULL;
+	view_format_time(ms, tbuf);
+	return json_object_new_string(tbuf);
+}
+
+/*
+ * An issue's Jira status as read by the last cycle: {"name", "category",
+ * "summary", "resolved", "since", "missing"}, or null when it was never
+ * read (no [jira], or not read yet).  A missing issue keeps what was last
+ * known of it.
+ */
+static json_object *
+istatus_json(struct cache_txn *t, const char *key)
+{
+	struct issue_status *st;
+	json_object *o = NULL;
+
+	if ((st = malloc(sizeof(*st))) == NULL ||
+	    issuestatus_get(t, key, st) != 0 ||
+	    (o = json_object_new_object()) == NULL)
+		goto st_free;
+	json_object_object_add(o, "name", st->status[0] ?
+	    json_object_new_string(st->status) : NULL);
+	json_object_object_add(o, "category", st->category[0] ?
+	    json_object_new_string(st->category) : NULL);
+	json_object_object_add(o, "summary", st->summary[0] ?
+	    json_object_new_string(st->summary) : NULL);
+	json_object_object_add(o, "resolved", time_json(st->resolved));
+	json_object_object_add(o, "since", time_json(st->category_since));
+	json_object_object_add(o, "missing",
+	    json_object_new_boolean(st->missing));
+st_free:
+	free(st);
+	return o;
+}
+
+/* "Done (done since T), resolved T" or "missing in Jira since T". */
+static void
+istatus_words(const struct issue_status *st, struct buf *b)
+{
+	char tbuf[32];
+
+	if (st->missing) {
+		view_format_time(st->missing_since, tbuf);
+		buf_printf(b, "missing in Jira since %s", tbuf);
+		if (st->status[0])
+			buf_printf(b, " (was %s)", st->status);
+		return;
+	}
+	view_format_time(st->category_since, tbuf);
+	buf_printf(b, "%s (%s since %s)", st->status[0] ? st->status : "-",
+	    st->category[0] ? st->category : "-", tbuf);
+	if (st->resolved != 0) {
+		view_format_time(st->resolved, tbuf);
+		buf_printf(b, ", resolved %s", tbuf);
+	}
 }
 
 static const char *
@@ -797,21 +865,30 @@ flag_load(struct cache_txn *t, const char *project, const char *name,
 
 /* The flag view with "events" (oldest first): the `flag --json` document. */
 static int
-flag_doc(const struct loaded *ld, const struct ev_list *l, struct buf *out)
+flag_doc(struct cache_txn *t, const struct loaded *ld,
+    const struct ev_list *l, struct buf *out)
 {
-	json_object *o, *arr;
+	json_object *o, *arr, *st;
 	size_t i;
 	int rc;
 
 	if ((o = loaded_json(ld)) == NULL)
 		return ENOMEM;
-	if ((arr = json_object_new_array()) == NULL) {
+	if ((arr = json_object_new_array()) == NULL ||
+	    (st = json_object_new_object()) == NULL) {
+		json_object_put(arr);
 		json_object_put(o);
 		return ENOMEM;
 	}
 	for (i = l->n; i > 0; i--)
 		json_object_array_add(arr, json_object_get(l->v[i - 1]));
 	json_object_object_add(o, "events", arr);
+	/* each linked issue's Jira status, or null: the view's "issues"
+	 * stays the list of keys every other document has */
+	for (i = 0; i < ld->nissues; i++)
+		json_object_object_add(st, ld->issues[i],
+		    istatus_json(t, ld->issues[i]));
+	json_object_object_add(o, "issue_status", st);
 	if ((rc = buf_puts(out, json_object_to_json_string_ext(o,
 	    JSON_FLAGS))) == 0)
 		rc = buf_putc(out, '\n');
@@ -837,12 +914,30 @@ query_doc_flag(const struct config *cfg, struct cache *c, const char *name,
 	if ((rc = flag_find(cfg, t, name, project, &found, err, errlen)) != 0)
 		goto txn_end;
 	if ((rc = flag_load(t, found, name, &f, &l, &ld)) == 0)
-		rc = flag_doc(&ld, &l, out);
+		rc = flag_doc(t, &ld, &l, out);
 	ev_list_release(&l);
 	loaded_release(&ld);
 txn_end:
 	cache_read_end(t);
 	return rc;
+}
+
+/* " Done (done since T)" after an issue of `flag`, when it was read. */
+static void
+flag_print_istatus(struct query *q, struct cache_txn *t, const char *key,
+    struct buf *b)
+{
+	struct issue_status *st;
+
+	if ((st = malloc(sizeof(*st))) == NULL)
+		return;
+	if (issuestatus_get(t, key, st) == 0) {
+		buf_reset(b);
+		istatus_words(st, b);
+		fputs(" ", q->out);
+		put_vis(q->out, buf_str(b));
+	}
+	free(st);
 }
 
 static void
@@ -911,7 +1006,9 @@ flag_print_text(struct query *q, struct cache_txn *t, const char *project,
 		}
 		fprintf(q->out, "  %-12s ", i ? "" : "issues");
 		put_vis(q->out, l->issues[i]);
-		fprintf(q->out, " (%s)\n", src);
+		fprintf(q->out, " (%s)", src);
+		flag_print_istatus(q, t, l->issues[i], &b);
+		fputc('\n', q->out);
 	}
 	buf_release(&b);
 }
@@ -1045,6 +1142,8 @@ issue_doc(const char *key, const struct issue_walk *w, size_t active)
 	for (i = 0; i < w->n; i++)
 		json_object_array_add(arr, loaded_json(&w->v[i]));
 	json_object_object_add(o, "flags", arr);
+	/* after the members SPEC §6 lists: its Jira status, or null */
+	json_object_object_add(o, "status", istatus_json(w->t, key));
 	return o;
 }
 
@@ -1114,6 +1213,31 @@ query_flag_json(struct cache_txn *t, const char *project, const char *flag,
 	return rc;
 }
 
+/* The issue's Jira status and summary, when a cycle read them. */
+static void
+issue_print_istatus(struct query *q, struct cache_txn *t, const char *key)
+{
+	struct issue_status *st;
+	struct buf b;
+
+	if ((st = malloc(sizeof(*st))) == NULL)
+		return;
+	buf_init(&b, 0);
+	if (issuestatus_get(t, key, st) == 0) {
+		istatus_words(st, &b);
+		fputs("  status   ", q->out);
+		put_vis(q->out, buf_str(&b));
+		if (st->summary[0]) {
+			fputs("\n  summary  ", q->out);
+			put_vis(q->out, st->summary);
+		}
+		fputc('\n', q->out);
+	} else if (q->cfg != NULL && q->cfg->jira_url != NULL)
+		fputs("  status   not read from Jira yet\n", q->out);
+	buf_release(&b);
+	free(st);
+}
+
 static void
 issue_print(struct query *q, const char *key, struct issue_walk *w,
     size_t active)
@@ -1126,6 +1250,7 @@ issue_print(struct query *q, const char *key, struct issue_walk *w,
 	put_vis(q->out, key);
 	fprintf(q->out, ": %zu flag%s, %zu active\n", w->n,
 	    w->n == 1 ? "" : "s", active);
+	issue_print_istatus(q, w->t, key);
 	if (w->n == 0 || (tab = table_new(6, "PROJECT", "FLAG", "STATE",
 	    "ENVIRONMENT", "ROLLOUT", "LAST UPDATED")) == NULL)
 		return;
@@ -1622,6 +1747,8 @@ status_health(struct counts *c)
 	for (src = sources; *src; src++)
 		if ((*src)->enabled(c->cfg))
 			status_source_health(c, (*src)->status_name);
+	if (issuestatus_enabled(c->cfg))
+		status_source_health(c, ISSUESTATUS_SOURCE);
 	for (i = 0; i < json_object_array_length(c->plugins); i++) {
 		o = json_object_array_get_idx(c->plugins, i);
 		state = jstr(o, "state");
@@ -1674,7 +1801,7 @@ status_gather(const struct config *cfg, struct cache *cache, struct counts *c)
 
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
-	c->now = (int64_t)time(NULL);
+	c->now = clock_now_ms() / 1000;
 	c->sources = json_object_new_array();
 	c->plugins = json_object_new_array();
 	c->by_type = json_object_new_object();
@@ -1874,6 +2001,10 @@ status_print_text(struct query *q, struct counts *c)
 			    json_object_object_get(o, "defined")));
 		else if (json_object_object_get_ex(o, "links", &v))
 			buf_printf(&detail, "%d links", json_object_get_int(v));
+		else if (json_object_object_get_ex(o, "issues", &v))
+			buf_printf(&detail, "%d issues, %d missing",
+			    json_object_get_int(v), json_object_get_int(
+			    json_object_object_get(o, "missing")));
 		/* names a jira-field issue lists that match no flag */
 		if (!jstr(o, "error") &&
 		    json_object_object_get_ex(o, "unmatched", &v) &&

@@ -38,7 +38,14 @@
 #    events: a plugin that wrote every touched issue would make 3,000
 #    property PUTs; the target is 1,500 (one per affected issue) and
 #    3,000 link POSTs (one per changed pair).
-# 3. A third sync with no change: its Jira calls (expect 0).
+# 3. A third sync with no change: its Jira calls (expect 0 from the
+#    output).
+#
+# Every sync also reads the Jira status of every linked issue (SPEC §11):
+# "key in (...)" searches of up to 100 keys.  Target: ceil(linked issues /
+# 100) requests a cycle, 15 for these 1,500 issues.  Those searches are
+# counted apart from the output's calls ("status searches"), with the keys
+# each named and the simulator's time answering them.
 #
 # Jira calls come from the Jira simulator's request log, by kind:
 # property PUT/DELETE, remotelink POST/DELETE, other.  Per sync: its wall
@@ -232,14 +239,21 @@ timed_sync() {
 	    >"$T/$1.ev"
 }
 
+# How many linked issues the last sync's status read covered.
+linked_read() {
+	fs status --json | jq '[.sources[] | select(.source == "jira-status") |
+	    .issues][0] // 0'
+}
+
 # report NAME: the figures of one timed sync.
 report() {
 	read -r wall user sys rss <"$T/$1.time"
 	python3 - "$1" "$T/$1.ev" "$T/$1.req" "$(cat "$T/$1.delivered")" \
-	    "$wall" "$user" "$sys" "$rss" <<'PY'
+	    "$wall" "$user" "$sys" "$rss" "$(linked_read)" <<'PY'
 import collections, json, re, sys
 
-name, evfile, reqfile, delivered, wall, user, sys_, rss = sys.argv[1:9]
+name, evfile, reqfile, delivered, wall, user, sys_, rss, linked = \
+    sys.argv[1:10]
 events = [json.loads(l) for l in open(evfile) if l.strip()]
 reqs = json.load(open(reqfile))["requests"]
 
@@ -265,6 +279,8 @@ kinds = collections.Counter()
 prop_by_issue = collections.Counter()
 link_by_pair = collections.Counter()
 bad = collections.Counter()
+status_keys = []
+status_ms = 0
 for r in reqs:
     m, p = r["method"], r["path"]
     if m == "PUT" and PROP.search(p):
@@ -277,6 +293,12 @@ for r in reqs:
         kinds["remotelink POST"] += 1
         gid = (r.get("body") or {}).get("globalId")
         link_by_pair[(LINK.search(p).group(1), gid)] += 1
+    elif m == "POST" and p.endswith("/search/jql") and \
+            ((r.get("body") or {}).get("jql") or "").startswith("key in ("):
+        kinds["status search"] += 1
+        status_keys.append(len(re.findall(r'"[^"]*"',
+                                          r["body"]["jql"])))
+        status_ms += r.get("duration_ms") or 0
     elif m == "DELETE" and LINK.search(p):
         kinds["remotelink DELETE"] += 1
         link_by_pair[(LINK.search(p).group(1), r.get("query"))] += 1
@@ -301,7 +323,15 @@ if types:
 row("Jira requests", "%d (%s)" % (len(reqs), ", ".join(
     "%s %d" % (k, kinds[k]) for k in ("property PUT", "property DELETE",
                                       "remotelink POST", "remotelink DELETE",
-                                      "other"))))
+                                      "status search", "other"))))
+linked = int(linked)
+row("issue status: searches / linked issues read",
+    "%d / %d (target ceil(%d/100) = %d)" % (
+        kinds["status search"], linked, linked, (linked + 99) // 100))
+if status_keys:
+    row("issue status: keys a search / simulator time",
+        "%d..%d / %.0f ms in all" % (min(status_keys), max(status_keys),
+                                     status_ms))
 row("Jira answers not 2xx", "none" if not bad else
     ", ".join("%s x%d" % kv for kv in sorted(bad.items())))
 if not events:

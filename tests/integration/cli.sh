@@ -18,7 +18,7 @@ check_eq "flags --unlinked" "dark_mode,old_banner" "$(fs flags --unlinked --json
 check_match "flags table has a header and a row per flag" "^PROJECT +FLAG +STATE" "$(fs flags | head -1)"
 check_eq "flags table rows" 5 "$(fs flags | wc -l | tr -d ' ')"
 check_eq "flag view keys in the documented order" \
-    "project,environment,flag,active,killed,default_treatment,traffic_allocation,default_rule,rules,rollout,treatments,last_updated,url,tags,description,issues,events" \
+    "project,environment,flag,active,killed,default_treatment,traffic_allocation,default_rule,rules,rollout,treatments,last_updated,url,tags,description,issues,events,issue_status" \
     "$(fs flag new_checkout --json | jq -r 'keys_unsorted | join(",")')"
 check_eq "flag view url from the flag_url template" \
     "https://app.split.io/org/acme/ws/3e8a9f40-0000-11ee-0000-0a1b2c3d4e5f/splits/c0ffee00-0000-11ee-0000-0a1b2c3d4e5f/env/7a1c2f30-0000-11ee-0000-0a1b2c3d4e5f/definition" \
@@ -29,7 +29,7 @@ check_eq "flag NAME carries its recent events" "flag.created,link.added,link.add
     "$(fs flag new_checkout --json | jq -r '[.events[].type] | join(",")')"
 fs flag nope >/dev/null 2>&1; rc=$?
 check_eq "flag: unknown flag exits 1" 1 "$rc"
-check_eq "issue KEY document" '{"issue":"SHOP-1","count":1,"active":1,"flags":["new_checkout"]}' \
+check_eq "issue KEY document" '{"issue":"SHOP-1","count":1,"active":1,"flags":["new_checkout"],"status":null}' \
     "$(fs issue SHOP-1 --json | jq -c '.flags |= map(.flag)')"
 
 n=$(last_seq)

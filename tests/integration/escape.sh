@@ -70,7 +70,7 @@ check_eq "issue NOPE-1 exits 1" 1 "$rc"
 check_match "... saying no flag is linked" 'no flags are linked to NOPE-1' "$(cat "$T/err")"
 check_nomatch "... without a sanitizer report" 'runtime error|AddressSanitizer' "$(cat "$T/err")"
 fs issue NOPE-1 --json >"$T/out" 2>"$T/err"; rc=$?
-check_eq "issue NOPE-1 --json: an empty list" '{"issue":"NOPE-1","count":0,"active":0,"flags":[]}' \
+check_eq "issue NOPE-1 --json: an empty list" '{"issue":"NOPE-1","count":0,"active":0,"flags":[],"status":null}' \
     "$(jq -c . "$T/out")"
 check_nomatch "... without a sanitizer report" 'runtime error|AddressSanitizer' "$(cat "$T/err")"
 

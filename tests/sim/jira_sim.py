@@ -19,6 +19,7 @@ import base64
 import binascii
 import collections
 import copy
+import datetime
 import hashlib
 import json
 import math
@@ -91,6 +92,83 @@ JQL_KEYWORDS = {"AND", "OR", "NOT", "IS", "IN", "EMPTY", "NULL", "ORDER",
 
 def now_wall():
     return time.time()
+
+
+# Jira's status categories (statusCategory: id, key, colorName, name) and
+# the statuses a new site's workflows have; other names need a category.
+STATUS_CATEGORIES = {
+    "undefined": (1, "medium-gray", "No Category"),
+    "new": (2, "blue-gray", "To Do"),
+    "done": (3, "green", "Done"),
+    "indeterminate": (4, "yellow", "In Progress"),
+}
+STATUSES = {
+    "To Do": ("10000", "new"), "Open": ("1", "new"),
+    "Backlog": ("10004", "new"),
+    "In Progress": ("3", "indeterminate"),
+    "In Review": ("10002", "indeterminate"),
+    "Done": ("10001", "done"), "Closed": ("6", "done"),
+    "Resolved": ("5", "done"), "Won't Do": ("10003", "done"),
+}
+
+
+def status_object(name, category=None, status_id=None):
+    """The status field Jira returns: {name, id, description, iconUrl,
+    statusCategory {id, key, colorName, name}}."""
+    known = STATUSES.get(name)
+    if category is None and known is None:
+        raise ControlError("status %r is not one the simulator knows (%s): "
+                           "give its category" % (name, ", ".join(STATUSES)))
+    cat = category or known[1]
+    _need(cat in STATUS_CATEGORIES, "category must be one of %s"
+          % ", ".join(STATUS_CATEGORIES))
+    cid, color, cname = STATUS_CATEGORIES[cat]
+    sid = status_id or (known[0] if known else
+                        str(20000 + int(hashlib.sha1(name.encode())
+                                        .hexdigest()[:6], 16) % 10000))
+    return {"description": "", "iconUrl": "", "name": name, "id": sid,
+            "statusCategory": {"id": cid, "key": cat, "colorName": color,
+                               "name": cname}}
+
+
+def status_category(fields):
+    st = fields.get("status")
+    if isinstance(st, dict) and isinstance(st.get("statusCategory"), dict):
+        return st["statusCategory"].get("key")
+    return None
+
+
+def jira_time(ms):
+    """Jira's date-time form: 2026-01-15T10:30:00.000+0000 (UTC)."""
+    sec, msec = divmod(int(ms), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + \
+        ".%03d+0000" % msec
+
+
+def parse_at(v):
+    """A control time: ms since the epoch (number or digits) or RFC 3339;
+    None means now."""
+    if v is None:
+        return int(now_wall() * 1000)
+    if _is_num(v) or (isinstance(v, str) and v.isdigit()):
+        return int(v)
+    _need(isinstance(v, str), "at must be ms or an RFC 3339 time")
+    try:
+        when = datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise ControlError("at %r is not RFC 3339" % v) from None
+    _need(when.tzinfo is not None, "at %r has no time zone" % v)
+    return int(when.timestamp() * 1000)
+
+
+def normalize_status(fields):
+    """A status given by name ("status": "Done") becomes Jira's object."""
+    st = fields.get("status")
+    if isinstance(st, str):
+        fields["status"] = status_object(st)
+    elif st is not None:
+        _need(isinstance(st, dict) and isinstance(st.get("name"), str),
+              "status must be a name or a status object")
 
 
 class ControlError(Exception):
@@ -678,7 +756,7 @@ class Sim:
               % (key, ISSUE_KEY_RE.pattern))
         unknown = set(d) - {"key", "id", "fields", "properties",
                             "remotelinks", "old_keys", "editable",
-                            "visible"}
+                            "visible", "history"}
         _need(not unknown, "issue %s: unknown field(s) %s"
               % (key, ", ".join(sorted(unknown))))
         iid = d.get("id")
@@ -691,6 +769,13 @@ class Sim:
         fields = d.get("fields", {})
         _need(isinstance(fields, dict), "issue %s: fields must be an object"
               % key)
+        fields = copy.deepcopy(fields)
+        normalize_status(fields)
+        history = d.get("history", [])
+        _need(isinstance(history, list) and all(
+            isinstance(h, dict) and set(h) == {"at", "from", "to"}
+            for h in history), "issue %s: history must be a list of "
+              "{at, from, to}" % key)
         props = d.get("properties", {})
         _need(isinstance(props, dict), "issue %s: properties must be an "
               "object" % key)
@@ -710,6 +795,7 @@ class Sim:
                  "properties": copy.deepcopy(props),
                  "remotelinks": [],
                  "old_keys": [k.upper() for k in old],
+                 "history": copy.deepcopy(history),
                  "editable": access["editable"],
                  "visible": access["visible"]}
         links = d.get("remotelinks", [])
@@ -853,6 +939,8 @@ class Sim:
                "remotelinks": copy.deepcopy(i["remotelinks"])}
         if i["old_keys"]:
             out["old_keys"] = list(i["old_keys"])
+        if i["history"]:
+            out["history"] = copy.deepcopy(i["history"])
         for name in ("editable", "visible"):
             if not i[name]:
                 out[name] = False
@@ -1302,7 +1390,11 @@ class Api:
         return hits
 
     def check_values(self, where):
+        """Jira's 400 for values of no project or issue: one message per
+        key that does not exist or cannot be seen (reference 3.1; the
+        messages are those seen in public reports)."""
         projects = self.sim.known_projects()
+        gone = []
         for node in jql_walk(where):
             if node[0] != "in":
                 continue
@@ -1315,10 +1407,13 @@ class Api:
                         raise JiraError(400, ["The issue key '%s' for field "
                                               "'key' is invalid." % v])
                     hit = self.sim.lookup(v)
-                    if hit is None or not hit["visible"]:
-                        raise JiraError(400, ["An issue with key '%s' does "
-                                              "not exist for field 'key'."
-                                              % v])
+                    msg = ("An issue with key '%s' does not exist for "
+                           "field 'key'." % v)
+                    if (hit is None or not hit["visible"]) and \
+                            msg not in gone:
+                        gone.append(msg)
+        if gone:
+            raise JiraError(400, gone)
 
     def search(self, method, query):
         jql, fields, mr, tok, props = self.search_request(method, query)
@@ -1530,6 +1625,7 @@ class Control:
         if old is not None:
             spec.setdefault("id", old["id"])
             spec.setdefault("old_keys", old["old_keys"])
+            spec.setdefault("history", old["history"])
             spec.setdefault("editable", old["editable"])
             spec.setdefault("visible", old["visible"])
         new = self.sim.parse_issue(spec)
@@ -1560,10 +1656,12 @@ class Control:
         for name in ("editable", "visible"):
             _need(isinstance(doc.get(name, True), bool), "%s must be a "
                   "boolean" % name)
+        fields = copy.deepcopy(fields)
+        normalize_status(fields)
         for name in ("editable", "visible"):
             if name in doc:
                 issue[name] = doc[name]
-        issue["fields"].update(copy.deepcopy(fields))
+        issue["fields"].update(fields)
         for k, v in props.items():
             if v is None:
                 issue["properties"].pop(k, None)
@@ -1576,6 +1674,34 @@ class Control:
         self.sim.issues.remove(issue)
         self.sim.reindex()
         return {"ok": True}
+
+    def post_transition(self, doc):
+        """Move an issue to a status at a time, as a workflow transition
+        does: status, statuscategorychangedate when the category changes,
+        resolutiondate set on entering Done and cleared on leaving it, and
+        a history entry."""
+        issue = self._issue(doc.get("key"))
+        unknown = set(doc) - {"key", "status", "category", "at"}
+        _need(not unknown, "unknown field(s) %s" % ", ".join(sorted(unknown)))
+        name = doc.get("status")
+        _need(isinstance(name, str) and name, "status is required")
+        new = status_object(name, doc.get("category"))
+        at = jira_time(parse_at(doc.get("at")))
+        fields = issue["fields"]
+        old = fields.get("status")
+        old_cat = status_category(fields)
+        new_cat = new["statusCategory"]["key"]
+        fields["status"] = new
+        if old_cat != new_cat:
+            fields["statuscategorychangedate"] = at
+        if new_cat == "done" and old_cat != "done":
+            fields["resolutiondate"] = at
+        elif new_cat != "done":
+            fields["resolutiondate"] = None
+        issue["history"].append({
+            "at": at, "to": name,
+            "from": old.get("name") if isinstance(old, dict) else None})
+        return dict(self.sim.issue_view(issue), ok=True)
 
     def post_move(self, doc):
         """Rename an issue (a move to another project); the old key keeps

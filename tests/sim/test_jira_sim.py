@@ -716,6 +716,94 @@ class TestSearch(SimCase):
         self.assertEqual((st, d), (200, {"count": 3}))
 
 
+class TestIssueStatus(SimCase):
+    FIELDS = ["summary", "status", "resolutiondate",
+              "statuscategorychangedate"]
+
+    def read(self, jql):
+        st, _, d = self.sim.search(jql, fields=self.FIELDS, maxResults=100)
+        self.assertEqual(st, 200, d)
+        return {i["key"]: i["fields"] for i in d["issues"]}
+
+    def test_status_by_name_and_category(self):
+        st, d = self.sim.ctl("PATCH", "issue", {"key": "SHOP-1", "fields":
+                                                {"status": "In Review"}})
+        self.assertEqual(st, 200, d)
+        f = self.read("key in (SHOP-1)")["SHOP-1"]
+        self.assertEqual(f["status"]["name"], "In Review")
+        self.assertEqual(f["status"]["statusCategory"],
+                         {"id": 4, "key": "indeterminate",
+                          "colorName": "yellow", "name": "In Progress"})
+        # only the fields asked for come back
+        self.assertEqual(set(f), {"summary", "status"})
+        st, d = self.sim.ctl("PATCH", "issue", {"key": "SHOP-1", "fields":
+                                                {"status": "Nope"}})
+        self.assertEqual(st, 400)
+
+    def test_transition_sets_and_clears_resolution(self):
+        self.sim.ctl("PATCH", "issue", {"key": "SHOP-1",
+                                        "fields": {"status": "To Do"}})
+        st, d = self.sim.ctl("POST", "transition", {
+            "key": "SHOP-1", "status": "In Progress",
+            "at": "2026-01-10T08:00:00Z"})
+        self.assertEqual(st, 200, d)
+        st, d = self.sim.ctl("POST", "transition", {
+            "key": "shop-1", "status": "Done", "at": 1768464000000})
+        self.assertEqual(st, 200, d)
+        f = self.read("key in (SHOP-1)")["SHOP-1"]
+        self.assertEqual(f["status"]["statusCategory"]["key"], "done")
+        self.assertEqual(f["resolutiondate"], "2026-01-15T08:00:00.000+0000")
+        self.assertEqual(f["statuscategorychangedate"],
+                         "2026-01-15T08:00:00.000+0000")
+        # another Done status: same category, same times
+        self.sim.ctl("POST", "transition", {"key": "SHOP-1",
+                                            "status": "Closed",
+                                            "at": "2026-01-16T00:00:00Z"})
+        f = self.read("key in (SHOP-1)")["SHOP-1"]
+        self.assertEqual(f["resolutiondate"], "2026-01-15T08:00:00.000+0000")
+        self.assertEqual(f["statuscategorychangedate"],
+                         "2026-01-15T08:00:00.000+0000")
+        # reopened: no resolution date
+        self.sim.ctl("POST", "transition", {"key": "SHOP-1",
+                                            "status": "Reopened",
+                                            "category": "new",
+                                            "at": "2026-01-20T00:00:00Z"})
+        f = self.read("key in (SHOP-1)")["SHOP-1"]
+        self.assertIsNone(f["resolutiondate"])
+        self.assertEqual(f["status"]["name"], "Reopened")
+        self.assertEqual(f["statuscategorychangedate"],
+                         "2026-01-20T00:00:00.000+0000")
+        st, d = self.sim.ctl("GET", "issue?key=SHOP-1")
+        self.assertEqual([(h["from"], h["to"]) for h in d["history"]],
+                         [("To Do", "In Progress"), ("In Progress", "Done"),
+                          ("Done", "Closed"), ("Closed", "Reopened")])
+        self.assertEqual(d["history"][0]["at"],
+                         "2026-01-10T08:00:00.000+0000")
+        # the history survives a state round trip
+        st, state = self.sim.ctl("GET", "state")
+        self.assertEqual(self.sim.ctl("POST", "state", state)[0], 200)
+        st, d2 = self.sim.ctl("GET", "issue?key=SHOP-1")
+        self.assertEqual(d2["history"], d["history"])
+        for bad in ({"key": "SHOP-1"}, {"key": "SHOP-1", "status": "X"},
+                    {"key": "SHOP-1", "status": "Done", "at": "soon"},
+                    {"key": "NOPE-1", "status": "Done"},
+                    {"key": "SHOP-1", "status": "Y", "category": "odd"}):
+            self.assertEqual(self.sim.ctl("POST", "transition", bad)[0],
+                             400, bad)
+
+    def test_key_in_400_names_each_missing_key(self):
+        self.sim.ctl("DELETE", "issue?key=SHOP-2")
+        self.sim.ctl("PATCH", "issue", {"key": "PAY-1", "visible": False})
+        st, _, d = self.sim.search(
+            "key in (SHOP-1, SHOP-2, PAY-1, SHOP-999)", fields=self.FIELDS)
+        self.assertEqual(st, 400)
+        self.assertEqual(d, {"errorMessages": [
+            "An issue with key '%s' does not exist for field 'key'." % k
+            for k in ("SHOP-2", "PAY-1", "SHOP-999")], "errors": {}})
+        # without them the search answers
+        self.assertEqual(list(self.read("key in (SHOP-1)")), ["SHOP-1"])
+
+
 class TestRemoteLinks(SimCase):
     R = API + "/issue/SHOP-1/remotelink"
     GID = "flagsync:Default:new_checkout&x=1 y"

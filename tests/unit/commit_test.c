@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -770,10 +771,83 @@ test_spill_buffer_rollback(void **state)
 	assert_stored(f, "g00049", true);
 }
 
+/* Issue status records: written with the cycle, unchanged bytes write
+ * nothing, NULL deletes, a rollback drops what a failed source added. */
+static int
+istatus_count(void *arg, const char *issue, const void *rec, size_t len)
+{
+	(void)issue;
+	(void)rec;
+	(void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_issue_status_records(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	struct cs_mark m;
+	struct cache_txn *t;
+	const void *rec;
+	size_t len, ms;
+	uint64_t tx1, tx2;
+	int n = 0;
+
+	changeset_init(&cs);
+	cs.time = 1000;
+	assert_int_equal(changeset_add_issue_status(&cs, "SHOP-1", "ab", 2),
+	    0);
+	assert_int_equal(changeset_add_issue_status(&cs, "SHOP-2", "cd", 2),
+	    0);
+	assert_int_equal(changeset_add_issue_status(&cs, "SHOP-3", NULL, 1),
+	    EINVAL);
+	changeset_mark(&cs, &m);
+	assert_int_equal(changeset_add_issue_status(&cs, "SHOP-9", "zz", 2),
+	    0);
+	changeset_rollback(&cs, &m);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	assert_int_equal(r.nevents, 0);
+	assert_int_equal(cache_read_begin(f->c, &t), 0);
+	assert_int_equal(cache_istatus_get(t, "SHOP-1", &rec, &len), 0);
+	assert_int_equal(len, 2);
+	assert_memory_equal(rec, "ab", 2);
+	assert_int_equal(cache_istatus_get(t, "SHOP-9", &rec, &len),
+	    FS_ENOTFOUND);
+	assert_int_equal(cache_istatus_foreach(t, istatus_count, &n), 0);
+	assert_int_equal(n, 2);
+	cache_read_end(t);
+
+	/* the same records again: no transaction */
+	assert_int_equal(cache_info(f->c, &ms, &tx1), 0);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	assert_int_equal(cache_info(f->c, &ms, &tx2), 0);
+	assert_int_equal(tx1, tx2);
+	changeset_release(&cs);
+
+	/* a deletion, and one of a record never written */
+	changeset_init(&cs);
+	assert_int_equal(changeset_add_issue_status(&cs, "SHOP-1", NULL, 0),
+	    0);
+	assert_int_equal(changeset_add_issue_status(&cs, "NOPE-1", NULL, 0),
+	    0);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	assert_int_equal(cache_read_begin(f->c, &t), 0);
+	assert_int_equal(cache_istatus_get(t, "SHOP-1", &rec, &len),
+	    FS_ENOTFOUND);
+	assert_int_equal(cache_istatus_get(t, "SHOP-2", &rec, &len), 0);
+	cache_read_end(t);
+	changeset_release(&cs);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_issue_status_records,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_baseline_then_nothing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_and_links,

@@ -1755,6 +1755,72 @@ test_source_names_checked(void **state)
 	free(text);
 }
 
+
+/* ---- key searches ------------------------------------------------- */
+
+struct gone_keys {
+	char	 keys[8][32];
+	size_t	 n;
+};
+
+static int
+gone_cb(void *arg, const char *key)
+{
+	struct gone_keys *g = arg;
+
+	assert_true(g->n < 8);
+	snprintf(g->keys[g->n++], sizeof(g->keys[0]), "%s", key);
+	return 0;
+}
+
+static int
+gone_issue_cb(void *arg, const char *key, json_object *fields)
+{
+	(void)arg;
+	(void)key;
+	(void)fields;
+	return 0;
+}
+
+/* Jira's 400 for keys it cannot find names each: every wording seen. */
+static void
+test_search_keys_400_names_keys(void **state)
+{
+	static const char *const fields[] = { "status" };
+	struct fixture *f = *state;
+	struct gone_keys g;
+
+	memset(&g, 0, sizeof(g));
+	fake_add(SEARCH, 400, NULL, "{\"errorMessages\":[\"An issue with key "
+	    "'SHOP-9' does not exist for field 'key'.\",\"The value 'OPS-1' "
+	    "does not exist for the field 'key'.\",\"The issue key 'x1' for "
+	    "field 'key' is invalid.\",\"Something else.\"],\"errors\":{}}");
+	assert_int_equal(jira_search_keys(f->jc, "key in (SHOP-9, OPS-1, x1)",
+	    fields, 1, gone_issue_cb, gone_cb, &g, f->err, sizeof(f->err)),
+	    FS_ENOTFOUND);
+	assert_int_equal(g.n, 3);
+	assert_string_equal(g.keys[0], "SHOP-9");
+	assert_string_equal(g.keys[1], "OPS-1");
+	assert_string_equal(g.keys[2], "x1");
+	assert_int_equal(nrequests, 1);	/* a 400 is not retried */
+
+	/* a 400 about something else is the search's failure */
+	memset(&g, 0, sizeof(g));
+	fake_add(SEARCH, 400, NULL, "{\"errorMessages\":[\"Error in the JQL "
+	    "Query: 'x' (line 1, character 2).\"],\"errors\":{}}");
+	assert_int_equal(jira_search_keys(f->jc, "key in (SHOP-1)", fields, 1,
+	    gone_issue_cb, gone_cb, &g, f->err, sizeof(f->err)), FS_EHTTP);
+	assert_int_equal(g.n, 0);
+	assert_non_null(strstr(f->err, "Jira: 400 at"));
+	/* and so is a 404, however its body reads */
+	fake_add(SEARCH, 404, NULL, "{\"errorMessages\":[\"An issue with key "
+	    "'SHOP-9' does not exist for field 'key'.\"]}");
+	assert_int_equal(jira_search_keys(f->jc, "key in (SHOP-9)", fields, 1,
+	    gone_issue_cb, gone_cb, &g, f->err, sizeof(f->err)), FS_EHTTP);
+	assert_int_equal(g.n, 0);	/* a 404 names no key: not gone */
+	assert_int_equal(unexpected, 0);
+}
+
 #define JIRA_TEST(fn)	cmocka_unit_test_setup_teardown(fn, client_setup, \
 	client_teardown)
 #define SRC_TEST(fn)	cmocka_unit_test_setup_teardown(fn, src_setup, \
@@ -1765,6 +1831,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		JIRA_TEST(test_request_shape),
+		JIRA_TEST(test_search_keys_400_names_keys),
 		cmocka_unit_test(test_gateway_url),
 		JIRA_TEST(test_error_body_formatting),
 		JIRA_TEST(test_error_body_invalid_utf8),
