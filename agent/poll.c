@@ -1599,6 +1599,17 @@ poll_project_ok(struct project_poll *pp, struct stamp *st,
 	return rc;
 }
 
+/* Tests shorten the backoff (test builds only); 0: the clients' own. */
+static int64_t
+poll_test_backoff_ms(void)
+{
+#ifdef FLAGSYNC_TEST_HOOKS
+	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
+		return atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
+#endif
+	return 0;
+}
+
 static int
 poll_feed_client(const struct config *cfg, const struct config_project *proj,
     volatile sig_atomic_t *cancel, struct feed_client **fc)
@@ -1615,10 +1626,7 @@ poll_feed_client(const struct config *cfg, const struct config_project *proj,
 	fo.timeout = cfg->split_timeout;
 	fo.ca_file = cfg->ca_file;
 	fo.cancel = cancel;
-#ifdef FLAGSYNC_TEST_HOOKS
-	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
-		fo.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
-#endif
+	fo.backoff_base_ms = poll_test_backoff_ms();
 	return feed_client_create(fc, &fo);
 }
 
@@ -1753,10 +1761,7 @@ poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
 	so.timeout = cfg->split_timeout;
 	so.ca_file = cfg->ca_file;
 	so.cancel = cancel;
-#ifdef FLAGSYNC_TEST_HOOKS
-	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
-		so.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
-#endif
+	so.backoff_base_ms = poll_test_backoff_ms();
 	return split_client_create(sc, &so);
 }
 

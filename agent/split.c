@@ -1141,35 +1141,46 @@ split_flag_url(struct split_client *sc, struct buf *url, const char *ws_id,
 	return rc;
 }
 
+/* One object, GET and handed to each (a flag or a definition reader). */
+static int
+split_get_one(struct split_client *sc, const char *url, const char *what,
+    const char *kind, int (*each)(void *, const struct jnode *, const char *,
+    char *, size_t), void *ctx, char *err, size_t errlen)
+{
+	json_object *root = NULL;
+	struct jnode node;
+	int rc;
+
+	rc = split_get(sc, url, what, &root, err, errlen);
+	if (rc == 0 && !json_object_is_type(root, json_type_object))
+		rc = split_malformed(err, errlen, url, "not a %s object",
+		    kind);
+	if (rc == 0) {
+		jnode_json(&node, root);
+		rc = each(ctx, &node, url, err, errlen);
+	}
+	json_object_put(root);
+	return rc;
+}
+
 int
 split_get_flag(struct split_client *sc, const char *ws_id,
     const char *project, const char *name, split_flag_cb cb, void *arg,
     char *err, size_t errlen)
 {
 	struct split_flags_ctx c = { cb, arg, NULL, 0, "" };
-	json_object *root = NULL;
 	char what[SPLIT_WHAT_MAX];
-	struct jnode node;
 	struct buf url;
 	int rc;
 
 	split_err_clear(err, errlen);
 	buf_init(&url, 0);
-	if ((rc = split_flag_url(sc, &url, ws_id, name, NULL)) != 0)
-		goto url_release;
 	snprintf(what, sizeof(what), "flag '%s' of project '%s'", name,
 	    project ? project : ws_id);
-	rc = split_get(sc, buf_str(&url), what, &root, err, errlen);
-	if (rc == 0 && !json_object_is_type(root, json_type_object))
-		rc = split_malformed(err, errlen, buf_str(&url),
-		    "not a flag object");
-	if (rc == 0) {
-		jnode_json(&node, root);
-		rc = split_flag_each(&c, &node, buf_str(&url), err, errlen);
-	}
-	json_object_put(root);
+	if ((rc = split_flag_url(sc, &url, ws_id, name, NULL)) == 0)
+		rc = split_get_one(sc, buf_str(&url), what, "flag",
+		    split_flag_each, &c, err, errlen);
 	free(c.tags);
-url_release:
 	buf_release(&url);
 	return rc;
 }
@@ -1180,28 +1191,17 @@ split_get_definition(struct split_client *sc, const char *ws_id,
     split_defnode_cb cb, void *arg, char *err, size_t errlen)
 {
 	struct split_defs_ctx c = { NULL, cb, arg };
-	json_object *root = NULL;
 	char what[SPLIT_WHAT_MAX];
-	struct jnode node;
 	struct buf url;
 	int rc;
 
 	split_err_clear(err, errlen);
 	buf_init(&url, 0);
-	if ((rc = split_flag_url(sc, &url, ws_id, name, env_id)) != 0)
-		goto url_release;
 	snprintf(what, sizeof(what), "definition of flag '%s' in environment "
 	    "'%s' of project '%s'", name, env_id, project ? project : ws_id);
-	rc = split_get(sc, buf_str(&url), what, &root, err, errlen);
-	if (rc == 0 && !json_object_is_type(root, json_type_object))
-		rc = split_malformed(err, errlen, buf_str(&url),
-		    "not a definition object");
-	if (rc == 0) {
-		jnode_json(&node, root);
-		rc = split_def_each(&c, &node, buf_str(&url), err, errlen);
-	}
-	json_object_put(root);
-url_release:
+	if ((rc = split_flag_url(sc, &url, ws_id, name, env_id)) == 0)
+		rc = split_get_one(sc, buf_str(&url), what, "definition",
+		    split_def_each, &c, err, errlen);
 	buf_release(&url);
 	return rc;
 }
