@@ -35,6 +35,7 @@
 
 #include "cache.h"
 #include "error.h"
+#include "privdrop.h"
 
 #define CACHE_KEY_MAX		511	/* LMDB's default maximum key size */
 #define CACHE_GROW_MAX		10	/* map doublings per cache_write() */
@@ -131,16 +132,18 @@ err_damaged(char *err, size_t errlen, const char *dir, const char *why)
 static void
 err_open(char *err, size_t errlen, const char *dir, int rc)
 {
+	char hint[1024];
+
 	if (rc == FS_EDAMAGED)
 		err_damaged(err, errlen, dir, "LMDB cannot read it");
 	else if (rc == FS_ENOTFOUND)
 		err_set(err, errlen, nocache_fmt, dir);
-	else if (rc == EACCES)
-		err_set(err, errlen, "cannot open the cache in %s: "
-		    "Permission denied (queries need read access to data.mdb "
-		    "and write access to lock.mdb: ask to be added to the "
-		    "flagsync group)", dir);
-	else
+	else if (rc == EACCES) {
+		/* a group member must not be told to join the group */
+		privdrop_denied_hint(dir, hint, sizeof(hint));
+		err_set(err, errlen, "cannot open the cache in %s: %s", dir,
+		    hint);
+	} else
 		err_set(err, errlen, "cannot open the cache in %s: %s", dir,
 		    fs_strerror(rc));
 }

@@ -35,6 +35,7 @@
 #include "maxlen.h"
 #include "names.h"
 #include "poll.h"
+#include "privdrop.h"
 #include "supervise.h"
 #include "query.h"
 #include "recover.h"
@@ -575,13 +576,19 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 	const char **names = NULL;
 	struct linkset set;
 	struct keys keys;
-	char *pos[1], err[1024], url[1024], (*what)[64];
+	char *pos[1], err[1024], url[1024], (*what)[64], dirmsg[1024];
 	size_t npos, i, nlinks = 0;
 	int rc;
 
 	if ((rc = args_parse("check-config", argc, argv, opts, pos, 0,
 	    &npos)) != 0)
 		return rc;
+	if (privdrop_check_state_dir(cfg->state_dir, dirmsg,
+	    sizeof(dirmsg)) != 0) {
+		fprintf(stderr, "flagsync: %s: [agent] state_dir: %s\n",
+		    cfg->path, dirmsg);
+		return EXIT_USAGE;
+	}
 	if (keys_init(&keys, cfg->issue_key_pattern, err, sizeof(err)) != 0) {
 		fprintf(stderr, "flagsync: %s: [links] issue_key_pattern: %s\n",
 		    cfg->path, err);
@@ -624,6 +631,10 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
 		json_object_object_add(o, "config",
 		    json_object_new_string(cfg->path));
+		json_object_object_add(o, "state_dir",
+		    json_object_new_string(cfg->state_dir));
+		json_object_object_add(o, "state_dir_check",
+		    json_object_new_string(dirmsg));
 		json_object_object_add(o, "projects",
 		    json_object_new_int64((int64_t)cfg->nprojects));
 		json_object_object_add(o, "split_admin_key",
@@ -639,7 +650,7 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		return 0;
 	}
 	printf("configuration OK: %s\n", cfg->path);
-	printf("  state_dir   %s\n", cfg->state_dir);
+	printf("  state_dir   %s: %s\n", cfg->state_dir, dirmsg);
 	printf("  split       %s, at most %g requests/s\n",
 	    scrub_copy(url, sizeof(url), cfg->split_api_url),
 	    cfg->split_max_rps);
@@ -1297,6 +1308,26 @@ static const struct {
 	{ "rebuild", cmd_rebuild, NULL },
 };
 
+/*
+ * The commands that may create files in state_dir (the cache, the lock,
+ * polls.json, a damaged-* copy) or start outputs: run as root against a
+ * state_dir another user owns, they become that user first (privdrop.h).
+ * `links` is not one: it creates nothing there, and its FILE argument is
+ * root's to read or write.
+ */
+static int
+cli_as_owner(const char *cmd)
+{
+	static const char *const writers[] = { "sync", "run", "link",
+	    "unlink", "replay", "deadletters", "rebuild" };
+	size_t i;
+
+	for (i = 0; i < sizeof(writers) / sizeof(writers[0]); i++)
+		if (strcmp(cmd, writers[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Takes the global options out of argv, wherever they stand. */
 static int
 cli_globals(struct cli *cl, int argc, char **argv, char **rest, int *nrest,
@@ -1378,14 +1409,22 @@ cli_main(int argc, char **argv)
 		cl.config_path = getenv("FLAGSYNC_CONFIG");
 	if (cl.config_path == NULL)
 		cl.config_path = CONFIG_DEFAULT_PATH;
-	if (config_load(cl.config_path, &cl.cfg, err, sizeof(err)) != 0) {
+	/* a query never reads a secret: an unreadable key cannot stop it */
+	if (config_load_flags(cl.config_path, cli_commands[i].query ?
+	    CONFIG_NO_SECRETS : 0, &cl.cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "flagsync: %s\n", err);
 		status = EXIT_USAGE;
 		goto rest_free;
 	}
 	log_set_level(cl.verbose ? LOG_DEBUG : cl.quiet ? LOG_ERR :
 	    cl.cfg->log_level);
-	if (cli_commands[i].run)
+	/* after the secrets were read (as root), before the cache opens */
+	if (cli_as_owner(rest[0]) && privdrop_to_owner(cl.cfg->state_dir,
+	    strcmp(cl.config_path, CONFIG_DEFAULT_PATH) == 0 ? NULL :
+	    cl.config_path, rest[0], err, sizeof(err)) != 0) {
+		fprintf(stderr, "flagsync %s: %s\n", rest[0], err);
+		status = EXIT_RUNTIME;
+	} else if (cli_commands[i].run)
 		status = cli_commands[i].run(&cl, nrest - 1, rest + 1);
 	else
 		status = cli_query(&cl, cli_commands[i].query, nrest - 1,

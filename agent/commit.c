@@ -43,6 +43,7 @@ changeset_init(struct changeset *cs)
 	memset(cs, 0, sizeof(*cs));
 	cs->spill_fd = -1;
 	buf_init(&cs->mem, 0);
+	buf_init(&cs->wbuf, 0);
 }
 
 int
@@ -73,6 +74,10 @@ changeset_record(const struct changeset *cs, const struct cs_flag *f,
 		*rec = cs->mem.data + f->off;
 		return 0;
 	}
+	if (f->off >= cs->spill_written) {
+		*rec = cs->wbuf.data + (f->off - cs->spill_written);
+		return 0;
+	}
 	if ((rc = buf_resize(scratch, f->len)) != 0)
 		return rc;
 	n = pread(cs->spill_fd, scratch->data, f->len, f->off);
@@ -82,16 +87,75 @@ changeset_record(const struct changeset *cs, const struct cs_flag *f,
 	return 0;
 }
 
+/* A window of the spill file, read COMMIT_SPILL_BUF at a time: the commit
+ * reads the records in the order they were written. */
+struct cs_reader {
+	struct buf win;
+	int64_t	 off;		/* of win's first byte in the file */
+};
+
+static int
+changeset_read(const struct changeset *cs, const struct cs_flag *f,
+    struct cs_reader *r, const void **rec)
+{
+	size_t want;
+	ssize_t n;
+	int rc;
+
+	if (cs->spill_fd == -1 || f->off >= cs->spill_written)
+		return changeset_record(cs, f, &r->win, rec);
+	if (f->off >= r->off && f->off + (int64_t)f->len <=
+	    r->off + (int64_t)r->win.len) {
+		*rec = r->win.data + (f->off - r->off);
+		return 0;
+	}
+	want = f->len > COMMIT_SPILL_BUF ? f->len : COMMIT_SPILL_BUF;
+	if ((int64_t)want > cs->spill_written - f->off)
+		want = (size_t)(cs->spill_written - f->off);
+	if ((rc = buf_resize(&r->win, want)) != 0)
+		return rc;
+	r->off = f->off;
+	n = pread(cs->spill_fd, r->win.data, want, f->off);
+	if (n < (ssize_t)f->len) {
+		buf_reset(&r->win);
+		return n == -1 ? errno : EIO;
+	}
+	r->win.len = (size_t)n;
+	*rec = r->win.data;
+	return 0;
+}
+
+int
+changeset_flush(struct changeset *cs)
+{
+	ssize_t n;
+
+	if (cs->spill_fd == -1 || cs->wbuf.len == 0)
+		return 0;
+	n = pwrite(cs->spill_fd, cs->wbuf.data, cs->wbuf.len,
+	    cs->spill_written);
+	if (n != (ssize_t)cs->wbuf.len)
+		return n == -1 ? errno : EIO;
+	cs->spill_written += (int64_t)n;
+	buf_reset(&cs->wbuf);
+	return 0;
+}
+
 static int
 changeset_store(struct changeset *cs, const void *rec, size_t len,
     int64_t *off)
 {
+	int rc;
+
 	if (cs->spill_fd == -1) {
 		*off = (int64_t)cs->mem.len;
 		return buf_append(&cs->mem, rec, len);
 	}
-	if (pwrite(cs->spill_fd, rec, len, cs->spill_len) != (ssize_t)len)
-		return errno ? errno : EIO;
+	if (cs->wbuf.len + len > COMMIT_SPILL_BUF &&
+	    (rc = changeset_flush(cs)) != 0)
+		return rc;
+	if ((rc = buf_append(&cs->wbuf, rec, len)) != 0)
+		return rc;
 	*off = cs->spill_len;
 	cs->spill_len += (int64_t)len;
 	return 0;
@@ -118,6 +182,7 @@ changeset_release(struct changeset *cs)
 	memset(&zero, 0, sizeof(zero));
 	changeset_rollback(cs, &zero);
 	buf_release(&cs->mem);
+	buf_release(&cs->wbuf);
 	if (cs->spill_fd != -1)
 		close(cs->spill_fd);
 	free(cs->flags);
@@ -181,8 +246,14 @@ changeset_rollback(struct changeset *cs, const struct cs_mark *m)
 	if (cs->spill_fd == -1) {
 		if (cs->mem.len > (size_t)m->spill_len)
 			cs->mem.len = (size_t)m->spill_len;
-	} else
+	} else if (m->spill_len >= cs->spill_written) {
+		cs->wbuf.len = (size_t)(m->spill_len - cs->spill_written);
 		cs->spill_len = m->spill_len;
+	} else {
+		/* what was written past the mark is overwritten later */
+		buf_reset(&cs->wbuf);
+		cs->spill_written = cs->spill_len = m->spill_len;
+	}
 }
 
 int
@@ -614,8 +685,10 @@ vet_log(const struct vet *v)
 struct pend_flag {
 	const struct cs_flag *f;
 	unsigned mask;
-	void	*before;	/* copy of the old record, when events need it */
-	size_t	 before_len;
+	/* The views as diffed, kept for the events: decoding the records
+	 * again cost as much as the diff. */
+	struct flag_view before;
+	struct flag_view after;
 	char	**issues;	/* its links when it changed */
 	size_t	 nissues;
 };
@@ -634,7 +707,7 @@ struct apply {
 	size_t	 npf, cappf;
 	uint64_t seq;
 	struct buf out;
-	struct buf rec;		/* a record read back from the changeset */
+	struct cs_reader rec;	/* records read back from the changeset */
 };
 
 static void
@@ -643,12 +716,13 @@ apply_release(struct apply *a)
 	size_t i;
 
 	for (i = 0; i < a->npf; i++) {
-		free(a->pf[i].before);
+		view_release(&a->pf[i].before);
+		view_release(&a->pf[i].after);
 		commit_free_strv(a->pf[i].issues);
 	}
 	free(a->pf);
 	buf_release(&a->out);
-	buf_release(&a->rec);
+	buf_release(&a->rec.win);
 	a->pf = NULL;
 	a->npf = a->cappf = 0;
 }
@@ -673,7 +747,7 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 	unsigned mask;
 	int rc;
 
-	if (f->present && (rc = changeset_record(a->cs, f, &a->rec, &rec)) != 0)
+	if (f->present && (rc = changeset_read(a->cs, f, &a->rec, &rec)) != 0)
 		return rc;
 	rc = cache_flag_get(t, f->project, f->flag, &old, &oldlen);
 	if (rc == FS_ENOTFOUND)
@@ -692,14 +766,11 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 		memset(p, 0, sizeof(*p));
 		p->f = f;
 		p->mask = mask;
-		if (mask & ~EV_BIT(EV_FLAG_CREATED)) {
-			if ((p->before = malloc(oldlen ? oldlen : 1)) == NULL) {
-				rc = ENOMEM;
-				goto after_release;
-			}
-			memcpy(p->before, old, oldlen);
-			p->before_len = oldlen;
-		}
+		/* moved: the events show these views */
+		p->before = before;
+		p->after = after;
+		view_init(&before);
+		view_init(&after);
 		if ((rc = commit_flag_issues(t, f->project, f->flag,
 		    &p->issues, &p->nissues)) != 0)
 			goto after_release;
@@ -932,18 +1003,9 @@ plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p,
 static int
 emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
 {
-	struct flag_view before, after;
-	const void *rec = NULL;
 	struct event ev;
-	int rc, type;
+	int rc = 0, type;
 
-	if (p->f->present && (rc = changeset_record(a->cs, p->f, &a->rec,
-	    &rec)) != 0)
-		return rc;
-	if ((rc = decode_rec(&before, p->before, p->before_len)) != 0)
-		goto before_release;
-	if ((rc = decode_rec(&after, rec, p->f->len)) != 0)
-		goto after_release;
 	for (type = 0; type < EV_LINK_ADDED && rc == 0; type++) {
 		if (!(p->mask & EV_BIT(type)))
 			continue;
@@ -951,19 +1013,16 @@ emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
 		ev.type = type;
 		ev.project = p->f->project;
 		ev.flag = p->f->flag;
-		ev.environment = rec ? after.environment : before.environment;
-		ev.before = type == EV_FLAG_CREATED ? NULL : &before;
-		ev.after = type == EV_FLAG_DELETED ? NULL : &after;
+		ev.environment = p->f->present ? p->after.environment :
+		    p->before.environment;
+		ev.before = type == EV_FLAG_CREATED ? NULL : &p->before;
+		ev.after = type == EV_FLAG_DELETED ? NULL : &p->after;
 		ev.issues = (const char *const *)p->issues;
 		ev.nissues = p->nissues;
 		ev.before_issues = ev.issues;
 		ev.nbefore_issues = ev.nissues;
 		rc = emit(t, a, &ev);
 	}
-after_release:
-	view_release(&after);
-before_release:
-	view_release(&before);
 	return rc;
 }
 
@@ -1117,7 +1176,8 @@ commit_txn(struct cache_txn *t, void *arg)
 	apply_release(a);
 	memset(&a->res, 0, sizeof(a->res));
 	buf_init(&a->out, 0);
-	buf_init(&a->rec, 0);
+	buf_init(&a->rec.win, 0);
+	a->rec.off = 0;
 	return apply_all(t, a);
 }
 
@@ -1245,7 +1305,7 @@ commit_failed(struct cache *c, const struct changeset *cs,
 }
 
 int
-commit_apply(struct cache *c, const struct changeset *cs,
+commit_apply(struct cache *c, struct changeset *cs,
     struct commit_result *res)
 {
 	struct commit_result sum;
@@ -1262,14 +1322,16 @@ commit_apply(struct cache *c, const struct changeset *cs,
 	if ((rc = cache_readers_clear(c, NULL)) != 0)
 		log_warnx("cannot clear stale readers of the cache in %s: %s",
 		    cache_dir(c), fs_strerror(rc));
-	if ((rc = vet_changeset(cs, &vet)) != 0 ||
+	memset(&vet, 0, sizeof(vet));
+	if ((rc = changeset_flush(cs)) != 0 ||
+	    (rc = vet_changeset(cs, &vet)) != 0 ||
 	    (rc = plan_links(c, cs, &plan, &vet)) != 0)
 		goto plan_release;
 	a.cs = cs;
 	a.plan = &plan;
 	a.vet = &vet;
 	buf_init(&a.out, 0);
-	buf_init(&a.rec, 0);
+	buf_init(&a.rec.win, 0);
 	units = cs->nflags + plan.n;
 	do {
 		/* between batches: what is committed is whole, the rest is

@@ -12,8 +12,9 @@
  *
  * Ownership: the changeset owns everything added to it (strings and
  * records are copied; linksets are moved in); changeset_release() frees
- * it all.  commit_apply() does not modify it, so it can run again after
- * the cache grows its map.
+ * it all.  commit_apply() changes nothing it holds (it only writes out
+ * records still buffered), so it can run again after the cache grows its
+ * map.
  */
 #ifndef FLAGSYNC_COMMIT_H
 #define FLAGSYNC_COMMIT_H
@@ -74,7 +75,12 @@ struct changeset {
 	volatile sig_atomic_t *cancel;
 	int	 spill_fd;	/* records go to this unlinked file, or */
 	struct buf mem;		/* to memory when spill_fd is -1 */
-	int64_t	 spill_len;
+	int64_t	 spill_len;	/* bytes of records, written or not */
+	/* The file's records are written COMMIT_SPILL_BUF at a time (one
+	 * write per record cost more than making it): the ones past
+	 * spill_written wait in wbuf. */
+	struct buf wbuf;
+	int64_t	 spill_written;
 	struct cs_flag *flags;
 	size_t	 nflags, capflags;
 	struct cs_links *links;
@@ -165,8 +171,11 @@ void	changeset_rollback(struct changeset *cs, const struct cs_mark *m);
  * own, with "ok": false and that error.  Fills res (may be NULL).
  */
 #define COMMIT_BATCH	2048
-int	commit_apply(struct cache *c, const struct changeset *cs,
+#define COMMIT_SPILL_BUF	(1024 * 1024)	/* spill writes and reads */
+int	commit_apply(struct cache *c, struct changeset *cs,
 	    struct commit_result *res);
+/* Writes out the records still buffered for the spill file. */
+int	changeset_flush(struct changeset *cs);
 
 /*
  * The issues linked to (project, flag) in the current transaction, as a

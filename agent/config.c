@@ -38,6 +38,7 @@
 #include "error.h"
 #include "array.h"
 #include "log.h"
+#include "duration.h"
 #include "maxlen.h"
 #include "names.h"
 #include "scrub.h"
@@ -148,6 +149,8 @@ static int	cfg_set_rate(struct cfg_parse *, const struct cfg_key *, void *,
 		    const char *);
 static int	cfg_set_duration(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	cfg_set_seconds(struct cfg_parse *, const struct cfg_key *,
+		    void *, const char *);
 static int	cfg_set_log_level(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	cfg_set_regex(struct cfg_parse *, const struct cfg_key *,
@@ -177,11 +180,13 @@ static int	cfg_set_ignore(struct cfg_parse *, const struct cfg_key *,
 
 static const struct cfg_key cfg_agent_keys[] = {
 	{ "state_dir", cfg_set_path, CFG_OFF(state_dir), 0, 0 },
-	{ "interval", cfg_set_int, CFG_OFF(interval), 1, 86400 },
+	{ "interval", cfg_set_seconds, CFG_OFF(interval), 1, 86400 },
 	{ "jitter", cfg_set_int, CFG_OFF(jitter), 0, 100 },
 	{ "log_level", cfg_set_log_level, CFG_OFF(log_level), 0, 0 },
-	{ "retention", cfg_set_duration, CFG_OFF(retention), 0, 0 },
-	{ "deliver_timeout", cfg_set_int, CFG_OFF(deliver_timeout), 0, 86400 },
+	{ "retention", cfg_set_duration, CFG_OFF(retention), 1,
+	    CFG_RETENTION_MAX },
+	{ "deliver_timeout", cfg_set_seconds, CFG_OFF(deliver_timeout), 0,
+	    86400 },
 	{ NULL, NULL, 0, 0, 0 }
 };
 
@@ -191,7 +196,7 @@ static const struct cfg_key cfg_split_keys[] = {
 	{ "admin_key_file", cfg_set_secret_file, 0, SECRET_SPLIT, 0 },
 	{ "flag_url", cfg_set_template, CFG_OFF(split_flag_url), 0, 0 },
 	{ "max_rps", cfg_set_rate, CFG_OFF(split_max_rps), 0, 0 },
-	{ "timeout", cfg_set_int, CFG_OFF(split_timeout), 1, 3600 },
+	{ "timeout", cfg_set_seconds, CFG_OFF(split_timeout), 1, 3600 },
 	{ "ca_file", cfg_set_ca, CFG_OFF(ca_file), 0, 0 },
 	{ "auth", cfg_set_auth, CFG_OFF(split_auth), 0, 0 },
 	{ "sdk_url", cfg_set_url, CFG_OFF(split_sdk_url), 0, 0 },
@@ -216,7 +221,7 @@ static const struct cfg_key cfg_jira_keys[] = {
 	{ "email", cfg_set_string, CFG_OFF(jira_email), 0, 0 },
 	{ "api_token", cfg_set_secret, 0, SECRET_JIRA, 0 },
 	{ "api_token_file", cfg_set_secret_file, 0, SECRET_JIRA, 0 },
-	{ "timeout", cfg_set_int, CFG_OFF(jira_timeout), 1, 3600 },
+	{ "timeout", cfg_set_seconds, CFG_OFF(jira_timeout), 1, 3600 },
 	{ "ca_file", cfg_set_ca, CFG_OFF(ca_file), 0, 0 },
 	{ NULL, NULL, 0, 0, 0 }
 };
@@ -233,7 +238,7 @@ static const struct cfg_key cfg_plugin_keys[] = {
 	    0, 0 },
 	{ "events", cfg_set_string, offsetof(struct config_plugin, events),
 	    0, 0 },
-	{ "timeout", cfg_set_int, offsetof(struct config_plugin, timeout),
+	{ "timeout", cfg_set_seconds, offsetof(struct config_plugin, timeout),
 	    1, 3600 },
 	{ "start", cfg_set_start, offsetof(struct config_plugin, start),
 	    0, 0 },
@@ -584,43 +589,59 @@ cfg_set_rate(struct cfg_parse *p, const struct cfg_key *k, void *base,
 	return 0;
 }
 
-/* "90d", "12h", "30m", "45s", "2w" or plain seconds, at least 1s. */
+/*
+ * Every time key goes through duration.h: "N" (seconds), "Ns", "Nm",
+ * "Nh" or "Nd", within k->min..k->max seconds (k->max 0: 1 s..3650 d,
+ * for a table entry that gives no range).
+ */
+static int
+cfg_duration_parse(struct cfg_parse *p, const struct cfg_key *k,
+    const char *value, int64_t *out)
+{
+	int64_t min = k->max ? k->min : 1;
+	int64_t max = k->max ? k->max : CFG_RETENTION_MAX;
+	char lo[32], hi[32];
+	int rc;
+
+	if ((rc = duration_parse(value, max, out)) == EINVAL)
+		return cfg_keyerr(p, k->name, "\"%s\" is not a duration: "
+		    DURATION_FORMS "%s", cfg_show(p, value),
+		    cfg_hash_hint(value));
+	if (rc != 0 || *out < min) {
+		duration_show(lo, sizeof(lo), min);
+		duration_show(hi, sizeof(hi), max);
+		return cfg_keyerr(p, k->name, "%s is out of range %s..%s",
+		    value, lo, hi);
+	}
+	return 0;
+}
+
+/* A duration into an int64_t field (seconds). */
 static int
 cfg_set_duration(struct cfg_parse *p, const struct cfg_key *k, void *base,
     const char *value)
 {
-	static const struct { char unit; int64_t secs; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
-		{ 'w', 7 * 86400 },
-	};
-	char *end;
-	long long n;
-	int64_t mult = 1;
-	size_t i;
+	int64_t secs;
+	int rc;
 
-	if (!isdigit((unsigned char)value[0]))
-		goto bad;
-	errno = 0;
-	n = strtoll(value, &end, 10);
-	if (*end != '\0') {
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (end[0] == units[i].unit && end[1] == '\0')
-				break;
-		if (i == sizeof(units) / sizeof(units[0]))
-			goto bad;
-		mult = units[i].secs;
-	}
-	if (n < 1)
-		return cfg_keyerr(p, k->name, "must be at least 1 second");
-	if (errno == ERANGE || n > CFG_RETENTION_MAX / mult)
-		return cfg_keyerr(p, k->name, "%s is too long; at most 3650d",
-		    value);
-	*(int64_t *)(void *)((char *)base + k->off) = (int64_t)n * mult;
+	if ((rc = cfg_duration_parse(p, k, value, &secs)) != 0)
+		return rc;
+	*(int64_t *)(void *)((char *)base + k->off) = secs;
 	return 0;
-bad:
-	return cfg_keyerr(p, k->name, "\"%s\" is not a duration such as 90d, "
-	    "12h, 30m, 45s or plain seconds%s", cfg_show(p, value),
-	    cfg_hash_hint(value));
+}
+
+/* A duration into an int field (seconds); the table's range fits one. */
+static int
+cfg_set_seconds(struct cfg_parse *p, const struct cfg_key *k, void *base,
+    const char *value)
+{
+	int64_t secs;
+	int rc;
+
+	if ((rc = cfg_duration_parse(p, k, value, &secs)) != 0)
+		return rc;
+	*(int *)(void *)((char *)base + k->off) = (int)secs;
+	return 0;
 }
 
 /* [findings] ignore: a glob list, each naming at least one finding type. */
@@ -1390,12 +1411,14 @@ cfg_check(struct cfg_parse *p)
 /* Secrets. */
 
 /*
- * Reads a secret file into *out, trailing whitespace trimmed.  Returns 0,
- * an errno value, or FS_ECONFIG with *why saying what is wrong; neither
- * ever quotes the content.
+ * Reads a secret file into *out, trailing whitespace trimmed, and its
+ * mode into *mode (from the descriptor read: no race with a chmod).
+ * Returns 0, an errno value, or FS_ECONFIG with *why saying what is
+ * wrong; neither ever quotes the content.
  */
 static int
-cfg_secret_read(const char *path, char **out, const char **why)
+cfg_secret_read(const char *path, char **out, const char **why,
+    mode_t *mode)
 {
 	struct stat st;
 	char *buf;
@@ -1412,6 +1435,7 @@ cfg_secret_read(const char *path, char **out, const char **why)
 		rc = errno;
 		goto fd_close;
 	}
+	*mode = st.st_mode;
 	if (!S_ISREG(st.st_mode)) {
 		*why = "not a regular file";
 		rc = FS_ECONFIG;
@@ -1489,6 +1513,7 @@ cfg_secret_cred(struct cfg_parse *p, const struct cfg_secret_src *src,
 {
 	const char *dir, *why;
 	char *path;
+	mode_t mode;
 	int rc;
 
 	dir = getenv("CREDENTIALS_DIRECTORY");
@@ -1496,7 +1521,7 @@ cfg_secret_cred(struct cfg_parse *p, const struct cfg_secret_src *src,
 		return 0;
 	if (asprintf(&path, "%s/%s", dir, src->cred) == -1)
 		return cfg_nomem(p);	/* path is undefined: nothing to free */
-	rc = cfg_secret_read(path, val, &why);
+	rc = cfg_secret_read(path, val, &why, &mode);
 	/* flagsync.service's SetCredential= stands in for a credential file
 	 * that does not exist with a blank one: both mean "not set" */
 	if (rc == ENOENT || (rc == FS_ECONFIG && strcmp(why, "empty") == 0))
@@ -1539,17 +1564,30 @@ cfg_secret_env(struct cfg_parse *p, const struct cfg_secret_src *src,
 	return cfg_origin(p, origin, "environment %s", src->env);
 }
 
+/*
+ * A *_file secret; refused, like an inline secret in a file others may
+ * read, when others may read it: its group may (640), no one else.
+ */
 static int
 cfg_secret_file(struct cfg_parse *p, const struct cfg_secret_src *src,
     const struct cfg_secret *s, char **val, char **origin)
 {
 	const char *why;
+	mode_t mode = 0;
 	int rc;
 
-	if ((rc = cfg_secret_read(s->file, val, &why)) != 0)
+	if ((rc = cfg_secret_read(s->file, val, &why, &mode)) != 0)
 		return cfg_errx(p, s->file_line, "[%s] %s: cannot read %s: %s",
 		    src->section, src->file_key, s->file,
 		    cfg_secret_why(rc, why));
+	if (mode & S_IROTH) {
+		cfg_wipe_free(*val);
+		*val = NULL;
+		return cfg_errx(p, s->file_line, "[%s] %s: %s is readable by "
+		    "others (mode %04o); run chmod 600 %s (or chmod 640 %s to "
+		    "let its group read it)", src->section, src->file_key,
+		    s->file, (unsigned)(mode & 07777), s->file, s->file);
+	}
 	return cfg_origin(p, origin, "%s %s", src->file_key, s->file);
 }
 
@@ -1699,6 +1737,7 @@ cfg_secret_line(char *line)
 	const char *why;
 	char *v, *val;
 	size_t klen;
+	mode_t mode;
 	int i, isfile;
 
 	while (isspace((unsigned char)*line))
@@ -1717,7 +1756,7 @@ cfg_secret_line(char *line)
 			val += 1 + strspn(val + 1, " \t");
 			if (!isfile)
 				scrub_add(val);
-			else if (cfg_secret_read(val, &v, &why) == 0) {
+			else if (cfg_secret_read(val, &v, &why, &mode) == 0) {
 				scrub_add(v);
 				cfg_wipe_free(v);
 			}
@@ -1807,6 +1846,13 @@ cfg_parse_release(struct cfg_parse *p)
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
+	return config_load_flags(path, 0, out, err, errlen);
+}
+
+int
+config_load_flags(const char *path, int flags, struct config **out,
+    char *err, size_t errlen)
+{
 	struct cfg_parse p;
 	int rc;
 
@@ -1826,7 +1872,10 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 		rc = cfg_nomem(&p);
 		goto file_close;
 	}
-	if ((rc = cfg_parse_file(&p)) == 0 && (rc = cfg_check(&p)) == 0)
+	/* queries never read a secret: one they cannot read must not stop
+	 * them */
+	if ((rc = cfg_parse_file(&p)) == 0 && (rc = cfg_check(&p)) == 0 &&
+	    !(flags & CONFIG_NO_SECRETS))
 		rc = cfg_secrets(&p);
 	if (rc != 0) {
 		cfg_secrets_mask(&p);

@@ -8,7 +8,7 @@
  * match wins, in: $CREDENTIALS_DIRECTORY/{split-admin-key,jira-api-token},
  * then $FLAGSYNC_SPLIT_ADMIN_KEY / $FLAGSYNC_JIRA_API_TOKEN, then the
  * *_file key, then the inline key.  A file that holds an inline secret and
- * is readable by others is refused.  A missing secret is not a config
+ * is readable by others is refused, and so is a *_file others may read.  A missing secret is not a config
  * error (queries do not need one); the commands that talk to the network
  * check for it.  Secrets are never printed by anything in this module.
  *
@@ -130,6 +130,12 @@ struct config {
  */
 int	config_load(const char *path, struct config **out, char *err,
 	    size_t errlen);
+
+/* config_load() with flags: CONFIG_NO_SECRETS reads no secret from any
+ * source (every secret field stays NULL), for commands that need none. */
+#define CONFIG_NO_SECRETS	0x1
+int	config_load_flags(const char *path, int flags, struct config **out,
+	    char *err, size_t errlen);
 void	config_free(struct config *cfg);
 
 /* The project section called name, or NULL. */

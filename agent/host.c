@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "clock.h"
+#include "duration.h"
 #include "error.h"
 #include "findings.h"
 #include "host.h"
@@ -224,27 +225,16 @@ host_config_int(struct flagsync_host *h, const char *key, int64_t def,
 	return 0;
 }
 
-/* N, Ns, Nm, Nh or Nd as milliseconds; EINVAL or ERANGE. */
+/* One parser for every duration (duration.h); here in milliseconds. */
 static int
 host_duration_parse(const char *v, int64_t *ms)
 {
-	static const char units[] = "smhd";
-	static const int64_t unit_ms[] = { 1000, 60000, 3600000, 86400000 };
-	const char *u;
-	char *end;
-	long long n;
+	int64_t secs;
+	int rc;
 
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (end == v || n < 0 || (*end != '\0' && end[1] != '\0'))
-		return EINVAL;
-	if (*end == '\0')
-		u = units;
-	else if ((u = strchr(units, *end)) == NULL)
-		return EINVAL;
-	if (errno == ERANGE || n > INT64_MAX / unit_ms[u - units])
-		return ERANGE;
-	*ms = n * unit_ms[u - units];
+	if ((rc = duration_parse(v, INT64_MAX / 1000, &secs)) != 0)
+		return rc;
+	*ms = secs * 1000;
 	return 0;
 }
 
@@ -261,7 +251,7 @@ host_config_duration(struct flagsync_host *h, const char *key, int64_t def_ms,
 	if ((rc = host_duration_parse(v, out_ms)) != 0) {
 		*out_ms = def_ms;
 		host_config_error(h, key, rc == ERANGE ? "\"%s\" is too long" :
-		    "\"%s\" is not a duration: N (seconds), Ns, Nm, Nh or Nd",
+		    "\"%s\" is not a duration: " DURATION_FORMS,
 		    v);
 		return EINVAL;
 	}

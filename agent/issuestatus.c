@@ -540,6 +540,7 @@ is_store(struct is_poll *p, struct cache_txn *t, const struct is_key *k)
 	rc = cache_istatus_get(t, k->key, &oldrec, &oldlen);
 	if (rc != 0 && rc != FS_ENOTFOUND)
 		return rc;
+	/* a record that does not decode is written afresh */
 	had = rc == 0 && issuestatus_decode(k->key, oldrec, oldlen,
 	    &p->old) == 0;
 	issuestatus_merge(had ? &p->old : NULL, k->found ? k->jira : NULL,
@@ -549,7 +550,7 @@ is_store(struct is_poll *p, struct cache_txn *t, const struct is_key *k)
 	buf_reset(&p->rec);
 	if ((rc = issuestatus_encode(&p->now, &p->rec)) != 0)
 		return rc;
-	if (rc == 0 && had && oldlen == p->rec.len &&
+	if (had && oldlen == p->rec.len &&
 	    memcmp(oldrec, p->rec.data, oldlen) == 0)
 		return 0;
 	p->rep.changed++;
@@ -683,6 +684,8 @@ issuestatus_poll(const struct config *cfg, struct cache *c,
 	struct cs_mark mark;
 	int rc;
 
+	if (errlen)
+		err[0] = '\0';
 	memset(&p, 0, sizeof(p));
 	p.c = c;
 	p.cs = cs;

@@ -2,6 +2,8 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "jsonw.h"
 
@@ -66,4 +68,254 @@ jsonw_parse(const char *s, size_t len)
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+/* ------------------------------------------------------------ text */
+
+/* 1: json-c escapes the byte (2: only '/', with JSONW_SLASH). */
+static const unsigned char jsonw_esc[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1, ['/'] = 2,
+};
+
+/* Whether any of the n bytes of s needs an escape. */
+static bool
+jsonw_needs_escape(const char *s, size_t n, int flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char mask = flags & JSONW_SLASH ? 3 : 1;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (jsonw_esc[p[i]] & mask)
+			return true;
+	return false;
+}
+
+int
+jsonw_escape(struct buf *b, const char *s, size_t n, int flags)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char mask = flags & JSONW_SLASH ? 3 : 1;
+	size_t i, start = 0;
+	char esc[6];
+	size_t elen;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (!(jsonw_esc[p[i]] & mask))
+			continue;
+		elen = 2;
+		switch (p[i]) {
+		case '\b': esc[1] = 'b'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '/': esc[1] = '/'; break;
+		default:
+			/* as json-c: \u00 and two lowercase hex digits */
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[p[i] >> 4];
+			esc[5] = hex[p[i] & 0xf];
+			elen = 6;
+			break;
+		}
+		esc[0] = '\\';
+		if ((rc = buf_append(b, s + start, i - start)) != 0 ||
+		    (rc = buf_append(b, esc, elen)) != 0)
+			return rc;
+		start = i + 1;
+	}
+	return buf_append(b, s + start, n - start);
+}
+
+void
+jsonw_text_init(struct jsonw_text *w, struct buf *b, int flags)
+{
+	w->b = b;
+	w->rc = 0;
+	w->flags = flags;
+	w->depth = 0;
+	w->more = 0;
+	w->keyed = false;
+}
+
+/* Appends without a call when the buffer has room: a document is
+ * written a few bytes at a time. */
+static void
+jsonw_text_put(struct jsonw_text *w, const char *s, size_t n)
+{
+	struct buf *b = w->b;
+
+	if (w->rc != 0)
+		return;
+	if (b->data != NULL && n < b->cap - b->len &&
+	    n <= b->max - b->len) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	w->rc = buf_append(b, s, n);
+}
+
+/* A value's separator: none after its key, else a comma when the array
+ * (or the top level) has an element already. */
+static void
+jsonw_text_sep(struct jsonw_text *w)
+{
+	uint32_t bit;
+
+	if (w->keyed) {
+		w->keyed = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	bit = 1u << (w->depth - 1);
+	if (w->more & bit)
+		jsonw_text_put(w, ",", 1);
+	w->more |= bit;
+}
+
+void
+jsonw_text_open(struct jsonw_text *w, char brace)
+{
+	jsonw_text_sep(w);
+	jsonw_text_put(w, &brace, 1);
+	if (w->rc == 0 && w->depth >= JSONW_DEPTH)
+		w->rc = EINVAL;
+	if (w->rc != 0)
+		return;
+	w->depth++;
+	w->more &= ~(1u << (w->depth - 1));
+}
+
+void
+jsonw_text_close(struct jsonw_text *w, char brace)
+{
+	jsonw_text_put(w, &brace, 1);
+	if (w->rc == 0 && w->depth > 0)
+		w->depth--;
+}
+
+static void
+jsonw_text_quoted(struct jsonw_text *w, const char *s, const char *tail)
+{
+	char small[128];
+	size_t n = strlen(s), t = strlen(tail);
+
+	/* the usual case: nothing to escape, one append */
+	if (n + t + 2 <= sizeof(small) &&
+	    !jsonw_needs_escape(s, n, w->flags)) {
+		small[0] = '"';
+		memcpy(small + 1, s, n);
+		small[n + 1] = '"';
+		memcpy(small + n + 2, tail, t);
+		jsonw_text_put(w, small, n + t + 2);
+		return;
+	}
+	jsonw_text_put(w, "\"", 1);
+	if (w->rc == 0)
+		w->rc = jsonw_escape(w->b, s, n, w->flags);
+	jsonw_text_put(w, "\"", 1);
+	jsonw_text_put(w, tail, t);
+}
+
+void
+jsonw_text_key(struct jsonw_text *w, const char *key)
+{
+	jsonw_text_sep(w);
+	jsonw_text_quoted(w, key, ":");
+	w->keyed = true;
+}
+
+void
+jsonw_text_rawkey(struct jsonw_text *w, const char *quoted, size_t n)
+{
+	jsonw_text_sep(w);
+	jsonw_text_put(w, quoted, n);
+	w->keyed = true;
+}
+
+void
+jsonw_text_str(struct jsonw_text *w, const char *s)
+{
+	if (s == NULL) {
+		jsonw_text_null(w);
+		return;
+	}
+	jsonw_text_sep(w);
+	jsonw_text_quoted(w, s, "");
+}
+
+/* The decimal digits of n, as "%" PRIu64 prints them. */
+static size_t
+jsonw_digits(uint64_t n, char *end)
+{
+	char *p = end;
+
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	return (size_t)(end - p);
+}
+
+void
+jsonw_text_int(struct jsonw_text *w, int64_t n)
+{
+	char num[24], *end = num + sizeof(num);
+	size_t len;
+
+	jsonw_text_sep(w);
+	/* the magnitude as unsigned: INT64_MIN has no positive twin */
+	len = jsonw_digits(n < 0 ? 0 - (uint64_t)n : (uint64_t)n, end);
+	if (n < 0)
+		end[-(ptrdiff_t)++len] = '-';
+	jsonw_text_put(w, end - len, len);
+}
+
+void
+jsonw_text_uint(struct jsonw_text *w, uint64_t n)
+{
+	char num[24], *end = num + sizeof(num);
+	size_t len;
+
+	jsonw_text_sep(w);
+	len = jsonw_digits(n, end);
+	jsonw_text_put(w, end - len, len);
+}
+
+void
+jsonw_text_bool(struct jsonw_text *w, bool v)
+{
+	jsonw_text_sep(w);
+	if (v)
+		jsonw_text_put(w, "true", 4);
+	else
+		jsonw_text_put(w, "false", 5);
+}
+
+void
+jsonw_text_null(struct jsonw_text *w)
+{
+	jsonw_text_sep(w);
+	jsonw_text_put(w, "null", 4);
+}
+
+void
+jsonw_text_strv(struct jsonw_text *w, const char *const *sv, size_t n)
+{
+	size_t i;
+
+	jsonw_text_open(w, '[');
+	for (i = 0; i < n; i++)
+		jsonw_text_str(w, sv[i]);
+	jsonw_text_close(w, ']');
 }

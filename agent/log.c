@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -22,13 +25,52 @@ static atomic_int log_level = LOG_INFO;
 static int log_journal;
 static pthread_mutex_t log_mtx = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * systemd sets $JOURNAL_STREAM to the "DEV:INODE" of the stream it gives
+ * the service; a child whose stderr went elsewhere (a terminal, a file)
+ * inherits the variable, so only a match with stderr itself counts.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return 0;
+	/* descriptor 2: stderr itself may be scrub.h's stream over it */
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *progname, int level)
 {
 	if (progname)
 		log_progname = progname;
 	atomic_store(&log_level, level);
-	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = log_stderr_is_journal();
+}
+
+/* "2026-01-31T12:00:00.123Z": RFC 3339, UTC, milliseconds. */
+static void
+log_stamp(char *out, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 ||
+	    gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    (n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
+		snprintf(out, len, "0000-00-00T00:00:00.000Z");
+		return;
+	}
+	snprintf(out + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
 void
@@ -96,6 +138,7 @@ void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	struct buf line;
+	char stamp[40];
 	int saved = errno;
 
 	if (prio > atomic_load(&log_level)) {
@@ -108,8 +151,10 @@ log_vmsg(int prio, const char *fmt, va_list ap)
 	pthread_mutex_lock(&log_mtx);
 	if (log_journal)
 		fprintf(stderr, "<%d>", prio);
-	else
-		fprintf(stderr, "%s: ", log_progname);
+	else {
+		log_stamp(stamp, sizeof(stamp));
+		fprintf(stderr, "%s %s: ", stamp, log_progname);
+	}
 	fputs(buf_str(&line), stderr);
 	fputc('\n', stderr);
 	fflush(stderr);

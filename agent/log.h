@@ -2,8 +2,10 @@
  * log.h - logging to stderr, OpenBSD style.
  *
  * Levels are syslog(3) priorities.  When stderr is the journal
- * ($JOURNAL_STREAM set), each line carries a "<N>" prefix that journald
- * turns into the priority; otherwise lines read "flagsync: message".
+ * ($JOURNAL_STREAM names stderr's device and inode), each line carries a
+ * "<N>" prefix that journald turns into the priority (the journal keeps
+ * its own time); otherwise lines read
+ * "2026-01-31T12:00:00.123Z flagsync: message", an RFC 3339 UTC time.
  * log_warn() appends ": strerror(errno)"; the x variants do not.  No log
  * function changes errno.  Every line goes through scrub.h first, so a
  * registered secret or a URL's userinfo never reaches the log; lines are

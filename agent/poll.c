@@ -20,6 +20,7 @@
 #include "error.h"
 #include "feed.h"
 #include "findings.h"
+#include "jscan.h"
 #include "issuestatus.h"
 #include "jsonw.h"
 #include "keys.h"
@@ -97,6 +98,7 @@ struct project_poll {
 	size_t	 nnames, capnames;
 	char	 feed_err[1024];	/* why the feed failed, or "" */
 	int64_t	 progress_ms;	/* last progress line (monotonic) */
+	size_t	 nasked, n404;	/* flags fetched one by one, and 404s */
 	char	 err[1024];
 };
 
@@ -469,7 +471,7 @@ pp_compare(struct project_poll *pp, const struct flag_view *v)
 
 /* FS_EPROTO only when the definition cannot be read (pp->err says). */
 static int
-pp_view(struct project_poll *pp, struct meta *m, json_object *def)
+pp_view(struct project_poll *pp, struct meta *m, const struct jnode *def)
 {
 	struct view_context ctx;
 	struct flag_view v;
@@ -481,7 +483,7 @@ pp_view(struct project_poll *pp, struct meta *m, json_object *def)
 	ctx.env_id = pp->env_id;
 	ctx.flag_url = pp->cfg->split_flag_url;
 	view_init(&v);
-	rc = view_from_split(&v, &ctx, m->id, m->name, m->description,
+	rc = view_from_node(&v, &ctx, m->id, m->name, m->description,
 	    (const char *const *)m->tags, m->ntags, def, pp->err,
 	    sizeof(pp->err));
 	if (rc == 0)
@@ -491,24 +493,24 @@ pp_view(struct project_poll *pp, struct meta *m, json_object *def)
 }
 
 static int
-def_cb(void *arg, json_object *def)
+def_cb(void *arg, const struct jnode *def)
 {
 	struct project_poll *pp = arg;
-	json_object *jname;
+	struct jnode jname;
 	const char *why;
 	struct meta *m;
 	int rc;
 
-	if (!json_object_object_get_ex(def, "name", &jname) ||
-	    !json_object_is_type(jname, json_type_string)) {
+	if (!jnode_get(def, "name", &jname) ||
+	    jnode_type(&jname) != json_type_string) {
 		snprintf(pp->err, sizeof(pp->err), "project '%s': a definition "
 		    "has no name", pp->proj->name);
 		return FS_EPROTO;
 	}
-	if ((m = meta_find(pp, json_object_get_string(jname))) == NULL) {
+	if ((m = meta_find(pp, jnode_str(&jname))) == NULL) {
 		/* created after the flag list was read: next cycle sees it */
 		log_debug("project '%s': flag '%s' defined but not listed yet",
-		    pp->proj->name, json_object_get_string(jname));
+		    pp->proj->name, jnode_str(&jname));
 		return 0;
 	}
 	if (m->has_def) {
@@ -681,8 +683,9 @@ pp_fetch(struct project_poll *pp)
 			    pp->m[i].name);
 			return FS_EPROTO;
 		}
-	if ((rc = split_list_definitions(pp->sc, pp->ws_id, pp->proj->name,
-	    pp->env_id, def_cb, pp, pp->err, sizeof(pp->err))) != 0)
+	if ((rc = split_list_definition_nodes(pp->sc, pp->ws_id,
+	    pp->proj->name, pp->env_id, def_cb, pp, pp->err,
+	    sizeof(pp->err))) != 0)
 		return rc;
 	for (i = 0; i < pp->n && rc == 0; i++)
 		if (!pp->m[i].has_def && !pp->m[i].skipped)
@@ -976,10 +979,12 @@ pp_fetch_meta(struct project_poll *pp, struct feed_name *fn)
 	}
 	if (fn->archived)
 		return 0;
+	pp->nasked++;
 	rc = split_get_flag(pp->sc, pp->ws_id, pp->proj->name, fn->name,
 	    flag_cb, pp, pp->err, sizeof(pp->err));
 	if (rc == FS_ENOTFOUND) {
 		fn->archived = true;
+		pp->n404++;
 		pp->err[0] = '\0';
 		return 0;
 	}
@@ -990,6 +995,24 @@ pp_fetch_meta(struct project_poll *pp, struct feed_name *fn)
 		rc = FS_EPROTO;
 	}
 	return rc;
+}
+
+/*
+ * The feed said these flags changed, not that they are gone: when most
+ * of them answer 404 the key more likely lost sight of the project than
+ * the flags were deleted, and nothing is deleted (the full listing, with
+ * its held deletions, settles it).
+ */
+static int
+pp_check_404s(struct project_poll *pp)
+{
+	if (pp->n404 < 2 || pp->n404 * 2 <= pp->nasked)
+		return 0;
+	snprintf(pp->err, sizeof(pp->err), "project '%s': %zu of the %zu "
+	    "flags the change feed reported answered 404 at the Admin API; "
+	    "the key may no longer see the project: nothing deleted",
+	    pp->proj->name, pp->n404, pp->nasked);
+	return FS_EPROTO;
 }
 
 /* Each fetched flag's definition; a 404 means none in the environment. */
@@ -1137,6 +1160,8 @@ pp_feed_fetch(struct project_poll *pp)
 	for (i = 0; i < pp->nnames; i++)
 		if ((rc = pp_fetch_meta(pp, &pp->names[i])) != 0)
 			return rc;
+	if ((rc = pp_check_404s(pp)) != 0)
+		return rc;
 	if (pp->n > 1)
 		qsort(pp->m, pp->n, sizeof(*pp->m), meta_cmp);
 	if ((rc = pp_fetch_defs(pp)) != 0 ||
@@ -1575,6 +1600,17 @@ poll_project_ok(struct project_poll *pp, struct stamp *st,
 	return rc;
 }
 
+/* Tests shorten the backoff (test builds only); 0: the clients' own. */
+static int64_t
+poll_test_backoff_ms(void)
+{
+#ifdef FLAGSYNC_TEST_HOOKS
+	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
+		return atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
+#endif
+	return 0;
+}
+
 static int
 poll_feed_client(const struct config *cfg, const struct config_project *proj,
     volatile sig_atomic_t *cancel, struct feed_client **fc)
@@ -1591,10 +1627,7 @@ poll_feed_client(const struct config *cfg, const struct config_project *proj,
 	fo.timeout = cfg->split_timeout;
 	fo.ca_file = cfg->ca_file;
 	fo.cancel = cancel;
-#ifdef FLAGSYNC_TEST_HOOKS
-	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
-		fo.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
-#endif
+	fo.backoff_base_ms = poll_test_backoff_ms();
 	return feed_client_create(fc, &fo);
 }
 
@@ -1729,10 +1762,7 @@ poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
 	so.timeout = cfg->split_timeout;
 	so.ca_file = cfg->ca_file;
 	so.cancel = cancel;
-#ifdef FLAGSYNC_TEST_HOOKS
-	if (getenv("FLAGSYNC_TEST_BACKOFF_MS"))
-		so.backoff_base_ms = atoll(getenv("FLAGSYNC_TEST_BACKOFF_MS"));
-#endif
+	so.backoff_base_ms = poll_test_backoff_ms();
 	return split_client_create(sc, &so);
 }
 

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "buf.h"
 #include "error.h"
 #include "http.h"
+#include "jscan.h"
 #include "log.h"
 #include "metrics.h"
 #include "split.h"
@@ -79,9 +81,11 @@ struct split_walk {
 	const char *query;	/* "&name=..." or "" */
 	int	 limit;
 	const char *what;	/* "project 'Shop'", for a 404 */
-	int	(*each)(void *arg, json_object *o, const char *url, char *err,
-		    size_t errlen);
+	int	(*each)(void *arg, const struct jnode *o, const char *url,
+		    char *err, size_t errlen);
 	void	*arg;
+	bool	 tree;		/* every page as a json-c tree */
+	struct jscan scan;	/* reused from page to page */
 };
 
 struct split_ws_find {
@@ -99,7 +103,8 @@ struct split_flags_ctx {
 };
 
 struct split_defs_ctx {
-	split_def_cb cb;
+	split_def_cb cb;	/* one of these */
+	split_defnode_cb nodecb;
 	void	*arg;
 };
 
@@ -540,6 +545,40 @@ split_utf8_fix(struct buf *b)
 }
 
 /*
+ * GETs url into r (the caller releases it), retrying as the header
+ * describes; the 2xx body is not read yet.  what names the object for a
+ * 404.
+ */
+static int
+split_fetch(struct split_client *sc, const char *url, const char *what,
+    struct http_response *r, char *err, size_t errlen)
+{
+	struct split_try t = { 0, 0, 0 };
+	int rc;
+
+	do {
+		rc = split_try_once(sc, url, what, r, &t, err, errlen);
+	} while (rc == SPLIT_AGAIN);
+	if (rc == 0)
+		split_err_clear(err, errlen);
+	return rc;
+}
+
+/* The body as a json-c tree, made valid UTF-8 first. */
+static int
+split_tree(const char *url, struct buf *body, json_object **root, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	if ((rc = split_utf8_fix(body)) != 0) {
+		snprintf(err, errlen, "GET %s: %s", url, strerror(rc));
+		return rc;
+	}
+	return split_parse(url, body, root, err, errlen);
+}
+
+/*
  * GETs url and parses the 2xx answer into *root (the caller puts it),
  * retrying as the header describes.  what names the object for a 404.
  */
@@ -548,21 +587,12 @@ split_get(struct split_client *sc, const char *url, const char *what,
     json_object **root, char *err, size_t errlen)
 {
 	struct http_response r;
-	struct split_try t = { 0, 0, 0 };
 	int rc;
 
 	*root = NULL;
 	http_response_init(&r);
-	do {
-		rc = split_try_once(sc, url, what, &r, &t, err, errlen);
-	} while (rc == SPLIT_AGAIN);
-	if (rc == 0) {
-		split_err_clear(err, errlen);
-		if ((rc = split_utf8_fix(&r.body)) != 0)
-			snprintf(err, errlen, "GET %s: %s", url, strerror(rc));
-	}
-	if (rc == 0)
-		rc = split_parse(url, &r.body, root, err, errlen);
+	if ((rc = split_fetch(sc, url, what, &r, err, errlen)) == 0)
+		rc = split_tree(url, &r.body, root, err, errlen);
 	http_response_release(&r);
 	return rc;
 }
@@ -579,84 +609,141 @@ split_get_str(json_object *o, const char *key, const char **out)
 	return 0;
 }
 
-/* The paging envelope: {"objects": [...], "totalCount": N, ...}. */
 static int
-split_page_open(const char *url, json_object *root, json_object **objs,
-    int64_t *total, char *err, size_t errlen)
+split_node_str(const struct jnode *o, const char *key, const char **out)
 {
-	json_object *tc;
+	struct jnode v;
 
-	if (!json_object_is_type(root, json_type_object) ||
-	    !json_object_object_get_ex(root, "objects", objs) ||
-	    !json_object_is_type(*objs, json_type_array))
-		return split_malformed(err, errlen, url,
-		    "no 'objects' array");
-	if (!json_object_object_get_ex(root, "totalCount", &tc) ||
-	    !json_object_is_type(tc, json_type_int) ||
-	    json_object_get_int64(tc) < 0)
-		return split_malformed(err, errlen, url,
-		    "no non-negative integer 'totalCount'");
-	*total = json_object_get_int64(tc);
+	if (!jnode_get(o, key, &v) || jnode_type(&v) != json_type_string)
+		return -1;
+	*out = jnode_str(&v);
 	return 0;
 }
 
+/* The paging envelope: {"objects": [...], "totalCount": N, ...}. */
 static int
-split_walk_page(struct split_client *sc, const struct split_walk *w,
-    const char *url, int64_t *offset, int64_t *total, char *err,
-    size_t errlen)
+split_page_open(const char *url, const struct jnode *root,
+    struct jnode *objs, int64_t *total, char *err, size_t errlen)
 {
-	json_object *root, *objs;
-	int64_t tc = 0;
-	size_t i, n;
+	struct jnode tc;
+
+	if (jnode_type(root) != json_type_object ||
+	    !jnode_get(root, "objects", objs) ||
+	    jnode_type(objs) != json_type_array)
+		return split_malformed(err, errlen, url,
+		    "no 'objects' array");
+	if (!jnode_get(root, "totalCount", &tc) ||
+	    jnode_type(&tc) != json_type_int || jnode_int64(&tc) < 0)
+		return split_malformed(err, errlen, url,
+		    "no non-negative integer 'totalCount'");
+	*total = jnode_int64(&tc);
+	return 0;
+}
+
+/*
+ * A page read: scanned without a tree when jscan takes it, else a json-c
+ * tree as before (*tree, which the caller puts).  Either way *root is
+ * the same JSON.
+ */
+static int
+split_page_read(struct split_walk *w, const char *url, struct buf *body,
+    struct jnode *root, json_object **tree, char *err, size_t errlen)
+{
 	int rc;
 
-	if ((rc = split_get(sc, url, w->what, &root, err, errlen)) != 0)
-		return rc;
-	if ((rc = split_page_open(url, root, &objs, &tc, err, errlen)) != 0)
-		goto root_put;
-	if (*total >= 0 && tc != *total) {
-		snprintf(err, errlen, "GET %s: totalCount changed from %lld "
-		    "to %lld while paging; the listing is retried next cycle",
-		    url, (long long)*total, (long long)tc);
-		rc = FS_EPROTO;
-		goto root_put;
+	*tree = NULL;
+	if (!w->tree) {
+		rc = jscan_parse(&w->scan, body->data, body->len);
+		/* json-c's NULL for a bare null has its own message */
+		if (rc == 0 && w->scan.t[0].type == json_type_null)
+			rc = JSCAN_FALLBACK;
+		if (rc == 0) {
+			root->json = NULL;
+			root->scan = &w->scan;
+			root->tok = 0;
+			return 0;
+		}
+		if (rc != JSCAN_FALLBACK) {
+			snprintf(err, errlen, "GET %s: %s", url, strerror(rc));
+			return rc;
+		}
 	}
-	*total = tc;
-	n = json_object_array_length(objs);
+	if ((rc = split_tree(url, body, tree, err, errlen)) != 0)
+		return rc;
+	jnode_json(root, *tree);
+	return 0;
+}
+
+/* Whether the page's objects can be the listing it claims to be. */
+static int
+split_page_check(const struct split_walk *w, const char *url, size_t n,
+    int64_t offset, int64_t tc, char *err, size_t errlen)
+{
 	/*
 	 * A page that holds more than was asked, or more than totalCount
 	 * leaves room for, is not the listing it claims to be: taking it
 	 * would stop paging early and read every flag not yet seen as
 	 * deleted.
 	 */
-	if (n > (size_t)w->limit) {
-		rc = split_malformed(err, errlen, url, "%zu objects on a page "
-		    "of at most %d", n, w->limit);
-		goto root_put;
-	}
-	if ((int64_t)n > tc - *offset) {
-		rc = split_malformed(err, errlen, url, "%zu objects at offset "
-		    "%lld, beyond totalCount %lld", n, (long long)*offset,
-		    (long long)tc);
-		goto root_put;
-	}
-	if (n == 0 && *offset < tc) {
+	if (n > (size_t)w->limit)
+		return split_malformed(err, errlen, url, "%zu objects on a "
+		    "page of at most %d", n, w->limit);
+	if ((int64_t)n > tc - offset)
+		return split_malformed(err, errlen, url, "%zu objects at "
+		    "offset %lld, beyond totalCount %lld", n,
+		    (long long)offset, (long long)tc);
+	if (n == 0 && offset < tc)
 		/* Going on would ask for the same page forever. */
-		rc = split_malformed(err, errlen, url, "empty page although "
-		    "totalCount is %lld", (long long)tc);
-		goto root_put;
+		return split_malformed(err, errlen, url, "empty page "
+		    "although totalCount is %lld", (long long)tc);
+	return 0;
+}
+
+static int
+split_walk_page(struct split_client *sc, struct split_walk *w,
+    const char *url, int64_t *offset, int64_t *total, char *err,
+    size_t errlen)
+{
+	struct http_response r;
+	struct jnode root, objs, o;
+	struct jnode_iter it;
+	json_object *tree = NULL;
+	int64_t tc = 0;
+	size_t n;
+	int rc;
+
+	http_response_init(&r);
+	if ((rc = split_fetch(sc, url, w->what, &r, err, errlen)) != 0 ||
+	    (rc = split_page_read(w, url, &r.body, &root, &tree, err,
+	    errlen)) != 0)
+		goto response_release;
+	if ((rc = split_page_open(url, &root, &objs, &tc, err, errlen)) != 0)
+		goto tree_put;
+	if (*total >= 0 && tc != *total) {
+		snprintf(err, errlen, "GET %s: totalCount changed from %lld "
+		    "to %lld while paging; the listing is retried next cycle",
+		    url, (long long)*total, (long long)tc);
+		rc = FS_EPROTO;
+		goto tree_put;
 	}
-	for (i = 0; rc == 0 && i < n; i++)
-		rc = w->each(w->arg, json_object_array_get_idx(objs, i), url,
-		    err, errlen);
+	*total = tc;
+	n = jnode_len(&objs);
+	if ((rc = split_page_check(w, url, n, *offset, tc, err,
+	    errlen)) != 0)
+		goto tree_put;
+	jnode_iter_init(&it, &objs);
+	while (rc == 0 && jnode_iter_next(&it, &o))
+		rc = w->each(w->arg, &o, url, err, errlen);
 	*offset += (int64_t)n;
-root_put:
-	json_object_put(root);
+tree_put:
+	json_object_put(tree);
+response_release:
+	http_response_release(&r);
 	return rc;
 }
 
 static int
-split_walk_pages(struct split_client *sc, const struct split_walk *w,
+split_walk_pages(struct split_client *sc, struct split_walk *w,
     char *err, size_t errlen)
 {
 	struct buf url;
@@ -678,6 +765,7 @@ split_walk_pages(struct split_client *sc, const struct split_walk *w,
 		    err, errlen);
 	} while (rc == 0 && offset < total);
 	buf_release(&url);
+	jscan_release(&w->scan);
 	return rc;
 }
 
@@ -699,14 +787,14 @@ split_path(struct buf *b, const char *fmt1, const char *seg1,
 }
 
 static int
-split_ws_each(void *arg, json_object *o, const char *url, char *err,
+split_ws_each(void *arg, const struct jnode *o, const char *url, char *err,
     size_t errlen)
 {
 	struct split_ws_find *f = arg;
 	const char *id, *name;
 
-	if (split_get_str(o, "id", &id) != 0 ||
-	    split_get_str(o, "name", &name) != 0)
+	if (split_node_str(o, "id", &id) != 0 ||
+	    split_node_str(o, "name", &name) != 0)
 		return split_malformed(err, errlen, url,
 		    "a workspace without string 'id' and 'name'");
 	if (strcmp(name, f->name) == 0) {
@@ -869,23 +957,25 @@ split_flag_invalid(struct split_flags_ctx *c, struct split_flag *f,
 }
 
 static int
-split_flag_tags(struct split_flags_ctx *c, json_object *o,
+split_flag_tags(struct split_flags_ctx *c, const struct jnode *o,
     struct split_flag *f)
 {
-	json_object *tags;
+	struct jnode tags, t;
+	struct jnode_iter it;
 	size_t i, n;
 	int rc;
 
-	if (!json_object_object_get_ex(o, "tags", &tags) || tags == NULL)
+	if (!jnode_get(o, "tags", &tags) ||
+	    jnode_type(&tags) == json_type_null)
 		return 0;
-	if (!json_object_is_type(tags, json_type_array))
+	if (jnode_type(&tags) != json_type_array)
 		return split_flag_invalid(c, f, "'tags' is not an array");
-	n = json_object_array_length(tags);
+	n = jnode_len(&tags);
 	if ((rc = ARRAY_GROW(c->tags, c->tagcap, n)) != 0)
 		return rc;
-	for (i = 0; i < n; i++)
-		if (split_get_str(json_object_array_get_idx(tags, i), "name",
-		    &c->tags[i]) != 0)
+	jnode_iter_init(&it, &tags);
+	for (i = 0; jnode_iter_next(&it, &t); i++)
+		if (split_node_str(&t, "name", &c->tags[i]) != 0)
 			return split_flag_invalid(c, f,
 			    "a tag without a string 'name'");
 	f->tags = c->tags;
@@ -894,35 +984,37 @@ split_flag_tags(struct split_flags_ctx *c, json_object *o,
 }
 
 static int
-split_flag_each(void *arg, json_object *o, const char *url, char *err,
+split_flag_each(void *arg, const struct jnode *o, const char *url, char *err,
     size_t errlen)
 {
 	struct split_flags_ctx *c = arg;
 	struct split_flag f;
-	json_object *v;
+	struct jnode v;
 	int rc;
 
 	memset(&f, 0, sizeof(f));
-	if (split_get_str(o, "id", &f.id) != 0 ||
-	    split_get_str(o, "name", &f.name) != 0)
+	if (split_node_str(o, "id", &f.id) != 0 ||
+	    split_node_str(o, "name", &f.name) != 0)
 		return split_malformed(err, errlen, url,
 		    "a flag without string 'id' and 'name'");
 	f.description = "";
-	/* json-c gives NULL for a JSON null: same as absent. */
-	if (json_object_object_get_ex(o, "description", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_string))
+	/* A JSON null is the same as absent. */
+	if (jnode_get(o, "description", &v) &&
+	    jnode_type(&v) != json_type_null) {
+		if (jnode_type(&v) != json_type_string)
 			split_flag_invalid(c, &f,
 			    "'description' is not a string");
 		else
-			f.description = json_object_get_string(v);
+			f.description = jnode_str(&v);
 	}
-	if (json_object_object_get_ex(o, "creationTime", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_int) &&
-		    !json_object_is_type(v, json_type_double))
+	if (jnode_get(o, "creationTime", &v) &&
+	    jnode_type(&v) != json_type_null) {
+		if (jnode_type(&v) != json_type_int &&
+		    jnode_type(&v) != json_type_double)
 			split_flag_invalid(c, &f,
 			    "'creationTime' is not a number");
 		else
-			f.creation_time = json_object_get_int64(v);
+			f.creation_time = jnode_int64(&v);
 	}
 	if (f.invalid == NULL &&
 	    (rc = split_flag_tags(c, o, &f)) != 0)
@@ -965,24 +1057,25 @@ path_release:
 }
 
 static int
-split_def_each(void *arg, json_object *o, const char *url, char *err,
+split_def_each(void *arg, const struct jnode *o, const char *url, char *err,
     size_t errlen)
 {
 	struct split_defs_ctx *c = arg;
 	const char *name;
 
-	if (split_get_str(o, "name", &name) != 0)
+	if (split_node_str(o, "name", &name) != 0)
 		return split_malformed(err, errlen, url,
 		    "a definition without a string 'name'");
-	return c->cb(c->arg, o);
+	if (c->nodecb != NULL)
+		return c->nodecb(c->arg, o);
+	return c->cb(c->arg, o->json);
 }
 
-int
-split_list_definitions(struct split_client *sc, const char *ws_id,
-    const char *project, const char *env_id, split_def_cb cb, void *arg,
+static int
+split_walk_definitions(struct split_client *sc, const char *ws_id,
+    const char *project, const char *env_id, struct split_defs_ctx *c,
     char *err, size_t errlen)
 {
-	struct split_defs_ctx c = { cb, arg };
 	struct split_walk w;
 	struct buf path;
 	char what[SPLIT_WHAT_MAX];
@@ -1001,11 +1094,36 @@ split_list_definitions(struct split_client *sc, const char *ws_id,
 	w.limit = SPLIT_DEFS_PAGE;
 	w.what = what;
 	w.each = split_def_each;
-	w.arg = &c;
+	w.arg = c;
+	/* split_def_cb wants json-c objects */
+	w.tree = c->nodecb == NULL;
+	jscan_init(&w.scan);
 	rc = split_walk_pages(sc, &w, err, errlen);
 path_release:
 	buf_release(&path);
 	return rc;
+}
+
+int
+split_list_definitions(struct split_client *sc, const char *ws_id,
+    const char *project, const char *env_id, split_def_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct split_defs_ctx c = { cb, NULL, arg };
+
+	return split_walk_definitions(sc, ws_id, project, env_id, &c, err,
+	    errlen);
+}
+
+int
+split_list_definition_nodes(struct split_client *sc, const char *ws_id,
+    const char *project, const char *env_id, split_defnode_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	struct split_defs_ctx c = { NULL, cb, arg };
+
+	return split_walk_definitions(sc, ws_id, project, env_id, &c, err,
+	    errlen);
 }
 
 /* api_url/splits/ws/{ws}/{name}[/environments/{env}] */
@@ -1023,32 +1141,46 @@ split_flag_url(struct split_client *sc, struct buf *url, const char *ws_id,
 	return rc;
 }
 
+/* One object, GET and handed to each (a flag or a definition reader). */
+static int
+split_get_one(struct split_client *sc, const char *url, const char *what,
+    const char *kind, int (*each)(void *, const struct jnode *, const char *,
+    char *, size_t), void *ctx, char *err, size_t errlen)
+{
+	json_object *root = NULL;
+	struct jnode node;
+	int rc;
+
+	rc = split_get(sc, url, what, &root, err, errlen);
+	if (rc == 0 && !json_object_is_type(root, json_type_object))
+		rc = split_malformed(err, errlen, url, "not a %s object",
+		    kind);
+	if (rc == 0) {
+		jnode_json(&node, root);
+		rc = each(ctx, &node, url, err, errlen);
+	}
+	json_object_put(root);
+	return rc;
+}
+
 int
 split_get_flag(struct split_client *sc, const char *ws_id,
     const char *project, const char *name, split_flag_cb cb, void *arg,
     char *err, size_t errlen)
 {
 	struct split_flags_ctx c = { cb, arg, NULL, 0, "" };
-	json_object *root = NULL;
 	char what[SPLIT_WHAT_MAX];
 	struct buf url;
 	int rc;
 
 	split_err_clear(err, errlen);
 	buf_init(&url, 0);
-	if ((rc = split_flag_url(sc, &url, ws_id, name, NULL)) != 0)
-		goto url_release;
 	snprintf(what, sizeof(what), "flag '%s' of project '%s'", name,
 	    project ? project : ws_id);
-	rc = split_get(sc, buf_str(&url), what, &root, err, errlen);
-	if (rc == 0 && !json_object_is_type(root, json_type_object))
-		rc = split_malformed(err, errlen, buf_str(&url),
-		    "not a flag object");
-	if (rc == 0)
-		rc = split_flag_each(&c, root, buf_str(&url), err, errlen);
-	json_object_put(root);
+	if ((rc = split_flag_url(sc, &url, ws_id, name, NULL)) == 0)
+		rc = split_get_one(sc, buf_str(&url), what, "flag",
+		    split_flag_each, &c, err, errlen);
 	free(c.tags);
-url_release:
 	buf_release(&url);
 	return rc;
 }
@@ -1056,28 +1188,20 @@ url_release:
 int
 split_get_definition(struct split_client *sc, const char *ws_id,
     const char *project, const char *name, const char *env_id,
-    split_def_cb cb, void *arg, char *err, size_t errlen)
+    split_defnode_cb cb, void *arg, char *err, size_t errlen)
 {
-	struct split_defs_ctx c = { cb, arg };
-	json_object *root = NULL;
+	struct split_defs_ctx c = { NULL, cb, arg };
 	char what[SPLIT_WHAT_MAX];
 	struct buf url;
 	int rc;
 
 	split_err_clear(err, errlen);
 	buf_init(&url, 0);
-	if ((rc = split_flag_url(sc, &url, ws_id, name, env_id)) != 0)
-		goto url_release;
 	snprintf(what, sizeof(what), "definition of flag '%s' in environment "
 	    "'%s' of project '%s'", name, env_id, project ? project : ws_id);
-	rc = split_get(sc, buf_str(&url), what, &root, err, errlen);
-	if (rc == 0 && !json_object_is_type(root, json_type_object))
-		rc = split_malformed(err, errlen, buf_str(&url),
-		    "not a definition object");
-	if (rc == 0)
-		rc = split_def_each(&c, root, buf_str(&url), err, errlen);
-	json_object_put(root);
-url_release:
+	if ((rc = split_flag_url(sc, &url, ws_id, name, env_id)) == 0)
+		rc = split_get_one(sc, buf_str(&url), what, "definition",
+		    split_def_each, &c, err, errlen);
 	buf_release(&url);
 	return rc;
 }

@@ -98,6 +98,17 @@ int	split_list_definitions(struct split_client *sc, const char *ws_id,
 	    void *arg, char *err, size_t errlen);
 
 /*
+ * As split_list_definitions(), with each definition as a struct jnode
+ * (jscan.h), borrowed for the call only: a page is then read without a
+ * json-c tree whenever jscan takes it, with the same values and errors.
+ */
+struct jnode;
+typedef int (*split_defnode_cb)(void *arg, const struct jnode *def);
+int	split_list_definition_nodes(struct split_client *sc,
+	    const char *ws_id, const char *project, const char *env_id,
+	    split_defnode_cb cb, void *arg, char *err, size_t errlen);
+
+/*
  * One flag, for the change feed: GET /splits/ws/{ws}/{name} hands cb the
  * flag as a listing would; GET .../{name}/environments/{env} hands cb its
  * definition there.  FS_ENOTFOUND when Split answers 404: the flag is
@@ -108,7 +119,7 @@ int	split_get_flag(struct split_client *sc, const char *ws_id,
 	    void *arg, char *err, size_t errlen);
 int	split_get_definition(struct split_client *sc, const char *ws_id,
 	    const char *project, const char *name, const char *env_id,
-	    split_def_cb cb, void *arg, char *err, size_t errlen);
+	    split_defnode_cb cb, void *arg, char *err, size_t errlen);
 
 /* Requests made so far (for status and the benchmark). */
 uint64_t split_request_count(const struct split_client *sc);

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "jscan.h"
 #include "jsonw.h"
 #include "view.h"
 
@@ -35,6 +36,8 @@ struct view_parse {
 struct view_reader {
 	const unsigned char *p;
 	size_t		 left;
+	char		*arena;		/* the view's, or NULL */
+	size_t		 used, cap;
 };
 
 void
@@ -43,16 +46,27 @@ view_init(struct flag_view *v)
 	*v = (struct flag_view){ .defined = false };
 }
 
+/* Frees p unless it lives in v's arena. */
 static void
-view_strv_free(char **sv, size_t n)
+view_free(const struct flag_view *v, void *p)
+{
+	uintptr_t a = (uintptr_t)v->arena, x = (uintptr_t)p;
+
+	if (v->arena != NULL && x >= a && x < a + v->arena_len)
+		return;
+	free(p);
+}
+
+static void
+view_strv_free(const struct flag_view *v, char **sv, size_t n)
 {
 	size_t i;
 
 	if (sv == NULL)
 		return;
 	for (i = 0; i < n; i++)
-		free(sv[i]);
-	free(sv);
+		view_free(v, sv[i]);
+	view_free(v, sv);
 }
 
 void
@@ -60,22 +74,23 @@ view_release(struct flag_view *v)
 {
 	size_t i;
 
-	free(v->project);
-	free(v->environment);
-	free(v->flag);
-	free(v->flag_id);
-	free(v->ws_id);
-	free(v->env_id);
-	free(v->default_treatment);
+	view_free(v, v->project);
+	view_free(v, v->environment);
+	view_free(v, v->flag);
+	view_free(v, v->flag_id);
+	view_free(v, v->ws_id);
+	view_free(v, v->env_id);
+	view_free(v, v->default_treatment);
 	if (v->default_rule != NULL) {
 		for (i = 0; i < v->ndefault_rule; i++)
-			free(v->default_rule[i].treatment);
-		free(v->default_rule);
+			view_free(v, v->default_rule[i].treatment);
+		view_free(v, v->default_rule);
 	}
-	view_strv_free(v->treatments, v->ntreatments);
-	free(v->url);
-	view_strv_free(v->tags, v->ntags);
-	free(v->description);
+	view_strv_free(v, v->treatments, v->ntreatments);
+	view_free(v, v->url);
+	view_strv_free(v, v->tags, v->ntags);
+	view_free(v, v->description);
+	free(v->arena);
 	view_init(v);
 }
 
@@ -140,186 +155,221 @@ view_def_error(struct view_parse *p, const char *fmt, ...)
 	return FS_EPROTO;
 }
 
-/* The member key of o, NULL when absent or JSON null. */
-static json_object *
-view_def_get(json_object *o, const char *key)
-{
-	json_object *v;
+/*
+ * The definition is read through struct jnode (jscan.h): a json-c tree,
+ * or a page scanned without one.  Both give the same values, so one
+ * reader gives the same views and the same messages.
+ */
 
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
+/* Where a field is, for messages: "" or "defaultRule[2]." (made only
+ * when there is a message: formatting it for every bucket cost more
+ * than reading the bucket). */
+struct view_where {
+	const char *arr;	/* NULL: the definition itself */
+	size_t	 i;
+};
+
+static const struct view_where view_top = { NULL, 0 };
+
+static const char *
+view_where_str(const struct view_where *w, char *buf, size_t len)
+{
+	if (w->arr == NULL)
+		return "";
+	snprintf(buf, len, "%s[%zu].", w->arr, w->i);
+	return buf;
+}
+
+/* The member key of o; false when absent or JSON null. */
+static bool
+view_def_get(const struct jnode *o, const char *key, struct jnode *v)
+{
+	return jnode_get(o, key, v) && jnode_type(v) != json_type_null;
 }
 
 static int
-view_get_string(struct view_parse *p, json_object *o, const char *where,
-    const char *key, const char **out)
+view_get_string(struct view_parse *p, const struct jnode *o,
+    const struct view_where *w, const char *key, const char **out)
 {
-	json_object *v;
+	struct jnode v;
+	char where[48];
 
-	if ((v = view_def_get(o, key)) == NULL)
-		return view_def_error(p, "field '%s%s' is missing", where, key);
-	if (!json_object_is_type(v, json_type_string))
+	if (!view_def_get(o, key, &v))
+		return view_def_error(p, "field '%s%s' is missing",
+		    view_where_str(w, where, sizeof(where)), key);
+	if (jnode_type(&v) != json_type_string)
 		return view_def_error(p, "field '%s%s' is not a string",
-		    where, key);
-	*out = json_object_get_string(v);
+		    view_where_str(w, where, sizeof(where)), key);
+	*out = jnode_str(&v);
 	return 0;
 }
 
 /* A percentage field; dflt < 0 makes it required. */
 static int
-view_get_percent(struct view_parse *p, json_object *o, const char *where,
-    const char *key, int dflt, int *out)
+view_get_percent(struct view_parse *p, const struct jnode *o,
+    const struct view_where *w, const char *key, int dflt, int *out)
 {
-	json_object *v;
+	struct jnode v;
+	char where[48];
 	int64_t n;
 
-	if ((v = view_def_get(o, key)) == NULL) {
+	if (!view_def_get(o, key, &v)) {
 		if (dflt < 0)
 			return view_def_error(p, "field '%s%s' is missing",
-			    where, key);
+			    view_where_str(w, where, sizeof(where)), key);
 		*out = dflt;
 		return 0;
 	}
-	if (!json_object_is_type(v, json_type_int))
+	if (jnode_type(&v) != json_type_int)
 		goto bad;
-	n = json_object_get_int64(v);
+	n = jnode_int64(&v);
 	if (n < 0 || n > 100)
 		goto bad;
 	*out = (int)n;
 	return 0;
 bad:
 	return view_def_error(p, "field '%s%s' is not an integer from 0 to 100",
-	    where, key);
+	    view_where_str(w, where, sizeof(where)), key);
 }
 
-/* An optional array field; *out is NULL when absent. */
+/* An optional array field; *found is false when absent. */
 static int
-view_get_array(struct view_parse *p, json_object *o, const char *where,
-    const char *key, json_object **out)
+view_get_array(struct view_parse *p, const struct jnode *o,
+    const struct view_where *w, const char *key, struct jnode *out,
+    bool *found)
 {
-	json_object *v;
+	char where[48];
 
-	*out = NULL;
-	if ((v = view_def_get(o, key)) == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
+	*found = view_def_get(o, key, out);
+	if (*found && jnode_type(out) != json_type_array)
 		return view_def_error(p, "field '%s%s' is not an array",
-		    where, key);
-	*out = v;
+		    view_where_str(w, where, sizeof(where)), key);
 	return 0;
 }
 
 static int
-view_parse_scalars(struct flag_view *nv, json_object *def,
+view_parse_scalars(struct flag_view *nv, const struct jnode *def,
     struct view_parse *p)
 {
-	json_object *v;
+	struct jnode v;
 	const char *s;
 	int rc;
 
-	if ((v = view_def_get(def, "killed")) != NULL) {
-		if (!json_object_is_type(v, json_type_boolean))
+	if (view_def_get(def, "killed", &v)) {
+		if (jnode_type(&v) != json_type_boolean)
 			return view_def_error(p,
 			    "field 'killed' is not a boolean");
-		nv->killed = json_object_get_boolean(v);
+		nv->killed = jnode_bool(&v);
 	}
-	if ((rc = view_get_string(p, def, "", "defaultTreatment", &s)) != 0)
+	if ((rc = view_get_string(p, def, &view_top, "defaultTreatment",
+	    &s)) != 0)
 		return rc;
 	if ((rc = view_strdup(&nv->default_treatment, s)) != 0)
 		return rc;
-	if ((rc = view_get_percent(p, def, "", "trafficAllocation", 100,
+	if ((rc = view_get_percent(p, def, &view_top, "trafficAllocation", 100,
 	    &nv->traffic_allocation)) != 0)
 		return rc;
-	if ((v = view_def_get(def, "lastUpdateTime")) != NULL) {
-		if (!json_object_is_type(v, json_type_int) ||
-		    json_object_get_int64(v) < 0)
+	if (view_def_get(def, "lastUpdateTime", &v)) {
+		if (jnode_type(&v) != json_type_int || jnode_int64(&v) < 0)
 			return view_def_error(p, "field 'lastUpdateTime' is "
 			    "not a non-negative integer");
-		nv->last_updated = json_object_get_int64(v);
+		nv->last_updated = jnode_int64(&v);
 	}
 	return 0;
 }
 
 static int
-view_parse_bucket(struct view_bucket *b, json_object *o, size_t i,
+view_parse_bucket(struct view_bucket *b, const struct jnode *o, size_t i,
     struct view_parse *p)
 {
-	char where[48];
+	struct view_where where = { "defaultRule", i };
 	const char *s;
 	int rc;
 
-	snprintf(where, sizeof(where), "defaultRule[%zu].", i);
-	if (!json_object_is_type(o, json_type_object))
+	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'defaultRule[%zu]' is not an "
 		    "object", i);
-	if ((rc = view_get_string(p, o, where, "treatment", &s)) != 0)
+	if ((rc = view_get_string(p, o, &where, "treatment", &s)) != 0)
 		return rc;
-	if ((rc = view_get_percent(p, o, where, "size", -1, &b->size)) != 0)
+	if ((rc = view_get_percent(p, o, &where, "size", -1, &b->size)) != 0)
 		return rc;
 	return view_strdup(&b->treatment, s);
 }
 
 static int
-view_parse_default_rule(struct flag_view *nv, json_object *def,
+view_parse_default_rule(struct flag_view *nv, const struct jnode *def,
     struct view_parse *p)
 {
-	json_object *arr;
+	struct jnode arr, o;
+	struct jnode_iter it;
 	size_t i, n;
+	bool found;
 	int rc;
 
-	if ((rc = view_get_array(p, def, "", "defaultRule", &arr)) != 0)
+	if ((rc = view_get_array(p, def, &view_top, "defaultRule", &arr,
+	    &found)) != 0)
 		return rc;
-	if (arr == NULL)
+	if (!found)
 		return view_def_error(p, "field 'defaultRule' is missing");
-	if ((n = json_object_array_length(arr)) == 0)
+	if ((n = jnode_len(&arr)) == 0)
 		return 0;
 	if ((nv->default_rule = calloc(n, sizeof(*nv->default_rule))) == NULL)
 		return ENOMEM;
 	nv->ndefault_rule = n;
-	for (i = 0; i < n; i++) {
-		rc = view_parse_bucket(&nv->default_rule[i],
-		    json_object_array_get_idx(arr, i), i, p);
-		if (rc != 0)
+	jnode_iter_init(&it, &arr);
+	for (i = 0; jnode_iter_next(&it, &o); i++)
+		if ((rc = view_parse_bucket(&nv->default_rule[i], &o, i,
+		    p)) != 0)
 			return rc;
-	}
 	return 0;
+}
+
+/* A non-empty array member (keys, segments) */
+static bool
+view_nonempty(const struct jnode *o, const char *key)
+{
+	struct jnode v;
+
+	return view_def_get(o, key, &v) && jnode_type(&v) == json_type_array &&
+	    jnode_len(&v) > 0;
 }
 
 /* Checks one treatment; counts it when it is an individual-target group. */
 static int
-view_parse_treatment(json_object *o, size_t i, const char **name,
+view_parse_treatment(const struct jnode *o, size_t i, const char **name,
     int *groups, struct view_parse *p)
 {
-	json_object *keys, *segs;
-	char where[48];
+	struct view_where where = { "treatments", i };
+	struct jnode keys, segs;
+	bool found;
 	int rc;
 
-	snprintf(where, sizeof(where), "treatments[%zu].", i);
-	if (!json_object_is_type(o, json_type_object))
+	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'treatments[%zu]' is not an "
 		    "object", i);
-	if ((rc = view_get_string(p, o, where, "name", name)) != 0)
+	if ((rc = view_get_string(p, o, &where, "name", name)) != 0)
 		return rc;
-	if ((rc = view_get_array(p, o, where, "keys", &keys)) != 0)
+	if ((rc = view_get_array(p, o, &where, "keys", &keys, &found)) != 0)
 		return rc;
-	if ((rc = view_get_array(p, o, where, "segments", &segs)) != 0)
+	if ((rc = view_get_array(p, o, &where, "segments", &segs,
+	    &found)) != 0)
 		return rc;
-	if ((keys != NULL && json_object_array_length(keys) > 0) ||
-	    (segs != NULL && json_object_array_length(segs) > 0))
+	if (view_nonempty(o, "keys") || view_nonempty(o, "segments"))
 		(*groups)++;
 	return 0;
 }
 
 static int
-view_parse_treatments(struct flag_view *nv, json_object *arr,
+view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
     struct view_parse *p)
 {
+	struct jnode_iter it;
+	struct jnode o;
 	const char *name;
 	size_t i, n;
 	int groups = 0, rc;
 
-	if ((n = json_object_array_length(arr)) > INT_MAX / 2)
+	if ((n = jnode_len(arr)) > INT_MAX / 2)
 		return view_def_error(p, "field 'treatments' has too many "
 		    "entries");
 	if (n > 0) {
@@ -327,9 +377,9 @@ view_parse_treatments(struct flag_view *nv, json_object *arr,
 			return ENOMEM;
 		nv->ntreatments = n;
 	}
-	for (i = 0; i < n; i++) {
-		rc = view_parse_treatment(json_object_array_get_idx(arr, i), i,
-		    &name, &groups, p);
+	jnode_iter_init(&it, arr);
+	for (i = 0; jnode_iter_next(&it, &o); i++) {
+		rc = view_parse_treatment(&o, i, &name, &groups, p);
 		if (rc != 0)
 			return rc;
 		if ((rc = view_strdup(&nv->treatments[i], name)) != 0)
@@ -352,96 +402,120 @@ view_fnv1a(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
-/* Hashes the plain JSON text of o ("[]" for NULL) and its NUL separator. */
+/*
+ * Hashes the plain JSON text of o ("[]" when absent or null) and its NUL
+ * separator: json-c's bytes of the value, whichever way it was read.
+ */
 static int
-view_hash_json(uint64_t *h, json_object *o)
+view_hash_json(uint64_t *h, const struct jnode *o, bool found,
+    struct buf *scratch)
 {
-	const char *s = "[]";
+	int rc;
 
-	if (o != NULL &&
-	    (s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) ==
-	    NULL)
-		return ENOMEM;
-	*h = view_fnv1a(*h, s, strlen(s) + 1);
+	if (!found) {
+		*h = view_fnv1a(*h, "[]", 3);
+		return 0;
+	}
+	buf_reset(scratch);
+	if ((rc = jnode_print(o, scratch)) != 0)
+		return rc;
+	*h = view_fnv1a(*h, scratch->data, scratch->len);
+	*h = view_fnv1a(*h, "", 1);
 	return 0;
 }
 
-/* Both arrays were validated by the parsers before. */
-static bool
-view_has_targets(json_object *t)
+static int
+view_hash_target(uint64_t *h, const struct jnode *t, struct buf *scratch)
 {
-	json_object *keys = view_def_get(t, "keys");
-	json_object *segs = view_def_get(t, "segments");
+	struct jnode v;
+	const char *name;
+	bool found;
+	int rc;
 
-	return (json_object_is_type(keys, json_type_array) &&
-	    json_object_array_length(keys) > 0) ||
-	    (json_object_is_type(segs, json_type_array) &&
-	    json_object_array_length(segs) > 0);
+	found = view_def_get(t, "name", &v);
+	name = found ? jnode_str(&v) : NULL;
+	/* the parsers checked it is a string */
+	if (name == NULL)
+		return EINVAL;
+	*h = view_fnv1a(*h, name, strlen(name) + 1);
+	found = view_def_get(t, "keys", &v);
+	if ((rc = view_hash_json(h, &v, found, scratch)) != 0)
+		return rc;
+	found = view_def_get(t, "segments", &v);
+	return view_hash_json(h, &v, found, scratch);
 }
 
 static int
-view_hash_rules(json_object *rules, json_object *treatments, uint64_t *out)
+view_hash_rules(const struct jnode *rules, bool has_rules,
+    const struct jnode *treatments, uint64_t *out)
 {
-	json_object *t;
-	const char *name;
+	struct jnode_iter it;
+	struct jnode t;
+	struct buf scratch;
 	uint64_t h = VIEW_FNV_OFFSET;
-	size_t i, n;
 	int rc;
 
-	if ((rc = view_hash_json(&h, rules)) != 0)
-		return rc;
-	n = json_object_array_length(treatments);
-	for (i = 0; i < n; i++) {
-		t = json_object_array_get_idx(treatments, i);
+	buf_init(&scratch, 0);
+	if ((rc = view_hash_json(&h, rules, has_rules, &scratch)) != 0)
+		goto scratch_release;
+	jnode_iter_init(&it, treatments);
+	while (jnode_iter_next(&it, &t)) {
 		/* only individual targets are rules; a treatment nobody is
 		 * targeted to is the business of flag.treatments_changed */
-		if (!view_has_targets(t))
+		if (!view_nonempty(&t, "keys") && !view_nonempty(&t, "segments"))
 			continue;
-		name = json_object_get_string(view_def_get(t, "name"));
-		h = view_fnv1a(h, name, strlen(name) + 1);
-		if ((rc = view_hash_json(&h, view_def_get(t, "keys"))) != 0)
-			return rc;
-		if ((rc = view_hash_json(&h, view_def_get(t, "segments"))) != 0)
-			return rc;
+		if ((rc = view_hash_target(&h, &t, &scratch)) != 0)
+			goto scratch_release;
 	}
 	*out = h;
-	return 0;
+scratch_release:
+	buf_release(&scratch);
+	return rc;
 }
 
 static int
-view_parse_rules(struct flag_view *nv, json_object *def, struct view_parse *p)
+view_parse_rules(struct flag_view *nv, const struct jnode *def,
+    struct view_parse *p)
 {
-	json_object *rules, *treatments;
+	struct jnode rules, treatments, r;
+	struct jnode_iter it;
+	bool has_rules, found;
 	size_t i, n;
 	int rc;
 
-	if ((rc = view_get_array(p, def, "", "rules", &rules)) != 0)
+	if ((rc = view_get_array(p, def, &view_top, "rules", &rules,
+	    &has_rules)) != 0)
 		return rc;
-	n = rules ? json_object_array_length(rules) : 0;
+	n = has_rules ? jnode_len(&rules) : 0;
 	/* rules is an int, and treatments may add as many again. */
 	if (n > INT_MAX / 2)
 		return view_def_error(p, "field 'rules' has too many entries");
-	for (i = 0; i < n; i++)
-		if (!json_object_is_type(json_object_array_get_idx(rules, i),
-		    json_type_object))
-			return view_def_error(p, "field 'rules[%zu]' is not "
-			    "an object", i);
+	if (has_rules) {
+		jnode_iter_init(&it, &rules);
+		for (i = 0; jnode_iter_next(&it, &r); i++)
+			if (jnode_type(&r) != json_type_object)
+				return view_def_error(p, "field 'rules[%zu]' "
+				    "is not an object", i);
+	}
 	nv->rules = (int)n;
-	if ((rc = view_get_array(p, def, "", "treatments", &treatments)) != 0)
+	if ((rc = view_get_array(p, def, &view_top, "treatments", &treatments,
+	    &found)) != 0)
 		return rc;
-	if (treatments == NULL)
+	if (!found)
 		return view_def_error(p, "field 'treatments' is missing");
-	if ((rc = view_parse_treatments(nv, treatments, p)) != 0)
+	if ((rc = view_parse_treatments(nv, &treatments, p)) != 0)
 		return rc;
-	return view_hash_rules(rules, treatments, &nv->rules_hash);
+	return view_hash_rules(&rules, has_rules, &treatments,
+	    &nv->rules_hash);
 }
 
 static int
-view_parse_def(struct flag_view *nv, json_object *def, struct view_parse *p)
+view_parse_def(struct flag_view *nv, const struct jnode *def,
+    struct view_parse *p)
 {
 	int rc;
 
-	if (!json_object_is_type(def, json_type_object))
+	if (jnode_type(def) != json_type_object)
 		return view_def_error(p, "is not an object");
 	nv->defined = true;
 	if ((rc = view_parse_scalars(nv, def, p)) != 0)
@@ -561,9 +635,9 @@ view_copy_entry(struct flag_view *nv, const struct view_context *ctx,
 }
 
 int
-view_from_split(struct flag_view *v, const struct view_context *ctx,
+view_from_node(struct flag_view *v, const struct view_context *ctx,
     const char *flag_id, const char *flag, const char *description,
-    const char *const *tags, size_t ntags, json_object *def,
+    const char *const *tags, size_t ntags, const struct jnode *def,
     char *err, size_t errlen)
 {
 	struct view_parse p;
@@ -589,6 +663,19 @@ view_from_split(struct flag_view *v, const struct view_context *ctx,
 view_free:
 	view_release(&nv);
 	return rc;
+}
+
+int
+view_from_split(struct flag_view *v, const struct view_context *ctx,
+    const char *flag_id, const char *flag, const char *description,
+    const char *const *tags, size_t ntags, json_object *def,
+    char *err, size_t errlen)
+{
+	struct jnode n;
+
+	jnode_json(&n, def);
+	return view_from_node(v, ctx, flag_id, flag, description, tags, ntags,
+	    def != NULL ? &n : NULL, err, errlen);
 }
 
 /*
@@ -793,6 +880,27 @@ view_get_bool(struct view_reader *r, bool *x)
 	return 0;
 }
 
+/*
+ * n bytes (zeroed when zero is set) from the arena, aligned for
+ * pointers; from malloc when the arena is full (view_release tells them
+ * apart).
+ */
+static void *
+view_alloc(struct view_reader *r, size_t n, int zero)
+{
+	size_t at = (r->used + 7) & ~(size_t)7;
+	void *p;
+
+	if (r->arena != NULL && at <= r->cap && n <= r->cap - at) {
+		p = r->arena + at;
+		r->used = at + n;
+	} else if ((p = malloc(n ? n : 1)) == NULL)
+		return NULL;
+	if (zero)
+		memset(p, 0, n);
+	return p;
+}
+
 static int
 view_get_str(struct view_reader *r, char **s)
 {
@@ -807,7 +915,7 @@ view_get_str(struct view_reader *r, char **s)
 	/* The encoder never writes a NUL inside a string. */
 	if (len > r->left || memchr(r->p, '\0', len) != NULL)
 		return FS_EPROTO;
-	if ((*s = malloc((size_t)len + 1)) == NULL)
+	if ((*s = view_alloc(r, (size_t)len + 1, 0)) == NULL)
 		return ENOMEM;
 	memcpy(*s, r->p, len);
 	(*s)[len] = '\0';
@@ -842,7 +950,7 @@ view_get_strv(struct view_reader *r, char ***sv, size_t *nsv)
 		return rc;
 	if (n == 0)
 		return 0;
-	if ((*sv = calloc(n, sizeof(**sv))) == NULL)
+	if ((*sv = view_alloc(r, n * sizeof(**sv), 1)) == NULL)
 		return ENOMEM;
 	*nsv = n;
 	for (i = 0; i < n; i++)
@@ -880,7 +988,8 @@ view_decode_default_rule(struct flag_view *v, struct view_reader *r)
 		return rc;
 	if (n == 0)
 		return 0;
-	if ((v->default_rule = calloc(n, sizeof(*v->default_rule))) == NULL)
+	if ((v->default_rule = view_alloc(r, n * sizeof(*v->default_rule),
+	    1)) == NULL)
 		return ENOMEM;
 	v->ndefault_rule = n;
 	for (i = 0; i < n; i++)
@@ -920,6 +1029,15 @@ view_decode(struct flag_view *v, const void *rec, size_t len)
 	r.p = rec;
 	r.left = len;
 	view_init(&nv);
+	/* The strings take less than the record (a 4-byte length each
+	 * becomes one NUL); half again covers the arrays as a rule, and
+	 * anything past it is allocated on its own. */
+	r.used = 0;
+	r.cap = len + len / 2 + 64;
+	if ((r.arena = malloc(r.cap)) != NULL) {
+		nv.arena = r.arena;
+		nv.arena_len = r.cap;
+	}
 	if ((rc = view_decode_ids(&nv, &r)) != 0 ||
 	    (rc = view_decode_definition(&nv, &r)) != 0 ||
 	    (rc = view_get_str(&r, &nv.url)) != 0 ||
@@ -1094,6 +1212,103 @@ view_to_json(const struct flag_view *v, const char *const *issues,
 	return o;
 }
 
+/*
+ * The same document as view_to_json(), written as text without a json-c
+ * tree (an event carries two views, and a baseline makes one event per
+ * flag): member for member the calls above, in their order.
+ */
+static void
+view_text_rollout(struct jsonw_text *w, const struct flag_view *v)
+{
+	JSONW_TEXT_KEY(w, "rollout");
+	if (!v->defined) {
+		jsonw_text_null(w);
+		return;
+	}
+	jsonw_text_open(w, '{');
+	if (v->rules > 0) {
+		JSONW_TEXT_KEY(w, "rules");
+		jsonw_text_int(w, v->rules);
+	} else {
+		JSONW_TEXT_KEY(w, "percentage");
+		jsonw_text_int(w, view_rollout_percent(v));
+		JSONW_TEXT_KEY(w, "treatment");
+		jsonw_text_str(w, v->default_treatment);
+	}
+	jsonw_text_close(w, '}');
+}
+
+static void
+view_text_definition(struct jsonw_text *w, const struct flag_view *v)
+{
+	char when[32];
+	size_t i;
+
+	JSONW_TEXT_KEY(w, "default_treatment");
+	jsonw_text_str(w, v->defined ? v->default_treatment : NULL);
+	JSONW_TEXT_KEY(w, "traffic_allocation");
+	if (v->defined)
+		jsonw_text_int(w, v->traffic_allocation);
+	else
+		jsonw_text_null(w);
+	JSONW_TEXT_KEY(w, "default_rule");
+	jsonw_text_open(w, '[');
+	for (i = 0; i < v->ndefault_rule; i++) {
+		jsonw_text_open(w, '{');
+		JSONW_TEXT_KEY(w, "treatment");
+		jsonw_text_str(w, v->default_rule[i].treatment);
+		JSONW_TEXT_KEY(w, "size");
+		jsonw_text_int(w, v->default_rule[i].size);
+		jsonw_text_close(w, '}');
+	}
+	jsonw_text_close(w, ']');
+	JSONW_TEXT_KEY(w, "rules");
+	jsonw_text_int(w, v->defined ? v->rules : 0);
+	view_text_rollout(w, v);
+	JSONW_TEXT_KEY(w, "treatments");
+	jsonw_text_strv(w, (const char *const *)v->treatments,
+	    v->ntreatments);
+	JSONW_TEXT_KEY(w, "last_updated");
+	if (!v->defined || v->last_updated <= 0) {
+		jsonw_text_null(w);
+		return;
+	}
+	view_format_time(v->last_updated, when);
+	jsonw_text_str(w, when);
+}
+
+int
+view_write_json(const struct flag_view *v, const char *const *issues,
+    size_t nissues, int flags, struct jsonw_text *w)
+{
+	jsonw_text_open(w, '{');
+	JSONW_TEXT_KEY(w, "project");
+	jsonw_text_str(w, v->project);
+	JSONW_TEXT_KEY(w, "environment");
+	jsonw_text_str(w, v->environment);
+	JSONW_TEXT_KEY(w, "flag");
+	jsonw_text_str(w, v->flag);
+	JSONW_TEXT_KEY(w, "active");
+	jsonw_text_bool(w, view_is_active(v));
+	JSONW_TEXT_KEY(w, "killed");
+	jsonw_text_bool(w, v->defined && v->killed);
+	view_text_definition(w, v);
+	JSONW_TEXT_KEY(w, "url");
+	jsonw_text_str(w, v->url);
+	if (!(flags & VIEW_JSON_NO_TAGS)) {
+		JSONW_TEXT_KEY(w, "tags");
+		jsonw_text_strv(w, (const char *const *)v->tags, v->ntags);
+		JSONW_TEXT_KEY(w, "description");
+		jsonw_text_str(w, v->description);
+	}
+	if (!(flags & VIEW_JSON_NO_ISSUES)) {
+		JSONW_TEXT_KEY(w, "issues");
+		jsonw_text_strv(w, issues, nissues);
+	}
+	jsonw_text_close(w, '}');
+	return w->rc;
+}
+
 int
 view_rollout_words(const struct flag_view *v, struct buf *out)
 {
@@ -1104,6 +1319,14 @@ view_rollout_words(const struct flag_view *v, struct buf *out)
 		    v->rules == 1 ? "" : "s");
 	return buf_printf(out, "%d%% %s", view_rollout_percent(v),
 	    v->default_treatment ? v->default_treatment : "");
+}
+
+/* Two digits of v at p. */
+static void
+view_put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
 }
 
 void
@@ -1118,7 +1341,29 @@ view_format_time(int64_t ms, char out[32])
 	if (ms % 1000 < 0)
 		s--;
 	t = (time_t)s;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (gmtime_r(&t, &tm) == NULL) {
 		out[0] = '\0';
+		return;
+	}
+	/* "%Y-%m-%dT%H:%M:%SZ" without strftime (two per event): years
+	 * of other than four digits are strftime's business */
+	if (tm.tm_year < 1000 - 1900 || tm.tm_year > 9999 - 1900) {
+		if (strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			out[0] = '\0';
+		return;
+	}
+	view_put2(out, (tm.tm_year + 1900) / 100);
+	view_put2(out + 2, (tm.tm_year + 1900) % 100);
+	out[4] = '-';
+	view_put2(out + 5, tm.tm_mon + 1);
+	out[7] = '-';
+	view_put2(out + 8, tm.tm_mday);
+	out[10] = 'T';
+	view_put2(out + 11, tm.tm_hour);
+	out[13] = ':';
+	view_put2(out + 14, tm.tm_min);
+	out[16] = ':';
+	view_put2(out + 17, tm.tm_sec);
+	out[19] = 'Z';
+	out[20] = '\0';
 }

@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "jsonw.h"
 
 struct view_bucket {
 	char	*treatment;
@@ -52,6 +53,10 @@ struct flag_view {
 	char	**tags;
 	size_t	 ntags;
 	char	*description;
+	/* view_decode() puts the strings and arrays in here, one block
+	 * instead of one allocation each; anything else is its own. */
+	char	*arena;
+	size_t	 arena_len;
 };
 
 /* What a project poll knows when it builds a view. */
@@ -80,6 +85,14 @@ int	view_from_split(struct flag_view *v, const struct view_context *ctx,
 	    const char *const *tags, size_t ntags, json_object *def,
 	    char *err, size_t errlen);
 
+/* The same from a definition read as a struct jnode (jscan.h): a
+ * scanned page or a json-c tree give the same view and messages. */
+struct jnode;
+int	view_from_node(struct flag_view *v, const struct view_context *ctx,
+	    const char *flag_id, const char *flag, const char *description,
+	    const char *const *tags, size_t ntags, const struct jnode *def,
+	    char *err, size_t errlen);
+
 /* Appends the binary record of v to out.  0, ENOMEM or EFBIG. */
 int	view_encode(const struct flag_view *v, struct buf *out);
 /* Decodes a record into v (initialised by the caller); 0, ENOMEM or
@@ -100,6 +113,14 @@ bool	view_is_active(const struct flag_view *v);
  */
 json_object *view_to_json(const struct flag_view *v,
 	    const char *const *issues, size_t nissues, int flags);
+
+/*
+ * Writes the same document as view_to_json() as text into w (see
+ * jsonw.h; JSONW_SLASH in w's flags gives JSON_C_TO_STRING_PLAIN's bytes,
+ * without it PLAIN | NOSLASHESCAPE's).  Returns w->rc.
+ */
+int	view_write_json(const struct flag_view *v, const char *const *issues,
+	    size_t nissues, int flags, struct jsonw_text *w);
 
 /* "75% off", "3 rules", "" when not defined: the rollout in words. */
 int	view_rollout_words(const struct flag_view *v, struct buf *out);

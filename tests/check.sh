@@ -3,15 +3,48 @@
 # run `make check` (unit and integration tests), then the same again built
 # with ASan and UBSan, then each libFuzzer target over its committed corpus
 # and 30 s more (clang), then `make distcheck`, then (as root) build,
-# install and purge the Debian and RPM packages.  Ends with the line "N passed, M failed".
+# install and purge the Debian and RPM packages.  Each stage says when it
+# starts and how long it took; a failing test's whole log is printed.
+# Ends with the line "N passed, M failed".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-sh tests/deps.sh || exit 1
-[ -x configure ] || ./autogen.sh >/dev/null 2>&1 || { echo "autogen failed"; exit 1; }
 
 passed=0
 failed=0
+t_all=$(date +%s)
+
+# stage NAME COMMAND...: runs one stage between a start and an end line.
+stage() {
+	local name=$1 t0 p0 f0
+	shift
+	t0=$(date +%s); p0=$passed; f0=$failed
+	echo "== $name: started at $(date -u +%H:%M:%SZ)"
+	"$@"
+	echo "== $name: $((passed - p0)) passed, $((failed - f0)) failed," \
+	    "took $(($(date +%s) - t0)) s"
+}
+
+# failed_logs DIR: the whole log of every test under DIR whose .trs
+# says FAIL, ERROR or XPASS.
+failed_logs() {
+	find "$1" -name '*.trs' 2>/dev/null | sort | while read -r trs; do
+		grep -Eq '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || continue
+		log=${trs%.trs}.log
+		echo "---------------- $log"
+		cat "$log" 2>/dev/null
+		echo "---------------- end of $log"
+	done
+}
+
+deps() {
+	if ! sh tests/deps.sh; then
+		echo "deps: tests/deps.sh failed"; failed=$((failed + 1))
+	fi
+	[ -x configure ] || ./autogen.sh >/dev/null 2>&1 ||
+	    { echo "deps: autogen.sh failed"; failed=$((failed + 1)); }
+}
+
 run_suite() {	# NAME CONFIGURE-ARGS...
 	name=$1; shift
 	dir="$top/build/$name"
@@ -29,9 +62,7 @@ run_suite() {	# NAME CONFIGURE-ARGS...
 		echo "$name: make check printed no summary"; tail -20 "$dir/check.out"
 		failed=$((failed + 1)); return
 	fi
-	for log in "$dir"/tests/*/*.log; do
-		grep -q '^not ok\|^ERROR' "$log" 2>/dev/null && { echo "--- $log"; grep -v '^ok' "$log" | head -40; }
-	done
+	failed_logs "$dir/tests"
 	passed=$((passed + p))
 	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
 }
@@ -66,7 +97,11 @@ run_distcheck() {
 		passed=$((passed + 1))
 	else
 		echo "distcheck: FAIL: make distcheck"
-		tail -30 "$top/build/distcheck.out"
+		for d in "$top"/build/plain/flagsync-*/_build; do
+			[ -d "$d" ] && failed_logs "$d"
+		done
+		echo "---------------- the end of make distcheck's output"
+		tail -60 "$top/build/distcheck.out"
 		failed=$((failed + 1))
 	fi
 }
@@ -96,10 +131,16 @@ run_fuzz() {
 	failed=$((failed + f))
 }
 
-run_suite plain --enable-test-hooks
-run_suite sanitizers --enable-sanitizers --enable-test-hooks
-run_fuzz
-run_distcheck
-run_packaging
+stage deps deps
+if [ ! -x configure ]; then
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+stage plain run_suite plain --enable-test-hooks
+stage sanitizers run_suite sanitizers --enable-sanitizers --enable-test-hooks
+stage fuzz run_fuzz
+stage distcheck run_distcheck
+stage packaging run_packaging
+echo "== all stages took $(($(date +%s) - t_all)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

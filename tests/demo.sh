@@ -4,24 +4,48 @@
 # sync; the flags; an issue's flags; the property and web links the jira
 # output wrote on the issues; a rollout change in "Split" and a link made
 # from the Jira side; sync again; the events and the updated issues.
-# Everything runs in a temporary directory.
+# Everything runs in a temporary directory; Ctrl-C (INT) or TERM stops
+# both simulators and removes it.
+#
+# With $FLAGSYNC and $BUILDDIR set (as `make check` sets them) it uses
+# that binary and build tree instead of installing and building.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-sh tests/deps.sh
-echo "== building flagsync"
-[ -x configure ] || ./autogen.sh >/dev/null 2>&1
-mkdir -p build/plain
-(cd build/plain && { [ -f Makefile ] || "$top/configure" -q; } && make -j2 >/dev/null)
-FLAGSYNC=$top/build/plain/flagsync
+if [ -z "${FLAGSYNC:-}" ] || [ -z "${BUILDDIR:-}" ]; then
+	sh tests/deps.sh
+	echo "== building flagsync"
+	[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+	mkdir -p build/plain
+	(cd build/plain && { [ -f Makefile ] || "$top/configure" -q; } &&
+	    make -j2 >/dev/null)
+	FLAGSYNC=$top/build/plain/flagsync
+	BUILDDIR=$top/build/plain
+fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/flagsync-demo.XXXXXX")
 SIM_PID=
 JIRA_PID=
-trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; [ -n "$JIRA_PID" ] && kill $JIRA_PID 2>/dev/null; rm -rf "$T"' EXIT
+# The simulators run in the background, where a non-interactive shell
+# starts them ignoring INT: Ctrl-C reaches them only through this.
+demo_cleanup() {
+	trap - EXIT INT TERM
+	for pid in $SIM_PID $JIRA_PID; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap demo_cleanup EXIT
+trap 'demo_cleanup; exit 130' INT
+trap 'demo_cleanup; exit 143' TERM
 
-# port_wait FILE: until a simulator has written its port.
-port_wait() { while [ ! -s "$1" ]; do sleep 0.1; done; }
+# port_wait FILE PID: until a simulator has written its port (or died).
+port_wait() {
+	while [ ! -s "$1" ]; do
+		kill -0 "$2" 2>/dev/null || { echo "a simulator did not start"; exit 1; }
+		sleep 0.1
+	done
+}
 
 python3 tests/sim/split_sim.py --port 0 --port-file "$T/split.port" --quiet \
     --state tests/integration/base-state.json 2>/dev/null &
@@ -29,8 +53,8 @@ SIM_PID=$!
 python3 tests/sim/jira_sim.py --port 0 --port-file "$T/jira.port" --quiet \
     2>/dev/null &
 JIRA_PID=$!
-port_wait "$T/split.port"
-port_wait "$T/jira.port"
+port_wait "$T/split.port" "$SIM_PID"
+port_wait "$T/jira.port" "$JIRA_PID"
 SIM=http://127.0.0.1:$(cat "$T/split.port")
 JIRA=http://127.0.0.1:$(cat "$T/jira.port")
 
@@ -49,7 +73,7 @@ printf 'sim-admin-key\n' >"$T/split-admin-key"
 printf 'sim-jira-token\n' >"$T/jira-api-token"
 chmod 600 "$T/split-admin-key" "$T/jira-api-token"
 mkdir -p "$T/plugins"
-ln -s "$top/build/plain/plugins/jira/.libs/jira.so" "$T/plugins/jira.so"
+ln -s "$BUILDDIR/plugins/jira/.libs/jira.so" "$T/plugins/jira.so"
 export FLAGSYNC_PLUGIN_DIR="$T/plugins"
 cat >"$T/flagsync.ini" <<INI
 [agent]

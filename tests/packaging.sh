@@ -3,7 +3,7 @@
 # machine: installs the tools with apt-get, builds flagsync_*.deb,
 # flagsync-dev_*.deb and the RPMs from a clean copy of the tree (never in
 # the tree itself), runs lintian, installs the .debs and checks what they
-# put where (SPEC section 1), that the agent, the service and the plugin
+# put where (the places flagsync(8) lists under FILES), that the agent, the service and the plugin
 # SDK work from the installed files, that the RPMs hold the same files,
 # then purges and checks nothing is left.  Prints TAP; exits non-zero when
 # a test fails.
@@ -250,6 +250,23 @@ if dpkg-query -W flagsync flagsync-dev >/dev/null 2>&1; then
 fi
 run "apt-get installs both .debs" apt-get install -y -q "$DEB" "$DEBDEV" ||
     bail "the .debs do not install"
+install_log=$LOGS/$n.log
+
+check_eq "flagsync Recommends: bash-completion (the .deb)" "bash-completion" \
+    "$(dpkg-deb -f "$DEB" Recommends)"
+check "... and the RPM" sh -c "rpm -qp --recommends '$RPM' | grep -qx bash-completion"
+# The postinst says how to start the agent only where systemd cannot.
+if [ -d /run/systemd/system ]; then
+	check "with systemd, the postinst says nothing of a start by hand" \
+	    sh -c "! grep -q 'flagsync.service was not' '$install_log'"
+else
+	if grep -Fq 'runuser -u flagsync -- flagsync run' "$install_log"; then
+		ok "without systemd, the postinst says how to start the agent by hand"
+	else
+		not_ok "without systemd, the postinst says how to start the agent by hand"
+		diag "$(tail -n 30 "$install_log")"
+	fi
+fi
 
 for f in /usr/bin/flagsync \
     /usr/lib/flagsync/plugins/file.so /usr/lib/flagsync/plugins/syslog.so \

@@ -1,6 +1,6 @@
 #!/bin/sh
-# bench_deliver.sh - figures for delivery to output plugins (SPEC §7-8),
-# against the unthrottled Split simulator.
+# bench_deliver.sh - figures for delivery to output plugins (each in its
+# own process), against the unthrottled Split simulator.
 #
 #   tests/bench/bench_deliver.sh [FLAGSYNC-BINARY]
 #

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench_jira.sh - figures for the jira output plugin (SPEC §7, Jira
+# bench_jira.sh - figures for the jira output plugin (the Jira
 # writer), against the unthrottled Split and Jira simulators.
 #
 #   tests/bench/bench_jira.sh [FLAGSYNC-BINARY]

@@ -70,8 +70,10 @@ check_match "... with what it is stuck on" "has not returned" \
 
 # --- SIGHUP reopens the file (logrotate)
 mv "$T/audit.jsonl" "$T/audit.jsonl.1"
+# the outputs are told to reopen before the reload is logged as done
+reloads=$(grep -c 'configuration reloaded' "$T/daemon.log")
 kill -HUP "$DPID"
-sleep 0.5
+wait_for 30 sh -c "[ \$(grep -c 'configuration reloaded' '$T/daemon.log') -gt $reloads ]"
 sim POST kill '{"ws":"Default","flag":"search_v2","killed":false}' >/dev/null
 check "after SIGHUP a new file is started at path" wait_for 10 test -s "$T/audit.jsonl"
 check_eq "... holding the new event" "flag.restored" "$(jq -r .type "$T/audit.jsonl" | tail -1)"

@@ -20,7 +20,7 @@ link.added Default/search_v2 PAY-42" "$ev"
 
 check_eq "a flag defined only in another environment is listed inactive with no rollout" \
     "false null" "$(fs flags --json | jq -r '.[] | select(.flag=="dark_mode") | "\(.active) \(.rollout)"')"
-check_eq "rollout of the default rule per SPEC §4" '{"percentage":75,"treatment":"off"}' \
+check_eq "rollout of the default rule: the share not on the default treatment" '{"percentage":75,"treatment":"off"}' \
     "$(fs flags --json | jq -c '.[] | select(.flag=="new_checkout") | .rollout')"
 check_eq "rules count includes individual targets" '2 {"rules":2}' \
     "$(fs flags --json | jq -c '.[] | select(.flag=="search_v2") | [.rules, .rollout]' | jq -r '"\(.[0]) \(.[1]|tojson)"')"

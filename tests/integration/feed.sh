@@ -99,6 +99,29 @@ fs sync >/dev/null 2>"$T/err"
 check_match "one change: the cycle fetches it, and says so" \
     "reports 1 flags: fetching each \(2 requests\) rather than paging" "$(cat "$T/err")"
 
+# ---- a reported flag the Admin API no longer knows (404) is deleted...
+sim POST touch '{"ws":"Default","flag":"flag_00050"}' >/dev/null
+sim POST fault '{"match":"/splits/ws/[^/]+/flag_00050$","kind":"status","status":404,"count":1}' >/dev/null
+s0=$(last_seq)
+fs sync >/dev/null 2>&1
+check_match "a reported flag answering 404 is deleted" \
+    "flag.deleted Default/flag_00050" "$(events_since "$s0")"
+sim DELETE fault >/dev/null
+# ...but when most reported flags answer 404, the key lost sight of them
+for f in flag_00060 flag_00061 flag_00062; do
+	sim POST touch "{\"ws\":\"Default\",\"flag\":\"$f\"}" >/dev/null
+done
+sim POST fault '{"match":"/splits/ws/[^/]+/flag_0006[0-2]$","kind":"status","status":404,"count":3}' >/dev/null
+s0=$(last_seq)
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "3 of 3 reported flags answering 404: the project fails (exit 1)" 1 "$rc"
+check_eq "... and nothing is deleted" "" "$(events_since "$s0")"
+check_match "... saying why" "3 of the 3 flags the change feed reported answered 404" \
+    "$(fs status --json | jq -r '.sources[] | select(.source == "split:Default") | .error')"
+sim DELETE fault >/dev/null
+fs sync >/dev/null 2>&1; rc=$?
+check_eq "the next cycle reads the same changes again and succeeds" 0 "$rc"
+
 check_eq "the feed was asked for gzip and got it" true \
     "$(sim GET 'requests?api=sdk' | jq '[.requests[] | select(.status == 200) | .gzip] | all and length > 0')"
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# `make install` lays out SPEC §1 in a staging root: the binary, the
+# `make install` lays out the FILES of flagsync(8) in a staging root: the
+# binary, the
 # bundled plugins (no .la), the SDK, the sample configuration (never over
 # an admin's), the systemd unit, the sysusers.d and tmpfiles.d entries.
 # The unit passes `systemd-analyze verify` and scores "OK" (<= 2.0) in

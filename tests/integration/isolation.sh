@@ -1,5 +1,5 @@
 #!/bin/sh
-# Outputs in their own processes (SPEC §7 "Isolation"): a plugin that
+# Outputs in their own processes (flagsync-plugin(3)): a plugin that
 # segfaults on an event, aborts in init(), hangs in deliver() or leaks
 # until it dies never takes down `sync`, `run`, polling or another
 # output; the dead instance is logged with its instance, module, seq and

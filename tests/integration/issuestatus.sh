@@ -183,4 +183,28 @@ FLAGSYNC_TEST_NOW=2026-03-12T01:00:00Z fs sync >/dev/null 2>"$T/err"
 check_eq "an unlinked issue's status is dropped" null "$(istatus ISS-240)"
 check_eq "... and no longer read" 242 "$(js_status | jq .issues)"
 
+# The HTTP surface serves the same documents, status included.
+unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
+printf '\n[http]\nlisten = 127.0.0.1:0\n' >>"$T/flagsync.ini"
+( exec "$FLAGSYNC" -c "$T/flagsync.ini" run >"$T/daemon.log" 2>&1 ) &
+DPID=$!
+i=0
+until grep -q 'http: listening on 127\.0\.0\.1:[0-9]' "$T/daemon.log"; do
+	i=$((i + 1))
+	if [ $i -gt 300 ] || ! kill -0 "$DPID" 2>/dev/null; then
+		echo "Bail out! the daemon did not start its HTTP server"
+		cat "$T/daemon.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+URL="http://127.0.0.1:$(sed -n 's/.*http: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/daemon.log" | tail -1)"
+check_eq "/v1/issues/SHOP-7 is issue SHOP-7 --json, status included" \
+    "$(fs issue SHOP-7 --json)" "$(curl -sS "$URL/v1/issues/SHOP-7")"
+check_eq "/v1/flags/Default/new_checkout is flag --json, issue_status included" \
+    "$(fs flag new_checkout --json | jq -c .issue_status)" \
+    "$(curl -sS "$URL/v1/flags/Default/new_checkout" | jq -c .issue_status)"
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+
 done_testing

@@ -77,6 +77,19 @@ needs_test_hooks() {
 	exit $((TAP_FAILED > 0))
 }
 
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds
+# (returns 0) or SECONDS of wall-clock time have passed (returns 1).  Give
+# generous limits: they only matter when something is broken, and a
+# loaded machine is slow.
+wait_for() {
+	local end
+	end=$(($(date +%s) + $1)); shift
+	while ! "$@"; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
 # sim_start [ARGS...]: runs the Split simulator on a free loopback port.
 sim_start() {
 	if [ -n "${FLAGSYNC_TEST_BACKOFF_MS:-}${FLAGSYNC_TEST_RETRY_MS:-}${FLAGSYNC_PLUGIN_DIR:-}" ]; then

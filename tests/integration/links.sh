@@ -28,7 +28,7 @@ check_eq "file: links.yaml links" "SHOP-1,SHOP-20,SHOP-7" \
 check_eq "file: a single issue string" "old_banner" "$(fs issue OPS-5 --json | jq -r '.flags[].flag')"
 check_eq "a link from a tag and the file is one link" 1 "$(fs issue SHOP-1 --json | jq .count)"
 check_match "... with both sources" 'SHOP-1 \(split-tag, file\)' "$(fs flag new_checkout)"
-check_eq "issue KEY: count and active per SPEC §6" '{"issue":"SHOP-1","count":1,"active":1}' \
+check_eq "issue KEY: count and active flags of the issue" '{"issue":"SHOP-1","count":1,"active":1}' \
     "$(fs issue SHOP-1 --json | jq -c '{issue,count,active}')"
 
 # A bad links.yaml keeps the file's previous links.

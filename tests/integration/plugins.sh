@@ -134,7 +134,7 @@ check_eq "RETRY x3 then OK: sync exits 0 once all is delivered" 0 "$rc"
 check_eq "each event four times, in seq order" \
     "$(for s in 1 2 3 4 5 6; do for a in 1 2 3 4; do echo "$s $a"; done; done)" \
     "$(awk '{ sub("attempt=", "", $3); print $1, $3 }' "$T/flaky.log")"
-check_eq "plugins --json has the SPEC keys" \
+check_eq "plugins --json has the keys flagsync(8) lists" \
     "name,module,abi,version,state,cursor,backlog,dead_letters,restarts,last_error" \
     "$(fs plugins --json | jq -r '.[0] | keys_unsorted | join(",")')"
 check_eq "cursor at the last event, backlog 0" "6 0 1.2" \
@@ -166,7 +166,7 @@ events = flag.*
 path = $T/flags.jsonl"
 fs sync >/dev/null 2>&1
 check_eq "file plugin lines are the events, byte for byte" "$(fs events --json)" "$(cat "$T/audit.jsonl")"
-check_eq "every line validates: keys of SPEC §5" 0 \
+check_eq "every line validates: the keys of an event (flagsync-plugin(3))" 0 \
     "$(jq -c 'select((has("seq") and has("time") and has("type") and has("project") and has("flag")) | not)' "$T/audit.jsonl" | wc -l | tr -d ' ')"
 check_eq "events = flag.* selects flag events only" "flag.created flag.created flag.created" \
     "$(jq -r .type "$T/flags.jsonl" | paste -sd' ' -)"

@@ -43,14 +43,14 @@ DEFAULT_USER = "flagsync-bot@example.com"
 DEFAULT_TOKEN = "sim-jira-token"
 DEFAULT_CLOUD_ID = "sim-cloud-id"
 
-# Texts quoted by the reference (sections 1a, 3.2, 3.3, 6).
+# Texts Jira Cloud answers, as Atlassian documents or shows them.
 MSG_401 = "Client must be authenticated to access this resource."
 MSG_ISSUE_404 = "Issue does not exist or you do not have permission to see it."
 MSG_410 = ("The requested API has been removed. Please migrate to the "
            "/rest/api/3/search/jql API. A full migration guideline is "
            "available at https://developer.atlassian.com/changelog/"
            "#CHANGE-2046")
-# Texts the reference does not give (see jira_sim.md, "assumed").
+# Texts Atlassian does not give (see jira_sim.md, "assumed").
 MSG_UNBOUNDED = ("Unbounded JQL queries are not allowed here. Please add a "
                  "search restriction to your query.")
 MSG_JWT = "Missing a JWT token, or token is invalid"
@@ -561,7 +561,7 @@ def jql_eval(node, issue, sim):
 
 class Penalty:
     """A retry before Retry-After expired gets the same Retry-After again,
-    counted from the retry (reference section 6: "the same or longer")."""
+    counted from the retry (Atlassian: "the same or longer")."""
 
     __slots__ = ("until", "ra")
 
@@ -732,7 +732,7 @@ class Sim:
 
     def lookup(self, ref):
         """Issue by key (case-insensitive), id, or a key it had before a
-        move (reference 3.3); None when there is none."""
+        move (as Jira resolves them); None when there is none."""
         if not isinstance(ref, str):
             return None
         up = ref.strip().upper()
@@ -1159,7 +1159,7 @@ class Api:
                                   % (what, e)]) from None
 
     def write_limit(self, issue):
-        """Per-issue write limit (reference section 6, 7)."""
+        """Per-issue write limit (Jira's per-issue write rate limit)."""
         lim = self.sim.issue_write_limit
         if lim is None:
             return
@@ -1202,8 +1202,8 @@ class Api:
                               % (self.base, API_PREFIX, "/".join(segs))])
 
     def fields(self):
-        """GET /rest/api/3/field: Atlassian's documented shape (the
-        reference says nothing of it), the system fields JQL knows and
+        """GET /rest/api/3/field: Atlassian's documented shape, the
+        system fields JQL knows and
         the custom fields of field_names and custom_fields."""
         out = []
         for fid in sorted(set(SYSTEM_FIELDS.values())):
@@ -1725,7 +1725,7 @@ class Control:
 
     def post_move(self, doc):
         """Rename an issue (a move to another project); the old key keeps
-        resolving to it (reference 3.3)."""
+        resolving to it, as in Jira."""
         issue = self._issue(doc.get("key"))
         new_key = doc.get("new_key")
         _need(isinstance(new_key, str) and ISSUE_KEY_RE.match(

@@ -265,8 +265,7 @@ class TestAuth(SimCase):
 
 class TestIssueAccess(SimCase):
     """Per-issue permissions: an issue the account may browse but not edit
-    (a closed issue) and one it may not see at all (reference 2.1, 3.3,
-    4)."""
+    (a closed issue) and one it may not see at all."""
 
     LINK = {"globalId": "g1", "object": {"url": "http://x", "title": "t"}}
 

@@ -8,11 +8,11 @@
 
 #include <sys/wait.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -681,6 +681,96 @@ test_stale_readers_cleared(void **state)
 }
 
 
+/* The flag in the cache is the one its record names. */
+static void
+assert_stored(struct fixture *f, const char *flag, bool present)
+{
+	struct cache_txn *t;
+	struct flag_view v;
+	const void *rec;
+	size_t len;
+
+	assert_int_equal(cache_read_begin(f->c, &t), 0);
+	if (!present) {
+		assert_int_equal(cache_flag_get(t, "Default", flag, &rec, &len),
+		    FS_ENOTFOUND);
+		cache_read_end(t);
+		return;
+	}
+	assert_int_equal(cache_flag_get(t, "Default", flag, &rec, &len), 0);
+	view_init(&v);
+	assert_int_equal(view_decode(&v, rec, len), 0);
+	cache_read_end(t);
+	assert_string_equal(v.flag, flag);
+	view_release(&v);
+}
+
+/* n flags named prefix00000... into cs. */
+static void
+add_flags(struct changeset *cs, const char *prefix, int n)
+{
+	char name[32];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s%05d", prefix, i);
+		add_flag(cs, name, 0, 25, 1);
+	}
+}
+
+/*
+ * Records wait in a write buffer before they reach the spill file; a
+ * rollback to a mark before or after the last write keeps exactly the
+ * records added before the mark, and the commit reads every one back.
+ */
+static void
+test_spill_buffer_rollback(void **state)
+{
+	struct fixture *f = *state;
+	struct commit_result r;
+	struct changeset cs;
+	struct cs_mark m;
+	int64_t written;
+
+	/* mark after the first write: only the buffer is cut */
+	changeset_init(&cs);
+	assert_int_equal(changeset_spill(&cs, f->dir), 0);
+	add_flags(&cs, "a", 9000);
+	written = cs.spill_written;
+	assert_true(written > 0);
+	changeset_mark(&cs, &m);
+	add_flags(&cs, "b", 300);
+	changeset_rollback(&cs, &m);
+	assert_int_equal(cs.spill_written, written);
+	add_flags(&cs, "c", 200);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	assert_int_equal(r.nevents, 9200);
+	assert_int_equal(r.counts[EV_FLAG_CREATED], 9200);
+	changeset_release(&cs);
+	assert_stored(f, "a00000", true);
+	assert_stored(f, "a08999", true);
+	assert_stored(f, "b00000", false);
+	assert_stored(f, "c00199", true);
+
+	/* mark before a write: what was written past it is dropped too */
+	changeset_init(&cs);
+	assert_int_equal(changeset_spill(&cs, f->dir), 0);
+	add_flags(&cs, "d", 100);
+	changeset_mark(&cs, &m);
+	add_flags(&cs, "e", 9000);
+	assert_true(cs.spill_written > m.spill_len);
+	changeset_rollback(&cs, &m);
+	add_flags(&cs, "g", 50);
+	assert_int_equal(commit_apply(f->c, &cs, &r), 0);
+	assert_int_equal(r.nevents, 150);
+	assert_int_equal(r.counts[EV_FLAG_CREATED], 150);
+	changeset_release(&cs);
+	assert_stored(f, "d00099", true);
+	assert_stored(f, "e00000", false);
+	assert_stored(f, "g00000", true);
+	assert_stored(f, "g00049", true);
+}
+
 /* Issue status records: written with the cycle, unchanged bytes write
  * nothing, NULL deletes, a rollback drops what a failed source added. */
 static int
@@ -756,9 +846,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_baseline_then_nothing,
-		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_status_records,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_baseline_then_nothing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_and_links,
 		    setup, teardown),
@@ -775,6 +865,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_names_skipped,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_marks_status,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spill_buffer_rollback,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_readers_cleared,
 		    setup, teardown),

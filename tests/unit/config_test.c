@@ -423,40 +423,42 @@ static void
 test_bad_values(void **state)
 {
 	static const struct bad_value cases[] = {
-		{ "agent", "interval", "0", "0 is out of range 1..86400" },
-		{ "agent", "interval", "abc", "not an integer: \"abc\"" },
-		{ "agent", "interval", "10x", "not an integer: \"10x\"" },
-		{ "agent", "interval", "60 # seconds", "not an integer: "
-		    "\"60 # seconds\" (a comment after a value starts with "
-		    "' ;', not '#')" },
+		{ "agent", "interval", "0", "0 is out of range 1s..1d" },
+		{ "agent", "interval", "abc", "\"abc\" is not a duration: N "
+		    "(seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "interval", "10x", "\"10x\" is not a duration: N "
+		    "(seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "interval", "60 # seconds", "\"60 # seconds\" is "
+		    "not a duration: N (seconds), Ns, Nm, Nh or Nd (a comment "
+		    "after a value starts with ' ;', not '#')" },
 		{ "agent", "interval", "99999999999999999999",
-		    "99999999999999999999 is out of range 1..86400" },
+		    "99999999999999999999 is out of range 1s..1d" },
 		{ "agent", "interval", "", "empty value; comment the line "
 		    "out to use the default" },
 		{ "agent", "jitter", "101", "101 is out of range 0..100" },
-		{ "agent", "deliver_timeout", "-1",
-		    "-1 is out of range 0..86400" },
+		{ "agent", "deliver_timeout", "-1", "\"-1\" is not a "
+		    "duration: N (seconds), Ns, Nm, Nh or Nd" },
 		{ "agent", "deliver_timeout", "86401",
-		    "86401 is out of range 0..86400" },
-		{ "split", "timeout", "3601", "3601 is out of range 1..3600" },
-		{ "jira", "timeout", "0", "0 is out of range 1..3600" },
-		{ "plugin x", "timeout", "0", "0 is out of range 1..3600" },
+		    "86401 is out of range 0..1d" },
+		{ "split", "timeout", "3601", "3601 is out of range 1s..1h" },
+		{ "jira", "timeout", "0", "0 is out of range 1s..1h" },
+		{ "plugin x", "timeout", "0", "0 is out of range 1s..1h" },
 		{ "agent", "log_level", "verbose", "\"verbose\" is not error, "
 		    "warning, info or debug" },
-		{ "agent", "retention", "10y", "\"10y\" is not a duration "
-		    "such as 90d, 12h, 30m, 45s or plain seconds" },
-		{ "agent", "retention", "d", "\"d\" is not a duration such "
-		    "as 90d, 12h, 30m, 45s or plain seconds" },
-		{ "agent", "retention", "-5d", "\"-5d\" is not a duration "
-		    "such as 90d, 12h, 30m, 45s or plain seconds" },
-		{ "agent", "retention", "0", "must be at least 1 second" },
+		{ "agent", "retention", "10y", "\"10y\" is not a duration: "
+		    "N (seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "retention", "d", "\"d\" is not a duration: N "
+		    "(seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "retention", "-5d", "\"-5d\" is not a duration: "
+		    "N (seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "retention", "0", "0 is out of range 1s..3650d" },
 		{ "agent", "retention", "9999999999999999999w",
-		    "9999999999999999999w is too long; at most 3650d" },
+		    "9999999999999999999w is out of range 1s..3650d" },
 		/* fits an int64_t, but not once made milliseconds */
 		{ "agent", "retention", "5000000000000d",
-		    "5000000000000d is too long; at most 3650d" },
+		    "5000000000000d is out of range 1s..3650d" },
 		{ "agent", "retention", "3651d",
-		    "3651d is too long; at most 3650d" },
+		    "3651d is out of range 1s..3650d" },
 		{ "split", "max_rps", "1e-300", "1e-300 is out of range: 0 (no "
 		    "ceiling) or 0.01..1000 requests a second" },
 		{ "split", "max_rps", "0.001", "0.001 is out of range: 0 (no "
@@ -465,7 +467,8 @@ test_bad_values(void **state)
 		    "ceiling) or 0.01..1000 requests a second" },
 		/* a token pasted into the wrong key is not echoed */
 		{ "agent", "interval", "ATATT3xFfGF0kq9Zr7Tq2mWvXy81HbNc",
-		    "not an integer: \"<hidden: looks like a secret>\"" },
+		    "\"<hidden: looks like a secret>\" is not a duration: N "
+		    "(seconds), Ns, Nm, Nh or Nd" },
 		{ "links", "split_tags", "0123456789abcdef0123456789abcdef",
 		    "\"<hidden: looks like a secret>\" is not yes/no/"
 		    "true/false/on/off/1/0" },
@@ -563,6 +566,80 @@ test_good_values(void **state)
 	cfg = expect_ok(PROJECT "[split]\nmax_rps = 1000\n");
 	assert_true(cfg->split_max_rps == 1000.0);
 	config_free(cfg);
+}
+
+/*
+ * Every time key takes N, Ns, Nm, Nh, Nd through one parser, within its
+ * own range, and its errors name the file, line and key.
+ */
+static void
+test_durations_everywhere(void **state)
+{
+	static const struct {
+		const char *section, *key, *value;
+		int64_t secs;
+	} good[] = {
+		{ "agent", "interval", "1m", 60 },
+		{ "agent", "interval", "90s", 90 },
+		{ "agent", "interval", "2h", 7200 },
+		{ "agent", "interval", "1d", 86400 },
+		{ "agent", "interval", "45", 45 },
+		{ "agent", "deliver_timeout", "0", 0 },
+		{ "agent", "deliver_timeout", "2m", 120 },
+		{ "agent", "retention", "36h", 36 * 3600 },
+		{ "split", "timeout", "1m", 60 },
+		{ "split", "timeout", "1h", 3600 },
+		{ "jira", "timeout", "30s", 30 },
+		{ "plugin x", "timeout", "5m", 300 },
+	};
+	static const struct bad_value bad[] = {
+		{ "agent", "interval", "2d", "2d is out of range 1s..1d" },
+		{ "agent", "interval", "1x", "\"1x\" is not a duration: N "
+		    "(seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "interval", "m", "\"m\" is not a duration: N "
+		    "(seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "interval", "1m30s", "\"1m30s\" is not a duration: "
+		    "N (seconds), Ns, Nm, Nh or Nd" },
+		{ "agent", "deliver_timeout", "25h",
+		    "25h is out of range 0..1d" },
+		{ "split", "timeout", "61m", "61m is out of range 1s..1h" },
+		{ "jira", "timeout", "0s", "0s is out of range 1s..1h" },
+		{ "plugin x", "timeout", "2h", "2h is out of range 1s..1h" },
+		{ "agent", "retention", "3651d",
+		    "3651d is out of range 1s..3650d" },
+	};
+	struct config *cfg;
+	char text[512], msg[512];
+	int64_t got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		fmt(text, sizeof(text), PROJECT "[%s]\n%s = %s\n",
+		    good[i].section, good[i].key, good[i].value);
+		cfg = expect_ok(text);
+		if (strcmp(good[i].section, "plugin x") == 0)
+			got = cfg->plugins[0].timeout;
+		else if (strcmp(good[i].key, "interval") == 0)
+			got = cfg->interval;
+		else if (strcmp(good[i].key, "deliver_timeout") == 0)
+			got = cfg->deliver_timeout;
+		else if (strcmp(good[i].key, "retention") == 0)
+			got = cfg->retention;
+		else if (strcmp(good[i].section, "split") == 0)
+			got = cfg->split_timeout;
+		else
+			got = cfg->jira_timeout;
+		assert_int_equal(got, good[i].secs);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fmt(text, sizeof(text), PROJECT "[%s]\n%s = %s\n",
+		    bad[i].section, bad[i].key, bad[i].value);
+		fmt(msg, sizeof(msg), "[%s] %s: %s", bad[i].section,
+		    bad[i].key, bad[i].msg);
+		expect_error(text, 4, msg);
+	}
 }
 
 static void
@@ -1142,6 +1219,7 @@ main(void)
 		cmocka_unit_test_setup(test_unknown_key, test_setup),
 		cmocka_unit_test_setup(test_bad_values, test_setup),
 		cmocka_unit_test_setup(test_good_values, test_setup),
+		cmocka_unit_test_setup(test_durations_everywhere, test_setup),
 		cmocka_unit_test_setup(test_bad_regex, test_setup),
 		cmocka_unit_test_setup(test_missing_environment, test_setup),
 		cmocka_unit_test_setup(test_no_project, test_setup),

@@ -183,7 +183,7 @@ test_deleted_event(void **state)
 	struct fixture *f = *state;
 	struct event ev = flag_event(f, EV_FLAG_DELETED);
 
-	/* SPEC §5: a deleted flag's issues are those from before. */
+	/* A deleted flag's issues are those from before. */
 	ev.issues = issues_before;
 	ev.nissues = 1;
 	ev.after = NULL;

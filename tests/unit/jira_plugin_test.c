@@ -288,7 +288,7 @@ sim_link(const char *key, const char *gid, size_t *n)
 
 /* ------------------------------------------------------ flags, events */
 
-/* A SPEC §4 flag view (url NULL: none); a string to free. */
+/* A flag view (url NULL: none); a string to free. */
 static char *
 view(const char *flag, const char *state, const char *rollout,
     const char *url, const char *updated)

@@ -934,6 +934,37 @@ test_wrong_shapes(void **state)
 	}
 }
 
+/*
+ * Bodies json-c reads in its own way keep json-c's words (the page
+ * scanner leaves them to it): a bare null, a number or literal that ends
+ * the text.  fuzz_split_defs found the first reading differently.
+ */
+static void
+test_bare_values(void **state)
+{
+	static const struct {
+		const char *body, *why;
+	} cases[] = {
+		{ " null \r\n", "malformed answer: null instead of a JSON "
+		    "object or array" },
+		{ "0", "malformed answer: empty or truncated JSON" },
+		{ "true", "malformed answer: empty or truncated JSON" },
+		{ "5 ", "malformed answer: no 'objects' array" },
+	};
+	struct fixture *f = *state;
+	struct flag_seen s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200, NULL,
+		    cases[i].body);
+		run_flags(f, &rc, &s);
+		assert_int_equal(rc, FS_EPROTO);
+		if (strstr(f->err, cases[i].why) == NULL)
+			fail_msg("%s: %s", cases[i].body, f->err);
+	}
+}
 
 /* ---- hostile answers --------------------------------------------- */
 
@@ -1914,6 +1945,7 @@ main(void)
 		SPLIT_TEST(test_total_count_drift),
 		SPLIT_TEST(test_empty_page_before_total),
 		SPLIT_TEST(test_malformed_json),
+		SPLIT_TEST(test_bare_values),
 		SPLIT_TEST(test_wrong_shapes),
 		SPLIT_TEST(test_page_over_limit),
 		SPLIT_TEST(test_total_below_objects),

@@ -37,7 +37,7 @@ extern const struct flagsync_plugin flagsync_plugin;
 #define TIME		"2026-11-29T22:50:15Z"
 #define TIME_MS		INT64_C(1795992615000)
 
-/* A flag view (SPEC §4) with the fields the words come from; killed is
+/* A flag view with the fields the words come from; killed is
  * the bare word true or false. */
 #define ACTIVE_true	"false"
 #define ACTIVE_false	"true"

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -19,7 +20,7 @@
 #define FLAG_URL "https://app.split.io/org/ORG/ws/{workspace_id}/splits/" \
 	"{flag_id}/env/{environment_id}/definition"
 
-/* SPEC §4: no rules, no targets, default off, 25 on / 75 off. */
+/* No rules, no targets, default off, 25 on / 75 off. */
 static const char spec_def[] =
 	"{\"name\": \"new_checkout\","
 	" \"environment\": {\"id\": \"env-1\", \"name\": \"Production\"},"
@@ -33,7 +34,8 @@ static const char spec_def[] =
 	" \"creationTime\": 1700000000000,"
 	" \"lastUpdateTime\": 1700000500000}";
 
-/* split-api.md §2.5: one rule, "on" targets a segment, "off" two keys. */
+/* A definition as Split lists it: one rule, "on" targets a segment,
+ * "off" two keys. */
 static const char rules_def[] =
 	"{\"name\": \"new_checkout\","
 	" \"killed\": false,"
@@ -565,6 +567,41 @@ test_format_time(void **state)
 	assert_string_equal(t, "1969-12-31T23:59:59Z");
 	view_format_time(INT64_C(1709164800000), t);
 	assert_string_equal(t, "2024-02-29T00:00:00Z");
+
+	/* the digits written by hand are strftime's, years 1 to 9999 and
+	 * around them */
+	{
+		static const int64_t edges[] = {
+			INT64_C(-62135596800000), INT64_C(-62135596800001),
+			INT64_C(253402300799999), INT64_C(253402300800000),
+			INT64_C(-62167219200000), INT64_C(-62167219200001),
+			INT64_C(951782400000), INT64_C(4102444800000),
+		};
+		uint64_t x = 88172645463325252ULL;
+		char want[32];
+		struct tm tm;
+		time_t sec;
+		int64_t ms;
+		size_t i;
+
+		for (i = 0; i < 20000; i++) {
+			if (i < sizeof(edges) / sizeof(edges[0])) {
+				ms = edges[i];
+			} else {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				ms = (int64_t)(x % UINT64_C(340000000000000)) -
+				    INT64_C(70000000000000);
+			}
+			sec = (time_t)(ms / 1000 - (ms % 1000 < 0));
+			assert_non_null(gmtime_r(&sec, &tm));
+			assert_true(strftime(want, sizeof(want),
+			    "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+			view_format_time(ms, t);
+			assert_string_equal(t, want);
+		}
+	}
 }
 
 static void
@@ -653,6 +690,37 @@ test_record_round_trip(void **state)
 	buf_release(&b2);
 	view_release(&d);
 	view_release(&v);
+
+	/* More arrays than the decoder's one block holds: the rest is
+	 * allocated on its own, and released right (ASan watches). */
+	{
+		static const char *many[400];
+		size_t i;
+
+		for (i = 0; i < 400; i++)
+			many[i] = i % 2 ? "t" : "";
+		json_object *def = parse(spec_def);
+
+		assert_int_equal(view_from_split(&v, &spec_ctx, "id", "many",
+		    "", many, 400, def, NULL, 0), 0);
+		json_object_put(def);
+		encode(&v, &b1);
+		assert_int_equal(view_decode(&d, b1.data, b1.len), 0);
+		assert_views_equal(&v, &d);
+		assert_non_null(d.arena);
+		assert_true((uintptr_t)d.tags < (uintptr_t)d.arena ||
+		    (uintptr_t)d.tags >= (uintptr_t)d.arena + d.arena_len ||
+		    (uintptr_t)d.tags[399] < (uintptr_t)d.arena ||
+		    (uintptr_t)d.tags[399] >= (uintptr_t)d.arena +
+		    d.arena_len);
+		encode(&d, &b2);
+		assert_int_equal(b1.len, b2.len);
+		assert_memory_equal(b1.data, b2.data, b1.len);
+		buf_release(&b1);
+		buf_release(&b2);
+		view_release(&d);
+		view_release(&v);
+	}
 }
 
 static void
@@ -845,6 +913,121 @@ test_record_fuzz(void **state)
 	view_release(&v);
 }
 
+
+/* view_write_json() and view_to_json() printed by json-c: the same bytes. */
+static void
+assert_text_same(const struct flag_view *v, const char *const *issues,
+    size_t n)
+{
+	static const int vflags[] = { 0, VIEW_JSON_NO_TAGS,
+	    VIEW_JSON_NO_ISSUES, VIEW_JSON_NO_TAGS | VIEW_JSON_NO_ISSUES };
+	struct jsonw_text w;
+	struct buf b;
+	json_object *o;
+	size_t i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < sizeof(vflags) / sizeof(vflags[0]); i++) {
+		o = view_to_json(v, issues, n, vflags[i]);
+		assert_non_null(o);
+		buf_reset(&b);
+		jsonw_text_init(&w, &b, 0);
+		assert_int_equal(view_write_json(v, issues, n, vflags[i], &w), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		buf_reset(&b);
+		jsonw_text_init(&w, &b, JSONW_SLASH);
+		assert_int_equal(view_write_json(v, issues, n, vflags[i], &w), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	buf_release(&b);
+}
+
+static void
+test_text_same_as_tree(void **state)
+{
+	static const char odd[] = "q\" b\\ s/ \b\f\n\r\t \x01\x1f\x7f \xc3\xa9";
+	const char *const odd_issues[] = { odd, "SHOP-1" };
+	const char *const odd_tags[] = { odd, "", "t/2" };
+	struct view_context ctx = spec_ctx;
+	struct flag_view v;
+	json_object *s;
+	char byte[2], err[256];
+	struct buf b;
+	int c;
+
+	(void)state;
+	view_init(&v);
+	assert_int_equal(build(&v, &spec_ctx, spec_def, err, sizeof(err)), 0);
+	assert_text_same(&v, spec_issues, 2);
+	assert_text_same(&v, NULL, 0);
+	assert_int_equal(build(&v, &spec_ctx, rules_def, err, sizeof(err)), 0);
+	assert_text_same(&v, spec_issues, 2);
+	assert_int_equal(build(&v, &spec_ctx, NULL, err, sizeof(err)), 0);
+	assert_text_same(&v, spec_issues, 1);
+	ctx.flag_url = NULL;
+	ctx.project = odd;
+	assert_int_equal(view_from_split(&v, &ctx, odd, odd, odd, odd_tags, 3,
+	    NULL, err, sizeof(err)), 0);
+	assert_text_same(&v, odd_issues, 2);
+	v.defined = true;
+	v.killed = true;
+	v.last_updated = -5;
+	assert_text_same(&v, odd_issues, 2);
+	view_release(&v);
+
+	/* integers as json-c prints them */
+	{
+		static const int64_t nums[] = { 0, 1, -1, 9, 10, 99, 100,
+		    -100, 1700000000000LL, INT64_MAX, INT64_MIN };
+		struct jsonw_text w;
+		size_t i;
+
+		buf_init(&b, 0);
+		for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			buf_reset(&b);
+			jsonw_text_init(&w, &b, 0);
+			jsonw_text_int(&w, nums[i]);
+			s = json_object_new_int64(nums[i]);
+			assert_string_equal(buf_str(&b),
+			    json_object_to_json_string(s));
+			json_object_put(s);
+			buf_reset(&b);
+			jsonw_text_init(&w, &b, 0);
+			jsonw_text_uint(&w, (uint64_t)nums[i]);
+			s = json_object_new_uint64((uint64_t)nums[i]);
+			assert_string_equal(buf_str(&b),
+			    json_object_to_json_string(s));
+			json_object_put(s);
+		}
+		buf_release(&b);
+	}
+
+	/* every byte escaped as json-c escapes it, with and without '/' */
+	buf_init(&b, 0);
+	for (c = 1; c < 256; c++) {
+		byte[0] = (char)c;
+		byte[1] = '\0';
+		s = json_object_new_string(byte);
+		buf_reset(&b);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_int_equal(jsonw_escape(&b, byte, 1, JSONW_SLASH), 0);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(s,
+		    JSON_C_TO_STRING_PLAIN));
+		buf_reset(&b);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_int_equal(jsonw_escape(&b, byte, 1, 0), 0);
+		assert_int_equal(buf_putc(&b, '"'), 0);
+		assert_string_equal(buf_str(&b), json_object_to_json_string_ext(s,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(s);
+	}
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -867,6 +1050,7 @@ main(void)
 		cmocka_unit_test(test_record_corrupt),
 		cmocka_unit_test(test_record_bad_values),
 		cmocka_unit_test(test_record_fuzz),
+		cmocka_unit_test(test_text_same_as_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,102 @@
+/*
+ * jscan.h - Split's pages read without a json-c tree.
+ *
+ * A cold sync of a large account reads every flag twice (the list and
+ * the definitions), and building, reading and freeing a json-c object
+ * tree per page cost several times what it costs to receive the page.
+ * jscan_parse() instead scans a page once into a flat array of tokens
+ * (reused from page to page) and decodes its strings in place.
+ *
+ * It takes only the JSON it can read exactly as json-c would: strict
+ * syntax, integers of at most 18 digits (no "-0"), strings without raw
+ * control characters, \u escapes only of non-zero characters outside the
+ * surrogates, keys without escapes, at most JSCAN_MEMBERS members an
+ * object, nesting within JSCAN_DEPTH, valid UTF-8, no number or literal
+ * ending the text (json-c calls that truncated).  A key given twice reads
+ * as json-c reads it: the last value, where the key came first.
+ * Anything else is JSCAN_FALLBACK: the caller parses that page with
+ * json-c as before, so every answer json-c refuses is refused with
+ * json-c's words, and every value read is the value json-c would have
+ * read.
+ *
+ * struct jnode is one JSON value either way, a json-c object or a token
+ * of a scan, with the json-c accessors the readers of Split's answers
+ * need; jnode_print() gives the bytes json-c prints with
+ * JSON_C_TO_STRING_PLAIN.
+ *
+ * Ownership: a scan keeps pointers into the text it was given, which the
+ * caller keeps (and does not read as JSON again: strings are decoded in
+ * it) until the scan is reset or released.
+ */
+#ifndef FLAGSYNC_JSCAN_H
+#define FLAGSYNC_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+
+#define JSCAN_DEPTH	32
+#define JSCAN_MEMBERS	128	/* members an object may have */
+#define JSCAN_FALLBACK	(-1)	/* not for the scanner: use json-c */
+
+struct jscan_tok {
+	uint8_t	 type;		/* enum json_type */
+	uint8_t	 escaped;	/* a string with escapes to decode */
+	uint32_t start;		/* string: its text; number: its digits */
+	uint32_t len;		/* string: decoded bytes; number: digits */
+	uint32_t next;		/* the token after this value */
+	uint32_t n;		/* array elements, object members */
+	int64_t	 num;		/* int */
+};
+
+struct jscan {
+	struct jscan_tok *t;
+	size_t	 n, cap;
+	char	*text;		/* not owned */
+	size_t	 len;
+};
+
+void	jscan_init(struct jscan *s);
+void	jscan_release(struct jscan *s);
+/*
+ * Scans len bytes of text (which need no NUL) as one JSON value with
+ * nothing but whitespace after it.  0: tokens ready, strings decoded in
+ * text; JSCAN_FALLBACK: not taken (text unchanged); ENOMEM, EFBIG.
+ */
+int	jscan_parse(struct jscan *s, char *text, size_t len);
+
+/* One value: a json-c object (json, NULL being JSON null) when scan is
+ * NULL, else token tok of scan. */
+struct jnode {
+	json_object *json;
+	const struct jscan *scan;
+	uint32_t tok;
+};
+
+struct jnode_iter {
+	struct jnode arr;
+	size_t	 i, n;
+	uint32_t tok;
+};
+
+void	jnode_json(struct jnode *n, json_object *o);
+enum json_type jnode_type(const struct jnode *n);
+/* As json_object_object_get_ex(): false when o is no object or has no
+ * key; a JSON null is found, as a node of json_type_null. */
+bool	jnode_get(const struct jnode *o, const char *key, struct jnode *out);
+/* A string's text (NUL-terminated), or NULL for any other type. */
+const char *jnode_str(const struct jnode *n);
+int64_t	jnode_int64(const struct jnode *n);	/* int; 0 otherwise */
+bool	jnode_bool(const struct jnode *n);	/* boolean; false otherwise */
+size_t	jnode_len(const struct jnode *a);	/* array; 0 otherwise */
+void	jnode_iter_init(struct jnode_iter *it, const struct jnode *arr);
+/* The next element of the array, false after the last. */
+bool	jnode_iter_next(struct jnode_iter *it, struct jnode *out);
+/* Appends what json_object_to_json_string_ext(PLAIN) prints for n. */
+int	jnode_print(const struct jnode *n, struct buf *out);
+
+#endif

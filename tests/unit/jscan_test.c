@@ -1,0 +1,244 @@
+/*
+ * jscan_test.c - the page scanner reads what json-c reads, or declines.
+ *
+ * Every text the scanner takes must be one json-c (strict, as split.c
+ * parses) takes too, printing the same bytes with JSON_C_TO_STRING_PLAIN
+ * and giving the same members; the texts it must decline are named.  A
+ * seeded run of mutated pages checks the same on texts nobody wrote.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "jscan.h"
+
+/* json-c as split.c runs it; NULL when it refuses the text. */
+static json_object *
+strict_parse(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *o;
+	size_t end, i;
+
+	tok = json_tokener_new_ex(64);
+	assert_non_null(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	for (i = end; o != NULL && i < len; i++)
+		if (strchr(" \t\r\n", text[i]) == NULL) {
+			json_object_put(o);
+			o = NULL;
+		}
+	return o;
+}
+
+/*
+ * Scans text; when taken, json-c must take it and agree.  Returns what
+ * jscan_parse() returned.
+ */
+static int
+scan_agrees(const char *text, size_t len)
+{
+	struct jscan s;
+	struct jnode root, v, jroot, jv;
+	struct buf out;
+	json_object *o;
+	char *copy;
+	int rc;
+
+	copy = malloc(len + 1);
+	assert_non_null(copy);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	jscan_init(&s);
+	rc = jscan_parse(&s, copy, len);
+	assert_true(rc == 0 || rc == JSCAN_FALLBACK);
+	if (rc == 0) {
+		o = strict_parse(text, len);
+		if (o == NULL && strncmp(text, "null", 4) != 0)
+			fail_msg("scanned, but json-c refuses: %.*s", (int)len,
+			    text);
+		root.json = NULL;
+		root.scan = &s;
+		root.tok = 0;
+		buf_init(&out, 0);
+		assert_int_equal(jnode_print(&root, &out), 0);
+		assert_string_equal(buf_str(&out), o == NULL ? "null" :
+		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		/* the members the readers ask for */
+		jnode_json(&jroot, o);
+		assert_int_equal(jnode_get(&root, "a", &v),
+		    jnode_get(&jroot, "a", &jv));
+		if (jnode_get(&root, "a", &v)) {
+			buf_reset(&out);
+			assert_int_equal(jnode_print(&v, &out), 0);
+			assert_int_equal(jnode_type(&v), jnode_type(&jv));
+			assert_string_equal(buf_str(&out), jv.json == NULL ?
+			    "null" : json_object_to_json_string_ext(jv.json,
+			    JSON_C_TO_STRING_PLAIN));
+			if (jnode_type(&v) == json_type_string)
+				assert_string_equal(jnode_str(&v),
+				    jnode_str(&jv));
+			if (jnode_type(&v) == json_type_int)
+				assert_true(jnode_int64(&v) ==
+				    jnode_int64(&jv));
+			assert_int_equal(jnode_len(&v), jnode_len(&jv));
+		}
+		buf_release(&out);
+		json_object_put(o);
+	} else {
+		/* declined texts are left for json-c as they came */
+		assert_memory_equal(copy, text, len);
+	}
+	jscan_release(&s);
+	free(copy);
+	return rc;
+}
+
+static void
+test_taken(void **state)
+{
+	static const char *const texts[] = {
+		"{}", "[]", "0 ", "-1\n", "123456789012345678 ",
+		"[999999999999999999,-999999999999999999]", "true ",
+		"false\t",
+		"null ", "\"\"", " {\"a\" : 1 } \r\n\t",
+		"{\"a\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t\"}",
+		"{\"a\":\"\\u00e9\\u65e5\\u0041\\u007f\\u0001\\uFFFD\"}",
+		"{\"a\":\"caf\xc3\xa9 \xf0\x9f\x98\x80 / slash\"}",
+		"{\"a\":1,\"b\":2,\"a\":{\"x\":[1,{\"a\":null}]}}",
+		"{\"b\":[1,2,{\"c\":[],\"d\":{}}],\"a\":[[[]]]}",
+		"{\"a\":[true,false,null,\"x\",-5,0]}",
+		"{\"objects\":[{\"a\":1},{\"a\":2}],\"totalCount\":2}",
+		"{\"a\":{\"k\":1,\"k\":2,\"j\":3,\"k\":4}}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (scan_agrees(texts[i], strlen(texts[i])) != 0)
+			fail_msg("declined: %s", texts[i]);
+}
+
+static void
+test_declined(void **state)
+{
+	static const char *const texts[] = {
+		"", "   ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "[1 2]",
+		"{'a':1}", "0", "true", "null", "[01]", "[-0]", "[1.5]",
+		"[1e3]", "[-]",
+		"[1234567890123456789]", "[9999999999999999999]",
+		"[-9223372036854775808]", "[tru]", "[truex]", "[nul]",
+		"[\"a\nb\"]", "[\"\\u0000\"]", "[\"\\ud83d\\ude00\"]",
+		"[\"\\x\"]", "[\"\\u12\"]", "{\"a\\u0062\":1}", "[\"abc",
+		"{} x", "{}{}", "[\"\xff\"]", "[\"\xc3\"]", "\xef\xbb\xbf{}",
+		"[NaN]", "[Infinity]", "/* c */ {}", "{\"a\":1}\0",
+	};
+	char deep[JSCAN_DEPTH * 2 + 3];
+	struct buf b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (scan_agrees(texts[i], strlen(texts[i]) +
+		    (i + 1 == sizeof(texts) / sizeof(texts[0]))) == 0)
+			fail_msg("taken: %s", texts[i]);
+	memset(deep, '[', JSCAN_DEPTH + 1);
+	memset(deep + JSCAN_DEPTH + 1, ']', JSCAN_DEPTH + 1);
+	assert_int_equal(scan_agrees(deep, 2 * (JSCAN_DEPTH + 1)),
+	    JSCAN_FALLBACK);
+	assert_int_equal(scan_agrees(deep + 1, 2 * JSCAN_DEPTH), 0);
+	/* an object of more than JSCAN_MEMBERS members */
+	buf_init(&b, 0);
+	assert_int_equal(buf_putc(&b, '{'), 0);
+	for (i = 0; i <= JSCAN_MEMBERS; i++)
+		assert_int_equal(buf_printf(&b, "%s\"k%zu\":%zu", i ? "," : "",
+		    i, i), 0);
+	assert_int_equal(buf_putc(&b, '}'), 0);
+	assert_int_equal(scan_agrees(b.data, b.len), JSCAN_FALLBACK);
+	buf_release(&b);
+}
+
+/* A page as the simulator serves it, for the mutations. */
+static const char page[] =
+	"{\"objects\":[{\"name\":\"f\\\"1\",\"killed\":false,\"treatments\":"
+	"[{\"name\":\"on\",\"keys\":[\"k/1\",\"\\u00e9\"],\"segments\":null},"
+	"{\"name\":\"off\"}],\"defaultTreatment\":\"off\",\"trafficAllocation\":"
+	"100,\"rules\":[{\"condition\":{\"combiner\":\"AND\",\"matchers\":[{"
+	"\"type\":\"IN_SEGMENT\",\"string\":\"a/b\",\"a\":1,\"a\":-2}]},"
+	"\"buckets\":[{\"treatment\":\"on\",\"size\":50}]}],\"defaultRule\":"
+	"[{\"treatment\":\"on\",\"size\":25},{\"treatment\":\"off\",\"size\":"
+	"75}],\"lastUpdateTime\":1700000500000}],\"offset\":0,\"limit\":50,"
+	"\"totalCount\":1}";
+
+static void
+test_mutations(void **state)
+{
+	static const char bytes[] = "{}[]\",:\\/ 0-1eu.atfn\x01\xc3\xa9\xff";
+	char text[sizeof(page) + 8];
+	size_t len, i, k, pos;
+	unsigned seed = 20261206;
+	int taken = 0;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		len = sizeof(page) - 1;
+		memcpy(text, page, len);
+		for (k = 0; k < 1 + i % 3; k++) {
+			seed = seed * 1103515245u + 12345u;
+			pos = (seed >> 8) % len;
+			seed = seed * 1103515245u + 12345u;
+			switch ((seed >> 8) % 3) {
+			case 0:		/* replace a byte */
+				text[pos] = bytes[(seed >> 12) %
+				    (sizeof(bytes) - 1)];
+				break;
+			case 1:		/* drop one */
+				memmove(text + pos, text + pos + 1,
+				    len - pos - 1);
+				len--;
+				break;
+			default:	/* insert one */
+				memmove(text + pos + 1, text + pos, len - pos);
+				text[pos] = bytes[(seed >> 12) %
+				    (sizeof(bytes) - 1)];
+				len++;
+				break;
+			}
+		}
+		text[len] = '\0';
+		if (scan_agrees(text, len) == 0)
+			taken++;
+	}
+	/* many mutants are still JSON the scanner reads */
+	assert_true(taken > 1000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_taken),
+		cmocka_unit_test(test_declined),
+		cmocka_unit_test(test_mutations),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
