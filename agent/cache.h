@@ -179,7 +179,7 @@ int	cache_status_foreach(struct cache_txn *t, cache_status_cb cb,
 	    void *arg);
 
 /*
- * Output plugin delivery (SPEC 7).  Instance names and kv keys are
+ * Output plugin delivery (flagsync-plugin(3)).  Instance names and kv keys are
  * non-empty strings; a key of an instance name plus kv key or seq must
  * fit LMDB's 511 bytes.  As elsewhere, a non-zero return from a callback
  * stops the walk and is returned.  A cache written before these databases

@@ -1,5 +1,5 @@
 /*
- * cli.h - the command line (SPEC §6): option parsing and the commands.
+ * cli.h - the command line (flagsync(8)): option parsing and the commands.
  */
 #ifndef FLAGSYNC_CLI_H
 #define FLAGSYNC_CLI_H

@@ -1,5 +1,5 @@
 /*
- * config.h - flagsync.ini: parse, validate, resolve secrets (SPEC §2).
+ * config.h - flagsync.ini: parse, validate, resolve secrets (flagsync.ini(5)).
  *
  * config_load() fills a struct config from an INI file.  Every error names
  * the file, the line and the key.  Unknown sections and keys are errors,
@@ -27,8 +27,8 @@ struct config_project {
 	char	*name;		/* Split workspace name, from [project NAME] */
 	char	*environment;	/* its primary environment (name or id) */
 	int	 line;		/* line of the section header */
-	/* The change feed (SPEC 2a): a server-side SDK key of the primary
-	 * environment, from $CREDENTIALS_DIRECTORY/split-sdk-key-NAME,
+	/* The change feed (flagsync.ini(5)): a server-side SDK key of the
+	 * primary environment, from $CREDENTIALS_DIRECTORY/split-sdk-key-NAME,
 	 * $FLAGSYNC_SPLIT_SDK_KEY_NAME or sdk_key_file; NULL: no feed. */
 	char	*sdk_key;		/* secret */
 	char	*sdk_key_origin;	/* printable: where it came from */
@@ -110,11 +110,11 @@ struct config {
 	struct config_plugin *plugins;
 	size_t	 nplugins, plugins_cap;
 
-	/* [http] (SPEC §10): off while http_listen is NULL */
+	/* [http] (flagsync.ini(5)): off while http_listen is NULL */
 	char	*http_listen;		/* HOST:PORT or [IPV6]:PORT */
 	char	*http_token;		/* secret: bearer token for /v1/, or NULL */
 
-	/* [findings] (SPEC §11): off unless the section is there */
+	/* [findings] (flagsync(8)): off unless the section is there */
 	int	 findings;		/* bool: the section exists */
 	int64_t	 findings_done_grace;	/* seconds, default 14 days */
 	int64_t	 findings_stale_after;	/* seconds, default 30 days */

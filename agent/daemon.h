@@ -1,5 +1,5 @@
 /*
- * daemon.h - `flagsync run` (SPEC §8): poll on a schedule, hand new
+ * daemon.h - `flagsync run` (flagsync(8)): poll on a schedule, hand new
  * events to delivery, reload on SIGHUP, stop cleanly on SIGTERM.
  *
  * The daemon holds the state_dir writer lock (lock.h) for its whole life

@@ -1,6 +1,6 @@
 /*
  * deliver.h - delivery of committed events to one output plugin instance
- * (SPEC §7; poll -> ... -> commit -> DELIVER).
+ * (flagsync-plugin(3); poll -> ... -> commit -> DELIVER).
  *
  * This is the delivery loop that runs inside the instance's own process
  * (outproc.h), started and watched by the supervisor (supervise.h).  It

@@ -1,5 +1,5 @@
 /*
- * diff.h - turn two views of one flag into change events (SPEC §5).
+ * diff.h - turn two views of one flag into change events (flagsync(8)).
  *
  * diff_flag() compares the cached view (before) with the polled one
  * (after) and returns the set of flag event types as a bit mask.  A flag

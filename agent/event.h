@@ -1,5 +1,5 @@
 /*
- * event.h - the change event document (SPEC §5).
+ * event.h - the change event document (flagsync(8)).
  *
  * Events are made as JSON text once, when they are committed, and stored
  * as that text in the event log; delivery and `flagsync events` read it
@@ -25,7 +25,7 @@ struct event {
 	const char *project;
 	const char *environment;
 	const char *flag;
-	/* flag events: the flag's issues (SPEC §5).  Link events carry
+	/* flag events: the flag's issues (flagsync(8)).  Link events carry
 	 * only their "issue" and "sources": listing every issue of the flag
 	 * in each made a flag with N issues write N * N keys. */
 	const char *const *issues;

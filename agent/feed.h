@@ -1,7 +1,7 @@
 /*
  * feed.h - the Split SDK API's change feed (GET /splitChanges), the way
  * Split's own Synchronizer keeps up with an account without the Admin
- * API's rate limit (reference: split-api.md section 4).
+ * API's rate limit.
  *
  * A read asks splitChanges?s=1.1&since=CN with the server-side SDK key
  * of one environment (Authorization: Bearer) and follows till until

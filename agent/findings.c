@@ -1,4 +1,4 @@
-/* findings.c - flag-hygiene findings from the cache (SPEC §11). */
+/* findings.c - flag-hygiene findings from the cache (flagsync(8)). */
 #include "autoconf.h"
 
 #include <errno.h>

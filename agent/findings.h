@@ -1,5 +1,5 @@
 /*
- * findings.h - flag-hygiene findings (SPEC §11), evaluated from the cache
+ * findings.h - flag-hygiene findings (flagsync(8)), evaluated from the cache
  * alone after every cycle, inside the cycle's commit transaction.
  *
  * A finding is (type, project, flag, issue or none).  findings_eval()

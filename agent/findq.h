@@ -1,6 +1,6 @@
 /*
  * findq.h - `flagsync findings` and the findings report of `export`
- * (SPEC §6, §11): the open and last-closed findings the cache holds,
+ * (flagsync(8)): the open and last-closed findings the cache holds,
  * oldest first.  Read-only, like every query.
  */
 #ifndef FLAGSYNC_FINDQ_H

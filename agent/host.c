@@ -528,7 +528,7 @@ host_split_config(struct flagsync_host *h, const char *key)
 	return NULL;
 }
 
-/* A plugin sees only the secrets granted to it (SPEC §7). */
+/* A plugin sees only the secrets granted to it (flagsync-plugin(3)). */
 static const char *
 host_agent_config(struct flagsync_host *h, const char *section,
     const char *key)

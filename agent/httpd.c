@@ -1,4 +1,4 @@
-/* httpd.c - the local HTTP surface over libmicrohttpd (SPEC §10). */
+/* httpd.c - the local HTTP surface over libmicrohttpd (flagsync.ini(5)). */
 #include "autoconf.h"
 
 #include <sys/resource.h>

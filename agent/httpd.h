@@ -1,5 +1,5 @@
 /*
- * httpd.h - the local HTTP surface (SPEC §10), served by `flagsync run`
+ * httpd.h - the local HTTP surface (flagsync.ini(5)), served by `flagsync run`
  * when [http] listen is set.
  *
  *   GET /healthz        the `status --json` document (less the names of

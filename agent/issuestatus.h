@@ -1,5 +1,5 @@
 /*
- * issuestatus.h - the Jira status of every linked issue (SPEC §11).
+ * issuestatus.h - the Jira status of every linked issue (flagsync(8)).
  *
  * Each cycle, with [jira] configured, issuestatus_poll() reads summary,
  * status name, status category and resolution date of every issue that

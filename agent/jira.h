@@ -1,5 +1,5 @@
 /*
- * jira.h - the Jira Cloud REST API v3 client (reference/jira-api.md).
+ * jira.h - the Jira Cloud REST API v3 client (as Atlassian documents it).
  *
  * Requests go to URL/rest/api/3/..., where URL is the site
  * (https://example.atlassian.net) or the gateway for scoped tokens
@@ -8,7 +8,7 @@
  * API token.  The token is a secret: it travels only in the Authorization
  * header and never reaches a message or a log line.
  *
- * Retry policy (one place, jira_request(), SPEC §6): a 429 or a 503 waits
+ * Retry policy (one place, jira_request(), flagsync(8)): a 429 or a 503 waits
  * as Retry-After says (seconds, or an HTTP date), never less; a wait over
  * JIRA_MAX_WAIT_S seconds is not taken at all: the request fails with
  * FS_ERATELIMIT and the next cycle tries again, so a poll never hangs and

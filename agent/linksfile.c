@@ -88,7 +88,7 @@ lf_errorf(struct lf_ctx *c, yaml_mark_t mark, const char *fmt, ...)
 
 /*
  * Checks a name against its limit.  Returns 0 when it may be used, or 1
- * after logging "PATH:LINE:COL: what 'name' is ...; skipped" (SPEC §8: one
+ * after logging "PATH:LINE:COL: what 'name' is ...; skipped" (flagsync(8): one
  * bad item never stalls the rest of the file).
  */
 static int

@@ -1,5 +1,6 @@
 /*
- * linksfile.h - the `file` link source: links.yaml (SPEC §3), via libyaml.
+ * linksfile.h - the `file` link source: links.yaml (flagsync.ini(5)),
+ * via libyaml.
  *
  *   links:
  *     - flag: new_checkout

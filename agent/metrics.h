@@ -1,5 +1,6 @@
 /*
- * metrics.h - what /metrics shows (SPEC §10) in the Prometheus text format.
+ * metrics.h - what /metrics shows (flagsync.ini(5)) in the Prometheus
+ * text format.
  *
  * Two kinds of figures.  Counters that nothing persists live here, for the
  * life of the process (Prometheus takes a restart's reset in its stride):

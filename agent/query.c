@@ -1143,7 +1143,7 @@ issue_doc(const char *key, const struct issue_walk *w, size_t active)
 	for (i = 0; i < w->n; i++)
 		json_object_array_add(arr, loaded_json(&w->v[i]));
 	json_object_object_add(o, "flags", arr);
-	/* after the members SPEC §6 lists: its Jira status, or null */
+	/* after the members flagsync(8) lists: its Jira status, or null */
 	json_object_object_add(o, "status", istatus_json(w->t, key));
 	return o;
 }
@@ -1496,7 +1496,7 @@ plugins_print_text(struct query *q, json_object *arr)
 
 /* ------------------------------------------------------------ status */
 
-/* SPEC §6: a source is healthy while it last succeeded less than this
+/* flagsync(8): a source is healthy while it last succeeded less than this
  * many intervals ago. */
 #define STATUS_STALE_INTERVALS	3
 
@@ -1698,7 +1698,7 @@ status_problem(struct counts *c, const char *fmt, ...)
 }
 
 /*
- * Whether one configured source is healthy (SPEC §6): it succeeded less
+ * Whether one configured source is healthy (flagsync(8)): it succeeded less
  * than STATUS_STALE_INTERVALS x interval ago.  Marks its row, adding a
  * "never polled" row when it has none, and names what is wrong.
  */
@@ -1731,7 +1731,7 @@ status_source_health(struct counts *c, const char *source)
 		    (long long)limit);
 }
 
-/* Every configured source, then every output, judged (SPEC §6, §10). */
+/* Every configured source, then every output, judged (flagsync(8)). */
 static void
 status_health(struct counts *c)
 {

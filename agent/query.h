@@ -37,7 +37,7 @@ int	query_export(struct query *q, int argc, char **argv);
 int	query_plugins(struct query *q, int argc, char **argv);
 
 /*
- * The --json documents (SPEC §6), each appended to out exactly as the
+ * The --json documents (flagsync(8)), each appended to out exactly as the
  * CLI prints it: the CLI and the HTTP API (httpd.h) build them through
  * these functions and no other code, so both serve the same bytes.  Each
  * opens its own read transaction on c (safe from any thread) and returns
@@ -92,7 +92,7 @@ int	query_doc_status(const struct config *cfg, struct cache *c,
 
 /*
  * The documents the CLI prints and the plugin host API answers with, from
- * an open read transaction: a flag view with "issues" (SPEC §4), and
+ * an open read transaction: a flag view with "issues" (flagsync(8)), and
  * {"issue", "count", "active", "flags"} for an issue.  *out is a new
  * object the caller puts.  0, FS_ENOTFOUND (no such flag), or an error.
  */

@@ -1,5 +1,5 @@
 /*
- * skipped.h - what a source left out, for its status record (SPEC §8).
+ * skipped.h - what a source left out, for its status record (flagsync(8)).
  *
  * One bad item never stalls the rest: a source that cannot take a flag,
  * tag, link or issue key records it here and goes on, and `status` names

@@ -1,5 +1,5 @@
 /*
- * source.h - link sources (SPEC §3) behind one interface.
+ * source.h - link sources (flagsync.ini(5)) behind one interface.
  *
  * Each cycle a source yields the complete set of links it holds within its
  * scope, or fails.  The commit replaces only the links of the sources that

@@ -2,7 +2,7 @@
  * split.c - the Split (Harness FME) Admin API client.
  *
  * Every request goes through split_get(), the one place that knows the
- * retry policy, so a poll never hangs (SPEC §6): 5xx, timeouts and
+ * retry policy, so a poll never hangs (flagsync(8)): 5xx, timeouts and
  * connection errors get SPLIT_MAX_RETRIES retries with backoff, a 429
  * waits what the rate limit headers say, everything else ends the
  * request at once.  Listings are walked page by page, each page's JSON

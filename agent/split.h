@@ -1,5 +1,5 @@
 /*
- * split.h - the Split (Harness FME) Admin API client (reference/split-api.md).
+ * split.h - the Split (Harness FME) Admin API client (as Split documents it).
  *
  * Resolves workspace and environment names to ids and streams the flag
  * list and the flag definitions of one environment page by page to
@@ -38,7 +38,7 @@
 #define SPLIT_MAX_429		10
 #define SPLIT_MAX_WAIT_S	60
 
-/* How the key travels (SPEC 2a): Harness personal access (pat.) and
+/* How the key travels (flagsync.ini(5)): Harness personal access (pat.) and
  * service account (sat.) tokens go in x-api-key. */
 #define SPLIT_AUTH_AUTO		0	/* x-api-key for pat./sat., else Bearer */
 #define SPLIT_AUTH_BEARER	1	/* Authorization: Bearer KEY */

@@ -1,6 +1,6 @@
 /*
- * supervise.h - the supervisor of the output plugin instances (SPEC §7
- * "Isolation", §8 SIGHUP), in the manner of Postfix's master: each
+ * supervise.h - the supervisor of the output plugin instances (isolation
+ * and SIGHUP, flagsync(8)), in the manner of Postfix's master: each
  * [plugin NAME] instance runs in its own process (outproc.h), and this
  * side only starts, wakes, watches and stops them.
  *

@@ -1,5 +1,5 @@
 /*
- * file.c - the "file" output plugin (SPEC §7): appends each event's JSON
+ * file.c - the "file" output plugin: appends each event's JSON
  * document, verbatim, as one line of a file.
  *
  *	[plugin audit]

@@ -1,5 +1,5 @@
 /*
- * jira.c - the "jira" output plugin (SPEC §7, Jira writer): keeps an
+ * jira.c - the "jira" output plugin (flagsync-plugin(3), Jira writer): keeps an
  * issue property and one remote link per flag on every Jira issue that
  * flags are linked to.
  *

@@ -1,5 +1,5 @@
 /*
- * jira_doc.c - the documents the jira plugin writes (SPEC §7): the issue
+ * jira_doc.c - the documents the jira plugin writes: the issue
  * property {"count", "active", "flags", ["truncated",] "updated"} and a
  * flag's remote link.  Flag views in the property lose tags, description
  * and issues (what Jira shows needs none of them, and they would eat the

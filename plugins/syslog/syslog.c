@@ -1,5 +1,5 @@
 /*
- * syslog.c - the "syslog" output plugin (SPEC §7): one RFC 5424 message
+ * syslog.c - the "syslog" output plugin: one RFC 5424 message
  * per event.
  *
  *	[plugin syslog]

@@ -41,7 +41,7 @@
 # 3. A third sync with no change: its Jira calls (expect 0 from the
 #    output).
 #
-# Every sync also reads the Jira status of every linked issue (SPEC §11):
+# Every sync also reads the Jira status of every linked issue (flagsync(8)):
 # "key in (...)" searches of up to 100 keys.  Target: ceil(linked issues /
 # 100) requests a cycle, 15 for these 1,500 issues.  Those searches are
 # counted apart from the output's calls ("status searches"), with the keys

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Flag-hygiene findings (SPEC §11) driven through time with
+# Flag-hygiene findings (flagsync(8)) driven through time with
 # FLAGSYNC_TEST_NOW: none without [findings]; fully-rolled-out after
 # stale_after and closed when the flag changes; killed-long; unlinked;
 # flag-gone from links.yaml; ignore; a restart never reopens.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The local HTTP surface (SPEC §10), with the real daemon over loopback and
+# The local HTTP surface, with the real daemon over loopback and
 # curl as the client: /healthz follows the health of the sources and the
 # outputs, /metrics is valid Prometheus text whose figures are those of
 # `status --json`, /v1/* answers with the CLI's --json bytes, the bearer

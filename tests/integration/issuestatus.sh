@@ -1,5 +1,5 @@
 #!/bin/sh
-# Jira issue status (SPEC §11) against the Split and Jira simulators: every
+# Jira issue status (flagsync(8)) against the Split and Jira simulators: every
 # linked issue's status read with key in (...) searches of 100 keys (so
 # ⌈n/100⌉ requests), shown by `issue` and `flag`; an issue moved to Done
 # shows Done and its resolution date; a deleted or hidden issue becomes

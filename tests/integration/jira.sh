@@ -18,7 +18,7 @@ sim_start --state "$SRCDIR/tests/integration/base-state.json"
 
 # Calls the agent made to Jira since the log was last cleared.
 # The requests without the agent's issue status searches (key in (...),
-# SPEC §11), which every cycle with [jira] makes.
+# flagsync(8)), which every cycle with [jira] makes.
 jira_requests() {
 	jira GET requests | jq -c '{requests: [.requests[] | select(.path != "/rest/api/3/search/jql" or
 	    ((.body.jql // "") | startswith("key in (") | not))]}'

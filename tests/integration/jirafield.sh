@@ -19,7 +19,7 @@ flags_of() { fs issue "$1" --json | jq -r '[.flags[] | "\(.project)/\(.flag)"] |
 jf_status() { fs status --json | jq -c '.sources[] | select(.source=="jira-field")'; }
 
 # The requests without the agent's issue status searches (key in (...),
-# SPEC §11), which every cycle with [jira] makes.
+# flagsync(8)), which every cycle with [jira] makes.
 jira_requests() {
 	jira GET requests | jq -c '{requests: [.requests[] | select(.path != "/rest/api/3/search/jql" or
 	    ((.body.jql // "") | startswith("key in (") | not))]}'

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `status` before the first sync and its `healthy` verdict (SPEC §6): every
+# `status` before the first sync and its `healthy` verdict (flagsync(8)): every
 # configured source is listed ("never polled" until it is), healthy means
 # each one succeeded within 3 x interval and no output is stuck or
 # crash-looping, and the JSON carries what a monitor needs (last_ok,

@@ -60,7 +60,7 @@ FAULT_KINDS = ("status", "slow", "malformed", "truncated",
 DRIFT = 7
 REQUEST_LOG_MAX = 200000
 
-# Matcher types of https://docs.split.io/reference/matcher-type and the
+# Matcher types as Split's documentation lists them, and the
 # fields the docs name for some of them (reference section 2.5).
 MATCHER_TYPES = {
     "IN_SEGMENT", "EQUAL_SET", "ANY_OF_SET", "ALL_OF_SET", "PART_OF_SET",

@@ -1122,7 +1122,7 @@ test_err_buffer(void **state)
 	config_free(NULL);
 }
 
-/* [http] (SPEC §10): off by default; listen is HOST:PORT or [IPV6]:PORT;
+/* [http] (flagsync.ini(5)): off by default; listen is HOST:PORT or [IPV6]:PORT;
  * token_file is a secret file like the others. */
 static void
 test_http(void **state)
