@@ -1820,7 +1820,10 @@ cache_event_put(struct cache_txn *t, uint64_t seq, const char *json,
 	if (seq == 0 || seq != last + 1)
 		return EINVAL;
 	key_seq(&k, seq);
-	if ((rc = txn_put(t, t->events, &k, json, len, MDB_NOOVERWRITE)) != 0)
+	/* seqs only grow, and big-endian keys sort as they do: appending
+	 * skips the search and fills pages instead of splitting them in
+	 * halves (an existing key is MDB_KEYEXIST still) */
+	if ((rc = txn_put(t, t->events, &k, json, len, MDB_APPEND)) != 0)
 		return rc;
 	key_meta_seq(&k);
 	return txn_put(t, t->meta, &k, &seq, sizeof(seq), 0);
