@@ -93,6 +93,19 @@ jsonw_needs_escape(const char *s, size_t n, int flags)
 	return false;
 }
 
+/* buf_append() without its calls when b has room: escaped text comes
+ * in short runs. */
+static int
+jsonw_buf_put(struct buf *b, const char *s, size_t n)
+{
+	if (b->data == NULL || n >= b->cap - b->len || n > b->max - b->len)
+		return buf_append(b, s, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 int
 jsonw_escape(struct buf *b, const char *s, size_t n, int flags)
 {
@@ -126,12 +139,12 @@ jsonw_escape(struct buf *b, const char *s, size_t n, int flags)
 			break;
 		}
 		esc[0] = '\\';
-		if ((rc = buf_append(b, s + start, i - start)) != 0 ||
-		    (rc = buf_append(b, esc, elen)) != 0)
+		if ((rc = jsonw_buf_put(b, s + start, i - start)) != 0 ||
+		    (rc = jsonw_buf_put(b, esc, elen)) != 0)
 			return rc;
 		start = i + 1;
 	}
-	return buf_append(b, s + start, n - start);
+	return jsonw_buf_put(b, s + start, n - start);
 }
 
 void
