@@ -738,6 +738,25 @@ view_from_split(struct flag_view *v, const struct view_context *ctx,
  * bytes.
  */
 
+/* buf_append() in place when out has room: a record is written a few
+ * bytes at a time, and the calls cost more than the bytes. */
+static int
+view_put(struct buf *b, const void *p, size_t n)
+{
+	if (b->data == NULL || n >= b->cap - b->len || n > b->max - b->len)
+		return buf_append(b, p, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int
+view_putc(struct buf *b, unsigned char c)
+{
+	return view_put(b, &c, 1);
+}
+
 static int
 view_put_u32(struct buf *b, uint32_t x)
 {
@@ -747,7 +766,7 @@ view_put_u32(struct buf *b, uint32_t x)
 	le[1] = (x >> 8) & 0xff;
 	le[2] = (x >> 16) & 0xff;
 	le[3] = (x >> 24) & 0xff;
-	return buf_append(b, le, sizeof(le));
+	return view_put(b, le, sizeof(le));
 }
 
 static int
@@ -772,7 +791,7 @@ view_put_str(struct buf *b, const char *s)
 		return EFBIG;
 	if ((rc = view_put_u32(b, (uint32_t)len)) != 0)
 		return rc;
-	return buf_append(b, s, len);
+	return view_put(b, s, len);
 }
 
 static int
@@ -802,7 +821,7 @@ view_encode_ids(const struct flag_view *v, struct buf *out)
 {
 	int rc;
 
-	if ((rc = buf_putc(out, VIEW_RECORD_VERSION)) != 0 ||
+	if ((rc = view_putc(out, VIEW_RECORD_VERSION)) != 0 ||
 	    (rc = view_put_str(out, v->project)) != 0 ||
 	    (rc = view_put_str(out, v->environment)) != 0 ||
 	    (rc = view_put_str(out, v->flag)) != 0 ||
@@ -818,8 +837,8 @@ view_encode_definition(const struct flag_view *v, struct buf *out)
 	size_t i;
 	int rc;
 
-	if ((rc = buf_putc(out, v->defined ? 1 : 0)) != 0 ||
-	    (rc = buf_putc(out, v->killed ? 1 : 0)) != 0 ||
+	if ((rc = view_putc(out, v->defined ? 1 : 0)) != 0 ||
+	    (rc = view_putc(out, v->killed ? 1 : 0)) != 0 ||
 	    (rc = view_put_str(out, v->default_treatment)) != 0 ||
 	    (rc = view_put_u32(out, (uint32_t)v->traffic_allocation)) != 0 ||
 	    (rc = view_put_count(out, v->ndefault_rule)) != 0)
