@@ -220,10 +220,27 @@ jsonw_text_close(struct jsonw_text *w, char brace)
 static void
 jsonw_text_quoted(struct jsonw_text *w, const char *s, const char *tail)
 {
-	char small[128];
+	struct buf *b = w->b;
+	char small[128], *d;
 	size_t n = strlen(s), t = strlen(tail);
 
-	/* the usual case: nothing to escape, one append */
+	if (w->rc != 0)
+		return;
+	/* the usual case: nothing to escape, and room: written in place */
+	if (b->data != NULL && n + t + 2 < b->cap - b->len &&
+	    n + t + 2 <= b->max - b->len &&
+	    !jsonw_needs_escape(s, n, w->flags)) {
+		d = b->data + b->len;
+		*d++ = '"';
+		memcpy(d, s, n);
+		d += n;
+		*d++ = '"';
+		memcpy(d, tail, t);
+		d[t] = '\0';
+		b->len += n + t + 2;
+		return;
+	}
+	/* else nothing to escape: one append */
 	if (n + t + 2 <= sizeof(small) &&
 	    !jsonw_needs_escape(s, n, w->flags)) {
 		small[0] = '"';
