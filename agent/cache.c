@@ -56,9 +56,11 @@ struct cache_txn {
 	int			 write;
 	int			 dirty;	/* a put or del changed something */
 	int			 full;	/* a put or del hit MDB_MAP_FULL */
-	/* the event seq this transaction read or wrote last: a cold sync
-	 * puts 100,000 events, each of which read and wrote it again */
+	/* the event seq this transaction read or wrote last, stored once
+	 * when it commits: a cold sync puts 100,000 events, each of which
+	 * read and wrote it again */
 	int			 seq_known;
+	int			 seq_dirty;	/* seq is not stored yet */
 	uint64_t		 seq;
 	pthread_t		 owner;
 	LIST_ENTRY(cache_txn)	 entry;
@@ -1349,6 +1351,24 @@ cache_read_end(struct cache_txn *t)
 	free(t);
 }
 
+static void key_meta_seq(struct key *k);
+
+/* The last event seq cache_event_put() gave, stored with the events. */
+static int
+txn_flush_seq(struct cache_txn *t)
+{
+	struct key k;
+	int rc;
+
+	if (!t->seq_dirty)
+		return 0;
+	key_meta_seq(&k);
+	if ((rc = txn_put(t, t->meta, &k, &t->seq, sizeof(t->seq), 0)) != 0)
+		return rc;
+	t->seq_dirty = 0;
+	return 0;
+}
+
 /* One attempt; MDB_MAP_FULL means the map must grow first. */
 static int
 write_once(struct cache *c, cache_write_fn fn, void *arg)
@@ -1360,6 +1380,8 @@ write_once(struct cache *c, cache_write_fn fn, void *arg)
 	if ((rc = txn_begin(&t)) != 0)
 		return rc;
 	rc = fn(&t, arg);
+	if (rc == 0)
+		rc = txn_flush_seq(&t);
 	if (t.full)
 		rc = MDB_MAP_FULL;
 	if (rc != 0 || !t.dirty)
@@ -1853,11 +1875,9 @@ cache_event_put(struct cache_txn *t, uint64_t seq, const char *json,
 	 * halves (an existing key is MDB_KEYEXIST still) */
 	if ((rc = txn_put(t, t->events, &k, json, len, MDB_APPEND)) != 0)
 		return rc;
-	key_meta_seq(&k);
-	if ((rc = txn_put(t, t->meta, &k, &seq, sizeof(seq), 0)) != 0)
-		return rc;
 	t->seq = seq;
 	t->seq_known = 1;
+	t->seq_dirty = 1;
 	return 0;
 }
 
