@@ -1601,6 +1601,42 @@ cache_flag_put(struct cache_txn *t, const char *project, const char *flag,
 	return txn_put_changed(t, t->flags, &k, rec, len);
 }
 
+int
+cache_flag_add(struct cache_txn *t, const char *project, const char *flag,
+    const void *rec, size_t len, const void **old, size_t *oldlen)
+{
+	struct key k;
+	MDB_val kv, dv;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (rec == NULL || old == NULL || oldlen == NULL)
+		return EINVAL;
+	if ((rc = key_join2(&k, project, flag)) != 0)
+		return rc;
+	kv.mv_data = (void *)k.buf;
+	kv.mv_size = k.len;
+	dv.mv_data = (void *)rec;
+	dv.mv_size = len;
+	guard_depth++;
+	rc = mdb_put(t->txn, t->flags, &kv, &dv, MDB_NOOVERWRITE);
+	guard_depth--;
+	if (rc == MDB_KEYEXIST) {
+		*old = dv.mv_data;
+		*oldlen = dv.mv_size;
+		return EEXIST;
+	}
+	*old = NULL;
+	*oldlen = 0;
+	rc = lmdb_read_rc(rc);
+	if (rc == 0)
+		t->dirty = 1;
+	else if (rc == MDB_MAP_FULL)
+		t->full = 1;
+	return rc;
+}
+
 /* FS_ENOTFOUND when there was no such flag. */
 int
 cache_flag_del(struct cache_txn *t, const char *project, const char *flag)
