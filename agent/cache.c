@@ -1705,6 +1705,44 @@ link_del(struct cache_txn *t, const struct key *fwd, const struct key *rev)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * Sets a link's mask in both directions.  A new link takes one search
+ * of the links, not a get and a put: MDB_NOOVERWRITE hands back the mask
+ * stored when there is one.
+ */
+static int
+link_put(struct cache_txn *t, const struct key *fwd, const struct key *rev,
+    uint32_t mask)
+{
+	MDB_val kv, dv;
+	uint32_t old;
+	int rc;
+
+	kv.mv_data = (void *)fwd->buf;
+	kv.mv_size = fwd->len;
+	dv.mv_data = &mask;
+	dv.mv_size = sizeof(mask);
+	guard_depth++;
+	rc = mdb_put(t->txn, t->links, &kv, &dv, MDB_NOOVERWRITE);
+	guard_depth--;
+	if (rc == MDB_KEYEXIST) {
+		if ((rc = val_u32(&dv, &old)) != 0)
+			return rc;
+		if (old == mask)
+			return 0;
+		rc = txn_put(t, t->links, fwd, &mask, sizeof(mask), 0);
+	} else {
+		rc = lmdb_read_rc(rc);
+		if (rc == 0)
+			t->dirty = 1;
+		else if (rc == MDB_MAP_FULL)
+			t->full = 1;
+	}
+	if (rc != 0)
+		return rc;
+	return txn_put(t, t->issues, rev, &mask, sizeof(mask), 0);
+}
+
 int
 cache_link_set(struct cache_txn *t, const char *project, const char *flag,
     const char *issue, uint32_t mask)
@@ -1719,6 +1757,8 @@ cache_link_set(struct cache_txn *t, const char *project, const char *flag,
 	if ((rc = key_join3(&fwd, project, flag, issue)) != 0 ||
 	    (rc = key_join3(&rev, issue, project, flag)) != 0)
 		return rc;
+	if (mask != 0)
+		return link_put(t, &fwd, &rev, mask);
 	rc = txn_get(t, t->links, &fwd, &v);
 	if (rc != 0 && rc != FS_ENOTFOUND)
 		return rc;
