@@ -113,6 +113,12 @@ int	cache_flag_put(struct cache_txn *t, const char *project,
 	    const char *flag, const void *rec, size_t len);
 int	cache_flag_del(struct cache_txn *t, const char *project,
 	    const char *flag);
+/* Stores rec only when the flag has no record: 0 when stored, EEXIST
+ * with *old and *oldlen the stored record (valid until the next write
+ * in t) when it has one.  One search where a get and a put take two. */
+int	cache_flag_add(struct cache_txn *t, const char *project,
+	    const char *flag, const void *rec, size_t len, const void **old,
+	    size_t *oldlen);
 typedef int (*cache_flag_cb)(void *arg, const char *project,
 	    const char *flag, const void *rec, size_t len);
 /* In key order; project NULL means every project.  A non-zero return

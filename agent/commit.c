@@ -745,14 +745,22 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 	const void *old = NULL, *rec = NULL;
 	size_t oldlen = 0;
 	unsigned mask;
+	bool stored = false;
 	int rc;
 
 	if (f->present && (rc = changeset_read(a->cs, f, &a->rec, &rec)) != 0)
 		return rc;
-	rc = cache_flag_get(t, f->project, f->flag, &old, &oldlen);
+	/* a new flag (every flag of a first sync) is stored by the same
+	 * search that finds it is new */
+	if (rec != NULL) {
+		rc = cache_flag_add(t, f->project, f->flag, rec, f->len, &old,
+		    &oldlen);
+		stored = rc == 0;
+	} else
+		rc = cache_flag_get(t, f->project, f->flag, &old, &oldlen);
 	if (rc == FS_ENOTFOUND)
 		old = NULL;
-	else if (rc != 0)
+	else if (rc != 0 && rc != EEXIST)
 		return rc;
 	if ((rc = decode_rec(&before, old, oldlen)) != 0)
 		goto before_release;
@@ -775,9 +783,9 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 		    &p->issues, &p->nissues)) != 0)
 			goto after_release;
 	}
-	if (rec)
+	if (rec && !stored)
 		rc = cache_flag_put(t, f->project, f->flag, rec, f->len);
-	else if (old)
+	else if (!rec && old)
 		rc = cache_flag_del(t, f->project, f->flag);
 after_release:
 	view_release(&after);

@@ -566,6 +566,34 @@ jnode_iter_next(struct jnode_iter *it, struct jnode *out)
 	return true;
 }
 
+/*
+ * Appends to out in place when it has room, else through buf_append():
+ * a rules hash prints a few bytes at a time, and the call chain of
+ * buf_putc() (with memcpy() for one byte) cost more than the bytes.
+ */
+static int
+jnode_put(struct buf *out, const char *p, size_t n)
+{
+	if (out->data == NULL || n >= out->cap - out->len ||
+	    n > out->max - out->len)
+		return buf_append(out, p, n);
+	memcpy(out->data + out->len, p, n);
+	out->len += n;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+static int
+jnode_putc(struct buf *out, char c)
+{
+	if (out->data == NULL || out->cap - out->len < 2 ||
+	    out->len >= out->max)
+		return buf_append(out, &c, 1);
+	out->data[out->len++] = c;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
 static int jnode_print_tok(const struct jscan *s, uint32_t i,
     struct buf *out);
 
@@ -588,7 +616,7 @@ jnode_print_object(const struct jscan *s, uint32_t i, struct buf *out)
 	bool seen;
 	int rc, first = 1;
 
-	rc = buf_putc(out, '{');
+	rc = jnode_putc(out, '{');
 	for (k = i + 1, m = 0; m < t->n && rc == 0; m++, k = s->t[k + 1].next) {
 		seen = false;
 		for (k2 = i + 1, m2 = 0; m2 < m && !seen; m2++,
@@ -602,16 +630,16 @@ jnode_print_object(const struct jscan *s, uint32_t i, struct buf *out)
 			if (jnode_same_key(s, k, k2))
 				val = k2 + 1;
 		if (!first)
-			rc = buf_putc(out, ',');
+			rc = jnode_putc(out, ',');
 		first = 0;
 		if (rc == 0)
 			rc = jnode_print_tok(s, k, out);
 		if (rc == 0)
-			rc = buf_putc(out, ':');
+			rc = jnode_putc(out, ':');
 		if (rc == 0)
 			rc = jnode_print_tok(s, val, out);
 	}
-	return rc ? rc : buf_putc(out, '}');
+	return rc ? rc : jnode_putc(out, '}');
 }
 
 static int
@@ -623,30 +651,30 @@ jnode_print_tok(const struct jscan *s, uint32_t i, struct buf *out)
 
 	switch (t->type) {
 	case json_type_null:
-		return buf_append(out, "null", 4);
+		return jnode_put(out, "null", 4);
 	case json_type_boolean:
-		return t->num ? buf_append(out, "true", 4) :
-		    buf_append(out, "false", 5);
+		return t->num ? jnode_put(out, "true", 4) :
+		    jnode_put(out, "false", 5);
 	case json_type_int:
 		/* canonical digits (no "-0", no leading zero): what
 		 * json-c prints of the int64 */
-		return buf_append(out, s->text + t->start, t->len);
+		return jnode_put(out, s->text + t->start, t->len);
 	case json_type_string:
-		if ((rc = buf_putc(out, '"')) == 0 &&
+		if ((rc = jnode_putc(out, '"')) == 0 &&
 		    (rc = jsonw_escape(out, s->text + t->start, t->len,
 		    JSONW_SLASH)) == 0)
-			rc = buf_putc(out, '"');
+			rc = jnode_putc(out, '"');
 		return rc;
 	case json_type_array:
-		rc = buf_putc(out, '[');
+		rc = jnode_putc(out, '[');
 		for (k = i + 1, m = 0; m < t->n && rc == 0; m++) {
 			if (m > 0)
-				rc = buf_putc(out, ',');
+				rc = jnode_putc(out, ',');
 			if (rc == 0)
 				rc = jnode_print_tok(s, k, out);
 			k = s->t[k].next;
 		}
-		return rc ? rc : buf_putc(out, ']');
+		return rc ? rc : jnode_putc(out, ']');
 	case json_type_object:
 		return jnode_print_object(s, i, out);
 	default:

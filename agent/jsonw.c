@@ -93,6 +93,19 @@ jsonw_needs_escape(const char *s, size_t n, int flags)
 	return false;
 }
 
+/* buf_append() without its calls when b has room: escaped text comes
+ * in short runs. */
+static int
+jsonw_buf_put(struct buf *b, const char *s, size_t n)
+{
+	if (b->data == NULL || n >= b->cap - b->len || n > b->max - b->len)
+		return buf_append(b, s, n);
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 int
 jsonw_escape(struct buf *b, const char *s, size_t n, int flags)
 {
@@ -126,12 +139,12 @@ jsonw_escape(struct buf *b, const char *s, size_t n, int flags)
 			break;
 		}
 		esc[0] = '\\';
-		if ((rc = buf_append(b, s + start, i - start)) != 0 ||
-		    (rc = buf_append(b, esc, elen)) != 0)
+		if ((rc = jsonw_buf_put(b, s + start, i - start)) != 0 ||
+		    (rc = jsonw_buf_put(b, esc, elen)) != 0)
 			return rc;
 		start = i + 1;
 	}
-	return buf_append(b, s + start, n - start);
+	return jsonw_buf_put(b, s + start, n - start);
 }
 
 void
@@ -207,10 +220,27 @@ jsonw_text_close(struct jsonw_text *w, char brace)
 static void
 jsonw_text_quoted(struct jsonw_text *w, const char *s, const char *tail)
 {
-	char small[128];
+	struct buf *b = w->b;
+	char small[128], *d;
 	size_t n = strlen(s), t = strlen(tail);
 
-	/* the usual case: nothing to escape, one append */
+	if (w->rc != 0)
+		return;
+	/* the usual case: nothing to escape, and room: written in place */
+	if (b->data != NULL && n + t + 2 < b->cap - b->len &&
+	    n + t + 2 <= b->max - b->len &&
+	    !jsonw_needs_escape(s, n, w->flags)) {
+		d = b->data + b->len;
+		*d++ = '"';
+		memcpy(d, s, n);
+		d += n;
+		*d++ = '"';
+		memcpy(d, tail, t);
+		d[t] = '\0';
+		b->len += n + t + 2;
+		return;
+	}
+	/* else nothing to escape: one append */
 	if (n + t + 2 <= sizeof(small) &&
 	    !jsonw_needs_escape(s, n, w->flags)) {
 		small[0] = '"';

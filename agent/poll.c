@@ -76,6 +76,8 @@ struct project_poll {
 	size_t	 ndefs;
 	size_t	 nchanged;
 	size_t	 ncompared;
+	bool	 cold;		/* the cache holds none of the project's flags */
+	size_t	 next_def;	/* after the last defined flag's entry */
 	size_t	 nlinks;
 	struct linkset tags;	/* split-tag links, found as flags are listed */
 	struct linkset desc;	/* split-description links */
@@ -156,6 +158,26 @@ meta_find(struct project_poll *pp, const char *name)
 		return NULL;
 	key.name = (char *)name;
 	return bsearch(&key, pp->m, pp->n, sizeof(*pp->m), meta_cmp);
+}
+
+/*
+ * The entry of a defined flag.  Definitions often come in name order
+ * (the entries are sorted by name), so the entry after the last one
+ * found is tried before a search: at 100,000 flags the searches were
+ * 1.5 % of a cold sync's CPU.  Any other order costs one strcmp() more.
+ */
+static struct meta *
+meta_find_def(struct project_poll *pp, const char *name)
+{
+	struct meta *m;
+
+	if (pp->next_def < pp->n &&
+	    strcmp(pp->m[pp->next_def].name, name) == 0)
+		m = &pp->m[pp->next_def];
+	else if ((m = meta_find(pp, name)) == NULL)
+		return NULL;
+	pp->next_def = (size_t)(m - pp->m) + 1;
+	return m;
 }
 
 static void	pp_progress(struct project_poll *, size_t, bool);
@@ -450,6 +472,9 @@ pp_compare(struct project_poll *pp, const struct flag_view *v)
 	buf_reset(&pp->rec);
 	if ((rc = view_encode(v, &pp->rec)) != 0)
 		return rc;
+	/* nothing cached to compare with: every record is new */
+	if (pp->cold)
+		goto add;
 	if ((rc = cache_read_begin(pp->c, &t)) != 0)
 		return rc;
 	rc = cache_flag_get(t, v->project, v->flag, &old, &oldlen);
@@ -464,6 +489,7 @@ pp_compare(struct project_poll *pp, const struct flag_view *v)
 		cache_release_pages(pp->c);
 	if (same)
 		return 0;
+add:
 	pp->nchanged++;
 	return changeset_add_flag(pp->cs, v->project, v->flag, pp->rec.data,
 	    pp->rec.len);
@@ -507,7 +533,7 @@ def_cb(void *arg, const struct jnode *def)
 		    "has no name", pp->proj->name);
 		return FS_EPROTO;
 	}
-	if ((m = meta_find(pp, jnode_str(&jname))) == NULL) {
+	if ((m = meta_find_def(pp, jnode_str(&jname))) == NULL) {
 		/* created after the flag list was read: next cycle sees it */
 		log_debug("project '%s': flag '%s' defined but not listed yet",
 		    pp->proj->name, jnode_str(&jname));
@@ -536,6 +562,42 @@ def_cb(void *arg, const struct jnode *def)
 		pp->err[0] = '\0';
 	}
 	return rc;
+}
+
+static int
+any_cb(void *arg, const char *project, const char *flag, const void *rec,
+    size_t len)
+{
+	(void)project;
+	(void)flag;
+	(void)rec;
+	(void)len;
+	*(bool *)arg = true;
+	return EEXIST;	/* one is enough */
+}
+
+/*
+ * Whether the cache holds no flag of the project (a first sync): then
+ * the compare has nothing to read, and a read transaction per flag was
+ * a sixth of what a cold sync spends beyond receiving the pages.  The
+ * cache cannot change before the cycle commits: the lock keeps every
+ * other writer out.
+ */
+static int
+pp_check_cold(struct project_poll *pp)
+{
+	struct cache_txn *t;
+	bool any = false;
+	int rc;
+
+	if ((rc = cache_read_begin(pp->c, &t)) != 0)
+		return rc;
+	rc = cache_flag_foreach(t, pp->proj->name, any_cb, &any);
+	cache_read_end(t);
+	if (rc != 0 && !any)
+		return rc;
+	pp->cold = !any;
+	return 0;
 }
 
 struct gone {
@@ -683,6 +745,8 @@ pp_fetch(struct project_poll *pp)
 			    pp->m[i].name);
 			return FS_EPROTO;
 		}
+	if ((rc = pp_check_cold(pp)) != 0)
+		return rc;
 	if ((rc = split_list_definition_nodes(pp->sc, pp->ws_id,
 	    pp->proj->name, pp->env_id, def_cb, pp, pp->err,
 	    sizeof(pp->err))) != 0)

@@ -26,12 +26,20 @@
 #define VIEW_FNV_OFFSET		0xcbf29ce484222325ULL
 #define VIEW_FNV_PRIME		0x100000001b3ULL
 
-/* Where a definition error is reported. */
+/* Where a definition error is reported, and the block the view being
+ * built takes its strings and arrays from. */
 struct view_parse {
 	const char	*flag;
 	char		*err;
 	size_t		 errlen;
+	char		*arena;		/* the view's, or NULL */
+	size_t		 used, cap;
 };
+
+/* A view built from a definition: its strings and arrays fit in this as
+ * a rule (what does not is allocated on its own).  A poll builds one
+ * per flag, and some fifteen allocations each cost more than parsing. */
+#define VIEW_BUILD_ARENA	1024
 
 struct view_reader {
 	const unsigned char *p;
@@ -100,18 +108,53 @@ view_is_active(const struct flag_view *v)
 	return v->defined && !v->killed;
 }
 
+/* n bytes (8-aligned) from arena when they fit, else from malloc():
+ * view_free() tells the two apart. */
+static void *
+view_block_alloc(char *arena, size_t *used, size_t cap, size_t n, int zero)
+{
+	size_t at = (*used + 7) & ~(size_t)7;
+	void *p;
+
+	if (arena != NULL && at <= cap && n <= cap - at) {
+		p = arena + at;
+		*used = at + n;
+	} else if ((p = malloc(n ? n : 1)) == NULL)
+		return NULL;
+	if (zero)
+		memset(p, 0, n);
+	return p;
+}
+
+/* n zeroed elements of size, from the view's block. */
+static void *
+view_parse_calloc(struct view_parse *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	return view_block_alloc(p->arena, &p->used, p->cap, n * size, 1);
+}
+
 /* A copy of s, where NULL copies as NULL. */
 static int
-view_strdup(char **dst, const char *s)
+view_strdup(struct view_parse *p, char **dst, const char *s)
 {
+	size_t n;
+
 	*dst = NULL;
-	if (s != NULL && (*dst = strdup(s)) == NULL)
+	if (s == NULL)
+		return 0;
+	n = strlen(s) + 1;
+	if ((*dst = view_block_alloc(p->arena, &p->used, p->cap, n,
+	    0)) == NULL)
 		return ENOMEM;
+	memcpy(*dst, s, n);
 	return 0;
 }
 
 static int
-view_strv_dup(char ***dst, size_t *ndst, const char *const *src, size_t n)
+view_strv_dup(struct view_parse *p, char ***dst, size_t *ndst,
+    const char *const *src, size_t n)
 {
 	size_t i;
 	int rc;
@@ -120,12 +163,12 @@ view_strv_dup(char ***dst, size_t *ndst, const char *const *src, size_t n)
 	*ndst = 0;
 	if (n == 0)
 		return 0;
-	if ((*dst = calloc(n, sizeof(**dst))) == NULL)
+	if ((*dst = view_parse_calloc(p, n, sizeof(**dst))) == NULL)
 		return ENOMEM;
 	/* Counted first so that release frees a partial copy. */
 	*ndst = n;
 	for (i = 0; i < n; i++)
-		if ((rc = view_strdup(&(*dst)[i], src[i])) != 0)
+		if ((rc = view_strdup(p, &(*dst)[i], src[i])) != 0)
 			return rc;
 	return 0;
 }
@@ -264,7 +307,7 @@ view_parse_scalars(struct flag_view *nv, const struct jnode *def,
 	if ((rc = view_get_string(p, def, &view_top, "defaultTreatment",
 	    &s)) != 0)
 		return rc;
-	if ((rc = view_strdup(&nv->default_treatment, s)) != 0)
+	if ((rc = view_strdup(p, &nv->default_treatment, s)) != 0)
 		return rc;
 	if ((rc = view_get_percent(p, def, &view_top, "trafficAllocation", 100,
 	    &nv->traffic_allocation)) != 0)
@@ -293,7 +336,7 @@ view_parse_bucket(struct view_bucket *b, const struct jnode *o, size_t i,
 		return rc;
 	if ((rc = view_get_percent(p, o, &where, "size", -1, &b->size)) != 0)
 		return rc;
-	return view_strdup(&b->treatment, s);
+	return view_strdup(p, &b->treatment, s);
 }
 
 static int
@@ -313,7 +356,8 @@ view_parse_default_rule(struct flag_view *nv, const struct jnode *def,
 		return view_def_error(p, "field 'defaultRule' is missing");
 	if ((n = jnode_len(&arr)) == 0)
 		return 0;
-	if ((nv->default_rule = calloc(n, sizeof(*nv->default_rule))) == NULL)
+	if ((nv->default_rule = view_parse_calloc(p, n,
+	    sizeof(*nv->default_rule))) == NULL)
 		return ENOMEM;
 	nv->ndefault_rule = n;
 	jnode_iter_init(&it, &arr);
@@ -373,7 +417,8 @@ view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
 		return view_def_error(p, "field 'treatments' has too many "
 		    "entries");
 	if (n > 0) {
-		if ((nv->treatments = calloc(n, sizeof(char *))) == NULL)
+		if ((nv->treatments = view_parse_calloc(p, n,
+		    sizeof(char *))) == NULL)
 			return ENOMEM;
 		nv->ntreatments = n;
 	}
@@ -382,7 +427,7 @@ view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
 		rc = view_parse_treatment(&o, i, &name, &groups, p);
 		if (rc != 0)
 			return rc;
-		if ((rc = view_strdup(&nv->treatments[i], name)) != 0)
+		if ((rc = view_strdup(p, &nv->treatments[i], name)) != 0)
 			return rc;
 	}
 	nv->rules += groups;
@@ -617,21 +662,21 @@ buf_free:
 }
 
 static int
-view_copy_entry(struct flag_view *nv, const struct view_context *ctx,
-    const char *flag_id, const char *flag, const char *description,
-    const char *const *tags, size_t ntags)
+view_copy_entry(struct flag_view *nv, struct view_parse *p,
+    const struct view_context *ctx, const char *flag_id, const char *flag,
+    const char *description, const char *const *tags, size_t ntags)
 {
 	int rc;
 
-	if ((rc = view_strdup(&nv->project, ctx->project)) != 0 ||
-	    (rc = view_strdup(&nv->environment, ctx->environment)) != 0 ||
-	    (rc = view_strdup(&nv->flag, flag)) != 0 ||
-	    (rc = view_strdup(&nv->flag_id, flag_id)) != 0 ||
-	    (rc = view_strdup(&nv->ws_id, ctx->ws_id)) != 0 ||
-	    (rc = view_strdup(&nv->env_id, ctx->env_id)) != 0 ||
-	    (rc = view_strdup(&nv->description, description)) != 0)
+	if ((rc = view_strdup(p, &nv->project, ctx->project)) != 0 ||
+	    (rc = view_strdup(p, &nv->environment, ctx->environment)) != 0 ||
+	    (rc = view_strdup(p, &nv->flag, flag)) != 0 ||
+	    (rc = view_strdup(p, &nv->flag_id, flag_id)) != 0 ||
+	    (rc = view_strdup(p, &nv->ws_id, ctx->ws_id)) != 0 ||
+	    (rc = view_strdup(p, &nv->env_id, ctx->env_id)) != 0 ||
+	    (rc = view_strdup(p, &nv->description, description)) != 0)
 		return rc;
-	return view_strv_dup(&nv->tags, &nv->ntags, tags, ntags);
+	return view_strv_dup(p, &nv->tags, &nv->ntags, tags, ntags);
 }
 
 int
@@ -650,8 +695,15 @@ view_from_node(struct flag_view *v, const struct view_context *ctx,
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	view_init(&nv);
-	if ((rc = view_copy_entry(&nv, ctx, flag_id, flag, description, tags,
-	    ntags)) != 0)
+	/* without the block every string is allocated on its own */
+	p.used = 0;
+	p.cap = VIEW_BUILD_ARENA;
+	if ((p.arena = malloc(p.cap)) != NULL) {
+		nv.arena = p.arena;
+		nv.arena_len = p.cap;
+	}
+	if ((rc = view_copy_entry(&nv, &p, ctx, flag_id, flag, description,
+	    tags, ntags)) != 0)
 		goto view_free;
 	if (def != NULL && (rc = view_parse_def(&nv, def, &p)) != 0)
 		goto view_free;
@@ -686,6 +738,25 @@ view_from_split(struct flag_view *v, const struct view_context *ctx,
  * bytes.
  */
 
+/* buf_append() in place when out has room: a record is written a few
+ * bytes at a time, and the calls cost more than the bytes. */
+static int
+view_put(struct buf *b, const void *p, size_t n)
+{
+	if (b->data == NULL || n >= b->cap - b->len || n > b->max - b->len)
+		return buf_append(b, p, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int
+view_putc(struct buf *b, unsigned char c)
+{
+	return view_put(b, &c, 1);
+}
+
 static int
 view_put_u32(struct buf *b, uint32_t x)
 {
@@ -695,7 +766,7 @@ view_put_u32(struct buf *b, uint32_t x)
 	le[1] = (x >> 8) & 0xff;
 	le[2] = (x >> 16) & 0xff;
 	le[3] = (x >> 24) & 0xff;
-	return buf_append(b, le, sizeof(le));
+	return view_put(b, le, sizeof(le));
 }
 
 static int
@@ -720,7 +791,7 @@ view_put_str(struct buf *b, const char *s)
 		return EFBIG;
 	if ((rc = view_put_u32(b, (uint32_t)len)) != 0)
 		return rc;
-	return buf_append(b, s, len);
+	return view_put(b, s, len);
 }
 
 static int
@@ -750,7 +821,7 @@ view_encode_ids(const struct flag_view *v, struct buf *out)
 {
 	int rc;
 
-	if ((rc = buf_putc(out, VIEW_RECORD_VERSION)) != 0 ||
+	if ((rc = view_putc(out, VIEW_RECORD_VERSION)) != 0 ||
 	    (rc = view_put_str(out, v->project)) != 0 ||
 	    (rc = view_put_str(out, v->environment)) != 0 ||
 	    (rc = view_put_str(out, v->flag)) != 0 ||
@@ -766,8 +837,8 @@ view_encode_definition(const struct flag_view *v, struct buf *out)
 	size_t i;
 	int rc;
 
-	if ((rc = buf_putc(out, v->defined ? 1 : 0)) != 0 ||
-	    (rc = buf_putc(out, v->killed ? 1 : 0)) != 0 ||
+	if ((rc = view_putc(out, v->defined ? 1 : 0)) != 0 ||
+	    (rc = view_putc(out, v->killed ? 1 : 0)) != 0 ||
 	    (rc = view_put_str(out, v->default_treatment)) != 0 ||
 	    (rc = view_put_u32(out, (uint32_t)v->traffic_allocation)) != 0 ||
 	    (rc = view_put_count(out, v->ndefault_rule)) != 0)
@@ -888,17 +959,7 @@ view_get_bool(struct view_reader *r, bool *x)
 static void *
 view_alloc(struct view_reader *r, size_t n, int zero)
 {
-	size_t at = (r->used + 7) & ~(size_t)7;
-	void *p;
-
-	if (r->arena != NULL && at <= r->cap && n <= r->cap - at) {
-		p = r->arena + at;
-		r->used = at + n;
-	} else if ((p = malloc(n ? n : 1)) == NULL)
-		return NULL;
-	if (zero)
-		memset(p, 0, n);
-	return p;
+	return view_block_alloc(r->arena, &r->used, r->cap, n, zero);
 }
 
 static int

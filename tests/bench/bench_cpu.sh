@@ -12,6 +12,9 @@
 # bodies to /dev/null.  curl's user + sys CPU is the floor: what it costs
 # to receive those pages at all.  Prints both and the ratio; it asserts
 # nothing.  Set RUNS=3 to take the median of three runs of each.
+# BASE=OTHER-BINARY runs that binary's cold sync right after each of
+# the first one's, under the same load, and prints its median beside:
+# on a shared machine runs vary by 15 %, more than a change may gain.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$top/build/plain/flagsync}
@@ -19,6 +22,8 @@ bin=${1:-$top/build/plain/flagsync}
 sizes=${*:-10000 100000}
 runs=${RUNS:-1}
 [ -x "$bin" ] || { echo "no flagsync binary at $bin (build first)" >&2; exit 1; }
+base=${BASE:-}
+[ -z "$base" ] || [ -x "$base" ] || { echo "no BASE binary at $base" >&2; exit 1; }
 command -v curl >/dev/null || { echo "bench_cpu.sh needs curl" >&2; exit 1; }
 command -v bash >/dev/null || { echo "bench_cpu.sh needs bash" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "bench_cpu.sh needs GNU time" >&2; exit 1; }
@@ -41,8 +46,9 @@ timed() {
 cpu() { awk '{ printf "%.3f", $1 + $2 }' "$1"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-printf '%-8s %-10s %-10s %-8s %-10s %s\n' flags "client s" "curl s" ratio \
+printf '%-8s %-10s %-10s %-8s %-10s %s' flags "client s" "curl s" ratio \
     "RSS MB" requests
+[ -z "$base" ] && echo || printf '   %-10s %s\n' "BASE s" "BASE ratio"
 for n in $sizes; do
 	rm -f "$T/port" "$T/sim.log"
 	# Not --quiet: the request log is where the curl list comes from.
@@ -63,7 +69,7 @@ max_rps = 0
 [project Default]
 environment = Production
 INI
-	: >"$T/client"; : >"$T/curl"
+	: >"$T/client"; : >"$T/curl"; : >"$T/base"
 	i=0
 	while [ $i -lt "$runs" ]; do
 		rm -rf "$T/state"
@@ -74,6 +80,11 @@ INI
 		# The requests the sync made, in its order, for curl.
 		sed -n 's/^split_sim: [^ ]* GET \([^ ]*\) -> 200 .*/\1/p' \
 		    "$T/sim.log" >"$T/paths"
+		if [ -n "$base" ]; then
+			rm -rf "$T/state"
+			timed "$T/t" "$base" -c "$T/flagsync.ini" sync
+			cpu "$T/t" >>"$T/base"; echo >>"$T/base"
+		fi
 		nreq=$(wc -l <"$T/paths")
 		{
 			# Options before the URLs apply to all of them; stdout
@@ -88,8 +99,15 @@ INI
 		i=$((i + 1))
 	done
 	c=$(median <"$T/client"); f=$(median <"$T/curl")
-	printf '%-8s %-10s %-10s %-8s %-10s %s\n' "$n" "$c" "$f" \
+	printf '%-8s %-10s %-10s %-8s %-10s %s' "$n" "$c" "$f" \
 	    "$(awk -v c="$c" -v f="$f" 'BEGIN { if (f > 0) printf "%.2fx", c / f; else print "-" }')" \
 	    "$rss" "$nreq"
+	if [ -n "$base" ]; then
+		b=$(median <"$T/base")
+		printf '   %-10s %s\n' "$b" "$(awk -v c="$b" -v f="$f" \
+		    'BEGIN { if (f > 0) printf "%.2fx", c / f; else print "-" }')"
+	else
+		echo
+	fi
 	kill $SIM_PID; wait $SIM_PID 2>/dev/null; SIM_PID=
 done

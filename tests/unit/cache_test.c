@@ -578,6 +578,49 @@ test_flags(void **state)
 }
 
 static int
+flag_add_fn(struct cache_txn *t, void *arg)
+{
+	const void *old;
+	size_t len;
+
+	(void)arg;
+	assert_int_equal(cache_flag_add(t, "P", "f", "one", 3, &old, &len),
+	    0);
+	assert_null(old);
+	assert_int_equal(len, 0);
+	/* there is one now: it stays, and comes back */
+	assert_int_equal(cache_flag_add(t, "P", "f", "two", 3, &old, &len),
+	    EEXIST);
+	assert_int_equal(len, 3);
+	assert_memory_equal(old, "one", 3);
+	assert_int_equal(cache_flag_add(t, "P", "g", NULL, 0, &old, &len),
+	    EINVAL);
+	assert_int_equal(cache_flag_add(t, "", "g", "x", 1, &old, &len),
+	    EINVAL);
+	return 0;
+}
+
+/* cache_flag_add() stores a new flag's record only. */
+static void
+test_flag_add(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	const void *rec;
+	size_t len;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, flag_add_fn, NULL), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_flag_get(t, "P", "f", &rec, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(rec, "one", 3);
+	assert_int_equal(cache_flag_get(t, "P", "g", &rec, &len),
+	    FS_ENOTFOUND);
+	cache_read_end(t);
+}
+
+static int
 bad_keys_fn(struct cache_txn *t, void *arg)
 {
 	char big[600];
@@ -2237,6 +2280,7 @@ main(void)
 		T(test_eacces),
 		T(test_bad_args),
 		T(test_flags),
+		T(test_flag_add),
 		T(test_bad_keys),
 		T(test_key_edges),
 		T(test_links),

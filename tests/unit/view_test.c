@@ -704,6 +704,13 @@ test_record_round_trip(void **state)
 		assert_int_equal(view_from_split(&v, &spec_ctx, "id", "many",
 		    "", many, 400, def, NULL, 0), 0);
 		json_object_put(def);
+		/* so does the block a view is built in */
+		assert_non_null(v.arena);
+		assert_true((uintptr_t)v.flag >= (uintptr_t)v.arena &&
+		    (uintptr_t)v.flag < (uintptr_t)v.arena + v.arena_len);
+		assert_true((uintptr_t)v.tags < (uintptr_t)v.arena ||
+		    (uintptr_t)v.tags >= (uintptr_t)v.arena + v.arena_len);
+		assert_string_equal(v.tags[399], "t");
 		encode(&v, &b1);
 		assert_int_equal(view_decode(&d, b1.data, b1.len), 0);
 		assert_views_equal(&v, &d);
