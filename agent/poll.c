@@ -87,7 +87,7 @@ struct project_poll {
 	bool	 held_before;	/* the last poll held deletions back */
 	size_t	 nmissing;	/* cached flags not listed... */
 	size_t	 ncached;	/* ...of so many, when held */
-	/* The change feed (SPEC 2a), for a project with an SDK key: */
+	/* The change feed (flagsync.ini(5)), for a project with an SDK key: */
 	struct feed_client *fc;
 	json_object *prev;	/* the last status record, or NULL */
 	json_object *prev_stamp;	/* its polls.json entry, or NULL */
@@ -100,6 +100,7 @@ struct project_poll {
 	size_t	 nnames, capnames;
 	char	 feed_err[1024];	/* why the feed failed, or "" */
 	int64_t	 progress_ms;	/* last progress line (monotonic) */
+	int64_t	 progress_every;	/* ms between them */
 	size_t	 nasked, n404;	/* flags fetched one by one, and 404s */
 	char	 err[1024];
 };
@@ -189,7 +190,7 @@ static int pp_skip(struct project_poll *pp, const char *kind,
     __attribute__((format(printf, 4, 5)));
 
 /*
- * Records one item of Split's answer that is not taken (SPEC §8): it is
+ * Records one item of Split's answer that is not taken (flagsync(8)): it is
  * logged, listed in the project's status, and the rest of the project
  * goes on.
  */
@@ -811,9 +812,11 @@ pp_progress(struct project_poll *pp, size_t done, bool defining)
 	int64_t now = poll_mono_ms(), total = pp->nflags, left;
 	char a[32], b[32];
 
-	if (pp->progress_ms == 0)
+	if (pp->progress_ms == 0) {
 		pp->progress_ms = now;
-	if (now - pp->progress_ms < poll_progress_every_ms())
+		pp->progress_every = poll_progress_every_ms();
+	}
+	if (now - pp->progress_ms < pp->progress_every)
 		return;
 	pp->progress_ms = now;
 	if (total < (int64_t)done || pp->cfg->split_max_rps <= 0) {
@@ -1340,7 +1343,7 @@ struct stamp {
 };
 
 /*
- * What health checks need beside the outcome (SPEC §6, §10): when the
+ * What health checks need beside the outcome (flagsync(8)): when the
  * source last succeeded (carried over from the last polls.json while it
  * fails) and how long its poll took, in seconds.
  */

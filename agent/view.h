@@ -1,5 +1,5 @@
 /*
- * view.h - the flag view (SPEC §4): one flag in its project's primary
+ * view.h - the flag view (flagsync(8)): one flag in its project's primary
  * environment, normalised from Split's flag list entry and definition.
  *
  * A view is stored in the cache as a compact binary record
@@ -107,7 +107,7 @@ bool	view_is_active(const struct flag_view *v);
 #define VIEW_JSON_NO_ISSUES	0x2	/* omit issues */
 
 /*
- * The SPEC §4 JSON object for v, with issues (may be NULL when n is 0).
+ * The flagsync(8) JSON object for v, with issues (may be NULL when n is 0).
  * Returns a new json_object the caller must json_object_put(), or NULL
  * on ENOMEM.
  */
