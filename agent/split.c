@@ -1406,6 +1406,18 @@ split_create_body(const char *name, const char *description, struct buf *out)
 	return rc;
 }
 
+/* A refused name, quoted on one line: printable ASCII, '?' for the rest,
+ * at most SPLIT_SNIPPET bytes. */
+static void
+split_printable(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; s != NULL && *s && o + 1 < outlen && o < SPLIT_SNIPPET; s++)
+		out[o++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	out[o] = '\0';
+}
+
 int
 split_create_flag(struct split_client *sc, const char *ws_id,
     const char *project, const char *traffic_type, const char *name,
@@ -1414,15 +1426,15 @@ split_create_flag(struct split_client *sc, const char *ws_id,
 {
 	struct http_response r;
 	struct buf url, body;
-	char what[SPLIT_WHAT_MAX];
+	char what[SPLIT_WHAT_MAX], shown[SPLIT_SNIPPET + 4];
 	int rc;
 
 	split_err_clear(err, errlen);
 	if (!split_name_valid(name)) {
-		snprintf(err, errlen, "flag name '%.*s' breaks Split's naming "
+		split_printable(name, shown, sizeof(shown));
+		snprintf(err, errlen, "flag name '%s' breaks Split's naming "
 		    "rule: a letter first, then only letters, digits, '-' and "
-		    "'_', at most %d bytes", FS_FLAG_MAX, name ? name : "",
-		    FS_FLAG_MAX);
+		    "'_', at most %d bytes", shown, FS_FLAG_MAX);
 		return EINVAL;
 	}
 	if (description && strlen(description) > FS_DESC_MAX) {

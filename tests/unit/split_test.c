@@ -2102,6 +2102,11 @@ test_create_flag_bad_name_sends_nothing(void **state)
 	    "1-bad name", "d", NULL, NULL, f->err, sizeof(f->err)), EINVAL);
 	assert_non_null(strstr(f->err, "'1-bad name'"));
 	assert_non_null(strstr(f->err, "naming rule"));
+	/* A name from a Jira field may hold anything: one line still. */
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "evil\nname\x1b[2J", "d", NULL, NULL, f->err, sizeof(f->err)),
+	    EINVAL);
+	assert_non_null(strstr(f->err, "'evil?name?[2J'"));
 	assert_int_equal(nrequests, 0);
 }
 
