@@ -32,6 +32,7 @@
 #include "http.h"
 #include "jscan.h"
 #include "log.h"
+#include "maxlen.h"
 #include "metrics.h"
 #include "split.h"
 #include "utf8.h"
@@ -398,52 +399,64 @@ split_429_delay_ms(const struct split_client *sc,
 }
 
 static int
-split_wait_429(struct split_client *sc, struct split_try *t, const char *url,
-    const struct http_response *r, char *err, size_t errlen)
+split_wait_429(struct split_client *sc, struct split_try *t,
+    const char *method, const char *url, const struct http_response *r,
+    char *err, size_t errlen)
 {
 	const char *why;
 	int64_t ms;
 
 	if (t->waits >= SPLIT_MAX_429) {
-		snprintf(err, errlen, "GET %s: still rate limited (429) after "
-		    "%d waits", url, SPLIT_MAX_429);
+		snprintf(err, errlen, "%s %s: still rate limited (429) after "
+		    "%d waits", method, url, SPLIT_MAX_429);
 		return FS_ERATELIMIT;
 	}
 	ms = split_429_delay_ms(sc, r, t->waits, &why);
 	/* However Split asks, one request never waits more than a few
 	 * timeouts: the next cycle comes soon enough. */
 	if (t->waited_ms + ms > sc->wait_budget_ms) {
-		snprintf(err, errlen, "GET %s: still rate limited (429) after "
+		snprintf(err, errlen, "%s %s: still rate limited (429) after "
 		    "waiting %lld ms; the next wait (%lld ms) would pass the "
-		    "%lld ms a request may wait (%d x timeout)", url,
+		    "%lld ms a request may wait (%d x timeout)", method, url,
 		    (long long)t->waited_ms, (long long)ms,
 		    (long long)sc->wait_budget_ms, SPLIT_429_BUDGET);
 		return FS_ERATELIMIT;
 	}
 	t->waits++;
 	t->waited_ms += ms;
-	log_info("split: GET %s: rate limited (429), waiting %lld ms (%s; "
-	    "%d of %d)", url, (long long)ms, why, t->waits, SPLIT_MAX_429);
+	log_info("split: %s %s: rate limited (429), waiting %lld ms (%s; "
+	    "%d of %d)", method, url, (long long)ms, why, t->waits,
+	    SPLIT_MAX_429);
 	metrics_count_wait(METRICS_API_ADMIN, ms);
 	if (http_sleep_ms(ms, sc->cancel) != 0) {
-		snprintf(err, errlen, "GET %s: canceled while rate limited",
-		    url);
+		snprintf(err, errlen, "%s %s: canceled while rate limited",
+		    method, url);
 		return FS_ECANCELED;
 	}
 	return SPLIT_AGAIN;
 }
 
-/* One request: 0 for a 2xx answer in r, SPLIT_AGAIN, or an error. */
+/*
+ * One request: 0 for a 2xx answer in r, SPLIT_AGAIN, or an error.  A
+ * write (body not NULL, sent as JSON) also gets 0 for any other answer
+ * but a 429 or 5xx: its refusals carry Split's message, the caller's to
+ * word.
+ */
 static int
-split_try_once(struct split_client *sc, const char *url, const char *what,
-    struct http_response *r, struct split_try *t, char *err, size_t errlen)
+split_try_once(struct split_client *sc, const char *method, const char *url,
+    const char *body, const char *what, struct http_response *r,
+    struct split_try *t, char *err, size_t errlen)
 {
-	struct http_header auth = { sc->auth_header, sc->auth };
+	struct http_header hdrs[2] = {
+		{ sc->auth_header, sc->auth },
+		{ "Content-Type", "application/json" },
+	};
 	char reason[SPLIT_REASON_MAX], snip[SPLIT_SNIPPET + 4];
 	int rc;
 
 	sc->nrequests++;
-	rc = http_request(sc->hc, "GET", url, &auth, 1, NULL, r, err, errlen);
+	rc = http_request(sc->hc, method, url, hdrs, body ? 2 : 1, body, r,
+	    err, errlen);
 	if (rc == FS_ETIMEOUT || rc == FS_ENETWORK) {
 		snprintf(reason, sizeof(reason), "%s", errlen ? err : url);
 		return split_retry(sc, t, rc, reason, err, errlen);
@@ -453,13 +466,15 @@ split_try_once(struct split_client *sc, const char *url, const char *what,
 	if (r->status >= 200 && r->status < 300)
 		return 0;
 	if (r->status == 429)
-		return split_wait_429(sc, t, url, r, err, errlen);
+		return split_wait_429(sc, t, method, url, r, err, errlen);
 	if (r->status >= 500 && r->status < 600) {
 		split_snippet(sc, &r->body, snip, sizeof(snip));
-		snprintf(reason, sizeof(reason), "GET %s: HTTP %ld%s%s", url,
-		    r->status, snip[0] ? ": " : "", snip);
+		snprintf(reason, sizeof(reason), "%s %s: HTTP %ld%s%s", method,
+		    url, r->status, snip[0] ? ": " : "", snip);
 		return split_retry(sc, t, FS_EHTTP, reason, err, errlen);
 	}
+	if (body != NULL)
+		return 0;
 	return split_status_error(sc, url, what, r, err, errlen);
 }
 
@@ -557,7 +572,8 @@ split_fetch(struct split_client *sc, const char *url, const char *what,
 	int rc;
 
 	do {
-		rc = split_try_once(sc, url, what, r, &t, err, errlen);
+		rc = split_try_once(sc, "GET", url, NULL, what, r, &t, err,
+		    errlen);
 	} while (rc == SPLIT_AGAIN);
 	if (rc == 0)
 		split_err_clear(err, errlen);
@@ -1203,5 +1219,333 @@ split_get_definition(struct split_client *sc, const char *ws_id,
 		rc = split_get_one(sc, buf_str(&url), what, "definition",
 		    split_def_each, &c, err, errlen);
 	buf_release(&url);
+	return rc;
+}
+
+/* ---- writes: creating a flag, writing its tags ------------------- */
+
+/*
+ * Split's rule, as its console words a refusal: a name "must start with
+ * a letter and can contain -_ a-z A-Z 0-9".  ASCII only, whatever the
+ * locale.  Split documents no length limit; FS_FLAG_MAX is flagsync's.
+ */
+bool
+split_name_valid(const char *name)
+{
+	size_t i;
+	char c;
+
+	if (name == NULL)
+		return false;
+	for (i = 0; (c = name[i]) != '\0'; i++) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			continue;
+		if (i == 0)
+			return false;
+		if ((c >= '0' && c <= '9') || c == '-' || c == '_')
+			continue;
+		return false;
+	}
+	return i > 0 && i <= FS_FLAG_MAX;
+}
+
+/*
+ * What Split said in a refusal: the body's "message" when it is a JSON
+ * object with one, else the start of the body; printable, the key
+ * masked, at most SPLIT_SNIPPET bytes.
+ */
+static void
+split_refusal(const struct split_client *sc, const char *url,
+    const struct buf *body, char *out, size_t outlen)
+{
+	json_object *root = NULL, *m;
+	char scratch[SPLIT_WHAT_MAX];
+	struct buf msg;
+
+	buf_init(&msg, 0);
+	if (split_parse(url, body, &root, scratch, sizeof(scratch)) == 0 &&
+	    json_object_is_type(root, json_type_object) &&
+	    json_object_object_get_ex(root, "message", &m) &&
+	    json_object_is_type(m, json_type_string) &&
+	    buf_puts(&msg, json_object_get_string(m)) == 0)
+		split_snippet(sc, &msg, out, outlen);
+	else
+		split_snippet(sc, body, out, outlen);
+	json_object_put(root);
+	buf_release(&msg);
+}
+
+/*
+ * The answer to a write: 0 for a 2xx; else one line naming the request,
+ * the object and Split's own words.  409 -> EEXIST, 404 -> FS_ENOTFOUND,
+ * 401/403 -> FS_EAUTH, anything else (400: Split refused the values) ->
+ * FS_EHTTP.
+ */
+static int
+split_write_status(const struct split_client *sc, const char *url,
+    const char *what, const struct http_response *r, char *err,
+    size_t errlen)
+{
+	char said[SPLIT_SNIPPET + 4];
+	const char *sep;
+
+	if (r->status >= 200 && r->status < 300)
+		return 0;
+	if (r->status == 401)
+		return split_status_error(sc, url, what, r, err, errlen);
+	split_refusal(sc, url, &r->body, said, sizeof(said));
+	sep = said[0] ? ": Split says: " : "";
+	switch (r->status) {
+	case 409:
+		snprintf(err, errlen, "%s already exists (409, POST %s)%s%s",
+		    what, url, sep, said);
+		return EEXIST;
+	case 404:
+		snprintf(err, errlen, "%s not found or not visible to the "
+		    "Admin API key (404, POST %s)%s%s", what, url, sep, said);
+		return FS_ENOTFOUND;
+	case 403:
+		snprintf(err, errlen, "Split refused the Admin API key (403) "
+		    "at POST %s: its role or scope does not allow editing %s "
+		    "(needs API_ALL_GRANTED or API_FEATURE_FLAG_EDITOR)%s%s",
+		    url, what, sep, said);
+		return FS_EAUTH;
+	default:
+		snprintf(err, errlen, "Split refused %s (HTTP %ld, POST %s)%s%s",
+		    what, r->status, url, sep, said);
+		return FS_EHTTP;
+	}
+}
+
+/*
+ * POSTs body (JSON) to url under the same retry and 429 policy as every
+ * GET: both writes are idempotent (a create retried after a lost answer
+ * gets 409, a tag list written twice is the same list), so sending again
+ * is safe.  The answer, whatever its status, is left in r.
+ */
+static int
+split_post(struct split_client *sc, const char *url, const char *body,
+    const char *what, struct http_response *r, char *err, size_t errlen)
+{
+	struct split_try t = { 0, 0, 0 };
+	int rc;
+
+	do {
+		rc = split_try_once(sc, "POST", url, body, what, r, &t, err,
+		    errlen);
+	} while (rc == SPLIT_AGAIN);
+	if (rc == 0)
+		split_err_clear(err, errlen);
+	return rc;
+}
+
+/* The created flag, handed to cb as a listing would hand it. */
+static int
+split_created_flag(struct buf *body, const char *url, split_flag_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	struct split_flags_ctx c = { cb, arg, NULL, 0, "" };
+	json_object *root = NULL;
+	struct jnode node;
+	int rc;
+
+	rc = split_tree(url, body, &root, err, errlen);
+	if (rc == 0 && !json_object_is_type(root, json_type_object))
+		rc = split_malformed(err, errlen, url, "not a flag object");
+	if (rc == 0) {
+		jnode_json(&node, root);
+		rc = split_flag_each(&c, &node, url, err, errlen);
+	}
+	free(c.tags);
+	json_object_put(root);
+	return rc;
+}
+
+/* Adds key: string to o; ENOMEM when json-c cannot. */
+static int
+split_json_add_str(json_object *o, const char *key, const char *s)
+{
+	json_object *v;
+
+	if ((v = json_object_new_string(s)) == NULL)
+		return ENOMEM;
+	if (json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return ENOMEM;
+	}
+	return 0;
+}
+
+/* The JSON text of o, copied into out. */
+static int
+split_json_text(json_object *o, struct buf *out)
+{
+	const char *s;
+
+	if ((s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN))
+	    == NULL)
+		return ENOMEM;
+	return buf_puts(out, s);
+}
+
+static int
+split_create_body(const char *name, const char *description, struct buf *out)
+{
+	json_object *o;
+	int rc;
+
+	if ((o = json_object_new_object()) == NULL)
+		return ENOMEM;
+	rc = split_json_add_str(o, "name", name);
+	if (rc == 0)
+		rc = split_json_add_str(o, "description",
+		    description ? description : "");
+	if (rc == 0)
+		rc = split_json_text(o, out);
+	json_object_put(o);
+	return rc;
+}
+
+/* A refused name, quoted on one line: printable ASCII, '?' for the rest,
+ * at most SPLIT_SNIPPET bytes. */
+static void
+split_printable(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; s != NULL && *s && o + 1 < outlen && o < SPLIT_SNIPPET; s++)
+		out[o++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	out[o] = '\0';
+}
+
+int
+split_create_flag(struct split_client *sc, const char *ws_id,
+    const char *project, const char *traffic_type, const char *name,
+    const char *description, split_flag_cb cb, void *arg, char *err,
+    size_t errlen)
+{
+	struct http_response r;
+	struct buf url, body;
+	char what[SPLIT_WHAT_MAX], shown[SPLIT_SNIPPET + 4];
+	int rc;
+
+	split_err_clear(err, errlen);
+	if (!split_name_valid(name)) {
+		split_printable(name, shown, sizeof(shown));
+		snprintf(err, errlen, "flag name '%s' breaks Split's naming "
+		    "rule: a letter first, then only letters, digits, '-' and "
+		    "'_', at most %d bytes", shown, FS_FLAG_MAX);
+		return EINVAL;
+	}
+	if (description && strlen(description) > FS_DESC_MAX) {
+		snprintf(err, errlen, "flag '%s': description over %d bytes",
+		    name, FS_DESC_MAX);
+		return EINVAL;
+	}
+	snprintf(what, sizeof(what), "flag '%s' (traffic type '%s') in "
+	    "project '%s'", name, traffic_type, project ? project : ws_id);
+	http_response_init(&r);
+	buf_init(&url, 0);
+	buf_init(&body, 0);
+	rc = buf_puts(&url, sc->api_url);
+	if (rc == 0)
+		rc = split_path(&url, "/splits/ws/", ws_id, "/trafficTypes/",
+		    traffic_type);
+	if (rc == 0)
+		rc = split_create_body(name, description, &body);
+	if (rc == 0)
+		rc = split_post(sc, buf_str(&url), buf_str(&body), what, &r,
+		    err, errlen);
+	if (rc == 0)
+		rc = split_write_status(sc, buf_str(&url), what, &r, err,
+		    errlen);
+	if (rc == 0 && cb != NULL)
+		rc = split_created_flag(&r.body, buf_str(&url), cb, arg, err,
+		    errlen);
+	buf_release(&body);
+	buf_release(&url);
+	http_response_release(&r);
+	return rc;
+}
+
+/* tags[i] appeared before i: Split keeps a set, so it is sent once. */
+static bool
+split_tag_seen(const char *const *tags, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(tags[j], tags[i]) == 0)
+			return true;
+	return false;
+}
+
+static int
+split_tags_body(const char *const *tags, size_t n, struct buf *out)
+{
+	json_object *a, *v;
+	size_t i;
+	int rc = 0;
+
+	if ((a = json_object_new_array()) == NULL)
+		return ENOMEM;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (split_tag_seen(tags, i))
+			continue;
+		if ((v = json_object_new_string(tags[i])) == NULL)
+			rc = ENOMEM;
+		else if (json_object_array_add(a, v) != 0) {
+			json_object_put(v);
+			rc = ENOMEM;
+		}
+	}
+	if (rc == 0)
+		rc = split_json_text(a, out);
+	json_object_put(a);
+	return rc;
+}
+
+int
+split_set_flag_tags(struct split_client *sc, const char *ws_id,
+    const char *project, const char *name, const char *const *tags,
+    size_t n, char *err, size_t errlen)
+{
+	struct http_response r;
+	struct buf url, body;
+	char what[SPLIT_WHAT_MAX];
+	size_t i, len;
+	int rc;
+
+	split_err_clear(err, errlen);
+	for (i = 0; i < n; i++) {
+		len = tags[i] ? strlen(tags[i]) : 0;
+		if (len == 0 || len > FS_TAG_MAX) {
+			snprintf(err, errlen, "flag '%s': tag %zu is %s; a tag "
+			    "has 1 to %d bytes", name, i + 1, len ? "too long" :
+			    "empty", FS_TAG_MAX);
+			return EINVAL;
+		}
+	}
+	snprintf(what, sizeof(what), "the tags of flag '%s' in project '%s'",
+	    name, project ? project : ws_id);
+	http_response_init(&r);
+	buf_init(&url, 0);
+	buf_init(&body, 0);
+	rc = buf_puts(&url, sc->api_url);
+	if (rc == 0)
+		rc = split_path(&url, "/tags/ws/", ws_id, "/object/", name);
+	if (rc == 0)
+		rc = buf_puts(&url, "/objecttype/Split");
+	if (rc == 0)
+		rc = split_tags_body(tags, n, &body);
+	if (rc == 0)
+		rc = split_post(sc, buf_str(&url), buf_str(&body), what, &r,
+		    err, errlen);
+	if (rc == 0)
+		rc = split_write_status(sc, buf_str(&url), what, &r, err,
+		    errlen);
+	buf_release(&body);
+	buf_release(&url);
+	http_response_release(&r);
 	return rc;
 }

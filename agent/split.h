@@ -27,6 +27,7 @@
 #define FLAGSYNC_SPLIT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -120,6 +121,44 @@ int	split_get_flag(struct split_client *sc, const char *ws_id,
 int	split_get_definition(struct split_client *sc, const char *ws_id,
 	    const char *project, const char *name, const char *env_id,
 	    split_defnode_cb cb, void *arg, char *err, size_t errlen);
+
+/*
+ * Writes (flagsync(8), creating flags from Jira and the split output).
+ * Both go through the same retry and 429 policy as every GET and are
+ * idempotent, so a retry never duplicates anything.
+ */
+
+/* Split's flag naming rule: an ASCII letter first, then only ASCII
+ * letters, digits, '-' and '_'; flagsync also caps it at FS_FLAG_MAX. */
+bool	split_name_valid(const char *name);
+
+/*
+ * POST /splits/ws/{ws}/trafficTypes/{traffic_type} {"name","description"}:
+ * creates the flag, with no definition in any environment.  cb (may be
+ * NULL) gets the created flag as Split answers it, borrowed for the
+ * call.  0; EINVAL for a name breaking the rule or a description over
+ * FS_DESC_MAX (nothing sent); EEXIST when Split answers 409 (the name is
+ * taken: the flag exists); FS_ENOTFOUND for a 404 (project or traffic
+ * type unknown or not visible); FS_EAUTH for 401/403; FS_EHTTP for any
+ * other refusal (400: Split refused the values); or as a GET fails.
+ * err quotes Split's message for every refusal.
+ */
+int	split_create_flag(struct split_client *sc, const char *ws_id,
+	    const char *project, const char *traffic_type, const char *name,
+	    const char *description, split_flag_cb cb, void *arg, char *err,
+	    size_t errlen);
+
+/*
+ * POST /tags/ws/{ws}/object/{name}/objecttype/Split ["t1",...]: Split's
+ * "associate tags" takes the flag's whole tag list, so the n tags (each
+ * 1 to FS_TAG_MAX bytes; a repeated one is sent once) replace the ones
+ * it has; n = 0 removes all.  To add or remove one tag, read the flag
+ * (split_get_flag) and write the union or difference: a person's tags
+ * then survive.  Returns as split_create_flag(), without EEXIST.
+ */
+int	split_set_flag_tags(struct split_client *sc, const char *ws_id,
+	    const char *project, const char *name, const char *const *tags,
+	    size_t n, char *err, size_t errlen);
 
 /* Requests made so far (for status and the benchmark). */
 uint64_t split_request_count(const struct split_client *sc);

@@ -47,6 +47,11 @@ MSG_SDK_401 = "Invalid SDK API Key"
 # (reference 4.1: the shape changed with 1.3).
 SDK_LEGACY_SPECS = ("1.0", "1.1", "1.2")
 MSG_404 = "The resource does not exists or the Admin API key has no access"
+# Split's flag naming rule, as its web console states it when refusing a
+# name: "must start with a letter and can contain -_ a-z A-Z 0-9".
+FLAG_NAME_RE = re.compile(r"[A-Za-z][-_A-Za-z0-9]*\Z")
+MSG_FLAG_NAME = ("Feature flag names must start with a letter and can "
+                 "contain -_ a-z A-Z 0-9")
 
 WS_LIMIT_DEFAULT, WS_LIMIT_MAX = 20, 100
 FLAGS_LIMIT_DEFAULT, FLAGS_LIMIT_MAX = 20, 50
@@ -456,7 +461,23 @@ class Sim:
         for env in envs:
             env.setdefault("sdkKeys", [sdk_key_name(name, env["name"])])
         return {"id": wid, "name": name, "environments": envs, "flags": [],
-                "index": {}, "defidx": {}, "feed": {}}
+                "index": {}, "defidx": {}, "feed": {},
+                "trafficTypes": [{"id": "tt-user", "name": "user"}]}
+
+    @staticmethod
+    def add_traffic_type(ws, tt):
+        """Known traffic types: a flag's own is known to its workspace."""
+        for t in ws["trafficTypes"]:
+            if t["name"] == tt["name"]:
+                return
+        ws["trafficTypes"].append({"id": tt["id"], "name": tt["name"]})
+
+    @staticmethod
+    def find_traffic_type(ws, ref):
+        for t in ws["trafficTypes"]:
+            if ref in (t["id"], t["name"]):
+                return t
+        return None
 
     # -- change feed ---------------------------------------------------------
 
@@ -717,6 +738,16 @@ class Sim:
         _need(len(set(en)) == len(en),
               "environment names must be unique in workspace %s" % name)
         ws = self.make_ws(str(w.get("id") or new_id()), name, envs)
+        if "trafficTypes" in w:
+            tts = _listof(w["trafficTypes"], "trafficTypes")
+            ws["trafficTypes"] = []
+            for tt in tts:
+                if isinstance(tt, str):
+                    tt = {"id": "tt-" + tt, "name": tt}
+                _need(isinstance(tt, dict) and isinstance(tt.get("name"), str)
+                      and tt["name"], "a traffic type is a name or {id, name}")
+                self.add_traffic_type(ws, {"id": str(tt.get("id") or new_id()),
+                                           "name": tt["name"]})
         t = now_ms()
         for i, f in enumerate(_listof(w.get("flags", []), "flags")):
             self._add_parsed_flag(ws, f, t + i)
@@ -754,6 +785,7 @@ class Sim:
             flag["definitions"][env["id"]] = new
         ws["flags"].append(flag)
         ws["index"][flag["name"]] = flag
+        self.add_traffic_type(ws, flag["trafficType"])
         return flag
 
     def new_flag(self, name, f, t):
@@ -812,6 +844,8 @@ class Sim:
                                  archived=list(feed.archived.values())))
             out["workspaces"].append({"id": ws["id"], "name": ws["name"],
                                       "environments": envs,
+                                      "trafficTypes": copy.deepcopy(
+                                          ws["trafficTypes"]),
                                       "flags": flags})
         return out
 
@@ -1299,9 +1333,11 @@ class Api:
             raise ApiError(404, MSG_404)
         return env
 
-    def route(self, segs, query):
+    def route(self, method, segs, query, body):
         """Return (endpoint label, JSON value)."""
         n = len(segs)
+        if method != "GET":
+            return self.write(method, segs, body)
         if segs == ["workspaces"]:
             self.label = "workspaces"
             return "workspaces", self.workspaces(query)
@@ -1340,6 +1376,72 @@ class Api:
             return "definition", render_def(f, env,
                                             f["definitions"][env["id"]])
         raise ApiError(404, MSG_404)
+
+    def write(self, method, segs, body):
+        """The two writes flagsync makes (README, "Writes"): create a flag
+        in a traffic type, and associate a flag's tags."""
+        n = len(segs)
+        if n == 5 and segs[:2] == ["splits", "ws"] and \
+                segs[3] == "trafficTypes":
+            self.label = "create_flag"
+            ws = self.ws(segs[2])
+            if method != "POST":
+                raise ApiError(405, "method not allowed")
+            return "create_flag", self.create_flag(ws, segs[4], body)
+        if n == 7 and segs[:2] == ["tags", "ws"] and segs[3] == "object" \
+                and segs[5] == "objecttype":
+            self.label = "tags"
+            ws = self.ws(segs[2])
+            if method != "POST":
+                raise ApiError(405, "method not allowed")
+            return "tags", self.associate_tags(ws, segs[4], segs[6], body)
+        raise ApiError(405, "method not allowed")
+
+    @staticmethod
+    def json_body(body):
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError(400, "request body is not JSON") from None
+
+    def create_flag(self, ws, tt_ref, body):
+        tt = self.sim.find_traffic_type(ws, tt_ref)
+        if tt is None:
+            raise ApiError(404, MSG_404)
+        doc = self.json_body(body)
+        if not isinstance(doc, dict):
+            raise ApiError(400, "body must be a JSON object")
+        name, desc = doc.get("name"), doc.get("description", "")
+        if not isinstance(name, str) or not FLAG_NAME_RE.match(name):
+            raise ApiError(400, MSG_FLAG_NAME)
+        if desc is not None and not isinstance(desc, str):
+            raise ApiError(400, "description must be a string")
+        if name in ws["index"]:
+            raise ApiError(409, "Feature flag %s already exists" % name)
+        # No definition and no environment: the change feed does not move
+        # (reference 2.5: creating a flag configures no environment).
+        flag = self.sim.new_flag(name, {"description": desc or "",
+                                        "trafficType": dict(tt)}, now_ms())
+        ws["flags"].append(flag)
+        ws["index"][name] = flag
+        self.sim.invalidate(ws)
+        return render_flag(flag)
+
+    def associate_tags(self, ws, name, otype, body):
+        if otype != "Split":
+            raise ApiError(400, "unsupported object type %s" % otype)
+        f = ws["index"].get(name)
+        if f is None:
+            raise ApiError(404, MSG_404)
+        doc = self.json_body(body)
+        if not isinstance(doc, list) or not all(
+                isinstance(t, str) and t for t in doc):
+            raise ApiError(400, "body must be an array of tag names")
+        # The whole list replaces the flag's tags (duplicates once, first
+        # order kept); an empty array removes them all.  Tags are not part
+        # of a definition: the change feed does not move.
+        f["tags"] = list(dict.fromkeys(doc))
+        return [{"name": t} for t in f["tags"]]
 
     def workspaces(self, query):
         offset, limit = page_args(query, WS_LIMIT_DEFAULT, WS_LIMIT_MAX)
@@ -1480,6 +1582,7 @@ class Control:
             d = self.sim.save_definition(ws, flag, env, doc["definition"])
         ws["flags"].append(flag)
         ws["index"][name] = flag
+        self.sim.add_traffic_type(ws, flag["trafficType"])
         self.sim.invalidate(ws)
         out = {"ok": True, "flag": render_flag(flag)}
         if d is not None:
@@ -1954,7 +2057,7 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == SIM_PREFIX or url.path.startswith(SIM_PREFIX + "/"):
                 status = self.control(method, url, body)
             else:
-                status = self.api(method, url, t0)
+                status = self.api(method, url, t0, body)
         except ApiError as e:
             status = e.status
             self.send_json(e.status, err_body(e.status, e.message))
@@ -2002,7 +2105,7 @@ class Handler(BaseHTTPRequestHandler):
         k = self.headers.get("x-api-key")
         return (k.strip(), "x-api-key") if k else (None, None)
 
-    def api(self, method, url, t0):
+    def api(self, method, url, t0, body=b""):
         sim = self.server.sim
         ip = self.client_address[0]
         key, how = self.auth_key()
@@ -2015,6 +2118,11 @@ class Handler(BaseHTTPRequestHandler):
                  "query": url.query, "status": 0, "time": time.time(),
                  "ip": ip, "key": key, "auth": how,
                  "user_agent": self.headers.get("User-Agent"), "fault": None}
+        self.req_body = body
+        if method != "GET":
+            # Writes show what was sent: the request log is how a test
+            # sees which tags a client wrote.
+            entry["body"] = body.decode("utf-8", "replace")
         if kind == "sdk":
             entry["gzip"] = self.gzip
         endpoint = "other"
@@ -2096,7 +2204,8 @@ class Handler(BaseHTTPRequestHandler):
                                                             how, entry)
         else:
             status, endpoint, data, hdrs = self.api_compute(
-                method, url, key, how, ip, kind == "totalcount_drift")
+                method, url, key, how, ip, kind == "totalcount_drift",
+                self.req_body)
         if status == 200 and kind in ("edit", "total", "empty"):
             data = _dumps(fault_edit(json.loads(data), fault))
         if kind == "bytes":
@@ -2105,7 +2214,7 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(status, data, hdrs, truncate=kind == "truncated")
         return status, endpoint
 
-    def api_compute(self, method, url, key, how, ip, drift):
+    def api_compute(self, method, url, key, how, ip, drift, body=b""):
         """(status, endpoint, body bytes, headers), lock held inside."""
         sim = self.server.sim
         with sim.lock:
@@ -2123,7 +2232,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 if spec is None:
                     raise ApiError(401, MSG_401)
-                if method != "GET":
+                if method not in ("GET", "POST"):
                     raise ApiError(405, "method not allowed")
                 if not (url.path.startswith(API_PREFIX + "/")):
                     raise ApiError(404, MSG_404)
@@ -2131,7 +2240,7 @@ class Handler(BaseHTTPRequestHandler):
                 segs = [unquote(s) for s in rest.split("/")]
                 query = parse_qs(url.query, keep_blank_values=True)
                 api = Api(sim, spec)
-                endpoint, value = api.route(segs, query)
+                endpoint, value = api.route(method, segs, query, body)
                 if drift and isinstance(value, dict) and "totalCount" in value:
                     value = dict(value, totalCount=value["totalCount"] + DRIFT)
                 return 200, endpoint, _dumps(value), None

@@ -1371,6 +1371,134 @@ class TestGenerateLarge(unittest.TestCase):
         finally:
             sim.stop()
 
+class TestWrites(SimCase):
+    """Flag creation and tag association (README, "Writes")."""
+
+    def post(self, path, body, key=KEY):
+        st, _, raw = self.sim.request("POST", V2 + path, body=body, key=key)
+        return st, json.loads(raw)
+
+    def create(self, name, tt="user", **extra):
+        return self.post("/splits/ws/%s/trafficTypes/%s" % (self.ws, tt),
+                         dict({"name": name, "description": "d"}, **extra))
+
+    def tag(self, name, tags):
+        return self.post("/tags/ws/%s/object/%s/objecttype/Split"
+                         % (self.ws, name), tags)
+
+    def test_create_echoes_the_flag_as_get_shows_it(self):
+        st, d = self.create("wr_new_one", description="Created from SHOP-1")
+        self.assertEqual(st, 200, d)
+        st2, _, g = self.sim.api("/splits/ws/%s/wr_new_one" % self.ws)
+        self.assertEqual(st2, 200)
+        self.assertEqual(d, g)
+        self.assertEqual((d["name"], d["description"], d["tags"],
+                          d["trafficType"]["name"]),
+                         ("wr_new_one", "Created from SHOP-1", [], "user"))
+        st, d = self.create("wr_new_one")
+        self.assertEqual((st, d["code"]), (409, 409))
+        self.assertIn("wr_new_one", d["message"])
+
+    def test_names_breaking_the_rule_are_400(self):
+        for bad in ("1flag", "_x", "-x", "has space", "dot.ted", "slash%2Fx",
+                    "", "\u00e9t\u00e9", None, 7):
+            st, d = self.create(bad)
+            self.assertEqual(st, 400, (bad, d))
+            self.assertIn("must start with a letter", d["message"])
+        for good in ("a", "Z-9_x", "wr_ok-Name_2"):
+            self.assertEqual(self.create(good)[0], 200, good)
+        st, d = self.post("/splits/ws/%s/trafficTypes/user" % self.ws, [1])
+        self.assertEqual(st, 400)
+
+    def test_unknown_traffic_type_or_workspace_is_404(self):
+        st, d = self.create("wr_tt", tt="account")
+        self.assertEqual((st, d["message"]), (404, MSG_404))
+        st, d = self.post("/splits/ws/nope/trafficTypes/user",
+                          {"name": "wr_tt"})
+        self.assertEqual(st, 404)
+        st, _ = self.sim.ctl("POST", "flag", {"ws": "Default",
+                                              "flag": "wr_acct",
+                                              "trafficType": "account"})
+        self.assertEqual(st, 200)
+        self.assertEqual(self.create("wr_tt", tt="account")[0], 200,
+                         "a traffic type in use is known")
+        self.assertEqual(self.create("wr_tt2", tt="tt-user")[0], 200,
+                         "the traffic type by id")
+
+    def test_tags_replace_the_whole_list(self):
+        self.assertEqual(self.create("wr_tags")[0], 200)
+        st, d = self.tag("wr_tags", ["SHOP-1", "mine", "SHOP-1"])
+        self.assertEqual(st, 200, d)
+        path = "/splits/ws/%s/wr_tags" % self.ws
+        self.assertEqual(self.sim.api(path)[2]["tags"],
+                         [{"name": "SHOP-1"}, {"name": "mine"}])
+        self.assertEqual(self.tag("wr_tags", ["mine"])[0], 200)
+        self.assertEqual(self.sim.api(path)[2]["tags"], [{"name": "mine"}])
+        self.assertEqual(self.tag("wr_tags", [])[0], 200)
+        self.assertEqual(self.sim.api(path)[2]["tags"], [])
+        self.assertEqual(self.tag("wr_missing", ["x"])[0], 404)
+        self.assertEqual(self.tag("wr_tags", {"tags": ["x"]})[0], 400)
+        self.assertEqual(self.tag("wr_tags", [""])[0], 400)
+        st, _ = self.post("/tags/ws/%s/object/wr_tags/objecttype/Segment"
+                          % self.ws, ["x"])
+        self.assertEqual(st, 400)
+
+    def test_writes_need_a_key_and_get_is_not_a_write(self):
+        self.assertEqual(self.create("wr_nokey")[0], 200)
+        st, _ = self.post("/splits/ws/%s/trafficTypes/user" % self.ws,
+                          {"name": "wr_nokey2"}, key="bad")
+        self.assertEqual(st, 401)
+        st, _, _ = self.sim.request(
+            "PUT", V2 + "/tags/ws/%s/object/wr_nokey/objecttype/Split"
+            % self.ws, body=["x"])
+        self.assertEqual(st, 405)
+
+    def test_logged_counted_and_the_feed_does_not_move(self):
+        _, cn, _ = sdk_follow(self.sim, -1)
+        self.sim.ctl("DELETE", "requests")
+        self.sim.ctl("DELETE", "stats")
+        self.create("wr_log")
+        self.create("wr_log")
+        self.tag("wr_log", ["SHOP-9"])
+        st, d = self.sim.ctl("GET", "requests")
+        got = [(r["method"], r["path"].split("/")[-2:], r["status"],
+                json.loads(r["body"])) for r in d["requests"]]
+        self.assertEqual(got, [
+            ("POST", ["trafficTypes", "user"], 200,
+             {"name": "wr_log", "description": "d"}),
+            ("POST", ["trafficTypes", "user"], 409,
+             {"name": "wr_log", "description": "d"}),
+            ("POST", ["objecttype", "Split"], 200, ["SHOP-9"])])
+        st, s = self.sim.ctl("GET", "stats")
+        self.assertEqual(s["by_endpoint"], {"create_flag": 2, "tags": 1})
+        self.assertEqual(s["api_requests"], 3)
+        st, _, d = sdk_get(self.sim, cn)
+        self.assertEqual((d["splits"], d["till"]), ([], cn),
+                         "creating a flag or tagging it moved the feed")
+
+    def test_created_flag_survives_a_state_dump(self):
+        self.assertEqual(self.create("wr_dump")[0], 200)
+        st, state = self.sim.ctl("GET", "state")
+        ws = [w for w in state["workspaces"] if w["name"] == "Default"][0]
+        self.assertIn("user", [t["name"] for t in ws["trafficTypes"]])
+        self.assertIn("wr_dump", [f["name"] for f in ws["flags"]])
+
+
+class TestWritesRateLimited(SimCase):
+    """Writes share the Admin rate limit with reads."""
+    ARGS = ("--generate", "3", "--rate-limit", "1", "--rate-window", "600")
+
+    def test_write_after_read_in_one_window_is_429(self):
+        # setUpClass's read may have used the window's one request: either
+        # way, after this read the window is spent.
+        self.sim.request("GET", V2 + "/workspaces")
+        st, hdrs, raw = self.sim.request(
+            "POST", V2 + "/splits/ws/x/trafficTypes/user", body={"name": "a"})
+        self.assertEqual(st, 429)
+        self.assertIn("X-RateLimit-Reset-Seconds-Org", hdrs)
+        st, s = self.sim.ctl("GET", "stats")
+        self.assertEqual(s["flags"], 3)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

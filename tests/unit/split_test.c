@@ -32,6 +32,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "maxlen.h"
 #include "split.h"
 
 #define API	"http://split.test/internal/api/v2"
@@ -65,6 +66,8 @@ struct fake_request {
 	int	 cainfo_set;
 	long	 verifypeer, verifyhost, follow, timeout, ctimeout;
 	long	 nosignal, noprogress;
+	char	*method;	/* "GET", "POST", or CURLOPT_CUSTOMREQUEST */
+	char	*body;		/* CURLOPT_POSTFIELDS, or NULL */
 };
 
 /* Options set since the last perform (http.c resets the handle). */
@@ -83,6 +86,8 @@ static struct {
 	char	*errbuf;
 	long	 verifypeer, verifyhost, follow, timeout, ctimeout;
 	long	 nosignal, noprogress;
+	char	*customrequest;
+	char	*postfields;
 } fc;
 
 static struct fake_answer answers[NFAKE];
@@ -144,6 +149,12 @@ fake_capture_object(CURLoption opt, void *p)
 		break;
 	case CURLOPT_ERRORBUFFER:
 		fc.errbuf = p;
+		break;
+	case CURLOPT_CUSTOMREQUEST:
+		fake_capture_string(&fc.customrequest, p);
+		break;
+	case CURLOPT_POSTFIELDS:
+		fake_capture_string(&fc.postfields, p);
 		break;
 	default:
 		break;
@@ -268,6 +279,9 @@ fake_record(void)
 	q->ctimeout = fc.ctimeout;
 	q->nosignal = fc.nosignal;
 	q->noprogress = fc.noprogress;
+	q->method = xstrdup(fc.customrequest ? fc.customrequest :
+	    fc.postfields ? "POST" : "GET");
+	q->body = xstrdup(fc.postfields);
 }
 
 /* Forgets the options: the next request must set them again. */
@@ -277,6 +291,8 @@ fake_forget_options(void)
 	free(fc.url);
 	free(fc.user_agent);
 	free(fc.protocols);
+	free(fc.customrequest);
+	free(fc.postfields);
 	memset(&fc, 0, sizeof(fc));
 	fc.verifypeer = fc.verifyhost = fc.follow = -1;
 	fc.timeout = fc.ctimeout = fc.nosignal = fc.noprogress = -1;
@@ -411,6 +427,8 @@ fake_reset(void)
 		free(requests[i].headers);
 		free(requests[i].user_agent);
 		free(requests[i].protocols);
+		free(requests[i].method);
+		free(requests[i].body);
 	}
 	nanswers = nrequests = 0;
 	unexpected = 0;
@@ -1923,6 +1941,265 @@ test_escape(void **state)
 	buf_release(&b);
 }
 
+/* ---- writes: creating flags, writing tags (issue 13) ------------- */
+
+#define CREATE_URL	API "/splits/ws/ws%201/trafficTypes/user"
+#define TAGS_URL	API "/tags/ws/ws1/object/new_flag_x/objecttype/Split"
+#define NEW_FLAG	"{\"id\":\"f-9\",\"name\":\"new_flag_x\",\"description\":" \
+	"\"Created from SHOP-1 by flagsync\",\"trafficType\":{\"id\":\"tt\"," \
+	"\"name\":\"user\"},\"creationTime\":1700000000000,\"tags\":[]}"
+
+struct created {
+	char	*id;
+	char	*name;
+	char	*description;
+	size_t	 ntags;
+	int	 calls;
+};
+
+static int
+created_cb(void *arg, const struct split_flag *fl)
+{
+	struct created *c = arg;
+
+	c->calls++;
+	c->id = xstrdup(fl->id);
+	c->name = xstrdup(fl->name);
+	c->description = xstrdup(fl->description);
+	c->ntags = fl->ntags;
+	return 0;
+}
+
+static void
+created_free(struct created *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->description);
+}
+
+static void
+test_name_valid(void **state)
+{
+	char longest[FS_FLAG_MAX + 2];
+
+	(void)state;
+	assert_true(split_name_valid("a"));
+	assert_true(split_name_valid("new_flag_x"));
+	assert_true(split_name_valid("Z-9_x-"));
+	assert_false(split_name_valid(NULL));
+	assert_false(split_name_valid(""));
+	assert_false(split_name_valid("1flag"));
+	assert_false(split_name_valid("_flag"));
+	assert_false(split_name_valid("-flag"));
+	assert_false(split_name_valid("has space"));
+	assert_false(split_name_valid("dot.ted"));
+	assert_false(split_name_valid("shop/flag"));
+	assert_false(split_name_valid("caf\xc3\xa9"));
+	assert_false(split_name_valid("\xc3\xa9t\xc3\xa9"));
+	memset(longest, 'a', FS_FLAG_MAX);
+	longest[FS_FLAG_MAX] = '\0';
+	assert_true(split_name_valid(longest));
+	longest[FS_FLAG_MAX] = 'a';
+	longest[FS_FLAG_MAX + 1] = '\0';
+	assert_false(split_name_valid(longest));
+}
+
+static void
+test_create_flag_posts_json(void **state)
+{
+	struct fixture *f = *state;
+	struct created c = { 0 };
+
+	fake_add(CREATE_URL, 200, NULL, NEW_FLAG);
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "Created from SHOP-1 by \"flagsync\"", created_cb,
+	    &c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(nrequests, 1);
+	assert_string_equal(requests[0].method, "POST");
+	assert_string_equal(requests[0].url, CREATE_URL);
+	assert_string_equal(requests[0].body, "{\"name\":\"new_flag_x\","
+	    "\"description\":\"Created from SHOP-1 by \\\"flagsync\\\"\"}");
+	assert_non_null(strstr(requests[0].headers,
+	    "Content-Type: application/json"));
+	assert_non_null(strstr(requests[0].headers, "Bearer " KEY));
+	assert_int_equal(c.calls, 1);
+	assert_string_equal(c.id, "f-9");
+	assert_string_equal(c.name, "new_flag_x");
+	assert_string_equal(c.description, "Created from SHOP-1 by flagsync");
+	assert_int_equal(c.ntags, 0);
+	assert_string_equal(f->err, "");
+	created_free(&c);
+
+	/* No callback: the answer is not needed. */
+	fake_add(CREATE_URL, 200, NULL, "");
+	assert_int_equal(split_create_flag(f->sc, "ws 1", NULL, "user",
+	    "other", NULL, NULL, NULL, f->err, sizeof(f->err)), 0);
+	assert_string_equal(requests[1].body,
+	    "{\"name\":\"other\",\"description\":\"\"}");
+}
+
+static void
+test_create_flag_409_is_eexist(void **state)
+{
+	struct fixture *f = *state;
+	struct created c = { 0 };
+
+	fake_add(CREATE_URL, 409, NULL, "{\"code\":409,\"message\":"
+	    "\"Feature flag new_flag_x already exists\"}");
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "d", created_cb, &c, f->err, sizeof(f->err)),
+	    EEXIST);
+	assert_int_equal(c.calls, 0);
+	assert_int_equal(nrequests, 1);
+	assert_non_null(strstr(f->err, "flag 'new_flag_x'"));
+	assert_non_null(strstr(f->err, "project 'Shop'"));
+	assert_non_null(strstr(f->err,
+	    "Split says: Feature flag new_flag_x already exists"));
+	assert_null(strchr(f->err, '\n'));
+}
+
+static void
+test_create_flag_refusals_quote_split(void **state)
+{
+	struct fixture *f = *state;
+
+	fake_add(CREATE_URL, 400, NULL, "{\"code\":400,\"message\":\"Name "
+	    "too long for " KEY "\"}");
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)), FS_EHTTP);
+	assert_non_null(strstr(f->err, "HTTP 400"));
+	assert_non_null(strstr(f->err, "Split says: Name too long for ***"));
+	assert_null(strstr(f->err, KEY));
+
+	fake_add(CREATE_URL, 404, NULL, "{\"code\":404,\"message\":\"The "
+	    "resource does not exists or the Admin API key has no access\"}");
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)),
+	    FS_ENOTFOUND);
+	assert_non_null(strstr(f->err, "traffic type 'user'"));
+	assert_non_null(strstr(f->err, "does not exists"));
+
+	fake_add(CREATE_URL, 403, NULL, "role is insufficient");
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)), FS_EAUTH);
+	assert_non_null(strstr(f->err, "403"));
+	assert_non_null(strstr(f->err, "Split says: role is insufficient"));
+
+	fake_add(CREATE_URL, 401, NULL, "{}");
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)), FS_EAUTH);
+	assert_int_equal(nrequests, 4);
+	assert_null(strstr(f->err, KEY));
+}
+
+static void
+test_create_flag_bad_name_sends_nothing(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "1-bad name", "d", NULL, NULL, f->err, sizeof(f->err)), EINVAL);
+	assert_non_null(strstr(f->err, "'1-bad name'"));
+	assert_non_null(strstr(f->err, "naming rule"));
+	/* A name from a Jira field may hold anything: one line still. */
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "evil\nname\x1b[2J", "d", NULL, NULL, f->err, sizeof(f->err)),
+	    EINVAL);
+	assert_non_null(strstr(f->err, "'evil?name?[2J'"));
+	assert_int_equal(nrequests, 0);
+}
+
+/* A 429 is waited out; a 5xx retried, and the retry's 409 means the
+ * first try created it: idempotent by construction. */
+static void
+test_create_flag_retry_policy(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0;
+
+	fake_add(CREATE_URL, 429, "X-RateLimit-Reset-Seconds-Org: 0\r\n"
+	    "X-RateLimit-Reset-Seconds-IP: 0\r\n", "{}");
+	fake_add(CREATE_URL, 200, NULL, NEW_FLAG);
+	t0 = now_ms();
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)), 0);
+	assert_true(now_ms() - t0 >= 1000);
+	assert_int_equal(nrequests, 2);
+	assert_string_equal(requests[1].method, "POST");
+	assert_string_equal(requests[1].body, requests[0].body);
+
+	fake_add(CREATE_URL, 503, NULL, "busy");
+	fake_add(CREATE_URL, 409, NULL, "{\"message\":\"exists\"}");
+	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
+	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)), EEXIST);
+	assert_int_equal(nrequests, 4);
+	assert_int_equal(unexpected, 0);
+}
+
+static void
+test_set_tags_writes_whole_list(void **state)
+{
+	struct fixture *f = *state;
+	const char *tags[] = { "SHOP-1", "mine", "SHOP-1", "a \"q\"" };
+
+	fake_add(TAGS_URL, 200, NULL, "");
+	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
+	    "new_flag_x", tags, 4, f->err, sizeof(f->err)), 0);
+	assert_int_equal(nrequests, 1);
+	assert_string_equal(requests[0].method, "POST");
+	assert_string_equal(requests[0].url, TAGS_URL);
+	assert_string_equal(requests[0].body,
+	    "[\"SHOP-1\",\"mine\",\"a \\\"q\\\"\"]");
+	assert_non_null(strstr(requests[0].headers,
+	    "Content-Type: application/json"));
+
+	/* None left: the empty list removes them all. */
+	fake_add(TAGS_URL, 200, NULL, "[]");
+	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
+	    "new_flag_x", NULL, 0, f->err, sizeof(f->err)), 0);
+	assert_string_equal(requests[1].body, "[]");
+}
+
+static void
+test_set_tags_refusals_and_retries(void **state)
+{
+	struct fixture *f = *state;
+	const char *tags[] = { "SHOP-1" };
+	const char *bad[] = { "ok", "" };
+	char longtag[FS_TAG_MAX + 2];
+	const char *toolong[] = { longtag };
+
+	fake_add(TAGS_URL, 404, NULL, "{\"code\":404,\"message\":\"gone\"}");
+	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
+	    "new_flag_x", tags, 1, f->err, sizeof(f->err)), FS_ENOTFOUND);
+	assert_non_null(strstr(f->err, "flag 'new_flag_x'"));
+	assert_non_null(strstr(f->err, "Split says: gone"));
+
+	fake_add(TAGS_URL, 400, NULL, "{\"message\":\"bad tag\"}");
+	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
+	    "new_flag_x", tags, 1, f->err, sizeof(f->err)), FS_EHTTP);
+	assert_non_null(strstr(f->err, "Split says: bad tag"));
+
+	fake_add(TAGS_URL, 429, "X-RateLimit-Reset-Seconds-Org: 0\r\n", "{}");
+	fake_add(TAGS_URL, 502, NULL, "");
+	fake_add(TAGS_URL, 200, NULL, "");
+	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
+	    "new_flag_x", tags, 1, f->err, sizeof(f->err)), 0);
+	assert_int_equal(nrequests, 5);
+	assert_string_equal(requests[4].body, "[\"SHOP-1\"]");
+
+	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
+	    "new_flag_x", bad, 2, f->err, sizeof(f->err)), EINVAL);
+	assert_non_null(strstr(f->err, "tag 2 is empty"));
+	memset(longtag, 't', FS_TAG_MAX + 1);
+	longtag[FS_TAG_MAX + 1] = '\0';
+	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
+	    "new_flag_x", toolong, 1, f->err, sizeof(f->err)), EINVAL);
+	assert_int_equal(nrequests, 5);
+	assert_int_equal(unexpected, 0);
+}
+
 #define SPLIT_TEST(fn)	cmocka_unit_test_setup_teardown(fn, client_setup, \
 	client_teardown)
 #define HTTP_TEST(fn)	cmocka_unit_test_teardown(fn, fake_teardown)
@@ -1982,6 +2259,14 @@ main(void)
 		HTTP_TEST(test_http_body_cap),
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_name_valid),
+		SPLIT_TEST(test_create_flag_posts_json),
+		SPLIT_TEST(test_create_flag_409_is_eexist),
+		SPLIT_TEST(test_create_flag_refusals_quote_split),
+		SPLIT_TEST(test_create_flag_bad_name_sends_nothing),
+		SPLIT_TEST(test_create_flag_retry_policy),
+		SPLIT_TEST(test_set_tags_writes_whole_list),
+		SPLIT_TEST(test_set_tags_refusals_and_retries),
 	};
 
 	log_init("split_test", LOG_ERR);
