@@ -61,6 +61,12 @@ check_eq "the slow output's cursor never moved back" 0 "$back"
 # an event after it would reach audit and not be counted.
 killed_now() { [ "$(fs flag search_v2 --json | jq -r .killed)" = true ]; }
 check "the last round's kill is committed" wait_for 30 killed_now
+# ...and nothing of the last rounds is still on its way: a cycle that
+# began after them has ended (a save that left killed as it was still
+# makes a flag.updated)
+n0=$(grep -c 'cycle done' "$T/daemon.log")
+check "two more cycles after the last round" wait_for 30 sh -c \
+    "[ \$(grep -c 'cycle done' '$T/daemon.log') -ge $((n0 + 2)) ]"
 last=$(last_seq)
 check "every event reaches the slow output" wait_for 30 sh -c \
     "[ \$('$FLAGSYNC' -c '$T/flagsync.ini' plugins --json | jq -r '.[] | select(.name==\"slow\") | .cursor') -eq $last ]"
