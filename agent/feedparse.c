@@ -126,7 +126,8 @@ fp_tok_cp(struct feedparse *fp, uint32_t cp)
 	fp_tok_put(fp, u, n);
 }
 
-/* A \uXXXX is complete: pair surrogates, or settle a lone one. */
+/* A \u escape's four hex digits are in: pair surrogates, or settle a
+ * lone one. */
 static void
 fp_hex_done(struct feedparse *fp)
 {

@@ -58,7 +58,7 @@ struct feedparse {
 	char	 tok[FS_FLAG_MAX + 8];	/* decoded; longer ones counted */
 	size_t	 ntok;		/* bytes kept */
 	size_t	 tok_len;	/* bytes it has in all */
-	uint32_t uhex;		/* a \uXXXX being read */
+	uint32_t uhex;		/* the \u escape being read */
 	int	 nhex;
 	uint32_t surrogate;	/* a high surrogate waiting for its pair */
 	/* the split being read: */

@@ -17,6 +17,7 @@
 #include "findings.h"
 #include "findq.h"
 #include "jsonw.h"
+#include "query.h"
 #include "table.h"
 #include "view.h"
 
@@ -311,25 +312,24 @@ query_findings(struct query *q, int argc, char **argv)
 	return 0;
 }
 
+/* One finding as a line of `export --findings --format csv`. */
 static void
-csv_cell(FILE *out, const char *s, int last)
+csv_row(FILE *out, const struct row *w, int64_t now)
 {
-	/* names are checked against maxlen.h, keys and types hold no ',',
-	 * but a flag name may: quote what needs it */
-	if (s == NULL)
-		s = "";
-	if (strpbrk(s, ",\"\n") == NULL)
-		fputs(s, out);
-	else {
-		fputc('"', out);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', out);
-			fputc(*s, out);
-		}
-		fputc('"', out);
-	}
-	fputc(last ? '\n' : ',', out);
+	char since[32], closed[32];
+
+	view_format_time(w->rec.since, since);
+	closed[0] = '\0';
+	if (!w->open)
+		view_format_time(w->rec.closed, closed);
+	query_csv_field(out, finding_type_name(w->type), 0);
+	query_csv_field(out, w->project, 0);
+	query_csv_field(out, w->flag, 0);
+	query_csv_field(out, w->issue, 0);
+	query_csv_field(out, w->open ? "open" : "closed", 0);
+	query_csv_field(out, since, 0);
+	query_csv_field(out, closed, 0);
+	fprintf(out, "%ld\n", row_days(w, now));
 }
 
 int
@@ -339,7 +339,6 @@ findq_export(struct query *q, bool csv)
 	struct cache_txn *t;
 	struct rows r;
 	struct buf doc;
-	char since[32], closed[32];
 	int64_t now = clock_now_ms();
 	size_t i;
 	int rc;
@@ -357,20 +356,8 @@ findq_export(struct query *q, bool csv)
 	if ((rc = rows_load(t, &a, &r)) == 0) {
 		fputs("finding,project,flag,issue,state,since,closed,days\n",
 		    q->out);
-		for (i = 0; i < r.n; i++) {
-			view_format_time(r.v[i].rec.since, since);
-			closed[0] = '\0';
-			if (!r.v[i].open)
-				view_format_time(r.v[i].rec.closed, closed);
-			csv_cell(q->out, finding_type_name(r.v[i].type), 0);
-			csv_cell(q->out, r.v[i].project, 0);
-			csv_cell(q->out, r.v[i].flag, 0);
-			csv_cell(q->out, r.v[i].issue, 0);
-			csv_cell(q->out, r.v[i].open ? "open" : "closed", 0);
-			csv_cell(q->out, since, 0);
-			csv_cell(q->out, closed, 0);
-			fprintf(q->out, "%ld\n", row_days(&r.v[i], now));
-		}
+		for (i = 0; i < r.n; i++)
+			csv_row(q->out, &r.v[i], now);
 	}
 	rows_release(&r);
 	cache_read_end(t);

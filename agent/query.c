@@ -2086,8 +2086,8 @@ struct export_walk {
 };
 
 /* A CSV field: text, not JSON, so escaped like a table cell first. */
-static void
-csv_field(FILE *out, const char *s, int last)
+void
+query_csv_field(FILE *out, const char *s, int last)
 {
 	struct buf b;
 
@@ -2141,20 +2141,20 @@ export_cb(void *arg, const char *project, const char *flag, const void *rec,
 	tbuf[0] = '\0';
 	if (l.v.defined)
 		view_format_time(l.v.last_updated, tbuf);
-	csv_field(w->q->out, project, 0);
-	csv_field(w->q->out, flag, 0);
-	csv_field(w->q->out, l.v.environment, 0);
-	csv_field(w->q->out, view_is_active(&l.v) ? "true" : "false", 0);
-	csv_field(w->q->out, l.v.killed ? "true" : "false", 0);
-	csv_field(w->q->out, l.v.default_treatment, 0);
+	query_csv_field(w->q->out, project, 0);
+	query_csv_field(w->q->out, flag, 0);
+	query_csv_field(w->q->out, l.v.environment, 0);
+	query_csv_field(w->q->out, view_is_active(&l.v) ? "true" : "false", 0);
+	query_csv_field(w->q->out, l.v.killed ? "true" : "false", 0);
+	query_csv_field(w->q->out, l.v.default_treatment, 0);
 	snprintf(num, sizeof(num), "%d", l.v.traffic_allocation);
-	csv_field(w->q->out, l.v.defined ? num : "", 0);
-	csv_field(w->q->out, roll.data, 0);
+	query_csv_field(w->q->out, l.v.defined ? num : "", 0);
+	query_csv_field(w->q->out, roll.data, 0);
 	snprintf(num, sizeof(num), "%d", l.v.rules);
-	csv_field(w->q->out, num, 0);
-	csv_field(w->q->out, tbuf, 0);
-	csv_field(w->q->out, l.v.url, 0);
-	csv_field(w->q->out, iss.data, 1);
+	query_csv_field(w->q->out, num, 0);
+	query_csv_field(w->q->out, tbuf, 0);
+	query_csv_field(w->q->out, l.v.url, 0);
+	query_csv_field(w->q->out, iss.data, 1);
 	buf_release(&roll);
 	buf_release(&iss);
 	w->n++;

@@ -101,4 +101,8 @@ int	query_flag_json(struct cache_txn *t, const char *project,
 int	query_issue_json(struct cache_txn *t, const char *issue,
 	    json_object **out);
 
+/* One CSV field of `export --format csv` (escaped like a table cell,
+ * quoted when it holds ',' or '"'), then ',' or, when last, a newline. */
+void	query_csv_field(FILE *out, const char *s, int last);
+
 #endif

@@ -560,6 +560,29 @@ split_utf8_fix(struct buf *b)
 }
 
 /*
+ * Sends one request (a GET, or a POST of JSON body) under the retry and
+ * 429 policy; the writes are idempotent (a create retried after a lost
+ * answer gets 409, a tag list written twice is the same list), so
+ * sending again is safe.  The answer, whatever its status, is left in r.
+ */
+static int
+split_send(struct split_client *sc, const char *method, const char *url,
+    const char *body, const char *what, struct http_response *r, char *err,
+    size_t errlen)
+{
+	struct split_try t = { 0, 0, 0 };
+	int rc;
+
+	do {
+		rc = split_try_once(sc, method, url, body, what, r, &t, err,
+		    errlen);
+	} while (rc == SPLIT_AGAIN);
+	if (rc == 0)
+		split_err_clear(err, errlen);
+	return rc;
+}
+
+/*
  * GETs url into r (the caller releases it), retrying as the header
  * describes; the 2xx body is not read yet.  what names the object for a
  * 404.
@@ -568,16 +591,7 @@ static int
 split_fetch(struct split_client *sc, const char *url, const char *what,
     struct http_response *r, char *err, size_t errlen)
 {
-	struct split_try t = { 0, 0, 0 };
-	int rc;
-
-	do {
-		rc = split_try_once(sc, "GET", url, NULL, what, r, &t, err,
-		    errlen);
-	} while (rc == SPLIT_AGAIN);
-	if (rc == 0)
-		split_err_clear(err, errlen);
-	return rc;
+	return split_send(sc, "GET", url, NULL, what, r, err, errlen);
 }
 
 /* The body as a json-c tree, made valid UTF-8 first. */
@@ -1317,28 +1331,6 @@ split_write_status(const struct split_client *sc, const char *url,
 	}
 }
 
-/*
- * POSTs body (JSON) to url under the same retry and 429 policy as every
- * GET: both writes are idempotent (a create retried after a lost answer
- * gets 409, a tag list written twice is the same list), so sending again
- * is safe.  The answer, whatever its status, is left in r.
- */
-static int
-split_post(struct split_client *sc, const char *url, const char *body,
-    const char *what, struct http_response *r, char *err, size_t errlen)
-{
-	struct split_try t = { 0, 0, 0 };
-	int rc;
-
-	do {
-		rc = split_try_once(sc, "POST", url, body, what, r, &t, err,
-		    errlen);
-	} while (rc == SPLIT_AGAIN);
-	if (rc == 0)
-		split_err_clear(err, errlen);
-	return rc;
-}
-
 /* The created flag, handed to cb as a listing would hand it. */
 static int
 split_created_flag(struct buf *body, const char *url, split_flag_cb cb,
@@ -1454,8 +1446,8 @@ split_create_flag(struct split_client *sc, const char *ws_id,
 	if (rc == 0)
 		rc = split_create_body(name, description, &body);
 	if (rc == 0)
-		rc = split_post(sc, buf_str(&url), buf_str(&body), what, &r,
-		    err, errlen);
+		rc = split_send(sc, "POST", buf_str(&url), buf_str(&body),
+		    what, &r, err, errlen);
 	if (rc == 0)
 		rc = split_write_status(sc, buf_str(&url), what, &r, err,
 		    errlen);
@@ -1539,8 +1531,8 @@ split_set_flag_tags(struct split_client *sc, const char *ws_id,
 	if (rc == 0)
 		rc = split_tags_body(tags, n, &body);
 	if (rc == 0)
-		rc = split_post(sc, buf_str(&url), buf_str(&body), what, &r,
-		    err, errlen);
+		rc = split_send(sc, "POST", buf_str(&url), buf_str(&body),
+		    what, &r, err, errlen);
 	if (rc == 0)
 		rc = split_write_status(sc, buf_str(&url), what, &r, err,
 		    errlen);

@@ -55,7 +55,10 @@ for n in $sizes; do
 	python3 "$top/tests/sim/split_sim.py" --port 0 --port-file "$T/port" \
 	    --generate "$n" --seed 1 2>"$T/sim.log" &
 	SIM_PID=$!
-	while [ ! -s "$T/port" ]; do sleep 0.1; done
+	while [ ! -s "$T/port" ]; do
+		kill -0 "$SIM_PID" 2>/dev/null || { echo "the simulator did not start" >&2; cat "$T/sim.log" >&2; exit 1; }
+		sleep 0.1
+	done
 	port=$(cat "$T/port")
 	printf 'sim-admin-key\n' >"$T/key"; chmod 600 "$T/key"
 	cat >"$T/flagsync.ini" <<INI

@@ -31,6 +31,18 @@ SIM_PID=; RUN_PID=
 trap '[ -n "$RUN_PID" ] && kill $RUN_PID 2>/dev/null; [ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$T"' EXIT
 
 now_ms() { date +%s%3N; }
+# wait_until SECONDS COMMAND...: COMMAND every 0.05 s until it succeeds,
+# as tests/integration/lib.sh's wait_for (the kill latency is read with
+# that resolution)
+wait_until() {
+	_end=$(($(date +%s) + $1)); shift
+	until "$@" 2>/dev/null; do
+		[ "$(date +%s)" -ge "$_end" ] && return 1
+		sleep 0.05
+	done
+}
+cycles_ge() { [ "$(grep -c 'cycle done' "$T/run.log")" -ge "$1" ]; }
+killed_out() { grep -q "\"flag.killed\".*\"flag\":\"$1\"" "$T/events.jsonl"; }
 sim() {	# METHOD PATH [JSON]
 	if [ $# -ge 3 ]; then
 		curl -sS -X "$1" -H 'Content-Type: application/json' --data "$3" "$URL/_sim/$2"
@@ -78,7 +90,7 @@ for n in $sizes; do
 	python3 "$top/tests/sim/split_sim.py" --port 0 --port-file "$T/port" \
 	    --quiet --generate "$n" --seed 1 2>/dev/null &
 	SIM_PID=$!
-	while [ ! -s "$T/port" ]; do sleep 0.1; done
+	wait_until 120 test -s "$T/port" || { echo "the simulator did not start" >&2; exit 1; }
 	URL="http://127.0.0.1:$(cat "$T/port")"
 
 	config 0 yes
@@ -104,24 +116,16 @@ for n in $sizes; do
 	config 3 yes
 	"$bin" -c "$T/flagsync.ini" run 2>"$T/run.log" &
 	RUN_PID=$!
-	i=0
-	until [ "$(grep -c 'cycle done' "$T/run.log" 2>/dev/null)" -ge 1 ]; do
-		i=$((i + 1)); [ $i -gt 6000 ] && break; sleep 0.1
-	done
+	wait_until 600 cycles_ge 1
 	tx=$(mdb_stat -e "$T/state" | awk '/Last transaction ID/ {print $4}')
-	until [ "$(grep -c 'cycle done' "$T/run.log" 2>/dev/null)" -ge 3 ]; do
-		i=$((i + 1)); [ $i -gt 6000 ] && break; sleep 0.1
-	done
+	wait_until 600 cycles_ge 3
 	row "$n" "daemon: LMDB transactions in 2 quiet cycles" \
 	    "$(( $(mdb_stat -e "$T/state" | awk '/Last transaction ID/ {print $4}') - tx ))"
 	worst=0
 	for f in $(fs flags --active --json | jq -r '.[0:3][].flag'); do
 		a=$(now_ms)
 		sim POST kill "{\"ws\":\"Default\",\"flag\":\"$f\",\"killed\":true}" >/dev/null
-		i=0
-		until grep -q "\"flag.killed\".*\"flag\":\"$f\"\|\"flag\":\"$f\".*\"flag.killed\"" "$T/events.jsonl" 2>/dev/null; do
-			i=$((i + 1)); [ $i -gt 12000 ] && break; sleep 0.05
-		done
+		wait_until 600 killed_out "$f"
 		b=$(now_ms)
 		[ $((b - a)) -gt "$worst" ] && worst=$((b - a))
 	done

@@ -30,7 +30,10 @@ trap '[ -n "$SIM_PID" ] && kill $SIM_PID 2>/dev/null; rm -rf "$T"' EXIT
 python3 "$top/tests/sim/split_sim.py" --port 0 --port-file "$T/port" \
     --quiet --generate "$n" --seed 1 2>/dev/null &
 SIM_PID=$!
-while [ ! -s "$T/port" ]; do sleep 0.1; done
+while [ ! -s "$T/port" ]; do
+	kill -0 "$SIM_PID" 2>/dev/null || { echo "the simulator did not start" >&2; exit 1; }
+	sleep 0.1
+done
 SIM="http://127.0.0.1:$(cat "$T/port")"
 printf 'sim-admin-key\n' >"$T/key"; chmod 600 "$T/key"
 w=$(printf '%s' "$((n - 1))" | wc -c); [ "$w" -lt 5 ] && w=5
