@@ -56,6 +56,7 @@ struct cache_txn {
 	MDB_dbi			 cursors, dead, kv;
 	MDB_dbi			 findings;
 	MDB_dbi			 istatus;
+	MDB_dbi			 owntags;
 	int			 write;
 	int			 dirty;	/* a put or del changed something */
 	int			 full;	/* a put or del hit MDB_MAP_FULL */
@@ -75,6 +76,7 @@ struct cache {
 	MDB_dbi			 cursors, dead, kv;
 	MDB_dbi			 findings;
 	MDB_dbi			 istatus;
+	MDB_dbi			 owntags;
 	int			 rdonly;
 	pthread_mutex_t		 mtx;
 	pthread_cond_t		 cond;
@@ -101,6 +103,7 @@ struct visit {
 	cache_finding_cb finding;
 	int		 nparts;	/* finding: parts of each key */
 	cache_istatus_cb istatus;
+	cache_owntag_cb	 owntag;
 	void		*arg;
 };
 
@@ -297,6 +300,7 @@ txn_init(struct cache_txn *t, struct cache *c, int write)
 	t->kv = c->kv;
 	t->findings = c->findings;
 	t->istatus = c->istatus;
+	t->owntags = c->owntags;
 }
 
 /* Begins and registers t->txn, adopting once a map grown elsewhere. */
@@ -835,6 +839,25 @@ visit_istatus(const MDB_val *k, const MDB_val *v, const struct visit *vis)
 	return vis->istatus(vis->arg, p[0], v->mv_data, v->mv_size);
 }
 
+/* A tag flagsync wrote, PROJECT\0FLAG\0TAG -> who wrote it. */
+static int
+visit_owntag(const MDB_val *k, const MDB_val *v, const struct visit *vis)
+{
+	struct key buf;
+	const char *p[3];
+	char by[CACHE_OWNTAG_BY_MAX + 1];
+	size_t n;
+	int rc;
+
+	if ((rc = key_split(&buf, k, p, 3)) != 0)
+		return rc;
+	n = v->mv_size < CACHE_OWNTAG_BY_MAX ? v->mv_size :
+	    CACHE_OWNTAG_BY_MAX;
+	memcpy(by, v->mv_data, n);
+	by[n] = '\0';
+	return vis->owntag(vis->arg, p[0], p[1], p[2], by);
+}
+
 /* Counts the entries into the uint64_t at vis->arg. */
 static int
 visit_count(const MDB_val *k, const MDB_val *v, const struct visit *vis)
@@ -1221,7 +1244,8 @@ open_dbis(struct cache_txn *t, unsigned int flags)
 	    (rc = open_dbi_late(t, "kv", flags, &t->c->kv)) != 0 ||
 	    (rc = open_dbi_late(t, "findings", flags, &t->c->findings)) != 0)
 		return rc;
-	if ((rc = open_dbi_late(t, "istatus", flags, &t->c->istatus)) != 0)
+	if ((rc = open_dbi_late(t, "istatus", flags, &t->c->istatus)) != 0 ||
+	    (rc = open_dbi_late(t, "owntags", flags, &t->c->owntags)) != 0)
 		return rc;
 	return 0;
 }
@@ -2595,4 +2619,77 @@ cache_finding_foreach(struct cache_txn *t, const char *const *prefix,
 	if ((rc = key_join(&k, prefix, nprefix, 1)) != 0)
 		return rc;
 	return walk(t, t->findings, &k, k.len, 0, visit_finding, &vis);
+}
+
+/* Tags flagsync wrote into Split (owntags). */
+
+int
+cache_owntag_get(struct cache_txn *t, const char *project, const char *flag,
+    const char *tag)
+{
+	struct key k;
+	MDB_val v;
+	int rc;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if ((rc = key_join3(&k, project, flag, tag)) != 0)
+		return rc;
+	return txn_get(t, t->owntags, &k, &v);
+}
+
+int
+cache_owntag_put(struct cache_txn *t, const char *project, const char *flag,
+    const char *tag, const char *by)
+{
+	struct key k;
+	size_t len;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (by == NULL || (len = strlen(by)) == 0 ||
+	    len > CACHE_OWNTAG_BY_MAX)
+		return EINVAL;
+	if ((rc = key_join3(&k, project, flag, tag)) != 0)
+		return rc;
+	return txn_put_changed(t, t->owntags, &k, by, len);
+}
+
+int
+cache_owntag_del(struct cache_txn *t, const char *project, const char *flag,
+    const char *tag)
+{
+	struct key k;
+	int rc;
+
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if ((rc = key_join3(&k, project, flag, tag)) != 0)
+		return rc;
+	rc = txn_del(t, t->owntags, &k);
+	return rc == MDB_NOTFOUND ? FS_ENOTFOUND : rc;
+}
+
+int
+cache_owntag_foreach(struct cache_txn *t, const char *project,
+    const char *flag, cache_owntag_cb cb, void *arg)
+{
+	struct visit vis = { .owntag = cb, .arg = arg };
+	const char *parts[2];
+	struct key k;
+	int rc, n = 0;
+
+	if ((rc = txn_check(t, 0)) != 0)
+		return rc;
+	if (cb == NULL || (flag != NULL && project == NULL))
+		return EINVAL;
+	if (project == NULL)
+		return walk(t, t->owntags, NULL, 0, 0, visit_owntag, &vis);
+	parts[n++] = project;
+	if (flag != NULL)
+		parts[n++] = flag;
+	if ((rc = key_join(&k, parts, n, 1)) != 0)
+		return rc;
+	return walk(t, t->owntags, &k, k.len, 0, visit_owntag, &vis);
 }

@@ -15,6 +15,7 @@
  *   findings "KIND\0..." -> findings.c's records (open and closed
  *           findings, the state each flag is in since when)
  *   istatus "ISSUE" -> a linked Jira issue's status record (issuestatus.h)
+ *   owntags "PROJECT\0FLAG\0TAG" -> who in flagsync wrote that Split tag
  * The cache knows nothing of HTTP and does not interpret records or JSON,
  * save an event's leading time (cache_event_time()).
  *
@@ -274,6 +275,32 @@ typedef int (*cache_istatus_cb)(void *arg, const char *issue,
 	    const void *rec, size_t len);
 int	cache_istatus_foreach(struct cache_txn *t, cache_istatus_cb cb,
 	    void *arg);
+
+/*
+ * Split tags flagsync itself wrote on a flag (the issue key of a flag it
+ * created from Jira, the tags the split output keeps in step with the
+ * links), so that the split-tag source never counts them as links: a
+ * link must not hold itself up.  The value names the writer ("create",
+ * or an output instance), at most CACHE_OWNTAG_BY_MAX bytes.  A tag is
+ * recorded before it is written to Split and forgotten after it is
+ * removed there, so a crash in between leaves at worst a record of a tag
+ * that is not there, never a tag of ours that counts as a person's.
+ * get: 0 when recorded, FS_ENOTFOUND otherwise; put writes only when the
+ * value differs; del: FS_ENOTFOUND when there was none.  foreach: every
+ * tag (project NULL), a project's, or one flag's, in key order.  A cache
+ * made before this database opens read-only with it empty.
+ */
+#define CACHE_OWNTAG_BY_MAX	64
+int	cache_owntag_get(struct cache_txn *t, const char *project,
+	    const char *flag, const char *tag);
+int	cache_owntag_put(struct cache_txn *t, const char *project,
+	    const char *flag, const char *tag, const char *by);
+int	cache_owntag_del(struct cache_txn *t, const char *project,
+	    const char *flag, const char *tag);
+typedef int (*cache_owntag_cb)(void *arg, const char *project,
+	    const char *flag, const char *tag, const char *by);
+int	cache_owntag_foreach(struct cache_txn *t, const char *project,
+	    const char *flag, cache_owntag_cb cb, void *arg);
 
 /*
  * For tests only: when non-zero, cache_open() uses this initial map size

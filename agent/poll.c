@@ -81,6 +81,8 @@ struct project_poll {
 	size_t	 nlinks;
 	struct linkset tags;	/* split-tag links, found as flags are listed */
 	struct linkset desc;	/* split-description links */
+	char	**owned;	/* "FLAG\0TAG": tags flagsync wrote, sorted */
+	size_t	 nowned, capowned;
 	struct changeset *cs;	/* the cycle's; rolled back if this fails */
 	struct buf rec;
 	struct skipped skipped;	/* items of the answer not taken */
@@ -140,6 +142,9 @@ pp_release(struct project_poll *pp)
 	free(pp->names);
 	json_object_put(pp->prev);
 	feed_client_free(pp->fc);
+	for (i = 0; i < pp->nowned; i++)
+		free(pp->owned[i]);
+	free(pp->owned);
 }
 
 static int
@@ -324,6 +329,73 @@ pp_long_keys(struct project_poll *pp, struct keyadd *ka)
 	    ka->longlen, name_show(shown, sizeof(shown), first));
 }
 
+static int
+owned_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int d;
+
+	if ((d = strcmp(x, y)) != 0)
+		return d;
+	return strcmp(x + strlen(x) + 1, y + strlen(y) + 1);
+}
+
+static int
+owned_cb(void *arg, const char *project, const char *flag, const char *tag,
+    const char *by)
+{
+	struct project_poll *pp = arg;
+	size_t fl = strlen(flag), tl = strlen(tag);
+	char *e;
+	int rc;
+
+	(void)project;
+	(void)by;
+	if ((rc = ARRAY_GROW(pp->owned, pp->capowned, pp->nowned + 1)) != 0)
+		return rc;
+	if ((e = malloc(fl + tl + 2)) == NULL)
+		return ENOMEM;
+	memcpy(e, flag, fl + 1);
+	memcpy(e + fl + 1, tag, tl + 1);
+	pp->owned[pp->nowned++] = e;
+	return 0;
+}
+
+/*
+ * The tags flagsync itself wrote on the project's flags (cache.h
+ * owntags): split-tag must not count them, or a link it made would hold
+ * itself up.  Usually none, so a listing pays nothing for the check.
+ */
+static int
+pp_owned_load(struct project_poll *pp)
+{
+	struct cache_txn *t;
+	int rc;
+
+	if ((rc = cache_read_begin(pp->c, &t)) != 0)
+		return rc;
+	rc = cache_owntag_foreach(t, pp->proj->name, NULL, owned_cb, pp);
+	cache_read_end(t);
+	if (rc == 0 && pp->nowned > 1)
+		qsort(pp->owned, pp->nowned, sizeof(*pp->owned), owned_cmp);
+	return rc;
+}
+
+static bool
+pp_owned(const struct project_poll *pp, const char *flag, const char *tag)
+{
+	size_t fl = strlen(flag), tl = strlen(tag);
+	char key[FS_FLAG_MAX + FS_TAG_MAX + 2];
+	const char *k = key;
+
+	if (pp->nowned == 0 || fl > FS_FLAG_MAX || tl > FS_TAG_MAX)
+		return false;
+	memcpy(key, flag, fl + 1);
+	memcpy(key + fl + 1, tag, tl + 1);
+	return bsearch(&k, pp->owned, pp->nowned, sizeof(*pp->owned),
+	    owned_cmp) != NULL;
+}
+
 /* split-tag and split-description links of one listed flag. */
 static int
 pp_links(struct project_poll *pp, const struct meta *m)
@@ -338,6 +410,8 @@ pp_links(struct project_poll *pp, const struct meta *m)
 	ka.tag0 = pp->tags.n;
 	ka.desc0 = pp->desc.n;
 	for (j = 0; j < m->ntags && rc == 0 && pp->cfg->split_tags; j++) {
+		if (pp_owned(pp, m->name, m->tags[j]))
+			continue;
 		if (keys_is_key(pp->keys, m->tags[j]))
 			rc = keyadd_one(&ka, &pp->tags, m->tags[j]);
 		else if (keys_is_long_key(pp->keys, m->tags[j]))
@@ -1721,6 +1795,10 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 	buf_init(&pp.rec, 0);
 	snprintf(source, sizeof(source), "split:%s", proj->name);
 	pp_prev_load(&pp, st->c, source);
+	if ((rc = pp_owned_load(&pp)) != 0) {
+		pp_release(&pp);
+		return rc;
+	}
 	if (st->prev)
 		json_object_object_get_ex(st->prev, source, &pp.prev_stamp);
 	changeset_mark(st->cs, &mark);

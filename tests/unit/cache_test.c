@@ -1810,6 +1810,79 @@ kv_limits_fn(struct cache_txn *t, void *arg)
 	return 0;
 }
 
+/* Split tags flagsync wrote: recorded, listed by scope, forgotten. */
+
+static int
+seen_owntag(void *arg, const char *project, const char *flag,
+    const char *tag, const char *by)
+{
+	return seen_add(arg, "%s/%s/%s=%s;", project, flag, tag, by);
+}
+
+static int
+owntag_fn(struct cache_txn *t, void *arg)
+{
+	char by[CACHE_OWNTAG_BY_MAX + 2];
+
+	(void)arg;
+	assert_int_equal(cache_owntag_put(t, "Default", "f1", "SHOP-1",
+	    "create"), 0);
+	assert_int_equal(cache_owntag_put(t, "Default", "f1", "SHOP-2",
+	    "split"), 0);
+	assert_int_equal(cache_owntag_put(t, "Default", "f10", "SHOP-1",
+	    "split"), 0);
+	assert_int_equal(cache_owntag_put(t, "Other", "f1", "SHOP-1",
+	    "split"), 0);
+	/* a second writer takes the record over */
+	assert_int_equal(cache_owntag_put(t, "Default", "f1", "SHOP-1",
+	    "split"), 0);
+	assert_int_equal(cache_owntag_put(t, "Default", "f1", "SHOP-9",
+	    ""), EINVAL);
+	memset(by, 'b', sizeof(by) - 1);
+	by[sizeof(by) - 1] = '\0';
+	assert_int_equal(cache_owntag_put(t, "Default", "f1", "SHOP-9",
+	    by), EINVAL);
+	assert_int_equal(cache_owntag_put(t, "Default", "f1", "SHOP-3",
+	    "split"), 0);
+	assert_int_equal(cache_owntag_del(t, "Default", "f1", "SHOP-3"), 0);
+	assert_int_equal(cache_owntag_del(t, "Default", "f1", "SHOP-3"),
+	    FS_ENOTFOUND);
+	return 0;
+}
+
+static void
+test_owntags(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, owntag_fn, NULL), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	assert_int_equal(cache_owntag_get(t, "Default", "f1", "SHOP-1"), 0);
+	assert_int_equal(cache_owntag_get(t, "Default", "f1", "SHOP-3"),
+	    FS_ENOTFOUND);
+	assert_int_equal(cache_owntag_get(t, "Default", "f", "SHOP-1"),
+	    FS_ENOTFOUND);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_owntag_foreach(t, "Default", "f1", seen_owntag,
+	    &s), 0);
+	assert_string_equal(s.text,
+	    "Default/f1/SHOP-1=split;Default/f1/SHOP-2=split;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_owntag_foreach(t, "Default", NULL, seen_owntag,
+	    &s), 0);
+	assert_int_equal(s.count, 3);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_owntag_foreach(t, NULL, NULL, seen_owntag, &s),
+	    0);
+	assert_int_equal(s.count, 4);
+	assert_int_equal(cache_owntag_foreach(t, NULL, "f1", seen_owntag, &s),
+	    EINVAL);
+	cache_read_end(t);
+}
+
 static void
 test_kv_limits(void **state)
 {
@@ -2302,6 +2375,7 @@ main(void)
 		T(test_dead_letters),
 		T(test_kv),
 		T(test_kv_limits),
+		T(test_owntags),
 		T(test_plugin_bad_args),
 		T(test_plugin_walk_while_writing),
 		T(test_plugin_dbs_old_cache),
