@@ -27,7 +27,9 @@
 #include "buf.h"
 #include "error.h"
 #include "http.h"
+#include "log.h"
 #include "metrics.h"
+#include "pace.h"
 
 #define HTTP_CONNECT_TIMEOUT	10	/* seconds, at most */
 #define HTTP_DEFAULT_TIMEOUT	30	/* when the caller gives none */
@@ -42,6 +44,7 @@ struct http_client {
 	size_t	 max_body;
 	volatile sig_atomic_t *cancel;
 	const char *api;	/* static string: metrics.h label */
+	struct pace *pace;	/* shared with other processes, or NULL */
 	int64_t	 last_start_ns;	/* monotonic; valid when started */
 	int	 started;
 	/* State of the transfer in progress, for the callbacks: */
@@ -76,6 +79,19 @@ http_mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The shared pacing file, when there is one; alone without it. */
+static void
+http_pace_open(struct http_client *hc, const char *path)
+{
+	int rc;
+
+	if (path == NULL || hc->max_rps <= 0)
+		return;
+	if ((rc = pace_open(&hc->pace, path, hc->max_rps)) != 0)
+		log_warnx("cannot open the pacing file %s (%s): max_rps counts "
+		    "this process's requests only", path, strerror(rc));
+}
+
 int
 http_client_create(struct http_client **out, const struct http_options *o)
 {
@@ -101,6 +117,7 @@ http_client_create(struct http_client **out, const struct http_options *o)
 	hc->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY;
 	hc->cancel = o->cancel;
 	hc->api = o->api;
+	http_pace_open(hc, o->pace_file);
 	*out = hc;
 	return 0;
 
@@ -116,6 +133,7 @@ http_client_free(struct http_client *hc)
 		return;
 	if (hc->curl)
 		curl_easy_cleanup(hc->curl);
+	pace_close(hc->pace);
 	free(hc->user_agent);
 	free(hc->ca_file);
 	free(hc);
@@ -437,11 +455,43 @@ http_pace_gap_ns(double max_rps)
 }
 
 static int
+http_cancelled(void *arg)
+{
+	const struct http_client *hc = arg;
+
+	return hc->cancel != NULL && *hc->cancel != 0;
+}
+
+/* The turn the shared file gives; 1 when it cannot (pace alone). */
+static int
+http_pace_shared(struct http_client *hc)
+{
+	int rc;
+
+	if (hc->pace == NULL)
+		return 1;
+	if ((rc = pace_take(hc->pace, http_cancelled, hc)) == ECANCELED)
+		return FS_ECANCELED;
+	if (rc != 0) {
+		log_warnx("the pacing file failed (%s): max_rps counts this "
+		    "process's requests only", strerror(rc));
+		pace_close(hc->pace);
+		hc->pace = NULL;
+		return 1;
+	}
+	hc->last_start_ns = http_mono_ns();
+	hc->started = 1;
+	return 0;
+}
+
+static int
 http_pace(struct http_client *hc)
 {
 	int64_t gap_ns, now, wait_ns;
 	int rc;
 
+	if ((rc = http_pace_shared(hc)) != 1)
+		return rc;
 	if (hc->max_rps > 0 && hc->started) {
 		gap_ns = http_pace_gap_ns(hc->max_rps);
 		now = http_mono_ns();

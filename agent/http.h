@@ -35,6 +35,10 @@ struct http_options {
 	const char *user_agent;	/* NULL = "flagsync/VERSION" */
 	volatile sig_atomic_t *cancel;	/* non-zero aborts transfers; may be NULL */
 	const char *api;	/* metrics.h label (METRICS_API_*); NULL: not counted */
+	/* A pacing file shared with other processes (pace.h): max_rps then
+	 * counts their requests too.  NULL, or a file that cannot be
+	 * opened (logged): this client paces alone. */
+	const char *pace_file;
 };
 
 struct http_header {

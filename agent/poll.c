@@ -1908,6 +1908,7 @@ poll_client(const struct config *cfg, volatile sig_atomic_t *cancel,
 	so.ca_file = cfg->ca_file;
 	so.cancel = cancel;
 	so.backoff_base_ms = poll_test_backoff_ms();
+	so.pace_dir = cfg->state_dir;	/* max_rps shared with outputs */
 	return split_client_create(sc, &so);
 }
 

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "maxlen.h"
 #include "metrics.h"
+#include "pace.h"
 #include "split.h"
 #include "utf8.h"
 
@@ -157,6 +158,7 @@ split_client_create(struct split_client **out, const struct split_options *o)
 {
 	struct http_options ho;
 	struct split_client *sc;
+	char *pace = NULL;
 	size_t n;
 	int rc = ENOMEM;
 
@@ -183,7 +185,13 @@ split_client_create(struct split_client **out, const struct split_options *o)
 	ho.max_body = o->max_body;
 	ho.cancel = o->cancel;
 	ho.api = METRICS_API_ADMIN;
-	if ((rc = http_client_create(&sc->hc, &ho)) != 0)
+	if (o->pace_dir != NULL && asprintf(&pace, "%s/" PACE_FILE_NAME,
+	    o->pace_dir) < 0)
+		goto client_free;
+	ho.pace_file = pace;
+	rc = http_client_create(&sc->hc, &ho);
+	free(pace);
+	if (rc != 0)
 		goto client_free;
 	sc->backoff_base_ms = o->backoff_base_ms > 0 ?
 	    o->backoff_base_ms : SPLIT_BACKOFF_MS;

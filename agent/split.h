@@ -55,6 +55,9 @@ struct split_options {
 	size_t	 max_body;	/* 0 = default */
 	int64_t	 backoff_base_ms;	/* 0 = 1000; tests use less */
 	volatile sig_atomic_t *cancel;
+	/* state_dir: max_rps is shared with the other processes that pace
+	 * through its PACE_FILE_NAME (the split output); NULL: alone. */
+	const char *pace_dir;
 };
 
 /* One entry of GET /splits/ws/{ws}; borrowed for the callback only. */
