@@ -18,7 +18,10 @@
 #include "findings.h"
 #include "host.h"
 #include "jsonw.h"
+#include "linkset.h"
 #include "log.h"
+#include "maxlen.h"
+#include "pace.h"
 #include "query.h"
 #include "scrub.h"
 #include "view.h"
@@ -37,9 +40,17 @@ host_init(struct flagsync_host *h, const struct config *cfg,
 		snprintf(h->jira_timeout, sizeof(h->jira_timeout), "%d",
 		    cfg->jira_timeout);
 	snprintf(h->timeout, sizeof(h->timeout), "%d", pcfg->timeout);
-	if (cfg)
+	if (cfg) {
 		snprintf(h->split_timeout, sizeof(h->split_timeout), "%d",
 		    cfg->split_timeout);
+		snprintf(h->split_max_rps, sizeof(h->split_max_rps), "%g",
+		    cfg->split_max_rps > 0 ? cfg->split_max_rps : 0);
+	}
+	/* a state_dir too long for the buffer shares no pace: none */
+	if (cfg && cfg->state_dir && (size_t)snprintf(h->pace_file,
+	    sizeof(h->pace_file), "%s/" PACE_FILE_NAME, cfg->state_dir) >=
+	    sizeof(h->pace_file))
+		h->pace_file[0] = '\0';
 	/* The bundled writers, loaded by name from the plugin directory,
 	 * need their own service's secrets. */
 	h->grants = pcfg->credentials;
@@ -425,6 +436,128 @@ host_issue_findings(struct flagsync_host *h, const char *issue, char **json)
 	return host_json_out(w.arr, json);
 }
 
+/* ------------------------------------------------------------ links, tags */
+
+static int
+host_flag_link_cb(void *arg, const char *project, const char *flag,
+    const char *issue, uint32_t mask)
+{
+	json_object *arr = arg, *o, *src = NULL, *v;
+	int s;
+
+	(void)project;
+	(void)flag;
+	if ((o = json_object_new_object()) == NULL ||
+	    json_object_array_add(arr, o) != 0) {
+		json_object_put(o);
+		return ENOMEM;
+	}
+	if (jsonw_str(o, "issue", issue) != 0 ||
+	    (src = json_object_new_array()) == NULL ||
+	    json_object_object_add(o, "sources", src) != 0) {
+		json_object_put(src);
+		return ENOMEM;
+	}
+	for (s = 0; s < LINK_SRC_COUNT; s++) {
+		if (!(mask & LINK_BIT(s)))
+			continue;
+		if ((v = json_object_new_string(link_source_name(s))) == NULL ||
+		    json_object_array_add(src, v) != 0) {
+			json_object_put(v);
+			return ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int
+host_flag_links(struct flagsync_host *h, const char *project,
+    const char *flag, char **json)
+{
+	struct cache_txn *t;
+	json_object *arr;
+	int rc;
+
+	*json = NULL;
+	if (project == NULL || flag == NULL)
+		return EINVAL;
+	if ((arr = json_object_new_array()) == NULL)
+		return ENOMEM;
+	if ((rc = cache_read_begin(h->c, &t)) != 0) {
+		json_object_put(arr);
+		return rc > 0 ? rc : EIO;
+	}
+	rc = cache_link_foreach_flag(t, project, flag, host_flag_link_cb, arr);
+	cache_read_end(t);
+	if (rc != 0) {
+		json_object_put(arr);
+		return rc > 0 ? rc : EIO;
+	}
+	return host_json_out(arr, json);
+}
+
+/* Names as the cache keys them: non-empty, within maxlen.h. */
+static int
+host_tag_check(const char *project, const char *flag, const char *tag)
+{
+	if (project == NULL || flag == NULL || tag == NULL ||
+	    project[0] == '\0' || flag[0] == '\0' || tag[0] == '\0' ||
+	    strlen(project) > FS_PROJECT_MAX || strlen(flag) > FS_FLAG_MAX ||
+	    strlen(tag) > FS_TAG_MAX)
+		return EINVAL;
+	return 0;
+}
+
+static int
+host_tag_owned(struct flagsync_host *h, const char *project, const char *flag,
+    const char *tag)
+{
+	struct cache_txn *t;
+	int rc;
+
+	if ((rc = host_tag_check(project, flag, tag)) != 0)
+		return rc;
+	if ((rc = cache_read_begin(h->c, &t)) != 0)
+		return rc > 0 ? rc : EIO;
+	rc = cache_owntag_get(t, project, flag, tag);
+	cache_read_end(t);
+	if (rc == FS_ENOTFOUND)
+		return FLAGSYNC_ENOTFOUND;
+	return rc > 0 || rc == 0 ? rc : EIO;
+}
+
+struct tag_op {
+	const char *project, *flag, *tag;
+	const char *by;		/* NULL forgets */
+};
+
+static int
+tag_write(struct cache_txn *t, void *arg)
+{
+	struct tag_op *op = arg;
+	int rc;
+
+	if (op->by != NULL)
+		return cache_owntag_put(t, op->project, op->flag, op->tag,
+		    op->by);
+	rc = cache_owntag_del(t, op->project, op->flag, op->tag);
+	return rc == FS_ENOTFOUND ? 0 : rc;
+}
+
+static int
+host_tag_record(struct flagsync_host *h, const char *project,
+    const char *flag, const char *tag, int owned)
+{
+	struct tag_op op = { project, flag, tag,
+	    owned ? h->pcfg->name : NULL };
+	int rc;
+
+	if ((rc = host_tag_check(project, flag, tag)) != 0)
+		return rc;
+	rc = cache_write(h->c, tag_write, &op);
+	return rc > 0 || rc == 0 ? rc : EIO;
+}
+
 /* ------------------------------------------------------------ key/value */
 
 struct kv_op {
@@ -517,6 +650,8 @@ host_kv_del(struct flagsync_host *h, const char *key)
 static const char *
 host_split_config(struct flagsync_host *h, const char *key)
 {
+	static const char *const auth[] = { "auto", "bearer", "x-api-key" };
+
 	if (strcmp(key, "api_url") == 0)
 		return h->cfg->split_api_url;
 	if (strcmp(key, "admin_key") == 0)
@@ -525,6 +660,13 @@ host_split_config(struct flagsync_host *h, const char *key)
 		return h->cfg->ca_file;
 	if (strcmp(key, "timeout") == 0)
 		return h->split_timeout;
+	if (strcmp(key, "max_rps") == 0)
+		return h->split_max_rps;
+	if (strcmp(key, "pace_file") == 0)
+		return h->pace_file[0] ? h->pace_file : NULL;
+	if (strcmp(key, "auth") == 0 && h->cfg->split_auth >= 0 &&
+	    h->cfg->split_auth <= CONFIG_AUTH_X_API_KEY)
+		return auth[h->cfg->split_auth];
 	return NULL;
 }
 
@@ -581,6 +723,9 @@ static const struct flagsync_host_api host_table = {
 	.config_duration = host_config_duration,
 	.cancelled = host_cancelled,
 	.issue_findings = host_issue_findings,
+	.flag_links = host_flag_links,
+	.tag_owned = host_tag_owned,
+	.tag_record = host_tag_record,
 };
 
 const struct flagsync_host_api *

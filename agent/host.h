@@ -6,6 +6,7 @@
  * The table serves an instance its [plugin NAME] keys (typed, with
  * errors that name the key's file:line), logging with the instance name,
  * read-only cache queries as JSON text, its private key/value store, the
+ * record of the Split tags flagsync wrote itself (owntags), the
  * agent secrets it was granted (`credentials`), and whether its call
  * should give up.  Every function is safe to call from the instance's
  * worker thread while other instances run.
@@ -34,6 +35,8 @@ struct flagsync_host {
 	char	 jira_timeout[16];	/* [jira] timeout as text */
 	char	 timeout[16];		/* the instance's timeout as text */
 	char	 split_timeout[16];	/* [split] timeout as text */
+	char	 split_max_rps[32];	/* [split] max_rps as text */
+	char	 pace_file[4096];	/* STATE_DIR/split-pace, "" if none */
 	unsigned grants;		/* CONFIG_CRED_*: key and implicit */
 	/* Set by the deliverer (NULL elsewhere): cancelled() is true while
 	 * either is. */

@@ -18,7 +18,9 @@
  * to the host API; flush(), load() and unload() to the descriptor.  A
  * plugin that uses them on a host that may be older asks first with
  * FLAGSYNC_HOST_HAS(api, member); a 1.0 plugin loads and works
- * unchanged.  ABI 1.2 added issue_findings() to the host API.  Nothing from libc, LMDB, json-c or libcurl crosses this
+ * unchanged.  ABI 1.2 added issue_findings() to the host API; ABI 1.3
+ * flag_links(), tag_owned() and tag_record().  Nothing from libc, LMDB,
+ * json-c or libcurl crosses this
  * boundary: strings are NUL-terminated UTF-8, times are int64_t
  * milliseconds since the epoch.
  *
@@ -53,8 +55,9 @@
  *    and valid until shutdown() returns.
  *  - A struct flagsync_event and everything it points to are borrowed for
  *    the deliver() call only; copy what you keep.
- *  - Buffers returned by flag_view(), issue_flags() and kv_get() are
- *    allocated by the host; release them with api->release().
+ *  - Buffers returned by flag_view(), issue_flags(), issue_findings(),
+ *    flag_links() and kv_get() are allocated by the host; release them
+ *    with api->release().
  *  - err buffers are owned by the host; write one NUL-terminated line.
  *  - flush() runs on the instance's thread like deliver(); load() and
  *    unload() on the thread that loads the module, no instance running.
@@ -72,7 +75,7 @@ extern "C" {
 #endif
 
 #define FLAGSYNC_PLUGIN_ABI_MAJOR	1
-#define FLAGSYNC_PLUGIN_ABI_MINOR	2
+#define FLAGSYNC_PLUGIN_ABI_MINOR	3
 #define FLAGSYNC_PLUGIN_SYMBOL		"flagsync_plugin"
 
 /* deliver() results. */
@@ -169,8 +172,11 @@ struct flagsync_host_api {
 	 * "email", "api_token" (resolved from its file,
 	 * $FLAGSYNC_JIRA_API_TOKEN or the jira-api-token credential, as the
 	 * agent does), "timeout", "ca_file".  "split": "api_url",
-	 * "admin_key" (resolved likewise), "timeout", "ca_file".  Never log
-	 * a token or key. */
+	 * "admin_key" (resolved likewise), "timeout", "ca_file", and (host
+	 * 1.3) "auth" (bearer, x-api-key or auto), "max_rps" (the Admin
+	 * request rate, "0" for none) and "pace_file" (the file in the
+	 * state directory through which every process of the agent shares
+	 * max_rps: see flagsync-plugin(3)).  Never log a token or key. */
 	const char	*(*agent_config)(struct flagsync_host *h,
 			    const char *section, const char *key);
 
@@ -217,10 +223,38 @@ struct flagsync_host_api {
 	 * errno value. */
 	int		 (*issue_findings)(struct flagsync_host *h,
 			    const char *issue, char **json);
+
+	/* ---- ABI 1.3 ---- */
+
+	/* The links of one flag with the sources that hold each, as a JSON
+	 * array in *json (release with release()), in issue order:
+	 * [{"issue": "SHOP-1", "sources": ["split-tag", "file"]}]; "[]"
+	 * when it has none (or is unknown).  Sources: "split-tag",
+	 * "split-description", "file", "jira-field", "local".  0 or an
+	 * errno value. */
+	int		 (*flag_links)(struct flagsync_host *h,
+			    const char *project, const char *flag, char **json);
+	/* The Split tags flagsync wrote on a flag itself, which the
+	 * split-tag source does not count as links (so a link never holds
+	 * itself up).  tag_owned: 0 when tag is recorded as flagsync's on
+	 * the flag, FLAGSYNC_ENOTFOUND when not, or an errno value.
+	 * tag_record: owned non-zero records it (with the instance name as
+	 * the writer), zero forgets it (0 when it was not recorded);
+	 * durable when it returns.  Record a tag before writing it to
+	 * Split and forget it only after it is gone there: a crash in
+	 * between then leaves at worst a record of a tag that is not
+	 * there, never a tag of flagsync's counted as a person's.  0,
+	 * EINVAL (a name empty or too long), or an errno value. */
+	int		 (*tag_owned)(struct flagsync_host *h,
+			    const char *project, const char *flag,
+			    const char *tag);
+	int		 (*tag_record)(struct flagsync_host *h,
+			    const char *project, const char *flag,
+			    const char *tag, int owned);
 };
 
-/* True when the host API table has member (ABI 1.1 and 1.2 entries on
- * an older host do not exist). */
+/* True when the host API table has member (ABI 1.1, 1.2 and 1.3 entries
+ * on an older host do not exist). */
 #define FLAGSYNC_HOST_HAS(api, member)					\
 	((api)->struct_size >= offsetof(struct flagsync_host_api, member) + \
 	    sizeof((api)->member) && (api)->member != NULL)

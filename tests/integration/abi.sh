@@ -65,7 +65,7 @@ batch = no"
 err=$(fs check-config 2>&1); rc=$?
 check_eq "host keys (timeout, start, credentials) are not listed to the plugin" 0 "$rc"
 [ "$rc" -eq 0 ] || diag "$err"
-check_match "check-config shows the module's version and ABI" "module v11plug 1\.1\.7, ABI 1\.2" "$err"
+check_match "check-config shows the module's version and ABI" "module v11plug 1\.1\.7, ABI 1\.3" "$err"
 
 # bad_key KEY=VALUE MESSAGE-REGEX: check-config and sync name its line.
 bad_key() {

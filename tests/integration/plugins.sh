@@ -19,7 +19,7 @@ with_plugins "[plugin bad]
 module = abi2"
 err=$(fs check-config 2>&1); rc=$?
 check_eq "foreign ABI major: check-config exits 2" 2 "$rc"
-check_match "... naming the file and both versions" "abi2.so: plugin ABI 2\.0, but this flagsync speaks ABI 1\.2" "$err"
+check_match "... naming the file and both versions" "abi2.so: plugin ABI 2\.0, but this flagsync speaks ABI 1\.3" "$err"
 err=$(fs sync 2>&1); rc=$?
 check_eq "foreign ABI major: sync exits 1" 1 "$rc"
 check_match "... and says the output could not start" "abi2.so: plugin ABI 2\.0" "$err"
@@ -137,7 +137,7 @@ check_eq "each event four times, in seq order" \
 check_eq "plugins --json has the keys flagsync(8) lists" \
     "name,module,abi,version,state,cursor,backlog,dead_letters,restarts,last_error" \
     "$(fs plugins --json | jq -r '.[0] | keys_unsorted | join(",")')"
-check_eq "cursor at the last event, backlog 0" "6 0 1.2" \
+check_eq "cursor at the last event, backlog 0" "6 0 1.3" \
     "$(fs plugins --json | jq -r '.[0] | "\(.cursor) \(.backlog) \(.abi)"')"
 check_eq "status carries the plugin backlogs too" "flaky 0" \
     "$(fs status --json | jq -r '.plugins[0] | "\(.name) \(.backlog)"')"

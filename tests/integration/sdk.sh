@@ -219,7 +219,7 @@ check_match "... which starts with no deliveries counted" \
 check_eq "one line per event, in the example's format" "$(event_lines)" \
     "$(cat "$T/example.out" 2>&1)"
 check_eq "plugins --json: module, abi, cursor at the last event, backlog 0, no dead letters" \
-    "$T/example/example.so 1.2 $(last_seq) 0 0" "$(plugin_row myexample)"
+    "$T/example/example.so 1.3 $(last_seq) 0 0" "$(plugin_row myexample)"
 
 # The count in the key/value store survives into the next run.
 before=$(last_seq)
@@ -232,7 +232,7 @@ check_eq "... and appended only the new event" \
 check_eq "... so the file is still the event log, line for line" "$(event_lines)" \
     "$(cat "$T/example.out" 2>&1)"
 check_eq "... and plugins --json has the cursor there" \
-    "$T/example/example.so 1.2 $(last_seq) 0 0" "$(plugin_row myexample)"
+    "$T/example/example.so 1.3 $(last_seq) 0 0" "$(plugin_row myexample)"
 run "a third sync, nothing changed" fs sync
 check_match "... counts every delivery so far" \
     "\\($(last_seq) delivered so far\\)" "$(cat "$T/out")"
@@ -259,6 +259,6 @@ run "check-config loads module = example from the plugin directory" fs check-con
 run "sync delivers to it" fs sync
 check_eq "one line per event" "$(event_lines)" "$(cat "$T/byname.out" 2>&1)"
 check_eq "plugins --json: module by name, cursor at the last event, backlog 0" \
-    "example 1.2 $(last_seq) 0 0" "$(plugin_row byname)"
+    "example 1.3 $(last_seq) 0 0" "$(plugin_row byname)"
 
 done_testing

@@ -23,6 +23,8 @@
 #include "config.h"
 #include "findings.h"
 #include "host.h"
+#include "linkset.h"
+#include "maxlen.h"
 
 struct fixture {
 	struct config cfg;
@@ -77,12 +79,15 @@ test_table(void **state)
 	(void)state;
 	fixture_keys(0, "v11");
 	assert_int_equal(fx.api->abi_major, FLAGSYNC_PLUGIN_ABI_MAJOR);
-	assert_int_equal(fx.api->abi_minor, 2);
+	assert_int_equal(fx.api->abi_minor, 3);
 	assert_int_equal(fx.api->struct_size, sizeof(*fx.api));
 	assert_true(FLAGSYNC_HOST_HAS(fx.api, agent_config));
 	assert_true(FLAGSYNC_HOST_HAS(fx.api, config_error));
 	assert_true(FLAGSYNC_HOST_HAS(fx.api, cancelled));
 	assert_true(FLAGSYNC_HOST_HAS(fx.api, issue_findings));
+	assert_true(FLAGSYNC_HOST_HAS(fx.api, flag_links));
+	assert_true(FLAGSYNC_HOST_HAS(fx.api, tag_owned));
+	assert_true(FLAGSYNC_HOST_HAS(fx.api, tag_record));
 }
 
 /* The host's keys answer config_get() but are never listed. */
@@ -256,6 +261,30 @@ test_grants(void **state)
 	    "20");
 	assert_null(fx.api->agent_config(&fx.h, "agent", "state_dir"));
 	assert_null(fx.api->agent_config(&fx.h, "split", "nothing"));
+	/* ABI 1.3: what an Admin API writer needs to share max_rps */
+	assert_string_equal(fx.api->agent_config(&fx.h, "split", "max_rps"),
+	    "0");
+	assert_null(fx.api->agent_config(&fx.h, "split", "pace_file"));
+	assert_string_equal(fx.api->agent_config(&fx.h, "split", "auth"),
+	    "auto");
+	/* not granted: nothing; the split module: its own */
+	teardown(NULL);
+	fixture_keys(0, "v11");
+	teardown(NULL);
+	fx.cfg.split_max_rps = 2.5;
+	fx.cfg.split_auth = CONFIG_AUTH_X_API_KEY;
+	fx.cfg.state_dir = (char *)"/var/lib/flagsync";
+	host_init(&fx.h, &fx.cfg, &fx.pc, NULL);
+	assert_null(fx.api->agent_config(&fx.h, "split", "max_rps"));
+	fx.pc.module = (char *)"split";
+	teardown(NULL);
+	host_init(&fx.h, &fx.cfg, &fx.pc, NULL);
+	assert_string_equal(fx.api->agent_config(&fx.h, "split", "max_rps"),
+	    "2.5");
+	assert_string_equal(fx.api->agent_config(&fx.h, "split", "pace_file"),
+	    "/var/lib/flagsync/split-pace");
+	assert_string_equal(fx.api->agent_config(&fx.h, "split", "auth"),
+	    "x-api-key");
 }
 
 static void
@@ -337,6 +366,91 @@ test_issue_findings(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* SHOP-1 from a tag and links.yaml, SHOP-2 from Jira's field. */
+static int
+links_txn(struct cache_txn *t, void *arg)
+{
+	int rc;
+
+	(void)arg;
+	if ((rc = cache_link_set(t, "Default", "new_checkout", "SHOP-2",
+	    LINK_BIT(LINK_SRC_JIRA_FIELD))) != 0 ||
+	    (rc = cache_link_set(t, "Default", "new_checkout", "SHOP-1",
+	    LINK_BIT(LINK_SRC_SPLIT_TAG) | LINK_BIT(LINK_SRC_FILE))) != 0 ||
+	    (rc = cache_link_set(t, "Default", "other", "SHOP-3",
+	    LINK_BIT(LINK_SRC_LOCAL))) != 0)
+		return rc;
+	return 0;
+}
+
+static int
+owntag_cb(void *arg, const char *project, const char *flag, const char *tag,
+    const char *by)
+{
+	snprintf(arg, 128, "%s/%s %s by %s", project, flag, tag, by);
+	return 0;
+}
+
+/* ABI 1.3: a flag's links with their sources; the owned-tag record. */
+static void
+test_links_tags(void **state)
+{
+	char dir[] = "/tmp/host_test.XXXXXX", err[256], cmd[64], seen[128];
+	char longtag[FS_TAG_MAX + 2];
+	struct cache_txn *t;
+	struct cache *c;
+	char *json;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(cache_open(&c, dir, 0, err, sizeof(err)), 0);
+	assert_int_equal(cache_write(c, links_txn, NULL), 0);
+	fixture_keys(0, "split");
+	fx.h.c = c;
+	assert_int_equal(fx.api->flag_links(&fx.h, "Default", "new_checkout",
+	    &json), 0);
+	assert_string_equal(json, "[{\"issue\":\"SHOP-1\",\"sources\":"
+	    "[\"split-tag\",\"file\"]},{\"issue\":\"SHOP-2\",\"sources\":"
+	    "[\"jira-field\"]}]");
+	fx.api->release(&fx.h, json);
+	assert_int_equal(fx.api->flag_links(&fx.h, "Default", "nothing",
+	    &json), 0);
+	assert_string_equal(json, "[]");
+	fx.api->release(&fx.h, json);
+
+	assert_int_equal(fx.api->tag_owned(&fx.h, "Default", "new_checkout",
+	    "SHOP-2"), FLAGSYNC_ENOTFOUND);
+	assert_int_equal(fx.api->tag_record(&fx.h, "Default", "new_checkout",
+	    "SHOP-2", 1), 0);
+	assert_int_equal(fx.api->tag_owned(&fx.h, "Default", "new_checkout",
+	    "SHOP-2"), 0);
+	assert_int_equal(fx.api->tag_owned(&fx.h, "Default", "other",
+	    "SHOP-2"), FLAGSYNC_ENOTFOUND);
+	/* recorded in the cache, with the instance as the writer */
+	seen[0] = '\0';
+	assert_int_equal(cache_read_begin(c, &t), 0);
+	assert_int_equal(cache_owntag_foreach(t, NULL, NULL, owntag_cb, seen),
+	    0);
+	cache_read_end(t);
+	assert_string_equal(seen, "Default/new_checkout SHOP-2 by p");
+	assert_int_equal(fx.api->tag_record(&fx.h, "Default", "new_checkout",
+	    "SHOP-2", 0), 0);
+	assert_int_equal(fx.api->tag_owned(&fx.h, "Default", "new_checkout",
+	    "SHOP-2"), FLAGSYNC_ENOTFOUND);
+	/* forgetting what is not recorded is no error */
+	assert_int_equal(fx.api->tag_record(&fx.h, "Default", "new_checkout",
+	    "SHOP-2", 0), 0);
+	memset(longtag, 'x', sizeof(longtag) - 1);
+	longtag[sizeof(longtag) - 1] = '\0';
+	assert_int_equal(fx.api->tag_record(&fx.h, "Default", "new_checkout",
+	    longtag, 1), EINVAL);
+	assert_int_equal(fx.api->tag_owned(&fx.h, "Default", "", "SHOP-2"),
+	    EINVAL);
+	cache_close(c);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -350,6 +464,7 @@ main(void)
 		cmocka_unit_test_teardown(test_grants, teardown),
 		cmocka_unit_test_teardown(test_cancelled, teardown),
 		cmocka_unit_test_teardown(test_issue_findings, teardown),
+		cmocka_unit_test_teardown(test_links_tags, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
