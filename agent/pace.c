@@ -126,9 +126,14 @@ pace_write(int fd, int64_t start)
 	return 0;
 }
 
-/* Reserves the next start under the lock; *start gets it. */
+/*
+ * Under the lock: when a gap has passed since the newest start, this
+ * start is now (written, *wait 0); else *wait gets how long is left.
+ * The time written is the moment the request goes, never a time ahead:
+ * a process that wakes late does not crowd the one after it.
+ */
 static int
-pace_reserve(struct pace *p, int64_t *start)
+pace_try(struct pace *p, int64_t *wait)
 {
 	int64_t last, now;
 	int rc;
@@ -137,13 +142,15 @@ pace_reserve(struct pace *p, int64_t *start)
 		if (errno != EINTR)
 			return errno;
 	now = pace_now_ns();
+	*wait = 0;
 	if ((rc = pace_read(p->fd, &last)) == 0) {
-		/* ahead by more than a gap: another boot's, or garbage */
-		if (last > now + p->gap_ns)
+		/* ahead of now: another boot's, or garbage */
+		if (last > now)
 			last = 0;
-		*start = last > 0 && last + p->gap_ns > now ?
-		    last + p->gap_ns : now;
-		rc = pace_write(p->fd, *start);
+		if (last > 0 && last + p->gap_ns > now)
+			*wait = last + p->gap_ns - now;
+		else
+			rc = pace_write(p->fd, now);
 	}
 	flock(p->fd, LOCK_UN);
 	return rc;
@@ -153,19 +160,20 @@ int
 pace_take(struct pace *p, int (*cancelled)(void *), void *arg)
 {
 	struct timespec ts;
-	int64_t start = 0, left;
+	int64_t wait = 0;
 	int rc;
 
-	if ((rc = pace_reserve(p, &start)) != 0)
-		return rc;
-	while ((left = start - pace_now_ns()) > 0) {
+	for (;;) {
+		if ((rc = pace_try(p, &wait)) != 0)
+			return rc;
+		if (wait == 0)
+			return 0;
 		if (cancelled != NULL && cancelled(arg))
 			return ECANCELED;
-		if (left > PACE_SLICE_NS)
-			left = PACE_SLICE_NS;
-		ts.tv_sec = (time_t)(left / 1000000000);
-		ts.tv_nsec = (long)(left % 1000000000);
+		if (wait > PACE_SLICE_NS)
+			wait = PACE_SLICE_NS;
+		ts.tv_sec = (time_t)(wait / 1000000000);
+		ts.tv_nsec = (long)(wait % 1000000000);
 		nanosleep(&ts, NULL);
 	}
-	return 0;
 }

@@ -4,14 +4,16 @@
  * to Split ([split] max_rps counts them all).
  *
  * The processes share a small file (by default STATE_DIR/split-pace)
- * holding the start time of the newest request any of them reserved, on
+ * holding the start time of the newest request any of them made, on
  * CLOCK_BOOTTIME (one clock for every process of the machine).  A
- * request takes the file's flock(), reserves the next free start (the
- * newest + 1/max_rps, plus the 2 % margin http.c uses), writes it back,
- * drops the lock and only then sleeps until its start, so no process
- * ever sleeps holding the lock.  A start that lies ahead of now by more
- * than one gap cannot come from this boot (the file outlived a reboot,
- * or holds garbage): it is ignored, so a stale file never blocks.
+ * request takes the file's flock(): when 1/max_rps (plus the 2 % margin
+ * http.c uses) has passed since that start, it writes its own start,
+ * now, and goes; otherwise it drops the lock, sleeps what is left and
+ * tries again.  No process sleeps holding the lock, and only a request
+ * that really starts is written, so one that wakes late never crowds
+ * the next.  A start in the file that lies ahead of now cannot come
+ * from this boot (the file outlived a reboot, or holds garbage): it is
+ * ignored, so a stale file never blocks.
  *
  * pace.c links nothing of flagsync's (the split output plugin compiles
  * it in): errors are errno values.
@@ -39,11 +41,11 @@ int	pace_open(struct pace **out, const char *path, double max_rps);
 void	pace_close(struct pace *p);
 
 /*
- * Waits until this process may start one request, the slot reserved in
- * the shared file.  cancelled(arg) (may be NULL) is asked every 100 ms
- * while waiting: non-zero ends the wait with ECANCELED (the slot is then
- * unused, which only slows the others by one gap).  0, ECANCELED, or the
- * errno of a failed flock/read/write (the caller then paces on its own).
+ * Waits until this process may start one request, and records its start
+ * in the shared file.  cancelled(arg) (may be NULL) is asked at least
+ * every 100 ms while waiting: non-zero ends the wait with ECANCELED.
+ * 0, ECANCELED, or the errno of a failed flock/read/write (the caller
+ * then paces on its own).
  */
 int	pace_take(struct pace *p, int (*cancelled)(void *), void *arg);
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,6 +117,74 @@ test_two_processes(void **state)
 	assert_true(t[n - 1] - t[0] >= (int64_t)(n - 1) * gap - gap / 10);
 }
 
+/* A child that takes one turn at rps and writes when it began to fd. */
+static pid_t
+child_once(int fd, double rps)
+{
+	struct pace *p;
+	pid_t pid;
+	int64_t t;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	if (pace_open(&p, path, rps) != 0 || pace_take(p, NULL, NULL) != 0)
+		_exit(2);
+	t = pace_now_ns();
+	_exit(write(fd, &t, sizeof(t)) == (ssize_t)sizeof(t) ? 0 : 4);
+}
+
+static int64_t
+read_time(int fd)
+{
+	int64_t t = 0;
+
+	assert_int_equal(read(fd, &t, sizeof(t)), sizeof(t));
+	return t;
+}
+
+static void
+sleep_until(int64_t t)
+{
+	while (pace_now_ns() < t)
+		usleep(1000);
+}
+
+/*
+ * A process that wakes late (stopped, descheduled) must not crowd the
+ * next one: a turn is written when the request goes, not when it is
+ * promised.  A goes; B waits its gap and is stopped meanwhile; C comes
+ * after B's turn was due, and goes; B, woken after C, waits a gap after
+ * C.  No two starts are closer than a gap.
+ */
+static void
+test_late_waker(void **state)
+{
+	int64_t gap = pace_gap_ns(5), ta, tb, tc;
+	pid_t a, b, c;
+	int fds[2], st;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(pipe(fds), 0);
+	a = child_once(fds[1], 5);
+	ta = read_time(fds[0]);
+	b = child_once(fds[1], 5);
+	sleep_until(ta + gap / 4);
+	kill(b, SIGSTOP);
+	sleep_until(ta + gap * 3 / 2);
+	c = child_once(fds[1], 5);
+	tc = read_time(fds[0]);
+	kill(b, SIGCONT);
+	tb = read_time(fds[0]);
+	assert_int_equal(waitpid(a, &st, 0), a);
+	assert_int_equal(waitpid(b, &st, 0), b);
+	assert_int_equal(waitpid(c, &st, 0), c);
+	close(fds[0]);
+	close(fds[1]);
+	assert_true(tc - ta >= gap - gap / 10);
+	assert_true(tb - tc >= gap - gap / 10);
+}
+
 /* A file from another boot (a start far ahead) or garbage never blocks. */
 static void
 test_stale_file(void **state)
@@ -193,6 +262,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_two_processes),
+		cmocka_unit_test(test_late_waker),
 		cmocka_unit_test(test_stale_file),
 		cmocka_unit_test(test_cancelled),
 		cmocka_unit_test(test_refuses),
