@@ -270,7 +270,7 @@ fi
 
 for f in /usr/bin/flagsync \
     /usr/lib/flagsync/plugins/file.so /usr/lib/flagsync/plugins/syslog.so \
-    /usr/lib/flagsync/plugins/jira.so \
+    /usr/lib/flagsync/plugins/jira.so /usr/lib/flagsync/plugins/split.so \
     /etc/flagsync/flagsync.ini /etc/flagsync/links.yaml \
     /lib/systemd/system/flagsync.service \
     /usr/lib/sysusers.d/flagsync.conf /usr/lib/tmpfiles.d/flagsync.conf \
