@@ -71,7 +71,7 @@ run "make install DESTDIR=... succeeds without root" \
     bail "flagsync did not install into $R"
 
 check "the binary is \$(bindir)/flagsync" test -x "$R$bindir/flagsync"
-for p in file syslog jira; do
+for p in file syslog jira split; do
 	check "the $p plugin is \$(pkglibdir)/plugins/$p.so" \
 	    test -f "$R$pkglibdir/plugins/$p.so"
 done
