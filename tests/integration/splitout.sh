@@ -80,6 +80,19 @@ err=$(fs check-config 2>&1); rc=$?
 check_eq "check-config takes [plugin tags] module = split" 0 "$rc"
 [ "$rc" = 0 ] || diag "$err"
 
+cp "$T/flagsync.ini" "$T/good.ini"
+printf '\n[plugin bad]\nmodule = split\nproperty = x\n' >>"$T/flagsync.ini"
+err=$(fs check-config 2>&1); rc=$?
+check_eq "a key the split module does not have is refused" 2 "$rc"
+check_match "... naming its file, line and key" \
+    "flagsync.ini:[0-9]+: \[plugin bad\] property: unknown key" "$err"
+cp "$T/good.ini" "$T/flagsync.ini"
+printf '\n[plugin bad]\nmodule = split\nevents = flag.*\n' >>"$T/flagsync.ini"
+err=$(fs check-config 2>&1); rc=$?
+check_match "events without link.* are refused: the output would never act" \
+    "2 .*\[plugin bad\] events: \"flag\.\*\" leaves out link\.added" "$rc $err"
+cp "$T/good.ini" "$T/flagsync.ini"
+
 # ---- links.yaml -> tag; the line removed -> untagged
 fs sync >"$T/out" 2>"$T/err"; rc=$?
 check_eq "sync exits 0 (the split output delivered)" 0 "$rc"
