@@ -204,6 +204,19 @@ links_yaml '  - flag: dark_mode
 '
 sim DELETE requests >/dev/null
 : >"$T/events.jsonl"
+# Past its timeout the wait gives up at once (cancelled()), RETRY: not a
+# call the supervisor has to kill.
+cp "$T/flagsync.ini" "$T/good.ini"
+sed -i -e 's/^timeout = 60$/timeout = 2/' \
+    -e 's/^\[agent\]$/[agent]\ndeliver_timeout = 4/' "$T/flagsync.ini"
+FLAGSYNC_TEST_STUCK_GRACE_MS=500 fs sync >/dev/null 2>&1; rc=$?
+check_eq "still 429 past the instance's timeout: sync says not delivered" 1 "$rc"
+check_match "... the output gave up the wait itself, saying why" \
+    'given up for now .*still rate-limited it \(429\)' \
+    "$(fs plugins --json | jq -r '.[] | select(.name == "tags") | .last_error')"
+check_eq "... never killed as stuck, no dead letter" "0 0" \
+    "$(fs plugins --json | jq -r '.[] | select(.name == "tags") | "\(.restarts) \(.dead_letters)"')"
+cp "$T/good.ini" "$T/flagsync.ini"
 ( exec "$FLAGSYNC" -c "$T/flagsync.ini" run >"$T/daemon.log" 2>&1 ) &
 DPID=$!
 file_has_link() {
