@@ -256,8 +256,14 @@ rm -f "$T/state/split-pace"
 sim DELETE requests >/dev/null
 ( exec "$FLAGSYNC" -c "$T/flagsync.ini" run >"$T/daemon.log" 2>&1 ) &
 DPID=$!
-all_tagged() { [ "$(tag_writes | grep -c ' 200 ')" -ge 8 ]; }
-check "max_rps = 2: the output tags the 8 new flags" wait_for 120 all_tagged
+all_tagged() {
+	for i in 1 2 3 4 5 6 7 8; do
+		[ "$(tags_of "f$i")" = "PAY-$i" ] || return 1
+	done
+	[ "$(tags_of dark_mode)" = "" ]
+}
+check "max_rps = 2: the output tags the 8 new flags (and untags dark_mode)" \
+    wait_for 120 all_tagged
 daemon_stop
 check "the pacing file is in state_dir" test -f "$T/state/split-pace"
 reqs=$(sim GET 'requests?api=admin')
@@ -277,5 +283,21 @@ check "max_rps = 2 for poll and output together: at most 2.00 a second while the
 worst=$(echo "$reqs" | jq '[.requests[].time] as $t | [range(0; $t|length) as $i | [$t[] | select(. >= $t[$i] and . < $t[$i] + 0.9)] | length] | max')
 check "... and never more than 2 requests within 0.9 s (worst: $worst)" \
     test "$worst" -le 2
+
+# ---- delivered again (a retry, a replay): the same tags, not one write
+sed -i 's/^max_rps = 2/max_rps = 0/' "$T/flagsync.ini"
+all_tags() {
+	for f in search_v2 new_checkout old_banner dark_mode f1 f2 f3 f4 f5 f6 f7 f8; do
+		printf '%s=%s ' "$f" "$(tags_of "$f")"
+	done
+}
+before=$(all_tags)
+sim DELETE requests >/dev/null
+fs replay --plugin tags >/dev/null 2>&1; rc=$?
+check_eq "every event delivered again: exit 0, no write, the same tags" \
+    "0 0 $before" "$rc $(tag_writes | wc -l) $(all_tags)"
+fs replay --plugin tags --state >/dev/null 2>&1; rc=$?
+check_eq "the state replayed: no write, the same tags" \
+    "0 0 $before" "$rc $(tag_writes | wc -l) $(all_tags)"
 
 done_testing
