@@ -17,6 +17,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "maxlen.h"
+#include "scrub.h"
 #include "skipped.h"
 #include "split.h"
 #include "view.h"
@@ -555,6 +556,8 @@ cr_refused_new(struct cr_run *r, const char *name, const char *issue,
 
 	retry = r->e->now + create_backoff_ms((int)(tries < 64 ? tries : 64));
 	view_format_time(retry, tbuf);
+	/* kept in the cache and shown: a URL's userinfo never goes there */
+	scrub_copy(r->err, sizeof(r->err), r->err);
 	if ((o = json_object_new_object()) == NULL)
 		return ENOMEM;
 	if ((rc = jsonw_str(o, "flag", name)) == 0 &&
