@@ -604,7 +604,7 @@ static int
 cr_pending_new(struct cr_run *r, size_t pi, const struct create_cand *g,
     size_t n)
 {
-	json_object *o, *issues;
+	json_object *o, *issues, *v;
 	char name[FS_PROJECT_MAX + FS_FLAG_MAX + 2];
 	size_t i;
 	int rc;
@@ -616,10 +616,14 @@ cr_pending_new(struct cr_run *r, size_t pi, const struct create_cand *g,
 	    (rc = jsonw_str(o, "project", r->e->cfg->projects[pi].name)) ==
 	    0 && (rc = jsonw_str(o, "name", g[0].flag)) == 0)
 		rc = jsonw_put(o, "issues", issues = json_object_new_array());
-	for (i = 0; rc == 0 && i < n; i++)
-		if (json_object_array_add(issues,
-		    json_object_new_string(g[i].issue)) != 0)
+	for (i = 0; rc == 0 && i < n; i++) {
+		if ((v = json_object_new_string(g[i].issue)) == NULL)
 			rc = ENOMEM;
+		else if (json_object_array_add(issues, v) != 0) {
+			json_object_put(v);
+			rc = ENOMEM;
+		}
+	}
 	if (rc == 0 && json_object_array_add(r->pending, o) != 0)
 		rc = ENOMEM;
 	if (rc != 0)
@@ -627,30 +631,31 @@ cr_pending_new(struct cr_run *r, size_t pi, const struct create_cand *g,
 	return rc;
 }
 
-/* The issue keys of a pending record, borrowed from it; NULL for none. */
-static const char **
-cr_pending_issues(json_object *o, size_t *n)
+/* The issue keys of a pending record, borrowed from it, in *out (the
+ * array is the caller's to free); *n 0 when it names none.  0 or ENOMEM. */
+static int
+cr_pending_issues(json_object *o, const char ***out, size_t *n)
 {
 	json_object *a, *v;
-	const char **issues;
 	size_t i;
 
+	*out = NULL;
 	*n = 0;
 	if (!json_object_object_get_ex(o, "issues", &a) ||
 	    !json_object_is_type(a, json_type_array) ||
 	    json_object_array_length(a) == 0)
-		return NULL;
-	if ((issues = calloc(json_object_array_length(a),
-	    sizeof(*issues))) == NULL)
-		return NULL;
+		return 0;
+	if ((*out = calloc(json_object_array_length(a), sizeof(**out))) ==
+	    NULL)
+		return ENOMEM;
 	for (i = 0; i < json_object_array_length(a); i++) {
 		v = json_object_array_get_idx(a, i);
 		if (json_object_is_type(v, json_type_string) &&
 		    json_object_get_string_len(v) > 0 &&
 		    json_object_get_string_len(v) <= FS_ISSUE_MAX)
-			issues[(*n)++] = json_object_get_string(v);
+			(*out)[(*n)++] = json_object_get_string(v);
 	}
-	return issues;
+	return 0;
 }
 
 /*
@@ -676,8 +681,10 @@ cr_complete(struct cr_run *r, json_object *o)
 	pi = (size_t)(p - r->e->cfg->projects);
 	if (r->e->failed[pi] || r->outage || r->attempts >= CREATE_MAX)
 		goto keep;
-	if ((issues = cr_pending_issues(o, &n)) == NULL)
-		return 0;
+	if ((rc = cr_pending_issues(o, &issues, &n)) != 0 || n == 0) {
+		free(issues);
+		return rc;	/* an entry naming no issue is dropped */
+	}
 	r->attempts++;
 	r->err[0] = '\0';
 	memset(&f, 0, sizeof(f));
@@ -831,6 +838,27 @@ cr_cand_cmp(const void *a, const void *b)
 	return strcmp(x->issue, y->issue);
 }
 
+/* Sorts cands by project, flag and issue, and drops repeats (an issue
+ * may name a flag twice). */
+static void
+cr_sort_unique(struct create_list *cands)
+{
+	size_t i, n = 0;
+
+	if (cands->n > 1)
+		qsort(cands->v, cands->n, sizeof(*cands->v), cr_cand_cmp);
+	for (i = 0; i < cands->n; i++) {
+		if (n > 0 && cr_cand_cmp(&cands->v[n - 1], &cands->v[i]) == 0) {
+			free(cands->v[i].project);
+			free(cands->v[i].flag);
+			free(cands->v[i].issue);
+			continue;
+		}
+		cands->v[n++] = cands->v[i];
+	}
+	cands->n = n;
+}
+
 /* The last jira-field record's "create" member (a new reference), or
  * NULL. */
 static int
@@ -921,7 +949,7 @@ create_run(const struct create_env *e, struct create_list *cands,
 {
 	struct cr_run r;
 	json_object *prev = NULL, *v;
-	size_t i, j, k;
+	size_t i, j;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -944,26 +972,14 @@ create_run(const struct create_env *e, struct create_list *cands,
 		rc = ENOMEM;
 		goto run_release;
 	}
-	if (cands->n > 1)
-		qsort(cands->v, cands->n, sizeof(*cands->v), cr_cand_cmp);
-	/* one flag at a time, with every (distinct) issue naming it */
+	cr_sort_unique(cands);
+	/* one flag at a time, with every issue naming it */
 	for (i = 0; rc == 0 && i < cands->n; i = j) {
-		for (j = i + 1, k = i + 1; j < cands->n &&
+		for (j = i + 1; j < cands->n &&
 		    strcmp(cands->v[j].project, cands->v[i].project) == 0 &&
-		    strcmp(cands->v[j].flag, cands->v[i].flag) == 0; j++) {
-			if (strcmp(cands->v[j].issue, cands->v[k - 1].issue)
-			    == 0)
-				continue;
-			/* packs the distinct issues after i */
-			if (j != k) {
-				struct create_cand tmp = cands->v[k];
-
-				cands->v[k] = cands->v[j];
-				cands->v[j] = tmp;
-			}
-			k++;
-		}
-		rc = cr_one(&r, &cands->v[i], k - i);
+		    strcmp(cands->v[j].flag, cands->v[i].flag) == 0; j++)
+			;
+		rc = cr_one(&r, &cands->v[i], j - i);
 	}
 	if (rc == 0)
 		rc = cr_pending_run(&r, cands);

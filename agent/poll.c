@@ -397,7 +397,6 @@ pp_owned(const struct project_poll *pp, const char *flag, const char *tag)
 	    owned_cmp) != NULL;
 }
 
-/* split-tag and split-description links of one listed flag. */
 /* The description flagsync wrote creating the flag from an issue
  * (create.h), while that issue's tag is recorded as flagsync's own. */
 static bool
@@ -409,6 +408,7 @@ pp_own_description(const struct project_poll *pp, const struct meta *m)
 	    NULL && pp_owned(pp, m->name, key);
 }
 
+/* split-tag and split-description links of one listed flag. */
 static int
 pp_links(struct project_poll *pp, const struct meta *m)
 {

@@ -58,7 +58,8 @@ timeout = 5
 events = *"
 
 # ---- jira_create = no (the default): listed, never created
-issue SHOP-3 '"new_flag_x"'
+# (the field names the flag twice: still one name, one flag, one link)
+issue SHOP-3 '"new_flag_x, new_flag_x"'
 fs sync >/dev/null 2>"$T/err"; rc=$?
 check_eq "jira_create off: sync exits 0" 0 "$rc"
 [ "$rc" = 0 ] || diag "$(cat "$T/err")"
@@ -138,6 +139,21 @@ check_eq "refused: the next cycle asks Split nothing for it" 0 "$(ncreates)"
 check_match "refused: still shown" "refused_flag.*Split says" "$(fs status | tr '\n' ' ')"
 ini_set create_traffic_type user
 clear_field SHOP-10
+# a 400 (Split refusing the values) is a refusal too, not an outage
+sim POST fault '{"match": "/trafficTypes/", "kind": "status", "status": 400, "count": 1}' >/dev/null
+issue SHOP-12 '"bad_400_flag"'
+sim DELETE requests >/dev/null
+fs sync >/dev/null 2>"$T/err"; rc=$?
+check_eq "400: sync exits 0" 0 "$rc"
+check_eq "400: one create request" "400 bad_400_flag" "$(creates)"
+check_match "400: status shows Split's answer" \
+    "flag 'Default/bad_400_flag' .*SHOP-12: not created: Split refused .*HTTP 400.*Split says: simulated fault" \
+    "$(fs status | tr '\n' ' ')"
+sim DELETE requests >/dev/null
+fs sync >/dev/null 2>"$T/err"
+check_eq "400: not asked again the next cycle" 0 "$(ncreates)"
+sim DELETE fault >/dev/null
+clear_field SHOP-12
 
 # ---- an outage is not a refusal: it waits, then is created
 sim POST fault '{"match": "/trafficTypes/", "kind": "status", "status": 503, "count": -1}' >/dev/null
