@@ -641,6 +641,10 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		    json_object_new_boolean(cfg->split_admin_key != NULL));
 		json_object_object_add(o, "links_file_links",
 		    json_object_new_int64((int64_t)nlinks));
+		json_object_object_add(o, "jira_create",
+		    json_object_new_boolean(cfg->jira_create));
+		json_object_object_add(o, "create_traffic_type",
+		    json_object_new_string(cfg->create_traffic_type));
 		json_object_object_add(o, "plugins",
 		    json_object_new_int64((int64_t)cfg->nplugins));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -661,6 +665,10 @@ cmd_check_config(struct cli *cl, int argc, char **argv)
 		    cfg->projects[i].name, cfg->projects[i].environment);
 	if (cfg->links_file)
 		printf("  links file  %s: %zu links\n", cfg->links_file, nlinks);
+	if (cfg->jira_field)
+		printf("  jira field  %s (jira_create %s, create_traffic_type "
+		    "%s)\n", cfg->jira_field, cfg->jira_create ? "yes" : "no",
+		    cfg->create_traffic_type);
 	if (cfg->http_listen)
 		printf("  http        %s (served by run)%s\n", cfg->http_listen,
 		    cfg->http_token ? "; /v1/ needs the bearer token" : "");

@@ -42,6 +42,7 @@
 #include "maxlen.h"
 #include "names.h"
 #include "scrub.h"
+#include "split.h"
 
 #define CFG_STATE_DIR		"/var/lib/flagsync"
 #define CFG_SPLIT_API_URL	"https://api.split.io/internal/api/v2"
@@ -49,6 +50,7 @@
 #define CFG_FULL_SYNC		600	/* s: tags move no change number */
 #define CFG_FULL_SYNC_MIN	10
 #define CFG_KEY_PATTERN		"[A-Z][A-Z0-9]{1,9}-[0-9]+"
+#define CFG_TRAFFIC_TYPE	"user"	/* the one every Split account has */
 #define CFG_RETENTION		(90 * 86400)
 /* Bounds that keep the derived times in range downstream: the request
  * gap (1e9 / max_rps ns) and the pruning cutoff (retention * 1000 ms). */
@@ -175,6 +177,8 @@ static int	cfg_set_listen(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
 static int	cfg_set_ignore(struct cfg_parse *, const struct cfg_key *,
 		    void *, const char *);
+static int	cfg_set_traffic_type(struct cfg_parse *,
+		    const struct cfg_key *, void *, const char *);
 
 #define CFG_OFF(f)	offsetof(struct config, f)
 
@@ -213,6 +217,9 @@ static const struct cfg_key cfg_links_keys[] = {
 	{ "file", cfg_set_path, CFG_OFF(links_file), 0, 0 },
 	{ "jira_field", cfg_set_string, CFG_OFF(jira_field), 0, 0 },
 	{ "jira_jql", cfg_set_string, CFG_OFF(jira_jql), 0, 0 },
+	{ "jira_create", cfg_set_bool, CFG_OFF(jira_create), 0, 0 },
+	{ "create_traffic_type", cfg_set_traffic_type,
+	    CFG_OFF(create_traffic_type), 0, 0 },
 	{ NULL, NULL, 0, 0, 0 }
 };
 
@@ -668,6 +675,22 @@ cfg_set_ignore(struct cfg_parse *p, const struct cfg_key *k, void *base,
 			    "fully-rolled-out, killed-long, unlinked, "
 			    "issue-missing, flag-gone", cfg_show(p, glob));
 	}
+	return cfg_strset(p, (char **)(void *)((char *)base + k->off), value);
+}
+
+/*
+ * [links] create_traffic_type: it goes into the create call's path, and
+ * Split names traffic types as it names flags, so a value it would refuse
+ * is refused here, before any flag waits on it.
+ */
+static int
+cfg_set_traffic_type(struct cfg_parse *p, const struct cfg_key *k,
+    void *base, const char *value)
+{
+	if (!split_name_valid(value))
+		return cfg_keyerr(p, k->name, "\"%s\" is not a traffic type "
+		    "name: a letter first, then only letters, digits, '-' and "
+		    "'_', at most %d bytes", cfg_show(p, value), FS_FLAG_MAX);
 	return cfg_strset(p, (char **)(void *)((char *)base + k->off), value);
 }
 
@@ -1353,6 +1376,10 @@ cfg_check_links(struct cfg_parse *p)
 		return cfg_errx(p, cfg_key_line(p, SECT_LINKS, "jira_jql"),
 		    "[links] jira_jql: only narrows the jira_field search, "
 		    "and jira_field is not set");
+	if (cfg->jira_create && cfg->jira_field == NULL)
+		return cfg_errx(p, cfg_key_line(p, SECT_LINKS, "jira_create"),
+		    "[links] jira_create: creates the flags the jira_field "
+		    "names, and jira_field is not set");
 	return 0;
 }
 
@@ -1805,9 +1832,11 @@ cfg_create(const char *path)
 	cfg->split_api_url = strdup(CFG_SPLIT_API_URL);
 	cfg->split_sdk_url = strdup(CFG_SPLIT_SDK_URL);
 	cfg->issue_key_pattern = strdup(CFG_KEY_PATTERN);
+	cfg->create_traffic_type = strdup(CFG_TRAFFIC_TYPE);
 	if (cfg->path == NULL || cfg->state_dir == NULL ||
 	    cfg->split_api_url == NULL || cfg->split_sdk_url == NULL ||
-	    cfg->issue_key_pattern == NULL) {
+	    cfg->issue_key_pattern == NULL ||
+	    cfg->create_traffic_type == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -1919,6 +1948,7 @@ config_free(struct config *cfg)
 	free(cfg->links_file);
 	free(cfg->jira_field);
 	free(cfg->jira_jql);
+	free(cfg->create_traffic_type);
 	free(cfg->findings_ignore);
 	free(cfg->jira_url);
 	free(cfg->jira_email);

@@ -100,6 +100,8 @@ struct config {
 	char	*links_file;		/* NULL when not configured */
 	char	*jira_field;		/* NULL when not configured */
 	char	*jira_jql;
+	int	 jira_create;		/* bool, default 0: create named flags */
+	char	*create_traffic_type;	/* default "user" */
 
 	/* [jira] */
 	char	*jira_url;

@@ -28,6 +28,7 @@
 #include "event.h"
 #include "host.h"
 #include "http.h"
+#include "jsonw.h"
 #include "loader.h"
 #include "log.h"
 #include "maxlen.h"
@@ -113,8 +114,9 @@ status_write(struct cache_txn *t, void *arg)
 	size_t len;
 	int rc;
 
+	/* a value in the map has no NUL: parse exactly len bytes */
 	if (cache_status_get(t, op->source, &js, &len) == 0)
-		o = json_tokener_parse(js);
+		o = jsonw_parse(js, len);
 	if (o != NULL && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		o = NULL;

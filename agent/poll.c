@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "commit.h"
+#include "create.h"
 #include "error.h"
 #include "feed.h"
 #include "findings.h"
@@ -396,6 +397,17 @@ pp_owned(const struct project_poll *pp, const char *flag, const char *tag)
 	    owned_cmp) != NULL;
 }
 
+/* The description flagsync wrote creating the flag from an issue
+ * (create.h), while that issue's tag is recorded as flagsync's own. */
+static bool
+pp_own_description(const struct project_poll *pp, const struct meta *m)
+{
+	char key[FS_ISSUE_MAX + 1];
+
+	return create_description_key(m->description, key, sizeof(key)) !=
+	    NULL && pp_owned(pp, m->name, key);
+}
+
 /* split-tag and split-description links of one listed flag. */
 static int
 pp_links(struct project_poll *pp, const struct meta *m)
@@ -417,7 +429,8 @@ pp_links(struct project_poll *pp, const struct meta *m)
 		else if (keys_is_long_key(pp->keys, m->tags[j]))
 			rc = key_long_cb(&ka, m->tags[j], strlen(m->tags[j]));
 	}
-	if (rc == 0 && pp->cfg->split_description)
+	if (rc == 0 && pp->cfg->split_description &&
+	    !pp_own_description(pp, m))
 		rc = keys_scan_ex(pp->keys, m->description, key_cb,
 		    key_long_cb, &ka);
 	if (rc == 0)
@@ -1831,10 +1844,14 @@ poll_project(const struct config *cfg, const struct config_project *proj,
 	return rc;
 }
 
-/* One standalone link source: its links, or its previous ones kept. */
+/*
+ * One standalone link source: its links, or its previous ones kept.  ce
+ * (NULL: none) is the creation step (create.h), run on the names the
+ * source handed over before its links go into the changeset.
+ */
 static int
 poll_source(const struct source *src, const struct source_env *env,
-    struct stamp *st)
+    const struct create_env *ce, struct stamp *st)
 {
 	json_object *details;
 	struct linkset set;
@@ -1846,12 +1863,23 @@ poll_source(const struct source *src, const struct source_env *env,
 		return ENOMEM;
 	linkset_init(&set);
 	err[0] = '\0';
-	if ((rc = src->gather(env, &set, details, err, sizeof(err))) != 0) {
+	if ((rc = src->gather(env, &set, details, err, sizeof(err))) == 0 &&
+	    ce != NULL && (rc = create_run(ce, env->create, &set, details)) !=
+	    0)
+		snprintf(err, sizeof(err), "%s: creating flags: %s",
+		    src->status_name, fs_strerror(rc));
+	if (rc != 0) {
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "%s: %s", src->status_name,
 			    fs_strerror(rc));
 		log_warnx("%s; keeping the previous links from it", err);
-		status_record(st, src->status_name, 0, err, 0, NULL, 0, NULL);
+		/* the refusals' next tries outlive a failed search */
+		json_object_put(details);
+		details = json_object_new_object();
+		if (ce != NULL && details != NULL)
+			(void)create_carry(ce->c, details);
+		status_record_details(st, src->status_name, 0, err, 0, NULL, 0,
+		    NULL, details);
 		goto set_release;
 	}
 	linkset_sort(&set);
@@ -1861,6 +1889,8 @@ poll_source(const struct source *src, const struct source_env *env,
 		rc = status_record_details(st, src->status_name, 1, NULL,
 		    (int64_t)n, "links", 0, NULL, details);
 set_release:
+	if (env->create != NULL)
+		create_list_release(env->create);
 	linkset_release(&set);
 	json_object_put(details);
 	return rc;
@@ -1919,6 +1949,9 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	const struct source *const *src;
 	struct split_client *sc = NULL;
 	struct source_env env;
+	struct create_env ce;
+	struct create_list cands;
+	bool *failed = NULL;
 	struct changeset cs;
 	struct findings_conf fc = { cfg->findings_done_grace,
 	    cfg->findings_stale_after, cfg->findings_ignore };
@@ -1944,6 +1977,7 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	}
 	if ((rc = poll_client(cfg, cancel, &sc)) != 0)
 		goto keys_release;
+	create_list_init(&cands);
 	changeset_init(&cs);
 	cs.time = clock_now_ms();
 	cs.cancel = cancel;
@@ -1956,6 +1990,11 @@ poll_cycle(const struct config *cfg, struct cache *c,
 	st.c = c;
 	st.cs = &cs;
 	st.now = cs.time;
+	/* which projects failed: the creation step leaves them alone */
+	if ((failed = calloc(cfg->nprojects + 1, sizeof(*failed))) == NULL) {
+		rc = ENOMEM;
+		goto cs_release;
+	}
 	for (i = 0; i < cfg->nprojects; i++) {
 		rep->sources++;
 		st.t0 = clock_now_ms();
@@ -1967,18 +2006,25 @@ poll_cycle(const struct config *cfg, struct cache *c,
 			first = rc;
 		if (rc != 0)
 			rep->failed++;
+		failed[i] = rc != 0;
 	}
 	env.cfg = cfg;
 	env.keys = &keys;
 	env.c = c;
 	env.cs = &cs;
 	env.cancel = cancel;
+	env.create = NULL;
+	ce = (struct create_env){ cfg, c, sc, &cs, failed, cs.time };
 	for (src = sources; *src; src++) {
 		if (!(*src)->enabled(cfg))
 			continue;
 		rep->sources++;
 		st.t0 = clock_now_ms();
-		if ((rc = poll_source(*src, &env, &st)) == ENOMEM)
+		env.create = (*src)->id == LINK_SRC_JIRA_FIELD &&
+		    cfg->jira_create ? &cands : NULL;
+		rc = poll_source(*src, &env, env.create ? &ce : NULL, &st);
+		env.create = NULL;
+		if (rc == ENOMEM)
 			goto cs_release;
 		if (rc != 0) {
 			rep->failed++;
@@ -2010,6 +2056,8 @@ cs_release:
 	json_object_put(st.stamps);
 	json_object_put(st.prev);
 	changeset_release(&cs);
+	create_list_release(&cands);
+	free(failed);
 	split_client_free(sc);
 keys_release:
 	keys_release(&keys);

@@ -13,12 +13,14 @@
 
 #include "array.h"
 #include "buf.h"
+#include "create.h"
 #include "error.h"
 #include "jira.h"
 #include "jsonw.h"
 #include "linksfile.h"
 #include "log.h"
 #include "maxlen.h"
+#include "skipped.h"
 #include "source.h"
 #include "utf8.h"
 
@@ -79,6 +81,8 @@ struct jf_gather {
 	char	**unmatched;		/* "SHOP-3: nope" */
 	size_t	 nunmatched, capunmatched;
 	size_t	 nissues;
+	struct skipped refused;		/* names jira_create cannot take */
+	size_t	 ncandidates;
 };
 
 static bool
@@ -209,6 +213,40 @@ jf_name_too_long(const char *name, char *why, size_t whylen)
 	return why;
 }
 
+/*
+ * A name matching no flag, with jira_create: a candidate where
+ * create_where() places it, else unmatched with the reason (and a row
+ * that `status` shows: nothing is sent to Split for it).
+ */
+static int
+jf_candidate(struct jf_gather *g, const char *name)
+{
+	const char *project, *flag;
+	char why[256], note[300];
+	int rc;
+
+	if ((project = create_where(g->env->cfg, name, &flag, why,
+	    sizeof(why))) != NULL) {
+		g->ncandidates++;
+		return create_list_add(g->env->create, project, flag,
+		    g->issue);
+	}
+	snprintf(note, sizeof(note), "not created: %s", why);
+	if ((rc = jf_unmatched(g, name, note)) != 0)
+		return rc;
+	return skipped_add(&g->refused, "flag", name, "%s: %s", g->issue,
+	    note);
+}
+
+/* A name matching no flag: a candidate, or listed as unmatched. */
+static int
+jf_no_flag(struct jf_gather *g, const char *name, bool placeable)
+{
+	if (g->env->create != NULL && placeable)
+		return jf_candidate(g, name);
+	return jf_unmatched(g, name, NULL);
+}
+
 /* project/flag: that configured project, if the flag exists there. */
 static int
 jf_name_qualified(struct jf_gather *g, const char *name, const char *slash)
@@ -226,7 +264,7 @@ jf_name_qualified(struct jf_gather *g, const char *name, const char *slash)
 	if (rc == 0 && yes)
 		rc = linkset_add(&g->links, p->name, slash + 1, g->issue);
 	else if (rc == 0)
-		rc = jf_unmatched(g, name, NULL);
+		rc = jf_no_flag(g, name, p != NULL);
 	free(project);
 	return rc;
 }
@@ -249,7 +287,7 @@ jf_name_bare(struct jf_gather *g, const char *name)
 		}
 	}
 	if (rc == 0 && found == 0)
-		rc = jf_unmatched(g, name, NULL);
+		rc = jf_no_flag(g, name, true);
 	return rc;
 }
 
@@ -356,6 +394,8 @@ jf_details(struct jf_gather *g, json_object *details)
 	if (rc == 0 && n > shown)
 		rc = jsonw_put(details, "unmatched_more",
 		    json_object_new_int64((int64_t)(n - shown)));
+	if (rc == 0)
+		rc = skipped_put(&g->refused, details);
 	return rc;
 }
 
@@ -365,6 +405,7 @@ jf_release(struct jf_gather *g)
 	size_t i;
 
 	linkset_release(&g->links);
+	skipped_release(&g->refused);
 	free(g->cs);
 	for (i = 0; i < g->nunmatched; i++)
 		free(g->unmatched[i]);
@@ -669,6 +710,7 @@ jf_gather(const struct source_env *env, struct linkset *out,
 	memset(&g, 0, sizeof(g));
 	g.env = env;
 	linkset_init(&g.links);
+	skipped_init(&g.refused);
 	buf_init(&jql, 0);
 	if ((rc = jf_client(env, &jc, err, errlen)) != 0 ||
 	    (rc = jf_field_id(env, jc, &g.field, err, errlen)) != 0)
@@ -686,7 +728,9 @@ jf_gather(const struct source_env *env, struct linkset *out,
 		rc = jf_move_links(&g, out);
 	if (rc == 0)
 		log_info("jira-field: %zu issues, %zu links, %zu names "
-		    "matching no flag", g.nissues, g.links.n, g.nunmatched);
+		    "matching no flag%s", g.nissues, g.links.n,
+		    g.nunmatched + g.ncandidates, g.ncandidates > 0 ?
+		    " (some to create)" : "");
 g_release:
 	if (rc != 0)
 		jf_name_error(err, errlen, rc);

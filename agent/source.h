@@ -21,6 +21,10 @@
  * the rest).  So is a name too long for a flag or project (maxlen.h),
  * with the reason.  Names are listed escaped (utf8_vis()) and cut at
  * SOURCE_SHOWN_MAX bytes; invalid UTF-8 from Jira becomes U+FFFD.
+ * With [links] jira_create, a name matching no flag that create_where()
+ * places is handed over in env->create instead (create.h); one it cannot
+ * place (no such project, several projects for a bare name, Split's
+ * naming rule) stays unmatched with the reason, and is a "skipped" row.
  *
  * jira_field may be a field's id (customfield_10050, labels) or its
  * display name ("Feature flags"): a name is resolved to the id of the one
@@ -39,6 +43,7 @@
 #include "cache.h"
 #include "commit.h"
 #include "config.h"
+#include "create.h"
 #include "keys.h"
 #include "linkset.h"
 
@@ -56,6 +61,9 @@ struct source_env {
 	struct cache *c;		/* read transactions only */
 	const struct changeset *cs;	/* may be NULL */
 	volatile sig_atomic_t *cancel;
+	/* [links] jira_create (create.h): where jira-field hands over the
+	 * names it could create instead of listing them; NULL: off. */
+	struct create_list *create;
 };
 
 struct source {

@@ -1300,8 +1300,10 @@ split_refusal(const struct split_client *sc, const char *url,
 /*
  * The answer to a write: 0 for a 2xx; else one line naming the request,
  * the object and Split's own words.  409 -> EEXIST, 404 -> FS_ENOTFOUND,
- * 401/403 -> FS_EAUTH, anything else (400: Split refused the values) ->
- * FS_EHTTP.
+ * 401/403 -> FS_EAUTH, another 4xx (400: Split refused the values) ->
+ * EINVAL, anything else -> FS_EHTTP.  A refusal is thus never mistaken
+ * for an outage (a 5xx after its retries is FS_EHTTP): the caller backs
+ * off the one and waits out the other.
  */
 static int
 split_write_status(const struct split_client *sc, const char *url,
@@ -1335,7 +1337,7 @@ split_write_status(const struct split_client *sc, const char *url,
 	default:
 		snprintf(err, errlen, "Split refused %s (HTTP %ld, POST %s)%s%s",
 		    what, r->status, url, sep, said);
-		return FS_EHTTP;
+		return r->status >= 400 && r->status < 500 ? EINVAL : FS_EHTTP;
 	}
 }
 

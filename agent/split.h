@@ -142,8 +142,9 @@ bool	split_name_valid(const char *name);
  * call.  0; EINVAL for a name breaking the rule or a description over
  * FS_DESC_MAX (nothing sent); EEXIST when Split answers 409 (the name is
  * taken: the flag exists); FS_ENOTFOUND for a 404 (project or traffic
- * type unknown or not visible); FS_EAUTH for 401/403; FS_EHTTP for any
- * other refusal (400: Split refused the values); or as a GET fails.
+ * type unknown or not visible); FS_EAUTH for 401/403; EINVAL for any
+ * other 4xx (400: Split refused the values); or as a GET fails (a 5xx
+ * after its retries is FS_EHTTP: an outage, not a refusal).
  * err quotes Split's message for every refusal.
  */
 int	split_create_flag(struct split_client *sc, const char *ws_id,

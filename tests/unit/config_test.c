@@ -788,6 +788,38 @@ test_links_need_jira(void **state)
 	    "jira_field is not set");
 }
 
+/* [links] jira_create and create_traffic_type (issue 13). */
+static void
+test_links_create(void **state)
+{
+	struct config *cfg;
+	char text[1024];
+
+	(void)state;
+	cfg = expect_ok(PROJECT);
+	assert_int_equal(cfg->jira_create, 0);
+	assert_string_equal(cfg->create_traffic_type, "user");
+	config_free(cfg);
+	fmt(text, sizeof(text), PROJECT "[links]\njira_field = cf_1\n"
+	    "jira_create = yes\ncreate_traffic_type = account-2_x\n"
+	    "[jira]\nurl = https://x.atlassian.net\nemail = a@b.c\n");
+	cfg = expect_ok(text);
+	assert_int_equal(cfg->jira_create, 1);
+	assert_string_equal(cfg->create_traffic_type, "account-2_x");
+	config_free(cfg);
+	expect_error(PROJECT "[links]\njira_field = cf_1\n"
+	    "create_traffic_type = 2 users\n", 5,
+	    "[links] create_traffic_type: \"2 users\" is not a traffic type "
+	    "name: a letter first, then only letters, digits, '-' and '_', "
+	    "at most 255 bytes");
+	expect_error(PROJECT "[links]\njira_create = maybe\n", 4,
+	    "[links] jira_create: \"maybe\" is not yes/no/true/false/on/off/"
+	    "1/0");
+	expect_error(PROJECT "[links]\n\njira_create = yes\n", 5,
+	    "[links] jira_create: creates the flags the jira_field names, "
+	    "and jira_field is not set");
+}
+
 static void
 test_ca_file(void **state)
 {
@@ -1227,6 +1259,7 @@ main(void)
 		cmocka_unit_test_setup(test_both_key_and_file, test_setup),
 		cmocka_unit_test_setup(test_syntax_and_lines, test_setup),
 		cmocka_unit_test_setup(test_links_need_jira, test_setup),
+		cmocka_unit_test_setup(test_links_create, test_setup),
 		cmocka_unit_test_setup(test_ca_file, test_setup),
 		cmocka_unit_test_setup(test_secret_precedence, test_setup),
 		cmocka_unit_test_setup(test_secret_files, test_setup),

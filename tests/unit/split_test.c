@@ -2066,8 +2066,9 @@ test_create_flag_refusals_quote_split(void **state)
 
 	fake_add(CREATE_URL, 400, NULL, "{\"code\":400,\"message\":\"Name "
 	    "too long for " KEY "\"}");
+	/* a refusal of the values, apart from a 5xx outage (FS_EHTTP) */
 	assert_int_equal(split_create_flag(f->sc, "ws 1", "Shop", "user",
-	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)), FS_EHTTP);
+	    "new_flag_x", "d", NULL, NULL, f->err, sizeof(f->err)), EINVAL);
 	assert_non_null(strstr(f->err, "HTTP 400"));
 	assert_non_null(strstr(f->err, "Split says: Name too long for ***"));
 	assert_null(strstr(f->err, KEY));
@@ -2178,7 +2179,7 @@ test_set_tags_refusals_and_retries(void **state)
 
 	fake_add(TAGS_URL, 400, NULL, "{\"message\":\"bad tag\"}");
 	assert_int_equal(split_set_flag_tags(f->sc, "ws1", "Shop",
-	    "new_flag_x", tags, 1, f->err, sizeof(f->err)), FS_EHTTP);
+	    "new_flag_x", tags, 1, f->err, sizeof(f->err)), EINVAL);
 	assert_non_null(strstr(f->err, "Split says: bad tag"));
 
 	fake_add(TAGS_URL, 429, "X-RateLimit-Reset-Seconds-Org: 0\r\n", "{}");
