@@ -258,13 +258,15 @@ jscan_member(struct jscan_run *r)
 		return JSCAN_FALLBACK;
 	if ((rc = jscan_string(r, true, &key)) != 0)
 		return rc;
-	(void)key;
 	if (r->s->t[o].n >= JSCAN_MEMBERS)
 		return JSCAN_FALLBACK;
 	if (jscan_peek(r) != ':')
 		return JSCAN_FALLBACK;
 	r->i++;
 	r->s->t[o].n++;
+	/* the keys, last first, for jnode_get() */
+	r->s->t[key].n = (uint32_t)r->s->t[o].num;
+	r->s->t[o].num = key;
 	return 0;
 }
 
@@ -476,8 +478,7 @@ jnode_get(const struct jnode *o, const char *key, struct jnode *out)
 {
 	const struct jscan_tok *t;
 	size_t klen;
-	uint32_t k, m;
-	bool found;
+	uint32_t k;
 
 	if (o->scan == NULL) {
 		out->scan = NULL;
@@ -489,19 +490,17 @@ jnode_get(const struct jnode *o, const char *key, struct jnode *out)
 	if (t[o->tok].type != json_type_object)
 		return false;
 	klen = strlen(key);
-	k = o->tok + 1;
-	found = false;
-	/* a key given twice: json-c keeps the last value */
-	for (m = 0; m < t[o->tok].n; m++) {
+	/* from the last key back: json-c keeps a key's last value, and
+	 * a walk from the first had to go to the end every time */
+	for (k = (uint32_t)t[o->tok].num; k != 0; k = t[k].n) {
 		if (t[k].len == klen &&
 		    memcmp(o->scan->text + t[k].start, key, klen) == 0) {
 			*out = *o;
 			out->tok = k + 1;
-			found = true;
+			return true;
 		}
-		k = t[k + 1].next;
 	}
-	return found;
+	return false;
 }
 
 const char *

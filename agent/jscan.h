@@ -49,8 +49,9 @@ struct jscan_tok {
 	uint32_t start;		/* string: its text; number: its digits */
 	uint32_t len;		/* string: decoded bytes; number: digits */
 	uint32_t next;		/* the token after this value */
-	uint32_t n;		/* array elements, object members */
-	int64_t	 num;		/* int */
+	uint32_t n;		/* array elements, object members; a key:
+				 * the key before it in its object (0: none) */
+	int64_t	 num;		/* int; an object: its last key (0: none) */
 };
 
 struct jscan {
