@@ -51,30 +51,45 @@ jscan_skip_ws(struct jscan_run *r)
 		r->i++;
 }
 
-/* The next byte, or -1 at the end. */
-static int
+/* The next byte, or -1 at the end.  Split's pages have no whitespace
+ * between tokens, and every byte JSON needs here is above the space. */
+static inline int
 jscan_peek(struct jscan_run *r)
 {
+	if (r->i < r->len && (unsigned char)r->p[r->i] > ' ')
+		return (unsigned char)r->p[r->i];
 	jscan_skip_ws(r);
 	return r->i < r->len ? (unsigned char)r->p[r->i] : -1;
 }
 
+/* Grows the token array (out of line: pages reuse it). */
 static int
+jscan_grow(struct jscan *s)
+{
+	/* offsets are 32 bits; the body cap is far below */
+	if (s->n >= UINT32_MAX - 1)
+		return EFBIG;
+	return ARRAY_GROW(s->t, s->cap, s->n + 1);
+}
+
+/* A new token at r->i; inline, as a page has a token every 8 bytes. */
+static inline int
 jscan_tok(struct jscan_run *r, enum json_type type, uint32_t *idx)
 {
 	struct jscan *s = r->s;
 	struct jscan_tok *t;
 	int rc;
 
-	/* offsets are 32 bits; the body cap is far below */
-	if (s->n >= UINT32_MAX - 1)
-		return EFBIG;
-	if (s->n >= s->cap && (rc = ARRAY_GROW(s->t, s->cap, s->n + 1)) != 0)
+	if (s->n >= s->cap && (rc = jscan_grow(s)) != 0)
 		return rc;
 	t = &s->t[s->n];
-	memset(t, 0, sizeof(*t));
 	t->type = (uint8_t)type;
+	t->escaped = 0;
 	t->start = (uint32_t)r->i;
+	t->len = 0;
+	t->next = 0;
+	t->n = 0;
+	t->num = 0;
 	*idx = (uint32_t)s->n++;
 	return 0;
 }
@@ -129,6 +144,15 @@ jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
 	if ((rc = jscan_tok(r, json_type_string, idx)) != 0)
 		return rc;
 	for (i = r->i; i < r->len; i++) {
+		/* four plain bytes at a time: no test of their own */
+		while (r->len - i >= 4 &&
+		    !(jscan_stop[(unsigned char)r->p[i]] |
+		    jscan_stop[(unsigned char)r->p[i + 1]] |
+		    jscan_stop[(unsigned char)r->p[i + 2]] |
+		    jscan_stop[(unsigned char)r->p[i + 3]]))
+			i += 4;
+		if (i >= r->len)
+			break;
 		c = (unsigned char)r->p[i];
 		if (!jscan_stop[c])
 			continue;
