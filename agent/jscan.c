@@ -719,3 +719,143 @@ jnode_print(const struct jnode *n, struct buf *out)
 		return ENOMEM;
 	return buf_puts(out, s);
 }
+
+/* ------------------------------------------------------------ hashing */
+
+uint64_t
+jnode_fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= JNODE_FNV_PRIME;
+	}
+	return h;
+}
+
+static inline uint64_t
+jnode_fnv_byte(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * JNODE_FNV_PRIME;
+}
+
+/* Whether an object gives a key twice (its keys are linked last first). */
+static bool
+jnode_dup_keys(const struct jscan *s, uint32_t i)
+{
+	uint32_t k, k2;
+
+	for (k = (uint32_t)s->t[i].num; k != 0; k = s->t[k].n)
+		for (k2 = s->t[k].n; k2 != 0; k2 = s->t[k2].n)
+			if (jnode_same_key(s, k, k2))
+				return true;
+	return false;
+}
+
+/* A string as jnode_print_tok() quotes and escapes it. */
+static int
+jnode_hash_string(const struct jscan *s, const struct jscan_tok *t,
+    uint64_t *h, struct buf *scratch)
+{
+	const unsigned char *p = (const unsigned char *)s->text + t->start;
+	uint64_t x = jnode_fnv_byte(*h, '"');
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->len; i++) {
+		if (!jsonw_esc[p[i]]) {
+			x = jnode_fnv_byte(x, p[i]);
+			continue;
+		}
+		buf_reset(scratch);
+		if ((rc = jsonw_escape(scratch, (const char *)p + i, 1,
+		    JSONW_SLASH)) != 0)
+			return rc;
+		x = jnode_fnv1a(x, scratch->data, scratch->len);
+	}
+	*h = jnode_fnv_byte(x, '"');
+	return 0;
+}
+
+static int
+jnode_hash_printed(const struct jscan *s, uint32_t i, uint64_t *h,
+    struct buf *scratch)
+{
+	int rc;
+
+	buf_reset(scratch);
+	if ((rc = jnode_print_tok(s, i, scratch)) != 0)
+		return rc;
+	*h = jnode_fnv1a(*h, scratch->data, scratch->len);
+	return 0;
+}
+
+/* jnode_print_tok()'s bytes into *h, in the same order. */
+static int
+jnode_hash_tok(const struct jscan *s, uint32_t i, uint64_t *h,
+    struct buf *scratch)
+{
+	const struct jscan_tok *t = &s->t[i];
+	uint32_t k, m;
+	int rc = 0;
+
+	switch (t->type) {
+	case json_type_null:
+		*h = jnode_fnv1a(*h, "null", 4);
+		return 0;
+	case json_type_boolean:
+		*h = t->num ? jnode_fnv1a(*h, "true", 4) :
+		    jnode_fnv1a(*h, "false", 5);
+		return 0;
+	case json_type_int:
+		*h = jnode_fnv1a(*h, s->text + t->start, t->len);
+		return 0;
+	case json_type_string:
+		return jnode_hash_string(s, t, h, scratch);
+	case json_type_array:
+		*h = jnode_fnv_byte(*h, '[');
+		for (k = i + 1, m = 0; m < t->n && rc == 0; m++) {
+			if (m > 0)
+				*h = jnode_fnv_byte(*h, ',');
+			rc = jnode_hash_tok(s, k, h, scratch);
+			k = s->t[k].next;
+		}
+		*h = jnode_fnv_byte(*h, ']');
+		return rc;
+	case json_type_object:
+		/* json-c's order for a key given twice is the printer's */
+		if (jnode_dup_keys(s, i))
+			return jnode_hash_printed(s, i, h, scratch);
+		*h = jnode_fnv_byte(*h, '{');
+		for (k = i + 1, m = 0; m < t->n && rc == 0; m++) {
+			if (m > 0)
+				*h = jnode_fnv_byte(*h, ',');
+			if ((rc = jnode_hash_string(s, &s->t[k], h,
+			    scratch)) != 0)
+				break;
+			*h = jnode_fnv_byte(*h, ':');
+			rc = jnode_hash_tok(s, k + 1, h, scratch);
+			k = s->t[k + 1].next;
+		}
+		*h = jnode_fnv_byte(*h, '}');
+		return rc;
+	default:
+		return EINVAL;
+	}
+}
+
+int
+jnode_print_hash(const struct jnode *n, uint64_t *h, struct buf *scratch)
+{
+	int rc;
+
+	if (n->scan != NULL)
+		return jnode_hash_tok(n->scan, n->tok, h, scratch);
+	buf_reset(scratch);
+	if ((rc = jnode_print(n, scratch)) != 0)
+		return rc;
+	*h = jnode_fnv1a(*h, scratch->data, scratch->len);
+	return 0;
+}

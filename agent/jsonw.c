@@ -73,7 +73,7 @@ jsonw_parse(const char *s, size_t len)
 /* ------------------------------------------------------------ text */
 
 /* 1: json-c escapes the byte (2: only '/', with JSONW_SLASH). */
-static const unsigned char jsonw_esc[256] = {
+const unsigned char jsonw_esc[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	['"'] = 1, ['\\'] = 1, ['/'] = 2,

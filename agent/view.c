@@ -23,8 +23,7 @@
 #define VIEW_RECORD_VERSION	1
 #define VIEW_RECORD_NULL	UINT32_MAX	/* length of a NULL string */
 
-#define VIEW_FNV_OFFSET		0xcbf29ce484222325ULL
-#define VIEW_FNV_PRIME		0x100000001b3ULL
+#define VIEW_FNV_OFFSET		JNODE_FNV_OFFSET
 
 /* Where a definition error is reported, and the block the view being
  * built takes its strings and arrays from. */
@@ -437,14 +436,7 @@ view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
 static uint64_t
 view_fnv1a(uint64_t h, const void *data, size_t n)
 {
-	const unsigned char *s = data;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= VIEW_FNV_PRIME;
-	}
-	return h;
+	return jnode_fnv1a(h, data, n);
 }
 
 /*
@@ -461,10 +453,8 @@ view_hash_json(uint64_t *h, const struct jnode *o, bool found,
 		*h = view_fnv1a(*h, "[]", 3);
 		return 0;
 	}
-	buf_reset(scratch);
-	if ((rc = jnode_print(o, scratch)) != 0)
+	if ((rc = jnode_print_hash(o, h, scratch)) != 0)
 		return rc;
-	*h = view_fnv1a(*h, scratch->data, scratch->len);
 	*h = view_fnv1a(*h, "", 1);
 	return 0;
 }
