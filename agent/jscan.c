@@ -144,18 +144,19 @@ jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
 	if ((rc = jscan_tok(r, json_type_string, idx)) != 0)
 		return rc;
 	for (i = r->i; i < r->len; i++) {
-		/* four plain bytes at a time: no test of their own */
+		/* four plain bytes at a time: no test of their own; then
+		 * one at a time to the byte that stopped them */
 		while (r->len - i >= 4 &&
 		    !(jscan_stop[(unsigned char)r->p[i]] |
 		    jscan_stop[(unsigned char)r->p[i + 1]] |
 		    jscan_stop[(unsigned char)r->p[i + 2]] |
 		    jscan_stop[(unsigned char)r->p[i + 3]]))
 			i += 4;
+		while (i < r->len && !jscan_stop[(unsigned char)r->p[i]])
+			i++;
 		if (i >= r->len)
 			break;
 		c = (unsigned char)r->p[i];
-		if (!jscan_stop[c])
-			continue;
 		if (c == '"')
 			break;
 		if (c < 0x20)
