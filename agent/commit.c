@@ -685,8 +685,10 @@ vet_log(const struct vet *v)
 struct pend_flag {
 	const struct cs_flag *f;
 	unsigned mask;
-	const struct flag_view *before;
-	const struct flag_view *after;
+	/* The views as diffed, kept for the events: decoding the records
+	 * again cost as much as the diff. */
+	struct flag_view before;
+	struct flag_view after;
 	char	**issues;	/* its links when it changed */
 	size_t	 nissues;
 };
@@ -701,6 +703,8 @@ struct apply {
 	size_t	 from, to;	/* units: flags, then link ops */
 	bool	 last;
 	struct commit_result res;
+	struct pend_flag *pf;
+	size_t	 npf, cappf;
 	uint64_t seq;
 	struct buf out;
 	struct cs_reader rec;	/* records read back from the changeset */
@@ -709,8 +713,18 @@ struct apply {
 static void
 apply_release(struct apply *a)
 {
+	size_t i;
+
+	for (i = 0; i < a->npf; i++) {
+		view_release(&a->pf[i].before);
+		view_release(&a->pf[i].after);
+		commit_free_strv(a->pf[i].issues);
+	}
+	free(a->pf);
 	buf_release(&a->out);
 	buf_release(&a->rec.win);
+	a->pf = NULL;
+	a->npf = a->cappf = 0;
 }
 
 static int
@@ -722,53 +736,15 @@ decode_rec(struct flag_view *v, const void *rec, size_t len)
 	return view_decode(v, rec, len);
 }
 
-static int emit(struct cache_txn *, struct apply *, struct event *);
-
-/*
- * The events of one changed flag, in event type order.  Its issues are
- * its links as they stood when the flag changed: this cycle's link
- * changes follow as their own events.
- */
-static int
-emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
-{
-	struct event ev;
-	int rc = 0, type;
-
-	for (type = 0; type < EV_LINK_ADDED && rc == 0; type++) {
-		if (!(p->mask & EV_BIT(type)))
-			continue;
-		memset(&ev, 0, sizeof(ev));
-		ev.type = type;
-		ev.project = p->f->project;
-		ev.flag = p->f->flag;
-		ev.environment = p->f->present ? p->after->environment :
-		    p->before->environment;
-		ev.before = type == EV_FLAG_CREATED ? NULL : p->before;
-		ev.after = type == EV_FLAG_DELETED ? NULL : p->after;
-		ev.issues = (const char *const *)p->issues;
-		ev.nissues = p->nissues;
-		ev.before_issues = ev.issues;
-		ev.nbefore_issues = ev.nissues;
-		rc = emit(t, a, &ev);
-	}
-	return rc;
-}
-
-/*
- * Diffs one flag record against the cache, stores the new one and
- * records the flag's events at once, while its views are still warm:
- * a batch's views, kept for events after the batch's last flag, were
- * freed cold.  Its issues are its links before this batch's link ops,
- * which follow the flags.
- */
+/* Pass A: diff one flag record against the cache and store the new one. */
 static int
 apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 {
 	struct flag_view before, after;
-	struct pend_flag p;
+	struct pend_flag *p;
 	const void *old = NULL, *rec = NULL;
 	size_t oldlen = 0;
+	unsigned mask;
 	bool stored = false;
 	int rc;
 
@@ -790,18 +766,21 @@ apply_flag(struct cache_txn *t, struct apply *a, const struct cs_flag *f)
 		goto before_release;
 	if ((rc = decode_rec(&after, rec, f->len)) != 0)
 		goto after_release;
-	memset(&p, 0, sizeof(p));
-	p.f = f;
-	p.before = &before;
-	p.after = &after;
-	p.mask = diff_flag(old ? &before : NULL, rec ? &after : NULL);
-	if (p.mask != 0) {
-		if ((rc = commit_flag_issues(t, f->project, f->flag,
-		    &p.issues, &p.nissues)) != 0)
+	mask = diff_flag(old ? &before : NULL, rec ? &after : NULL);
+	if (mask != 0) {
+		if ((rc = ARRAY_GROW(a->pf, a->cappf, a->npf + 1)) != 0)
 			goto after_release;
-		rc = emit_flag(t, a, &p);
-		commit_free_strv(p.issues);
-		if (rc != 0)
+		p = &a->pf[a->npf++];
+		memset(p, 0, sizeof(*p));
+		p->f = f;
+		p->mask = mask;
+		/* moved: the events show these views */
+		p->before = before;
+		p->after = after;
+		view_init(&before);
+		view_init(&after);
+		if ((rc = commit_flag_issues(t, f->project, f->flag,
+		    &p->issues, &p->nissues)) != 0)
 			goto after_release;
 	}
 	if (rec && !stored)
@@ -1025,6 +1004,37 @@ plan_links(struct cache *c, const struct changeset *cs, struct link_plan *p,
 }
 
 /*
+ * The events of one changed flag, in event type order.  Its issues are
+ * its links as they stood when the flag changed: this cycle's link
+ * changes follow as their own events.
+ */
+static int
+emit_flag(struct cache_txn *t, struct apply *a, const struct pend_flag *p)
+{
+	struct event ev;
+	int rc = 0, type;
+
+	for (type = 0; type < EV_LINK_ADDED && rc == 0; type++) {
+		if (!(p->mask & EV_BIT(type)))
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.type = type;
+		ev.project = p->f->project;
+		ev.flag = p->f->flag;
+		ev.environment = p->f->present ? p->after.environment :
+		    p->before.environment;
+		ev.before = type == EV_FLAG_CREATED ? NULL : &p->before;
+		ev.after = type == EV_FLAG_DELETED ? NULL : &p->after;
+		ev.issues = (const char *const *)p->issues;
+		ev.nissues = p->nissues;
+		ev.before_issues = ev.issues;
+		ev.nbefore_issues = ev.nissues;
+		rc = emit(t, a, &ev);
+	}
+	return rc;
+}
+
+/*
  * Event times never go back: a clock stepped back stamps the time of the
  * last event instead, so `events --since TIME` cannot skip one.
  */
@@ -1140,6 +1150,12 @@ apply_all(struct cache_txn *t, struct apply *a)
 	for (i = a->from; i < a->to && i < cs->nflags && rc == 0; i++)
 		if (!a->vet->flag_bad[i])
 			rc = apply_flag(t, a, &cs->flags[i]);
+	for (i = 0; i < a->npf && rc == 0; i++) {
+		rc = emit_flag(t, a, &a->pf[i]);
+		/* while the event text has them warm, not at the batch's end */
+		view_release(&a->pf[i].before);
+		view_release(&a->pf[i].after);
+	}
 	for (i = a->from; i < a->to && rc == 0; i++) {
 		if (i < cs->nflags)
 			continue;
