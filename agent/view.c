@@ -384,7 +384,7 @@ view_parse_treatment(const struct jnode *o, size_t i, const char **name,
 {
 	struct view_where where = { "treatments", i };
 	struct jnode keys, segs;
-	bool found;
+	bool found, targeted;
 	int rc;
 
 	if (jnode_type(o) != json_type_object)
@@ -392,12 +392,14 @@ view_parse_treatment(const struct jnode *o, size_t i, const char **name,
 		    "object", i);
 	if ((rc = view_get_string(p, o, &where, "name", name)) != 0)
 		return rc;
+	/* found, they are arrays: what view_nonempty() would look up again */
 	if ((rc = view_get_array(p, o, &where, "keys", &keys, &found)) != 0)
 		return rc;
+	targeted = found && jnode_len(&keys) > 0;
 	if ((rc = view_get_array(p, o, &where, "segments", &segs,
 	    &found)) != 0)
 		return rc;
-	if (view_nonempty(o, "keys") || view_nonempty(o, "segments"))
+	if (targeted || (found && jnode_len(&segs) > 0))
 		(*groups)++;
 	return 0;
 }
