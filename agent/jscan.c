@@ -23,6 +23,7 @@ struct jscan_run {
 	uint32_t stack[JSCAN_DEPTH];
 	unsigned depth;
 	bool	 nonascii;	/* a byte >= 0x80 in some string */
+	size_t	 nescaped;	/* strings left for jscan_decode() */
 };
 
 void
@@ -192,6 +193,12 @@ jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
 	t->len = (uint32_t)(i - r->i);
 	t->escaped = (uint8_t)escaped;
 	t->next = *idx + 1;
+	/* a plain string ends where it stands now (a declined page gets
+	 * its quote back); one with escapes is decoded after the scan */
+	if (escaped)
+		r->nescaped++;
+	else
+		r->s->text[i] = '\0';
 	r->i = i + 1;
 	return 0;
 }
@@ -422,20 +429,36 @@ jscan_unescape(char *text, struct jscan_tok *t)
 	t->len = (uint32_t)(out - (text + t->start));
 }
 
-/* Every string becomes a C string where it stands. */
+/* The strings with escapes become C strings where they stand (the
+ * others did as they were scanned). */
 static void
-jscan_decode(struct jscan *s)
+jscan_decode(struct jscan *s, size_t nescaped)
+{
+	struct jscan_tok *t;
+	size_t i;
+
+	for (i = 0; i < s->n && nescaped > 0; i++) {
+		t = &s->t[i];
+		if (t->type != json_type_string || !t->escaped)
+			continue;
+		jscan_unescape(s->text, t);
+		s->text[t->start + t->len] = '\0';
+		nescaped--;
+	}
+}
+
+/* A declined page as it came: the quotes of the strings scanned. */
+static void
+jscan_restore(struct jscan *s)
 {
 	struct jscan_tok *t;
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
 		t = &s->t[i];
-		if (t->type != json_type_string)
-			continue;
-		if (t->escaped)
-			jscan_unescape(s->text, t);
-		s->text[t->start + t->len] = '\0';
+		/* next is set when the string was complete */
+		if (t->type == json_type_string && !t->escaped && t->next != 0)
+			s->text[t->start + t->len] = '"';
 	}
 }
 
@@ -467,9 +490,10 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 		rc = JSCAN_FALLBACK;
 		goto fail;
 	}
-	jscan_decode(s);
+	jscan_decode(s, r.nescaped);
 	return 0;
 fail:
+	jscan_restore(s);
 	s->n = 0;
 	return rc;
 }
