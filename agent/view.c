@@ -731,8 +731,9 @@ view_from_split(struct flag_view *v, const struct view_context *ctx,
  */
 
 /* buf_append() in place when out has room: a record is written a few
- * bytes at a time, and the calls cost more than the bytes. */
-static int
+ * bytes at a time, and the calls cost more than the bytes (inline: the
+ * lengths of most are known where it is called). */
+static inline int
 view_put(struct buf *b, const void *p, size_t n)
 {
 	if (b->data == NULL || n >= b->cap - b->len || n > b->max - b->len)
