@@ -23,6 +23,7 @@ struct jscan_run {
 	uint32_t stack[JSCAN_DEPTH];
 	unsigned depth;
 	bool	 nonascii;	/* a byte >= 0x80 in some string */
+	size_t	 nescaped;	/* strings left for jscan_decode() */
 };
 
 void
@@ -51,30 +52,45 @@ jscan_skip_ws(struct jscan_run *r)
 		r->i++;
 }
 
-/* The next byte, or -1 at the end. */
-static int
+/* The next byte, or -1 at the end.  Split's pages have no whitespace
+ * between tokens, and every byte JSON needs here is above the space. */
+static inline int
 jscan_peek(struct jscan_run *r)
 {
+	if (r->i < r->len && (unsigned char)r->p[r->i] > ' ')
+		return (unsigned char)r->p[r->i];
 	jscan_skip_ws(r);
 	return r->i < r->len ? (unsigned char)r->p[r->i] : -1;
 }
 
+/* Grows the token array (out of line: pages reuse it). */
 static int
+jscan_grow(struct jscan *s)
+{
+	/* offsets are 32 bits; the body cap is far below */
+	if (s->n >= UINT32_MAX - 1)
+		return EFBIG;
+	return ARRAY_GROW(s->t, s->cap, s->n + 1);
+}
+
+/* A new token at r->i; inline, as a page has a token every 8 bytes. */
+static inline int
 jscan_tok(struct jscan_run *r, enum json_type type, uint32_t *idx)
 {
 	struct jscan *s = r->s;
 	struct jscan_tok *t;
 	int rc;
 
-	/* offsets are 32 bits; the body cap is far below */
-	if (s->n >= UINT32_MAX - 1)
-		return EFBIG;
-	if (s->n >= s->cap && (rc = ARRAY_GROW(s->t, s->cap, s->n + 1)) != 0)
+	if (s->n >= s->cap && (rc = jscan_grow(s)) != 0)
 		return rc;
 	t = &s->t[s->n];
-	memset(t, 0, sizeof(*t));
 	t->type = (uint8_t)type;
+	t->escaped = 0;
 	t->start = (uint32_t)r->i;
+	t->len = 0;
+	t->next = 0;
+	t->n = 0;
+	t->num = 0;
 	*idx = (uint32_t)s->n++;
 	return 0;
 }
@@ -129,9 +145,19 @@ jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
 	if ((rc = jscan_tok(r, json_type_string, idx)) != 0)
 		return rc;
 	for (i = r->i; i < r->len; i++) {
+		/* four plain bytes at a time: no test of their own; then
+		 * one at a time to the byte that stopped them */
+		while (r->len - i >= 4 &&
+		    !(jscan_stop[(unsigned char)r->p[i]] |
+		    jscan_stop[(unsigned char)r->p[i + 1]] |
+		    jscan_stop[(unsigned char)r->p[i + 2]] |
+		    jscan_stop[(unsigned char)r->p[i + 3]]))
+			i += 4;
+		while (i < r->len && !jscan_stop[(unsigned char)r->p[i]])
+			i++;
+		if (i >= r->len)
+			break;
 		c = (unsigned char)r->p[i];
-		if (!jscan_stop[c])
-			continue;
 		if (c == '"')
 			break;
 		if (c < 0x20)
@@ -167,6 +193,12 @@ jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
 	t->len = (uint32_t)(i - r->i);
 	t->escaped = (uint8_t)escaped;
 	t->next = *idx + 1;
+	/* a plain string ends where it stands now (a declined page gets
+	 * its quote back); one with escapes is decoded after the scan */
+	if (escaped)
+		r->nescaped++;
+	else
+		r->s->text[i] = '\0';
 	r->i = i + 1;
 	return 0;
 }
@@ -258,13 +290,15 @@ jscan_member(struct jscan_run *r)
 		return JSCAN_FALLBACK;
 	if ((rc = jscan_string(r, true, &key)) != 0)
 		return rc;
-	(void)key;
 	if (r->s->t[o].n >= JSCAN_MEMBERS)
 		return JSCAN_FALLBACK;
 	if (jscan_peek(r) != ':')
 		return JSCAN_FALLBACK;
 	r->i++;
 	r->s->t[o].n++;
+	/* the keys, last first, for jnode_get() */
+	r->s->t[key].n = (uint32_t)r->s->t[o].num;
+	r->s->t[o].num = key;
 	return 0;
 }
 
@@ -395,20 +429,36 @@ jscan_unescape(char *text, struct jscan_tok *t)
 	t->len = (uint32_t)(out - (text + t->start));
 }
 
-/* Every string becomes a C string where it stands. */
+/* The strings with escapes become C strings where they stand (the
+ * others did as they were scanned). */
 static void
-jscan_decode(struct jscan *s)
+jscan_decode(struct jscan *s, size_t nescaped)
+{
+	struct jscan_tok *t;
+	size_t i;
+
+	for (i = 0; i < s->n && nescaped > 0; i++) {
+		t = &s->t[i];
+		if (t->type != json_type_string || !t->escaped)
+			continue;
+		jscan_unescape(s->text, t);
+		s->text[t->start + t->len] = '\0';
+		nescaped--;
+	}
+}
+
+/* A declined page as it came: the quotes of the strings scanned. */
+static void
+jscan_restore(struct jscan *s)
 {
 	struct jscan_tok *t;
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
 		t = &s->t[i];
-		if (t->type != json_type_string)
-			continue;
-		if (t->escaped)
-			jscan_unescape(s->text, t);
-		s->text[t->start + t->len] = '\0';
+		/* next is set when the string was complete */
+		if (t->type == json_type_string && !t->escaped && t->next != 0)
+			s->text[t->start + t->len] = '"';
 	}
 }
 
@@ -440,9 +490,10 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 		rc = JSCAN_FALLBACK;
 		goto fail;
 	}
-	jscan_decode(s);
+	jscan_decode(s, r.nescaped);
 	return 0;
 fail:
+	jscan_restore(s);
 	s->n = 0;
 	return rc;
 }
@@ -476,8 +527,7 @@ jnode_get(const struct jnode *o, const char *key, struct jnode *out)
 {
 	const struct jscan_tok *t;
 	size_t klen;
-	uint32_t k, m;
-	bool found;
+	uint32_t k;
 
 	if (o->scan == NULL) {
 		out->scan = NULL;
@@ -489,19 +539,17 @@ jnode_get(const struct jnode *o, const char *key, struct jnode *out)
 	if (t[o->tok].type != json_type_object)
 		return false;
 	klen = strlen(key);
-	k = o->tok + 1;
-	found = false;
-	/* a key given twice: json-c keeps the last value */
-	for (m = 0; m < t[o->tok].n; m++) {
+	/* from the last key back: json-c keeps a key's last value, and
+	 * a walk from the first had to go to the end every time */
+	for (k = (uint32_t)t[o->tok].num; k != 0; k = t[k].n) {
 		if (t[k].len == klen &&
 		    memcmp(o->scan->text + t[k].start, key, klen) == 0) {
 			*out = *o;
 			out->tok = k + 1;
-			found = true;
+			return true;
 		}
-		k = t[k + 1].next;
 	}
-	return found;
+	return false;
 }
 
 const char *
@@ -695,4 +743,144 @@ jnode_print(const struct jnode *n, struct buf *out)
 	    JSON_C_TO_STRING_PLAIN)) == NULL)
 		return ENOMEM;
 	return buf_puts(out, s);
+}
+
+/* ------------------------------------------------------------ hashing */
+
+uint64_t
+jnode_fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= JNODE_FNV_PRIME;
+	}
+	return h;
+}
+
+static inline uint64_t
+jnode_fnv_byte(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * JNODE_FNV_PRIME;
+}
+
+/* Whether an object gives a key twice (its keys are linked last first). */
+static bool
+jnode_dup_keys(const struct jscan *s, uint32_t i)
+{
+	uint32_t k, k2;
+
+	for (k = (uint32_t)s->t[i].num; k != 0; k = s->t[k].n)
+		for (k2 = s->t[k].n; k2 != 0; k2 = s->t[k2].n)
+			if (jnode_same_key(s, k, k2))
+				return true;
+	return false;
+}
+
+/* A string as jnode_print_tok() quotes and escapes it. */
+static int
+jnode_hash_string(const struct jscan *s, const struct jscan_tok *t,
+    uint64_t *h, struct buf *scratch)
+{
+	const unsigned char *p = (const unsigned char *)s->text + t->start;
+	uint64_t x = jnode_fnv_byte(*h, '"');
+	size_t i;
+	int rc;
+
+	for (i = 0; i < t->len; i++) {
+		if (!jsonw_esc[p[i]]) {
+			x = jnode_fnv_byte(x, p[i]);
+			continue;
+		}
+		buf_reset(scratch);
+		if ((rc = jsonw_escape(scratch, (const char *)p + i, 1,
+		    JSONW_SLASH)) != 0)
+			return rc;
+		x = jnode_fnv1a(x, scratch->data, scratch->len);
+	}
+	*h = jnode_fnv_byte(x, '"');
+	return 0;
+}
+
+static int
+jnode_hash_printed(const struct jscan *s, uint32_t i, uint64_t *h,
+    struct buf *scratch)
+{
+	int rc;
+
+	buf_reset(scratch);
+	if ((rc = jnode_print_tok(s, i, scratch)) != 0)
+		return rc;
+	*h = jnode_fnv1a(*h, scratch->data, scratch->len);
+	return 0;
+}
+
+/* jnode_print_tok()'s bytes into *h, in the same order. */
+static int
+jnode_hash_tok(const struct jscan *s, uint32_t i, uint64_t *h,
+    struct buf *scratch)
+{
+	const struct jscan_tok *t = &s->t[i];
+	uint32_t k, m;
+	int rc = 0;
+
+	switch (t->type) {
+	case json_type_null:
+		*h = jnode_fnv1a(*h, "null", 4);
+		return 0;
+	case json_type_boolean:
+		*h = t->num ? jnode_fnv1a(*h, "true", 4) :
+		    jnode_fnv1a(*h, "false", 5);
+		return 0;
+	case json_type_int:
+		*h = jnode_fnv1a(*h, s->text + t->start, t->len);
+		return 0;
+	case json_type_string:
+		return jnode_hash_string(s, t, h, scratch);
+	case json_type_array:
+		*h = jnode_fnv_byte(*h, '[');
+		for (k = i + 1, m = 0; m < t->n && rc == 0; m++) {
+			if (m > 0)
+				*h = jnode_fnv_byte(*h, ',');
+			rc = jnode_hash_tok(s, k, h, scratch);
+			k = s->t[k].next;
+		}
+		*h = jnode_fnv_byte(*h, ']');
+		return rc;
+	case json_type_object:
+		/* json-c's order for a key given twice is the printer's */
+		if (jnode_dup_keys(s, i))
+			return jnode_hash_printed(s, i, h, scratch);
+		*h = jnode_fnv_byte(*h, '{');
+		for (k = i + 1, m = 0; m < t->n && rc == 0; m++) {
+			if (m > 0)
+				*h = jnode_fnv_byte(*h, ',');
+			if ((rc = jnode_hash_string(s, &s->t[k], h,
+			    scratch)) != 0)
+				break;
+			*h = jnode_fnv_byte(*h, ':');
+			rc = jnode_hash_tok(s, k + 1, h, scratch);
+			k = s->t[k + 1].next;
+		}
+		*h = jnode_fnv_byte(*h, '}');
+		return rc;
+	default:
+		return EINVAL;
+	}
+}
+
+int
+jnode_print_hash(const struct jnode *n, uint64_t *h, struct buf *scratch)
+{
+	int rc;
+
+	if (n->scan != NULL)
+		return jnode_hash_tok(n->scan, n->tok, h, scratch);
+	buf_reset(scratch);
+	if ((rc = jnode_print(n, scratch)) != 0)
+		return rc;
+	*h = jnode_fnv1a(*h, scratch->data, scratch->len);
+	return 0;
 }

@@ -49,8 +49,9 @@ struct jscan_tok {
 	uint32_t start;		/* string: its text; number: its digits */
 	uint32_t len;		/* string: decoded bytes; number: digits */
 	uint32_t next;		/* the token after this value */
-	uint32_t n;		/* array elements, object members */
-	int64_t	 num;		/* int */
+	uint32_t n;		/* array elements, object members; a key:
+				 * the key before it in its object (0: none) */
+	int64_t	 num;		/* int; an object: its last key (0: none) */
 };
 
 struct jscan {
@@ -98,5 +99,20 @@ void	jnode_iter_init(struct jnode_iter *it, const struct jnode *arr);
 bool	jnode_iter_next(struct jnode_iter *it, struct jnode *out);
 /* Appends what json_object_to_json_string_ext(PLAIN) prints for n. */
 int	jnode_print(const struct jnode *n, struct buf *out);
+
+/* FNV-1a, 64 bits, of n bytes, continuing from h (JNODE_FNV_OFFSET to
+ * start). */
+#define JNODE_FNV_OFFSET	0xcbf29ce484222325ULL
+#define JNODE_FNV_PRIME		0x100000001b3ULL
+uint64_t jnode_fnv1a(uint64_t h, const void *data, size_t n);
+/*
+ * *h continued over the bytes jnode_print() would append for n, mostly
+ * without making them: a flag's rules are hashed this way, and printing
+ * them first cost more than the rest of the view.  scratch (the
+ * caller's) holds the parts that are printed after all: a json-c node,
+ * an object with a key given twice, an escaped byte.
+ */
+int	jnode_print_hash(const struct jnode *n, uint64_t *h,
+	    struct buf *scratch);
 
 #endif

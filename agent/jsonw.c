@@ -73,7 +73,7 @@ jsonw_parse(const char *s, size_t len)
 /* ------------------------------------------------------------ text */
 
 /* 1: json-c escapes the byte (2: only '/', with JSONW_SLASH). */
-static const unsigned char jsonw_esc[256] = {
+const unsigned char jsonw_esc[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	['"'] = 1, ['\\'] = 1, ['/'] = 2,
@@ -160,7 +160,7 @@ jsonw_text_init(struct jsonw_text *w, struct buf *b, int flags)
 
 /* Appends without a call when the buffer has room: a document is
  * written a few bytes at a time. */
-static void
+static inline void
 jsonw_text_put(struct jsonw_text *w, const char *s, size_t n)
 {
 	struct buf *b = w->b;
@@ -179,7 +179,7 @@ jsonw_text_put(struct jsonw_text *w, const char *s, size_t n)
 
 /* A value's separator: none after its key, else a comma when the array
  * (or the top level) has an element already. */
-static void
+static inline void
 jsonw_text_sep(struct jsonw_text *w)
 {
 	uint32_t bit;
@@ -217,29 +217,66 @@ jsonw_text_close(struct jsonw_text *w, char brace)
 		w->depth--;
 }
 
-static void
-jsonw_text_quoted(struct jsonw_text *w, const char *s, const char *tail)
+/*
+ * "s" and the t bytes of tail written in place in one pass that finds
+ * s's end, copies it and checks it needs no escape (NUL is one of the
+ * bytes jsonw_esc marks); false, with nothing written, when s needs an
+ * escape or does not fit.
+ */
+static bool
+jsonw_text_quoted_fast(struct jsonw_text *w, const char *s,
+    const char *tail, size_t t)
 {
 	struct buf *b = w->b;
-	char small[128], *d;
-	size_t n = strlen(s), t = strlen(tail);
+	unsigned char mask = w->flags & JSONW_SLASH ? 3 : 1, c;
+	size_t avail;
+	char *d, *p, *lim;
+
+	if (b->data == NULL)
+		return false;
+	/* the room for bytes and the NUL after them, within max */
+	avail = b->cap - b->len - 1;
+	if (avail > b->max - b->len)
+		avail = b->max - b->len;
+	if (avail < t + 2)
+		return false;
+	d = b->data + b->len;
+	lim = d + avail - t - 1;	/* the closing quote goes before */
+	p = d;
+	*p++ = '"';
+	for (;;) {
+		c = (unsigned char)*s++;
+		if (jsonw_esc[c] & mask)
+			break;
+		if (p >= lim)
+			break;
+		*p++ = (char)c;
+	}
+	if (c != '\0') {
+		*d = '\0';	/* the buf's NUL where it was */
+		return false;
+	}
+	*p++ = '"';
+	memcpy(p, tail, t);
+	p += t;
+	*p = '\0';
+	b->len += (size_t)(p - d);
+	return true;
+}
+
+static void
+jsonw_text_quoted(struct jsonw_text *w, const char *s, const char *tail,
+    size_t t)
+{
+	char small[128];
+	size_t n;
 
 	if (w->rc != 0)
 		return;
 	/* the usual case: nothing to escape, and room: written in place */
-	if (b->data != NULL && n + t + 2 < b->cap - b->len &&
-	    n + t + 2 <= b->max - b->len &&
-	    !jsonw_needs_escape(s, n, w->flags)) {
-		d = b->data + b->len;
-		*d++ = '"';
-		memcpy(d, s, n);
-		d += n;
-		*d++ = '"';
-		memcpy(d, tail, t);
-		d[t] = '\0';
-		b->len += n + t + 2;
+	if (jsonw_text_quoted_fast(w, s, tail, t))
 		return;
-	}
+	n = strlen(s);
 	/* else nothing to escape: one append */
 	if (n + t + 2 <= sizeof(small) &&
 	    !jsonw_needs_escape(s, n, w->flags)) {
@@ -261,7 +298,7 @@ void
 jsonw_text_key(struct jsonw_text *w, const char *key)
 {
 	jsonw_text_sep(w);
-	jsonw_text_quoted(w, key, ":");
+	jsonw_text_quoted(w, key, ":", 1);
 	w->keyed = true;
 }
 
@@ -281,7 +318,7 @@ jsonw_text_str(struct jsonw_text *w, const char *s)
 		return;
 	}
 	jsonw_text_sep(w);
-	jsonw_text_quoted(w, s, "");
+	jsonw_text_quoted(w, s, "", 0);
 }
 
 /* The decimal digits of n, as "%" PRIu64 prints them. */

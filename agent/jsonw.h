@@ -71,7 +71,11 @@ void	jsonw_text_null(struct jsonw_text *w);
 /* An array of n strings (NULL entries are null). */
 void	jsonw_text_strv(struct jsonw_text *w, const char *const *sv,
 	    size_t n);
-/* json-c's escaping of the n bytes of s, quotes not included. */
+/* json-c's escaping of the n bytes of s, quotes not included.  Each
+ * byte is escaped (or not) on its own. */
 int	jsonw_escape(struct buf *b, const char *s, size_t n, int flags);
+/* The bytes jsonw_escape() changes: bit 1 always, bit 2 ('/') with
+ * JSONW_SLASH. */
+extern const unsigned char jsonw_esc[256];
 
 #endif

@@ -23,8 +23,7 @@
 #define VIEW_RECORD_VERSION	1
 #define VIEW_RECORD_NULL	UINT32_MAX	/* length of a NULL string */
 
-#define VIEW_FNV_OFFSET		0xcbf29ce484222325ULL
-#define VIEW_FNV_PRIME		0x100000001b3ULL
+#define VIEW_FNV_OFFSET		JNODE_FNV_OFFSET
 
 /* Where a definition error is reported, and the block the view being
  * built takes its strings and arrays from. */
@@ -385,7 +384,7 @@ view_parse_treatment(const struct jnode *o, size_t i, const char **name,
 {
 	struct view_where where = { "treatments", i };
 	struct jnode keys, segs;
-	bool found;
+	bool found, targeted;
 	int rc;
 
 	if (jnode_type(o) != json_type_object)
@@ -393,12 +392,14 @@ view_parse_treatment(const struct jnode *o, size_t i, const char **name,
 		    "object", i);
 	if ((rc = view_get_string(p, o, &where, "name", name)) != 0)
 		return rc;
+	/* found, they are arrays: what view_nonempty() would look up again */
 	if ((rc = view_get_array(p, o, &where, "keys", &keys, &found)) != 0)
 		return rc;
+	targeted = found && jnode_len(&keys) > 0;
 	if ((rc = view_get_array(p, o, &where, "segments", &segs,
 	    &found)) != 0)
 		return rc;
-	if (view_nonempty(o, "keys") || view_nonempty(o, "segments"))
+	if (targeted || (found && jnode_len(&segs) > 0))
 		(*groups)++;
 	return 0;
 }
@@ -437,14 +438,7 @@ view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
 static uint64_t
 view_fnv1a(uint64_t h, const void *data, size_t n)
 {
-	const unsigned char *s = data;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= VIEW_FNV_PRIME;
-	}
-	return h;
+	return jnode_fnv1a(h, data, n);
 }
 
 /*
@@ -461,10 +455,8 @@ view_hash_json(uint64_t *h, const struct jnode *o, bool found,
 		*h = view_fnv1a(*h, "[]", 3);
 		return 0;
 	}
-	buf_reset(scratch);
-	if ((rc = jnode_print(o, scratch)) != 0)
+	if ((rc = jnode_print_hash(o, h, scratch)) != 0)
 		return rc;
-	*h = view_fnv1a(*h, scratch->data, scratch->len);
 	*h = view_fnv1a(*h, "", 1);
 	return 0;
 }
@@ -739,8 +731,9 @@ view_from_split(struct flag_view *v, const struct view_context *ctx,
  */
 
 /* buf_append() in place when out has room: a record is written a few
- * bytes at a time, and the calls cost more than the bytes. */
-static int
+ * bytes at a time, and the calls cost more than the bytes (inline: the
+ * lengths of most are known where it is called). */
+static inline int
 view_put(struct buf *b, const void *p, size_t n)
 {
 	if (b->data == NULL || n >= b->cap - b->len || n > b->max - b->len)

@@ -49,6 +49,20 @@ strict_parse(const char *text, size_t len)
 	return o;
 }
 
+/* The rules hash's walk gives the FNV-1a of the printed bytes. */
+static void
+hash_agrees(const struct jnode *n, const struct buf *printed)
+{
+	struct buf scratch;
+	uint64_t h = JNODE_FNV_OFFSET;
+
+	buf_init(&scratch, 0);
+	assert_int_equal(jnode_print_hash(n, &h, &scratch), 0);
+	assert_true(h == jnode_fnv1a(JNODE_FNV_OFFSET, printed->data,
+	    printed->len));
+	buf_release(&scratch);
+}
+
 /*
  * Scans text; when taken, json-c must take it and agree.  Returns what
  * jscan_parse() returned.
@@ -82,6 +96,7 @@ scan_agrees(const char *text, size_t len)
 		assert_int_equal(jnode_print(&root, &out), 0);
 		assert_string_equal(buf_str(&out), o == NULL ? "null" :
 		    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		hash_agrees(&root, &out);
 		/* the members the readers ask for */
 		jnode_json(&jroot, o);
 		assert_int_equal(jnode_get(&root, "a", &v),
@@ -93,6 +108,7 @@ scan_agrees(const char *text, size_t len)
 			assert_string_equal(buf_str(&out), jv.json == NULL ?
 			    "null" : json_object_to_json_string_ext(jv.json,
 			    JSON_C_TO_STRING_PLAIN));
+			hash_agrees(&v, &out);
 			if (jnode_type(&v) == json_type_string)
 				assert_string_equal(jnode_str(&v),
 				    jnode_str(&jv));

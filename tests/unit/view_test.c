@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -952,6 +953,43 @@ assert_text_same(const struct flag_view *v, const char *const *issues,
 	buf_release(&b);
 }
 
+/* A string written in place, at every fill of the buffer, and up to a
+ * cap: the same bytes, and EFBIG leaves the buffer as it was. */
+static void
+test_text_str_fills(void **state)
+{
+	char s[80], want[200];
+	struct jsonw_text w;
+	struct buf b;
+	size_t pre, n, cap;
+	int rc;
+
+	(void)state;
+	for (pre = 0; pre < 70; pre++)
+		for (n = 0; n < 70; n++)
+			for (cap = pre + n + 1; cap <= pre + n + 3; cap++) {
+				memset(s, 'a', n);
+				s[n] = '\0';
+				buf_init(&b, cap);
+				memset(want, 'x', pre);
+				want[pre] = '\0';
+				assert_int_equal(buf_puts(&b, want), 0);
+				jsonw_text_init(&w, &b, JSONW_SLASH);
+				jsonw_text_str(&w, s);
+				rc = w.rc;
+				if (cap < pre + n + 2) {
+					assert_int_equal(rc, EFBIG);
+					assert_int_equal(b.len, pre);
+				} else {
+					assert_int_equal(rc, 0);
+					snprintf(want + pre, sizeof(want) - pre,
+					    "\"%s\"", s);
+				}
+				assert_string_equal(buf_str(&b), want);
+				buf_release(&b);
+			}
+}
+
 static void
 test_text_same_as_tree(void **state)
 {
@@ -1057,6 +1095,7 @@ main(void)
 		cmocka_unit_test(test_record_corrupt),
 		cmocka_unit_test(test_record_bad_values),
 		cmocka_unit_test(test_record_fuzz),
+		cmocka_unit_test(test_text_str_fills),
 		cmocka_unit_test(test_text_same_as_tree),
 	};
 
