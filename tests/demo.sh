@@ -2,8 +2,10 @@
 # The demo: the real flagsync agent against the bundled Split and Jira
 # simulators.  Installs what it needs (Debian 12, apt-get), builds, then:
 # sync; the flags; an issue's flags; the property and web links the jira
-# output wrote on the issues; a rollout change in "Split" and a link made
-# from the Jira side; sync again; the events and the updated issues.
+# output wrote on the issues; a rollout change in "Split", a link made
+# from the Jira side and a flag named in Jira that Split does not have yet
+# (created by flagsync); sync again; the events, the updated issues, and
+# the issue keys the split output wrote as tags on the flags in Split.
 # Everything runs in a temporary directory; Ctrl-C (INT) or TERM stops
 # both simulators and removes it.
 #
@@ -74,6 +76,7 @@ printf 'sim-jira-token\n' >"$T/jira-api-token"
 chmod 600 "$T/split-admin-key" "$T/jira-api-token"
 mkdir -p "$T/plugins"
 ln -s "$BUILDDIR/plugins/jira/.libs/jira.so" "$T/plugins/jira.so"
+ln -s "$BUILDDIR/plugins/split/.libs/split.so" "$T/plugins/split.so"
 export FLAGSYNC_PLUGIN_DIR="$T/plugins"
 cat >"$T/flagsync.ini" <<INI
 [agent]
@@ -89,6 +92,7 @@ environment = Production
 
 [links]
 jira_field = customfield_10050
+jira_create = yes
 
 [jira]
 url = $JIRA
@@ -98,6 +102,9 @@ api_token_file = $T/jira-api-token
 [plugin jira]
 property = flagsync.flags
 web_links = yes
+
+[plugin split]
+events = link.*
 INI
 
 run() {
@@ -114,7 +121,17 @@ jira_issue() {
 	        (.flags[] | "  \(.project)/\(.flag): \(if .active then "ON" elif .killed then "KILLED" else "OFF" end), rollout \(.rollout | tojson), saved \(.last_updated)")'
 	curl -sS -u flagsync-bot@example.com:sim-jira-token \
 	    "$JIRA/rest/api/3/issue/$1/remotelink" |
-	    jq -r '.[] | "web link: \(.object.title) — \(.object.summary)\(if .object.status.resolved then " (struck through)" else "" end)"'
+	    jq -r '.[] | "web link: \(.object.title) — \(.object.summary)\(if .object.status.resolved then " (struck through)" else "" end) → \(.object.url)"'
+}
+
+# What Split shows on a flag: its tags and description (the Admin API).
+split_flag() {
+	ws=$(curl -sS -H 'Authorization: Bearer sim-admin-key' \
+	    "$SIM/internal/api/v2/workspaces" |
+	    jq -r '.objects[] | select(.name == "Default") | .id')
+	curl -sS -H 'Authorization: Bearer sim-admin-key' \
+	    "$SIM/internal/api/v2/splits/ws/$ws/$1" |
+	    jq -r '"Split flag \(.name): tags \([.tags[]?.name] | join(", ")), description \"\(.description // "")\""'
 }
 
 echo "== Split simulator at $SIM, Jira simulator at $JIRA"
@@ -134,9 +151,9 @@ curl -sS -X POST -H 'Content-Type: application/json' \
 curl -sS -X POST -H 'Content-Type: application/json' \
     --data '{"ws":"Default","flag":"old_banner","killed":false}' \
     "$SIM/_sim/kill" >/dev/null
-printf '== in Jira: SHOP-20 now lists search_v2 too\n'
+printf '== in Jira: SHOP-20 now lists search_v2, and checkout_express (no such flag yet)\n'
 curl -sS -X PATCH -H 'Content-Type: application/json' \
-    --data '{"key":"SHOP-20","fields":{"customfield_10050":"dark_mode, search_v2"}}' \
+    --data '{"key":"SHOP-20","fields":{"customfield_10050":"dark_mode, search_v2, checkout_express"}}' \
     "$JIRA/_sim/issue" >/dev/null
 curl -sS -X DELETE "$JIRA/_sim/requests" >/dev/null
 
@@ -146,5 +163,9 @@ printf '\n== Jira calls made by that sync: %s\n' \
 run events --since 7
 jira_issue SHOP-1
 jira_issue SHOP-20
+printf '\n== in Split: the flags linked from Jira carry the issue key as a tag\n'
+split_flag dark_mode
+split_flag search_v2
+split_flag checkout_express
 run plugins
 run status
