@@ -171,6 +171,25 @@ http_response_release(struct http_response *r)
 	r->status = 0;
 }
 
+/*
+ * A body of known length gets its memory at once: a page of definitions
+ * grown by doubling was copied about once more on its way in.  A length
+ * over the cap is left to buf_append() to refuse.
+ */
+static void
+http_body_presize(struct http_client *hc)
+{
+	struct buf *b = &hc->resp->body;
+	curl_off_t len = -1;
+
+	if (curl_easy_getinfo(hc->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+	    &len) != CURLE_OK || len <= 0 ||
+	    (b->max != 0 && (uint64_t)len > b->max))
+		return;
+	if (buf_resize(b, (size_t)len) == 0)
+		buf_reset(b);
+}
+
 static size_t
 http_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -183,8 +202,11 @@ http_write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	    curl_easy_getinfo(hc->curl, CURLINFO_RESPONSE_CODE, &status) ==
 	    CURLE_OK && status >= 200 && status < 300)
 		rc = hc->sink(hc->sink_arg, ptr, n);
-	else
+	else {
+		if (hc->resp->body.cap == 0)
+			http_body_presize(hc);
 		rc = buf_append(&hc->resp->body, ptr, n);
+	}
 	if (rc != 0) {
 		hc->write_rc = rc;
 		return 0;	/* any short count makes curl abort */
