@@ -89,9 +89,18 @@ run_packaging() {
 }
 
 # run_distcheck: the release tarball builds, passes its tests from a
-# read-only source tree, installs and uninstalls cleanly.
+# read-only source tree, installs and uninstalls cleanly.  Its check runs
+# the unit tests and the integration tests below, which use the tree's
+# layout (the install, the SDK, the man pages, the simulators, the demo);
+# the plain and sanitizer stages ran every test, and the distcheck hook
+# compares the tarball with the files git tracks.
+distcheck_tests=
+for t in cli install sdk manpages simulators demostop plugins; do
+	distcheck_tests="$distcheck_tests tests/integration/$t.sh"
+done
 run_distcheck() {
-	if (cd "$top/build/plain" && make -j2 distcheck) \
+	if (cd "$top/build/plain" &&
+	    make -j2 distcheck RUN_INTEGRATION="$distcheck_tests") \
 	    >"$top/build/distcheck.out" 2>&1; then
 		echo "distcheck: PASS: make distcheck"
 		passed=$((passed + 1))
