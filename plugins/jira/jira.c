@@ -667,8 +667,8 @@ jira_answer_has_property(struct jira_ctx *jc)
 	json_object *doc, *props;
 	int has;
 
-	if (jc->http.cut || jc->http.body == NULL ||
-	    (doc = json_tokener_parse(jc->http.body)) == NULL)
+	if (jc->http.answer.cut || jc->http.answer.body == NULL ||
+	    (doc = json_tokener_parse(jc->http.answer.body)) == NULL)
 		return -1;
 	if (!json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);

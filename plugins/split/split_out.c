@@ -340,10 +340,10 @@ so_answer(struct so_ctx *sc, const char *path, char *err, size_t errlen)
 {
 	json_object *doc;
 
-	if (sc->http.body == NULL || sc->http.cut ||
-	    (doc = json_tokener_parse(sc->http.body)) == NULL) {
+	if (sc->http.answer.body == NULL || sc->http.answer.cut ||
+	    (doc = json_tokener_parse(sc->http.answer.body)) == NULL) {
 		so_err(err, errlen, "GET %s: Split's answer is not JSON%s",
-		    path, sc->http.cut ? " (over the size cap)" : "");
+		    path, sc->http.answer.cut ? " (over the size cap)" : "");
 		return NULL;
 	}
 	return doc;
