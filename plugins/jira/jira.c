@@ -71,6 +71,7 @@
 #include <flagsync/plugin.h>
 
 #include "jira.h"
+#include "strset.h"
 
 #define JIRA_PROPERTY		"flagsync.flags"
 #define JIRA_PROPERTY_MAX	255	/* Jira's limit on a property key */
@@ -90,19 +91,12 @@ struct jira_conf {
 	long		 timeout;	/* [jira] timeout, seconds */
 };
 
-/* A set of strings, kept in insertion order. */
-struct jira_set {
-	char		**v;
-	size_t		  n;
-	size_t		  cap;
-};
-
 struct jira_ctx {
 	const struct flagsync_host_api *api;
 	struct flagsync_host *host;
 	struct jira_conf conf;
 	struct jira_http http;
-	struct jira_set	 no_url;	/* pairs already logged */
+	struct strset	 no_url;	/* pairs already logged */
 };
 
 /*
@@ -319,87 +313,6 @@ jira_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 	return jira_config_agent(api, h, c, err, errlen);
 }
 
-/* ---------------------------------------------------------- string sets */
-
-static void
-jira_set_free(struct jira_set *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-static size_t
-jira_set_find(const struct jira_set *s, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], name) == 0)
-			return i;
-	return SIZE_MAX;
-}
-
-static int
-jira_set_addn(struct jira_set *s, const char *name, size_t len)
-{
-	char **v;
-	size_t cap;
-
-	if (s->n == s->cap) {
-		cap = s->cap ? s->cap * 2 : 8;
-		if ((v = reallocarray(s->v, cap, sizeof(*v))) == NULL)
-			return ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	if ((s->v[s->n] = strndup(name, len)) == NULL)
-		return ENOMEM;
-	s->n++;
-	return 0;
-}
-
-static int
-jira_set_add(struct jira_set *s, const char *name)
-{
-	if (jira_set_find(s, name) != SIZE_MAX)
-		return 0;
-	return jira_set_addn(s, name, strlen(name));
-}
-
-/* Removes name, keeping the order of the others. */
-static void
-jira_set_del(struct jira_set *s, const char *name)
-{
-	size_t i = jira_set_find(s, name);
-
-	if (i == SIZE_MAX)
-		return;
-	free(s->v[i]);
-	memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
-	s->n--;
-}
-
-/* Newline-separated names into s (which starts empty). */
-static int
-jira_set_parse(struct jira_set *s, const char *p, size_t len)
-{
-	const char *end = p + len, *nl;
-	int rc;
-
-	while (p < end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (nl > p && (rc = jira_set_addn(s, p, (size_t)(nl - p))) != 0)
-			return rc;
-		p = nl + 1;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------ the store */
 
 /*
@@ -496,7 +409,7 @@ jira_kv_write(struct jira_ctx *jc, const char *key, const char *value,
 }
 
 static int
-jira_links_load(struct jira_ctx *jc, const char *key, struct jira_set *s,
+jira_links_load(struct jira_ctx *jc, const char *key, struct strset *s,
     char *err, size_t errlen)
 {
 	char *text;
@@ -506,7 +419,7 @@ jira_links_load(struct jira_ctx *jc, const char *key, struct jira_set *s,
 	if ((rc = jira_kv_read(jc, key, &text, &len, err, errlen)) !=
 	    FLAGSYNC_OK || text == NULL)
 		return rc;
-	if (jira_set_parse(s, text, len) != 0)
+	if (strset_parse(s, text, len) != 0)
 		rc = jira_kv_failed("read", key, ENOMEM, err, errlen);
 	free(text);
 	return rc;
@@ -515,7 +428,7 @@ jira_links_load(struct jira_ctx *jc, const char *key, struct jira_set *s,
 /* Stores the set, or removes the key when it is empty. */
 static int
 jira_links_save(struct jira_ctx *jc, const char *key,
-    const struct jira_set *s, char *err, size_t errlen)
+    const struct strset *s, char *err, size_t errlen)
 {
 	char *text, *p;
 	size_t len = 0, i;
@@ -805,7 +718,7 @@ key_free:
 
 /* The issue's pairs with their views; pairs without a URL are skipped. */
 struct jira_pairs {
-	struct jira_set	 names;
+	struct strset	 names;
 	json_object	**views;	/* borrowed from the issue document */
 };
 
@@ -827,15 +740,15 @@ jira_pairs_make(struct jira_ctx *jc, json_object *flags,
 			continue;
 		url = jira_doc_str(view, "url");
 		if ((url == NULL || url[0] == '\0') &&
-		    jira_set_find(&jc->no_url, pair) == SIZE_MAX) {
+		    strset_find(&jc->no_url, pair) == SIZE_MAX) {
 			jc->api->log(jc->host, FLAGSYNC_LOG_INFO, "flag %s has "
 			    "no URL (set [split] flag_url): no web link for it",
 			    pair);
-			(void)jira_set_add(&jc->no_url, pair);
+			(void)strset_add(&jc->no_url, pair);
 		}
 		if (url != NULL && url[0] != '\0' &&
-		    jira_set_find(&p->names, pair) == SIZE_MAX) {
-			if (jira_set_add(&p->names, pair) != 0) {
+		    strset_find(&p->names, pair) == SIZE_MAX) {
+			if (strset_add(&p->names, pair) != 0) {
 				free(pair);
 				return ENOMEM;
 			}
@@ -849,14 +762,14 @@ jira_pairs_make(struct jira_ctx *jc, json_object *flags,
 static void
 jira_pairs_free(struct jira_pairs *p)
 {
-	jira_set_free(&p->names);
+	strset_free(&p->names);
 	free(p->views);
 }
 
 /* Removes the link of a pair that left the issue. */
 static int
 jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
-    const char *setkey, struct jira_set *linked, char *err, size_t errlen)
+    const char *setkey, struct strset *linked, char *err, size_t errlen)
 {
 	struct jira_op op;
 	char *gid = NULL, *path = NULL, *key = NULL;
@@ -880,7 +793,7 @@ jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
 		rc = jira_kv_write(jc, key, NULL, err, errlen);
 	if (rc == FLAGSYNC_OK) {
 		/* pair may point into linked: nothing uses it after this. */
-		jira_set_del(linked, pair);
+		strset_del(linked, pair);
 		rc = jira_links_save(jc, setkey, linked, err, errlen);
 	}
 strings_free:
@@ -893,11 +806,11 @@ strings_free:
 /* Adds pair to the issue's set of links that may exist. */
 static int
 jira_link_claim(struct jira_ctx *jc, const char *pair, const char *setkey,
-    struct jira_set *linked, char *err, size_t errlen)
+    struct strset *linked, char *err, size_t errlen)
 {
-	if (jira_set_find(linked, pair) != SIZE_MAX)
+	if (strset_find(linked, pair) != SIZE_MAX)
 		return FLAGSYNC_OK;
-	if (jira_set_add(linked, pair) != 0)
+	if (strset_add(linked, pair) != 0)
 		return jira_oom(err, errlen);
 	return jira_links_save(jc, setkey, linked, err, errlen);
 }
@@ -905,7 +818,7 @@ jira_link_claim(struct jira_ctx *jc, const char *pair, const char *setkey,
 /* Posts the link of a pair when its body changed. */
 static int
 jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
-    json_object *view, const char *setkey, struct jira_set *linked, char *err,
+    json_object *view, const char *setkey, struct strset *linked, char *err,
     size_t errlen)
 {
 	struct jira_op op;
@@ -948,7 +861,7 @@ strings_free:
 
 static int
 jira_links_apply(struct jira_ctx *jc, const char *issue,
-    const struct jira_pairs *cur, const char *setkey, struct jira_set *linked,
+    const struct jira_pairs *cur, const char *setkey, struct strset *linked,
     char *err, size_t errlen)
 {
 	size_t i;
@@ -956,7 +869,7 @@ jira_links_apply(struct jira_ctx *jc, const char *issue,
 
 	/* Backwards: a removal shifts only what was already looked at. */
 	for (i = linked->n; i > 0; i--) {
-		if (jira_set_find(&cur->names, linked->v[i - 1]) != SIZE_MAX)
+		if (strset_find(&cur->names, linked->v[i - 1]) != SIZE_MAX)
 			continue;
 		if ((rc = jira_link_remove(jc, issue, linked->v[i - 1], setkey,
 		    linked, err, errlen)) != FLAGSYNC_OK)
@@ -973,7 +886,7 @@ static int
 jira_links_sync(struct jira_ctx *jc, const char *issue, json_object *flags,
     char *err, size_t errlen)
 {
-	struct jira_set linked = { NULL, 0, 0 };
+	struct strset linked = { NULL, 0, 0 };
 	struct jira_pairs cur;
 	char *setkey;
 	int rc;
@@ -988,7 +901,7 @@ jira_links_sync(struct jira_ctx *jc, const char *issue, json_object *flags,
 	    FLAGSYNC_OK)
 		rc = jira_links_apply(jc, issue, &cur, setkey, &linked, err,
 		    errlen);
-	jira_set_free(&linked);
+	strset_free(&linked);
 pairs_free:
 	jira_pairs_free(&cur);
 	free(setkey);
@@ -1122,7 +1035,7 @@ jira_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 /* The issues an event touches: its "issue" and its "issues". */
 static int
 jira_touched(const struct flagsync_event *ev, json_object *doc,
-    struct jira_set *issues)
+    struct strset *issues)
 {
 	json_object *list, *v;
 	const char *one;
@@ -1133,7 +1046,7 @@ jira_touched(const struct flagsync_event *ev, json_object *doc,
 	if (jira_doc_str(doc, "finding") != NULL &&
 	    strcmp(jira_doc_str(doc, "finding"), "issue-missing") == 0)
 		one = NULL;
-	if (one != NULL && one[0] != '\0' && jira_set_add(issues, one) != 0)
+	if (one != NULL && one[0] != '\0' && strset_add(issues, one) != 0)
 		return ENOMEM;
 	list = jira_doc_get(doc, "issues");
 	if (!json_object_is_type(list, json_type_array))
@@ -1142,7 +1055,7 @@ jira_touched(const struct flagsync_event *ev, json_object *doc,
 		v = json_object_array_get_idx(list, i);
 		if (json_object_is_type(v, json_type_string) &&
 		    json_object_get_string_len(v) > 0 &&
-		    jira_set_add(issues, json_object_get_string(v)) != 0)
+		    strset_add(issues, json_object_get_string(v)) != 0)
 			return ENOMEM;
 	}
 	return 0;
@@ -1246,7 +1159,7 @@ jira_refusal_clear(struct jira_ctx *jc, const char *issue, char *err,
  * attempt finds the done ones done.
  */
 static int
-jira_deliver_issues(struct jira_ctx *jc, const struct jira_set *issues,
+jira_deliver_issues(struct jira_ctx *jc, const struct strset *issues,
     uint64_t seq, char *err, size_t errlen)
 {
 	char ierr[512];
@@ -1356,7 +1269,7 @@ strings_free:
 /* With findings_comment: a comment on each issue a new finding is about
  * (its issue, or every issue of its flag when it names none). */
 static int
-jira_comment_findings(struct jira_ctx *jc, const struct jira_set *issues,
+jira_comment_findings(struct jira_ctx *jc, const struct strset *issues,
     json_object *doc, char *err, size_t errlen)
 {
 	const char *type = jira_doc_str(doc, "type");
@@ -1383,7 +1296,7 @@ jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
     size_t errlen)
 {
 	struct jira_ctx *jc = ctx;
-	struct jira_set issues = { NULL, 0, 0 };
+	struct strset issues = { NULL, 0, 0 };
 	json_object *doc;
 	int rc;
 
@@ -1398,7 +1311,7 @@ jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 	if (rc == FLAGSYNC_OK)
 		rc = jira_comment_findings(jc, &issues, doc, err, errlen);
 issues_free:
-	jira_set_free(&issues);
+	strset_free(&issues);
 	json_object_put(doc);
 	return rc;
 }
@@ -1459,7 +1372,7 @@ jira_shutdown(void *ctx)
 	if (jc == NULL)
 		return;
 	jira_http_release(&jc->http);
-	jira_set_free(&jc->no_url);
+	strset_free(&jc->no_url);
 	free(jc);
 	curl_global_cleanup();
 }

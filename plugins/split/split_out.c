@@ -51,6 +51,7 @@
 #include "array.h"
 #include "maxlen.h"
 #include "splitout.h"
+#include "strset.h"
 
 #define SO_TIMEOUT	30	/* [split] timeout default, s */
 #define SO_WS_PAGE	100	/* workspaces a page */
@@ -73,11 +74,6 @@ struct so_conf {
 struct so_ws {
 	char	*project;
 	char	*id;
-};
-
-struct so_list {
-	char	**v;
-	size_t	 n, cap;
 };
 
 struct so_ctx {
@@ -109,45 +105,6 @@ so_oom(char *err, size_t errlen)
 {
 	so_err(err, errlen, "out of memory");
 	return FLAGSYNC_RETRY;
-}
-
-/* ------------------------------------------------------------ lists */
-
-static void
-so_list_free(struct so_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int
-so_list_has(const struct so_list *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-/* Adds a copy of s once.  0 or ENOMEM. */
-static int
-so_list_add(struct so_list *l, const char *s)
-{
-	char *c;
-
-	if (so_list_has(l, s))
-		return 0;
-	if (ARRAY_GROW(l->v, l->cap, l->n + 1) != 0 ||
-	    (c = strdup(s)) == NULL)
-		return ENOMEM;
-	l->v[l->n++] = c;
-	return 0;
 }
 
 /* ------------------------------------------------------------ config */
@@ -481,7 +438,7 @@ so_flag_path(struct so_ctx *sc, int tags, const char *ws, const char *flag)
 
 /* The flag's tags as Split has them: [{"name"}] (or bare strings). */
 static int
-so_tags_parse(json_object *doc, struct so_list *tags)
+so_tags_parse(json_object *doc, struct strset *tags)
 {
 	json_object *arr, *t, *name;
 	size_t i, n;
@@ -497,7 +454,7 @@ so_tags_parse(json_object *doc, struct so_list *tags)
 			t = name;
 		if (!json_object_is_type(t, json_type_string))
 			continue;
-		if (so_list_add(tags, json_object_get_string(t)) != 0)
+		if (strset_add(tags, json_object_get_string(t)) != 0)
 			return ENOMEM;
 	}
 	return 0;
@@ -505,7 +462,7 @@ so_tags_parse(json_object *doc, struct so_list *tags)
 
 static int
 so_tags_read(struct so_ctx *sc, const char *ws, const char *what,
-    const char *flag, struct so_list *tags, char *err, size_t errlen)
+    const char *flag, struct strset *tags, char *err, size_t errlen)
 {
 	json_object *doc;
 	char *path;
@@ -527,10 +484,10 @@ so_tags_read(struct so_ctx *sc, const char *ws, const char *what,
 
 /* The whole new list: the tags there, less drop, plus add. */
 static char *
-so_tags_body(const struct so_list *tags, const struct so_list *add,
-    const struct so_list *drop)
+so_tags_body(const struct strset *tags, const struct strset *add,
+    const struct strset *drop)
 {
-	const struct so_list *part[2] = { tags, add };
+	const struct strset *part[2] = { tags, add };
 	json_object *arr, *v;
 	char *out = NULL;
 	size_t i, k;
@@ -539,7 +496,7 @@ so_tags_body(const struct so_list *tags, const struct so_list *add,
 		return NULL;
 	for (k = 0; k < 2; k++)
 		for (i = 0; i < part[k]->n; i++) {
-			if (k == 0 && so_list_has(drop, part[k]->v[i]))
+			if (k == 0 && strset_has(drop, part[k]->v[i]))
 				continue;
 			if ((v = json_object_new_string(part[k]->v[i])) ==
 			    NULL || json_object_array_add(arr, v) != 0) {
@@ -556,8 +513,8 @@ arr_put:
 
 static int
 so_tags_write(struct so_ctx *sc, const char *ws, const char *what,
-    const char *flag, const struct so_list *tags, const struct so_list *add,
-    const struct so_list *drop, char *err, size_t errlen)
+    const char *flag, const struct strset *tags, const struct strset *add,
+    const struct strset *drop, char *err, size_t errlen)
 {
 	char *path, *body;
 	int rc;
@@ -627,7 +584,7 @@ so_link_wanted(json_object *link)
 /* The issues the flag should carry as tags, from the cache. */
 static int
 so_wanted(struct so_ctx *sc, const char *project, const char *flag,
-    struct so_list *want, char *err, size_t errlen)
+    struct strset *want, char *err, size_t errlen)
 {
 	json_object *doc, *link, *issue;
 	char *json;
@@ -653,7 +610,7 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
 		    json_object_object_get_ex(link, "issue", &issue) &&
 		    json_object_is_type(issue, json_type_string) &&
 		    strlen(json_object_get_string(issue)) <= FS_TAG_MAX)
-			rc = so_list_add(want, json_object_get_string(issue));
+			rc = strset_add(want, json_object_get_string(issue));
 	}
 	json_object_put(doc);
 	return rc == 0 ? FLAGSYNC_OK : so_oom(err, errlen);
@@ -663,23 +620,23 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
  * tags that are not wanted. */
 static int
 so_plan(struct so_ctx *sc, const char *project, const char *flag,
-    const struct so_list *want, const struct so_list *tags,
-    struct so_list *add, struct so_list *drop, char *err, size_t errlen)
+    const struct strset *want, const struct strset *tags,
+    struct strset *add, struct strset *drop, char *err, size_t errlen)
 {
 	size_t i;
 	int rc, owned;
 
 	for (i = 0; i < want->n; i++)
-		if (!so_list_has(tags, want->v[i]) &&
-		    so_list_add(add, want->v[i]) != 0)
+		if (!strset_has(tags, want->v[i]) &&
+		    strset_add(add, want->v[i]) != 0)
 			return so_oom(err, errlen);
 	for (i = 0; i < tags->n; i++) {
-		if (so_list_has(want, tags->v[i]))
+		if (strset_has(want, tags->v[i]))
 			continue;
 		if ((rc = so_owned(sc, project, flag, tags->v[i], &owned, err,
 		    errlen)) != FLAGSYNC_OK)
 			return rc;
-		if (owned && so_list_add(drop, tags->v[i]) != 0)
+		if (owned && strset_add(drop, tags->v[i]) != 0)
 			return so_oom(err, errlen);
 	}
 	return FLAGSYNC_OK;
@@ -688,8 +645,8 @@ so_plan(struct so_ctx *sc, const char *project, const char *flag,
 /* Records add, writes the list, forgets drop: in that order. */
 static int
 so_apply(struct so_ctx *sc, const char *ws, const char *project,
-    const char *flag, const char *what, const struct so_list *tags,
-    const struct so_list *add, const struct so_list *drop, char *err,
+    const char *flag, const char *what, const struct strset *tags,
+    const struct strset *add, const struct strset *drop, char *err,
     size_t errlen)
 {
 	size_t i;
@@ -724,7 +681,7 @@ static int
 so_reconcile(struct so_ctx *sc, const char *project, const char *flag,
     const char *issue, char *err, size_t errlen)
 {
-	struct so_list want = { 0 }, tags = { 0 }, add = { 0 }, drop = { 0 };
+	struct strset want = { 0 }, tags = { 0 }, add = { 0 }, drop = { 0 };
 	char what[FS_PROJECT_MAX + FS_FLAG_MAX + 16];
 	const char *ws;
 	int rc, stale = 0;
@@ -733,7 +690,7 @@ so_reconcile(struct so_ctx *sc, const char *project, const char *flag,
 	if ((rc = so_wanted(sc, project, flag, &want, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto lists_free;
-	if (issue != NULL && !so_list_has(&want, issue) &&
+	if (issue != NULL && !strset_has(&want, issue) &&
 	    (rc = so_owned(sc, project, flag, issue, &stale, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto lists_free;
@@ -750,13 +707,13 @@ so_reconcile(struct so_ctx *sc, const char *project, const char *flag,
 	    what, &tags, &add, &drop, err, errlen)) != FLAGSYNC_OK)
 		goto lists_free;
 	/* recorded, but neither there nor wanted: a crash's leftover */
-	if (stale && !so_list_has(&tags, issue))
+	if (stale && !strset_has(&tags, issue))
 		rc = so_record(sc, project, flag, issue, 0, err, errlen);
 lists_free:
-	so_list_free(&want);
-	so_list_free(&tags);
-	so_list_free(&add);
-	so_list_free(&drop);
+	strset_free(&want);
+	strset_free(&tags);
+	strset_free(&add);
+	strset_free(&drop);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * plugcommon_test.c - what the bundled plugins share (plugins/common/):
- * the capped answer collector and the reading of header numbers.
+ * the capped answer collector, the reading of header numbers and the
+ * string set.
  */
 #include "autoconf.h"
 
@@ -10,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,7 @@
 #include <curl/curl.h>
 
 #include "plughttp.h"
+#include "strset.h"
 
 /* Feeds s to the collector as curl would: the bytes it took. */
 static size_t
@@ -183,6 +186,82 @@ test_base(void **state)
 	free(b);
 }
 
+static void
+test_strset_once_in_order(void **state)
+{
+	struct strset s = { 0 };
+	char name[16];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(strset_add(&s, "B-2"), 0);
+	assert_int_equal(strset_add(&s, "A-1"), 0);
+	assert_int_equal(strset_add(&s, "B-2"), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.v[0], "B-2");
+	assert_string_equal(s.v[1], "A-1");
+	assert_true(strset_has(&s, "A-1"));
+	assert_false(strset_has(&s, "A-"));
+	assert_int_equal(strset_find(&s, "A-1"), 1);
+	assert_int_equal(strset_find(&s, "C-3"), SIZE_MAX);
+	/* grows past any first capacity, copies kept */
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "X-%zu", i);
+		assert_int_equal(strset_add(&s, name), 0);
+	}
+	assert_int_equal(s.n, 102);
+	assert_string_equal(s.v[101], "X-99");
+	strset_free(&s);
+	assert_null(s.v);
+	assert_int_equal(s.n, 0);
+	strset_free(&s);
+}
+
+static void
+test_strset_del(void **state)
+{
+	struct strset s = { 0 };
+
+	(void)state;
+	assert_int_equal(strset_add(&s, "a"), 0);
+	assert_int_equal(strset_add(&s, "b"), 0);
+	assert_int_equal(strset_add(&s, "c"), 0);
+	strset_del(&s, "b");
+	strset_del(&s, "nope");
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.v[0], "a");
+	assert_string_equal(s.v[1], "c");
+	strset_del(&s, "c");
+	strset_del(&s, "a");
+	assert_int_equal(s.n, 0);
+	assert_int_equal(strset_add(&s, "d"), 0);
+	assert_string_equal(s.v[0], "d");
+	strset_free(&s);
+}
+
+/* Lines as stored: empty ones skipped, repeats kept, no '\n' needed at
+ * the end, nothing read past len. */
+static void
+test_strset_parse(void **state)
+{
+	static const char text[] = "P:f1\n\nP:f2\nP:f1\nP:f3XYZ";
+	struct strset s = { 0 };
+
+	(void)state;
+	assert_int_equal(strset_parse(&s, text, sizeof(text) - 1 - 3), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.v[0], "P:f1");
+	assert_string_equal(s.v[1], "P:f2");
+	assert_string_equal(s.v[2], "P:f1");
+	assert_string_equal(s.v[3], "P:f3");
+	strset_free(&s);
+	assert_int_equal(strset_parse(&s, "\n\n", 2), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(strset_addn(&s, "abc", 2), 0);
+	assert_string_equal(s.v[0], "ab");
+	strset_free(&s);
+}
+
 int
 main(void)
 {
@@ -194,6 +273,9 @@ main(void)
 		cmocka_unit_test(test_header_text),
 		cmocka_unit_test(test_number),
 		cmocka_unit_test(test_base),
+		cmocka_unit_test(test_strset_once_in_order),
+		cmocka_unit_test(test_strset_del),
+		cmocka_unit_test(test_strset_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
