@@ -12,8 +12,10 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "plughttp.h"
+#include "plugutil.h"
 
 void
 plughttp_answer_reset(struct plughttp_answer *a)
@@ -49,6 +51,24 @@ plughttp_answered(CURLcode cc, const struct plughttp_answer *a, long status)
 {
 	return cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && a->cut &&
 	    status != 0);
+}
+
+json_object *
+plughttp_answer_json(const struct plughttp_answer *a)
+{
+	if (a->cut || a->body == NULL)
+		return NULL;
+	return json_tokener_parse(a->body);
+}
+
+int
+plughttp_global_init(char *err, size_t errlen)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		plug_err(err, errlen, "cannot initialise libcurl");
+		return EIO;
+	}
+	return 0;
 }
 
 int

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 /* An answer's body, kept up to max bytes. */
 struct plughttp_answer {
@@ -38,6 +39,16 @@ size_t	plughttp_answer_cb(char *p, size_t size, size_t n, void *arg);
  */
 int	plughttp_answered(CURLcode cc, const struct plughttp_answer *a,
 	    long status);
+
+/* The answer as JSON (json_object_put() it), or NULL when it is
+ * missing, cut at the cap or not JSON. */
+json_object *plughttp_answer_json(const struct plughttp_answer *a);
+
+/*
+ * curl_global_init(), which libcurl counts (the agent has its own): 0, or
+ * EIO with the reason in err.  Each 0 wants a curl_global_cleanup().
+ */
+int	plughttp_global_init(char *err, size_t errlen);
 
 /* Whether header line p (len bytes) is a status line ("HTTP/..."). */
 int	plughttp_header_status(const char *p, size_t len);

@@ -71,6 +71,7 @@
 #include <flagsync/plugin.h>
 
 #include "jira.h"
+#include "plugutil.h"
 #include "strset.h"
 
 #define JIRA_PROPERTY		"flagsync.flags"
@@ -135,66 +136,7 @@ static const char *const jira_keys[] = {
 	"timeout", NULL
 };
 
-static void jira_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-jira_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* strerror(3) is not thread-safe and instances run in parallel. */
-static const char *
-jira_strerror(int e, char *buf, size_t len)
-{
-	return strerror_r(e, buf, len);
-}
-
 /* ------------------------------------------------------------ config */
-
-/* The yes/no words the rest of flagsync.ini accepts. */
-static int
-jira_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
-	static const char *const no[] = { "no", "false", "off", "0", NULL };
-	size_t i;
-
-	for (i = 0; yes[i] != NULL; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* Seconds from 1 to 3600, or def when s is NULL or not such a number. */
-static long
-jira_seconds(const char *s, long def)
-{
-	char *end;
-	long v;
-
-	if (s == NULL)
-		return def;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 3600)
-		return def;
-	return v;
-}
 
 static int
 jira_known(const char *key)
@@ -226,7 +168,7 @@ jira_config_plugin(const struct flagsync_host_api *api,
 
 	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
 		if (!jira_known(key)) {
-			jira_err(err, errlen, "unknown key \"%s\" (the jira "
+			plug_err(err, errlen, "unknown key \"%s\" (the jira "
 			    "module knows property, web_links and "
 			    "findings_comment)", key);
 			return EINVAL;
@@ -235,27 +177,27 @@ jira_config_plugin(const struct flagsync_host_api *api,
 		c->property = JIRA_PROPERTY;
 	if (c->property[0] == '\0' ||
 	    strlen(c->property) > JIRA_PROPERTY_MAX) {
-		jira_err(err, errlen, "property = \"%s\": use a key of 1 to "
+		plug_err(err, errlen, "property = \"%s\": use a key of 1 to "
 		    "%d bytes, e.g. %s", c->property, JIRA_PROPERTY_MAX,
 		    JIRA_PROPERTY);
 		return EINVAL;
 	}
 	c->web_links = 1;
 	value = api->config_get(h, "web_links");
-	if (value != NULL && jira_bool(value, &c->web_links) != 0) {
-		jira_err(err, errlen, "web_links = \"%s\": use yes or no",
+	if (value != NULL && plug_bool(value, &c->web_links) != 0) {
+		plug_err(err, errlen, "web_links = \"%s\": use yes or no",
 		    value);
 		return EINVAL;
 	}
 	value = api->config_get(h, "findings_comment");
-	if (value != NULL && jira_bool(value, &c->findings_comment) != 0) {
-		jira_err(err, errlen, "findings_comment = \"%s\": use yes or "
+	if (value != NULL && plug_bool(value, &c->findings_comment) != 0) {
+		plug_err(err, errlen, "findings_comment = \"%s\": use yes or "
 		    "no", value);
 		return EINVAL;
 	}
 	/* Finish well inside the instance's timeout, or the host reports
 	 * the call as stuck. */
-	c->budget_ms = jira_seconds(api->config_get(h, "timeout"),
+	c->budget_ms = plug_seconds(api->config_get(h, "timeout"),
 	    JIRA_TIMEOUT) * 900;
 	return 0;
 }
@@ -266,7 +208,7 @@ jira_config_agent(const struct flagsync_host_api *api,
     struct flagsync_host *h, struct jira_conf *c, char *err, size_t errlen)
 {
 	if (!jira_has_agent_config(api)) {
-		jira_err(err, errlen, "this flagsync is too old for the jira "
+		plug_err(err, errlen, "this flagsync is too old for the jira "
 		    "module: its plugin API has no agent_config()");
 		return EINVAL;
 	}
@@ -274,26 +216,26 @@ jira_config_agent(const struct flagsync_host_api *api,
 	c->email = api->agent_config(h, "jira", "email");
 	c->token = api->agent_config(h, "jira", "api_token");
 	c->ca_file = api->agent_config(h, "jira", "ca_file");
-	c->timeout = jira_seconds(api->agent_config(h, "jira", "timeout"),
+	c->timeout = plug_seconds(api->agent_config(h, "jira", "timeout"),
 	    JIRA_TIMEOUT);
 	if (c->url == NULL || c->url[0] == '\0') {
-		jira_err(err, errlen, "[jira] url is not set: the Jira site "
+		plug_err(err, errlen, "[jira] url is not set: the Jira site "
 		    "to write to, e.g. https://example.atlassian.net");
 		return EINVAL;
 	}
 	if (strncasecmp(c->url, "https://", 8) != 0 &&
 	    strncasecmp(c->url, "http://", 7) != 0) {
-		jira_err(err, errlen, "[jira] url = \"%s\": use an http:// or "
+		plug_err(err, errlen, "[jira] url = \"%s\": use an http:// or "
 		    "https:// URL", c->url);
 		return EINVAL;
 	}
 	if (c->email == NULL || c->email[0] == '\0') {
-		jira_err(err, errlen, "[jira] email is not set: the Atlassian "
+		plug_err(err, errlen, "[jira] email is not set: the Atlassian "
 		    "account the jira module writes as");
 		return EINVAL;
 	}
 	if (c->token == NULL || c->token[0] == '\0') {
-		jira_err(err, errlen, "[jira] api_token_file is not set (nor "
+		plug_err(err, errlen, "[jira] api_token_file is not set (nor "
 		    "api_token, $FLAGSYNC_JIRA_API_TOKEN or the jira-api-token "
 		    "credential): the API token of %s", c->email);
 		return EINVAL;
@@ -353,15 +295,8 @@ jira_kv_failed(const char *what, const char *key, int e, char *err,
 {
 	char ebuf[128];
 
-	jira_err(err, errlen, "cannot %s %s in the plugin's store: %s", what,
-	    key, e > 0 ? jira_strerror(e, ebuf, sizeof(ebuf)) : "host error");
-	return FLAGSYNC_RETRY;
-}
-
-static int
-jira_oom(char *err, size_t errlen)
-{
-	jira_err(err, errlen, "out of memory");
+	plug_err(err, errlen, "cannot %s %s in the plugin's store: %s", what,
+	    key, e > 0 ? plug_strerror(e, ebuf, sizeof(ebuf)) : "host error");
 	return FLAGSYNC_RETRY;
 }
 
@@ -469,7 +404,7 @@ jira_on_wait(void *arg, const char *method, const char *path, long status,
 static int
 jira_unauthorised(struct jira_ctx *jc, long status, char *err, size_t errlen)
 {
-	jira_err(err, errlen, "Jira rejected %s (%ld): check [jira] email and "
+	plug_err(err, errlen, "Jira rejected %s (%ld): check [jira] email and "
 	    "api_token_file", jc->conf.email, status);
 	jc->api->log(jc->host, FLAGSYNC_LOG_ERR, "%s", err);
 	return FLAGSYNC_RETRY;
@@ -483,7 +418,7 @@ jira_refused(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	char words[256];
 
 	jira_http_error_words(&jc->http, words, sizeof(words));
-	jira_err(err, errlen, "%s: 403 Forbidden on %s %s: %s %s this issue "
+	plug_err(err, errlen, "%s: 403 Forbidden on %s %s: %s %s this issue "
 	    "(closed?)", op->issue, op->method, op->what, jc->conf.email,
 	    op->link ? "may not link" : "cannot edit");
 	jc->api->log(jc->host, FLAGSYNC_LOG_DEBUG, "%s %s: 403: %s",
@@ -501,7 +436,7 @@ jira_status(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	char words[512];
 
 	if (status == 404) {
-		jira_err(err, errlen, "%s: 404 on %s %s: the issue does not "
+		plug_err(err, errlen, "%s: 404 on %s %s: the issue does not "
 		    "exist or is not visible to %s", op->issue, op->method,
 		    op->what, jc->conf.email);
 		return FLAGSYNC_FAIL;
@@ -511,19 +446,19 @@ jira_status(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	if (status == 403)
 		return jira_refused(jc, op, err, errlen);
 	if (status == 429 || status == 503) {
-		jira_err(err, errlen, "Jira still answers %ld to %s %s after "
+		plug_err(err, errlen, "Jira still answers %ld to %s %s after "
 		    "waiting as told, or asks for a wait past this delivery's "
 		    "time budget", status, op->method, op->path);
 		return FLAGSYNC_RETRY;
 	}
 	jira_http_error_words(&jc->http, words, sizeof(words));
 	if (status >= 500 || status < 400) {
-		jira_err(err, errlen, "Jira answered %ld to %s %s%s: %s", status,
+		plug_err(err, errlen, "Jira answered %ld to %s %s%s: %s", status,
 		    op->method, op->path, status >= 300 && status < 400 ?
 		    " (a redirect: check [jira] url)" : "", words);
 		return FLAGSYNC_RETRY;
 	}
-	jira_err(err, errlen, "Jira refused %s %s (%ld): %s", op->method,
+	plug_err(err, errlen, "Jira refused %s %s (%ld): %s", op->method,
 	    op->path, status, words);
 	return FLAGSYNC_FAIL;
 }
@@ -580,8 +515,7 @@ jira_answer_has_property(struct jira_ctx *jc)
 	json_object *doc, *props;
 	int has;
 
-	if (jc->http.answer.cut || jc->http.answer.body == NULL ||
-	    (doc = json_tokener_parse(jc->http.answer.body)) == NULL)
+	if ((doc = plughttp_answer_json(&jc->http.answer)) == NULL)
 		return -1;
 	if (!json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);
@@ -614,7 +548,7 @@ jira_removed(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	if ((path = op->link ? jira_path(jc, op->issue, "?fields=summary",
 	    NULL) : jira_path(jc, op->issue, "?fields=summary&properties=",
 	    jc->conf.property)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	get.path = path;
 	rc = FLAGSYNC_RETRY;
 	if (jira_http_request(&jc->http, "GET", path, NULL, jira_on_wait, jc,
@@ -630,10 +564,10 @@ jira_removed(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	}
 	has = op->link ? 0 : jira_answer_has_property(jc);
 	if (has < 0)
-		jira_err(err, errlen, "Jira answered GET %s with something "
+		plug_err(err, errlen, "Jira answered GET %s with something "
 		    "that is not an issue", path);
 	else if (has > 0) {
-		jira_err(err, errlen, "%s: 404 on %s %s, yet the issue still "
+		plug_err(err, errlen, "%s: 404 on %s %s, yet the issue still "
 		    "has it: %s cannot edit this issue (closed?)", op->issue,
 		    op->method, op->what, jc->conf.email);
 		rc = JIRA_REFUSED;
@@ -670,7 +604,7 @@ jira_prop_write(struct jira_ctx *jc, const char *issue, const char *key,
 
 	if ((path = jira_path(jc, issue, "/properties/",
 	    jc->conf.property)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	snprintf(what, sizeof(what), "property %s", jc->conf.property);
 	op = (struct jira_op){ full != NULL ? "PUT" : "DELETE", path, full,
 	    issue, what, 0, full != NULL ? JIRA_WRITE : JIRA_REMOVE };
@@ -690,12 +624,12 @@ jira_prop_sync(struct jira_ctx *jc, const char *issue, json_object *idoc,
 	int rc, e;
 
 	if ((key = jira_kv_key("prop", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto key_free;
 	if ((e = jira_doc_property(idoc, jira_wall_ms(), &full, &bare)) != 0) {
-		jira_err(err, errlen, e == EINVAL ? "the cache's flags of %s "
+		plug_err(err, errlen, e == EINVAL ? "the cache's flags of %s "
 		    "are not an issue's flags document" : "out of memory for "
 		    "the property of %s", issue);
 		rc = e == EINVAL ? FLAGSYNC_FAIL : FLAGSYNC_RETRY;
@@ -777,12 +711,12 @@ jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
 	int rc;
 
 	if ((gid = jira_doc_global_id(pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((path = jira_path(jc, issue, "/remotelink?globalId=", gid)) ==
 	    NULL || (key = jira_kv_key("link", issue, pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	snprintf(what, sizeof(what), "remote link %s", gid);
@@ -811,7 +745,7 @@ jira_link_claim(struct jira_ctx *jc, const char *pair, const char *setkey,
 	if (strset_find(linked, pair) != SIZE_MAX)
 		return FLAGSYNC_OK;
 	if (strset_add(linked, pair) != 0)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	return jira_links_save(jc, setkey, linked, err, errlen);
 }
 
@@ -829,7 +763,7 @@ jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
 
 	if ((body = jira_doc_link(view, pair)) == NULL ||
 	    (key = jira_kv_key("link", issue, pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
@@ -841,7 +775,7 @@ jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
 		goto strings_free;
 	if ((path = jira_path(jc, issue, "/remotelink", NULL)) == NULL ||
 	    (gid = jira_doc_global_id(pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	snprintf(what, sizeof(what), "remote link %s", gid);
@@ -892,9 +826,9 @@ jira_links_sync(struct jira_ctx *jc, const char *issue, json_object *flags,
 	int rc;
 
 	if ((setkey = jira_kv_key("links", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if (jira_pairs_make(jc, flags, &cur) != 0) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto pairs_free;
 	}
 	if ((rc = jira_links_load(jc, setkey, &linked, err, errlen)) ==
@@ -929,8 +863,8 @@ jira_issue_findings(struct jira_ctx *jc, const char *issue, json_object *idoc,
 	if (rc == FLAGSYNC_ENOTFOUND)
 		return FLAGSYNC_OK;
 	if (rc != 0) {
-		jira_err(err, errlen, "cannot read the findings of %s from "
-		    "the cache: %s", issue, rc > 0 ? jira_strerror(rc, ebuf,
+		plug_err(err, errlen, "cannot read the findings of %s from "
+		    "the cache: %s", issue, rc > 0 ? plug_strerror(rc, ebuf,
 		    sizeof(ebuf)) : "host error");
 		return FLAGSYNC_RETRY;
 	}
@@ -938,13 +872,13 @@ jira_issue_findings(struct jira_ctx *jc, const char *issue, json_object *idoc,
 	jc->api->release(jc->host, json);
 	if (!json_object_is_type(arr, json_type_array)) {
 		json_object_put(arr);
-		jira_err(err, errlen, "the cache's findings of %s are not a "
+		plug_err(err, errlen, "the cache's findings of %s are not a "
 		    "JSON array", issue);
 		return FLAGSYNC_FAIL;
 	}
 	if (json_object_object_add(idoc, "findings", arr) != 0) {
 		json_object_put(arr);
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	}
 	return FLAGSYNC_OK;
 }
@@ -962,8 +896,8 @@ jira_issue_doc(struct jira_ctx *jc, const char *issue, json_object **idoc,
 	if (rc == FLAGSYNC_ENOTFOUND)
 		return FLAGSYNC_OK;
 	if (rc != 0) {
-		jira_err(err, errlen, "cannot read the flags of %s from the "
-		    "cache: %s", issue, rc > 0 ? jira_strerror(rc, ebuf,
+		plug_err(err, errlen, "cannot read the flags of %s from the "
+		    "cache: %s", issue, rc > 0 ? plug_strerror(rc, ebuf,
 		    sizeof(ebuf)) : "host error");
 		return FLAGSYNC_RETRY;
 	}
@@ -972,7 +906,7 @@ jira_issue_doc(struct jira_ctx *jc, const char *issue, json_object **idoc,
 	if (!json_object_is_type(*idoc, json_type_object)) {
 		json_object_put(*idoc);
 		*idoc = NULL;
-		jira_err(err, errlen, "the cache's flags of %s are not a JSON "
+		plug_err(err, errlen, "the cache's flags of %s are not a JSON "
 		    "object", issue);
 		return FLAGSYNC_FAIL;
 	}
@@ -1011,12 +945,12 @@ jira_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 
 	*doc = NULL;
 	if (ev->json == NULL || ev->json_len > INT_MAX) {
-		jira_err(err, errlen, "event %" PRIu64 " has no usable JSON "
+		plug_err(err, errlen, "event %" PRIu64 " has no usable JSON "
 		    "document", ev->seq);
 		return FLAGSYNC_FAIL;
 	}
 	if ((tok = json_tokener_new()) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	*doc = json_tokener_parse_ex(tok, ev->json, (int)ev->json_len);
 	if (json_tokener_get_error(tok) != json_tokener_success ||
 	    !json_object_is_type(*doc, json_type_object)) {
@@ -1025,7 +959,7 @@ jira_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 	}
 	json_tokener_free(tok);
 	if (*doc == NULL) {
-		jira_err(err, errlen, "event %" PRIu64 " is not a JSON object",
+		plug_err(err, errlen, "event %" PRIu64 " is not a JSON object",
 		    ev->seq);
 		return FLAGSYNC_FAIL;
 	}
@@ -1105,7 +1039,7 @@ jira_refusal_count(struct jira_ctx *jc, const char *issue, uint64_t seq,
 	int rc;
 
 	if ((key = jira_kv_key("refused", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if ((rc = jira_kv_read(jc, key, &old, &len, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto key_free;
@@ -1140,7 +1074,7 @@ jira_refusal_clear(struct jira_ctx *jc, const char *issue, char *err,
 	int rc;
 
 	if ((key = jira_kv_key("refused", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	/* Read first: most issues have none, and a read is cheap. */
 	rc = jira_kv_read(jc, key, &old, &len, err, errlen);
 	if (rc == FLAGSYNC_OK && old != NULL)
@@ -1166,7 +1100,7 @@ jira_deliver_issues(struct jira_ctx *jc, const struct strset *issues,
 	size_t i, refused = 0, failed = 0;
 	int r;
 
-	jira_err(err, errlen, "%s", "");
+	plug_err(err, errlen, "%s", "");
 	for (i = 0; i < issues->n; i++) {
 		ierr[0] = '\0';
 		r = jira_issue_sync(jc, issues->v[i], ierr, sizeof(ierr));
@@ -1179,7 +1113,7 @@ jira_deliver_issues(struct jira_ctx *jc, const struct strset *issues,
 		if (r == FLAGSYNC_OK)
 			continue;
 		if (r == FLAGSYNC_RETRY) {
-			jira_err(err, errlen, "%s", ierr);
+			plug_err(err, errlen, "%s", ierr);
 			return FLAGSYNC_RETRY;
 		}
 		if (r == JIRA_REFUSED)
@@ -1238,11 +1172,11 @@ jira_comment_one(struct jira_ctx *jc, const char *issue, json_object *doc,
 	    jira_doc_str(doc, "issue") ? jira_doc_str(doc, "issue") : "-",
 	    jira_doc_str(doc, "since") ? jira_doc_str(doc, "since") : "") < 0) {
 		id = NULL;
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((key = jira_kv_key("fcomment", issue, id)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
@@ -1250,7 +1184,7 @@ jira_comment_one(struct jira_ctx *jc, const char *issue, json_object *doc,
 		goto strings_free;
 	if ((path = jira_path(jc, issue, "/comment", NULL)) == NULL ||
 	    (body = jira_comment_body(doc)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	op = (struct jira_op){ "POST", path, body, issue, "comment", 0,
@@ -1303,7 +1237,7 @@ jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 	if ((rc = jira_parse(ev, &doc, err, errlen)) != FLAGSYNC_OK)
 		return rc;
 	if (jira_touched(ev, doc, &issues) != 0) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto issues_free;
 	}
 	jira_http_begin(&jc->http, jc->conf.budget_ms);
@@ -1334,18 +1268,11 @@ jira_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 	struct jira_ctx *jc;
 	int rc;
 
-	if ((jc = calloc(1, sizeof(*jc))) == NULL) {
-		jira_err(err, errlen, "out of memory");
+	if ((jc = plug_ctx_new(sizeof(*jc), err, errlen)) == NULL)
 		return ENOMEM;
-	}
-	if ((rc = jira_config(api, h, &jc->conf, err, errlen)) != 0)
+	if ((rc = jira_config(api, h, &jc->conf, err, errlen)) != 0 ||
+	    (rc = plughttp_global_init(err, errlen)) != 0)
 		goto ctx_free;
-	/* Reference-counted by libcurl; the agent has its own. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		jira_err(err, errlen, "cannot initialise libcurl");
-		rc = EIO;
-		goto ctx_free;
-	}
 	if ((rc = jira_http_init(&jc->http, jc->conf.url, jc->conf.email,
 	    jc->conf.token, jc->conf.ca_file, jc->conf.timeout, err,
 	    errlen)) != 0)

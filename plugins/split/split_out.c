@@ -36,7 +36,6 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +49,7 @@
 
 #include "array.h"
 #include "maxlen.h"
+#include "plugutil.h"
 #include "splitout.h"
 #include "strset.h"
 
@@ -85,28 +85,6 @@ struct so_ctx {
 	size_t		 nws, capws;
 };
 
-static void so_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-so_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int
-so_oom(char *err, size_t errlen)
-{
-	so_err(err, errlen, "out of memory");
-	return FLAGSYNC_RETRY;
-}
-
 /* ------------------------------------------------------------ config */
 
 /* Whether the events list (globs, as deliver.c reads them) takes type. */
@@ -128,21 +106,6 @@ so_events_take(const char *events, const char *type)
 			return 1;
 	}
 	return 0;
-}
-
-static long
-so_seconds(const char *s, long def)
-{
-	char *end;
-	long v;
-
-	if (s == NULL)
-		return def;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 3600)
-		return def;
-	return v;
 }
 
 /* The module's own keys (none) and the host's events.  0, or 1 after a
@@ -177,7 +140,7 @@ so_config_agent(const struct flagsync_host_api *api, struct flagsync_host *h,
 	c->key = api->agent_config(h, "split", "admin_key");
 	c->ca_file = api->agent_config(h, "split", "ca_file");
 	c->pace_file = api->agent_config(h, "split", "pace_file");
-	c->timeout = so_seconds(api->agent_config(h, "split", "timeout"),
+	c->timeout = plug_seconds(api->agent_config(h, "split", "timeout"),
 	    SO_TIMEOUT);
 	if (c->url == NULL || c->url[0] == '\0')
 		return api->config_error(h, NULL, "[split] api_url is not set: "
@@ -207,13 +170,13 @@ so_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 
 	memset(c, 0, sizeof(*c));
 	if (!FLAGSYNC_HOST_HAS(api, tag_record)) {
-		so_err(err, errlen, "this flagsync is too old for the split "
+		plug_err(err, errlen, "this flagsync is too old for the split "
 		    "module: its plugin API has no tag_record() (ABI 1.3)");
 		return EINVAL;
 	}
 	if ((rc = so_config_plugin(api, h)) != 0 ||
 	    (rc = so_config_agent(api, h, c)) != 0)
-		so_err(err, errlen, "the split module's configuration is "
+		plug_err(err, errlen, "the split module's configuration is "
 		    "refused");
 	return rc;
 }
@@ -250,24 +213,24 @@ so_refused(struct so_ctx *sc, const char *method, const char *path,
 
 	so_http_words(&sc->http, said, sizeof(said));
 	if (st == 401 || st == 403) {
-		so_err(err, errlen, "Split refused the Admin API key (%ld) at "
+		plug_err(err, errlen, "Split refused the Admin API key (%ld) at "
 		    "%s %s (%s): fix [split] admin_key or its role; the events "
 		    "wait%s%s", st, method, path, what, said[0] ? ": " : "",
 		    said);
 		return FLAGSYNC_RETRY;
 	}
 	if (st >= 500) {
-		so_err(err, errlen, "Split answered %ld to %s %s (%s) %d "
+		plug_err(err, errlen, "Split answered %ld to %s %s (%s) %d "
 		    "times%s%s", st, method, path, what, SO_RETRIES + 1,
 		    said[0] ? ": " : "", said);
 		return FLAGSYNC_RETRY;
 	}
 	if (st == 404)
-		so_err(err, errlen, "%s not found in Split, or hidden from the "
+		plug_err(err, errlen, "%s not found in Split, or hidden from the "
 		    "Admin API key (404, %s %s)%s%s", what, method, path,
 		    said[0] ? ": " : "", said);
 	else
-		so_err(err, errlen, "Split refused %s (HTTP %ld, %s %s)%s%s",
+		plug_err(err, errlen, "Split refused %s (HTTP %ld, %s %s)%s%s",
 		    what, st, method, path, said[0] ? ": " : "", said);
 	return FLAGSYNC_FAIL;
 }
@@ -297,9 +260,8 @@ so_answer(struct so_ctx *sc, const char *path, char *err, size_t errlen)
 {
 	json_object *doc;
 
-	if (sc->http.answer.body == NULL || sc->http.answer.cut ||
-	    (doc = json_tokener_parse(sc->http.answer.body)) == NULL) {
-		so_err(err, errlen, "GET %s: Split's answer is not JSON%s",
+	if ((doc = plughttp_answer_json(&sc->http.answer)) == NULL) {
+		plug_err(err, errlen, "GET %s: Split's answer is not JSON%s",
 		    path, sc->http.answer.cut ? " (over the size cap)" : "");
 		return NULL;
 	}
@@ -350,13 +312,13 @@ so_ws_lookup(struct so_ctx *sc, const char *project, char **id, char *err,
 	*id = NULL;
 	snprintf(what, sizeof(what), "project '%s'", project);
 	if ((esc = so_http_escape(&sc->http, project)) == NULL)
-		return so_oom(err, errlen);
+		return plug_oom(err, errlen);
 	for (pages = 0; !found && pages < SO_WS_PAGES; pages++) {
 		free(path);
 		if (asprintf(&path, "/workspaces?offset=%lld&limit=%d&name=%s",
 		    (long long)offset, SO_WS_PAGE, esc) < 0) {
 			path = NULL;
-			rc = so_oom(err, errlen);
+			rc = plug_oom(err, errlen);
 			break;
 		}
 		if ((rc = so_call(sc, "GET", path, NULL, what, err, errlen)) !=
@@ -369,13 +331,13 @@ so_ws_lookup(struct so_ctx *sc, const char *project, char **id, char *err,
 		found = so_ws_page(doc, project, id, &total, &count);
 		json_object_put(doc);
 		if (found && *id == NULL)
-			rc = so_oom(err, errlen);
+			rc = plug_oom(err, errlen);
 		offset += (int64_t)count;
 		if (found || count == 0 || offset >= total)
 			break;
 	}
 	if (rc == FLAGSYNC_OK && !found) {
-		so_err(err, errlen, "project '%s' is not a Split workspace the "
+		plug_err(err, errlen, "project '%s' is not a Split workspace the "
 		    "Admin API key sees (GET /workspaces); the events wait",
 		    project);
 		rc = FLAGSYNC_RETRY;
@@ -406,7 +368,7 @@ so_workspace(struct so_ctx *sc, const char *project, const char **id,
 	if (ARRAY_GROW(sc->ws, sc->capws, sc->nws + 1) != 0 ||
 	    (name = strdup(project)) == NULL) {
 		free(found);
-		return so_oom(err, errlen);
+		return plug_oom(err, errlen);
 	}
 	w = &sc->ws[sc->nws++];
 	w->project = name;
@@ -469,13 +431,13 @@ so_tags_read(struct so_ctx *sc, const char *ws, const char *what,
 	int rc;
 
 	if ((path = so_flag_path(sc, 0, ws, flag)) == NULL)
-		return so_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if ((rc = so_call(sc, "GET", path, NULL, what, err, errlen)) ==
 	    FLAGSYNC_OK) {
 		if ((doc = so_answer(sc, path, err, errlen)) == NULL)
 			rc = FLAGSYNC_RETRY;
 		else if (so_tags_parse(doc, tags) != 0)
-			rc = so_oom(err, errlen);
+			rc = plug_oom(err, errlen);
 		json_object_put(doc);
 	}
 	free(path);
@@ -522,7 +484,7 @@ so_tags_write(struct so_ctx *sc, const char *ws, const char *what,
 	path = so_flag_path(sc, 1, ws, flag);
 	body = so_tags_body(tags, add, drop);
 	if (path == NULL || body == NULL)
-		rc = so_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 	else
 		rc = so_call(sc, "POST", path, body, what, err, errlen);
 	free(path);
@@ -542,7 +504,7 @@ so_owned(struct so_ctx *sc, const char *project, const char *flag,
 	*owned = rc == 0;
 	if (rc == 0 || rc == FLAGSYNC_ENOTFOUND || rc == EINVAL)
 		return FLAGSYNC_OK;
-	so_err(err, errlen, "cannot read the record of tag %s on %s/%s in "
+	plug_err(err, errlen, "cannot read the record of tag %s on %s/%s in "
 	    "the cache: %s", tag, project, flag, strerror(rc));
 	return FLAGSYNC_RETRY;
 }
@@ -555,7 +517,7 @@ so_record(struct so_ctx *sc, const char *project, const char *flag,
 
 	if (rc == 0)
 		return FLAGSYNC_OK;
-	so_err(err, errlen, "cannot %s tag %s of %s/%s in the cache: %s",
+	plug_err(err, errlen, "cannot %s tag %s of %s/%s in the cache: %s",
 	    owned ? "record" : "forget", tag, project, flag, strerror(rc));
 	return FLAGSYNC_RETRY;
 }
@@ -592,7 +554,7 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
 	int rc;
 
 	if ((rc = sc->api->flag_links(sc->h, project, flag, &json)) != 0) {
-		so_err(err, errlen, "cannot read the links of %s/%s from the "
+		plug_err(err, errlen, "cannot read the links of %s/%s from the "
 		    "cache: %s", project, flag, strerror(rc > 0 ? rc : EIO));
 		return FLAGSYNC_RETRY;
 	}
@@ -600,7 +562,7 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
 	sc->api->release(sc->h, json);
 	if (!json_object_is_type(doc, json_type_array)) {
 		json_object_put(doc);
-		so_err(err, errlen, "the links of %s/%s are not a JSON array",
+		plug_err(err, errlen, "the links of %s/%s are not a JSON array",
 		    project, flag);
 		return FLAGSYNC_RETRY;
 	}
@@ -613,7 +575,7 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
 			rc = strset_add(want, json_object_get_string(issue));
 	}
 	json_object_put(doc);
-	return rc == 0 ? FLAGSYNC_OK : so_oom(err, errlen);
+	return rc == 0 ? FLAGSYNC_OK : plug_oom(err, errlen);
 }
 
 /* What to change: add the wanted issues that are not tags, drop our own
@@ -629,7 +591,7 @@ so_plan(struct so_ctx *sc, const char *project, const char *flag,
 	for (i = 0; i < want->n; i++)
 		if (!strset_has(tags, want->v[i]) &&
 		    strset_add(add, want->v[i]) != 0)
-			return so_oom(err, errlen);
+			return plug_oom(err, errlen);
 	for (i = 0; i < tags->n; i++) {
 		if (strset_has(want, tags->v[i]))
 			continue;
@@ -637,7 +599,7 @@ so_plan(struct so_ctx *sc, const char *project, const char *flag,
 		    errlen)) != FLAGSYNC_OK)
 			return rc;
 		if (owned && strset_add(drop, tags->v[i]) != 0)
-			return so_oom(err, errlen);
+			return plug_oom(err, errlen);
 	}
 	return FLAGSYNC_OK;
 }
@@ -683,7 +645,9 @@ so_reconcile(struct so_ctx *sc, const char *project, const char *flag,
 {
 	struct strset want = { 0 }, tags = { 0 }, add = { 0 }, drop = { 0 };
 	char what[FS_PROJECT_MAX + FS_FLAG_MAX + 16];
-	const char *ws;
+	/* set when so_workspace() is OK; GCC cannot see that through
+	 * plug_oom() in another file */
+	const char *ws = NULL;
 	int rc, stale = 0;
 
 	snprintf(what, sizeof(what), "flag '%s/%s'", project, flag);
@@ -758,18 +722,11 @@ so_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 	char warn[512];
 	int rc;
 
-	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
-		so_err(err, errlen, "out of memory");
+	if ((sc = plug_ctx_new(sizeof(*sc), err, errlen)) == NULL)
 		return ENOMEM;
-	}
-	if ((rc = so_config(api, h, &sc->conf, err, errlen)) != 0)
+	if ((rc = so_config(api, h, &sc->conf, err, errlen)) != 0 ||
+	    (rc = plughttp_global_init(err, errlen)) != 0)
 		goto ctx_free;
-	/* reference-counted by libcurl; the agent has its own */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		so_err(err, errlen, "cannot initialise libcurl");
-		rc = EIO;
-		goto ctx_free;
-	}
 	if ((rc = so_http_init(&sc->http, sc->conf.url, sc->conf.key,
 	    sc->conf.x_api_key, sc->conf.ca_file, sc->conf.timeout,
 	    sc->conf.max_rps, sc->conf.pace_file, warn, sizeof(warn), err,

@@ -1,7 +1,7 @@
 /*
  * plugcommon_test.c - what the bundled plugins share (plugins/common/):
- * the capped answer collector, the reading of header numbers and the
- * string set.
+ * the capped answer collector, the reading of header numbers, the
+ * string set, and the config words.
  */
 #include "autoconf.h"
 
@@ -17,8 +17,10 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "plughttp.h"
+#include "plugutil.h"
 #include "strset.h"
 
 /* Feeds s to the collector as curl would: the bytes it took. */
@@ -93,6 +95,29 @@ test_answered(void **state)
 	assert_true(plughttp_answered(CURLE_WRITE_ERROR, &a, 200));
 	assert_false(plughttp_answered(CURLE_WRITE_ERROR, &a, 0));
 	assert_false(plughttp_answered(CURLE_OPERATION_TIMEDOUT, &a, 200));
+}
+
+/* Only a whole answer is read as JSON. */
+static void
+test_answer_json(void **state)
+{
+	struct plughttp_answer a = { .max = 8 };
+	json_object *doc;
+
+	(void)state;
+	assert_null(plughttp_answer_json(&a));
+	assert_int_equal(feed(&a, "{\"a\":1}"), 7);
+	assert_non_null(doc = plughttp_answer_json(&a));
+	assert_true(json_object_is_type(doc, json_type_object));
+	json_object_put(doc);
+	/* cut: what came parses, yet is not the answer */
+	assert_int_equal(feed(&a, "  "), 0);
+	assert_true(a.cut);
+	assert_null(plughttp_answer_json(&a));
+	plughttp_answer_reset(&a);
+	assert_int_equal(feed(&a, "{\"a\":"), 5);
+	assert_null(plughttp_answer_json(&a));
+	plughttp_answer_reset(&a);
 }
 
 static void
@@ -262,6 +287,43 @@ test_strset_parse(void **state)
 	strset_free(&s);
 }
 
+static void
+test_plug_words(void **state)
+{
+	char err[8], *p;
+	int b = -1;
+
+	(void)state;
+	assert_int_equal(plug_bool("Yes", &b), 0);
+	assert_int_equal(b, 1);
+	assert_int_equal(plug_bool("OFF", &b), 0);
+	assert_int_equal(b, 0);
+	assert_int_equal(plug_bool("0", &b), 0);
+	assert_int_equal(b, 0);
+	b = 7;
+	assert_int_equal(plug_bool("maybe", &b), -1);
+	assert_int_equal(plug_bool("", &b), -1);
+	assert_int_equal(b, 7);
+
+	assert_int_equal(plug_seconds(NULL, 30), 30);
+	assert_int_equal(plug_seconds("1", 30), 1);
+	assert_int_equal(plug_seconds("3600", 30), 3600);
+	assert_int_equal(plug_seconds("3601", 30), 30);
+	assert_int_equal(plug_seconds("0", 30), 30);
+	assert_int_equal(plug_seconds("5s", 30), 30);
+	assert_int_equal(plug_seconds("", 30), 30);
+
+	/* cut to the buffer, and no write at all without one */
+	plug_err(err, sizeof(err), "%s %d", "timeout", 12345);
+	assert_string_equal(err, "timeout");
+	plug_err(NULL, 0, "%s", "x");
+	assert_int_equal(plug_oom(err, sizeof(err)), FLAGSYNC_RETRY);
+	assert_string_equal(err, "out of ");
+	assert_non_null(p = plug_ctx_new(16, err, sizeof(err)));
+	assert_memory_equal(p, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -269,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_answer_keeps_pieces),
 		cmocka_unit_test(test_answer_cap),
 		cmocka_unit_test(test_answered),
+		cmocka_unit_test(test_answer_json),
 		cmocka_unit_test(test_header_field),
 		cmocka_unit_test(test_header_text),
 		cmocka_unit_test(test_number),
@@ -276,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_strset_once_in_order),
 		cmocka_unit_test(test_strset_del),
 		cmocka_unit_test(test_strset_parse),
+		cmocka_unit_test(test_plug_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
