@@ -453,8 +453,9 @@ jira_status(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	}
 	jira_http_error_words(&jc->http, words, sizeof(words));
 	if (status >= 500 || status < 400) {
-		plug_err(err, errlen, "Jira answered %ld to %s %s%s: %s", status,
-		    op->method, op->path, status >= 300 && status < 400 ?
+		plug_err(err, errlen, "Jira answered %ld to %s %s%s: %s",
+		    status, op->method, op->path,
+		    status >= 300 && status < 400 ?
 		    " (a redirect: check [jira] url)" : "", words);
 		return FLAGSYNC_RETRY;
 	}

@@ -148,7 +148,8 @@ jira_http_init(struct jira_http *jh, const char *url, const char *email,
 	if ((jh->base = plughttp_base(url)) == NULL ||
 	    jira_secrets_make(jh) != 0)
 		goto nomem;
-	if (plughttp_header_add(&jh->headers, "Accept: application/json") != 0 ||
+	if (plughttp_header_add(&jh->headers,
+	    "Accept: application/json") != 0 ||
 	    plughttp_header_add(&jh->headers,
 	    "Content-Type: application/json") != 0 ||
 	    plughttp_header_add(&jh->headers, "Expect:") != 0)

@@ -85,7 +85,8 @@ so_http_init(struct so_http *sh, const char *url, const char *key,
 	sh->reset_org = sh->reset_ip = -1;
 	sh->answer.max = SO_BODY_MAX;
 	if ((sh->base = plughttp_base(url)) == NULL ||
-	    plughttp_header_add(&sh->headers, "Accept: application/json") != 0 ||
+	    plughttp_header_add(&sh->headers,
+	    "Accept: application/json") != 0 ||
 	    plughttp_header_add(&sh->headers,
 	    "Content-Type: application/json") != 0 ||
 	    plughttp_header_add(&sh->headers, "Expect:") != 0 ||

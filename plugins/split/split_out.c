@@ -213,10 +213,10 @@ so_refused(struct so_ctx *sc, const char *method, const char *path,
 
 	so_http_words(&sc->http, said, sizeof(said));
 	if (st == 401 || st == 403) {
-		plug_err(err, errlen, "Split refused the Admin API key (%ld) at "
-		    "%s %s (%s): fix [split] admin_key or its role; the events "
-		    "wait%s%s", st, method, path, what, said[0] ? ": " : "",
-		    said);
+		plug_err(err, errlen, "Split refused the Admin API key (%ld) "
+		    "at %s %s (%s): fix [split] admin_key or its role; the "
+		    "events wait%s%s", st, method, path, what,
+		    said[0] ? ": " : "", said);
 		return FLAGSYNC_RETRY;
 	}
 	if (st >= 500) {
@@ -226,8 +226,8 @@ so_refused(struct so_ctx *sc, const char *method, const char *path,
 		return FLAGSYNC_RETRY;
 	}
 	if (st == 404)
-		plug_err(err, errlen, "%s not found in Split, or hidden from the "
-		    "Admin API key (404, %s %s)%s%s", what, method, path,
+		plug_err(err, errlen, "%s not found in Split, or hidden from "
+		    "the Admin API key (404, %s %s)%s%s", what, method, path,
 		    said[0] ? ": " : "", said);
 	else
 		plug_err(err, errlen, "Split refused %s (HTTP %ld, %s %s)%s%s",
@@ -337,8 +337,8 @@ so_ws_lookup(struct so_ctx *sc, const char *project, char **id, char *err,
 			break;
 	}
 	if (rc == FLAGSYNC_OK && !found) {
-		plug_err(err, errlen, "project '%s' is not a Split workspace the "
-		    "Admin API key sees (GET /workspaces); the events wait",
+		plug_err(err, errlen, "project '%s' is not a Split workspace "
+		    "the Admin API key sees (GET /workspaces); the events wait",
 		    project);
 		rc = FLAGSYNC_RETRY;
 	}
