@@ -25,16 +25,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <flagsync/plugin.h>
+
+#include "plugutil.h"
 
 #define FILE_MODE	0640
 #define FILE_LINE_MIN	4096
@@ -55,73 +55,6 @@ struct file_ctx {
 static const char *const file_keys[] = {
 	"path", "fsync", "module", "events", "timeout", NULL
 };
-
-static void file_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-static int file_refuse(const struct flagsync_host_api *,
-    struct flagsync_host *, const char *, char *, size_t, const char *, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static void
-file_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Refuses key's value: with config_error() (ABI 1.1), so that the message
- * names the key's own file:line, or, from an older host, in err.
- * Returns EINVAL.
- */
-static int
-file_refuse(const struct flagsync_host_api *api, struct flagsync_host *h,
-    const char *key, char *err, size_t errlen, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (FLAGSYNC_HOST_HAS(api, config_error))
-		api->config_error(h, key, "%s", msg);
-	file_err(err, errlen, "%s", msg);
-	return EINVAL;
-}
-
-/* strerror(3) is not thread-safe and instances run in parallel. */
-static const char *
-file_strerror(int e, char *buf, size_t len)
-{
-	return strerror_r(e, buf, len);
-}
-
-/* The yes/no words the rest of flagsync.ini accepts. */
-static int
-file_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
-	static const char *const no[] = { "no", "false", "off", "0", NULL };
-	size_t i;
-
-	for (i = 0; yes[i] != NULL; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 static int
 file_known(const char *key)
@@ -144,28 +77,28 @@ file_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 
 	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
 		if (!file_known(key))
-			return file_refuse(api, h, key, err, errlen,
+			return plug_refuse(api, h, key, err, errlen,
 			    "unknown key \"%s\" (the file module knows path "
 			    "and fsync)", key);
 	*path = api->config_get(h, "path");
 	if (*path == NULL || **path == '\0')
-		return file_refuse(api, h, "path", err, errlen, "path is "
+		return plug_refuse(api, h, "path", err, errlen, "path is "
 		    "required: the file to append events to");
 	if (**path != '/')
-		return file_refuse(api, h, "path", err, errlen, "path \"%s\" "
+		return plug_refuse(api, h, "path", err, errlen, "path \"%s\" "
 		    "is not absolute", *path);
 	*sync = 0;
 	/* the host's getter words its own refusal, naming the line */
 	if (FLAGSYNC_HOST_HAS(api, config_bool)) {
 		if (api->config_bool(h, "fsync", 0, sync) != 0) {
-			file_err(err, errlen, "fsync: use yes or no");
+			plug_err(err, errlen, "fsync: use yes or no");
 			return EINVAL;
 		}
 		return 0;
 	}
 	value = api->config_get(h, "fsync");
-	if (value != NULL && file_bool(value, sync) != 0) {
-		file_err(err, errlen, "fsync = \"%s\": use yes or no", value);
+	if (value != NULL && plug_bool(value, sync) != 0) {
+		plug_err(err, errlen, "fsync = \"%s\": use yes or no", value);
 		return EINVAL;
 	}
 	return 0;
@@ -253,15 +186,15 @@ file_ready(struct file_ctx *fc, char *err, size_t errlen)
 	int e;
 
 	if (fc->cut_to != -1 && (e = file_cut(fc)) != 0) {
-		file_err(err, errlen, "cannot remove a partial line from %s: "
-		    "%s", fc->path, file_strerror(e, ebuf, sizeof(ebuf)));
+		plug_err(err, errlen, "cannot remove a partial line from %s: "
+		    "%s", fc->path, plug_strerror(e, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	if (fc->stale)
 		file_close(fc);
 	if (fc->fd == -1 && (e = file_open(fc)) != 0) {
-		file_err(err, errlen, "cannot open %s: %s", fc->path,
-		    file_strerror(e, ebuf, sizeof(ebuf)));
+		plug_err(err, errlen, "cannot open %s: %s", fc->path,
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	return 0;
@@ -300,11 +233,11 @@ file_short(struct file_ctx *fc, size_t n, size_t len, char *err,
 	int e;
 
 	if ((e = file_undo(fc, n)) != 0)
-		file_err(err, errlen, "short write to %s (%zu of %zu bytes), "
+		plug_err(err, errlen, "short write to %s (%zu of %zu bytes), "
 		    "cannot remove the partial line yet: %s", fc->path, n, len,
-		    file_strerror(e, ebuf, sizeof(ebuf)));
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 	else
-		file_err(err, errlen, "short write to %s (%zu of %zu bytes, "
+		plug_err(err, errlen, "short write to %s (%zu of %zu bytes, "
 		    "file system full or file too large?); the partial line "
 		    "was removed", fc->path, n, len);
 	return FLAGSYNC_RETRY;
@@ -319,13 +252,13 @@ file_sync_failed(struct file_ctx *fc, int e, size_t len, char *err,
 	int e2;
 
 	if ((e2 = file_undo(fc, len)) != 0)
-		file_err(err, errlen, "cannot fsync %s: %s (and cannot remove "
+		plug_err(err, errlen, "cannot fsync %s: %s (and cannot remove "
 		    "the line yet: %s)", fc->path,
-		    file_strerror(e, ebuf, sizeof(ebuf)),
-		    file_strerror(e2, ebuf2, sizeof(ebuf2)));
+		    plug_strerror(e, ebuf, sizeof(ebuf)),
+		    plug_strerror(e2, ebuf2, sizeof(ebuf2)));
 	else
-		file_err(err, errlen, "cannot fsync %s: %s", fc->path,
-		    file_strerror(e, ebuf, sizeof(ebuf)));
+		plug_err(err, errlen, "cannot fsync %s: %s", fc->path,
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 	return FLAGSYNC_RETRY;
 }
 
@@ -340,14 +273,14 @@ file_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 	int e;
 
 	if (ev->json == NULL) {
-		file_err(err, errlen, "event %llu has no JSON document",
+		plug_err(err, errlen, "event %llu has no JSON document",
 		    (unsigned long long)ev->seq);
 		return FLAGSYNC_FAIL;
 	}
 	if (file_ready(fc, err, errlen) != 0)
 		return FLAGSYNC_RETRY;
 	if (file_line(fc, ev->json, ev->json_len) != 0) {
-		file_err(err, errlen, "out of memory for a %zu-byte line",
+		plug_err(err, errlen, "out of memory for a %zu-byte line",
 		    ev->json_len + 1);
 		return FLAGSYNC_RETRY;
 	}
@@ -359,8 +292,8 @@ file_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 		e = errno;
 		/* Nothing was written; a new descriptor may fare better. */
 		file_close(fc);
-		file_err(err, errlen, "cannot write to %s: %s", fc->path,
-		    file_strerror(e, ebuf, sizeof(ebuf)));
+		plug_err(err, errlen, "cannot write to %s: %s", fc->path,
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 		return FLAGSYNC_RETRY;
 	}
 	if ((size_t)n < len)
@@ -392,10 +325,8 @@ file_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 
 	if ((e = file_config(api, h, &path, &sync, err, errlen)) != 0)
 		return e;
-	if ((fc = calloc(1, sizeof(*fc))) == NULL) {
-		file_err(err, errlen, "out of memory");
+	if ((fc = plug_ctx_new(sizeof(*fc), err, errlen)) == NULL)
 		return ENOMEM;
-	}
 	fc->api = api;
 	fc->host = h;
 	fc->path = path;
@@ -406,7 +337,7 @@ file_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 	if ((e = file_open(fc)) != 0)
 		api->log(h, FLAGSYNC_LOG_WARNING, "cannot open %s: %s; events "
 		    "wait until it can be", path,
-		    file_strerror(e, ebuf, sizeof(ebuf)));
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 	else
 		api->log(h, FLAGSYNC_LOG_DEBUG, "appending events to %s%s",
 		    path, sync ? " (fsync)" : "");
@@ -430,7 +361,7 @@ file_reopen(void *ctx)
 	if ((e = file_open(fc)) != 0)
 		fc->api->log(fc->host, FLAGSYNC_LOG_WARNING, "cannot reopen "
 		    "%s: %s; events wait until it can be", fc->path,
-		    file_strerror(e, ebuf, sizeof(ebuf)));
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 }
 
 static void

@@ -71,6 +71,8 @@
 #include <flagsync/plugin.h>
 
 #include "jira.h"
+#include "plugutil.h"
+#include "strset.h"
 
 #define JIRA_PROPERTY		"flagsync.flags"
 #define JIRA_PROPERTY_MAX	255	/* Jira's limit on a property key */
@@ -90,19 +92,12 @@ struct jira_conf {
 	long		 timeout;	/* [jira] timeout, seconds */
 };
 
-/* A set of strings, kept in insertion order. */
-struct jira_set {
-	char		**v;
-	size_t		  n;
-	size_t		  cap;
-};
-
 struct jira_ctx {
 	const struct flagsync_host_api *api;
 	struct flagsync_host *host;
 	struct jira_conf conf;
 	struct jira_http http;
-	struct jira_set	 no_url;	/* pairs already logged */
+	struct strset	 no_url;	/* pairs already logged */
 };
 
 /*
@@ -141,66 +136,7 @@ static const char *const jira_keys[] = {
 	"timeout", NULL
 };
 
-static void jira_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-jira_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* strerror(3) is not thread-safe and instances run in parallel. */
-static const char *
-jira_strerror(int e, char *buf, size_t len)
-{
-	return strerror_r(e, buf, len);
-}
-
 /* ------------------------------------------------------------ config */
-
-/* The yes/no words the rest of flagsync.ini accepts. */
-static int
-jira_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
-	static const char *const no[] = { "no", "false", "off", "0", NULL };
-	size_t i;
-
-	for (i = 0; yes[i] != NULL; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* Seconds from 1 to 3600, or def when s is NULL or not such a number. */
-static long
-jira_seconds(const char *s, long def)
-{
-	char *end;
-	long v;
-
-	if (s == NULL)
-		return def;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 3600)
-		return def;
-	return v;
-}
 
 static int
 jira_known(const char *key)
@@ -232,7 +168,7 @@ jira_config_plugin(const struct flagsync_host_api *api,
 
 	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
 		if (!jira_known(key)) {
-			jira_err(err, errlen, "unknown key \"%s\" (the jira "
+			plug_err(err, errlen, "unknown key \"%s\" (the jira "
 			    "module knows property, web_links and "
 			    "findings_comment)", key);
 			return EINVAL;
@@ -241,27 +177,27 @@ jira_config_plugin(const struct flagsync_host_api *api,
 		c->property = JIRA_PROPERTY;
 	if (c->property[0] == '\0' ||
 	    strlen(c->property) > JIRA_PROPERTY_MAX) {
-		jira_err(err, errlen, "property = \"%s\": use a key of 1 to "
+		plug_err(err, errlen, "property = \"%s\": use a key of 1 to "
 		    "%d bytes, e.g. %s", c->property, JIRA_PROPERTY_MAX,
 		    JIRA_PROPERTY);
 		return EINVAL;
 	}
 	c->web_links = 1;
 	value = api->config_get(h, "web_links");
-	if (value != NULL && jira_bool(value, &c->web_links) != 0) {
-		jira_err(err, errlen, "web_links = \"%s\": use yes or no",
+	if (value != NULL && plug_bool(value, &c->web_links) != 0) {
+		plug_err(err, errlen, "web_links = \"%s\": use yes or no",
 		    value);
 		return EINVAL;
 	}
 	value = api->config_get(h, "findings_comment");
-	if (value != NULL && jira_bool(value, &c->findings_comment) != 0) {
-		jira_err(err, errlen, "findings_comment = \"%s\": use yes or "
+	if (value != NULL && plug_bool(value, &c->findings_comment) != 0) {
+		plug_err(err, errlen, "findings_comment = \"%s\": use yes or "
 		    "no", value);
 		return EINVAL;
 	}
 	/* Finish well inside the instance's timeout, or the host reports
 	 * the call as stuck. */
-	c->budget_ms = jira_seconds(api->config_get(h, "timeout"),
+	c->budget_ms = plug_seconds(api->config_get(h, "timeout"),
 	    JIRA_TIMEOUT) * 900;
 	return 0;
 }
@@ -272,7 +208,7 @@ jira_config_agent(const struct flagsync_host_api *api,
     struct flagsync_host *h, struct jira_conf *c, char *err, size_t errlen)
 {
 	if (!jira_has_agent_config(api)) {
-		jira_err(err, errlen, "this flagsync is too old for the jira "
+		plug_err(err, errlen, "this flagsync is too old for the jira "
 		    "module: its plugin API has no agent_config()");
 		return EINVAL;
 	}
@@ -280,26 +216,26 @@ jira_config_agent(const struct flagsync_host_api *api,
 	c->email = api->agent_config(h, "jira", "email");
 	c->token = api->agent_config(h, "jira", "api_token");
 	c->ca_file = api->agent_config(h, "jira", "ca_file");
-	c->timeout = jira_seconds(api->agent_config(h, "jira", "timeout"),
+	c->timeout = plug_seconds(api->agent_config(h, "jira", "timeout"),
 	    JIRA_TIMEOUT);
 	if (c->url == NULL || c->url[0] == '\0') {
-		jira_err(err, errlen, "[jira] url is not set: the Jira site "
+		plug_err(err, errlen, "[jira] url is not set: the Jira site "
 		    "to write to, e.g. https://example.atlassian.net");
 		return EINVAL;
 	}
 	if (strncasecmp(c->url, "https://", 8) != 0 &&
 	    strncasecmp(c->url, "http://", 7) != 0) {
-		jira_err(err, errlen, "[jira] url = \"%s\": use an http:// or "
+		plug_err(err, errlen, "[jira] url = \"%s\": use an http:// or "
 		    "https:// URL", c->url);
 		return EINVAL;
 	}
 	if (c->email == NULL || c->email[0] == '\0') {
-		jira_err(err, errlen, "[jira] email is not set: the Atlassian "
+		plug_err(err, errlen, "[jira] email is not set: the Atlassian "
 		    "account the jira module writes as");
 		return EINVAL;
 	}
 	if (c->token == NULL || c->token[0] == '\0') {
-		jira_err(err, errlen, "[jira] api_token_file is not set (nor "
+		plug_err(err, errlen, "[jira] api_token_file is not set (nor "
 		    "api_token, $FLAGSYNC_JIRA_API_TOKEN or the jira-api-token "
 		    "credential): the API token of %s", c->email);
 		return EINVAL;
@@ -317,87 +253,6 @@ jira_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 	if ((rc = jira_config_plugin(api, h, c, err, errlen)) != 0)
 		return rc;
 	return jira_config_agent(api, h, c, err, errlen);
-}
-
-/* ---------------------------------------------------------- string sets */
-
-static void
-jira_set_free(struct jira_set *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-static size_t
-jira_set_find(const struct jira_set *s, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], name) == 0)
-			return i;
-	return SIZE_MAX;
-}
-
-static int
-jira_set_addn(struct jira_set *s, const char *name, size_t len)
-{
-	char **v;
-	size_t cap;
-
-	if (s->n == s->cap) {
-		cap = s->cap ? s->cap * 2 : 8;
-		if ((v = reallocarray(s->v, cap, sizeof(*v))) == NULL)
-			return ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	if ((s->v[s->n] = strndup(name, len)) == NULL)
-		return ENOMEM;
-	s->n++;
-	return 0;
-}
-
-static int
-jira_set_add(struct jira_set *s, const char *name)
-{
-	if (jira_set_find(s, name) != SIZE_MAX)
-		return 0;
-	return jira_set_addn(s, name, strlen(name));
-}
-
-/* Removes name, keeping the order of the others. */
-static void
-jira_set_del(struct jira_set *s, const char *name)
-{
-	size_t i = jira_set_find(s, name);
-
-	if (i == SIZE_MAX)
-		return;
-	free(s->v[i]);
-	memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(*s->v));
-	s->n--;
-}
-
-/* Newline-separated names into s (which starts empty). */
-static int
-jira_set_parse(struct jira_set *s, const char *p, size_t len)
-{
-	const char *end = p + len, *nl;
-	int rc;
-
-	while (p < end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (nl > p && (rc = jira_set_addn(s, p, (size_t)(nl - p))) != 0)
-			return rc;
-		p = nl + 1;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------ the store */
@@ -440,15 +295,8 @@ jira_kv_failed(const char *what, const char *key, int e, char *err,
 {
 	char ebuf[128];
 
-	jira_err(err, errlen, "cannot %s %s in the plugin's store: %s", what,
-	    key, e > 0 ? jira_strerror(e, ebuf, sizeof(ebuf)) : "host error");
-	return FLAGSYNC_RETRY;
-}
-
-static int
-jira_oom(char *err, size_t errlen)
-{
-	jira_err(err, errlen, "out of memory");
+	plug_err(err, errlen, "cannot %s %s in the plugin's store: %s", what,
+	    key, e > 0 ? plug_strerror(e, ebuf, sizeof(ebuf)) : "host error");
 	return FLAGSYNC_RETRY;
 }
 
@@ -496,7 +344,7 @@ jira_kv_write(struct jira_ctx *jc, const char *key, const char *value,
 }
 
 static int
-jira_links_load(struct jira_ctx *jc, const char *key, struct jira_set *s,
+jira_links_load(struct jira_ctx *jc, const char *key, struct strset *s,
     char *err, size_t errlen)
 {
 	char *text;
@@ -506,7 +354,7 @@ jira_links_load(struct jira_ctx *jc, const char *key, struct jira_set *s,
 	if ((rc = jira_kv_read(jc, key, &text, &len, err, errlen)) !=
 	    FLAGSYNC_OK || text == NULL)
 		return rc;
-	if (jira_set_parse(s, text, len) != 0)
+	if (strset_parse(s, text, len) != 0)
 		rc = jira_kv_failed("read", key, ENOMEM, err, errlen);
 	free(text);
 	return rc;
@@ -515,7 +363,7 @@ jira_links_load(struct jira_ctx *jc, const char *key, struct jira_set *s,
 /* Stores the set, or removes the key when it is empty. */
 static int
 jira_links_save(struct jira_ctx *jc, const char *key,
-    const struct jira_set *s, char *err, size_t errlen)
+    const struct strset *s, char *err, size_t errlen)
 {
 	char *text, *p;
 	size_t len = 0, i;
@@ -556,7 +404,7 @@ jira_on_wait(void *arg, const char *method, const char *path, long status,
 static int
 jira_unauthorised(struct jira_ctx *jc, long status, char *err, size_t errlen)
 {
-	jira_err(err, errlen, "Jira rejected %s (%ld): check [jira] email and "
+	plug_err(err, errlen, "Jira rejected %s (%ld): check [jira] email and "
 	    "api_token_file", jc->conf.email, status);
 	jc->api->log(jc->host, FLAGSYNC_LOG_ERR, "%s", err);
 	return FLAGSYNC_RETRY;
@@ -570,7 +418,7 @@ jira_refused(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	char words[256];
 
 	jira_http_error_words(&jc->http, words, sizeof(words));
-	jira_err(err, errlen, "%s: 403 Forbidden on %s %s: %s %s this issue "
+	plug_err(err, errlen, "%s: 403 Forbidden on %s %s: %s %s this issue "
 	    "(closed?)", op->issue, op->method, op->what, jc->conf.email,
 	    op->link ? "may not link" : "cannot edit");
 	jc->api->log(jc->host, FLAGSYNC_LOG_DEBUG, "%s %s: 403: %s",
@@ -588,7 +436,7 @@ jira_status(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	char words[512];
 
 	if (status == 404) {
-		jira_err(err, errlen, "%s: 404 on %s %s: the issue does not "
+		plug_err(err, errlen, "%s: 404 on %s %s: the issue does not "
 		    "exist or is not visible to %s", op->issue, op->method,
 		    op->what, jc->conf.email);
 		return FLAGSYNC_FAIL;
@@ -598,19 +446,20 @@ jira_status(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	if (status == 403)
 		return jira_refused(jc, op, err, errlen);
 	if (status == 429 || status == 503) {
-		jira_err(err, errlen, "Jira still answers %ld to %s %s after "
+		plug_err(err, errlen, "Jira still answers %ld to %s %s after "
 		    "waiting as told, or asks for a wait past this delivery's "
 		    "time budget", status, op->method, op->path);
 		return FLAGSYNC_RETRY;
 	}
 	jira_http_error_words(&jc->http, words, sizeof(words));
 	if (status >= 500 || status < 400) {
-		jira_err(err, errlen, "Jira answered %ld to %s %s%s: %s", status,
-		    op->method, op->path, status >= 300 && status < 400 ?
+		plug_err(err, errlen, "Jira answered %ld to %s %s%s: %s",
+		    status, op->method, op->path,
+		    status >= 300 && status < 400 ?
 		    " (a redirect: check [jira] url)" : "", words);
 		return FLAGSYNC_RETRY;
 	}
-	jira_err(err, errlen, "Jira refused %s %s (%ld): %s", op->method,
+	plug_err(err, errlen, "Jira refused %s %s (%ld): %s", op->method,
 	    op->path, status, words);
 	return FLAGSYNC_FAIL;
 }
@@ -667,8 +516,7 @@ jira_answer_has_property(struct jira_ctx *jc)
 	json_object *doc, *props;
 	int has;
 
-	if (jc->http.cut || jc->http.body == NULL ||
-	    (doc = json_tokener_parse(jc->http.body)) == NULL)
+	if ((doc = plughttp_answer_json(&jc->http.answer)) == NULL)
 		return -1;
 	if (!json_object_is_type(doc, json_type_object)) {
 		json_object_put(doc);
@@ -701,7 +549,7 @@ jira_removed(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	if ((path = op->link ? jira_path(jc, op->issue, "?fields=summary",
 	    NULL) : jira_path(jc, op->issue, "?fields=summary&properties=",
 	    jc->conf.property)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	get.path = path;
 	rc = FLAGSYNC_RETRY;
 	if (jira_http_request(&jc->http, "GET", path, NULL, jira_on_wait, jc,
@@ -717,10 +565,10 @@ jira_removed(struct jira_ctx *jc, const struct jira_op *op, char *err,
 	}
 	has = op->link ? 0 : jira_answer_has_property(jc);
 	if (has < 0)
-		jira_err(err, errlen, "Jira answered GET %s with something "
+		plug_err(err, errlen, "Jira answered GET %s with something "
 		    "that is not an issue", path);
 	else if (has > 0) {
-		jira_err(err, errlen, "%s: 404 on %s %s, yet the issue still "
+		plug_err(err, errlen, "%s: 404 on %s %s, yet the issue still "
 		    "has it: %s cannot edit this issue (closed?)", op->issue,
 		    op->method, op->what, jc->conf.email);
 		rc = JIRA_REFUSED;
@@ -757,7 +605,7 @@ jira_prop_write(struct jira_ctx *jc, const char *issue, const char *key,
 
 	if ((path = jira_path(jc, issue, "/properties/",
 	    jc->conf.property)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	snprintf(what, sizeof(what), "property %s", jc->conf.property);
 	op = (struct jira_op){ full != NULL ? "PUT" : "DELETE", path, full,
 	    issue, what, 0, full != NULL ? JIRA_WRITE : JIRA_REMOVE };
@@ -777,12 +625,12 @@ jira_prop_sync(struct jira_ctx *jc, const char *issue, json_object *idoc,
 	int rc, e;
 
 	if ((key = jira_kv_key("prop", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto key_free;
 	if ((e = jira_doc_property(idoc, jira_wall_ms(), &full, &bare)) != 0) {
-		jira_err(err, errlen, e == EINVAL ? "the cache's flags of %s "
+		plug_err(err, errlen, e == EINVAL ? "the cache's flags of %s "
 		    "are not an issue's flags document" : "out of memory for "
 		    "the property of %s", issue);
 		rc = e == EINVAL ? FLAGSYNC_FAIL : FLAGSYNC_RETRY;
@@ -805,7 +653,7 @@ key_free:
 
 /* The issue's pairs with their views; pairs without a URL are skipped. */
 struct jira_pairs {
-	struct jira_set	 names;
+	struct strset	 names;
 	json_object	**views;	/* borrowed from the issue document */
 };
 
@@ -827,15 +675,15 @@ jira_pairs_make(struct jira_ctx *jc, json_object *flags,
 			continue;
 		url = jira_doc_str(view, "url");
 		if ((url == NULL || url[0] == '\0') &&
-		    jira_set_find(&jc->no_url, pair) == SIZE_MAX) {
+		    strset_find(&jc->no_url, pair) == SIZE_MAX) {
 			jc->api->log(jc->host, FLAGSYNC_LOG_INFO, "flag %s has "
 			    "no URL (set [split] flag_url): no web link for it",
 			    pair);
-			(void)jira_set_add(&jc->no_url, pair);
+			(void)strset_add(&jc->no_url, pair);
 		}
 		if (url != NULL && url[0] != '\0' &&
-		    jira_set_find(&p->names, pair) == SIZE_MAX) {
-			if (jira_set_add(&p->names, pair) != 0) {
+		    strset_find(&p->names, pair) == SIZE_MAX) {
+			if (strset_add(&p->names, pair) != 0) {
 				free(pair);
 				return ENOMEM;
 			}
@@ -849,14 +697,14 @@ jira_pairs_make(struct jira_ctx *jc, json_object *flags,
 static void
 jira_pairs_free(struct jira_pairs *p)
 {
-	jira_set_free(&p->names);
+	strset_free(&p->names);
 	free(p->views);
 }
 
 /* Removes the link of a pair that left the issue. */
 static int
 jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
-    const char *setkey, struct jira_set *linked, char *err, size_t errlen)
+    const char *setkey, struct strset *linked, char *err, size_t errlen)
 {
 	struct jira_op op;
 	char *gid = NULL, *path = NULL, *key = NULL;
@@ -864,12 +712,12 @@ jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
 	int rc;
 
 	if ((gid = jira_doc_global_id(pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((path = jira_path(jc, issue, "/remotelink?globalId=", gid)) ==
 	    NULL || (key = jira_kv_key("link", issue, pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	snprintf(what, sizeof(what), "remote link %s", gid);
@@ -880,7 +728,7 @@ jira_link_remove(struct jira_ctx *jc, const char *issue, const char *pair,
 		rc = jira_kv_write(jc, key, NULL, err, errlen);
 	if (rc == FLAGSYNC_OK) {
 		/* pair may point into linked: nothing uses it after this. */
-		jira_set_del(linked, pair);
+		strset_del(linked, pair);
 		rc = jira_links_save(jc, setkey, linked, err, errlen);
 	}
 strings_free:
@@ -893,19 +741,19 @@ strings_free:
 /* Adds pair to the issue's set of links that may exist. */
 static int
 jira_link_claim(struct jira_ctx *jc, const char *pair, const char *setkey,
-    struct jira_set *linked, char *err, size_t errlen)
+    struct strset *linked, char *err, size_t errlen)
 {
-	if (jira_set_find(linked, pair) != SIZE_MAX)
+	if (strset_find(linked, pair) != SIZE_MAX)
 		return FLAGSYNC_OK;
-	if (jira_set_add(linked, pair) != 0)
-		return jira_oom(err, errlen);
+	if (strset_add(linked, pair) != 0)
+		return plug_oom(err, errlen);
 	return jira_links_save(jc, setkey, linked, err, errlen);
 }
 
 /* Posts the link of a pair when its body changed. */
 static int
 jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
-    json_object *view, const char *setkey, struct jira_set *linked, char *err,
+    json_object *view, const char *setkey, struct strset *linked, char *err,
     size_t errlen)
 {
 	struct jira_op op;
@@ -916,7 +764,7 @@ jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
 
 	if ((body = jira_doc_link(view, pair)) == NULL ||
 	    (key = jira_kv_key("link", issue, pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
@@ -928,7 +776,7 @@ jira_link_upsert(struct jira_ctx *jc, const char *issue, const char *pair,
 		goto strings_free;
 	if ((path = jira_path(jc, issue, "/remotelink", NULL)) == NULL ||
 	    (gid = jira_doc_global_id(pair)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	snprintf(what, sizeof(what), "remote link %s", gid);
@@ -948,7 +796,7 @@ strings_free:
 
 static int
 jira_links_apply(struct jira_ctx *jc, const char *issue,
-    const struct jira_pairs *cur, const char *setkey, struct jira_set *linked,
+    const struct jira_pairs *cur, const char *setkey, struct strset *linked,
     char *err, size_t errlen)
 {
 	size_t i;
@@ -956,7 +804,7 @@ jira_links_apply(struct jira_ctx *jc, const char *issue,
 
 	/* Backwards: a removal shifts only what was already looked at. */
 	for (i = linked->n; i > 0; i--) {
-		if (jira_set_find(&cur->names, linked->v[i - 1]) != SIZE_MAX)
+		if (strset_find(&cur->names, linked->v[i - 1]) != SIZE_MAX)
 			continue;
 		if ((rc = jira_link_remove(jc, issue, linked->v[i - 1], setkey,
 		    linked, err, errlen)) != FLAGSYNC_OK)
@@ -973,22 +821,22 @@ static int
 jira_links_sync(struct jira_ctx *jc, const char *issue, json_object *flags,
     char *err, size_t errlen)
 {
-	struct jira_set linked = { NULL, 0, 0 };
+	struct strset linked = { NULL, 0, 0 };
 	struct jira_pairs cur;
 	char *setkey;
 	int rc;
 
 	if ((setkey = jira_kv_key("links", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if (jira_pairs_make(jc, flags, &cur) != 0) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto pairs_free;
 	}
 	if ((rc = jira_links_load(jc, setkey, &linked, err, errlen)) ==
 	    FLAGSYNC_OK)
 		rc = jira_links_apply(jc, issue, &cur, setkey, &linked, err,
 		    errlen);
-	jira_set_free(&linked);
+	strset_free(&linked);
 pairs_free:
 	jira_pairs_free(&cur);
 	free(setkey);
@@ -1016,8 +864,8 @@ jira_issue_findings(struct jira_ctx *jc, const char *issue, json_object *idoc,
 	if (rc == FLAGSYNC_ENOTFOUND)
 		return FLAGSYNC_OK;
 	if (rc != 0) {
-		jira_err(err, errlen, "cannot read the findings of %s from "
-		    "the cache: %s", issue, rc > 0 ? jira_strerror(rc, ebuf,
+		plug_err(err, errlen, "cannot read the findings of %s from "
+		    "the cache: %s", issue, rc > 0 ? plug_strerror(rc, ebuf,
 		    sizeof(ebuf)) : "host error");
 		return FLAGSYNC_RETRY;
 	}
@@ -1025,13 +873,13 @@ jira_issue_findings(struct jira_ctx *jc, const char *issue, json_object *idoc,
 	jc->api->release(jc->host, json);
 	if (!json_object_is_type(arr, json_type_array)) {
 		json_object_put(arr);
-		jira_err(err, errlen, "the cache's findings of %s are not a "
+		plug_err(err, errlen, "the cache's findings of %s are not a "
 		    "JSON array", issue);
 		return FLAGSYNC_FAIL;
 	}
 	if (json_object_object_add(idoc, "findings", arr) != 0) {
 		json_object_put(arr);
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	}
 	return FLAGSYNC_OK;
 }
@@ -1049,8 +897,8 @@ jira_issue_doc(struct jira_ctx *jc, const char *issue, json_object **idoc,
 	if (rc == FLAGSYNC_ENOTFOUND)
 		return FLAGSYNC_OK;
 	if (rc != 0) {
-		jira_err(err, errlen, "cannot read the flags of %s from the "
-		    "cache: %s", issue, rc > 0 ? jira_strerror(rc, ebuf,
+		plug_err(err, errlen, "cannot read the flags of %s from the "
+		    "cache: %s", issue, rc > 0 ? plug_strerror(rc, ebuf,
 		    sizeof(ebuf)) : "host error");
 		return FLAGSYNC_RETRY;
 	}
@@ -1059,7 +907,7 @@ jira_issue_doc(struct jira_ctx *jc, const char *issue, json_object **idoc,
 	if (!json_object_is_type(*idoc, json_type_object)) {
 		json_object_put(*idoc);
 		*idoc = NULL;
-		jira_err(err, errlen, "the cache's flags of %s are not a JSON "
+		plug_err(err, errlen, "the cache's flags of %s are not a JSON "
 		    "object", issue);
 		return FLAGSYNC_FAIL;
 	}
@@ -1098,12 +946,12 @@ jira_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 
 	*doc = NULL;
 	if (ev->json == NULL || ev->json_len > INT_MAX) {
-		jira_err(err, errlen, "event %" PRIu64 " has no usable JSON "
+		plug_err(err, errlen, "event %" PRIu64 " has no usable JSON "
 		    "document", ev->seq);
 		return FLAGSYNC_FAIL;
 	}
 	if ((tok = json_tokener_new()) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	*doc = json_tokener_parse_ex(tok, ev->json, (int)ev->json_len);
 	if (json_tokener_get_error(tok) != json_tokener_success ||
 	    !json_object_is_type(*doc, json_type_object)) {
@@ -1112,7 +960,7 @@ jira_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 	}
 	json_tokener_free(tok);
 	if (*doc == NULL) {
-		jira_err(err, errlen, "event %" PRIu64 " is not a JSON object",
+		plug_err(err, errlen, "event %" PRIu64 " is not a JSON object",
 		    ev->seq);
 		return FLAGSYNC_FAIL;
 	}
@@ -1122,7 +970,7 @@ jira_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 /* The issues an event touches: its "issue" and its "issues". */
 static int
 jira_touched(const struct flagsync_event *ev, json_object *doc,
-    struct jira_set *issues)
+    struct strset *issues)
 {
 	json_object *list, *v;
 	const char *one;
@@ -1133,7 +981,7 @@ jira_touched(const struct flagsync_event *ev, json_object *doc,
 	if (jira_doc_str(doc, "finding") != NULL &&
 	    strcmp(jira_doc_str(doc, "finding"), "issue-missing") == 0)
 		one = NULL;
-	if (one != NULL && one[0] != '\0' && jira_set_add(issues, one) != 0)
+	if (one != NULL && one[0] != '\0' && strset_add(issues, one) != 0)
 		return ENOMEM;
 	list = jira_doc_get(doc, "issues");
 	if (!json_object_is_type(list, json_type_array))
@@ -1142,7 +990,7 @@ jira_touched(const struct flagsync_event *ev, json_object *doc,
 		v = json_object_array_get_idx(list, i);
 		if (json_object_is_type(v, json_type_string) &&
 		    json_object_get_string_len(v) > 0 &&
-		    jira_set_add(issues, json_object_get_string(v)) != 0)
+		    strset_add(issues, json_object_get_string(v)) != 0)
 			return ENOMEM;
 	}
 	return 0;
@@ -1192,7 +1040,7 @@ jira_refusal_count(struct jira_ctx *jc, const char *issue, uint64_t seq,
 	int rc;
 
 	if ((key = jira_kv_key("refused", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if ((rc = jira_kv_read(jc, key, &old, &len, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto key_free;
@@ -1227,7 +1075,7 @@ jira_refusal_clear(struct jira_ctx *jc, const char *issue, char *err,
 	int rc;
 
 	if ((key = jira_kv_key("refused", issue, NULL)) == NULL)
-		return jira_oom(err, errlen);
+		return plug_oom(err, errlen);
 	/* Read first: most issues have none, and a read is cheap. */
 	rc = jira_kv_read(jc, key, &old, &len, err, errlen);
 	if (rc == FLAGSYNC_OK && old != NULL)
@@ -1246,14 +1094,14 @@ jira_refusal_clear(struct jira_ctx *jc, const char *issue, char *err,
  * attempt finds the done ones done.
  */
 static int
-jira_deliver_issues(struct jira_ctx *jc, const struct jira_set *issues,
+jira_deliver_issues(struct jira_ctx *jc, const struct strset *issues,
     uint64_t seq, char *err, size_t errlen)
 {
 	char ierr[512];
 	size_t i, refused = 0, failed = 0;
 	int r;
 
-	jira_err(err, errlen, "%s", "");
+	plug_err(err, errlen, "%s", "");
 	for (i = 0; i < issues->n; i++) {
 		ierr[0] = '\0';
 		r = jira_issue_sync(jc, issues->v[i], ierr, sizeof(ierr));
@@ -1266,7 +1114,7 @@ jira_deliver_issues(struct jira_ctx *jc, const struct jira_set *issues,
 		if (r == FLAGSYNC_OK)
 			continue;
 		if (r == FLAGSYNC_RETRY) {
-			jira_err(err, errlen, "%s", ierr);
+			plug_err(err, errlen, "%s", ierr);
 			return FLAGSYNC_RETRY;
 		}
 		if (r == JIRA_REFUSED)
@@ -1325,11 +1173,11 @@ jira_comment_one(struct jira_ctx *jc, const char *issue, json_object *doc,
 	    jira_doc_str(doc, "issue") ? jira_doc_str(doc, "issue") : "-",
 	    jira_doc_str(doc, "since") ? jira_doc_str(doc, "since") : "") < 0) {
 		id = NULL;
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((key = jira_kv_key("fcomment", issue, id)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	if ((rc = jira_kv_read(jc, key, &old, &oldlen, err, errlen)) !=
@@ -1337,7 +1185,7 @@ jira_comment_one(struct jira_ctx *jc, const char *issue, json_object *doc,
 		goto strings_free;
 	if ((path = jira_path(jc, issue, "/comment", NULL)) == NULL ||
 	    (body = jira_comment_body(doc)) == NULL) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto strings_free;
 	}
 	op = (struct jira_op){ "POST", path, body, issue, "comment", 0,
@@ -1356,7 +1204,7 @@ strings_free:
 /* With findings_comment: a comment on each issue a new finding is about
  * (its issue, or every issue of its flag when it names none). */
 static int
-jira_comment_findings(struct jira_ctx *jc, const struct jira_set *issues,
+jira_comment_findings(struct jira_ctx *jc, const struct strset *issues,
     json_object *doc, char *err, size_t errlen)
 {
 	const char *type = jira_doc_str(doc, "type");
@@ -1383,14 +1231,14 @@ jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
     size_t errlen)
 {
 	struct jira_ctx *jc = ctx;
-	struct jira_set issues = { NULL, 0, 0 };
+	struct strset issues = { NULL, 0, 0 };
 	json_object *doc;
 	int rc;
 
 	if ((rc = jira_parse(ev, &doc, err, errlen)) != FLAGSYNC_OK)
 		return rc;
 	if (jira_touched(ev, doc, &issues) != 0) {
-		rc = jira_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 		goto issues_free;
 	}
 	jira_http_begin(&jc->http, jc->conf.budget_ms);
@@ -1398,7 +1246,7 @@ jira_deliver(void *ctx, const struct flagsync_event *ev, char *err,
 	if (rc == FLAGSYNC_OK)
 		rc = jira_comment_findings(jc, &issues, doc, err, errlen);
 issues_free:
-	jira_set_free(&issues);
+	strset_free(&issues);
 	json_object_put(doc);
 	return rc;
 }
@@ -1421,18 +1269,11 @@ jira_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 	struct jira_ctx *jc;
 	int rc;
 
-	if ((jc = calloc(1, sizeof(*jc))) == NULL) {
-		jira_err(err, errlen, "out of memory");
+	if ((jc = plug_ctx_new(sizeof(*jc), err, errlen)) == NULL)
 		return ENOMEM;
-	}
-	if ((rc = jira_config(api, h, &jc->conf, err, errlen)) != 0)
+	if ((rc = jira_config(api, h, &jc->conf, err, errlen)) != 0 ||
+	    (rc = plughttp_global_init(err, errlen)) != 0)
 		goto ctx_free;
-	/* Reference-counted by libcurl; the agent has its own. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		jira_err(err, errlen, "cannot initialise libcurl");
-		rc = EIO;
-		goto ctx_free;
-	}
 	if ((rc = jira_http_init(&jc->http, jc->conf.url, jc->conf.email,
 	    jc->conf.token, jc->conf.ca_file, jc->conf.timeout, err,
 	    errlen)) != 0)
@@ -1459,7 +1300,7 @@ jira_shutdown(void *ctx)
 	if (jc == NULL)
 		return;
 	jira_http_release(&jc->http);
-	jira_set_free(&jc->no_url);
+	strset_free(&jc->no_url);
 	free(jc);
 	curl_global_cleanup();
 }

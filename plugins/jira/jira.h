@@ -20,6 +20,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "plughttp.h"
+
 #define JIRA_PROP_MAX		32768	/* Jira's limit on a property value */
 #define JIRA_GLOBAL_ID_MAX	255	/* Jira's limit on a remote link's
 					 * globalId, characters */
@@ -53,9 +55,7 @@ struct jira_http {
 
 	/* The last answer. */
 	long		 status;
-	char		*body;		/* NUL-terminated, at most BODY_MAX */
-	size_t		 len;
-	int		 cut;		/* body was longer than BODY_MAX */
+	struct plughttp_answer answer;	/* at most JIRA_BODY_MAX kept */
 	long		 retry_after;	/* seconds, -1 when not sent */
 	char		 errbuf[CURL_ERROR_SIZE];
 };

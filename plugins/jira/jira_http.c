@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "jira.h"
+#include "plughttp.h"
 
 #define JIRA_USER_AGENT		"flagsync-jira/1.0"
 #define JIRA_CONNECT_MS		10000L
@@ -67,17 +67,6 @@ jira_sleep_ms(int64_t ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
 		ts = rem;
-}
-
-static int
-jira_header_add(struct curl_slist **list, const char *line)
-{
-	struct curl_slist *l;
-
-	if ((l = curl_slist_append(*list, line)) == NULL)
-		return ENOMEM;
-	*list = l;
-	return 0;
 }
 
 static const char jira_b64[] =
@@ -148,8 +137,6 @@ jira_http_init(struct jira_http *jh, const char *url, const char *email,
     const char *token, const char *ca_file, long timeout_s, char *err,
     size_t errlen)
 {
-	size_t n;
-
 	memset(jh, 0, sizeof(*jh));
 	jh->retry_after = -1;
 	jh->email = email;
@@ -157,16 +144,15 @@ jira_http_init(struct jira_http *jh, const char *url, const char *email,
 	jh->ca_file = ca_file;
 	jh->timeout_ms = timeout_s * 1000;
 	jh->seed = (unsigned int)getpid() ^ (unsigned int)time(NULL);
-	n = strlen(url);
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	if ((jh->base = strndup(url, n)) == NULL ||
+	jh->answer.max = JIRA_BODY_MAX;
+	if ((jh->base = plughttp_base(url)) == NULL ||
 	    jira_secrets_make(jh) != 0)
 		goto nomem;
-	if (jira_header_add(&jh->headers, "Accept: application/json") != 0 ||
-	    jira_header_add(&jh->headers,
+	if (plughttp_header_add(&jh->headers,
+	    "Accept: application/json") != 0 ||
+	    plughttp_header_add(&jh->headers,
 	    "Content-Type: application/json") != 0 ||
-	    jira_header_add(&jh->headers, "Expect:") != 0)
+	    plughttp_header_add(&jh->headers, "Expect:") != 0)
 		goto nomem;
 	if ((jh->curl = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "cannot make a curl handle");
@@ -189,7 +175,7 @@ jira_http_release(struct jira_http *jh)
 		curl_easy_cleanup(jh->curl);
 	curl_slist_free_all(jh->headers);
 	free(jh->base);
-	free(jh->body);
+	plughttp_answer_reset(&jh->answer);
 	for (i = 0; i < JIRA_SECRETS; i++)
 		jira_zfree(jh->secret[i]);
 	memset(jh, 0, sizeof(*jh));
@@ -210,59 +196,20 @@ jira_http_left(const struct jira_http *jh)
 char *
 jira_http_escape(struct jira_http *jh, const char *s)
 {
-	char *e, *copy;
-
-	if ((e = curl_easy_escape(jh->curl, s, 0)) == NULL)
-		return NULL;
-	/* The caller free()s: curl's allocator need not be malloc. */
-	copy = strdup(e);
-	curl_free(e);
-	return copy;
-}
-
-/* Keeps the first JIRA_BODY_MAX bytes; more ends the transfer. */
-static size_t
-jira_write_cb(char *p, size_t size, size_t n, void *arg)
-{
-	struct jira_http *jh = arg;
-	size_t len = size * n;
-	char *b;
-
-	if (len > JIRA_BODY_MAX - jh->len) {
-		jh->cut = 1;
-		return 0;
-	}
-	if ((b = realloc(jh->body, jh->len + len + 1)) == NULL)
-		return 0;
-	memcpy(b + jh->len, p, len);
-	jh->len += len;
-	b[jh->len] = '\0';
-	jh->body = b;
-	return len;
+	return plughttp_escape(jh->curl, s);
 }
 
 /* Retry-After: delta-seconds, or an HTTP-date (RFC 9110 §10.2.3). */
 static long
 jira_retry_after(const char *v, size_t n)
 {
-	char text[64], *end;
+	char text[64];
 	long secs;
 	time_t when;
 
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
-	    v[n - 1] == ' '))
-		n--;
-	while (n > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		n--;
-	}
-	if (n == 0 || n >= sizeof(text))
+	if (plughttp_header_text(v, n, text, sizeof(text)) != 0)
 		return -1;
-	memcpy(text, v, n);
-	text[n] = '\0';
-	errno = 0;
-	secs = strtol(text, &end, 10);
-	if (end != text && *end == '\0' && errno == 0)
+	if (plughttp_number(text, &secs) == 0)
 		return secs < 0 ? 0 : secs;
 	if ((when = curl_getdate(text, NULL)) == -1)
 		return -1;
@@ -274,15 +221,14 @@ jira_header_cb(char *p, size_t size, size_t n, void *arg)
 {
 	static const char name[] = "retry-after:";
 	struct jira_http *jh = arg;
-	size_t len = size * n;
+	size_t len = size * n, vlen;
+	const char *v;
 
 	/* A new status line (after a 100 Continue) starts afresh. */
-	if (len > 5 && strncmp(p, "HTTP/", 5) == 0)
+	if (plughttp_header_status(p, len))
 		jh->retry_after = -1;
-	else if (len > sizeof(name) - 1 &&
-	    strncasecmp(p, name, sizeof(name) - 1) == 0)
-		jh->retry_after = jira_retry_after(p + sizeof(name) - 1,
-		    len - (sizeof(name) - 1));
+	else if ((v = plughttp_header_field(p, len, name, &vlen)) != NULL)
+		jh->retry_after = jira_retry_after(v, vlen);
 	return len;
 }
 
@@ -295,42 +241,26 @@ static CURLcode
 jira_setup(struct jira_http *jh, const char *method, const char *url,
     const char *body, long timeout_ms)
 {
-	CURLcode cc = CURLE_OK;
+	struct plughttp_call c = {
+		.method = method,
+		.url = url,
+		.body = body,
+		.timeout_ms = timeout_ms,
+		.connect_ms = JIRA_CONNECT_MS,
+		.ca_file = jh->ca_file,
+		.user_agent = JIRA_USER_AGENT,
+		.headers = jh->headers,
+		.answer = &jh->answer,
+		.header_cb = jira_header_cb,
+		.header_arg = jh,
+		.errbuf = jh->errbuf,
+	};
+	CURLcode cc;
 
-	curl_easy_reset(jh->curl);
-	JIRA_SETOPT(jh, cc, CURLOPT_URL, url);
-	JIRA_SETOPT(jh, cc, CURLOPT_NOSIGNAL, 1L);
-	JIRA_SETOPT(jh, cc, CURLOPT_TIMEOUT_MS, timeout_ms);
-	JIRA_SETOPT(jh, cc, CURLOPT_CONNECTTIMEOUT_MS,
-	    timeout_ms < JIRA_CONNECT_MS ? timeout_ms : JIRA_CONNECT_MS);
-	JIRA_SETOPT(jh, cc, CURLOPT_SSL_VERIFYPEER, 1L);
-	JIRA_SETOPT(jh, cc, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (jh->ca_file != NULL)
-		JIRA_SETOPT(jh, cc, CURLOPT_CAINFO, jh->ca_file);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	JIRA_SETOPT(jh, cc, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	JIRA_SETOPT(jh, cc, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	JIRA_SETOPT(jh, cc, CURLOPT_FOLLOWLOCATION, 0L);
-	JIRA_SETOPT(jh, cc, CURLOPT_USERAGENT, JIRA_USER_AGENT);
+	cc = plughttp_setup(jh->curl, &c);
 	JIRA_SETOPT(jh, cc, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	JIRA_SETOPT(jh, cc, CURLOPT_USERNAME, jh->email);
 	JIRA_SETOPT(jh, cc, CURLOPT_PASSWORD, jh->token);
-	JIRA_SETOPT(jh, cc, CURLOPT_HTTPHEADER, jh->headers);
-	JIRA_SETOPT(jh, cc, CURLOPT_WRITEFUNCTION, jira_write_cb);
-	JIRA_SETOPT(jh, cc, CURLOPT_WRITEDATA, jh);
-	JIRA_SETOPT(jh, cc, CURLOPT_HEADERFUNCTION, jira_header_cb);
-	JIRA_SETOPT(jh, cc, CURLOPT_HEADERDATA, jh);
-	JIRA_SETOPT(jh, cc, CURLOPT_ERRORBUFFER, jh->errbuf);
-	if (body != NULL) {
-		JIRA_SETOPT(jh, cc, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)strlen(body));
-		JIRA_SETOPT(jh, cc, CURLOPT_POSTFIELDS, body);
-	}
-	if (strcmp(method, "POST") != 0)
-		JIRA_SETOPT(jh, cc, CURLOPT_CUSTOMREQUEST, method);
 	return cc;
 }
 
@@ -351,10 +281,7 @@ jira_send(struct jira_http *jh, const char *method, const char *url,
 	}
 	if (left < timeout_ms)
 		timeout_ms = (long)left;
-	free(jh->body);
-	jh->body = NULL;
-	jh->len = 0;
-	jh->cut = 0;
+	plughttp_answer_reset(&jh->answer);
 	jh->status = 0;
 	jh->retry_after = -1;
 	jh->errbuf[0] = '\0';
@@ -362,8 +289,7 @@ jira_send(struct jira_http *jh, const char *method, const char *url,
 		cc = curl_easy_perform(jh->curl);
 	curl_easy_getinfo(jh->curl, CURLINFO_RESPONSE_CODE, &jh->status);
 	/* A status with an answer cut at 1 MiB still says how it went. */
-	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && jh->cut &&
-	    jh->status != 0))
+	if (plughttp_answered(cc, &jh->answer, jh->status))
 		return 0;
 	snprintf(err, errlen, "cannot reach Jira (%s %s): %s", method, url,
 	    jh->errbuf[0] != '\0' ? jh->errbuf : curl_easy_strerror(cc));
@@ -571,16 +497,17 @@ jira_http_error_words(const struct jira_http *jh, char *out, size_t outlen)
 
 	memset(&w, 0, sizeof(w));
 	out[0] = '\0';
-	if (jh->body != NULL && (doc = json_tokener_parse(jh->body)) != NULL)
+	if (jh->answer.body != NULL &&
+	    (doc = json_tokener_parse(jh->answer.body)) != NULL)
 		jira_words_json(doc, &w);
 	json_object_put(doc);
-	if (w.len == 0 && (jh->body == NULL || jh->len == 0)) {
+	if (w.len == 0 && (jh->answer.body == NULL || jh->answer.len == 0)) {
 		snprintf(out, outlen, "no details in the answer");
 		return;
 	}
 	/* Not Jira's JSON shape: the start of whatever came. */
 	if (w.len == 0)
-		jira_words_put(&w, jh->body, jh->len);
+		jira_words_put(&w, jh->answer.body, jh->answer.len);
 	jira_words_clean(jh, &w, out, outlen);
 	explicit_bzero(w.text, sizeof(w.text));
 }

@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "pace.h"
+#include "plughttp.h"
 #include "splitout.h"
 
 #define SO_USER_AGENT		"flagsync-split/1.0"
@@ -52,17 +52,6 @@ so_sleep_ms(struct so_http *sh, int64_t ms)
 	return so_cancelled(sh) ? -1 : 0;
 }
 
-static int
-so_header_add(struct curl_slist **list, const char *line)
-{
-	struct curl_slist *l;
-
-	if ((l = curl_slist_append(*list, line)) == NULL)
-		return ENOMEM;
-	*list = l;
-	return 0;
-}
-
 /* The credential's header line, added then wiped from our copy. */
 static int
 so_auth_add(struct so_http *sh, const char *key, int x_api_key)
@@ -73,7 +62,7 @@ so_auth_add(struct so_http *sh, const char *key, int x_api_key)
 	if (asprintf(&line, "%s%s", x_api_key ? "x-api-key: " :
 	    "Authorization: Bearer ", key) < 0)
 		return ENOMEM;
-	rc = so_header_add(&sh->headers, line);
+	rc = plughttp_header_add(&sh->headers, line);
 	explicit_bzero(line, strlen(line));
 	free(line);
 	return rc;
@@ -85,7 +74,6 @@ so_http_init(struct so_http *sh, const char *url, const char *key,
     const char *pace_file, char *warn, size_t warnlen, char *err,
     size_t errlen)
 {
-	size_t n;
 	int rc;
 
 	memset(sh, 0, sizeof(*sh));
@@ -95,14 +83,13 @@ so_http_init(struct so_http *sh, const char *url, const char *key,
 	sh->ca_file = ca_file;
 	sh->timeout_ms = timeout_s * 1000;
 	sh->reset_org = sh->reset_ip = -1;
-	n = strlen(url);
-	while (n > 0 && url[n - 1] == '/')
-		n--;
-	if ((sh->base = strndup(url, n)) == NULL ||
-	    so_header_add(&sh->headers, "Accept: application/json") != 0 ||
-	    so_header_add(&sh->headers,
+	sh->answer.max = SO_BODY_MAX;
+	if ((sh->base = plughttp_base(url)) == NULL ||
+	    plughttp_header_add(&sh->headers,
+	    "Accept: application/json") != 0 ||
+	    plughttp_header_add(&sh->headers,
 	    "Content-Type: application/json") != 0 ||
-	    so_header_add(&sh->headers, "Expect:") != 0 ||
+	    plughttp_header_add(&sh->headers, "Expect:") != 0 ||
 	    so_auth_add(sh, key, x_api_key) != 0 ||
 	    (sh->curl = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -132,21 +119,14 @@ so_http_release(struct so_http *sh)
 	curl_slist_free_all(sh->headers);
 	pace_close(sh->pace);
 	free(sh->base);
-	free(sh->body);
+	plughttp_answer_reset(&sh->answer);
 	memset(sh, 0, sizeof(*sh));
 }
 
 char *
 so_http_escape(struct so_http *sh, const char *s)
 {
-	char *e, *copy;
-
-	if ((e = curl_easy_escape(sh->curl, s, 0)) == NULL)
-		return NULL;
-	/* the caller free()s: curl's allocator need not be malloc */
-	copy = strdup(e);
-	curl_free(e);
-	return copy;
+	return plughttp_escape(sh->curl, s);
 }
 
 static int
@@ -182,47 +162,15 @@ so_turn(struct so_http *sh)
 	return 0;
 }
 
-static size_t
-so_write_cb(char *p, size_t size, size_t n, void *arg)
-{
-	struct so_http *sh = arg;
-	size_t len = size * n;
-	char *b;
-
-	if (len > SO_BODY_MAX - sh->len) {
-		sh->cut = 1;
-		return 0;
-	}
-	if ((b = realloc(sh->body, sh->len + len + 1)) == NULL)
-		return 0;
-	memcpy(b + sh->len, p, len);
-	sh->len += len;
-	b[sh->len] = '\0';
-	sh->body = b;
-	return len;
-}
-
 /* A whole number of seconds from a header value; -1 when it is not. */
 static long
 so_seconds(const char *v, size_t n)
 {
-	char text[32], *end;
+	char text[32];
 	long secs;
 
-	while (n > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		n--;
-	}
-	while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' ||
-	    v[n - 1] == ' '))
-		n--;
-	if (n == 0 || n >= sizeof(text))
-		return -1;
-	memcpy(text, v, n);
-	text[n] = '\0';
-	errno = 0;
-	secs = strtol(text, &end, 10);
-	if (end == text || *end != '\0' || errno != 0 || secs < 0)
+	if (plughttp_header_text(v, n, text, sizeof(text)) != 0 ||
+	    plughttp_number(text, &secs) != 0 || secs < 0)
 		return -1;
 	return secs;
 }
@@ -233,66 +181,42 @@ so_header_cb(char *p, size_t size, size_t n, void *arg)
 	static const char org[] = "x-ratelimit-reset-seconds-org:";
 	static const char ip[] = "x-ratelimit-reset-seconds-ip:";
 	struct so_http *sh = arg;
-	size_t len = size * n;
+	size_t len = size * n, vlen;
+	const char *v;
 
 	/* a new status line (after a 100 Continue) starts afresh */
-	if (len > 5 && strncmp(p, "HTTP/", 5) == 0)
+	if (plughttp_header_status(p, len))
 		sh->reset_org = sh->reset_ip = -1;
-	else if (len > sizeof(org) - 1 &&
-	    strncasecmp(p, org, sizeof(org) - 1) == 0)
-		sh->reset_org = so_seconds(p + sizeof(org) - 1,
-		    len - (sizeof(org) - 1));
-	else if (len > sizeof(ip) - 1 &&
-	    strncasecmp(p, ip, sizeof(ip) - 1) == 0)
-		sh->reset_ip = so_seconds(p + sizeof(ip) - 1,
-		    len - (sizeof(ip) - 1));
+	else if ((v = plughttp_header_field(p, len, org, &vlen)) != NULL)
+		sh->reset_org = so_seconds(v, vlen);
+	else if ((v = plughttp_header_field(p, len, ip, &vlen)) != NULL)
+		sh->reset_ip = so_seconds(v, vlen);
 	return len;
 }
-
-#define SO_SETOPT(sh, cc, opt, val) do {				\
-	if ((cc) == CURLE_OK)						\
-		(cc) = curl_easy_setopt((sh)->curl, (opt), (val));	\
-} while (0)
 
 static CURLcode
 so_setup(struct so_http *sh, const char *method, const char *url,
     const char *body)
 {
-	CURLcode cc = CURLE_OK;
+	struct plughttp_call c = {
+		.method = method,
+		.url = url,
+		.body = body,
+		.timeout_ms = sh->timeout_ms,
+		.connect_ms = SO_CONNECT_MS,
+		.ca_file = sh->ca_file,
+		.user_agent = SO_USER_AGENT,
+		.headers = sh->headers,
+		.answer = &sh->answer,
+		.header_cb = so_header_cb,
+		.header_arg = sh,
+		.errbuf = sh->errbuf,
+	};
+	CURLcode cc;
 
-	curl_easy_reset(sh->curl);
-	SO_SETOPT(sh, cc, CURLOPT_URL, url);
-	SO_SETOPT(sh, cc, CURLOPT_NOSIGNAL, 1L);
-	SO_SETOPT(sh, cc, CURLOPT_TIMEOUT_MS, sh->timeout_ms);
-	SO_SETOPT(sh, cc, CURLOPT_CONNECTTIMEOUT_MS,
-	    sh->timeout_ms < SO_CONNECT_MS ? sh->timeout_ms : SO_CONNECT_MS);
-	SO_SETOPT(sh, cc, CURLOPT_SSL_VERIFYPEER, 1L);
-	SO_SETOPT(sh, cc, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (sh->ca_file != NULL)
-		SO_SETOPT(sh, cc, CURLOPT_CAINFO, sh->ca_file);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SO_SETOPT(sh, cc, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	SO_SETOPT(sh, cc, CURLOPT_PROTOCOLS,
-	    (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	SO_SETOPT(sh, cc, CURLOPT_FOLLOWLOCATION, 0L);
-	SO_SETOPT(sh, cc, CURLOPT_ACCEPT_ENCODING, "");
-	SO_SETOPT(sh, cc, CURLOPT_USERAGENT, SO_USER_AGENT);
-	SO_SETOPT(sh, cc, CURLOPT_HTTPHEADER, sh->headers);
-	SO_SETOPT(sh, cc, CURLOPT_WRITEFUNCTION, so_write_cb);
-	SO_SETOPT(sh, cc, CURLOPT_WRITEDATA, sh);
-	SO_SETOPT(sh, cc, CURLOPT_HEADERFUNCTION, so_header_cb);
-	SO_SETOPT(sh, cc, CURLOPT_HEADERDATA, sh);
-	SO_SETOPT(sh, cc, CURLOPT_ERRORBUFFER, sh->errbuf);
-	if (body != NULL) {
-		SO_SETOPT(sh, cc, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)strlen(body));
-		SO_SETOPT(sh, cc, CURLOPT_POSTFIELDS, body);
-	}
-	if (strcmp(method, "POST") != 0)
-		SO_SETOPT(sh, cc, CURLOPT_CUSTOMREQUEST, method);
-	return cc;
+	if ((cc = plughttp_setup(sh->curl, &c)) != CURLE_OK)
+		return cc;
+	return curl_easy_setopt(sh->curl, CURLOPT_ACCEPT_ENCODING, "");
 }
 
 /* One exchange.  0 with sh->status set, or -1 with err set. */
@@ -302,10 +226,7 @@ so_send(struct so_http *sh, const char *method, const char *url,
 {
 	CURLcode cc;
 
-	free(sh->body);
-	sh->body = NULL;
-	sh->len = 0;
-	sh->cut = 0;
+	plughttp_answer_reset(&sh->answer);
 	sh->status = 0;
 	sh->reset_org = sh->reset_ip = -1;
 	sh->errbuf[0] = '\0';
@@ -313,8 +234,7 @@ so_send(struct so_http *sh, const char *method, const char *url,
 		cc = curl_easy_perform(sh->curl);
 	curl_easy_getinfo(sh->curl, CURLINFO_RESPONSE_CODE, &sh->status);
 	/* a status with an answer cut at the cap still says how it went */
-	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && sh->cut &&
-	    sh->status != 0))
+	if (plughttp_answered(cc, &sh->answer, sh->status))
 		return 0;
 	sh->status = 0;
 	snprintf(err, errlen, "cannot reach Split (%s %s): %s", method, url,
@@ -411,16 +331,16 @@ so_http_words(const struct so_http *sh, char *out, size_t outlen)
 	const char *s;
 
 	out[0] = '\0';
-	if (sh->body == NULL || sh->len == 0)
+	if (sh->answer.body == NULL || sh->answer.len == 0)
 		return;
-	if ((doc = json_tokener_parse(sh->body)) != NULL &&
+	if ((doc = json_tokener_parse(sh->answer.body)) != NULL &&
 	    json_object_is_type(doc, json_type_object) &&
 	    json_object_object_get_ex(doc, "message", &m) &&
 	    json_object_is_type(m, json_type_string)) {
 		s = json_object_get_string(m);
 		so_clean(sh, s, strlen(s), out, outlen);
 	} else
-		so_clean(sh, sh->body, sh->len < 200 ? sh->len : 200, out,
-		    outlen);
+		so_clean(sh, sh->answer.body, sh->answer.len < 200 ?
+		    sh->answer.len : 200, out, outlen);
 	json_object_put(doc);
 }

@@ -36,7 +36,6 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,7 +49,9 @@
 
 #include "array.h"
 #include "maxlen.h"
+#include "plugutil.h"
 #include "splitout.h"
+#include "strset.h"
 
 #define SO_TIMEOUT	30	/* [split] timeout default, s */
 #define SO_WS_PAGE	100	/* workspaces a page */
@@ -75,11 +76,6 @@ struct so_ws {
 	char	*id;
 };
 
-struct so_list {
-	char	**v;
-	size_t	 n, cap;
-};
-
 struct so_ctx {
 	const struct flagsync_host_api *api;
 	struct flagsync_host *h;
@@ -88,67 +84,6 @@ struct so_ctx {
 	struct so_ws	*ws;
 	size_t		 nws, capws;
 };
-
-static void so_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-so_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static int
-so_oom(char *err, size_t errlen)
-{
-	so_err(err, errlen, "out of memory");
-	return FLAGSYNC_RETRY;
-}
-
-/* ------------------------------------------------------------ lists */
-
-static void
-so_list_free(struct so_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static int
-so_list_has(const struct so_list *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-/* Adds a copy of s once.  0 or ENOMEM. */
-static int
-so_list_add(struct so_list *l, const char *s)
-{
-	char *c;
-
-	if (so_list_has(l, s))
-		return 0;
-	if (ARRAY_GROW(l->v, l->cap, l->n + 1) != 0 ||
-	    (c = strdup(s)) == NULL)
-		return ENOMEM;
-	l->v[l->n++] = c;
-	return 0;
-}
 
 /* ------------------------------------------------------------ config */
 
@@ -171,21 +106,6 @@ so_events_take(const char *events, const char *type)
 			return 1;
 	}
 	return 0;
-}
-
-static long
-so_seconds(const char *s, long def)
-{
-	char *end;
-	long v;
-
-	if (s == NULL)
-		return def;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < 1 || v > 3600)
-		return def;
-	return v;
 }
 
 /* The module's own keys (none) and the host's events.  0, or 1 after a
@@ -220,7 +140,7 @@ so_config_agent(const struct flagsync_host_api *api, struct flagsync_host *h,
 	c->key = api->agent_config(h, "split", "admin_key");
 	c->ca_file = api->agent_config(h, "split", "ca_file");
 	c->pace_file = api->agent_config(h, "split", "pace_file");
-	c->timeout = so_seconds(api->agent_config(h, "split", "timeout"),
+	c->timeout = plug_seconds(api->agent_config(h, "split", "timeout"),
 	    SO_TIMEOUT);
 	if (c->url == NULL || c->url[0] == '\0')
 		return api->config_error(h, NULL, "[split] api_url is not set: "
@@ -250,13 +170,13 @@ so_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 
 	memset(c, 0, sizeof(*c));
 	if (!FLAGSYNC_HOST_HAS(api, tag_record)) {
-		so_err(err, errlen, "this flagsync is too old for the split "
+		plug_err(err, errlen, "this flagsync is too old for the split "
 		    "module: its plugin API has no tag_record() (ABI 1.3)");
 		return EINVAL;
 	}
 	if ((rc = so_config_plugin(api, h)) != 0 ||
 	    (rc = so_config_agent(api, h, c)) != 0)
-		so_err(err, errlen, "the split module's configuration is "
+		plug_err(err, errlen, "the split module's configuration is "
 		    "refused");
 	return rc;
 }
@@ -293,24 +213,24 @@ so_refused(struct so_ctx *sc, const char *method, const char *path,
 
 	so_http_words(&sc->http, said, sizeof(said));
 	if (st == 401 || st == 403) {
-		so_err(err, errlen, "Split refused the Admin API key (%ld) at "
-		    "%s %s (%s): fix [split] admin_key or its role; the events "
-		    "wait%s%s", st, method, path, what, said[0] ? ": " : "",
-		    said);
+		plug_err(err, errlen, "Split refused the Admin API key (%ld) "
+		    "at %s %s (%s): fix [split] admin_key or its role; the "
+		    "events wait%s%s", st, method, path, what,
+		    said[0] ? ": " : "", said);
 		return FLAGSYNC_RETRY;
 	}
 	if (st >= 500) {
-		so_err(err, errlen, "Split answered %ld to %s %s (%s) %d "
+		plug_err(err, errlen, "Split answered %ld to %s %s (%s) %d "
 		    "times%s%s", st, method, path, what, SO_RETRIES + 1,
 		    said[0] ? ": " : "", said);
 		return FLAGSYNC_RETRY;
 	}
 	if (st == 404)
-		so_err(err, errlen, "%s not found in Split, or hidden from the "
-		    "Admin API key (404, %s %s)%s%s", what, method, path,
+		plug_err(err, errlen, "%s not found in Split, or hidden from "
+		    "the Admin API key (404, %s %s)%s%s", what, method, path,
 		    said[0] ? ": " : "", said);
 	else
-		so_err(err, errlen, "Split refused %s (HTTP %ld, %s %s)%s%s",
+		plug_err(err, errlen, "Split refused %s (HTTP %ld, %s %s)%s%s",
 		    what, st, method, path, said[0] ? ": " : "", said);
 	return FLAGSYNC_FAIL;
 }
@@ -340,10 +260,9 @@ so_answer(struct so_ctx *sc, const char *path, char *err, size_t errlen)
 {
 	json_object *doc;
 
-	if (sc->http.body == NULL || sc->http.cut ||
-	    (doc = json_tokener_parse(sc->http.body)) == NULL) {
-		so_err(err, errlen, "GET %s: Split's answer is not JSON%s",
-		    path, sc->http.cut ? " (over the size cap)" : "");
+	if ((doc = plughttp_answer_json(&sc->http.answer)) == NULL) {
+		plug_err(err, errlen, "GET %s: Split's answer is not JSON%s",
+		    path, sc->http.answer.cut ? " (over the size cap)" : "");
 		return NULL;
 	}
 	return doc;
@@ -393,13 +312,13 @@ so_ws_lookup(struct so_ctx *sc, const char *project, char **id, char *err,
 	*id = NULL;
 	snprintf(what, sizeof(what), "project '%s'", project);
 	if ((esc = so_http_escape(&sc->http, project)) == NULL)
-		return so_oom(err, errlen);
+		return plug_oom(err, errlen);
 	for (pages = 0; !found && pages < SO_WS_PAGES; pages++) {
 		free(path);
 		if (asprintf(&path, "/workspaces?offset=%lld&limit=%d&name=%s",
 		    (long long)offset, SO_WS_PAGE, esc) < 0) {
 			path = NULL;
-			rc = so_oom(err, errlen);
+			rc = plug_oom(err, errlen);
 			break;
 		}
 		if ((rc = so_call(sc, "GET", path, NULL, what, err, errlen)) !=
@@ -412,14 +331,14 @@ so_ws_lookup(struct so_ctx *sc, const char *project, char **id, char *err,
 		found = so_ws_page(doc, project, id, &total, &count);
 		json_object_put(doc);
 		if (found && *id == NULL)
-			rc = so_oom(err, errlen);
+			rc = plug_oom(err, errlen);
 		offset += (int64_t)count;
 		if (found || count == 0 || offset >= total)
 			break;
 	}
 	if (rc == FLAGSYNC_OK && !found) {
-		so_err(err, errlen, "project '%s' is not a Split workspace the "
-		    "Admin API key sees (GET /workspaces); the events wait",
+		plug_err(err, errlen, "project '%s' is not a Split workspace "
+		    "the Admin API key sees (GET /workspaces); the events wait",
 		    project);
 		rc = FLAGSYNC_RETRY;
 	}
@@ -449,7 +368,7 @@ so_workspace(struct so_ctx *sc, const char *project, const char **id,
 	if (ARRAY_GROW(sc->ws, sc->capws, sc->nws + 1) != 0 ||
 	    (name = strdup(project)) == NULL) {
 		free(found);
-		return so_oom(err, errlen);
+		return plug_oom(err, errlen);
 	}
 	w = &sc->ws[sc->nws++];
 	w->project = name;
@@ -481,7 +400,7 @@ so_flag_path(struct so_ctx *sc, int tags, const char *ws, const char *flag)
 
 /* The flag's tags as Split has them: [{"name"}] (or bare strings). */
 static int
-so_tags_parse(json_object *doc, struct so_list *tags)
+so_tags_parse(json_object *doc, struct strset *tags)
 {
 	json_object *arr, *t, *name;
 	size_t i, n;
@@ -497,7 +416,7 @@ so_tags_parse(json_object *doc, struct so_list *tags)
 			t = name;
 		if (!json_object_is_type(t, json_type_string))
 			continue;
-		if (so_list_add(tags, json_object_get_string(t)) != 0)
+		if (strset_add(tags, json_object_get_string(t)) != 0)
 			return ENOMEM;
 	}
 	return 0;
@@ -505,20 +424,20 @@ so_tags_parse(json_object *doc, struct so_list *tags)
 
 static int
 so_tags_read(struct so_ctx *sc, const char *ws, const char *what,
-    const char *flag, struct so_list *tags, char *err, size_t errlen)
+    const char *flag, struct strset *tags, char *err, size_t errlen)
 {
 	json_object *doc;
 	char *path;
 	int rc;
 
 	if ((path = so_flag_path(sc, 0, ws, flag)) == NULL)
-		return so_oom(err, errlen);
+		return plug_oom(err, errlen);
 	if ((rc = so_call(sc, "GET", path, NULL, what, err, errlen)) ==
 	    FLAGSYNC_OK) {
 		if ((doc = so_answer(sc, path, err, errlen)) == NULL)
 			rc = FLAGSYNC_RETRY;
 		else if (so_tags_parse(doc, tags) != 0)
-			rc = so_oom(err, errlen);
+			rc = plug_oom(err, errlen);
 		json_object_put(doc);
 	}
 	free(path);
@@ -527,10 +446,10 @@ so_tags_read(struct so_ctx *sc, const char *ws, const char *what,
 
 /* The whole new list: the tags there, less drop, plus add. */
 static char *
-so_tags_body(const struct so_list *tags, const struct so_list *add,
-    const struct so_list *drop)
+so_tags_body(const struct strset *tags, const struct strset *add,
+    const struct strset *drop)
 {
-	const struct so_list *part[2] = { tags, add };
+	const struct strset *part[2] = { tags, add };
 	json_object *arr, *v;
 	char *out = NULL;
 	size_t i, k;
@@ -539,7 +458,7 @@ so_tags_body(const struct so_list *tags, const struct so_list *add,
 		return NULL;
 	for (k = 0; k < 2; k++)
 		for (i = 0; i < part[k]->n; i++) {
-			if (k == 0 && so_list_has(drop, part[k]->v[i]))
+			if (k == 0 && strset_has(drop, part[k]->v[i]))
 				continue;
 			if ((v = json_object_new_string(part[k]->v[i])) ==
 			    NULL || json_object_array_add(arr, v) != 0) {
@@ -556,8 +475,8 @@ arr_put:
 
 static int
 so_tags_write(struct so_ctx *sc, const char *ws, const char *what,
-    const char *flag, const struct so_list *tags, const struct so_list *add,
-    const struct so_list *drop, char *err, size_t errlen)
+    const char *flag, const struct strset *tags, const struct strset *add,
+    const struct strset *drop, char *err, size_t errlen)
 {
 	char *path, *body;
 	int rc;
@@ -565,7 +484,7 @@ so_tags_write(struct so_ctx *sc, const char *ws, const char *what,
 	path = so_flag_path(sc, 1, ws, flag);
 	body = so_tags_body(tags, add, drop);
 	if (path == NULL || body == NULL)
-		rc = so_oom(err, errlen);
+		rc = plug_oom(err, errlen);
 	else
 		rc = so_call(sc, "POST", path, body, what, err, errlen);
 	free(path);
@@ -585,7 +504,7 @@ so_owned(struct so_ctx *sc, const char *project, const char *flag,
 	*owned = rc == 0;
 	if (rc == 0 || rc == FLAGSYNC_ENOTFOUND || rc == EINVAL)
 		return FLAGSYNC_OK;
-	so_err(err, errlen, "cannot read the record of tag %s on %s/%s in "
+	plug_err(err, errlen, "cannot read the record of tag %s on %s/%s in "
 	    "the cache: %s", tag, project, flag, strerror(rc));
 	return FLAGSYNC_RETRY;
 }
@@ -598,7 +517,7 @@ so_record(struct so_ctx *sc, const char *project, const char *flag,
 
 	if (rc == 0)
 		return FLAGSYNC_OK;
-	so_err(err, errlen, "cannot %s tag %s of %s/%s in the cache: %s",
+	plug_err(err, errlen, "cannot %s tag %s of %s/%s in the cache: %s",
 	    owned ? "record" : "forget", tag, project, flag, strerror(rc));
 	return FLAGSYNC_RETRY;
 }
@@ -627,7 +546,7 @@ so_link_wanted(json_object *link)
 /* The issues the flag should carry as tags, from the cache. */
 static int
 so_wanted(struct so_ctx *sc, const char *project, const char *flag,
-    struct so_list *want, char *err, size_t errlen)
+    struct strset *want, char *err, size_t errlen)
 {
 	json_object *doc, *link, *issue;
 	char *json;
@@ -635,7 +554,7 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
 	int rc;
 
 	if ((rc = sc->api->flag_links(sc->h, project, flag, &json)) != 0) {
-		so_err(err, errlen, "cannot read the links of %s/%s from the "
+		plug_err(err, errlen, "cannot read the links of %s/%s from the "
 		    "cache: %s", project, flag, strerror(rc > 0 ? rc : EIO));
 		return FLAGSYNC_RETRY;
 	}
@@ -643,7 +562,7 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
 	sc->api->release(sc->h, json);
 	if (!json_object_is_type(doc, json_type_array)) {
 		json_object_put(doc);
-		so_err(err, errlen, "the links of %s/%s are not a JSON array",
+		plug_err(err, errlen, "the links of %s/%s are not a JSON array",
 		    project, flag);
 		return FLAGSYNC_RETRY;
 	}
@@ -653,34 +572,34 @@ so_wanted(struct so_ctx *sc, const char *project, const char *flag,
 		    json_object_object_get_ex(link, "issue", &issue) &&
 		    json_object_is_type(issue, json_type_string) &&
 		    strlen(json_object_get_string(issue)) <= FS_TAG_MAX)
-			rc = so_list_add(want, json_object_get_string(issue));
+			rc = strset_add(want, json_object_get_string(issue));
 	}
 	json_object_put(doc);
-	return rc == 0 ? FLAGSYNC_OK : so_oom(err, errlen);
+	return rc == 0 ? FLAGSYNC_OK : plug_oom(err, errlen);
 }
 
 /* What to change: add the wanted issues that are not tags, drop our own
  * tags that are not wanted. */
 static int
 so_plan(struct so_ctx *sc, const char *project, const char *flag,
-    const struct so_list *want, const struct so_list *tags,
-    struct so_list *add, struct so_list *drop, char *err, size_t errlen)
+    const struct strset *want, const struct strset *tags,
+    struct strset *add, struct strset *drop, char *err, size_t errlen)
 {
 	size_t i;
 	int rc, owned;
 
 	for (i = 0; i < want->n; i++)
-		if (!so_list_has(tags, want->v[i]) &&
-		    so_list_add(add, want->v[i]) != 0)
-			return so_oom(err, errlen);
+		if (!strset_has(tags, want->v[i]) &&
+		    strset_add(add, want->v[i]) != 0)
+			return plug_oom(err, errlen);
 	for (i = 0; i < tags->n; i++) {
-		if (so_list_has(want, tags->v[i]))
+		if (strset_has(want, tags->v[i]))
 			continue;
 		if ((rc = so_owned(sc, project, flag, tags->v[i], &owned, err,
 		    errlen)) != FLAGSYNC_OK)
 			return rc;
-		if (owned && so_list_add(drop, tags->v[i]) != 0)
-			return so_oom(err, errlen);
+		if (owned && strset_add(drop, tags->v[i]) != 0)
+			return plug_oom(err, errlen);
 	}
 	return FLAGSYNC_OK;
 }
@@ -688,8 +607,8 @@ so_plan(struct so_ctx *sc, const char *project, const char *flag,
 /* Records add, writes the list, forgets drop: in that order. */
 static int
 so_apply(struct so_ctx *sc, const char *ws, const char *project,
-    const char *flag, const char *what, const struct so_list *tags,
-    const struct so_list *add, const struct so_list *drop, char *err,
+    const char *flag, const char *what, const struct strset *tags,
+    const struct strset *add, const struct strset *drop, char *err,
     size_t errlen)
 {
 	size_t i;
@@ -724,16 +643,18 @@ static int
 so_reconcile(struct so_ctx *sc, const char *project, const char *flag,
     const char *issue, char *err, size_t errlen)
 {
-	struct so_list want = { 0 }, tags = { 0 }, add = { 0 }, drop = { 0 };
+	struct strset want = { 0 }, tags = { 0 }, add = { 0 }, drop = { 0 };
 	char what[FS_PROJECT_MAX + FS_FLAG_MAX + 16];
-	const char *ws;
+	/* set when so_workspace() is OK; GCC cannot see that through
+	 * plug_oom() in another file */
+	const char *ws = NULL;
 	int rc, stale = 0;
 
 	snprintf(what, sizeof(what), "flag '%s/%s'", project, flag);
 	if ((rc = so_wanted(sc, project, flag, &want, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto lists_free;
-	if (issue != NULL && !so_list_has(&want, issue) &&
+	if (issue != NULL && !strset_has(&want, issue) &&
 	    (rc = so_owned(sc, project, flag, issue, &stale, err, errlen)) !=
 	    FLAGSYNC_OK)
 		goto lists_free;
@@ -750,13 +671,13 @@ so_reconcile(struct so_ctx *sc, const char *project, const char *flag,
 	    what, &tags, &add, &drop, err, errlen)) != FLAGSYNC_OK)
 		goto lists_free;
 	/* recorded, but neither there nor wanted: a crash's leftover */
-	if (stale && !so_list_has(&tags, issue))
+	if (stale && !strset_has(&tags, issue))
 		rc = so_record(sc, project, flag, issue, 0, err, errlen);
 lists_free:
-	so_list_free(&want);
-	so_list_free(&tags);
-	so_list_free(&add);
-	so_list_free(&drop);
+	strset_free(&want);
+	strset_free(&tags);
+	strset_free(&add);
+	strset_free(&drop);
 	return rc;
 }
 
@@ -801,18 +722,11 @@ so_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 	char warn[512];
 	int rc;
 
-	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
-		so_err(err, errlen, "out of memory");
+	if ((sc = plug_ctx_new(sizeof(*sc), err, errlen)) == NULL)
 		return ENOMEM;
-	}
-	if ((rc = so_config(api, h, &sc->conf, err, errlen)) != 0)
+	if ((rc = so_config(api, h, &sc->conf, err, errlen)) != 0 ||
+	    (rc = plughttp_global_init(err, errlen)) != 0)
 		goto ctx_free;
-	/* reference-counted by libcurl; the agent has its own */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		so_err(err, errlen, "cannot initialise libcurl");
-		rc = EIO;
-		goto ctx_free;
-	}
 	if ((rc = so_http_init(&sc->http, sc->conf.url, sc->conf.key,
 	    sc->conf.x_api_key, sc->conf.ca_file, sc->conf.timeout,
 	    sc->conf.max_rps, sc->conf.pace_file, warn, sizeof(warn), err,

@@ -20,6 +20,8 @@
 
 #include <curl/curl.h>
 
+#include "plughttp.h"
+
 struct pace;
 
 #define SO_BODY_MAX		(4 * 1024 * 1024)	/* kept of an answer */
@@ -56,9 +58,7 @@ struct so_http {
 
 	/* The last answer. */
 	long		 status;
-	char		*body;		/* NUL-terminated, at most BODY_MAX */
-	size_t		 len;
-	int		 cut;		/* body was longer than BODY_MAX */
+	struct plughttp_answer answer;	/* at most SO_BODY_MAX kept */
 	long		 reset_org;	/* X-RateLimit-Reset-Seconds-Org, -1 */
 	long		 reset_ip;	/* X-RateLimit-Reset-Seconds-IP, -1 */
 	char		 errbuf[CURL_ERROR_SIZE];

@@ -55,6 +55,8 @@
 
 #include <flagsync/plugin.h>
 
+#include "plugutil.h"
+
 #define SYSLOG_MSG_MAX		2048
 #define SYSLOG_SOCKET		"/dev/log"
 #define SYSLOG_PORT		"514"
@@ -155,52 +157,6 @@ static const char *const syslog_keys[] = {
 	"module", "events", "timeout", NULL
 };
 
-static void syslog_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-static int syslog_refuse(const struct flagsync_host_api *,
-    struct flagsync_host *, const char *, char *, size_t, const char *, ...)
-    __attribute__((format(printf, 6, 7)));
-
-static void
-syslog_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * Refuses key's value: with config_error() (ABI 1.1), so that the message
- * names the key's own file:line, or, from an older host, in err.
- * Returns EINVAL.
- */
-static int
-syslog_refuse(const struct flagsync_host_api *api, struct flagsync_host *h,
-    const char *key, char *err, size_t errlen, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (FLAGSYNC_HOST_HAS(api, config_error))
-		api->config_error(h, key, "%s", msg);
-	syslog_err(err, errlen, "%s", msg);
-	return EINVAL;
-}
-
-/* strerror(3) is not thread-safe and instances run in parallel. */
-static const char *
-syslog_strerror(int e, char *buf, size_t len)
-{
-	return strerror_r(e, buf, len);
-}
-
 /* An RFC 5424 header field: 1..max of PRINTUSASCII (33-126). */
 static int
 syslog_token_ok(const char *s, size_t max)
@@ -299,11 +255,11 @@ syslog_config_dest(const struct flagsync_host_api *api,
 	c->socket = api->config_get(h, "socket");
 	c->server = api->config_get(h, "server");
 	if (c->socket != NULL && c->server != NULL)
-		return syslog_refuse(api, h, "server", err, errlen, "socket "
+		return plug_refuse(api, h, "server", err, errlen, "socket "
 		    "and server are exclusive: set one");
 	if (c->server != NULL) {
 		if (syslog_server(c->server, c) != 0)
-			return syslog_refuse(api, h, "server", err, errlen,
+			return plug_refuse(api, h, "server", err, errlen,
 			    "server = \"%s\": use HOST:PORT or [ADDR]:PORT, "
 			    "PORT 1-65535", c->server);
 		return 0;
@@ -311,10 +267,10 @@ syslog_config_dest(const struct flagsync_host_api *api,
 	if (c->socket == NULL)
 		c->socket = SYSLOG_SOCKET;
 	if (c->socket[0] != '/')
-		return syslog_refuse(api, h, "socket", err, errlen, "socket = "
+		return plug_refuse(api, h, "socket", err, errlen, "socket = "
 		    "\"%s\" is not an absolute path", c->socket);
 	if (strlen(c->socket) >= sizeof(sa.sun_path))
-		return syslog_refuse(api, h, "socket", err, errlen, "socket = "
+		return plug_refuse(api, h, "socket", err, errlen, "socket = "
 		    "\"%s\" is longer than a Unix socket path can be (%zu "
 		    "bytes)", c->socket, sizeof(sa.sun_path) - 1);
 	return 0;
@@ -331,21 +287,21 @@ syslog_config(const struct flagsync_host_api *api, struct flagsync_host *h,
 	memset(c, 0, sizeof(*c));
 	for (i = 0; (key = api->config_key(h, i, &value)) != NULL; i++)
 		if (!syslog_known(key))
-			return syslog_refuse(api, h, key, err, errlen,
+			return plug_refuse(api, h, key, err, errlen,
 			    "unknown key \"%s\" (the syslog module knows "
 			    "socket, server, facility and ident)", key);
 	c->facility = SYSLOG_FACILITY;
 	if ((value = api->config_get(h, "facility")) != NULL)
 		c->facility = syslog_facility(value);
 	if (c->facility == -1)
-		return syslog_refuse(api, h, "facility", err, errlen,
+		return plug_refuse(api, h, "facility", err, errlen,
 		    "facility = \"%s\": use kern, user, mail, daemon, auth, "
 		    "syslog, lpr, news, uucp, cron, authpriv, ftp or local0 "
 		    "to local7", value);
 	if ((c->ident = api->config_get(h, "ident")) == NULL)
 		c->ident = SYSLOG_IDENT;
 	if (!syslog_token_ok(c->ident, SYSLOG_APPNAME_MAX))
-		return syslog_refuse(api, h, "ident", err, errlen, "ident = "
+		return plug_refuse(api, h, "ident", err, errlen, "ident = "
 		    "\"%s\": use 1 to %d printable ASCII characters, no "
 		    "spaces", c->ident, SYSLOG_APPNAME_MAX);
 	return syslog_config_dest(api, h, c, err, errlen);
@@ -376,8 +332,8 @@ syslog_connect_unix(struct syslog_ctx *sc, char *err, size_t errlen)
 		e = errno;
 		if (fd != -1)
 			close(fd);
-		syslog_err(err, errlen, "cannot connect to %s: %s", sc->dest,
-		    syslog_strerror(e, ebuf, sizeof(ebuf)));
+		plug_err(err, errlen, "cannot connect to %s: %s", sc->dest,
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	sc->fd = fd;
@@ -398,8 +354,8 @@ syslog_connect_udp(struct syslog_ctx *sc, char *err, size_t errlen)
 	hints.ai_flags = AI_NUMERICSERV;
 	rc = getaddrinfo(sc->conf.host, sc->conf.port, &hints, &res);
 	if (rc != 0) {
-		syslog_err(err, errlen, "cannot resolve %s: %s", sc->dest,
-		    rc == EAI_SYSTEM ? syslog_strerror(errno, ebuf,
+		plug_err(err, errlen, "cannot resolve %s: %s", sc->dest,
+		    rc == EAI_SYSTEM ? plug_strerror(errno, ebuf,
 		    sizeof(ebuf)) : gai_strerror(rc));
 		return -1;
 	}
@@ -418,8 +374,8 @@ syslog_connect_udp(struct syslog_ctx *sc, char *err, size_t errlen)
 	}
 	freeaddrinfo(res);
 	if (fd == -1) {
-		syslog_err(err, errlen, "cannot connect to %s: %s", sc->dest,
-		    syslog_strerror(e, ebuf, sizeof(ebuf)));
+		plug_err(err, errlen, "cannot connect to %s: %s", sc->dest,
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 		return -1;
 	}
 	sc->fd = fd;
@@ -453,12 +409,12 @@ syslog_send(struct syslog_ctx *sc, char *err, size_t errlen)
 		/* A full receiver drains; anything else wants a new socket. */
 		if (e != EAGAIN && e != EWOULDBLOCK && e != ENOBUFS)
 			syslog_close(sc);
-		syslog_err(err, errlen, "cannot send to %s: %s", sc->dest,
-		    syslog_strerror(e, ebuf, sizeof(ebuf)));
+		plug_err(err, errlen, "cannot send to %s: %s", sc->dest,
+		    plug_strerror(e, ebuf, sizeof(ebuf)));
 		return FLAGSYNC_RETRY;
 	}
 	if ((size_t)n != sc->msglen) {
-		syslog_err(err, errlen, "short send to %s (%zd of %zu bytes)",
+		plug_err(err, errlen, "short send to %s (%zd of %zu bytes)",
 		    sc->dest, n, sc->msglen);
 		return FLAGSYNC_RETRY;
 	}
@@ -749,7 +705,7 @@ syslog_format(struct syslog_ctx *sc, const struct flagsync_event *ev,
 	if (type != NULL)
 		ch = syslog_change(type);
 	if ((missing = syslog_missing(doc, ch)) != NULL) {
-		syslog_err(err, errlen, "event %" PRIu64 " is malformed: no "
+		plug_err(err, errlen, "event %" PRIu64 " is malformed: no "
 		    "\"%s\" string", ev->seq, missing);
 		return FLAGSYNC_FAIL;
 	}
@@ -790,12 +746,12 @@ syslog_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 
 	*doc = NULL;
 	if (ev->json == NULL || ev->json_len > INT_MAX) {
-		syslog_err(err, errlen, "event %" PRIu64 " has no usable JSON "
+		plug_err(err, errlen, "event %" PRIu64 " has no usable JSON "
 		    "document", ev->seq);
 		return FLAGSYNC_FAIL;
 	}
 	if ((tok = json_tokener_new()) == NULL) {
-		syslog_err(err, errlen, "out of memory");
+		plug_err(err, errlen, "out of memory");
 		return FLAGSYNC_RETRY;
 	}
 	*doc = json_tokener_parse_ex(tok, ev->json, (int)ev->json_len);
@@ -808,7 +764,7 @@ syslog_parse(const struct flagsync_event *ev, json_object **doc, char *err,
 	if (je == json_tokener_success && end == ev->json_len &&
 	    json_object_is_type(*doc, json_type_object))
 		return FLAGSYNC_OK;
-	syslog_err(err, errlen, "event %" PRIu64 " is malformed: %s", ev->seq,
+	plug_err(err, errlen, "event %" PRIu64 " is malformed: %s", ev->seq,
 	    je == json_tokener_continue ? "the JSON document is cut short" :
 	    je != json_tokener_success ? json_tokener_error_desc(je) :
 	    end < ev->json_len ? "text after the JSON document" :
@@ -854,10 +810,8 @@ syslog_init(const struct flagsync_host_api *api, struct flagsync_host *h,
 	char cerr[256];
 	int rc;
 
-	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
-		syslog_err(err, errlen, "out of memory");
+	if ((sc = plug_ctx_new(sizeof(*sc), err, errlen)) == NULL)
 		return ENOMEM;
-	}
 	if ((rc = syslog_config(api, h, &sc->conf, err, errlen)) != 0) {
 		free(sc);
 		return rc;

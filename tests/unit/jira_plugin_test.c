@@ -1466,15 +1466,15 @@ test_error_words(void **state)
 
 	(void)state;
 	memset(&jh, 0, sizeof(jh));
-	jh.body = "{\"errorMessages\":[\"m\"],\"errors\":{\"a\":null,"
+	jh.answer.body = "{\"errorMessages\":[\"m\"],\"errors\":{\"a\":null,"
 	    "\"b\":5}}";
-	jh.len = strlen(jh.body);
+	jh.answer.len = strlen(jh.answer.body);
 	jira_http_error_words(&jh, out, sizeof(out));
 	assert_string_equal(out, "m; a: null; b: 5");
 
 	/* not UTF-8, a C1 control, a NUL: '?'; good UTF-8 stays */
-	jh.body = "x\xff\xe0\x80\xaf\xc2\x9b" "caf\xc3\xa9\x01";
-	jh.len = strlen(jh.body);
+	jh.answer.body = "x\xff\xe0\x80\xaf\xc2\x9b" "caf\xc3\xa9\x01";
+	jh.answer.len = strlen(jh.answer.body);
 	jira_http_error_words(&jh, out, sizeof(out));
 	assert_string_equal(out, "x??????caf\xc3\xa9?");
 
@@ -1482,9 +1482,9 @@ test_error_words(void **state)
 	jh.secret[1] = "QUJD\\/REVG";	/* as JSON may write it */
 	jh.secret[2] = "me@x:tok";
 	jh.secret[3] = "tok";
-	jh.body = "sent Basic QUJD\\/REVG and me@x:tok\nand tok; Basic "
+	jh.answer.body = "sent Basic QUJD\\/REVG and me@x:tok\nand tok; Basic "
 	    "QUJD/REVG";
-	jh.len = strlen(jh.body);
+	jh.answer.len = strlen(jh.answer.body);
 	jira_http_error_words(&jh, out, sizeof(out));
 	assert_string_equal(out, "sent Basic *** and ***?and ***; Basic ***");
 
@@ -1493,8 +1493,8 @@ test_error_words(void **state)
 	for (n = 0; n < 409 * 10; n += 10)
 		memcpy(body + n, "QUJD/REVG ", 10);
 	snprintf(body + n, sizeof(body) - n, "QUJD/REVG and more");
-	jh.body = body;
-	jh.len = strlen(body);
+	jh.answer.body = body;
+	jh.answer.len = strlen(body);
 	jira_http_error_words(&jh, big, sizeof(big));
 	assert_int_equal(strncmp(big, "*** *** ", 8), 0);
 	assert_null(strstr(big, "QUJD"));
