@@ -74,10 +74,6 @@ curl -sS -X POST -H 'Content-Type: application/json' \
 printf 'sim-admin-key\n' >"$T/split-admin-key"
 printf 'sim-jira-token\n' >"$T/jira-api-token"
 chmod 600 "$T/split-admin-key" "$T/jira-api-token"
-mkdir -p "$T/plugins"
-ln -s "$BUILDDIR/plugins/jira/.libs/jira.so" "$T/plugins/jira.so"
-ln -s "$BUILDDIR/plugins/split/.libs/split.so" "$T/plugins/split.so"
-export FLAGSYNC_PLUGIN_DIR="$T/plugins"
 cat >"$T/flagsync.ini" <<INI
 [agent]
 state_dir = $T/state
@@ -99,11 +95,18 @@ url = $JIRA
 email = flagsync-bot@example.com
 api_token_file = $T/jira-api-token
 
+; the outputs as built, named by path (a build without test hooks, the
+; demo's own, takes no plugin directory from the environment), and so
+; granted their credentials by name
 [plugin jira]
+module = $BUILDDIR/plugins/jira/.libs/jira.so
+credentials = jira
 property = flagsync.flags
 web_links = yes
 
 [plugin split]
+module = $BUILDDIR/plugins/split/.libs/split.so
+credentials = split
 events = link.*
 INI
 
