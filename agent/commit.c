@@ -212,10 +212,8 @@ changeset_rollback(struct changeset *cs, const struct cs_mark *m)
 {
 	size_t i;
 
-	for (i = m->nflags; i < cs->nflags; i++) {
-		free(cs->flags[i].project);
-		free(cs->flags[i].flag);
-	}
+	for (i = m->nflags; i < cs->nflags; i++)
+		free(cs->flags[i].project);	/* and its flag */
 	for (i = m->nlinks; i < cs->nlinks; i++) {
 		free(cs->links[i].project);
 		linkset_release(&cs->links[i].set);
@@ -261,22 +259,28 @@ changeset_add_flag(struct changeset *cs, const char *project,
     const char *flag, const void *rec, size_t len)
 {
 	struct cs_flag *f;
-	int ok = 1, rc;
+	size_t np, nf;
+	int rc;
 
 	if ((rc = CS_GROW(cs, flags, nflags, capflags)) != 0)
 		return rc;
+	if (project == NULL || flag == NULL)
+		return EINVAL;
 	f = &cs->flags[cs->nflags];
-	f->project = dup_or_null(project, &ok);
-	f->flag = dup_or_null(flag, &ok);
+	/* both names in one allocation (a cold sync adds every flag) */
+	np = strlen(project) + 1;
+	nf = strlen(flag) + 1;
+	if ((f->project = malloc(np + nf)) == NULL)
+		return ENOMEM;
+	f->flag = f->project + np;
+	memcpy(f->project, project, np);
+	memcpy(f->flag, flag, nf);
 	f->present = rec != NULL;
 	f->off = 0;
 	f->len = rec ? len : 0;
-	rc = ok ? 0 : ENOMEM;
-	if (rc == 0 && rec != NULL)
-		rc = changeset_store(cs, rec, len, &f->off);
-	if (rc != 0) {
+	if (rec != NULL &&
+	    (rc = changeset_store(cs, rec, len, &f->off)) != 0) {
 		free(f->project);
-		free(f->flag);
 		return rc;
 	}
 	cs->nflags++;

@@ -31,7 +31,7 @@
 struct findings_conf;
 
 struct cs_flag {
-	char	*project;
+	char	*project;	/* one allocation with flag, which it owns */
 	char	*flag;
 	bool	 present;	/* false deletes the flag */
 	int64_t	 off;		/* where its new record is kept */

@@ -2,7 +2,8 @@
  * linkset.h - a set of (project, flag, issue) links gathered by one link
  * source in one cycle, and the source bits they are stored under.
  *
- * Ownership: the set owns copies of every string added; linkset_release()
+ * Ownership: the set owns copies of every string added (a link's three
+ * in one allocation, which its project points at); linkset_release()
  * frees them.  linkset_sort() sorts and removes duplicates; lookups need a
  * sorted set.
  */
