@@ -738,6 +738,25 @@ apply_release(struct apply *a)
 	a->npf = a->cappf = 0;
 }
 
+/*
+ * Forgets what a batch (or a run cache_write repeats) left behind but
+ * keeps the memory: freeing the 1 MB record window and the event buffer
+ * every batch gave their pages back to the kernel, and the next batch
+ * faulted them in again, zeroed.
+ */
+static void
+apply_reset(struct apply *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->npf; i++)
+		pend_release(&a->pf[i]);
+	a->npf = 0;
+	buf_reset(&a->out);
+	buf_reset(&a->rec.win);
+	a->rec.off = 0;
+}
+
 static int
 decode_rec(struct flag_view *v, const void *rec, size_t len)
 {
@@ -1199,11 +1218,8 @@ commit_txn(struct cache_txn *t, void *arg)
 	struct apply *a = arg;
 
 	/* cache_write may run us again after growing the map: start clean */
-	apply_release(a);
+	apply_reset(a);
 	memset(&a->res, 0, sizeof(a->res));
-	buf_init(&a->out, 0);
-	buf_init(&a->rec.win, 0);
-	a->rec.off = 0;
 	return apply_all(t, a);
 }
 
