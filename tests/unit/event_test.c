@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -335,6 +336,69 @@ test_append_and_errors(void **state)
 	buf_release(&small);
 }
 
+/* What view_format_time() printed before it had its own calendar:
+ * gmtime_r() and strftime(), seconds rounded toward minus infinity. */
+static void
+ref_format_time(int64_t ms, char out[32])
+{
+	struct tm tm;
+	time_t t;
+
+	t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		out[0] = '\0';
+}
+
+static void
+assert_time_same(int64_t ms)
+{
+	char got[32], want[32];
+
+	view_format_time(ms, got);
+	ref_format_time(ms, want);
+	if (strcmp(got, want) != 0)
+		fail_msg("%lld ms: \"%s\", want \"%s\"", (long long)ms, got,
+		    want);
+}
+
+/* The calendar against libc's, from before year 1000 to after 9999:
+ * every day's edges, leap days, negative times and the rounding of ms. */
+static void
+test_format_time(void **state)
+{
+	static const int64_t fixed[] = { 0, 1, -1, 999, -999, 1000, -1000,
+	    -1001, 86399999, 86400000, -86400000, -86400001,
+	    951782400000, 951868799999, 951868800000,	/* 2000-02-29 */
+	    4107456000000, 4107542400000,		/* 2100-02-28, 03-01 */
+	    -30610224000000, -30610224000001,		/* 1000-01-01 */
+	    253402300799999, 253402300800000,		/* after 9999 */
+	    -62167219200000, -62167219200001,		/* year 0 */
+	    INT64_MAX, INT64_MIN, INT64_MAX / 1000 * 1000,
+	    INT64_C(1795992615000) };
+	int64_t day, ms;
+	char out[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		assert_time_same(fixed[i]);
+	srand(10);
+	/* years 900 to 10100, every 7th day (every day from 1900 to
+	 * 2200): its first and last ms, and one ms at random in it */
+	for (day = -390000; day <= 2970000;
+	    day += day >= -25567 && day < 84000 ? 1 : 7) {
+		ms = day * 86400000;
+		assert_time_same(ms);
+		assert_time_same(ms - 1);
+		assert_time_same(ms + rand() % 86400000);
+	}
+	view_format_time(INT64_C(1795992615000), out);
+	assert_string_equal(out, "2026-11-29T22:50:15Z");
+	view_format_time(-1, out);
+	assert_string_equal(out, "1969-12-31T23:59:59Z");
+}
+
 int
 main(void)
 {
@@ -352,6 +416,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_and_errors, setup,
 		    teardown),
+		cmocka_unit_test(test_format_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
