@@ -1269,66 +1269,72 @@ view_to_json(const struct flag_view *v, const char *const *issues,
 /*
  * The same document as view_to_json(), written as text without a json-c
  * tree (an event carries two views, and a baseline makes one event per
- * flag): member for member the calls above, in their order.
+ * flag): member for member the calls above, in their order.  Its shape
+ * is fixed, so keys and commas are written raw (jsonw.h), each with the
+ * value after it.
  */
 static void
 view_text_rollout(struct jsonw_text *w, const struct flag_view *v)
 {
-	JSONW_TEXT_KEY(w, "rollout");
 	if (!v->defined) {
-		jsonw_text_null(w);
+		JSONW_TEXT_RAW(w, ",\"rollout\":null");
 		return;
 	}
-	jsonw_text_open(w, '{');
 	if (v->rules > 0) {
-		JSONW_TEXT_KEY(w, "rules");
-		jsonw_text_int(w, v->rules);
+		JSONW_TEXT_KINT(w, ",\"rollout\":{\"rules\":", v->rules);
 	} else {
-		JSONW_TEXT_KEY(w, "percentage");
-		jsonw_text_int(w, view_rollout_percent(v));
-		JSONW_TEXT_KEY(w, "treatment");
-		jsonw_text_str(w, v->default_treatment);
+		JSONW_TEXT_KINT(w, ",\"rollout\":{\"percentage\":",
+		    view_rollout_percent(v));
+		JSONW_TEXT_KSTR(w, ",\"treatment\":", v->default_treatment);
 	}
-	jsonw_text_close(w, '}');
+	JSONW_TEXT_RAW(w, "}");
+}
+
+static void
+view_text_default_rule(struct jsonw_text *w, const struct flag_view *v)
+{
+	size_t i;
+
+	JSONW_TEXT_RAW(w, ",\"default_rule\":[");
+	for (i = 0; i < v->ndefault_rule; i++) {
+		if (i == 0)
+			JSONW_TEXT_KSTR(w, "{\"treatment\":",
+			    v->default_rule[i].treatment);
+		else
+			JSONW_TEXT_KSTR(w, ",{\"treatment\":",
+			    v->default_rule[i].treatment);
+		JSONW_TEXT_KINT(w, ",\"size\":", v->default_rule[i].size);
+		JSONW_TEXT_RAW(w, "}");
+	}
+	JSONW_TEXT_RAW(w, "]");
 }
 
 static void
 view_text_definition(struct jsonw_text *w, const struct flag_view *v)
 {
 	char when[32];
-	size_t i;
 
-	JSONW_TEXT_KEY(w, "default_treatment");
-	jsonw_text_str(w, v->defined ? v->default_treatment : NULL);
-	JSONW_TEXT_KEY(w, "traffic_allocation");
-	if (v->defined)
-		jsonw_text_int(w, v->traffic_allocation);
-	else
-		jsonw_text_null(w);
-	JSONW_TEXT_KEY(w, "default_rule");
-	jsonw_text_open(w, '[');
-	for (i = 0; i < v->ndefault_rule; i++) {
-		jsonw_text_open(w, '{');
-		JSONW_TEXT_KEY(w, "treatment");
-		jsonw_text_str(w, v->default_rule[i].treatment);
-		JSONW_TEXT_KEY(w, "size");
-		jsonw_text_int(w, v->default_rule[i].size);
-		jsonw_text_close(w, '}');
-	}
-	jsonw_text_close(w, ']');
-	JSONW_TEXT_KEY(w, "rules");
-	jsonw_text_int(w, v->defined ? v->rules : 0);
+	if (v->defined) {
+		JSONW_TEXT_KSTR(w, ",\"default_treatment\":",
+		    v->default_treatment);
+		JSONW_TEXT_KINT(w, ",\"traffic_allocation\":",
+		    v->traffic_allocation);
+	} else
+		JSONW_TEXT_RAW(w, ",\"default_treatment\":null"
+		    ",\"traffic_allocation\":null");
+	view_text_default_rule(w, v);
+	JSONW_TEXT_KINT(w, ",\"rules\":", v->defined ? v->rules : 0);
 	view_text_rollout(w, v);
-	JSONW_TEXT_KEY(w, "treatments");
-	jsonw_text_strv(w, (const char *const *)v->treatments,
+	JSONW_TEXT_RAW(w, ",\"treatments\":");
+	jsonw_text_vstrv(w, (const char *const *)v->treatments,
 	    v->ntreatments);
-	JSONW_TEXT_KEY(w, "last_updated");
+	/* 0 is "never saved" (no definition, or Split gave no time). */
 	if (!v->defined || v->last_updated <= 0) {
-		jsonw_text_null(w);
+		JSONW_TEXT_RAW(w, ",\"last_updated\":null");
 		return;
 	}
 	view_format_time(v->last_updated, when);
-	jsonw_text_str(w, when);
+	JSONW_TEXT_KTIME(w, ",\"last_updated\":", when);
 }
 
 int
@@ -1336,28 +1342,31 @@ view_write_json(const struct flag_view *v, const char *const *issues,
     size_t nissues, int flags, struct jsonw_text *w)
 {
 	jsonw_text_open(w, '{');
-	JSONW_TEXT_KEY(w, "project");
-	jsonw_text_str(w, v->project);
-	JSONW_TEXT_KEY(w, "environment");
-	jsonw_text_str(w, v->environment);
-	JSONW_TEXT_KEY(w, "flag");
-	jsonw_text_str(w, v->flag);
-	JSONW_TEXT_KEY(w, "active");
-	jsonw_text_bool(w, view_is_active(v));
-	JSONW_TEXT_KEY(w, "killed");
-	jsonw_text_bool(w, v->defined && v->killed);
+	/* the rollout and default rule objects inside, written raw, take
+	 * a level each as if opened */
+	if (w->rc == 0 && w->depth > JSONW_DEPTH - 2)
+		w->rc = EINVAL;
+	JSONW_TEXT_KSTR(w, "\"project\":", v->project);
+	JSONW_TEXT_KSTR(w, ",\"environment\":", v->environment);
+	JSONW_TEXT_KSTR(w, ",\"flag\":", v->flag);
+	if (view_is_active(v))
+		JSONW_TEXT_RAW(w, ",\"active\":true");
+	else
+		JSONW_TEXT_RAW(w, ",\"active\":false");
+	if (v->defined && v->killed)
+		JSONW_TEXT_RAW(w, ",\"killed\":true");
+	else
+		JSONW_TEXT_RAW(w, ",\"killed\":false");
 	view_text_definition(w, v);
-	JSONW_TEXT_KEY(w, "url");
-	jsonw_text_str(w, v->url);
+	JSONW_TEXT_KSTR(w, ",\"url\":", v->url);
 	if (!(flags & VIEW_JSON_NO_TAGS)) {
-		JSONW_TEXT_KEY(w, "tags");
-		jsonw_text_strv(w, (const char *const *)v->tags, v->ntags);
-		JSONW_TEXT_KEY(w, "description");
-		jsonw_text_str(w, v->description);
+		JSONW_TEXT_RAW(w, ",\"tags\":");
+		jsonw_text_vstrv(w, (const char *const *)v->tags, v->ntags);
+		JSONW_TEXT_KSTR(w, ",\"description\":", v->description);
 	}
 	if (!(flags & VIEW_JSON_NO_ISSUES)) {
-		JSONW_TEXT_KEY(w, "issues");
-		jsonw_text_strv(w, issues, nissues);
+		JSONW_TEXT_RAW(w, ",\"issues\":");
+		jsonw_text_vstrv(w, issues, nissues);
 	}
 	jsonw_text_close(w, '}');
 	return w->rc;

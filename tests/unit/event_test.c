@@ -336,6 +336,114 @@ test_append_and_errors(void **state)
 	buf_release(&small);
 }
 
+/* The event as the json-c tree event_format() replaced would print it:
+ * the reference for the text written raw. */
+static char *
+ref_event(const struct event *ev)
+{
+	json_object *o, *a;
+	char when[32];
+	char *s;
+	size_t i;
+
+	o = json_object_new_object();
+	view_format_time(ev->time, when);
+	json_object_object_add(o, "seq", json_object_new_uint64(ev->seq));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "type",
+	    json_object_new_string(event_type_name(ev->type)));
+	json_object_object_add(o, "project", ev->project ?
+	    json_object_new_string(ev->project) : NULL);
+	json_object_object_add(o, "environment", ev->environment ?
+	    json_object_new_string(ev->environment) : NULL);
+	json_object_object_add(o, "flag", ev->flag ?
+	    json_object_new_string(ev->flag) : NULL);
+	a = json_object_new_array();
+	for (i = 0; i < ev->nissues; i++)
+		json_object_array_add(a, ev->issues[i] ?
+		    json_object_new_string(ev->issues[i]) : NULL);
+	json_object_object_add(o, "issues", a);
+	json_object_object_add(o, "before", ev->before ? view_to_json(
+	    ev->before, ev->before_issues, ev->nbefore_issues, 0) : NULL);
+	json_object_object_add(o, "after", ev->after ? view_to_json(
+	    ev->after, ev->issues, ev->nissues, 0) : NULL);
+	if (ev->replay)
+		json_object_object_add(o, "replay",
+		    json_object_new_boolean(1));
+	s = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	assert_non_null(s);
+	return s;
+}
+
+/*
+ * A flag event with strings to escape (every kind, and long ones) as
+ * json-c prints it, at every fill of the buffer before it (its room
+ * ends at every place in the document), and under every cap: EFBIG
+ * with nothing of it kept until the cap holds it all.
+ */
+static void
+test_odd_event_fills(void **state)
+{
+	static const char odd[] = "q\" b\\ s/ \b\f\n\r\t \x01\x1f\x7f "
+	    "\xc3\xa9 and more than a short string, past sixty-four bytes";
+	const char *const odd_issues[] = { odd, NULL, "SHOP-1", "" };
+	const char *const odd_tags[] = { odd, "", "t/2" };
+	struct view_context ctx = {
+		.project = odd,
+		.environment = "Prod/EU",
+		.ws_id = "ws\"1",
+		.env_id = "env-1",
+		.flag_url = "https://app.split.io/{workspace_id}/{flag}",
+	};
+	struct fixture *f = *state;
+	struct flag_view odd_view;
+	struct event ev = flag_event(f, EV_FLAG_UPDATED);
+	json_object *def;
+	struct buf b;
+	char *want;
+	size_t pre, wlen, max;
+
+	def = json_tokener_parse(after_def);
+	assert_non_null(def);
+	view_init(&odd_view);
+	assert_int_equal(view_from_split(&odd_view, &ctx, "id", odd, odd,
+	    odd_tags, 3, def, NULL, 0), 0);
+	json_object_put(def);
+	ev.project = odd;
+	ev.flag = NULL;
+	ev.issues = odd_issues;
+	ev.nissues = 4;
+	ev.after = &odd_view;
+	ev.replay = 1;
+	want = ref_event(&ev);
+	wlen = strlen(want);
+	for (pre = 0; pre <= wlen + 70; pre++) {
+		buf_init(&b, 0);
+		assert_int_equal(buf_resize(&b, pre), 0);
+		memset(b.data, 'x', pre);
+		assert_int_equal(event_format(&ev, &b), 0);
+		assert_int_equal(b.len, pre + wlen);
+		assert_string_equal(b.data + pre, want);
+		buf_release(&b);
+	}
+	for (max = 1; max <= wlen + 2; max++) {
+		buf_init(&b, max);
+		assert_int_equal(buf_puts(&b, "p"), 0);
+		if (max < wlen + 1) {
+			assert_int_equal(event_format(&ev, &b), EFBIG);
+			assert_string_equal(buf_str(&b), "p");
+		} else {
+			assert_int_equal(event_format(&ev, &b), 0);
+			assert_string_equal(buf_str(&b) + 1, want);
+		}
+		buf_release(&b);
+	}
+	free(want);
+	view_release(&odd_view);
+}
+
 /* What view_format_time() printed before it had its own calendar:
  * gmtime_r() and strftime(), seconds rounded toward minus infinity. */
 static void
@@ -417,6 +525,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_and_errors, setup,
 		    teardown),
 		cmocka_unit_test(test_format_time),
+		cmocka_unit_test_setup_teardown(test_odd_event_fills, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
