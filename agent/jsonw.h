@@ -168,7 +168,13 @@ jsonw_text_knum(struct jsonw_text *w, const char *key, size_t klen,
 	d += klen;
 	if (neg)
 		*d++ = '-';
-	d += jsonw_digits_at(d, mag);
+	/* most numbers of a view are sizes and percentages */
+	if (mag < 100) {
+		if (mag >= 10)
+			*d++ = (char)('0' + mag / 10);
+		*d++ = (char)('0' + mag % 10);
+	} else
+		d += jsonw_digits_at(d, mag);
 	*d = '\0';
 	b->len = (size_t)(d - b->data);
 }
