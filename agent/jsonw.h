@@ -91,10 +91,12 @@ extern const unsigned char jsonw_esc[256];
  * escape, it writes the same bytes the general way, so the bytes and
  * the errors never depend on the way taken.
  */
+/* jsonw_text_raw() without room: buf_append(), the error kept in rc. */
 void	jsonw_text_put_slow(struct jsonw_text *w, const char *s, size_t n);
-/* The pre bytes put at the buf's end by the caller (room checked),
- * then "s" in place after them, s's opening quote being the last of
- * pre; false, nothing written, when s needs an escape or no room. */
+/* The pre bytes put past the buf's end by the caller (room checked),
+ * the last of them s's opening quote, then s and its closing quote in
+ * place: all counted in len.  false when s needs an escape or does not
+ * fit: len and the NUL as they were, the bytes past them scribbled. */
 bool	jsonw_text_str_in(struct jsonw_text *w, size_t pre, const char *s);
 /* Values without a separator: s (NULL: null), n, an array of strings. */
 void	jsonw_text_vstr(struct jsonw_text *w, const char *s);
