@@ -17,36 +17,36 @@
  * a tree for each cost more than everything else in the commit.
  */
 
-/* A full view (issues included), or null when there is none. */
+/* A full view (issues included) after its raw key, or null. */
 static void
-event_text_view(struct jsonw_text *w, const char *key,
+event_text_view(struct jsonw_text *w, const char *key, size_t klen,
     const struct flag_view *v, const char *const *issues, size_t nissues)
 {
-	jsonw_text_key(w, key);
-	if (v == NULL)
-		jsonw_text_null(w);
-	else
-		(void)view_write_json(v, issues, nissues, 0, w);
+	jsonw_text_raw(w, key, klen);
+	if (v == NULL) {
+		JSONW_TEXT_RAW(w, "null");
+		return;
+	}
+	w->keyed = true;	/* for view_write_json()'s jsonw_text_open() */
+	(void)view_write_json(v, issues, nissues, 0, w);
 }
+#define EVENT_TEXT_VIEW(w, lit, v, sv, n) \
+	event_text_view((w), lit, sizeof(lit) - 1, (v), (sv), (n))
 
+/* The members every event has; the shape is fixed, so keys and commas
+ * are written raw (jsonw.h), each with its value. */
 static void
 event_text_head(struct jsonw_text *w, const struct event *ev)
 {
 	char when[32];
 
 	view_format_time(ev->time, when);
-	JSONW_TEXT_KEY(w, "seq");
-	jsonw_text_uint(w, ev->seq);
-	JSONW_TEXT_KEY(w, "time");
-	jsonw_text_str(w, when);
-	JSONW_TEXT_KEY(w, "type");
-	jsonw_text_str(w, event_type_name(ev->type));
-	JSONW_TEXT_KEY(w, "project");
-	jsonw_text_str(w, ev->project);
-	JSONW_TEXT_KEY(w, "environment");
-	jsonw_text_str(w, ev->environment);
-	JSONW_TEXT_KEY(w, "flag");
-	jsonw_text_str(w, ev->flag);
+	JSONW_TEXT_KUINT(w, "\"seq\":", ev->seq);
+	JSONW_TEXT_KTIME(w, ",\"time\":", when);
+	JSONW_TEXT_KSTR(w, ",\"type\":", event_type_name(ev->type));
+	JSONW_TEXT_KSTR(w, ",\"project\":", ev->project);
+	JSONW_TEXT_KSTR(w, ",\"environment\":", ev->environment);
+	JSONW_TEXT_KSTR(w, ",\"flag\":", ev->flag);
 }
 
 /* A finding event: what holds and since when, and the flag as it is. */
@@ -56,15 +56,11 @@ event_text_finding(struct jsonw_text *w, const struct event *ev)
 	char since[32];
 
 	view_format_time(ev->since, since);
-	JSONW_TEXT_KEY(w, "finding");
-	jsonw_text_str(w, ev->finding);
-	JSONW_TEXT_KEY(w, "issue");
-	jsonw_text_str(w, ev->issue);
-	JSONW_TEXT_KEY(w, "since");
-	jsonw_text_str(w, since);
-	JSONW_TEXT_KEY(w, "detail");
-	jsonw_text_str(w, ev->detail);
-	event_text_view(w, "after", ev->after, ev->issues, ev->nissues);
+	JSONW_TEXT_KSTR(w, ",\"finding\":", ev->finding);
+	JSONW_TEXT_KSTR(w, ",\"issue\":", ev->issue);
+	JSONW_TEXT_KTIME(w, ",\"since\":", since);
+	JSONW_TEXT_KSTR(w, ",\"detail\":", ev->detail);
+	EVENT_TEXT_VIEW(w, ",\"after\":", ev->after, ev->issues, ev->nissues);
 }
 
 int
@@ -79,25 +75,22 @@ event_format(const struct event *ev, struct buf *out)
 	jsonw_text_open(&w, '{');
 	event_text_head(&w, ev);
 	if (ev->type == EV_LINK_ADDED || ev->type == EV_LINK_REMOVED) {
-		JSONW_TEXT_KEY(&w, "issue");
-		jsonw_text_str(&w, ev->issue);
-		JSONW_TEXT_KEY(&w, "sources");
-		jsonw_text_strv(&w, ev->sources, ev->nsources);
+		JSONW_TEXT_KSTR(&w, ",\"issue\":", ev->issue);
+		JSONW_TEXT_RAW(&w, ",\"sources\":");
+		jsonw_text_vstrv(&w, ev->sources, ev->nsources);
 	} else if (ev->type == EV_FINDING_OPENED ||
 	    ev->type == EV_FINDING_CLOSED) {
 		event_text_finding(&w, ev);
 	} else {
-		JSONW_TEXT_KEY(&w, "issues");
-		jsonw_text_strv(&w, ev->issues, ev->nissues);
-		event_text_view(&w, "before", ev->before, ev->before_issues,
-		    ev->nbefore_issues);
-		event_text_view(&w, "after", ev->after, ev->issues,
+		JSONW_TEXT_RAW(&w, ",\"issues\":");
+		jsonw_text_vstrv(&w, ev->issues, ev->nissues);
+		EVENT_TEXT_VIEW(&w, ",\"before\":", ev->before,
+		    ev->before_issues, ev->nbefore_issues);
+		EVENT_TEXT_VIEW(&w, ",\"after\":", ev->after, ev->issues,
 		    ev->nissues);
 	}
-	if (ev->replay) {
-		JSONW_TEXT_KEY(&w, "replay");
-		jsonw_text_bool(&w, true);
-	}
+	if (ev->replay)
+		JSONW_TEXT_RAW(&w, ",\"replay\":true");
 	jsonw_text_close(&w, '}');
 	if (w.rc != 0) {
 		/* as before: nothing of a failed document stays in out */

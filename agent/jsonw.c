@@ -158,23 +158,19 @@ jsonw_text_init(struct jsonw_text *w, struct buf *b, int flags)
 	w->keyed = false;
 }
 
-/* Appends without a call when the buffer has room: a document is
- * written a few bytes at a time. */
+void
+jsonw_text_put_slow(struct jsonw_text *w, const char *s, size_t n)
+{
+	if (w->rc == 0)
+		w->rc = buf_append(w->b, s, n);
+}
+
+/* In place when the buffer has room: a document is written a few bytes
+ * at a time. */
 static inline void
 jsonw_text_put(struct jsonw_text *w, const char *s, size_t n)
 {
-	struct buf *b = w->b;
-
-	if (w->rc != 0)
-		return;
-	if (b->data != NULL && n < b->cap - b->len &&
-	    n <= b->max - b->len) {
-		memcpy(b->data + b->len, s, n);
-		b->len += n;
-		b->data[b->len] = '\0';
-		return;
-	}
-	w->rc = buf_append(b, s, n);
+	jsonw_text_raw(w, s, n);
 }
 
 /* A value's separator: none after its key, else a comma when the array
@@ -321,6 +317,97 @@ jsonw_text_str(struct jsonw_text *w, const char *s)
 	jsonw_text_quoted(w, s, "", 0);
 }
 
+/* 1: the bytes that end a plain copy, those json-c escapes (NUL among
+ * them); [1] with '/', for JSONW_SLASH. */
+static const unsigned char jsonw_stop[2][256] = {
+	{
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+	}, {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1, ['/'] = 1,
+	},
+};
+
+/* Byte k of a four-byte step: copied, or the step ends before it. */
+#define JSONW_STEP(k) do {						\
+	c = (unsigned char)s[k];					\
+	if (stop[c]) {							\
+		s += k;							\
+		p += k;							\
+		goto bytes;						\
+	}								\
+	p[k] = (char)c;							\
+} while (0)
+
+bool
+jsonw_text_str_in(struct jsonw_text *w, size_t pre, const char *s)
+{
+	const unsigned char *stop =
+	    jsonw_stop[(w->flags & JSONW_SLASH) != 0];
+	struct buf *b = w->b;
+	size_t avail;
+	unsigned char c;
+	char *base, *p, *lim;
+
+	/* the room for bytes and the NUL after them, within max */
+	avail = b->cap - b->len - 1;
+	if (avail > b->max - b->len)
+		avail = b->max - b->len;
+	base = b->data + b->len;
+	if (avail < pre + 1)
+		goto undo;
+	lim = base + avail - 1;		/* the last place for the quote */
+	p = base + pre;
+	/*
+	 * NUL is one of the stop bytes: one test ends the string and finds
+	 * an escape.  Four bytes a step while the room holds four (one
+	 * room test for four bytes, half the instructions a byte), then
+	 * one at a time; s is read up to its NUL only.
+	 */
+	while (lim - p >= 4) {
+		JSONW_STEP(0);
+		JSONW_STEP(1);
+		JSONW_STEP(2);
+		JSONW_STEP(3);
+		s += 4;
+		p += 4;
+	}
+bytes:
+	for (;;) {
+		c = (unsigned char)*s++;
+		if (stop[c] || p >= lim)
+			break;
+		*p++ = (char)c;
+	}
+	if (c != '\0')
+		goto undo;
+	*p++ = '"';
+	*p = '\0';
+	b->len += (size_t)(p - base);
+	return true;
+undo:
+	*base = '\0';		/* the buf's NUL where it was */
+	return false;
+}
+
+void
+jsonw_text_vstr(struct jsonw_text *w, const char *s)
+{
+	if (s == NULL) {
+		jsonw_text_put(w, "null", 4);
+		return;
+	}
+	if (jsonw_text_room(w, 1)) {
+		w->b->data[w->b->len] = '"';
+		if (jsonw_text_str_in(w, 1, s))
+			return;
+	}
+	jsonw_text_quoted(w, s, "", 0);
+}
+
 /* The decimal digits of n, as "%" PRIu64 prints them. */
 static size_t
 jsonw_digits(uint64_t n, char *end)
@@ -334,29 +421,49 @@ jsonw_digits(uint64_t n, char *end)
 	return (size_t)(end - p);
 }
 
+size_t
+jsonw_digits_at(char *d, uint64_t n)
+{
+	uint64_t t = 10;
+	size_t k = 1, i;
+
+	/* 20 digits at most: 10^19 is the last power of ten in 64 bits */
+	while (k < 20 && n >= t) {
+		k++;
+		t *= 10;
+	}
+	for (i = k; i > 0; i--) {
+		d[i - 1] = (char)('0' + n % 10);
+		n /= 10;
+	}
+	return k;
+}
+
 void
-jsonw_text_int(struct jsonw_text *w, int64_t n)
+jsonw_text_vnum(struct jsonw_text *w, uint64_t mag, bool neg)
 {
 	char num[24], *end = num + sizeof(num);
 	size_t len;
 
-	jsonw_text_sep(w);
-	/* the magnitude as unsigned: INT64_MIN has no positive twin */
-	len = jsonw_digits(n < 0 ? 0 - (uint64_t)n : (uint64_t)n, end);
-	if (n < 0)
+	len = jsonw_digits(mag, end);
+	if (neg)
 		end[-(ptrdiff_t)++len] = '-';
 	jsonw_text_put(w, end - len, len);
 }
 
 void
+jsonw_text_int(struct jsonw_text *w, int64_t n)
+{
+	jsonw_text_sep(w);
+	/* the magnitude as unsigned: INT64_MIN has no positive twin */
+	jsonw_text_vnum(w, n < 0 ? 0 - (uint64_t)n : (uint64_t)n, n < 0);
+}
+
+void
 jsonw_text_uint(struct jsonw_text *w, uint64_t n)
 {
-	char num[24], *end = num + sizeof(num);
-	size_t len;
-
 	jsonw_text_sep(w);
-	len = jsonw_digits(n, end);
-	jsonw_text_put(w, end - len, len);
+	jsonw_text_vnum(w, n, false);
 }
 
 void
@@ -385,4 +492,18 @@ jsonw_text_strv(struct jsonw_text *w, const char *const *sv, size_t n)
 	for (i = 0; i < n; i++)
 		jsonw_text_str(w, sv[i]);
 	jsonw_text_close(w, ']');
+}
+
+void
+jsonw_text_vstrv(struct jsonw_text *w, const char *const *sv, size_t n)
+{
+	size_t i;
+
+	jsonw_text_put(w, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			jsonw_text_put(w, ",", 1);
+		jsonw_text_vstr(w, sv[i]);
+	}
+	jsonw_text_put(w, "]", 1);
 }

@@ -1269,66 +1269,72 @@ view_to_json(const struct flag_view *v, const char *const *issues,
 /*
  * The same document as view_to_json(), written as text without a json-c
  * tree (an event carries two views, and a baseline makes one event per
- * flag): member for member the calls above, in their order.
+ * flag): member for member the calls above, in their order.  Its shape
+ * is fixed, so keys and commas are written raw (jsonw.h), each with the
+ * value after it.
  */
 static void
 view_text_rollout(struct jsonw_text *w, const struct flag_view *v)
 {
-	JSONW_TEXT_KEY(w, "rollout");
 	if (!v->defined) {
-		jsonw_text_null(w);
+		JSONW_TEXT_RAW(w, ",\"rollout\":null");
 		return;
 	}
-	jsonw_text_open(w, '{');
 	if (v->rules > 0) {
-		JSONW_TEXT_KEY(w, "rules");
-		jsonw_text_int(w, v->rules);
+		JSONW_TEXT_KINT(w, ",\"rollout\":{\"rules\":", v->rules);
 	} else {
-		JSONW_TEXT_KEY(w, "percentage");
-		jsonw_text_int(w, view_rollout_percent(v));
-		JSONW_TEXT_KEY(w, "treatment");
-		jsonw_text_str(w, v->default_treatment);
+		JSONW_TEXT_KINT(w, ",\"rollout\":{\"percentage\":",
+		    view_rollout_percent(v));
+		JSONW_TEXT_KSTR(w, ",\"treatment\":", v->default_treatment);
 	}
-	jsonw_text_close(w, '}');
+	JSONW_TEXT_RAW(w, "}");
+}
+
+static void
+view_text_default_rule(struct jsonw_text *w, const struct flag_view *v)
+{
+	size_t i;
+
+	JSONW_TEXT_RAW(w, ",\"default_rule\":[");
+	for (i = 0; i < v->ndefault_rule; i++) {
+		if (i == 0)
+			JSONW_TEXT_KSTR(w, "{\"treatment\":",
+			    v->default_rule[i].treatment);
+		else
+			JSONW_TEXT_KSTR(w, ",{\"treatment\":",
+			    v->default_rule[i].treatment);
+		JSONW_TEXT_KINT(w, ",\"size\":", v->default_rule[i].size);
+		JSONW_TEXT_RAW(w, "}");
+	}
+	JSONW_TEXT_RAW(w, "]");
 }
 
 static void
 view_text_definition(struct jsonw_text *w, const struct flag_view *v)
 {
 	char when[32];
-	size_t i;
 
-	JSONW_TEXT_KEY(w, "default_treatment");
-	jsonw_text_str(w, v->defined ? v->default_treatment : NULL);
-	JSONW_TEXT_KEY(w, "traffic_allocation");
-	if (v->defined)
-		jsonw_text_int(w, v->traffic_allocation);
-	else
-		jsonw_text_null(w);
-	JSONW_TEXT_KEY(w, "default_rule");
-	jsonw_text_open(w, '[');
-	for (i = 0; i < v->ndefault_rule; i++) {
-		jsonw_text_open(w, '{');
-		JSONW_TEXT_KEY(w, "treatment");
-		jsonw_text_str(w, v->default_rule[i].treatment);
-		JSONW_TEXT_KEY(w, "size");
-		jsonw_text_int(w, v->default_rule[i].size);
-		jsonw_text_close(w, '}');
-	}
-	jsonw_text_close(w, ']');
-	JSONW_TEXT_KEY(w, "rules");
-	jsonw_text_int(w, v->defined ? v->rules : 0);
+	if (v->defined) {
+		JSONW_TEXT_KSTR(w, ",\"default_treatment\":",
+		    v->default_treatment);
+		JSONW_TEXT_KINT(w, ",\"traffic_allocation\":",
+		    v->traffic_allocation);
+	} else
+		JSONW_TEXT_RAW(w, ",\"default_treatment\":null"
+		    ",\"traffic_allocation\":null");
+	view_text_default_rule(w, v);
+	JSONW_TEXT_KINT(w, ",\"rules\":", v->defined ? v->rules : 0);
 	view_text_rollout(w, v);
-	JSONW_TEXT_KEY(w, "treatments");
-	jsonw_text_strv(w, (const char *const *)v->treatments,
+	JSONW_TEXT_RAW(w, ",\"treatments\":");
+	jsonw_text_vstrv(w, (const char *const *)v->treatments,
 	    v->ntreatments);
-	JSONW_TEXT_KEY(w, "last_updated");
+	/* 0 is "never saved" (no definition, or Split gave no time). */
 	if (!v->defined || v->last_updated <= 0) {
-		jsonw_text_null(w);
+		JSONW_TEXT_RAW(w, ",\"last_updated\":null");
 		return;
 	}
 	view_format_time(v->last_updated, when);
-	jsonw_text_str(w, when);
+	JSONW_TEXT_KTIME(w, ",\"last_updated\":", when);
 }
 
 int
@@ -1336,28 +1342,31 @@ view_write_json(const struct flag_view *v, const char *const *issues,
     size_t nissues, int flags, struct jsonw_text *w)
 {
 	jsonw_text_open(w, '{');
-	JSONW_TEXT_KEY(w, "project");
-	jsonw_text_str(w, v->project);
-	JSONW_TEXT_KEY(w, "environment");
-	jsonw_text_str(w, v->environment);
-	JSONW_TEXT_KEY(w, "flag");
-	jsonw_text_str(w, v->flag);
-	JSONW_TEXT_KEY(w, "active");
-	jsonw_text_bool(w, view_is_active(v));
-	JSONW_TEXT_KEY(w, "killed");
-	jsonw_text_bool(w, v->defined && v->killed);
+	/* the rollout and default rule objects inside, written raw, take
+	 * a level each as if opened */
+	if (w->rc == 0 && w->depth > JSONW_DEPTH - 2)
+		w->rc = EINVAL;
+	JSONW_TEXT_KSTR(w, "\"project\":", v->project);
+	JSONW_TEXT_KSTR(w, ",\"environment\":", v->environment);
+	JSONW_TEXT_KSTR(w, ",\"flag\":", v->flag);
+	if (view_is_active(v))
+		JSONW_TEXT_RAW(w, ",\"active\":true");
+	else
+		JSONW_TEXT_RAW(w, ",\"active\":false");
+	if (v->defined && v->killed)
+		JSONW_TEXT_RAW(w, ",\"killed\":true");
+	else
+		JSONW_TEXT_RAW(w, ",\"killed\":false");
 	view_text_definition(w, v);
-	JSONW_TEXT_KEY(w, "url");
-	jsonw_text_str(w, v->url);
+	JSONW_TEXT_KSTR(w, ",\"url\":", v->url);
 	if (!(flags & VIEW_JSON_NO_TAGS)) {
-		JSONW_TEXT_KEY(w, "tags");
-		jsonw_text_strv(w, (const char *const *)v->tags, v->ntags);
-		JSONW_TEXT_KEY(w, "description");
-		jsonw_text_str(w, v->description);
+		JSONW_TEXT_RAW(w, ",\"tags\":");
+		jsonw_text_vstrv(w, (const char *const *)v->tags, v->ntags);
+		JSONW_TEXT_KSTR(w, ",\"description\":", v->description);
 	}
 	if (!(flags & VIEW_JSON_NO_ISSUES)) {
-		JSONW_TEXT_KEY(w, "issues");
-		jsonw_text_strv(w, issues, nissues);
+		JSONW_TEXT_RAW(w, ",\"issues\":");
+		jsonw_text_vstrv(w, issues, nissues);
 	}
 	jsonw_text_close(w, '}');
 	return w->rc;
@@ -1383,6 +1392,66 @@ view_put2(char *p, int v)
 	p[1] = (char)('0' + v % 10);
 }
 
+/* The seconds of 1000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the
+ * years printed with four digits without strftime. */
+#define VIEW_CIVIL_MIN	INT64_C(-30610224000)
+#define VIEW_CIVIL_MAX	INT64_C(253402300799)
+/* 1000-01-01 counted from 0000-03-01, as the algorithm below counts */
+#define VIEW_CIVIL_DAY0	365183
+
+/*
+ * The civil date of day z since 0000-03-01 (Howard Hinnant's
+ * civil_from_days, public domain): a few divisions by constants instead
+ * of gmtime_r(), which cost ~300 instructions, and there are two or
+ * three times in each event.  Unsigned and 32 bits: from year 1000 to
+ * 9999 z is under 3.7 million, and such divisions are cheaper.
+ */
+static void
+view_civil_from_days(uint32_t z, uint32_t *y, uint32_t *m, uint32_t *d)
+{
+	uint32_t era, doe, yoe, doy, mp;
+
+	era = z / 146097;
+	doe = z - era * 146097;				/* [0, 146096] */
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);	/* [0, 365] */
+	mp = (5 * doy + 2) / 153;			/* March is 0 */
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* "%Y-%m-%dT%H:%M:%SZ" of s (seconds) for years 1000 to 9999, the 20
+ * bytes and a NUL; false for other years, which are strftime's. */
+static bool
+view_format_civil(int64_t s, char out[32])
+{
+	uint64_t u;
+	uint32_t sod, y, m, d;
+
+	if (s < VIEW_CIVIL_MIN || s > VIEW_CIVIL_MAX)
+		return false;
+	u = (uint64_t)(s - VIEW_CIVIL_MIN);
+	sod = (uint32_t)(u % 86400);
+	view_civil_from_days((uint32_t)(u / 86400) + VIEW_CIVIL_DAY0, &y, &m,
+	    &d);
+	view_put2(out, (int)(y / 100));
+	view_put2(out + 2, (int)(y % 100));
+	out[4] = '-';
+	view_put2(out + 5, (int)m);
+	out[7] = '-';
+	view_put2(out + 8, (int)d);
+	out[10] = 'T';
+	view_put2(out + 11, (int)(sod / 3600));
+	out[13] = ':';
+	view_put2(out + 14, (int)(sod / 60 % 60));
+	out[16] = ':';
+	view_put2(out + 17, (int)(sod % 60));
+	out[19] = 'Z';
+	out[20] = '\0';
+	return true;
+}
+
 void
 view_format_time(int64_t ms, char out[32])
 {
@@ -1394,30 +1463,11 @@ view_format_time(int64_t ms, char out[32])
 	s = ms / 1000;
 	if (ms % 1000 < 0)
 		s--;
+	if (view_format_civil(s, out))
+		return;
+	/* years of other than four digits are strftime's business */
 	t = (time_t)s;
-	if (gmtime_r(&t, &tm) == NULL) {
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		out[0] = '\0';
-		return;
-	}
-	/* "%Y-%m-%dT%H:%M:%SZ" without strftime (two per event): years
-	 * of other than four digits are strftime's business */
-	if (tm.tm_year < 1000 - 1900 || tm.tm_year > 9999 - 1900) {
-		if (strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-			out[0] = '\0';
-		return;
-	}
-	view_put2(out, (tm.tm_year + 1900) / 100);
-	view_put2(out + 2, (tm.tm_year + 1900) % 100);
-	out[4] = '-';
-	view_put2(out + 5, tm.tm_mon + 1);
-	out[7] = '-';
-	view_put2(out + 8, tm.tm_mday);
-	out[10] = 'T';
-	view_put2(out + 11, tm.tm_hour);
-	out[13] = ':';
-	view_put2(out + 14, tm.tm_min);
-	out[16] = ':';
-	view_put2(out + 17, tm.tm_sec);
-	out[19] = 'Z';
-	out[20] = '\0';
 }

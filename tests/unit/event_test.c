@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <json-c/json.h>
@@ -335,6 +336,177 @@ test_append_and_errors(void **state)
 	buf_release(&small);
 }
 
+/* The event as the json-c tree event_format() replaced would print it:
+ * the reference for the text written raw. */
+static char *
+ref_event(const struct event *ev)
+{
+	json_object *o, *a;
+	char when[32];
+	char *s;
+	size_t i;
+
+	o = json_object_new_object();
+	view_format_time(ev->time, when);
+	json_object_object_add(o, "seq", json_object_new_uint64(ev->seq));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "type",
+	    json_object_new_string(event_type_name(ev->type)));
+	json_object_object_add(o, "project", ev->project ?
+	    json_object_new_string(ev->project) : NULL);
+	json_object_object_add(o, "environment", ev->environment ?
+	    json_object_new_string(ev->environment) : NULL);
+	json_object_object_add(o, "flag", ev->flag ?
+	    json_object_new_string(ev->flag) : NULL);
+	a = json_object_new_array();
+	for (i = 0; i < ev->nissues; i++)
+		json_object_array_add(a, ev->issues[i] ?
+		    json_object_new_string(ev->issues[i]) : NULL);
+	json_object_object_add(o, "issues", a);
+	json_object_object_add(o, "before", ev->before ? view_to_json(
+	    ev->before, ev->before_issues, ev->nbefore_issues, 0) : NULL);
+	json_object_object_add(o, "after", ev->after ? view_to_json(
+	    ev->after, ev->issues, ev->nissues, 0) : NULL);
+	if (ev->replay)
+		json_object_object_add(o, "replay",
+		    json_object_new_boolean(1));
+	s = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	assert_non_null(s);
+	return s;
+}
+
+/*
+ * A flag event with strings to escape (every kind, and long ones) as
+ * json-c prints it, at every fill of the buffer before it (its room
+ * ends at every place in the document), and under every cap: EFBIG
+ * with nothing of it kept until the cap holds it all.
+ */
+static void
+test_odd_event_fills(void **state)
+{
+	static const char odd[] = "q\" b\\ s/ \b\f\n\r\t \x01\x1f\x7f "
+	    "\xc3\xa9 and more than a short string, past sixty-four bytes";
+	const char *const odd_issues[] = { odd, NULL, "SHOP-1", "" };
+	const char *const odd_tags[] = { odd, "", "t/2" };
+	struct view_context ctx = {
+		.project = odd,
+		.environment = "Prod/EU",
+		.ws_id = "ws\"1",
+		.env_id = "env-1",
+		.flag_url = "https://app.split.io/{workspace_id}/{flag}",
+	};
+	struct fixture *f = *state;
+	struct flag_view odd_view;
+	struct event ev = flag_event(f, EV_FLAG_UPDATED);
+	json_object *def;
+	struct buf b;
+	char *want;
+	size_t pre, wlen, max;
+
+	def = json_tokener_parse(after_def);
+	assert_non_null(def);
+	view_init(&odd_view);
+	assert_int_equal(view_from_split(&odd_view, &ctx, "id", odd, odd,
+	    odd_tags, 3, def, NULL, 0), 0);
+	json_object_put(def);
+	ev.project = odd;
+	ev.flag = NULL;
+	ev.issues = odd_issues;
+	ev.nissues = 4;
+	ev.after = &odd_view;
+	ev.replay = 1;
+	want = ref_event(&ev);
+	wlen = strlen(want);
+	for (pre = 0; pre <= wlen + 70; pre++) {
+		buf_init(&b, 0);
+		assert_int_equal(buf_resize(&b, pre), 0);
+		memset(b.data, 'x', pre);
+		assert_int_equal(event_format(&ev, &b), 0);
+		assert_int_equal(b.len, pre + wlen);
+		assert_string_equal(b.data + pre, want);
+		buf_release(&b);
+	}
+	for (max = 1; max <= wlen + 2; max++) {
+		buf_init(&b, max);
+		assert_int_equal(buf_puts(&b, "p"), 0);
+		if (max < wlen + 1) {
+			assert_int_equal(event_format(&ev, &b), EFBIG);
+			assert_string_equal(buf_str(&b), "p");
+		} else {
+			assert_int_equal(event_format(&ev, &b), 0);
+			assert_string_equal(buf_str(&b) + 1, want);
+		}
+		buf_release(&b);
+	}
+	free(want);
+	view_release(&odd_view);
+}
+
+/* What view_format_time() printed before it had its own calendar:
+ * gmtime_r() and strftime(), seconds rounded toward minus infinity. */
+static void
+ref_format_time(int64_t ms, char out[32])
+{
+	struct tm tm;
+	time_t t;
+
+	t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		out[0] = '\0';
+}
+
+static void
+assert_time_same(int64_t ms)
+{
+	char got[32], want[32];
+
+	view_format_time(ms, got);
+	ref_format_time(ms, want);
+	if (strcmp(got, want) != 0)
+		fail_msg("%lld ms: \"%s\", want \"%s\"", (long long)ms, got,
+		    want);
+}
+
+/* The calendar against libc's, from before year 1000 to after 9999:
+ * every day's edges, leap days, negative times and the rounding of ms. */
+static void
+test_format_time(void **state)
+{
+	static const int64_t fixed[] = { 0, 1, -1, 999, -999, 1000, -1000,
+	    -1001, 86399999, 86400000, -86400000, -86400001,
+	    951782400000, 951868799999, 951868800000,	/* 2000-02-29 */
+	    4107456000000, 4107542400000,		/* 2100-02-28, 03-01 */
+	    -30610224000000, -30610224000001,		/* 1000-01-01 */
+	    253402300799999, 253402300800000,		/* after 9999 */
+	    -62167219200000, -62167219200001,		/* year 0 */
+	    INT64_MAX, INT64_MIN, INT64_MAX / 1000 * 1000,
+	    INT64_C(1795992615000) };
+	int64_t day, ms;
+	char out[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		assert_time_same(fixed[i]);
+	srand(10);
+	/* years 900 to 10100, every 7th day (every day from 1900 to
+	 * 2200): its first and last ms, and one ms at random in it */
+	for (day = -390000; day <= 2970000;
+	    day += day >= -25567 && day < 84000 ? 1 : 7) {
+		ms = day * 86400000;
+		assert_time_same(ms);
+		assert_time_same(ms - 1);
+		assert_time_same(ms + rand() % 86400000);
+	}
+	view_format_time(INT64_C(1795992615000), out);
+	assert_string_equal(out, "2026-11-29T22:50:15Z");
+	view_format_time(-1, out);
+	assert_string_equal(out, "1969-12-31T23:59:59Z");
+}
+
 int
 main(void)
 {
@@ -351,6 +523,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_and_errors, setup,
+		    teardown),
+		cmocka_unit_test(test_format_time),
+		cmocka_unit_test_setup_teardown(test_odd_event_fills, setup,
 		    teardown),
 	};
 
