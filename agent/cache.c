@@ -1826,6 +1826,71 @@ cache_link_set(struct cache_txn *t, const char *project, const char *flag,
 	return txn_put(t, t->issues, &rev, &mask, sizeof(mask), 0);
 }
 
+/*
+ * ORs bit into a link's mask, both directions in step; *old is the mask
+ * before (0: no link).  One search of the links, not a get and a put:
+ * MDB_NOOVERWRITE hands back the mask stored when there is one.
+ */
+static int
+link_add_bit(struct cache_txn *t, const struct key *fwd,
+    const struct key *rev, uint32_t bit, uint32_t *old)
+{
+	MDB_val kv, dv;
+	uint32_t mask = bit;
+	int rc;
+
+	kv.mv_data = (void *)fwd->buf;
+	kv.mv_size = fwd->len;
+	dv.mv_data = &mask;
+	dv.mv_size = sizeof(mask);
+	guard_depth++;
+	rc = mdb_put(t->txn, t->links, &kv, &dv, MDB_NOOVERWRITE);
+	guard_depth--;
+	if (rc == MDB_KEYEXIST) {
+		if ((rc = val_u32(&dv, old)) != 0)
+			return rc;
+		mask = *old | bit;
+		if (mask == *old)
+			return 0;
+		rc = txn_put(t, t->links, fwd, &mask, sizeof(mask), 0);
+	} else {
+		rc = lmdb_read_rc(rc);
+		if (rc == 0)
+			t->dirty = 1;
+		else if (rc == MDB_MAP_FULL)
+			t->full = 1;
+	}
+	if (rc != 0)
+		return rc;
+	return txn_put(t, t->issues, rev, &mask, sizeof(mask), 0);
+}
+
+int
+cache_link_update(struct cache_txn *t, const char *project, const char *flag,
+    const char *issue, uint32_t bit, bool add, uint32_t *old)
+{
+	struct key fwd, rev;
+	int rc;
+
+	if (old == NULL || bit == 0)
+		return EINVAL;
+	*old = 0;
+	if ((rc = txn_check(t, 1)) != 0)
+		return rc;
+	if (!add) {
+		rc = cache_link_get(t, project, flag, issue, old);
+		if (rc == FS_ENOTFOUND)
+			*old = 0;
+		if (rc != 0 || !(*old & bit))
+			return rc == FS_ENOTFOUND ? 0 : rc;
+		return cache_link_set(t, project, flag, issue, *old & ~bit);
+	}
+	if ((rc = key_join3(&fwd, project, flag, issue)) != 0 ||
+	    (rc = key_join3(&rev, issue, project, flag)) != 0)
+		return rc;
+	return link_add_bit(t, &fwd, &rev, bit, old);
+}
+
 int
 cache_link_foreach(struct cache_txn *t, const char *project,
     cache_link_cb cb, void *arg)

@@ -35,6 +35,7 @@
 #ifndef FLAGSYNC_CACHE_H
 #define FLAGSYNC_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -132,6 +133,11 @@ int	cache_link_get(struct cache_txn *t, const char *project,
 	    const char *flag, const char *issue, uint32_t *mask);
 int	cache_link_set(struct cache_txn *t, const char *project,
 	    const char *flag, const char *issue, uint32_t mask);
+/* Sets (add) or clears one source bit of a link's mask, deleting the link
+ * when none is left; *old is the mask before, 0 when there was no link. */
+int	cache_link_update(struct cache_txn *t, const char *project,
+	    const char *flag, const char *issue, uint32_t bit, bool add,
+	    uint32_t *old);
 typedef int (*cache_link_cb)(void *arg, const char *project,
 	    const char *flag, const char *issue, uint32_t mask);
 /* project NULL: all links; in (project, flag, issue) order. */

@@ -875,16 +875,12 @@ link_change(struct cache_txn *t, struct apply *a, const char *project,
 	uint32_t mask = 0, nmask;
 	int rc;
 
-	rc = cache_link_get(t, project, flag, issue, &mask);
-	if (rc == FS_ENOTFOUND)
-		mask = 0;
-	else if (rc != 0)
+	if ((rc = cache_link_update(t, project, flag, issue, bit, add,
+	    &mask)) != 0)
 		return rc;
 	nmask = add ? (mask | bit) : (mask & ~bit);
 	if (nmask == mask)
 		return 0;
-	if ((rc = cache_link_set(t, project, flag, issue, nmask)) != 0)
-		return rc;
 	if (mask == 0)
 		return emit_link(t, a, EV_LINK_ADDED, project, flag, issue,
 		    nmask);

@@ -752,6 +752,66 @@ test_key_edges(void **state)
 
 /* Links. */
 
+/* One source bit at a time: the mask before comes back, both directions
+ * follow, and clearing the last bit deletes the link. */
+static int
+link_update_fn(struct cache_txn *t, void *arg)
+{
+	uint32_t old = 99;
+
+	(void)arg;
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-7", 0, true,
+	    &old), EINVAL);
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-7", 4, false,
+	    &old), 0);
+	assert_int_equal(old, 0);		/* no link: nothing to clear */
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-7", 4, true,
+	    &old), 0);
+	assert_int_equal(old, 0);
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-7", 4, true,
+	    &old), 0);
+	assert_int_equal(old, 4);		/* already set */
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-7", 1, true,
+	    &old), 0);
+	assert_int_equal(old, 4);
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-8", 2, true,
+	    &old), 0);
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-8", 1, false,
+	    &old), 0);
+	assert_int_equal(old, 2);		/* bit not set: unchanged */
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-8", 2, false,
+	    &old), 0);
+	assert_int_equal(old, 2);		/* the last bit: deleted */
+	assert_int_equal(cache_link_update(t, "A", "f", "SHOP-7", 4, false,
+	    &old), 0);
+	assert_int_equal(old, 5);
+	return 0;
+}
+
+static void
+test_link_update(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, link_update_fn, NULL), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach(t, NULL, seen_link, &s), 0);
+	assert_string_equal(s.text, "A/f/SHOP-7=1;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach_issue(t, "SHOP-7", seen_link, &s),
+	    0);
+	assert_string_equal(s.text, "A/f/SHOP-7=1;");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_link_foreach_issue(t, "SHOP-8", seen_link, &s),
+	    0);
+	assert_int_equal(s.count, 0);
+	cache_read_end(t);
+}
+
 static void
 test_links(void **state)
 {
@@ -2357,6 +2417,7 @@ main(void)
 		T(test_bad_keys),
 		T(test_key_edges),
 		T(test_links),
+		T(test_link_update),
 		T(test_issue_foreach),
 		T(test_events),
 		T(test_events_numeric_order),
