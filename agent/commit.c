@@ -450,9 +450,8 @@ commit_flag_issues(struct cache_txn *t, const char *project,
 	struct strv s = { NULL, 0, 0 };
 	int rc;
 
+	/* no issue (most flags of a first sync): NULL and 0, no allocation */
 	rc = cache_link_foreach_flag(t, project, flag, issues_cb, &s);
-	if (rc == 0 && s.v == NULL && (s.v = calloc(1, sizeof(char *))) == NULL)
-		rc = ENOMEM;
 	if (rc != 0) {
 		commit_free_strv(s.v);
 		return rc;
