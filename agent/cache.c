@@ -1910,6 +1910,17 @@ cache_link_foreach(struct cache_txn *t, const char *project,
 	return walk(t, t->links, &k, k.len, 0, visit_link, &vis);
 }
 
+/* Whether dbi holds nothing (as this transaction sees it): a first sync
+ * asks for the links of every flag before it stores any, and an empty
+ * table answers without a cursor and a search. */
+static bool
+txn_db_empty(struct cache_txn *t, MDB_dbi dbi)
+{
+	MDB_stat st;
+
+	return mdb_stat(t->txn, dbi, &st) == 0 && st.ms_entries == 0;
+}
+
 int
 cache_link_foreach_flag(struct cache_txn *t, const char *project,
     const char *flag, cache_link_cb cb, void *arg)
@@ -1927,6 +1938,8 @@ cache_link_foreach_flag(struct cache_txn *t, const char *project,
 	parts[1] = flag;
 	if ((rc = key_join(&k, parts, 2, 1)) != 0)
 		return rc;
+	if (txn_db_empty(t, t->links))
+		return 0;
 	return walk(t, t->links, &k, k.len, 0, visit_link, &vis);
 }
 
