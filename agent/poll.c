@@ -52,12 +52,17 @@ struct feed_name {
 	size_t	 seq;		/* order of the reports */
 };
 
-/* A flag list entry, kept until the definitions have been read. */
+/*
+ * A flag list entry, kept until the definitions have been read.  Two
+ * blocks, not one allocation a string (a listing made 3.3 a flag): name
+ * owns the block id is in, for as long as the entry; description owns
+ * the block the tags are in, until meta_trim().
+ */
 struct meta {
-	char	*name;
-	char	*id;
-	char	*description;
-	char	**tags;
+	char	*name;		/* owns the block of name and id */
+	char	*id;		/* in name's block; NULL when skipped */
+	char	*description;	/* owns the block of description, tags */
+	char	**tags;		/* in description's block */
 	size_t	 ntags;
 	bool	 has_def;
 	bool	 skipped;	/* kept as cached, not deleted */
@@ -111,14 +116,8 @@ struct project_poll {
 static void
 meta_release(struct meta *m)
 {
-	size_t i;
-
 	free(m->name);
-	free(m->id);
 	free(m->description);
-	for (i = 0; i < m->ntags; i++)
-		free(m->tags[i]);
-	free(m->tags);
 }
 
 static void
@@ -463,13 +462,8 @@ pp_links(struct project_poll *pp, const struct meta *m)
 static void
 meta_trim(struct meta *m)
 {
-	size_t i;
-
 	free(m->description);
 	m->description = NULL;
-	for (i = 0; i < m->ntags; i++)
-		free(m->tags[i]);
-	free(m->tags);
 	m->tags = NULL;
 	m->ntags = 0;
 }
@@ -502,26 +496,71 @@ flag_problem(const struct split_flag *f, char *buf, size_t len)
 	return NULL;
 }
 
-/* The tags of f into m, but for those too long to be tags. */
+/* name and id (NULL: none) as one block, name first. */
 static int
-meta_tags(struct project_poll *pp, struct meta *m, const struct split_flag *f)
+meta_names(struct meta *m, const char *name, const char *id)
 {
-	size_t i;
+	size_t nl = strlen(name) + 1, il = id ? strlen(id) + 1 : 0;
+
+	if ((m->name = malloc(nl + il)) == NULL)
+		return ENOMEM;
+	memcpy(m->name, name, nl);
+	if (id != NULL) {
+		m->id = m->name + nl;
+		memcpy(m->id, id, il);
+	}
+	return 0;
+}
+
+/* The bytes f's tags take in the block, but for those too long to be
+ * tags (reported here); counted in *n. */
+static int
+meta_tags_size(struct project_poll *pp, const struct meta *m,
+    const struct split_flag *f, size_t *n, size_t *size)
+{
+	size_t i, len;
 	int rc;
 
-	if (f->ntags && (m->tags = calloc(f->ntags, sizeof(char *))) == NULL)
-		return ENOMEM;
+	*n = *size = 0;
 	for (i = 0; i < f->ntags; i++) {
-		if (strlen(f->tags[i]) > FS_TAG_MAX) {
+		if ((len = strlen(f->tags[i])) > FS_TAG_MAX) {
 			rc = pp_skip(pp, "tag", f->tags[i], "longer than %d "
 			    "bytes, on flag '%s'", FS_TAG_MAX, m->name);
 			if (rc != 0)
 				return rc;
 			continue;
 		}
-		if ((m->tags[m->ntags] = strdup(f->tags[i])) == NULL)
-			return ENOMEM;
-		m->ntags++;
+		(*n)++;
+		*size += sizeof(char *) + len + 1;
+	}
+	return 0;
+}
+
+/* The description and the tags of f into one block: the description,
+ * then (aligned) the tag pointers, then the tags. */
+static int
+meta_texts(struct project_poll *pp, struct meta *m, const struct split_flag *f)
+{
+	size_t dl = strlen(f->description) + 1, at, n, size, i, len;
+	char *p;
+	int rc;
+
+	if ((rc = meta_tags_size(pp, m, f, &n, &size)) != 0)
+		return rc;
+	at = (dl + _Alignof(char *) - 1) & ~(_Alignof(char *) - 1);
+	if ((m->description = malloc(at + size)) == NULL)
+		return ENOMEM;
+	memcpy(m->description, f->description, dl);
+	if (n == 0)
+		return 0;
+	m->tags = (char **)(void *)(m->description + at);
+	p = m->description + at + n * sizeof(char *);
+	for (i = 0; i < f->ntags; i++) {
+		if ((len = strlen(f->tags[i]) + 1) > FS_TAG_MAX + 1)
+			continue;
+		memcpy(p, f->tags[i], len);
+		m->tags[m->ntags++] = p;
+		p += len;
 	}
 	return 0;
 }
@@ -539,10 +578,10 @@ flag_cb(void *arg, const struct split_flag *f)
 		return rc;
 	m = &pp->m[pp->n];
 	memset(m, 0, sizeof(*m));
-	if ((m->name = strdup(f->name)) == NULL)
-		return ENOMEM;
 	if ((why = flag_problem(f, wbuf, sizeof(wbuf))) != NULL) {
 		/* listed, so not deleted; its record stays as it was */
+		if ((rc = meta_names(m, f->name, NULL)) != 0)
+			return rc;
 		m->skipped = true;
 		pp->n++;
 		if ((rc = pp_skip(pp, "flag", f->name, "%s", why)) != 0)
@@ -550,12 +589,9 @@ flag_cb(void *arg, const struct split_flag *f)
 		return pp_keep_links(pp, m->name);
 	}
 	pp_progress(pp, pp->n, false);
-	if ((m->id = strdup(f->id)) == NULL ||
-	    (m->description = strdup(f->description)) == NULL) {
-		rc = ENOMEM;
-		goto meta_release;
-	}
-	if ((rc = meta_tags(pp, m, f)) != 0)
+	if ((rc = meta_names(m, f->name, f->id)) != 0)
+		return rc;
+	if ((rc = meta_texts(pp, m, f)) != 0)
 		goto meta_release;
 	pp->n++;
 	return pp_links(pp, m);
