@@ -126,6 +126,12 @@ item "issue keys longer than 64 bytes" "flag 'long_keys'.*2 issue keys longer th
 check_eq "long issue keys: the flag keeps its good keys" "AB-7 AB-8" \
     "$(fs flags --json --linked | jq -r '.[] | select(.flag == "long_keys") | .issues | join(" ")')"
 
+long_tag=$(head -c 300 /dev/zero | tr '\0' 't')
+sim POST flag '{"ws":"Default","flag":"long_tag","tags":["AB-5","'"$long_tag"'","AB-6"],"description":"AB-9"}' >/dev/null
+item "a tag longer than 255 bytes" "tag 't{40}\\.\\.\\. \\(300 bytes\\)'\",\"why\":\"longer than 255 bytes, on flag 'long_tag'"
+check_eq "a long tag: the flag keeps its other tags' links" "AB-5 AB-6 AB-9" \
+    "$(fs flags --json --linked | jq -r '.[] | select(.flag == "long_tag") | .issues | sort | join(" ")')"
+
 # Rate limits: "reset in 0 s" still waits a second; and with timeout = 2
 # no request waits more than 6 s in all, however often Split says 429.
 sim POST fault '{"match":"'"$FLAGS"'","kind":"ratelimit","reset_org":0,"reset_ip":0,"count":1}' >/dev/null
