@@ -50,16 +50,19 @@ struct view_reader {
 void
 view_init(struct flag_view *v)
 {
-	*v = (struct flag_view){ .defined = false };
+	memset(v, 0, sizeof(*v));
 }
 
-/* Frees p unless it lives in v's arena. */
-static void
+/* Frees p unless it is NULL or lives in v's arena: a view is released
+ * for every record a commit reads, most of them empty or all arena, and
+ * a free(NULL) call a field cost more than the rest of the release. */
+static inline void
 view_free(const struct flag_view *v, void *p)
 {
 	uintptr_t a = (uintptr_t)v->arena, x = (uintptr_t)p;
 
-	if (v->arena != NULL && x >= a && x < a + v->arena_len)
+	if (p == NULL || (v->arena != NULL && x >= a &&
+	    x < a + v->arena_len))
 		return;
 	free(p);
 }
@@ -107,19 +110,29 @@ view_is_active(const struct flag_view *v)
 	return v->defined && !v->killed;
 }
 
+/* What does not fit the block is allocated on its own. */
+static void *
+view_block_spill(size_t n, int zero)
+{
+	void *p;
+
+	if ((p = malloc(n ? n : 1)) != NULL && zero)
+		memset(p, 0, n);
+	return p;
+}
+
 /* n bytes (8-aligned) from arena when they fit, else from malloc():
  * view_free() tells the two apart. */
-static void *
+static inline void *
 view_block_alloc(char *arena, size_t *used, size_t cap, size_t n, int zero)
 {
 	size_t at = (*used + 7) & ~(size_t)7;
 	void *p;
 
-	if (arena != NULL && at <= cap && n <= cap - at) {
-		p = arena + at;
-		*used = at + n;
-	} else if ((p = malloc(n ? n : 1)) == NULL)
-		return NULL;
+	if (arena == NULL || at > cap || n > cap - at)
+		return view_block_spill(n, zero);
+	p = arena + at;
+	*used = at + n;
 	if (zero)
 		memset(p, 0, n);
 	return p;
@@ -918,44 +931,40 @@ view_encode(const struct flag_view *v, struct buf *out)
 	return 0;
 }
 
-static int
-view_get_bytes(struct view_reader *r, void *dst, size_t n)
+/*
+ * The reader's fields are read in place: a commit decodes every record
+ * it stores, and a call and a copy a field cost more than the field.
+ */
+static inline uint32_t
+view_le32(const unsigned char *p)
 {
-	if (n > r->left)
-		return FS_EPROTO;
-	memcpy(dst, r->p, n);
-	r->p += n;
-	r->left -= n;
-	return 0;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
 }
 
-static int
+static inline int
 view_get_u32(struct view_reader *r, uint32_t *x)
 {
-	unsigned char le[4];
-	int rc;
-
-	if ((rc = view_get_bytes(r, le, sizeof(le))) != 0)
-		return rc;
-	*x = (uint32_t)le[0] | (uint32_t)le[1] << 8 | (uint32_t)le[2] << 16 |
-	    (uint32_t)le[3] << 24;
+	if (r->left < 4)
+		return FS_EPROTO;
+	*x = view_le32(r->p);
+	r->p += 4;
+	r->left -= 4;
 	return 0;
 }
 
 static int
 view_get_u64(struct view_reader *r, uint64_t *x)
 {
-	uint32_t lo, hi;
-	int rc;
-
-	if ((rc = view_get_u32(r, &lo)) != 0 ||
-	    (rc = view_get_u32(r, &hi)) != 0)
-		return rc;
-	*x = (uint64_t)hi << 32 | lo;
+	if (r->left < 8)
+		return FS_EPROTO;
+	*x = (uint64_t)view_le32(r->p + 4) << 32 | view_le32(r->p);
+	r->p += 8;
+	r->left -= 8;
 	return 0;
 }
 
-static int
+static inline int
 view_get_int(struct view_reader *r, int *x)
 {
 	uint32_t u;
@@ -964,6 +973,16 @@ view_get_int(struct view_reader *r, int *x)
 	if ((rc = view_get_u32(r, &u)) != 0)
 		return rc;
 	*x = (int)(int32_t)u;
+	return 0;
+}
+
+static inline int
+view_get_byte(struct view_reader *r, unsigned char *c)
+{
+	if (r->left < 1)
+		return FS_EPROTO;
+	*c = *r->p++;
+	r->left--;
 	return 0;
 }
 
@@ -985,7 +1004,7 @@ view_get_bool(struct view_reader *r, bool *x)
 	unsigned char c;
 	int rc;
 
-	if ((rc = view_get_bytes(r, &c, 1)) != 0)
+	if ((rc = view_get_byte(r, &c)) != 0)
 		return rc;
 	if (c > 1)
 		return FS_EPROTO;
@@ -998,7 +1017,7 @@ view_get_bool(struct view_reader *r, bool *x)
  * pointers; from malloc when the arena is full (view_release tells them
  * apart).
  */
-static void *
+static inline void *
 view_alloc(struct view_reader *r, size_t n, int zero)
 {
 	return view_block_alloc(r->arena, &r->used, r->cap, n, zero);
@@ -1068,7 +1087,7 @@ view_decode_ids(struct flag_view *v, struct view_reader *r)
 	unsigned char version;
 	int rc;
 
-	if ((rc = view_get_bytes(r, &version, 1)) != 0)
+	if ((rc = view_get_byte(r, &version)) != 0)
 		return rc;
 	if (version != VIEW_RECORD_VERSION)
 		return FS_EPROTO;
