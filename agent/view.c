@@ -235,49 +235,115 @@ view_where_str(const struct view_where *w, char *buf, size_t len)
 	return buf;
 }
 
-/* The member key of o; false when absent or JSON null. */
-static bool
-view_def_get(const struct jnode *o, const char *key, struct jnode *v)
+/*
+ * The members a reader wants of one object, looked up together: one walk
+ * over a scanned object's keys instead of one a member (a definition has
+ * fifteen, and each jnode_get() walked most of them).  A json-c node is
+ * looked up key by key, as before.
+ */
+struct view_key {
+	const char *name;
+	size_t	 len;
+};
+#define VIEW_KEY(s)	{ (s), sizeof(s) - 1 }
+#define VIEW_KEYS_MAX	8
+
+struct view_fields {
+	struct jnode v[VIEW_KEYS_MAX];
+	bool	 found[VIEW_KEYS_MAX];	/* present and not JSON null */
+};
+
+/* The walk of jnode_get() (jscan.h: an object's num is its last key, a
+ * key's n the key before it, its value the token after it), for n keys
+ * at once: the first occurrence met from the end is the value json-c
+ * keeps of a key given twice. */
+static void
+view_lookup_scan(const struct jnode *o, const struct view_key *keys,
+    size_t n, struct view_fields *f)
 {
-	return jnode_get(o, key, v) && jnode_type(v) != json_type_null;
+	const struct jscan_tok *t = o->scan->t;
+	const char *text = o->scan->text, *name;
+	size_t i, len, left = n;
+	uint32_t k;
+
+	for (k = (uint32_t)t[o->tok].num; k != 0 && left > 0; k = t[k].n) {
+		len = t[k].len;
+		name = text + t[k].start;
+		/* the lengths and first bytes tell most keys apart */
+		for (i = 0; i < n; i++)
+			if (keys[i].len == len && keys[i].name[0] == name[0] &&
+			    memcmp(name, keys[i].name, len) == 0)
+				break;
+		if (i == n || f->v[i].tok != 0)
+			continue;
+		f->v[i] = *o;
+		f->v[i].tok = k + 1;
+		f->found[i] = t[k + 1].type != json_type_null;
+		left--;
+	}
+}
+
+static void
+view_lookup(const struct jnode *o, const struct view_key *keys, size_t n,
+    struct view_fields *f)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		f->found[i] = false;
+		f->v[i].tok = 0;	/* a scan's token 0 is never a value */
+	}
+	if (o->scan != NULL) {
+		if (o->scan->t[o->tok].type == json_type_object)
+			view_lookup_scan(o, keys, n, f);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		f->found[i] = jnode_get(o, keys[i].name, &f->v[i]) &&
+		    jnode_type(&f->v[i]) != json_type_null;
+}
+
+/* Member i of f, or NULL when absent or JSON null. */
+static const struct jnode *
+view_field(const struct view_fields *f, size_t i)
+{
+	return f->found[i] ? &f->v[i] : NULL;
 }
 
 static int
-view_get_string(struct view_parse *p, const struct jnode *o,
+view_get_string(struct view_parse *p, const struct jnode *v,
     const struct view_where *w, const char *key, const char **out)
 {
-	struct jnode v;
 	char where[48];
 
-	if (!view_def_get(o, key, &v))
+	if (v == NULL)
 		return view_def_error(p, "field '%s%s' is missing",
 		    view_where_str(w, where, sizeof(where)), key);
-	if (jnode_type(&v) != json_type_string)
+	if (jnode_type(v) != json_type_string)
 		return view_def_error(p, "field '%s%s' is not a string",
 		    view_where_str(w, where, sizeof(where)), key);
-	*out = jnode_str(&v);
+	*out = jnode_str(v);
 	return 0;
 }
 
 /* A percentage field; dflt < 0 makes it required. */
 static int
-view_get_percent(struct view_parse *p, const struct jnode *o,
+view_get_percent(struct view_parse *p, const struct jnode *v,
     const struct view_where *w, const char *key, int dflt, int *out)
 {
-	struct jnode v;
 	char where[48];
 	int64_t n;
 
-	if (!view_def_get(o, key, &v)) {
+	if (v == NULL) {
 		if (dflt < 0)
 			return view_def_error(p, "field '%s%s' is missing",
 			    view_where_str(w, where, sizeof(where)), key);
 		*out = dflt;
 		return 0;
 	}
-	if (jnode_type(&v) != json_type_int)
+	if (jnode_type(v) != json_type_int)
 		goto bad;
-	n = jnode_int64(&v);
+	n = jnode_int64(v);
 	if (n < 0 || n > 100)
 		goto bad;
 	*out = (int)n;
@@ -287,92 +353,111 @@ bad:
 	    view_where_str(w, where, sizeof(where)), key);
 }
 
-/* An optional array field; *found is false when absent. */
+/* An optional array field (v NULL when absent). */
 static int
-view_get_array(struct view_parse *p, const struct jnode *o,
-    const struct view_where *w, const char *key, struct jnode *out,
-    bool *found)
+view_get_array(struct view_parse *p, const struct jnode *v,
+    const struct view_where *w, const char *key)
 {
 	char where[48];
 
-	*found = view_def_get(o, key, out);
-	if (*found && jnode_type(out) != json_type_array)
+	if (v != NULL && jnode_type(v) != json_type_array)
 		return view_def_error(p, "field '%s%s' is not an array",
 		    view_where_str(w, where, sizeof(where)), key);
 	return 0;
 }
 
+/* The members of a definition the view reads. */
+enum {
+	VIEW_DEF_KILLED, VIEW_DEF_TREATMENT, VIEW_DEF_TRAFFIC,
+	VIEW_DEF_UPDATED, VIEW_DEF_RULE, VIEW_DEF_RULES, VIEW_DEF_TREATMENTS,
+	VIEW_DEF_N
+};
+
+static const struct view_key view_def_keys[VIEW_DEF_N] = {
+	VIEW_KEY("killed"), VIEW_KEY("defaultTreatment"),
+	VIEW_KEY("trafficAllocation"), VIEW_KEY("lastUpdateTime"),
+	VIEW_KEY("defaultRule"), VIEW_KEY("rules"), VIEW_KEY("treatments"),
+};
+
 static int
-view_parse_scalars(struct flag_view *nv, const struct jnode *def,
+view_parse_scalars(struct flag_view *nv, const struct view_fields *def,
     struct view_parse *p)
 {
-	struct jnode v;
+	const struct jnode *v;
 	const char *s;
 	int rc;
 
-	if (view_def_get(def, "killed", &v)) {
-		if (jnode_type(&v) != json_type_boolean)
+	if ((v = view_field(def, VIEW_DEF_KILLED)) != NULL) {
+		if (jnode_type(v) != json_type_boolean)
 			return view_def_error(p,
 			    "field 'killed' is not a boolean");
-		nv->killed = jnode_bool(&v);
+		nv->killed = jnode_bool(v);
 	}
-	if ((rc = view_get_string(p, def, &view_top, "defaultTreatment",
-	    &s)) != 0)
+	if ((rc = view_get_string(p, view_field(def, VIEW_DEF_TREATMENT),
+	    &view_top, "defaultTreatment", &s)) != 0)
 		return rc;
 	if ((rc = view_strdup(p, &nv->default_treatment, s)) != 0)
 		return rc;
-	if ((rc = view_get_percent(p, def, &view_top, "trafficAllocation", 100,
+	if ((rc = view_get_percent(p, view_field(def, VIEW_DEF_TRAFFIC),
+	    &view_top, "trafficAllocation", 100,
 	    &nv->traffic_allocation)) != 0)
 		return rc;
-	if (view_def_get(def, "lastUpdateTime", &v)) {
-		if (jnode_type(&v) != json_type_int || jnode_int64(&v) < 0)
+	if ((v = view_field(def, VIEW_DEF_UPDATED)) != NULL) {
+		if (jnode_type(v) != json_type_int || jnode_int64(v) < 0)
 			return view_def_error(p, "field 'lastUpdateTime' is "
 			    "not a non-negative integer");
-		nv->last_updated = jnode_int64(&v);
+		nv->last_updated = jnode_int64(v);
 	}
 	return 0;
 }
+
+static const struct view_key view_bucket_keys[] = {
+	VIEW_KEY("treatment"), VIEW_KEY("size"),
+};
 
 static int
 view_parse_bucket(struct view_bucket *b, const struct jnode *o, size_t i,
     struct view_parse *p)
 {
 	struct view_where where = { "defaultRule", i };
+	struct view_fields f;
 	const char *s;
 	int rc;
 
 	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'defaultRule[%zu]' is not an "
 		    "object", i);
-	if ((rc = view_get_string(p, o, &where, "treatment", &s)) != 0)
+	view_lookup(o, view_bucket_keys, 2, &f);
+	if ((rc = view_get_string(p, view_field(&f, 0), &where, "treatment",
+	    &s)) != 0)
 		return rc;
-	if ((rc = view_get_percent(p, o, &where, "size", -1, &b->size)) != 0)
+	if ((rc = view_get_percent(p, view_field(&f, 1), &where, "size", -1,
+	    &b->size)) != 0)
 		return rc;
 	return view_strdup(p, &b->treatment, s);
 }
 
 static int
-view_parse_default_rule(struct flag_view *nv, const struct jnode *def,
+view_parse_default_rule(struct flag_view *nv, const struct view_fields *def,
     struct view_parse *p)
 {
-	struct jnode arr, o;
+	const struct jnode *arr = view_field(def, VIEW_DEF_RULE);
+	struct jnode o;
 	struct jnode_iter it;
 	size_t i, n;
-	bool found;
 	int rc;
 
-	if ((rc = view_get_array(p, def, &view_top, "defaultRule", &arr,
-	    &found)) != 0)
+	if ((rc = view_get_array(p, arr, &view_top, "defaultRule")) != 0)
 		return rc;
-	if (!found)
+	if (arr == NULL)
 		return view_def_error(p, "field 'defaultRule' is missing");
-	if ((n = jnode_len(&arr)) == 0)
+	if ((n = jnode_len(arr)) == 0)
 		return 0;
 	if ((nv->default_rule = view_parse_calloc(p, n,
 	    sizeof(*nv->default_rule))) == NULL)
 		return ENOMEM;
 	nv->ndefault_rule = n;
-	jnode_iter_init(&it, &arr);
+	jnode_iter_init(&it, arr);
 	for (i = 0; jnode_iter_next(&it, &o); i++)
 		if ((rc = view_parse_bucket(&nv->default_rule[i], &o, i,
 		    p)) != 0)
@@ -380,15 +465,10 @@ view_parse_default_rule(struct flag_view *nv, const struct jnode *def,
 	return 0;
 }
 
-/* A non-empty array member (keys, segments) */
-static bool
-view_nonempty(const struct jnode *o, const char *key)
-{
-	struct jnode v;
-
-	return view_def_get(o, key, &v) && jnode_type(&v) == json_type_array &&
-	    jnode_len(&v) > 0;
-}
+/* The members of a treatment: its name and its individual targets. */
+static const struct view_key view_target_keys[] = {
+	VIEW_KEY("name"), VIEW_KEY("keys"), VIEW_KEY("segments"),
+};
 
 /* Checks one treatment; counts it when it is an individual-target group. */
 static int
@@ -396,37 +476,41 @@ view_parse_treatment(const struct jnode *o, size_t i, const char **name,
     int *groups, struct view_parse *p)
 {
 	struct view_where where = { "treatments", i };
-	struct jnode keys, segs;
-	bool found, targeted;
+	const struct jnode *keys, *segs;
+	struct view_fields f;
 	int rc;
 
 	if (jnode_type(o) != json_type_object)
 		return view_def_error(p, "field 'treatments[%zu]' is not an "
 		    "object", i);
-	if ((rc = view_get_string(p, o, &where, "name", name)) != 0)
+	view_lookup(o, view_target_keys, 3, &f);
+	if ((rc = view_get_string(p, view_field(&f, 0), &where, "name",
+	    name)) != 0)
 		return rc;
-	/* found, they are arrays: what view_nonempty() would look up again */
-	if ((rc = view_get_array(p, o, &where, "keys", &keys, &found)) != 0)
+	keys = view_field(&f, 1);
+	if ((rc = view_get_array(p, keys, &where, "keys")) != 0)
 		return rc;
-	targeted = found && jnode_len(&keys) > 0;
-	if ((rc = view_get_array(p, o, &where, "segments", &segs,
-	    &found)) != 0)
+	segs = view_field(&f, 2);
+	if ((rc = view_get_array(p, segs, &where, "segments")) != 0)
 		return rc;
-	if (targeted || (found && jnode_len(&segs) > 0))
+	if ((keys != NULL && jnode_len(keys) > 0) ||
+	    (segs != NULL && jnode_len(segs) > 0))
 		(*groups)++;
 	return 0;
 }
 
+/* The treatments; *groups counts the individual-target groups. */
 static int
 view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
-    struct view_parse *p)
+    int *groups, struct view_parse *p)
 {
 	struct jnode_iter it;
 	struct jnode o;
 	const char *name;
 	size_t i, n;
-	int groups = 0, rc;
+	int rc;
 
+	*groups = 0;
 	if ((n = jnode_len(arr)) > INT_MAX / 2)
 		return view_def_error(p, "field 'treatments' has too many "
 		    "entries");
@@ -438,13 +522,13 @@ view_parse_treatments(struct flag_view *nv, const struct jnode *arr,
 	}
 	jnode_iter_init(&it, arr);
 	for (i = 0; jnode_iter_next(&it, &o); i++) {
-		rc = view_parse_treatment(&o, i, &name, &groups, p);
+		rc = view_parse_treatment(&o, i, &name, groups, p);
 		if (rc != 0)
 			return rc;
 		if ((rc = view_strdup(p, &nv->treatments[i], name)) != 0)
 			return rc;
 	}
-	nv->rules += groups;
+	nv->rules += *groups;
 	return 0;
 }
 
@@ -474,47 +558,58 @@ view_hash_json(uint64_t *h, const struct jnode *o, bool found,
 	return 0;
 }
 
-static int
-view_hash_target(uint64_t *h, const struct jnode *t, struct buf *scratch)
+/* A non-empty array member (keys, segments) */
+static bool
+view_nonempty(const struct jnode *v)
 {
-	struct jnode v;
+	return v != NULL && jnode_type(v) == json_type_array &&
+	    jnode_len(v) > 0;
+}
+
+static int
+view_hash_target(uint64_t *h, const struct view_fields *f,
+    struct buf *scratch)
+{
+	const struct jnode *v;
 	const char *name;
-	bool found;
 	int rc;
 
-	found = view_def_get(t, "name", &v);
-	name = found ? jnode_str(&v) : NULL;
+	v = view_field(f, 0);
+	name = v != NULL ? jnode_str(v) : NULL;
 	/* the parsers checked it is a string */
 	if (name == NULL)
 		return EINVAL;
 	*h = view_fnv1a(*h, name, strlen(name) + 1);
-	found = view_def_get(t, "keys", &v);
-	if ((rc = view_hash_json(h, &v, found, scratch)) != 0)
+	if ((rc = view_hash_json(h, &f->v[1], f->found[1], scratch)) != 0)
 		return rc;
-	found = view_def_get(t, "segments", &v);
-	return view_hash_json(h, &v, found, scratch);
+	return view_hash_json(h, &f->v[2], f->found[2], scratch);
 }
 
+/* groups: the individual-target groups view_parse_treatments() counted;
+ * with none, the treatments add nothing to the hash. */
 static int
-view_hash_rules(const struct jnode *rules, bool has_rules,
-    const struct jnode *treatments, uint64_t *out)
+view_hash_rules(const struct jnode *rules, const struct jnode *treatments,
+    int groups, uint64_t *out)
 {
 	struct jnode_iter it;
 	struct jnode t;
+	struct view_fields f;
 	struct buf scratch;
 	uint64_t h = VIEW_FNV_OFFSET;
 	int rc;
 
 	buf_init(&scratch, 0);
-	if ((rc = view_hash_json(&h, rules, has_rules, &scratch)) != 0)
+	if ((rc = view_hash_json(&h, rules, rules != NULL, &scratch)) != 0)
 		goto scratch_release;
 	jnode_iter_init(&it, treatments);
-	while (jnode_iter_next(&it, &t)) {
+	while (groups > 0 && jnode_iter_next(&it, &t)) {
+		view_lookup(&t, view_target_keys, 3, &f);
 		/* only individual targets are rules; a treatment nobody is
 		 * targeted to is the business of flag.treatments_changed */
-		if (!view_nonempty(&t, "keys") && !view_nonempty(&t, "segments"))
+		if (!view_nonempty(view_field(&f, 1)) &&
+		    !view_nonempty(view_field(&f, 2)))
 			continue;
-		if ((rc = view_hash_target(&h, &t, &scratch)) != 0)
+		if ((rc = view_hash_target(&h, &f, &scratch)) != 0)
 			goto scratch_release;
 	}
 	*out = h;
@@ -524,55 +619,57 @@ scratch_release:
 }
 
 static int
-view_parse_rules(struct flag_view *nv, const struct jnode *def,
+view_parse_rules(struct flag_view *nv, const struct view_fields *def,
     struct view_parse *p)
 {
-	struct jnode rules, treatments, r;
+	const struct jnode *rules, *treatments;
+	struct jnode r;
 	struct jnode_iter it;
-	bool has_rules, found;
 	size_t i, n;
-	int rc;
+	int groups, rc;
 
-	if ((rc = view_get_array(p, def, &view_top, "rules", &rules,
-	    &has_rules)) != 0)
+	rules = view_field(def, VIEW_DEF_RULES);
+	if ((rc = view_get_array(p, rules, &view_top, "rules")) != 0)
 		return rc;
-	n = has_rules ? jnode_len(&rules) : 0;
+	n = rules != NULL ? jnode_len(rules) : 0;
 	/* rules is an int, and treatments may add as many again. */
 	if (n > INT_MAX / 2)
 		return view_def_error(p, "field 'rules' has too many entries");
-	if (has_rules) {
-		jnode_iter_init(&it, &rules);
+	if (rules != NULL) {
+		jnode_iter_init(&it, rules);
 		for (i = 0; jnode_iter_next(&it, &r); i++)
 			if (jnode_type(&r) != json_type_object)
 				return view_def_error(p, "field 'rules[%zu]' "
 				    "is not an object", i);
 	}
 	nv->rules = (int)n;
-	if ((rc = view_get_array(p, def, &view_top, "treatments", &treatments,
-	    &found)) != 0)
+	treatments = view_field(def, VIEW_DEF_TREATMENTS);
+	if ((rc = view_get_array(p, treatments, &view_top,
+	    "treatments")) != 0)
 		return rc;
-	if (!found)
+	if (treatments == NULL)
 		return view_def_error(p, "field 'treatments' is missing");
-	if ((rc = view_parse_treatments(nv, &treatments, p)) != 0)
+	if ((rc = view_parse_treatments(nv, treatments, &groups, p)) != 0)
 		return rc;
-	return view_hash_rules(&rules, has_rules, &treatments,
-	    &nv->rules_hash);
+	return view_hash_rules(rules, treatments, groups, &nv->rules_hash);
 }
 
 static int
 view_parse_def(struct flag_view *nv, const struct jnode *def,
     struct view_parse *p)
 {
+	struct view_fields f;
 	int rc;
 
 	if (jnode_type(def) != json_type_object)
 		return view_def_error(p, "is not an object");
 	nv->defined = true;
-	if ((rc = view_parse_scalars(nv, def, p)) != 0)
+	view_lookup(def, view_def_keys, VIEW_DEF_N, &f);
+	if ((rc = view_parse_scalars(nv, &f, p)) != 0)
 		return rc;
-	if ((rc = view_parse_default_rule(nv, def, p)) != 0)
+	if ((rc = view_parse_default_rule(nv, &f, p)) != 0)
 		return rc;
-	return view_parse_rules(nv, def, p);
+	return view_parse_rules(nv, &f, p);
 }
 
 /*
