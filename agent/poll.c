@@ -659,25 +659,20 @@ pp_view(struct project_poll *pp, struct meta *m, const struct jnode *def)
 	return rc;
 }
 
+/* name: split.c found it a string, and handed it on rather than have
+ * it looked up again. */
 static int
-def_cb(void *arg, const struct jnode *def)
+def_cb(void *arg, const char *name, const struct jnode *def)
 {
 	struct project_poll *pp = arg;
-	struct jnode jname;
 	const char *why;
 	struct meta *m;
 	int rc;
 
-	if (!jnode_get(def, "name", &jname) ||
-	    jnode_type(&jname) != json_type_string) {
-		snprintf(pp->err, sizeof(pp->err), "project '%s': a definition "
-		    "has no name", pp->proj->name);
-		return FS_EPROTO;
-	}
-	if ((m = meta_find_def(pp, jnode_str(&jname))) == NULL) {
+	if ((m = meta_find_def(pp, name)) == NULL) {
 		/* created after the flag list was read: next cycle sees it */
 		log_debug("project '%s': flag '%s' defined but not listed yet",
-		    pp->proj->name, jnode_str(&jname));
+		    pp->proj->name, name);
 		return 0;
 	}
 	if (m->has_def) {

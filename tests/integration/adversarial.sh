@@ -70,6 +70,9 @@ broken "totalCount lower than the objects on the page" \
 broken "two flags with one name" \
     '{"match":"'"$FLAGS"'offset=0","kind":"edit","index":1,"set":{"name":"new_checkout"},"count":-1}' \
     "flag 'new_checkout' listed twice"
+broken "a definition whose name is null" \
+    '{"match":"'"$DEFS"'","kind":"edit","index":1,"set":{"name":null},"count":-1}' \
+    "/environments/.*a definition without a string 'name'"
 broken "a redirect to another host" \
     '{"match":"'"$FLAGS"'","kind":"redirect","location":"'"$OTHER_URL"'/internal/api/v2/splits/ws/x","count":-1}' \
     "HTTP 302 redirect to host '127.0.0.1:[0-9]+' not followed"
