@@ -50,7 +50,7 @@ struct view_reader {
 void
 view_init(struct flag_view *v)
 {
-	memset(v, 0, sizeof(*v));
+	*v = (struct flag_view){ .defined = false };
 }
 
 /* Frees p unless it is NULL or lives in v's arena: a view is released
