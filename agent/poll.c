@@ -53,19 +53,29 @@ struct feed_name {
 };
 
 /*
- * A flag list entry, kept until the definitions have been read.  Two
- * blocks, not one allocation a string (a listing made 3.3 a flag): name
- * owns the block id is in, for as long as the entry; description owns
- * the block the tags are in, until meta_trim().
+ * A flag list entry, kept until the definitions have been read.  Not one
+ * allocation a string (a listing made 3.3 a flag): name and id are cut
+ * from the poll's name blocks, kept as long as the poll; description
+ * owns the block the tags are in, until meta_trim().
  */
 struct meta {
-	char	*name;		/* owns the block of name and id */
-	char	*id;		/* in name's block; NULL when skipped */
+	char	*name;		/* in pp->nameblk, with id */
+	char	*id;		/* NULL when skipped */
 	char	*description;	/* owns the block of description, tags */
 	char	**tags;		/* in description's block */
 	size_t	 ntags;
 	bool	 has_def;
 	bool	 skipped;	/* kept as cached, not deleted */
+};
+
+/* Where the listed flags' names and ids are cut from: they live as long
+ * as the poll, so one malloc() serves some hundreds of flags. */
+#define POLL_NAME_BLOCK	16384
+
+struct name_block {
+	struct name_block *next;
+	size_t	 used, cap;
+	char	 data[];
 };
 
 struct project_poll {
@@ -79,6 +89,7 @@ struct project_poll {
 	char	*env_name;
 	struct meta *m;
 	size_t	 n, cap;
+	struct name_block *nameblk;	/* the newest; owned */
 	size_t	 ndefs;
 	size_t	 nchanged;
 	size_t	 ncompared;
@@ -113,11 +124,45 @@ struct project_poll {
 	char	 err[1024];
 };
 
+/* The name (and id) stay in pp->nameblk until pp_release(). */
 static void
 meta_release(struct meta *m)
 {
-	free(m->name);
 	free(m->description);
+}
+
+static void
+pp_name_blocks_free(struct project_poll *pp)
+{
+	struct name_block *b, *next;
+
+	for (b = pp->nameblk; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	pp->nameblk = NULL;
+}
+
+/* n bytes from the poll's name blocks, or NULL (ENOMEM). */
+static char *
+pp_name_alloc(struct project_poll *pp, size_t n)
+{
+	struct name_block *b = pp->nameblk;
+	size_t cap;
+	char *p;
+
+	if (b == NULL || n > b->cap - b->used) {
+		cap = n > POLL_NAME_BLOCK ? n : POLL_NAME_BLOCK;
+		if ((b = malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->next = pp->nameblk;
+		b->used = 0;
+		b->cap = cap;
+		pp->nameblk = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
 }
 
 static void
@@ -128,6 +173,7 @@ pp_release(struct project_poll *pp)
 	for (i = 0; i < pp->n; i++)
 		meta_release(&pp->m[i]);
 	free(pp->m);
+	pp_name_blocks_free(pp);
 	free(pp->ws_id);
 	free(pp->env_id);
 	free(pp->env_name);
@@ -496,13 +542,14 @@ flag_problem(const struct split_flag *f, char *buf, size_t len)
 	return NULL;
 }
 
-/* name and id (NULL: none) as one block, name first. */
+/* name and id (NULL: none) from the poll's name blocks. */
 static int
-meta_names(struct meta *m, const char *name, const char *id)
+meta_names(struct project_poll *pp, struct meta *m, const char *name,
+    const char *id)
 {
 	size_t nl = strlen(name) + 1, il = id ? strlen(id) + 1 : 0;
 
-	if ((m->name = malloc(nl + il)) == NULL)
+	if ((m->name = pp_name_alloc(pp, nl + il)) == NULL)
 		return ENOMEM;
 	memcpy(m->name, name, nl);
 	if (id != NULL) {
@@ -580,7 +627,7 @@ flag_cb(void *arg, const struct split_flag *f)
 	memset(m, 0, sizeof(*m));
 	if ((why = flag_problem(f, wbuf, sizeof(wbuf))) != NULL) {
 		/* listed, so not deleted; its record stays as it was */
-		if ((rc = meta_names(m, f->name, NULL)) != 0)
+		if ((rc = meta_names(pp, m, f->name, NULL)) != 0)
 			return rc;
 		m->skipped = true;
 		pp->n++;
@@ -589,7 +636,7 @@ flag_cb(void *arg, const struct split_flag *f)
 		return pp_keep_links(pp, m->name);
 	}
 	pp_progress(pp, pp->n, false);
-	if ((rc = meta_names(m, f->name, f->id)) != 0)
+	if ((rc = meta_names(pp, m, f->name, f->id)) != 0)
 		return rc;
 	if ((rc = meta_texts(pp, m, f)) != 0)
 		goto meta_release;
