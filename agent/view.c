@@ -1120,7 +1120,7 @@ view_alloc(struct view_reader *r, size_t n, int zero)
 	return view_block_alloc(r->arena, &r->used, r->cap, n, zero);
 }
 
-static int
+static inline int
 view_get_str(struct view_reader *r, char **s)
 {
 	uint32_t len;
