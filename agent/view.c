@@ -148,7 +148,7 @@ view_parse_calloc(struct view_parse *p, size_t n, size_t size)
 }
 
 /* A copy of s, where NULL copies as NULL. */
-static int
+static inline int
 view_strdup(struct view_parse *p, char **dst, const char *s)
 {
 	size_t n;
