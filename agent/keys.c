@@ -16,6 +16,7 @@ keys_init(struct keys *k, const char *pattern, char *err, size_t errlen)
 	int rc;
 
 	k->compiled = false;
+	k->builtin = false;
 	if (pattern == NULL)
 		pattern = KEYS_DEFAULT_PATTERN;
 	rc = regcomp(&k->re, pattern, REG_EXTENDED);
@@ -27,6 +28,9 @@ keys_init(struct keys *k, const char *pattern, char *err, size_t errlen)
 		return FS_ECONFIG;
 	}
 	k->compiled = true;
+	/* Only the very text: an equivalent spelling goes through the
+	 * regex, which is how the tests hold the two side by side. */
+	k->builtin = strcmp(pattern, KEYS_DEFAULT_PATTERN) == 0;
 	return 0;
 }
 
@@ -38,6 +42,47 @@ keys_release(struct keys *k)
 	k->compiled = false;
 }
 
+static bool
+keys_is_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static bool
+keys_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool
+keys_is_key_char(char c)
+{
+	return keys_is_upper(c) || keys_is_digit(c);
+}
+
+/*
+ * The length of the default pattern's match at s, 0 for none.  The run
+ * of [A-Z0-9] after the first capital cannot give back characters ('-'
+ * is none of them), so the match at s is unique: a capital, a run of 1
+ * to 9, '-', and every digit that follows (leftmost-longest, as
+ * regexec() takes it).
+ */
+static size_t
+keys_builtin_at(const char *s)
+{
+	size_t i, j;
+
+	if (!keys_is_upper(s[0]))
+		return 0;
+	for (i = 1; i <= 10 && keys_is_key_char(s[i]); i++)
+		;
+	if (i < 2 || i > 10 || s[i] != '-' || !keys_is_digit(s[i + 1]))
+		return 0;
+	for (j = i + 1; keys_is_digit(s[j]); j++)
+		;
+	return j;
+}
+
 /* All of s (len bytes, len > 0) matches the pattern. */
 static bool
 keys_match_whole(const struct keys *k, const char *s, size_t len)
@@ -46,6 +91,9 @@ keys_match_whole(const struct keys *k, const char *s, size_t len)
 
 	if (!k->compiled || len == 0)
 		return false;
+	/* a match at 0 is the leftmost, so it is the regex's */
+	if (k->builtin)
+		return keys_builtin_at(s) == len;
 	/* Leftmost-longest: a whole-string match shows as [0, len). */
 	if (regexec(&k->re, s, 1, &m, 0) != 0)
 		return false;
@@ -106,6 +154,53 @@ keys_emit(const char *text, size_t so, size_t eo, keys_cb cb, void *arg)
 	return cb(arg, key);
 }
 
+/* The match [so, eo) as a key, or as a long match for long_cb. */
+static int
+keys_found(const char *text, size_t so, size_t eo, keys_cb cb,
+    keys_long_cb long_cb, void *arg)
+{
+	if (eo - so <= KEYS_MAX_LEN)
+		return keys_emit(text, so, eo, cb, arg);
+	return long_cb ? long_cb(arg, text + so, eo - so) : 0;
+}
+
+/*
+ * keys_scan_ex() for the default pattern.  Every match holds one '-',
+ * the first byte after its start that is no [A-Z0-9]; a match standing
+ * as a token starts where the run of [A-Z0-9] before that '-' starts
+ * (a start inside the run follows a word character).  So each '-' has
+ * at most one key, found from the '-' back and forth, and most
+ * descriptions, holding no '-', cost one strchr().  Matches never
+ * overlap, so this finds what the regex scan finds, in its order.
+ */
+static int
+keys_scan_builtin(const char *text, keys_cb cb, keys_long_cb long_cb,
+    void *arg)
+{
+	const char *dash, *b;
+	size_t so, eo;
+	int rc;
+
+	for (dash = strchr(text, '-'); dash != NULL;
+	    dash = strchr(dash + 1, '-')) {
+		for (b = dash; b > text && dash - b <= 10 &&
+		    keys_is_key_char(b[-1]); b--)
+			;
+		if (b > text && keys_is_word_char(b[-1]))
+			continue;
+		/* the run b..dash is whole: a match at b ends past dash */
+		if ((eo = keys_builtin_at(b)) == 0)
+			continue;
+		so = (size_t)(b - text);
+		eo += so;
+		if (keys_is_word_char(text[eo]))
+			continue;
+		if ((rc = keys_found(text, so, eo, cb, long_cb, arg)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int
 keys_scan(const struct keys *k, const char *text, keys_cb cb, void *arg)
 {
@@ -122,6 +217,8 @@ keys_scan_ex(const struct keys *k, const char *text, keys_cb cb,
 
 	if (!k->compiled)
 		return EINVAL;
+	if (k->builtin)
+		return keys_scan_builtin(text, cb, long_cb, arg);
 	len = strlen(text);
 	pos = 0;
 	while (pos < len) {
@@ -140,11 +237,7 @@ keys_scan_ex(const struct keys *k, const char *text, keys_cb cb,
 			pos = keys_next_char(text, so);
 			continue;
 		}
-		if (eo - so <= KEYS_MAX_LEN)
-			rc = keys_emit(text, so, eo, cb, arg);
-		else
-			rc = long_cb ? long_cb(arg, text + so, eo - so) : 0;
-		if (rc != 0)
+		if ((rc = keys_found(text, so, eo, cb, long_cb, arg)) != 0)
 			return rc;
 		pos = eo;
 	}

@@ -6,6 +6,11 @@
  * '_' ("XSHOP-12Y" and "shop-2" hold no key for the default pattern).
  * Matching is case-sensitive, as Jira keys are.
  *
+ * The default pattern is matched by hand (keys.c), not by regexec(): a
+ * listing scans every description, and the regex cost more than the rest
+ * of reading the flag.  Both give the same keys (keys_test.c compares
+ * them); a configured pattern always goes through the regex.
+ *
  * Ownership: struct keys owns its compiled regex; keys_release() frees it.
  */
 #ifndef FLAGSYNC_KEYS_H
@@ -23,6 +28,7 @@
 struct keys {
 	regex_t	 re;
 	bool	 compiled;
+	bool	 builtin;	/* the default pattern: matched by hand */
 };
 
 /* 0, or FS_ECONFIG with err holding regerror()'s words. */

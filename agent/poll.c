@@ -52,15 +52,30 @@ struct feed_name {
 	size_t	 seq;		/* order of the reports */
 };
 
-/* A flag list entry, kept until the definitions have been read. */
+/*
+ * A flag list entry, kept until the definitions have been read.  Not one
+ * allocation a string (a listing made 3.3 a flag): name and id are cut
+ * from the poll's name blocks, kept as long as the poll; description
+ * owns the block the tags are in, until meta_trim().
+ */
 struct meta {
-	char	*name;
-	char	*id;
-	char	*description;
-	char	**tags;
+	char	*name;		/* in pp->nameblk, with id */
+	char	*id;		/* NULL when skipped */
+	char	*description;	/* owns the block of description, tags */
+	char	**tags;		/* in description's block */
 	size_t	 ntags;
 	bool	 has_def;
 	bool	 skipped;	/* kept as cached, not deleted */
+};
+
+/* Where the listed flags' names and ids are cut from: they live as long
+ * as the poll, so one malloc() serves some hundreds of flags. */
+#define POLL_NAME_BLOCK	16384
+
+struct name_block {
+	struct name_block *next;
+	size_t	 used, cap;
+	char	 data[];
 };
 
 struct project_poll {
@@ -74,6 +89,7 @@ struct project_poll {
 	char	*env_name;
 	struct meta *m;
 	size_t	 n, cap;
+	struct name_block *nameblk;	/* the newest; owned */
 	size_t	 ndefs;
 	size_t	 nchanged;
 	size_t	 ncompared;
@@ -108,17 +124,45 @@ struct project_poll {
 	char	 err[1024];
 };
 
+/* The name (and id) stay in pp->nameblk until pp_release(). */
 static void
 meta_release(struct meta *m)
 {
-	size_t i;
-
-	free(m->name);
-	free(m->id);
 	free(m->description);
-	for (i = 0; i < m->ntags; i++)
-		free(m->tags[i]);
-	free(m->tags);
+}
+
+static void
+pp_name_blocks_free(struct project_poll *pp)
+{
+	struct name_block *b, *next;
+
+	for (b = pp->nameblk; b != NULL; b = next) {
+		next = b->next;
+		free(b);
+	}
+	pp->nameblk = NULL;
+}
+
+/* n bytes from the poll's name blocks, or NULL (ENOMEM). */
+static char *
+pp_name_alloc(struct project_poll *pp, size_t n)
+{
+	struct name_block *b = pp->nameblk;
+	size_t cap;
+	char *p;
+
+	if (b == NULL || n > b->cap - b->used) {
+		cap = n > POLL_NAME_BLOCK ? n : POLL_NAME_BLOCK;
+		if ((b = malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->next = pp->nameblk;
+		b->used = 0;
+		b->cap = cap;
+		pp->nameblk = b;
+	}
+	p = b->data + b->used;
+	b->used += n;
+	return p;
 }
 
 static void
@@ -129,6 +173,7 @@ pp_release(struct project_poll *pp)
 	for (i = 0; i < pp->n; i++)
 		meta_release(&pp->m[i]);
 	free(pp->m);
+	pp_name_blocks_free(pp);
 	free(pp->ws_id);
 	free(pp->env_id);
 	free(pp->env_name);
@@ -463,13 +508,8 @@ pp_links(struct project_poll *pp, const struct meta *m)
 static void
 meta_trim(struct meta *m)
 {
-	size_t i;
-
 	free(m->description);
 	m->description = NULL;
-	for (i = 0; i < m->ntags; i++)
-		free(m->tags[i]);
-	free(m->tags);
 	m->tags = NULL;
 	m->ntags = 0;
 }
@@ -502,26 +542,72 @@ flag_problem(const struct split_flag *f, char *buf, size_t len)
 	return NULL;
 }
 
-/* The tags of f into m, but for those too long to be tags. */
+/* name and id (NULL: none) from the poll's name blocks. */
 static int
-meta_tags(struct project_poll *pp, struct meta *m, const struct split_flag *f)
+meta_names(struct project_poll *pp, struct meta *m, const char *name,
+    const char *id)
 {
-	size_t i;
+	size_t nl = strlen(name) + 1, il = id ? strlen(id) + 1 : 0;
+
+	if ((m->name = pp_name_alloc(pp, nl + il)) == NULL)
+		return ENOMEM;
+	memcpy(m->name, name, nl);
+	if (id != NULL) {
+		m->id = m->name + nl;
+		memcpy(m->id, id, il);
+	}
+	return 0;
+}
+
+/* The bytes f's tags take in the block, but for those too long to be
+ * tags (reported here); counted in *n. */
+static int
+meta_tags_size(struct project_poll *pp, const struct meta *m,
+    const struct split_flag *f, size_t *n, size_t *size)
+{
+	size_t i, len;
 	int rc;
 
-	if (f->ntags && (m->tags = calloc(f->ntags, sizeof(char *))) == NULL)
-		return ENOMEM;
+	*n = *size = 0;
 	for (i = 0; i < f->ntags; i++) {
-		if (strlen(f->tags[i]) > FS_TAG_MAX) {
+		if ((len = strlen(f->tags[i])) > FS_TAG_MAX) {
 			rc = pp_skip(pp, "tag", f->tags[i], "longer than %d "
 			    "bytes, on flag '%s'", FS_TAG_MAX, m->name);
 			if (rc != 0)
 				return rc;
 			continue;
 		}
-		if ((m->tags[m->ntags] = strdup(f->tags[i])) == NULL)
-			return ENOMEM;
-		m->ntags++;
+		(*n)++;
+		*size += sizeof(char *) + len + 1;
+	}
+	return 0;
+}
+
+/* The description and the tags of f into one block: the description,
+ * then (aligned) the tag pointers, then the tags. */
+static int
+meta_texts(struct project_poll *pp, struct meta *m, const struct split_flag *f)
+{
+	size_t dl = strlen(f->description) + 1, at, n, size, i, len;
+	char *p;
+	int rc;
+
+	if ((rc = meta_tags_size(pp, m, f, &n, &size)) != 0)
+		return rc;
+	at = (dl + _Alignof(char *) - 1) & ~(_Alignof(char *) - 1);
+	if ((m->description = malloc(at + size)) == NULL)
+		return ENOMEM;
+	memcpy(m->description, f->description, dl);
+	if (n == 0)
+		return 0;
+	m->tags = (char **)(void *)(m->description + at);
+	p = m->description + at + n * sizeof(char *);
+	for (i = 0; i < f->ntags; i++) {
+		if ((len = strlen(f->tags[i]) + 1) > FS_TAG_MAX + 1)
+			continue;
+		memcpy(p, f->tags[i], len);
+		m->tags[m->ntags++] = p;
+		p += len;
 	}
 	return 0;
 }
@@ -539,10 +625,10 @@ flag_cb(void *arg, const struct split_flag *f)
 		return rc;
 	m = &pp->m[pp->n];
 	memset(m, 0, sizeof(*m));
-	if ((m->name = strdup(f->name)) == NULL)
-		return ENOMEM;
 	if ((why = flag_problem(f, wbuf, sizeof(wbuf))) != NULL) {
 		/* listed, so not deleted; its record stays as it was */
+		if ((rc = meta_names(pp, m, f->name, NULL)) != 0)
+			return rc;
 		m->skipped = true;
 		pp->n++;
 		if ((rc = pp_skip(pp, "flag", f->name, "%s", why)) != 0)
@@ -550,12 +636,9 @@ flag_cb(void *arg, const struct split_flag *f)
 		return pp_keep_links(pp, m->name);
 	}
 	pp_progress(pp, pp->n, false);
-	if ((m->id = strdup(f->id)) == NULL ||
-	    (m->description = strdup(f->description)) == NULL) {
-		rc = ENOMEM;
-		goto meta_release;
-	}
-	if ((rc = meta_tags(pp, m, f)) != 0)
+	if ((rc = meta_names(pp, m, f->name, f->id)) != 0)
+		return rc;
+	if ((rc = meta_texts(pp, m, f)) != 0)
 		goto meta_release;
 	pp->n++;
 	return pp_links(pp, m);
@@ -623,25 +706,20 @@ pp_view(struct project_poll *pp, struct meta *m, const struct jnode *def)
 	return rc;
 }
 
+/* name: split.c found it a string, and handed it on rather than have
+ * it looked up again. */
 static int
-def_cb(void *arg, const struct jnode *def)
+def_cb(void *arg, const char *name, const struct jnode *def)
 {
 	struct project_poll *pp = arg;
-	struct jnode jname;
 	const char *why;
 	struct meta *m;
 	int rc;
 
-	if (!jnode_get(def, "name", &jname) ||
-	    jnode_type(&jname) != json_type_string) {
-		snprintf(pp->err, sizeof(pp->err), "project '%s': a definition "
-		    "has no name", pp->proj->name);
-		return FS_EPROTO;
-	}
-	if ((m = meta_find_def(pp, jnode_str(&jname))) == NULL) {
+	if ((m = meta_find_def(pp, name)) == NULL) {
 		/* created after the flag list was read: next cycle sees it */
 		log_debug("project '%s': flag '%s' defined but not listed yet",
-		    pp->proj->name, jnode_str(&jname));
+		    pp->proj->name, name);
 		return 0;
 	}
 	if (m->has_def) {

@@ -1105,7 +1105,7 @@ split_def_each(void *arg, const struct jnode *o, const char *url, char *err,
 		return split_malformed(err, errlen, url,
 		    "a definition without a string 'name'");
 	if (c->nodecb != NULL)
-		return c->nodecb(c->arg, o);
+		return c->nodecb(c->arg, name, o);
 	return c->cb(c->arg, o->json);
 }
 

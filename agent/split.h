@@ -105,9 +105,11 @@ int	split_list_definitions(struct split_client *sc, const char *ws_id,
  * As split_list_definitions(), with each definition as a struct jnode
  * (jscan.h), borrowed for the call only: a page is then read without a
  * json-c tree whenever jscan takes it, with the same values and errors.
+ * name is the definition's "name", found a string before cb is called.
  */
 struct jnode;
-typedef int (*split_defnode_cb)(void *arg, const struct jnode *def);
+typedef int (*split_defnode_cb)(void *arg, const char *name,
+	    const struct jnode *def);
 int	split_list_definition_nodes(struct split_client *sc,
 	    const char *ws_id, const char *project, const char *env_id,
 	    split_defnode_cb cb, void *arg, char *err, size_t errlen);

@@ -105,8 +105,14 @@ fuzz_def_cb(void *arg, json_object *def)
 }
 
 static int
-fuzz_defnode_cb(void *arg, const struct jnode *def)
+fuzz_defnode_cb(void *arg, const char *name, const struct jnode *def)
 {
+	struct jnode v;
+
+	/* split.c hands on the name it checked: the definition's own */
+	if (!jnode_get(def, "name", &v) || jnode_str(&v) == NULL ||
+	    strcmp(jnode_str(&v), name) != 0)
+		fuzz_fail("the name handed on is not the definition's");
 	return fuzz_view(def, arg);
 }
 

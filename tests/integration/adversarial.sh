@@ -70,6 +70,9 @@ broken "totalCount lower than the objects on the page" \
 broken "two flags with one name" \
     '{"match":"'"$FLAGS"'offset=0","kind":"edit","index":1,"set":{"name":"new_checkout"},"count":-1}' \
     "flag 'new_checkout' listed twice"
+broken "a definition whose name is null" \
+    '{"match":"'"$DEFS"'","kind":"edit","index":1,"set":{"name":null},"count":-1}' \
+    "/environments/.*a definition without a string 'name'"
 broken "a redirect to another host" \
     '{"match":"'"$FLAGS"'","kind":"redirect","location":"'"$OTHER_URL"'/internal/api/v2/splits/ws/x","count":-1}' \
     "HTTP 302 redirect to host '127.0.0.1:[0-9]+' not followed"
@@ -125,6 +128,12 @@ sim POST flag '{"ws":"Default","flag":"long_keys","tags":["'"$long_key"'","AB-7"
 item "issue keys longer than 64 bytes" "flag 'long_keys'.*2 issue keys longer than 64 bytes ignored \\(the first: 73 bytes"
 check_eq "long issue keys: the flag keeps its good keys" "AB-7 AB-8" \
     "$(fs flags --json --linked | jq -r '.[] | select(.flag == "long_keys") | .issues | join(" ")')"
+
+long_tag=$(head -c 300 /dev/zero | tr '\0' 't')
+sim POST flag '{"ws":"Default","flag":"long_tag","tags":["AB-5","'"$long_tag"'","AB-6"],"description":"AB-9"}' >/dev/null
+item "a tag longer than 255 bytes" "tag 't{40}\\.\\.\\. \\(300 bytes\\)'\",\"why\":\"longer than 255 bytes, on flag 'long_tag'"
+check_eq "a long tag: the flag keeps its other tags' links" "AB-5 AB-6 AB-9" \
+    "$(fs flags --json --linked | jq -r '.[] | select(.flag == "long_tag") | .issues | sort | join(" ")')"
 
 # Rate limits: "reset in 0 s" still waits a second; and with timeout = 2
 # no request waits more than 6 s in all, however often Split says 429.

@@ -274,6 +274,125 @@ test_init_bad_pattern(void **state)
 	assert_int_equal(keys_init(&k, "(", NULL, 0), FS_ECONFIG);
 }
 
+/* The default pattern spelt so that keys_init() does not see it: the
+ * same keys, found by regexec(). */
+#define KEYS_REGEX_DEFAULT	"(" KEYS_DEFAULT_PATTERN ")"
+
+/* What one scan found: keys and long matches, in order, and its result. */
+struct scanned {
+	struct buf	 list;
+	int		 calls;
+	int		 stop_after;
+	int		 rc;
+};
+
+static int
+scanned_key(void *arg, const char *key)
+{
+	struct scanned *s = arg;
+
+	assert_int_equal(buf_printf(&s->list, "[%s]", key), 0);
+	if (++s->calls == s->stop_after)
+		return 9;
+	return 0;
+}
+
+static int
+scanned_long(void *arg, const char *text, size_t len)
+{
+	struct scanned *s = arg;
+
+	assert_int_equal(buf_printf(&s->list, "{%.*s}", (int)len, text), 0);
+	if (++s->calls == s->stop_after)
+		return 8;
+	return 0;
+}
+
+static void
+scan_both(const struct keys *hand, const struct keys *re, const char *text,
+    int stop_after)
+{
+	struct scanned a, b;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	buf_init(&a.list, 0);
+	buf_init(&b.list, 0);
+	a.stop_after = b.stop_after = stop_after;
+	a.rc = keys_scan_ex(hand, text, scanned_key, scanned_long, &a);
+	b.rc = keys_scan_ex(re, text, scanned_key, scanned_long, &b);
+	if (strcmp(buf_str(&a.list), buf_str(&b.list)) != 0 || a.rc != b.rc)
+		fail_msg("'%s': by hand %s (%d), regex %s (%d)", text,
+		    buf_str(&a.list), a.rc, buf_str(&b.list), b.rc);
+	assert_int_equal(keys_is_key(hand, text), keys_is_key(re, text));
+	assert_int_equal(keys_is_long_key(hand, text),
+	    keys_is_long_key(re, text));
+	buf_release(&a.list);
+	buf_release(&b.list);
+}
+
+/* Pieces descriptions are made of: near-keys, word characters, UTF-8
+ * (a capital after an "é" follows no word character), long runs. */
+static const char *const key_pieces[] = {
+	"A", "Z", "AB", "SHOP", "XSHOP", "ABCDEFGHIJ", "ABCDEFGHIJK", "a",
+	"shop", "_", "0", "12", "9", "-", "--", " ", ",", ".", "(", ")",
+	"\xc3\xa9", "\xe2\x80\x94", "\n", "Y", "x",
+	"1234567890123456789012345678901234567890123456789012345678901",
+};
+
+static uint32_t
+keys_rand(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+/* The hand matcher finds what the regex finds, key for key. */
+static void
+test_builtin_as_regex(void **state)
+{
+	struct keys hand, re;
+	char text[512];
+	size_t len, n;
+	uint32_t seed = 1;
+	int i, j;
+	const char *fixed[] = {
+		"SHOP-1", "XSHOP-12Y", "shop-2", "SHOP-1x", "S-1", "SHOP-",
+		"-SHOP-1-", "SHOP-1-2", "AB-12-CD-3", "\xc3\xa9SHOP-4\xc3\xa9",
+		"ABCDEFGHIJ-1", "ABCDEFGHIJK-1", "XABCDEFGHIJ-1", "AB1-1",
+		"1AB-1", "_AB-1", "A_B-1", "", "-", "AB-1 CD-2,EF-3.GH-4",
+		"SHOP-1234567890123456789012345678901234567890123456789012345678"
+		"90123", "X SHOP-12345678901234567890123456789012345678901234567"
+		"8901234567890 Y",
+	};
+
+	(void)state;
+	assert_int_equal(keys_init(&hand, NULL, NULL, 0), 0);
+	assert_int_equal(keys_init(&re, KEYS_REGEX_DEFAULT, NULL, 0), 0);
+	assert_true(hand.builtin);
+	assert_false(re.builtin);
+	for (i = 0; i < (int)(sizeof(fixed) / sizeof(fixed[0])); i++)
+		for (j = 0; j < 3; j++)
+			scan_both(&hand, &re, fixed[i], j);
+	for (i = 0; i < 20000; i++) {
+		len = 0;
+		n = 1 + keys_rand(&seed) % 24;
+		while (n-- > 0) {
+			const char *p = key_pieces[keys_rand(&seed) %
+			    (sizeof(key_pieces) / sizeof(key_pieces[0]))];
+
+			if (len + strlen(p) >= sizeof(text))
+				break;
+			memcpy(text + len, p, strlen(p));
+			len += strlen(p);
+		}
+		text[len] = '\0';
+		scan_both(&hand, &re, text, (int)(keys_rand(&seed) % 4));
+	}
+	keys_release(&hand);
+	keys_release(&re);
+}
+
 int
 main(void)
 {
@@ -288,6 +407,7 @@ main(void)
 		cmocka_unit_test(test_scan_stop),
 		cmocka_unit_test(test_is_key),
 		cmocka_unit_test(test_init_bad_pattern),
+		cmocka_unit_test(test_builtin_as_regex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "jscan.h"
 #include "view.h"
 
 #define FLAG_URL "https://app.split.io/org/ORG/ws/{workspace_id}/splits/" \
@@ -1073,6 +1075,121 @@ test_text_same_as_tree(void **state)
 	buf_release(&b);
 }
 
+/* Definitions the scanned reader must read as json-c does: keys given
+ * twice (json-c keeps the last value), nulls, targets. */
+static const char *const twice_defs[] = {
+	"{\"treatments\": [{\"name\": \"on\"}], \"defaultTreatment\": \"on\","
+	" \"defaultTreatment\": \"off\", \"defaultRule\": []}",
+	"{\"treatments\": [{\"name\": \"on\"}], \"defaultTreatment\": \"on\","
+	" \"defaultRule\": [], \"killed\": true, \"killed\": null}",
+	"{\"treatments\": [{\"name\": \"on\"}], \"defaultTreatment\": \"on\","
+	" \"defaultRule\": [], \"killed\": null, \"killed\": true}",
+	"{\"treatments\": [{\"name\": \"on\"}], \"defaultTreatment\": \"on\","
+	" \"defaultRule\": [], \"trafficAllocation\": 5,"
+	" \"trafficAllocation\": null}",
+	"{\"treatments\": [{\"name\": \"on\"}], \"defaultTreatment\": \"on\","
+	" \"defaultTreatment\": null, \"defaultRule\": []}",
+	"{\"treatments\": [{\"name\": \"on\"}], \"defaultTreatment\": \"on\","
+	" \"defaultRule\": [{\"treatment\": \"on\", \"size\": 5, \"size\": 50,"
+	" \"treatment\": \"off\"}], \"lastUpdateTime\": 1,"
+	" \"lastUpdateTime\": 2}",
+	"{\"treatments\": [{\"name\": \"on\", \"keys\": [\"a\"], \"keys\": []},"
+	" {\"name\": \"off\", \"keys\": [], \"name\": \"x\","
+	" \"segments\": null, \"segments\": [\"s\"]}],"
+	" \"defaultTreatment\": \"on\", \"defaultRule\": [],"
+	" \"rules\": [{\"a\": 1, \"a\": 2}], \"rules\": [{\"b\": 1}]}",
+	"{\"treatments\": [{\"name\": \"on\", \"keys\": null}],"
+	" \"treatments\": [{\"name\": \"off\", \"keys\": [\"k\"]}],"
+	" \"defaultTreatment\": \"on\", \"defaultRule\": [], \"rules\": null}",
+	"{\"treatments\": [{\"name\": \"on\"}], \"defaultTreatment\": \"on\","
+	" \"defaultRule\": [], \"killed\": 1}",
+	"{\"treatments\": [{\"name\": \"on\", \"name\": 7}],"
+	" \"defaultTreatment\": \"on\", \"defaultRule\": []}",
+	"[]",
+	"\"x\"",
+};
+
+/* Builds v from text scanned (jscan.h) rather than as a json-c tree;
+ * -1 when the scanner leaves text to json-c. */
+static int
+build_scanned(struct flag_view *v, const char *text, char *err,
+    size_t errlen)
+{
+	struct jscan scan;
+	struct jnode def;
+	char *copy;
+	int rc;
+
+	assert_non_null(copy = strdup(text));
+	jscan_init(&scan);
+	rc = jscan_parse(&scan, copy, strlen(copy));
+	if (rc == 0) {
+		def.json = NULL;
+		def.scan = &scan;
+		def.tok = 0;
+		rc = view_from_node(v, &spec_ctx, "flag-1", "new_checkout",
+		    "New checkout flow", spec_tags, 1, &def, err, errlen);
+	} else {
+		assert_int_equal(rc, JSCAN_FALLBACK);
+		rc = -1;
+	}
+	jscan_release(&scan);
+	free(copy);
+	return rc;
+}
+
+/* False when the scanner leaves text to json-c (doubles, say): then
+ * there is nothing to compare. */
+static bool
+assert_scanned_as_tree(const char *text)
+{
+	struct flag_view a, b;
+	struct buf ra, rb;
+	char ea[256], eb[256];
+	int rca, rcb;
+
+	view_init(&a);
+	view_init(&b);
+	strcpy(ea, "");
+	strcpy(eb, "");
+	rca = build(&a, &spec_ctx, text, ea, sizeof(ea));
+	if ((rcb = build_scanned(&b, text, eb, sizeof(eb))) == -1) {
+		view_release(&a);
+		return false;
+	}
+	if (rca != rcb || strcmp(ea, eb) != 0)
+		fail_msg("%s: tree %d '%s', scanned %d '%s'", text, rca, ea,
+		    rcb, eb);
+	buf_init(&ra, 0);
+	buf_init(&rb, 0);
+	assert_int_equal(view_encode(&a, &ra), 0);
+	assert_int_equal(view_encode(&b, &rb), 0);
+	if (ra.len != rb.len || memcmp(ra.data, rb.data, ra.len) != 0)
+		fail_msg("%s: the scanned view differs from the tree's", text);
+	buf_release(&ra);
+	buf_release(&rb);
+	view_release(&a);
+	view_release(&b);
+	return true;
+}
+
+/* A scanned definition gives the view and the messages a tree gives. */
+static void
+test_scanned_as_tree(void **state)
+{
+	size_t i, taken = 0;
+
+	(void)state;
+	assert_true(assert_scanned_as_tree(spec_def));
+	assert_true(assert_scanned_as_tree(rules_def));
+	for (i = 0; i < sizeof(bad_defs) / sizeof(bad_defs[0]); i++)
+		taken += assert_scanned_as_tree(bad_defs[i].def);
+	/* all but the double trafficAllocation */
+	assert_int_equal(taken, sizeof(bad_defs) / sizeof(bad_defs[0]) - 1);
+	for (i = 0; i < sizeof(twice_defs) / sizeof(twice_defs[0]); i++)
+		assert_true(assert_scanned_as_tree(twice_defs[i]));
+}
+
 int
 main(void)
 {
@@ -1097,6 +1214,7 @@ main(void)
 		cmocka_unit_test(test_record_fuzz),
 		cmocka_unit_test(test_text_str_fills),
 		cmocka_unit_test(test_text_same_as_tree),
+		cmocka_unit_test(test_scanned_as_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
