@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && !defined(JSCAN_SCALAR)
+#include <emmintrin.h>
+#endif
 
 #include <json-c/json.h>
 
@@ -157,6 +160,25 @@ static const unsigned char jscan_stop[256] = {
 JSCAN_STEP const char *
 jscan_plain(const char *p, const char *end)
 {
+#if defined(__SSE2__) && !defined(JSCAN_SCALAR)
+	/* 16 bytes a compare; the text need not have room past its end,
+	 * so the last 15 bytes are the scalar loop's.  A signed compare
+	 * below the space finds controls and bytes >= 0x80 at once. */
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(' ');
+	__m128i v;
+	unsigned m;
+
+	while (end - p >= 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+		    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+		    _mm_cmplt_epi8(v, space)));
+		if (m != 0)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
 	/* four plain bytes at a time: no test of their own; then one at
 	 * a time to the byte that stopped them */
 	while (end - p >= 4 && !(jscan_stop[(unsigned char)p[0]] |

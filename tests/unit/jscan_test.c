@@ -5,6 +5,8 @@
  * parses) takes too, printing the same bytes with JSON_C_TO_STRING_PLAIN
  * and giving the same members; the texts it must decline are named.  A
  * seeded run of mutated pages checks the same on texts nobody wrote.
+ * jscan_scalar_test is this file run on a JSCAN_SCALAR build of the
+ * scanner: its byte-at-a-time path, which SSE2 machines skip.
  */
 #include "autoconf.h"
 
@@ -192,6 +194,67 @@ test_declined(void **state)
 	buf_release(&b);
 }
 
+/*
+ * Strings whose special byte (the closing quote, an escape, a control,
+ * non-ASCII, valid or not) stands at every offset of 0 to 40 bytes, the
+ * string starting at every offset of a 16-byte block: the scanner finds
+ * a string's plain run 16 bytes at a time where it can (and byte by
+ * byte in its last 15 bytes and in a JSCAN_SCALAR build).
+ */
+static void
+test_string_offsets(void **state)
+{
+	static const char *const special[] = {
+		"\\\"", "\\n", "\\u00e9", "\\/", "\xc3\xa9", "\xe6\x97\xa5",
+		"\x01", "\x1f", "\x7f", "\xff", "\xc3", " ", "\"", "\\",
+		"\\x",
+	};
+	char text[160];
+	size_t sp, pad, at, k, len;
+	int n, taken = 0;
+
+	(void)state;
+	for (sp = 0; sp < sizeof(special) / sizeof(special[0]); sp++)
+		for (pad = 0; pad < 16; pad++)
+			for (at = 0; at <= 40; at++) {
+				n = snprintf(text, sizeof(text),
+				    "{\"b\":\"%.*s\",\"a\":\"%.*s%s%.*s\"}",
+				    (int)pad, "0123456789abcdef",
+				    (int)at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
+				    special[sp], (int)(40 - at),
+				    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN");
+				assert_true(n > 0 && (size_t)n < sizeof(text));
+				len = (size_t)n;
+				if (scan_agrees(text, len) == 0)
+					taken++;
+				/* the same text ending at every byte */
+				for (k = len > 24 ? len - 24 : 0; k < len; k++)
+					assert_int_equal(scan_agrees(text, k),
+					    JSCAN_FALLBACK);
+			}
+	/* read: the escapes \" \n \u00e9 \/, two valid UTF-8 characters,
+	 * DEL and the space; the rest are declined */
+	assert_int_equal(taken, 8 * 16 * 41);
+}
+
+/* Texts ending inside a long string, at every length. */
+static void
+test_string_cut(void **state)
+{
+	char text[80];
+	size_t k;
+
+	(void)state;
+	memset(text, 'x', sizeof(text));
+	text[0] = '[';
+	text[1] = '"';
+	for (k = 0; k <= sizeof(text); k++)
+		assert_int_equal(scan_agrees(text, k), JSCAN_FALLBACK);
+	text[sizeof(text) - 2] = '"';
+	text[sizeof(text) - 1] = ']';
+	assert_int_equal(scan_agrees(text, sizeof(text)), 0);
+}
+
 /* A page as the simulator serves it, for the mutations. */
 static const char page[] =
 	"{\"objects\":[{\"name\":\"f\\\"1\",\"killed\":false,\"treatments\":"
@@ -253,6 +316,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_taken),
 		cmocka_unit_test(test_declined),
+		cmocka_unit_test(test_string_offsets),
+		cmocka_unit_test(test_string_cut),
 		cmocka_unit_test(test_mutations),
 	};
 
