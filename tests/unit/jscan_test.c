@@ -209,6 +209,7 @@ test_string_offsets(void **state)
 		"\x01", "\x1f", "\x7f", "\xff", "\xc3", " ", "\"", "\\",
 		"\\x",
 	};
+	static const char fill[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";
 	char text[160];
 	size_t sp, pad, at, k, len;
 	int n, taken = 0;
@@ -220,9 +221,8 @@ test_string_offsets(void **state)
 				n = snprintf(text, sizeof(text),
 				    "{\"b\":\"%.*s\",\"a\":\"%.*s%s%.*s\"}",
 				    (int)pad, "0123456789abcdef",
-				    (int)at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP",
-				    special[sp], (int)(40 - at),
-				    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN");
+				    (int)at, fill, special[sp], (int)(40 - at),
+				    fill);
 				assert_true(n > 0 && (size_t)n < sizeof(text));
 				len = (size_t)n;
 				if (scan_agrees(text, len) == 0)
@@ -253,6 +253,60 @@ test_string_cut(void **state)
 	text[sizeof(text) - 2] = '"';
 	text[sizeof(text) - 1] = ']';
 	assert_int_equal(scan_agrees(text, sizeof(text)), 0);
+}
+
+/*
+ * {"a":N} for nd digits (a minus first when neg), random but for the
+ * byte at place at (none when at == nd, the first then no 0 unless
+ * zero); scanned whole and cut at every length.  Returns whether the
+ * whole was taken.
+ */
+static int
+number_agrees(size_t nd, int neg, size_t at, char byte, int zero,
+    unsigned *seed)
+{
+	char text[64];
+	size_t k, len;
+
+	len = (size_t)snprintf(text, sizeof(text), "{\"a\":%s", neg ? "-" :
+	    "");
+	for (k = 0; k < nd; k++) {
+		*seed = *seed * 1103515245u + 12345u;
+		text[len + k] = (char)('0' + (*seed >> 16) % 10);
+	}
+	if (at < nd)
+		text[len + at] = byte;
+	else if (text[len] == '0' && !zero)
+		text[len] = '7';
+	len += nd;
+	text[len++] = '}';
+	for (k = 0; k < len; k++)
+		assert_int_equal(scan_agrees(text, k), JSCAN_FALLBACK);
+	return scan_agrees(text, len) == 0;
+}
+
+/*
+ * Integers of 1 to 20 digits, negative or not, with a leading zero, and
+ * with a byte that is no digit at each place: the scanner reads eight
+ * digits at a time where it can.
+ */
+static void
+test_number_digits(void **state)
+{
+	static const char other[] = "./:e-+ \"0\xfa\xff\x00";
+	size_t nd, at, o;
+	unsigned seed = 7;
+	int neg, taken = 0;
+
+	(void)state;
+	for (nd = 1; nd <= 20; nd++)
+		for (neg = 0; neg < 2; neg++)
+			for (at = 0; at <= nd; at++)
+				for (o = 0; o < sizeof(other) - 1; o++)
+					taken += number_agrees(nd, neg, at,
+					    other[o], o % 2, &seed);
+	/* some of each length up to 18 digits are read */
+	assert_true(taken > 18 * 2 * 6);
 }
 
 /* A page as the simulator serves it, for the mutations. */
@@ -318,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_declined),
 		cmocka_unit_test(test_string_offsets),
 		cmocka_unit_test(test_string_cut),
+		cmocka_unit_test(test_number_digits),
 		cmocka_unit_test(test_mutations),
 	};
 
