@@ -44,7 +44,7 @@ struct jscan_run {
 				 * the struct kept it in memory */
 	unsigned depth;
 	bool	 high;		/* a byte >= 0x80 in some string */
-	size_t	 nescaped;	/* strings left for jscan_decode() */
+	uint32_t escaped;	/* the last string with escapes, + 1 */
 };
 
 void
@@ -263,11 +263,14 @@ jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 	t->escaped = (uint8_t)escaped;
 	t->n = prev;
 	/* a plain string ends where it stands now (a declined page gets
-	 * its quote back); one with escapes is decoded after the scan */
-	if (escaped)
-		r->nescaped++;
-	else
+	 * its quote back); one with escapes is decoded after the scan,
+	 * which finds them linked by n (no key has escapes) */
+	if (escaped) {
+		t->n = r->escaped;
+		r->escaped = (uint32_t)r->n + 1;
+	} else {
 		r->text[q - r->text] = '\0';
+	}
 	r->n++;
 	r->p = q + 1;
 	return 0;
@@ -550,20 +553,18 @@ jscan_unescape(char *text, struct jscan_tok *t)
 }
 
 /* The strings with escapes become C strings where they stand (the
- * others did as they were scanned). */
+ * others did as they were scanned); k is the last of them, + 1. */
 static void
-jscan_decode(struct jscan *s, size_t nescaped)
+jscan_decode(struct jscan *s, uint32_t k)
 {
 	struct jscan_tok *t;
-	size_t i;
 
-	for (i = 0; i < s->n && nescaped > 0; i++) {
-		t = &s->t[i];
-		if (t->type != json_type_string || !t->escaped)
-			continue;
+	while (k != 0) {
+		t = &s->t[k - 1];
+		k = t->n;
+		t->n = 0;
 		jscan_unescape(s->text, t);
 		s->text[t->start + t->len] = '\0';
-		nescaped--;
 	}
 }
 
@@ -604,7 +605,7 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 		return rc;
 	}
 	s->n = r.n;
-	jscan_decode(s, r.nescaped);
+	jscan_decode(s, r.escaped);
 	return 0;
 }
 

@@ -146,6 +146,8 @@ test_taken(void **state)
 		"{\"a\":[true,false,null,\"x\",-5,0]}",
 		"{\"objects\":[{\"a\":1},{\"a\":2}],\"totalCount\":2}",
 		"{\"a\":{\"k\":1,\"k\":2,\"j\":3,\"k\":4}}",
+		/* several strings with escapes, around plain ones */
+		"[\"x\\n\",\"y\",{\"a\":\"\\u00e9\\t\"},\"z\",\"\\/\",\"\\\"\"]",
 	};
 	size_t i;
 
