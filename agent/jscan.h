@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -87,8 +88,17 @@ struct jnode_iter {
 void	jnode_json(struct jnode *n, json_object *o);
 enum json_type jnode_type(const struct jnode *n);
 /* As json_object_object_get_ex(): false when o is no object or has no
- * key; a JSON null is found, as a node of json_type_null. */
-bool	jnode_get(const struct jnode *o, const char *key, struct jnode *out);
+ * key (klen bytes, NUL-terminated); a JSON null is found, as a node of
+ * json_type_null. */
+bool	jnode_getn(const struct jnode *o, const char *key, size_t klen,
+	    struct jnode *out);
+/* jnode_getn() of a C string; inline, so that the length of a literal
+ * key is known when compiling. */
+static inline bool
+jnode_get(const struct jnode *o, const char *key, struct jnode *out)
+{
+	return jnode_getn(o, key, strlen(key), out);
+}
 /* A string's text (NUL-terminated), or NULL for any other type. */
 const char *jnode_str(const struct jnode *n);
 int64_t	jnode_int64(const struct jnode *n);	/* int; 0 otherwise */

@@ -313,6 +313,47 @@ test_number_digits(void **state)
 	assert_true(taken > 18 * 2 * 6);
 }
 
+/*
+ * Keys of 0 to 20 bytes looked up as they are and with one byte changed
+ * at each place: jnode_get() compares short keys by overlapping words.
+ */
+static void
+test_get_keys(void **state)
+{
+	static const char name[] = "abcdefghijklmnopqrstu";
+	struct jscan s;
+	struct jnode root, v;
+	struct buf b;
+	char key[sizeof(name)];
+	size_t len, at;
+
+	(void)state;
+	buf_init(&b, 0);
+	assert_int_equal(buf_putc(&b, '{'), 0);
+	for (len = 0; len < sizeof(name); len++)
+		assert_int_equal(buf_printf(&b, "%s\"%.*s\":%zu", len ? "," :
+		    "", (int)len, name, len), 0);
+	assert_int_equal(buf_putc(&b, '}'), 0);
+	jscan_init(&s);
+	assert_int_equal(jscan_parse(&s, b.data, b.len), 0);
+	root.json = NULL;
+	root.scan = &s;
+	root.tok = 0;
+	for (len = 0; len < sizeof(name); len++) {
+		memcpy(key, name, len);
+		key[len] = '\0';
+		assert_true(jnode_get(&root, key, &v));
+		assert_true(jnode_int64(&v) == (int64_t)len);
+		for (at = 0; at < len; at++) {
+			key[at] = 'X';
+			assert_false(jnode_get(&root, key, &v));
+			key[at] = name[at];
+		}
+	}
+	jscan_release(&s);
+	buf_release(&b);
+}
+
 /* A page as the simulator serves it, for the mutations. */
 static const char page[] =
 	"{\"objects\":[{\"name\":\"f\\\"1\",\"killed\":false,\"treatments\":"
@@ -377,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_string_offsets),
 		cmocka_unit_test(test_string_cut),
 		cmocka_unit_test(test_number_digits),
+		cmocka_unit_test(test_get_keys),
 		cmocka_unit_test(test_mutations),
 	};
 
