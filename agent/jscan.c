@@ -38,6 +38,7 @@ struct jscan_run {
 	struct jscan *s;
 	char	*text;
 	const char *p, *end;	/* the next byte; the end of the text */
+	const char *end16;	/* p < end16: 16 bytes from p are text */
 	struct jscan_tok *t;	/* s->t and s->cap, reloaded on growth */
 	size_t	 n, cap;
 	uint32_t *stack;	/* [JSCAN_DEPTH]: apart, as an array in
@@ -158,26 +159,29 @@ static const unsigned char jscan_stop[256] = {
 
 /* The first byte from p on that jscan_stop[] has, or end. */
 JSCAN_STEP const char *
-jscan_plain(const char *p, const char *end)
+jscan_plain(const char *p, const char *end, const char *end16)
 {
 #if defined(__SSE2__) && !defined(JSCAN_SCALAR)
 	/* 16 bytes a compare; the text need not have room past its end,
-	 * so the last 15 bytes are the scalar loop's.  A signed compare
-	 * below the space finds controls and bytes >= 0x80 at once. */
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-	const __m128i space = _mm_set1_epi8(' ');
+	 * so the last 15 bytes are the scalar loop's.  With bit 1 flipped
+	 * the quote is the space, so one signed compare below 0x21 finds
+	 * it, the controls and the bytes >= 0x80. */
+	const __m128i two = _mm_set1_epi8(2), below = _mm_set1_epi8(0x21);
+	const __m128i bslash = _mm_set1_epi8('\\');
 	__m128i v;
 	unsigned m;
 
-	while (end - p >= 16) {
+	while (p < end16) {
 		v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-		    _mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-		    _mm_cmplt_epi8(v, space)));
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmplt_epi8(_mm_xor_si128(v, two), below),
+		    _mm_cmpeq_epi8(v, bslash)));
 		if (m != 0)
-			return p + __builtin_ctz(m);
+			return p + (unsigned)__builtin_ctz(m);
 		p += 16;
 	}
+#else
+	(void)end16;
 #endif
 	/* four plain bytes at a time: no test of their own; then one at
 	 * a time to the byte that stopped them */
@@ -226,7 +230,7 @@ jscan_str_end(struct jscan_run *r, const char *p, bool key, int *escaped)
 	unsigned char c;
 
 	for (;;) {
-		p = jscan_plain(p, r->end);
+		p = jscan_plain(p, r->end, r->end16);
 		if (p >= r->end)
 			return NULL;
 		c = (unsigned char)*p;
@@ -599,7 +603,8 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 	if (len >= UINT32_MAX)
 		return JSCAN_FALLBACK;
 	r = (struct jscan_run){ .s = s, .text = text, .p = text,
-	    .end = text + len, .t = s->t, .cap = s->cap, .stack = stack };
+	    .end = text + len, .end16 = len >= 16 ? text + len - 15 : text,
+	    .t = s->t, .cap = s->cap, .stack = stack };
 	rc = jscan_run(&r);
 	if (rc == 0 && r.high && !utf8_valid(text, len))
 		rc = JSCAN_FALLBACK;
