@@ -479,7 +479,11 @@ jscan_value(struct jscan_run *r, bool *opened)
 	int c, rc;
 
 	*opened = false;
-	switch ((c = jscan_peek(r))) {
+	/* a string first: most values are, and a test of its own is
+	 * cheaper than the switch's range and bit tests */
+	if ((c = jscan_peek(r)) == '"')
+		return jscan_string(r, false, 0);
+	switch (c) {
 	case '{':
 	case '[':
 		rc = jscan_open(r, c == '{' ? json_type_object :
@@ -488,8 +492,6 @@ jscan_value(struct jscan_run *r, bool *opened)
 			return rc;
 		*opened = true;
 		return c == '{' ? jscan_member(r) : 0;
-	case '"':
-		return jscan_string(r, false, 0);
 	case '-': case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
 		return jscan_number(r);
