@@ -629,20 +629,6 @@ jnode_json(struct jnode *n, json_object *o)
 	n->tok = 0;
 }
 
-static const struct jscan_tok *
-jnode_tok(const struct jnode *n)
-{
-	return &n->scan->t[n->tok];
-}
-
-enum json_type
-jnode_type(const struct jnode *n)
-{
-	if (n->scan == NULL)
-		return json_object_get_type(n->json);
-	return (enum json_type)jnode_tok(n)->type;
-}
-
 /*
  * Whether the n bytes at a and at b are the same, by two overlapping
  * loads of 8 (or 4) bytes each, read within the n: the keys readers
@@ -705,68 +691,6 @@ jnode_getn(const struct jnode *o, const char *key, size_t klen,
 		}
 	}
 	return false;
-}
-
-const char *
-jnode_str(const struct jnode *n)
-{
-	if (jnode_type(n) != json_type_string)
-		return NULL;
-	if (n->scan == NULL)
-		return json_object_get_string(n->json);
-	return n->scan->text + jnode_tok(n)->start;
-}
-
-int64_t
-jnode_int64(const struct jnode *n)
-{
-	if (n->scan == NULL)
-		return json_object_get_int64(n->json);
-	return jnode_tok(n)->type == json_type_int ? jnode_tok(n)->num : 0;
-}
-
-bool
-jnode_bool(const struct jnode *n)
-{
-	if (n->scan == NULL)
-		return json_object_get_boolean(n->json);
-	return jnode_tok(n)->type == json_type_boolean && jnode_tok(n)->num;
-}
-
-size_t
-jnode_len(const struct jnode *a)
-{
-	if (jnode_type(a) != json_type_array)
-		return 0;
-	if (a->scan == NULL)
-		return json_object_array_length(a->json);
-	return jnode_tok(a)->n;
-}
-
-void
-jnode_iter_init(struct jnode_iter *it, const struct jnode *arr)
-{
-	it->arr = *arr;
-	it->i = 0;
-	it->n = jnode_len(arr);
-	it->tok = arr->scan ? arr->tok + 1 : 0;
-}
-
-bool
-jnode_iter_next(struct jnode_iter *it, struct jnode *out)
-{
-	if (it->i >= it->n)
-		return false;
-	if (it->arr.scan == NULL) {
-		jnode_json(out, json_object_array_get_idx(it->arr.json,
-		    it->i));
-	} else {
-		*out = it->arr;
-		out->tok = it->tok;
-		it->tok = it->arr.scan->t[it->tok].next;
-	}
-	it->i++;
-	return true;
 }
 
 /*
