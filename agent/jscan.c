@@ -24,8 +24,10 @@
  * thinks of their size: see struct jscan_run. */
 #if defined(__GNUC__)
 #define JSCAN_STEP	static inline __attribute__((always_inline))
+#define JSCAN_APART	static __attribute__((noinline))
 #else
 #define JSCAN_STEP	static inline
+#define JSCAN_APART	static
 #endif
 
 /*
@@ -67,16 +69,26 @@ jscan_ws(int c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The first byte from p on that is no whitespace, or end.  Out of line
+ * and given values, not the run: see jscan_peek(). */
+JSCAN_APART const char *
+jscan_skip_ws(const char *p, const char *end)
+{
+	while (p < end && jscan_ws((unsigned char)*p))
+		p++;
+	return p;
+}
+
 /* The next byte after whitespace, or -1 at the end.  Split's pages have
  * no whitespace between tokens, and every byte JSON needs here is above
- * the space: one test for the common case. */
+ * the space: one test for the common case, and the skip out of line
+ * (inline, the loop's set-up was done on every peek: 3 % more). */
 JSCAN_STEP int
 jscan_peek(struct jscan_run *r)
 {
 	if (r->p < r->end && (unsigned char)*r->p > ' ')
 		return (unsigned char)*r->p;
-	while (r->p < r->end && jscan_ws((unsigned char)*r->p))
-		r->p++;
+	r->p = jscan_skip_ws(r->p, r->end);
 	return r->p < r->end ? (unsigned char)*r->p : -1;
 }
 

@@ -356,6 +356,42 @@ test_get_keys(void **state)
 	buf_release(&b);
 }
 
+/*
+ * Whitespace JSON allows, and bytes it does not (form feed, vertical
+ * tab, NUL), before and after every byte of a text: JSON's four
+ * between tokens the scanner takes as json-c does.  (In a string json-c
+ * takes a raw tab, and the scanner leaves that to it; strict_parse()
+ * takes a NUL at the end.)
+ */
+static void
+test_whitespace(void **state)
+{
+	static const char text[] =
+	    "{\"a\":[1,\"x\",true,{\"b\":null},[]],\"c\":{},\"d\":-2}";
+	static const char ws[] = " \t\n\r\f\v";
+	char buf[sizeof(text) + 2];
+	size_t len = sizeof(text) - 1, at, w, n, quotes = 0;
+	json_object *o;
+	int taken = 0;
+
+	(void)state;
+	for (at = 0; at <= len; quotes += at < len && text[at] == '"', at++)
+		for (w = 0; w <= sizeof(ws) - 1; w++) {
+			memcpy(buf, text, at);
+			buf[at] = ws[w];
+			memcpy(buf + at + 1, text + at, len - at);
+			n = len + 1;
+			o = strict_parse(buf, n);
+			if (scan_agrees(buf, n) == 0)
+				taken++;
+			else if (o != NULL && quotes % 2 == 0 && w < 4)
+				fail_msg("declined: %.*s", (int)n, buf);
+			json_object_put(o);
+		}
+	/* the four JSON whitespace bytes between tokens are read */
+	assert_true(taken > 4 * 20);
+}
+
 /* A page as the simulator serves it, for the mutations. */
 static const char page[] =
 	"{\"objects\":[{\"name\":\"f\\\"1\",\"killed\":false,\"treatments\":"
@@ -421,6 +457,7 @@ main(void)
 		cmocka_unit_test(test_string_cut),
 		cmocka_unit_test(test_number_digits),
 		cmocka_unit_test(test_get_keys),
+		cmocka_unit_test(test_whitespace),
 		cmocka_unit_test(test_mutations),
 	};
 
