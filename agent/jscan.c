@@ -176,8 +176,9 @@ jscan_plain(const char *p, const char *end, const char *end16)
 #if defined(__SSE2__) && !defined(JSCAN_SCALAR)
 	/* 16 bytes a compare; the text need not have room past its end,
 	 * so the last 15 bytes are the scalar loop's.  With bit 1 flipped
-	 * the quote is the space, so one signed compare below 0x21 finds
-	 * it, the controls and the bytes >= 0x80. */
+	 * the quote is the space, so one signed subtraction of 0x21 (that
+	 * stops at -128) is negative for it, the controls and the bytes
+	 * >= 0x80; the mask takes the sign bits. */
 	const __m128i two = _mm_set1_epi8(2), below = _mm_set1_epi8(0x21);
 	const __m128i bslash = _mm_set1_epi8('\\');
 	__m128i v;
@@ -186,7 +187,7 @@ jscan_plain(const char *p, const char *end, const char *end16)
 	while (p < end16) {
 		v = _mm_loadu_si128((const __m128i *)(const void *)p);
 		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_cmplt_epi8(_mm_xor_si128(v, two), below),
+		    _mm_subs_epi8(_mm_xor_si128(v, two), below),
 		    _mm_cmpeq_epi8(v, bslash)));
 		if (m != 0)
 			return p + (unsigned)__builtin_ctz(m);
