@@ -334,6 +334,22 @@ jscan_digits8(const char *p)
 	x = (x * 10000 + (x >> 32)) & 0xffffffffULL;
 	return (int64_t)x;
 }
+
+/* The same of four digits: a time's digits after the first eight. */
+JSCAN_STEP int32_t
+jscan_digits4(const char *p)
+{
+	uint32_t x;
+
+	memcpy(&x, p, sizeof(x));
+	if (((x & 0xf0f0f0f0U) | (((x + 0x06060606U) & 0xf0f0f0f0U) >> 4)) !=
+	    0x33333333U)
+		return -1;
+	x -= 0x30303030U;
+	x = (x * 10 + (x >> 8)) & 0x00ff00ffU;
+	x = (x * 100 + (x >> 16)) & 0xffffU;
+	return (int32_t)x;
+}
 #endif
 
 /* An integer json-c reads exactly; any other number is json-c's. */
@@ -346,10 +362,17 @@ jscan_number(struct jscan_run *r)
 	int rc;
 
 #ifdef JSCAN_SWAR
-	if (r->end - q >= 8 && (v = jscan_digits8(q)) >= 0)
+	int32_t v4;
+
+	if (r->end - q >= 12 && (v = jscan_digits8(q)) >= 0) {
 		q += 8;
-	else
+		if ((v4 = jscan_digits4(q)) >= 0) {
+			v = v * 10000 + v4;
+			q += 4;
+		}
+	} else {
 		v = 0;
+	}
 #endif
 	while (q < r->end && (unsigned char)(*q - '0') < 10) {
 		/* stop before the digit that could overflow */
