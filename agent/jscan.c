@@ -32,7 +32,7 @@
 
 /*
  * One scan's state.  The scanner's functions are inline into
- * jscan_run() and r never leaves it, so the compiler keeps these fields
+ * jscan_parse() and r never leaves it, so the compiler keeps these fields
  * in registers: the NUL a string gets is a char store, which could
  * alias every field of a struct in memory and made them reloaded.
  */
@@ -538,8 +538,9 @@ jscan_value(struct jscan_run *r, bool *opened)
 	}
 }
 
-/* The whole text as one value and whitespace. */
-static int
+/* The whole text as one value and whitespace (inline into
+ * jscan_parse(), which holds r). */
+JSCAN_STEP int
 jscan_run(struct jscan_run *r)
 {
 	bool opened, more;
