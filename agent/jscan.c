@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && !defined(JSCAN_SCALAR)
+#include <emmintrin.h>
+#endif
+
 #include <json-c/json.h>
 
 #include "array.h"
@@ -16,14 +20,34 @@
 
 #define JSCAN_DIGITS	18	/* always an int64, as json-c reads it */
 
+/* The scanner's steps, inline into one loop whatever the compiler
+ * thinks of their size: see struct jscan_run. */
+#if defined(__GNUC__)
+#define JSCAN_STEP	static inline __attribute__((always_inline))
+#define JSCAN_APART	static __attribute__((noinline))
+#else
+#define JSCAN_STEP	static inline
+#define JSCAN_APART	static
+#endif
+
+/*
+ * One scan's state.  The scanner's functions are inline into
+ * jscan_parse() and r never leaves it, so the compiler keeps these fields
+ * in registers: the NUL a string gets is a char store, which could
+ * alias every field of a struct in memory and made them reloaded.
+ */
 struct jscan_run {
 	struct jscan *s;
-	const char *p;
-	size_t	 i, len;
-	uint32_t stack[JSCAN_DEPTH];
+	char	*text;
+	const char *p, *end;	/* the next byte; the end of the text */
+	const char *end16;	/* p < end16: 16 bytes from p are text */
+	struct jscan_tok *t;	/* s->t and s->cap, reloaded on growth */
+	size_t	 n, cap;
+	uint32_t *stack;	/* [JSCAN_DEPTH]: apart, as an array in
+				 * the struct kept it in memory */
 	unsigned depth;
-	bool	 nonascii;	/* a byte >= 0x80 in some string */
-	size_t	 nescaped;	/* strings left for jscan_decode() */
+	bool	 high;		/* a byte >= 0x80 in some string */
+	uint32_t escaped;	/* the last string with escapes, + 1 */
 };
 
 void
@@ -45,54 +69,67 @@ jscan_ws(int c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void
-jscan_skip_ws(struct jscan_run *r)
+/* The first byte from p on that is no whitespace, or end.  Out of line
+ * and given values, not the run: see jscan_peek(). */
+JSCAN_APART const char *
+jscan_skip_ws(const char *p, const char *end)
 {
-	while (r->i < r->len && jscan_ws((unsigned char)r->p[r->i]))
-		r->i++;
+	while (p < end && jscan_ws((unsigned char)*p))
+		p++;
+	return p;
 }
 
-/* The next byte, or -1 at the end.  Split's pages have no whitespace
- * between tokens, and every byte JSON needs here is above the space. */
-static inline int
+/* The next byte after whitespace, or -1 at the end.  Split's pages have
+ * no whitespace between tokens, and every byte JSON needs here is above
+ * the space: one test for the common case, and the skip out of line
+ * (inline, the loop's set-up was done on every peek: 3 % more). */
+JSCAN_STEP int
 jscan_peek(struct jscan_run *r)
 {
-	if (r->i < r->len && (unsigned char)r->p[r->i] > ' ')
-		return (unsigned char)r->p[r->i];
-	jscan_skip_ws(r);
-	return r->i < r->len ? (unsigned char)r->p[r->i] : -1;
+	if (r->p < r->end && (unsigned char)*r->p > ' ')
+		return (unsigned char)*r->p;
+	r->p = jscan_skip_ws(r->p, r->end);
+	return r->p < r->end ? (unsigned char)*r->p : -1;
 }
 
-/* Grows the token array (out of line: pages reuse it). */
+/* Room for one more token (out of line: pages reuse the array). */
 static int
-jscan_grow(struct jscan *s)
+jscan_grow(struct jscan *s, size_t n)
 {
 	/* offsets are 32 bits; the body cap is far below */
-	if (s->n >= UINT32_MAX - 1)
+	if (n >= UINT32_MAX - 1)
 		return EFBIG;
-	return ARRAY_GROW(s->t, s->cap, s->n + 1);
+	return ARRAY_GROW(s->t, s->cap, n + 1);
 }
 
-/* A new token at r->i; inline, as a page has a token every 8 bytes. */
-static inline int
-jscan_tok(struct jscan_run *r, enum json_type type, uint32_t *idx)
+/* The next token's slot, counted by the caller once it is complete (a
+ * declined page restores only complete strings). */
+JSCAN_STEP int
+jscan_slot(struct jscan_run *r, struct jscan_tok **t)
 {
-	struct jscan *s = r->s;
-	struct jscan_tok *t;
 	int rc;
 
-	if (s->n >= s->cap && (rc = jscan_grow(s)) != 0)
-		return rc;
-	t = &s->t[s->n];
+	if (r->n >= r->cap) {
+		if ((rc = jscan_grow(r->s, r->n)) != 0)
+			return rc;
+		r->t = r->s->t;
+		r->cap = r->s->cap;
+	}
+	*t = &r->t[r->n];
+	return 0;
+}
+
+JSCAN_STEP void
+jscan_set(struct jscan_tok *t, enum json_type type, size_t start,
+    size_t len, size_t next, int64_t num)
+{
 	t->type = (uint8_t)type;
 	t->escaped = 0;
-	t->start = (uint32_t)r->i;
-	t->len = 0;
-	t->next = 0;
+	t->start = (uint32_t)start;
+	t->len = (uint32_t)len;
+	t->next = (uint32_t)next;
 	t->n = 0;
-	t->num = 0;
-	*idx = (uint32_t)s->n++;
-	return 0;
+	t->num = num;
 }
 
 static int
@@ -132,246 +169,328 @@ static const unsigned char jscan_stop[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
-/* A string from its opening quote; a key may hold no escape. */
-static int
-jscan_string(struct jscan_run *r, bool key, uint32_t *idx)
+/* The first byte from p on that jscan_stop[] has, or end. */
+JSCAN_STEP const char *
+jscan_plain(const char *p, const char *end, const char *end16)
+{
+#if defined(__SSE2__) && !defined(JSCAN_SCALAR)
+	/* 16 bytes a compare; the text need not have room past its end,
+	 * so the last 15 bytes are the scalar loop's.  With bit 1 flipped
+	 * the quote is the space, so one signed subtraction of 0x21 (that
+	 * stops at -128) is negative for it, the controls and the bytes
+	 * >= 0x80; the mask takes the sign bits. */
+	const __m128i two = _mm_set1_epi8(2), below = _mm_set1_epi8(0x21);
+	const __m128i bslash = _mm_set1_epi8('\\');
+	__m128i v;
+	unsigned m;
+
+	while (p < end16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_subs_epi8(_mm_xor_si128(v, two), below),
+		    _mm_cmpeq_epi8(v, bslash)));
+		if (m != 0)
+			return p + (unsigned)__builtin_ctz(m);
+		p += 16;
+	}
+#else
+	(void)end16;
+#endif
+	/* four plain bytes at a time: no test of their own; then one at
+	 * a time to the byte that stopped them */
+	while (end - p >= 4 && !(jscan_stop[(unsigned char)p[0]] |
+	    jscan_stop[(unsigned char)p[1]] | jscan_stop[(unsigned char)p[2]] |
+	    jscan_stop[(unsigned char)p[3]]))
+		p += 4;
+	while (p < end && !jscan_stop[(unsigned char)*p])
+		p++;
+	return p;
+}
+
+/* The escape at p (its backslash); the byte after it, or NULL when it
+ * is json-c's to read. */
+static const char *
+jscan_escape(const char *p, const char *end)
+{
+	uint32_t cp;
+
+	if (end - p < 2)
+		return NULL;
+	switch (p[1]) {
+	case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+	case 'r': case 't':
+		return p + 2;
+	case 'u':
+		/* json-c's reading of \u0000 and of surrogates is its own
+		 * business: leave those to it */
+		if (end - p < 6 || jscan_hex4(p + 2, &cp) != 0 || cp == 0 ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return NULL;
+		return p + 6;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * The closing quote of the string whose text starts at p, or NULL when
+ * it is json-c's to read; *escaped when it holds escapes (a key may
+ * not).
+ */
+JSCAN_STEP const char *
+jscan_str_end(struct jscan_run *r, const char *p, bool key, int *escaped)
+{
+	unsigned char c;
+
+	for (;;) {
+		p = jscan_plain(p, r->end, r->end16);
+		if (p >= r->end)
+			return NULL;
+		c = (unsigned char)*p;
+		if (c == '"')
+			return p;
+		if (c >= 0x80) {
+			r->high = true;
+			p++;
+			continue;
+		}
+		if (c != '\\' || key)
+			return NULL;
+		if ((p = jscan_escape(p, r->end)) == NULL)
+			return NULL;
+		*escaped = 1;
+	}
+}
+
+/* A string from its opening quote; token n of a key is linked to
+ * prev, the key before it. */
+JSCAN_STEP int
+jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 {
 	struct jscan_tok *t;
-	uint32_t cp;
-	size_t i;
-	int c, rc, escaped = 0;
+	const char *q;
+	int rc, escaped = 0;
 
-	r->i++;
-	if ((rc = jscan_tok(r, json_type_string, idx)) != 0)
+	if ((rc = jscan_slot(r, &t)) != 0)
 		return rc;
-	for (i = r->i; i < r->len; i++) {
-		/* four plain bytes at a time: no test of their own; then
-		 * one at a time to the byte that stopped them */
-		while (r->len - i >= 4 &&
-		    !(jscan_stop[(unsigned char)r->p[i]] |
-		    jscan_stop[(unsigned char)r->p[i + 1]] |
-		    jscan_stop[(unsigned char)r->p[i + 2]] |
-		    jscan_stop[(unsigned char)r->p[i + 3]]))
-			i += 4;
-		while (i < r->len && !jscan_stop[(unsigned char)r->p[i]])
-			i++;
-		if (i >= r->len)
-			break;
-		c = (unsigned char)r->p[i];
-		if (c == '"')
-			break;
-		if (c < 0x20)
-			return JSCAN_FALLBACK;
-		if (c >= 0x80) {
-			r->nonascii = true;
-			continue;
-		}
-		if (c != '\\')
-			continue;
-		if (key || ++i >= r->len)
-			return JSCAN_FALLBACK;
-		escaped = 1;
-		switch (r->p[i]) {
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
-		case 'r': case 't':
-			break;
-		case 'u':
-			/* json-c's reading of \u0000 and of surrogates is
-			 * its own business: leave those to it */
-			if (r->len - i < 5 || jscan_hex4(r->p + i + 1, &cp) != 0 ||
-			    cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
-				return JSCAN_FALLBACK;
-			i += 4;
-			break;
-		default:
-			return JSCAN_FALLBACK;
-		}
-	}
-	if (i >= r->len)
+	if ((q = jscan_str_end(r, r->p + 1, key, &escaped)) == NULL)
 		return JSCAN_FALLBACK;
-	t = &r->s->t[*idx];
-	t->len = (uint32_t)(i - r->i);
+	jscan_set(t, json_type_string, (size_t)(r->p + 1 - r->text),
+	    (size_t)(q - r->p - 1), r->n + 1, 0);
 	t->escaped = (uint8_t)escaped;
-	t->next = *idx + 1;
+	t->n = prev;
 	/* a plain string ends where it stands now (a declined page gets
-	 * its quote back); one with escapes is decoded after the scan */
-	if (escaped)
-		r->nescaped++;
-	else
-		r->s->text[i] = '\0';
-	r->i = i + 1;
+	 * its quote back); one with escapes is decoded after the scan,
+	 * which finds them linked by n (no key has escapes) */
+	if (escaped) {
+		t->n = r->escaped;
+		r->escaped = (uint32_t)r->n + 1;
+	} else {
+		r->text[q - r->text] = '\0';
+	}
+	r->n++;
+	r->p = q + 1;
 	return 0;
 }
+
+/* Whether c may follow a number or a literal: json-c waits for that
+ * byte, and one that ends the text is "truncated" to it. */
+JSCAN_STEP bool
+jscan_delim(const char *p, const char *end)
+{
+	unsigned char c;
+
+	if (p >= end)
+		return false;
+	c = (unsigned char)*p;
+	return c == ',' || c == ']' || c == '}' || jscan_ws(c);
+}
+
+/*
+ * The eight digits at p as a number, or -1 when they are not all
+ * digits: Split's times are 13 digits, and a digit a step cost more
+ * than the rest of the number.  Little-endian only (the first digit is
+ * the lowest byte); JSCAN_SCALAR leaves it out, for the tests.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    !defined(JSCAN_SCALAR)
+#define JSCAN_SWAR	1
+JSCAN_STEP int64_t
+jscan_digits8(const char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, sizeof(x));
+	/* each byte 0x3N with N + 6 still below 0x10: a digit */
+	if (((x & 0xf0f0f0f0f0f0f0f0ULL) |
+	    (((x + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) >> 4)) !=
+	    0x3333333333333333ULL)
+		return -1;
+	x -= 0x3030303030303030ULL;
+	/* pairs, then fours, then the eight, each the higher digits
+	 * times a power of ten plus the lower */
+	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffULL;
+	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffULL;
+	x = (x * 10000 + (x >> 32)) & 0xffffffffULL;
+	return (int64_t)x;
+}
+
+/* The same of four digits: a time's digits after the first eight. */
+JSCAN_STEP int32_t
+jscan_digits4(const char *p)
+{
+	uint32_t x;
+
+	memcpy(&x, p, sizeof(x));
+	if (((x & 0xf0f0f0f0U) | (((x + 0x06060606U) & 0xf0f0f0f0U) >> 4)) !=
+	    0x33333333U)
+		return -1;
+	x -= 0x30303030U;
+	x = (x * 10 + (x >> 8)) & 0x00ff00ffU;
+	x = (x * 100 + (x >> 16)) & 0xffffU;
+	return (int32_t)x;
+}
+#endif
 
 /* An integer json-c reads exactly; any other number is json-c's. */
-static int
-jscan_number(struct jscan_run *r, uint32_t *idx)
+JSCAN_STEP int
+jscan_number(struct jscan_run *r)
 {
 	struct jscan_tok *t;
-	size_t i = r->i, digits = 0;
+	const char *p = r->p, *d = p + (*p == '-'), *q = d;
 	int64_t v = 0;
-	bool neg = false;
-	int rc, c;
+	int rc;
 
-	if (r->p[i] == '-') {
-		neg = true;
-		i++;
+#ifdef JSCAN_SWAR
+	int32_t v4;
+
+	if (r->end - q >= 12 && (v = jscan_digits8(q)) >= 0) {
+		q += 8;
+		if ((v4 = jscan_digits4(q)) >= 0) {
+			v = v * 10000 + v4;
+			q += 4;
+		}
+	} else {
+		v = 0;
 	}
-	while (i < r->len && r->p[i] >= '0' && r->p[i] <= '9') {
+#endif
+	while (q < r->end && (unsigned char)(*q - '0') < 10) {
 		/* stop before the digit that could overflow */
-		if (++digits > JSCAN_DIGITS)
+		if (q - d >= JSCAN_DIGITS)
 			return JSCAN_FALLBACK;
-		v = v * 10 + (r->p[i] - '0');
-		i++;
+		v = v * 10 + (*q - '0');
+		q++;
 	}
-	if (digits == 0 || (digits > 1 && r->p[r->i + neg] == '0') ||
-	    (neg && v == 0))
+	if (q == d || (q - d > 1 && *d == '0') || (d > p && v == 0) ||
+	    !jscan_delim(q, r->end))
 		return JSCAN_FALLBACK;
-	/* json-c waits for the byte after a number: one that ends the
-	 * text is "truncated" to it */
-	if (i >= r->len)
-		return JSCAN_FALLBACK;
-	c = (unsigned char)r->p[i];
-	if (c != ',' && c != ']' && c != '}' && !jscan_ws(c))
-		return JSCAN_FALLBACK;
-	if ((rc = jscan_tok(r, json_type_int, idx)) != 0)
+	if ((rc = jscan_slot(r, &t)) != 0)
 		return rc;
-	t = &r->s->t[*idx];
-	t->len = (uint32_t)(i - r->i);
-	t->num = neg ? -v : v;
-	t->next = *idx + 1;
-	r->i = i;
+	jscan_set(t, json_type_int, (size_t)(p - r->text), (size_t)(q - p),
+	    r->n + 1, d > p ? -v : v);
+	r->n++;
+	r->p = q;
 	return 0;
 }
 
-static int
-jscan_literal(struct jscan_run *r, uint32_t *idx)
+JSCAN_STEP int
+jscan_literal(struct jscan_run *r)
 {
 	static const struct {
-		const char *word;
-		enum json_type type;
-		int64_t num;
+		char	 word[6];
+		uint8_t	 n;
+		uint8_t	 type;
+		uint8_t	 num;
 	} lit[] = {
-		{ "true", json_type_boolean, 1 },
-		{ "false", json_type_boolean, 0 },
-		{ "null", json_type_null, 0 },
+		{ "true", 4, json_type_boolean, 1 },
+		{ "false", 5, json_type_boolean, 0 },
+		{ "null", 4, json_type_null, 0 },
 	};
+	struct jscan_tok *t;
 	size_t k, n;
-	int rc, c;
+	int rc;
 
-	for (k = 0; k < sizeof(lit) / sizeof(lit[0]); k++) {
-		n = strlen(lit[k].word);
-		if (r->len - r->i < n || memcmp(r->p + r->i, lit[k].word, n))
-			continue;
-		/* as after a number: json-c wants the next byte */
-		if (r->i + n >= r->len)
-			return JSCAN_FALLBACK;
-		c = (unsigned char)r->p[r->i + n];
-		if (c != ',' && c != ']' && c != '}' && !jscan_ws(c))
-			return JSCAN_FALLBACK;
-		if ((rc = jscan_tok(r, lit[k].type, idx)) != 0)
-			return rc;
-		r->s->t[*idx].num = lit[k].num;
-		r->s->t[*idx].next = *idx + 1;
-		r->i += n;
-		return 0;
-	}
-	return JSCAN_FALLBACK;
+	/* the first byte chose the word; its last four, compared as one
+	 * word (a call to memcmp of n bytes cost more than the rest) */
+	k = *r->p == 't' ? 0 : *r->p == 'f' ? 1 : 2;
+	n = lit[k].n;
+	if ((size_t)(r->end - r->p) < n ||
+	    memcmp(r->p + n - 4, lit[k].word + n - 4, 4) != 0 ||
+	    !jscan_delim(r->p + n, r->end))
+		return JSCAN_FALLBACK;
+	if ((rc = jscan_slot(r, &t)) != 0)
+		return rc;
+	jscan_set(t, lit[k].type, (size_t)(r->p - r->text), 0, r->n + 1,
+	    lit[k].num);
+	r->n++;
+	r->p += n;
+	return 0;
 }
 
 /* A key and its colon, in the object on top of the stack. */
-static int
+JSCAN_STEP int
 jscan_member(struct jscan_run *r)
 {
-	uint32_t o = r->stack[r->depth - 1], key;
+	struct jscan_tok *o;
+	uint32_t top = r->stack[r->depth - 1], key = (uint32_t)r->n;
 	int rc;
 
 	if (jscan_peek(r) != '"')
 		return JSCAN_FALLBACK;
-	if ((rc = jscan_string(r, true, &key)) != 0)
-		return rc;
-	if (r->s->t[o].n >= JSCAN_MEMBERS)
-		return JSCAN_FALLBACK;
-	if (jscan_peek(r) != ':')
-		return JSCAN_FALLBACK;
-	r->i++;
-	r->s->t[o].n++;
 	/* the keys, last first, for jnode_get() */
-	r->s->t[key].n = (uint32_t)r->s->t[o].num;
-	r->s->t[o].num = key;
+	if ((rc = jscan_string(r, true, (uint32_t)r->t[top].num)) != 0)
+		return rc;
+	o = &r->t[top];
+	if (o->n >= JSCAN_MEMBERS || jscan_peek(r) != ':')
+		return JSCAN_FALLBACK;
+	r->p++;
+	o->n++;
+	o->num = key;
 	return 0;
 }
 
-/* Opens an object or array; *empty when it closes at once. */
-static int
+/* Opens an object or array at r->p; *empty when it closes at once. */
+JSCAN_STEP int
 jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 {
-	uint32_t idx;
-	int rc, close = type == json_type_object ? '}' : ']';
+	struct jscan_tok *t;
+	int rc;
 
 	if (r->depth >= JSCAN_DEPTH)
 		return JSCAN_FALLBACK;
-	if ((rc = jscan_tok(r, type, &idx)) != 0)
+	if ((rc = jscan_slot(r, &t)) != 0)
 		return rc;
-	r->i++;
-	*empty = jscan_peek(r) == close;
+	jscan_set(t, type, (size_t)(r->p - r->text), 0, 0, 0);
+	r->p++;
+	*empty = jscan_peek(r) == (type == json_type_object ? '}' : ']');
 	if (*empty) {
-		r->i++;
-		r->s->t[idx].next = idx + 1;
-		return 0;
+		r->p++;
+		t->next = (uint32_t)r->n + 1;
+	} else {
+		r->stack[r->depth++] = (uint32_t)r->n;
+		t->n = type == json_type_array;
 	}
-	r->stack[r->depth++] = idx;
-	if (type == json_type_array)
-		r->s->t[idx].n = 1;
+	r->n++;
 	return 0;
 }
 
-/* One value at r->i; containers are left open on the stack. */
-static int
-jscan_value(struct jscan_run *r, bool *opened)
-{
-	uint32_t idx;
-	bool empty = false;
-	int c, rc;
-
-	*opened = false;
-	switch ((c = jscan_peek(r))) {
-	case '{':
-	case '[':
-		rc = jscan_open(r, c == '{' ? json_type_object :
-		    json_type_array, &empty);
-		if (rc == 0 && !empty)
-			*opened = true;
-		if (rc == 0 && !empty && c == '{')
-			rc = jscan_member(r);
-		return rc;
-	case '"':
-		return jscan_string(r, false, &idx);
-	case '-': case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
-		return jscan_number(r, &idx);
-	case 't': case 'f': case 'n':
-		return jscan_literal(r, &idx);
-	default:
-		return JSCAN_FALLBACK;
-	}
-}
-
-/* After a value: a comma (and the next member) or the closing brace. */
-static int
+/*
+ * After a value: a comma (and the next member, when in an object), or
+ * the container's close and the same again.  *more when a value is
+ * next.
+ */
+JSCAN_STEP int
 jscan_after(struct jscan_run *r, bool *more)
 {
-	uint32_t top;
 	struct jscan_tok *t;
 	int c;
 
 	*more = false;
 	while (r->depth > 0) {
-		top = r->stack[r->depth - 1];
-		t = &r->s->t[top];
+		t = &r->t[r->stack[r->depth - 1]];
 		c = jscan_peek(r);
 		if (c == ',') {
-			r->i++;
+			r->p++;
 			*more = true;
 			if (t->type == json_type_array) {
 				t->n++;
@@ -381,11 +500,61 @@ jscan_after(struct jscan_run *r, bool *more)
 		}
 		if (c != (t->type == json_type_object ? '}' : ']'))
 			return JSCAN_FALLBACK;
-		r->i++;
-		t->next = (uint32_t)r->s->n;
+		r->p++;
+		t->next = (uint32_t)r->n;
 		r->depth--;
 	}
 	return 0;
+}
+
+/* One value at r->p; a container is left open on the stack. */
+JSCAN_STEP int
+jscan_value(struct jscan_run *r, bool *opened)
+{
+	bool empty;
+	int c, rc;
+
+	*opened = false;
+	/* a string first: most values are, and a test of its own is
+	 * cheaper than the switch's range and bit tests */
+	if ((c = jscan_peek(r)) == '"')
+		return jscan_string(r, false, 0);
+	switch (c) {
+	case '{':
+	case '[':
+		rc = jscan_open(r, c == '{' ? json_type_object :
+		    json_type_array, &empty);
+		if (rc != 0 || empty)
+			return rc;
+		*opened = true;
+		return c == '{' ? jscan_member(r) : 0;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return jscan_number(r);
+	case 't': case 'f': case 'n':
+		return jscan_literal(r);
+	default:
+		return JSCAN_FALLBACK;
+	}
+}
+
+/* The whole text as one value and whitespace (inline into
+ * jscan_parse(), which holds r). */
+JSCAN_STEP int
+jscan_run(struct jscan_run *r)
+{
+	bool opened, more;
+	int rc;
+
+	do {
+		if ((rc = jscan_value(r, &opened)) != 0)
+			return rc;
+		if (opened)
+			continue;	/* its first element or member */
+		if ((rc = jscan_after(r, &more)) != 0)
+			return rc;
+	} while (r->depth > 0);
+	return jscan_peek(r) == -1 ? 0 : JSCAN_FALLBACK;
 }
 
 /* Decodes a string's escapes in place (jscan_string allowed only these). */
@@ -430,34 +599,32 @@ jscan_unescape(char *text, struct jscan_tok *t)
 }
 
 /* The strings with escapes become C strings where they stand (the
- * others did as they were scanned). */
+ * others did as they were scanned); k is the last of them, + 1. */
 static void
-jscan_decode(struct jscan *s, size_t nescaped)
+jscan_decode(struct jscan *s, uint32_t k)
 {
 	struct jscan_tok *t;
-	size_t i;
 
-	for (i = 0; i < s->n && nescaped > 0; i++) {
-		t = &s->t[i];
-		if (t->type != json_type_string || !t->escaped)
-			continue;
+	while (k != 0) {
+		t = &s->t[k - 1];
+		k = t->n;
+		t->n = 0;
 		jscan_unescape(s->text, t);
 		s->text[t->start + t->len] = '\0';
-		nescaped--;
 	}
 }
 
-/* A declined page as it came: the quotes of the strings scanned. */
+/* A declined page as it came: the quotes of the strings scanned (a
+ * string is counted once it is complete). */
 static void
-jscan_restore(struct jscan *s)
+jscan_restore(struct jscan *s, size_t n)
 {
 	struct jscan_tok *t;
 	size_t i;
 
-	for (i = 0; i < s->n; i++) {
+	for (i = 0; i < n; i++) {
 		t = &s->t[i];
-		/* next is set when the string was complete */
-		if (t->type == json_type_string && !t->escaped && t->next != 0)
+		if (t->type == json_type_string && !t->escaped)
 			s->text[t->start + t->len] = '"';
 	}
 }
@@ -466,7 +633,7 @@ int
 jscan_parse(struct jscan *s, char *text, size_t len)
 {
 	struct jscan_run r;
-	bool opened, more;
+	uint32_t stack[JSCAN_DEPTH];
 	int rc;
 
 	s->n = 0;
@@ -474,28 +641,19 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 	s->len = len;
 	if (len >= UINT32_MAX)
 		return JSCAN_FALLBACK;
-	memset(&r, 0, sizeof(r));
-	r.s = s;
-	r.p = text;
-	r.len = len;
-	do {
-		if ((rc = jscan_value(&r, &opened)) != 0)
-			goto fail;
-		if (opened)
-			continue;	/* its first element or member */
-		if ((rc = jscan_after(&r, &more)) != 0)
-			goto fail;
-	} while (r.depth > 0);
-	if (jscan_peek(&r) != -1 || (r.nonascii && !utf8_valid(text, len))) {
+	r = (struct jscan_run){ .s = s, .text = text, .p = text,
+	    .end = text + len, .end16 = len >= 16 ? text + len - 15 : text,
+	    .t = s->t, .cap = s->cap, .stack = stack };
+	rc = jscan_run(&r);
+	if (rc == 0 && r.high && !utf8_valid(text, len))
 		rc = JSCAN_FALLBACK;
-		goto fail;
+	if (rc != 0) {
+		jscan_restore(s, r.n);
+		return rc;
 	}
-	jscan_decode(s, r.nescaped);
+	s->n = r.n;
+	jscan_decode(s, r.escaped);
 	return 0;
-fail:
-	jscan_restore(s);
-	s->n = 0;
-	return rc;
 }
 
 /* ------------------------------------------------------------ nodes */
@@ -508,25 +666,46 @@ jnode_json(struct jnode *n, json_object *o)
 	n->tok = 0;
 }
 
-static const struct jscan_tok *
-jnode_tok(const struct jnode *n)
+/*
+ * Whether the n bytes at a and at b are the same, by two overlapping
+ * loads of 8 (or 4) bytes each, read within the n: the keys readers
+ * look up are short, and a call to memcmp cost more than the walk.
+ */
+static inline bool
+jnode_same(const char *a, const char *b, size_t n)
 {
-	return &n->scan->t[n->tok];
-}
+	uint64_t x, y, x2, y2;
+	uint32_t u, v, u2, v2;
 
-enum json_type
-jnode_type(const struct jnode *n)
-{
-	if (n->scan == NULL)
-		return json_object_get_type(n->json);
-	return (enum json_type)jnode_tok(n)->type;
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&x2, a + n - 8, 8);
+		memcpy(&y2, b + n - 8, 8);
+		return ((x ^ y) | (x2 ^ y2)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		memcpy(&u2, a + n - 4, 4);
+		memcpy(&v2, b + n - 4, 4);
+		return ((u ^ v) | (u2 ^ v2)) == 0;
+	}
+	while (n > 0 && *a == *b) {
+		a++;
+		b++;
+		n--;
+	}
+	return n == 0;
 }
 
 bool
-jnode_get(const struct jnode *o, const char *key, struct jnode *out)
+jnode_getn(const struct jnode *o, const char *key, size_t klen,
+    struct jnode *out)
 {
 	const struct jscan_tok *t;
-	size_t klen;
 	uint32_t k;
 
 	if (o->scan == NULL) {
@@ -538,80 +717,17 @@ jnode_get(const struct jnode *o, const char *key, struct jnode *out)
 	t = o->scan->t;
 	if (t[o->tok].type != json_type_object)
 		return false;
-	klen = strlen(key);
 	/* from the last key back: json-c keeps a key's last value, and
 	 * a walk from the first had to go to the end every time */
 	for (k = (uint32_t)t[o->tok].num; k != 0; k = t[k].n) {
 		if (t[k].len == klen &&
-		    memcmp(o->scan->text + t[k].start, key, klen) == 0) {
+		    jnode_same(o->scan->text + t[k].start, key, klen)) {
 			*out = *o;
 			out->tok = k + 1;
 			return true;
 		}
 	}
 	return false;
-}
-
-const char *
-jnode_str(const struct jnode *n)
-{
-	if (jnode_type(n) != json_type_string)
-		return NULL;
-	if (n->scan == NULL)
-		return json_object_get_string(n->json);
-	return n->scan->text + jnode_tok(n)->start;
-}
-
-int64_t
-jnode_int64(const struct jnode *n)
-{
-	if (n->scan == NULL)
-		return json_object_get_int64(n->json);
-	return jnode_tok(n)->type == json_type_int ? jnode_tok(n)->num : 0;
-}
-
-bool
-jnode_bool(const struct jnode *n)
-{
-	if (n->scan == NULL)
-		return json_object_get_boolean(n->json);
-	return jnode_tok(n)->type == json_type_boolean && jnode_tok(n)->num;
-}
-
-size_t
-jnode_len(const struct jnode *a)
-{
-	if (jnode_type(a) != json_type_array)
-		return 0;
-	if (a->scan == NULL)
-		return json_object_array_length(a->json);
-	return jnode_tok(a)->n;
-}
-
-void
-jnode_iter_init(struct jnode_iter *it, const struct jnode *arr)
-{
-	it->arr = *arr;
-	it->i = 0;
-	it->n = jnode_len(arr);
-	it->tok = arr->scan ? arr->tok + 1 : 0;
-}
-
-bool
-jnode_iter_next(struct jnode_iter *it, struct jnode *out)
-{
-	if (it->i >= it->n)
-		return false;
-	if (it->arr.scan == NULL) {
-		jnode_json(out, json_object_array_get_idx(it->arr.json,
-		    it->i));
-	} else {
-		*out = it->arr;
-		out->tok = it->tok;
-		it->tok = it->arr.scan->t[it->tok].next;
-	}
-	it->i++;
-	return true;
 }
 
 /*

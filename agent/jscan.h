@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
@@ -85,18 +86,104 @@ struct jnode_iter {
 };
 
 void	jnode_json(struct jnode *n, json_object *o);
-enum json_type jnode_type(const struct jnode *n);
 /* As json_object_object_get_ex(): false when o is no object or has no
- * key; a JSON null is found, as a node of json_type_null. */
-bool	jnode_get(const struct jnode *o, const char *key, struct jnode *out);
+ * key (klen bytes, NUL-terminated); a JSON null is found, as a node of
+ * json_type_null. */
+bool	jnode_getn(const struct jnode *o, const char *key, size_t klen,
+	    struct jnode *out);
+/* jnode_getn() of a C string; inline, so that the length of a literal
+ * key is known when compiling. */
+static inline bool
+jnode_get(const struct jnode *o, const char *key, struct jnode *out)
+{
+	return jnode_getn(o, key, strlen(key), out);
+}
+
+/*
+ * The accessors are inline: a view reads a dozen values a flag through
+ * them, and their calls cost as much as their work.
+ */
+static inline const struct jscan_tok *
+jnode_tok(const struct jnode *n)
+{
+	return &n->scan->t[n->tok];
+}
+
+static inline enum json_type
+jnode_type(const struct jnode *n)
+{
+	if (n->scan == NULL)
+		return json_object_get_type(n->json);
+	return (enum json_type)jnode_tok(n)->type;
+}
+
 /* A string's text (NUL-terminated), or NULL for any other type. */
-const char *jnode_str(const struct jnode *n);
-int64_t	jnode_int64(const struct jnode *n);	/* int; 0 otherwise */
-bool	jnode_bool(const struct jnode *n);	/* boolean; false otherwise */
-size_t	jnode_len(const struct jnode *a);	/* array; 0 otherwise */
-void	jnode_iter_init(struct jnode_iter *it, const struct jnode *arr);
+static inline const char *
+jnode_str(const struct jnode *n)
+{
+	if (jnode_type(n) != json_type_string)
+		return NULL;
+	if (n->scan == NULL)
+		return json_object_get_string(n->json);
+	return n->scan->text + jnode_tok(n)->start;
+}
+
+/* An int's value; 0 for any other type. */
+static inline int64_t
+jnode_int64(const struct jnode *n)
+{
+	if (n->scan == NULL)
+		return json_object_get_int64(n->json);
+	return jnode_tok(n)->type == json_type_int ? jnode_tok(n)->num : 0;
+}
+
+/* A boolean's value; false for any other type. */
+static inline bool
+jnode_bool(const struct jnode *n)
+{
+	if (n->scan == NULL)
+		return json_object_get_boolean(n->json);
+	return jnode_tok(n)->type == json_type_boolean && jnode_tok(n)->num;
+}
+
+/* An array's length; 0 for any other type. */
+static inline size_t
+jnode_len(const struct jnode *a)
+{
+	if (jnode_type(a) != json_type_array)
+		return 0;
+	if (a->scan == NULL)
+		return json_object_array_length(a->json);
+	return jnode_tok(a)->n;
+}
+
+static inline void
+jnode_iter_init(struct jnode_iter *it, const struct jnode *arr)
+{
+	it->arr = *arr;
+	it->i = 0;
+	it->n = jnode_len(arr);
+	it->tok = arr->scan ? arr->tok + 1 : 0;
+}
+
 /* The next element of the array, false after the last. */
-bool	jnode_iter_next(struct jnode_iter *it, struct jnode *out);
+static inline bool
+jnode_iter_next(struct jnode_iter *it, struct jnode *out)
+{
+	if (it->i >= it->n)
+		return false;
+	if (it->arr.scan == NULL) {
+		jnode_json(out, json_object_array_get_idx(it->arr.json,
+		    it->i));
+	} else {
+		*out = it->arr;
+		out->tok = it->tok;
+		it->tok = it->arr.scan->t[it->tok].next;
+	}
+	it->i++;
+	return true;
+}
+
 /* Appends what json_object_to_json_string_ext(PLAIN) prints for n. */
 int	jnode_print(const struct jnode *n, struct buf *out);
 
