@@ -66,6 +66,9 @@ struct cache_txn {
 	int			 seq_known;
 	int			 seq_dirty;	/* seq is not stored yet */
 	uint64_t		 seq;
+	/* events are appended through one cursor a transaction: mdb_put()
+	 * set up a cursor for each and searched for the last key again */
+	MDB_cursor		*evcur;
 	pthread_t		 owner;
 	LIST_ENTRY(cache_txn)	 entry;
 };
@@ -310,6 +313,7 @@ txn_begin(struct cache_txn *t)
 	unsigned int flags = t->write ? 0 : MDB_RDONLY;
 	int rc, tries;
 
+	t->evcur = NULL;	/* LMDB closes a write txn's cursors with it */
 	for (tries = 0;; tries++) {
 		map_enter(t->c, t);
 		rc = mdb_txn_begin(t->c->env, NULL, flags, &t->txn);
@@ -2059,6 +2063,31 @@ cache_event_first(struct cache_txn *t, uint64_t *seq)
 	return rc;
 }
 
+/* MDB_APPEND of an event through the transaction's event cursor. */
+static int
+event_append(struct cache_txn *t, const struct key *k, const char *json,
+    size_t len)
+{
+	MDB_val kv, dv;
+	int rc;
+
+	if (t->evcur == NULL &&
+	    (rc = lmdb_rc(mdb_cursor_open(t->txn, t->events, &t->evcur))) != 0)
+		return rc;
+	kv.mv_data = (void *)k->buf;
+	kv.mv_size = k->len;
+	dv.mv_data = (void *)json;
+	dv.mv_size = len;
+	guard_depth++;
+	rc = lmdb_rc(mdb_cursor_put(t->evcur, &kv, &dv, MDB_APPEND));
+	guard_depth--;
+	if (rc == 0)
+		t->dirty = 1;
+	else if (rc == MDB_MAP_FULL)
+		t->full = 1;
+	return rc;
+}
+
 int
 cache_event_put(struct cache_txn *t, uint64_t seq, const char *json,
     size_t len)
@@ -2079,7 +2108,7 @@ cache_event_put(struct cache_txn *t, uint64_t seq, const char *json,
 	/* seqs only grow, and big-endian keys sort as they do: appending
 	 * skips the search and fills pages instead of splitting them in
 	 * halves (an existing key is MDB_KEYEXIST still) */
-	if ((rc = txn_put(t, t->events, &k, json, len, MDB_APPEND)) != 0)
+	if ((rc = event_append(t, &k, json, len)) != 0)
 		return rc;
 	t->seq = seq;
 	t->seq_known = 1;
@@ -2149,6 +2178,11 @@ cache_event_prune(struct cache_txn *t, uint64_t upto)
 
 	if ((rc = txn_check(t, 1)) != 0)
 		return rc;
+	/* the append cursor may stand on what goes: it starts again */
+	if (t->evcur != NULL) {
+		mdb_cursor_close(t->evcur);
+		t->evcur = NULL;
+	}
 	if ((rc = mdb_cursor_open(t->txn, t->events, &cur)) != 0)
 		return rc;
 	while ((rc = cur_get(cur, &k, &v, MDB_FIRST)) == 0) {

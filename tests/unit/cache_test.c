@@ -901,6 +901,41 @@ test_issue_foreach(void **state)
 
 /* Events. */
 
+/* Events go in through one cursor a transaction; a prune in the same
+ * transaction takes the pages it stands on, and appends after it, and
+ * in the next transaction, still land after the last event. */
+static void
+test_events_append_prune(void **state)
+{
+	static char texts[64][256];
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	struct seen s;
+	struct op op[70];
+	size_t i, n = 0;
+
+	open_write(fx);
+	/* enough events for several pages: the cursor crosses splits */
+	for (i = 0; i < 64; i++) {
+		snprintf(texts[i], sizeof(texts[i]),
+		    "{\"seq\":%zu,\"pad\":\"%0200d\"}", i + 1, 0);
+		op[n++] = (struct op)EVENT(i + 1, texts[i], 0);
+	}
+	op[n++] = (struct op)PRUNE(64);
+	op[n++] = (struct op)EVENT(65, "{\"seq\":65}", 0);
+	op[n++] = (struct op)EVENT(65, "{\"seq\":65}", EINVAL);
+	run_ops(fx->c, op, n);
+	RUN(fx->c, EVENT(66, "{\"seq\":66}", 0),
+	    EVENT(67, "{\"seq\":67}", 0));
+
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(cache_event_foreach(t, 0, seen_event, &s), 0);
+	assert_string_equal(s.text,
+	    "65={\"seq\":65};66={\"seq\":66};67={\"seq\":67};");
+	cache_read_end(t);
+}
+
 static void
 test_events(void **state)
 {
@@ -2420,6 +2455,7 @@ main(void)
 		T(test_link_update),
 		T(test_issue_foreach),
 		T(test_events),
+		T(test_events_append_prune),
 		T(test_events_numeric_order),
 		T(test_status),
 		T(test_write_nochange),
