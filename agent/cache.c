@@ -69,6 +69,11 @@ struct cache_txn {
 	/* events are appended through one cursor a transaction: mdb_put()
 	 * set up a cursor for each and searched for the last key again */
 	MDB_cursor		*evcur;
+	/* and new flag records through one: in the order a listing gives
+	 * them (sorted), a cursor on the last page finds the place of the
+	 * next without a search from the root */
+	MDB_cursor		*flcur;
+	MDB_cursor		*lkcur;	/* links, the same way */
 	pthread_t		 owner;
 	LIST_ENTRY(cache_txn)	 entry;
 };
@@ -313,7 +318,8 @@ txn_begin(struct cache_txn *t)
 	unsigned int flags = t->write ? 0 : MDB_RDONLY;
 	int rc, tries;
 
-	t->evcur = NULL;	/* LMDB closes a write txn's cursors with it */
+	/* LMDB closes a write txn's cursors with it */
+	t->evcur = t->flcur = t->lkcur = NULL;
 	for (tries = 0;; tries++) {
 		map_enter(t->c, t);
 		rc = mdb_txn_begin(t->c->env, NULL, flags, &t->txn);
@@ -1675,8 +1681,11 @@ cache_flag_add(struct cache_txn *t, const char *project, const char *flag,
 	kv.mv_size = k.len;
 	dv.mv_data = (void *)rec;
 	dv.mv_size = len;
+	if (t->flcur == NULL &&
+	    (rc = lmdb_rc(mdb_cursor_open(t->txn, t->flags, &t->flcur))) != 0)
+		return rc;
 	guard_depth++;
-	rc = mdb_put(t->txn, t->flags, &kv, &dv, MDB_NOOVERWRITE);
+	rc = mdb_cursor_put(t->flcur, &kv, &dv, MDB_NOOVERWRITE);
 	guard_depth--;
 	if (rc == MDB_KEYEXIST) {
 		*old = dv.mv_data;
@@ -1847,8 +1856,11 @@ link_add_bit(struct cache_txn *t, const struct key *fwd,
 	kv.mv_size = fwd->len;
 	dv.mv_data = &mask;
 	dv.mv_size = sizeof(mask);
+	if (t->lkcur == NULL &&
+	    (rc = lmdb_rc(mdb_cursor_open(t->txn, t->links, &t->lkcur))) != 0)
+		return rc;
 	guard_depth++;
-	rc = mdb_put(t->txn, t->links, &kv, &dv, MDB_NOOVERWRITE);
+	rc = mdb_cursor_put(t->lkcur, &kv, &dv, MDB_NOOVERWRITE);
 	guard_depth--;
 	if (rc == MDB_KEYEXIST) {
 		if ((rc = val_u32(&dv, old)) != 0)

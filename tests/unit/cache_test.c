@@ -600,6 +600,77 @@ flag_add_fn(struct cache_txn *t, void *arg)
 	return 0;
 }
 
+/* New records go in through one cursor a transaction: in order (a
+ * listing), out of order, beside existing ones, across page splits and
+ * after a delete and a put through other calls, each lands where a
+ * search finds it. */
+static int
+flag_add_order_fn(struct cache_txn *t, void *arg)
+{
+	char name[32], rec[300];
+	const void *old;
+	size_t len;
+	int i, k;
+
+	(void)arg;
+	memset(rec, 'r', sizeof(rec));
+	for (k = 0; k < 2; k++)
+		for (i = k; i < 400; i += 2) {	/* evens, then odds */
+			snprintf(name, sizeof(name), "f%03d", i);
+			assert_int_equal(cache_flag_add(t, "P", name, rec,
+			    sizeof(rec), &old, &len), 0);
+		}
+	assert_int_equal(cache_flag_del(t, "P", "f399"), 0);
+	assert_int_equal(cache_flag_put(t, "P", "f398", "x", 1), 0);
+	assert_int_equal(cache_flag_add(t, "P", "f398", rec, 1, &old, &len),
+	    EEXIST);
+	assert_int_equal(len, 1);
+	assert_int_equal(cache_flag_add(t, "P", "f399", "y", 1, &old, &len),
+	    0);
+	assert_int_equal(cache_flag_add(t, "A", "f", "z", 1, &old, &len), 0);
+	return 0;
+}
+
+static int
+count_flag(void *arg, const char *project, const char *flag,
+    const void *rec, size_t len)
+{
+	(void)project;
+	(void)flag;
+	(void)rec;
+	(void)len;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_flag_add_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct cache_txn *t;
+	char name[32];
+	const void *rec;
+	size_t len;
+	int i, n = 0;
+
+	open_write(fx);
+	assert_int_equal(cache_write(fx->c, flag_add_order_fn, NULL), 0);
+	assert_int_equal(cache_read_begin(fx->c, &t), 0);
+	for (i = 0; i < 398; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		assert_int_equal(cache_flag_get(t, "P", name, &rec, &len), 0);
+		assert_int_equal(len, 300);
+	}
+	assert_int_equal(cache_flag_get(t, "P", "f398", &rec, &len), 0);
+	assert_memory_equal(rec, "x", 1);
+	assert_int_equal(cache_flag_get(t, "P", "f399", &rec, &len), 0);
+	assert_memory_equal(rec, "y", 1);
+	assert_int_equal(cache_flag_get(t, "A", "f", &rec, &len), 0);
+	assert_int_equal(cache_flag_foreach(t, "P", count_flag, &n), 0);
+	assert_int_equal(n, 400);
+	cache_read_end(t);
+}
+
 /* cache_flag_add() stores a new flag's record only. */
 static void
 test_flag_add(void **state)
@@ -2449,6 +2520,7 @@ main(void)
 		T(test_bad_args),
 		T(test_flags),
 		T(test_flag_add),
+		T(test_flag_add_order),
 		T(test_bad_keys),
 		T(test_key_edges),
 		T(test_links),
