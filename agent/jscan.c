@@ -81,12 +81,14 @@ jscan_skip_ws(const char *p, const char *end)
 
 /* The next byte after whitespace, or -1 at the end.  Split's pages have
  * no whitespace between tokens, and every byte JSON needs here is above
- * the space: one test for the common case, and the skip out of line
- * (inline, the loop's set-up was done on every peek: 3 % more). */
+ * the space: one test for the common case (the NUL after the text
+ * fails it, so the end needs no test of its own there), and the skip
+ * out of line (inline, the loop's set-up was done on every peek: 3 %
+ * more). */
 JSCAN_STEP int
 jscan_peek(struct jscan_run *r)
 {
-	if (r->p < r->end && (unsigned char)*r->p > ' ')
+	if ((unsigned char)*r->p > ' ')
 		return (unsigned char)*r->p;
 	r->p = jscan_skip_ws(r->p, r->end);
 	return r->p < r->end ? (unsigned char)*r->p : -1;
@@ -202,7 +204,8 @@ jscan_plain(const char *p, const char *end, const char *end16)
 	    jscan_stop[(unsigned char)p[1]] | jscan_stop[(unsigned char)p[2]] |
 	    jscan_stop[(unsigned char)p[3]]))
 		p += 4;
-	while (p < end && !jscan_stop[(unsigned char)*p])
+	/* the NUL after the text stops it there */
+	while (!jscan_stop[(unsigned char)*p])
 		p++;
 	return p;
 }
@@ -244,11 +247,12 @@ jscan_str_end(struct jscan_run *r, const char *p, bool key, int *escaped)
 
 	for (;;) {
 		p = jscan_plain(p, r->end, r->end16);
-		if (p >= r->end)
-			return NULL;
+		/* the end is the NUL after the text: no quote */
 		c = (unsigned char)*p;
 		if (c == '"')
 			return p;
+		if (p >= r->end)
+			return NULL;
 		if (c >= 0x80) {
 			r->high = true;
 			p++;
@@ -294,15 +298,13 @@ jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 }
 
 /* Whether c may follow a number or a literal: json-c waits for that
- * byte, and one that ends the text is "truncated" to it. */
+ * byte, and one that ends the text is "truncated" to it (at the end
+ * p is the NUL after the text, none of these). */
 JSCAN_STEP bool
-jscan_delim(const char *p, const char *end)
+jscan_delim(const char *p)
 {
-	unsigned char c;
+	unsigned char c = (unsigned char)*p;
 
-	if (p >= end)
-		return false;
-	c = (unsigned char)*p;
 	return c == ',' || c == ']' || c == '}' || jscan_ws(c);
 }
 
@@ -374,7 +376,7 @@ jscan_number(struct jscan_run *r)
 		v = 0;
 	}
 #endif
-	while (q < r->end && (unsigned char)(*q - '0') < 10) {
+	while ((unsigned char)(*q - '0') < 10) {	/* NUL ends it */
 		/* stop before the digit that could overflow */
 		if (q - d >= JSCAN_DIGITS)
 			return JSCAN_FALLBACK;
@@ -382,7 +384,7 @@ jscan_number(struct jscan_run *r)
 		q++;
 	}
 	if (q == d || (q - d > 1 && *d == '0') || (d > p && v == 0) ||
-	    !jscan_delim(q, r->end))
+	    !jscan_delim(q))
 		return JSCAN_FALLBACK;
 	if ((rc = jscan_slot(r, &t)) != 0)
 		return rc;
@@ -416,7 +418,7 @@ jscan_literal(struct jscan_run *r)
 	n = lit[k].n;
 	if ((size_t)(r->end - r->p) < n ||
 	    memcmp(r->p + n - 4, lit[k].word + n - 4, 4) != 0 ||
-	    !jscan_delim(r->p + n, r->end))
+	    !jscan_delim(r->p + n))
 		return JSCAN_FALLBACK;
 	if ((rc = jscan_slot(r, &t)) != 0)
 		return rc;
@@ -639,7 +641,8 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 	s->n = 0;
 	s->text = text;
 	s->len = len;
-	if (len >= UINT32_MAX)
+	/* no JSON, and text may be NULL: json-c's to refuse */
+	if (len == 0 || len >= UINT32_MAX)
 		return JSCAN_FALLBACK;
 	r = (struct jscan_run){ .s = s, .text = text, .p = text,
 	    .end = text + len, .end16 = len >= 16 ? text + len - 15 : text,

@@ -65,9 +65,12 @@ struct jscan {
 void	jscan_init(struct jscan *s);
 void	jscan_release(struct jscan *s);
 /*
- * Scans len bytes of text (which need no NUL) as one JSON value with
- * nothing but whitespace after it.  0: tokens ready, strings decoded in
- * text; JSCAN_FALLBACK: not taken (text unchanged); ENOMEM, EFBIG.
+ * Scans len bytes of text as one JSON value with nothing but whitespace
+ * after it.  text[len] must be a NUL (a struct buf's data has it; text
+ * may be NULL when len is 0): it ends the scanner's loops without a
+ * test of the end per byte, and nothing past it is read.  0: tokens
+ * ready, strings decoded in text; JSCAN_FALLBACK: not taken (text
+ * unchanged); ENOMEM, EFBIG.
  */
 int	jscan_parse(struct jscan *s, char *text, size_t len);
 

@@ -79,11 +79,12 @@ scan_agrees(const char *text, size_t len)
 	char *copy;
 	int rc;
 
-	/* exactly len bytes, no NUL: a sanitizer build sees any read past
-	 * the text */
-	copy = malloc(len > 0 ? len : 1);
+	/* exactly len bytes and the NUL jscan_parse() requires after
+	 * them, nothing more: a sanitizer build sees any read past it */
+	copy = malloc(len + 1);
 	assert_non_null(copy);
 	memcpy(copy, text, len);
+	copy[len] = '\0';
 	jscan_init(&s);
 	rc = jscan_parse(&s, copy, len);
 	assert_true(rc == 0 || rc == JSCAN_FALLBACK);
