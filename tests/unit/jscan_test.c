@@ -213,7 +213,7 @@ test_string_offsets(void **state)
 	static const char *const special[] = {
 		"\\\"", "\\n", "\\u00e9", "\\/", "\xc3\xa9", "\xe6\x97\xa5",
 		"\x01", "\x1f", "\x7f", "\xff", "\xc3", " ", "\"", "\\",
-		"\\x", "!", "#", "\x80", "\x20\x21\x23",
+		"\\x", "!", "#", "\x80", "\x20\x21\x23", "/",
 	};
 	static const char fill[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";
 	char text[160];
@@ -240,8 +240,9 @@ test_string_offsets(void **state)
 			}
 	/* read: the escapes \" \n \u00e9 \/, two valid UTF-8 characters,
 	 * DEL, the space, '!', '#' and the three (the bytes next to the
-	 * quote); the rest are declined */
-	assert_int_equal(taken, 11 * 16 * 41);
+	 * quote) and a plain '/' (which the rules hash escapes); the rest
+	 * are declined */
+	assert_int_equal(taken, 12 * 16 * 41);
 }
 
 /* Texts ending inside a long string, at every length. */
