@@ -46,6 +46,9 @@ struct jscan_run {
 	uint32_t *stack;	/* [JSCAN_DEPTH]: apart, as an array in
 				 * the struct kept it in memory */
 	unsigned depth;
+	struct jscan_tok *top;	/* &t[stack[depth - 1]]: each member and
+				 * element reads it, and a load from the
+				 * stack and an index cost more */
 	bool	 high;		/* a byte >= 0x80 in some string */
 	uint32_t escaped;	/* the last string with escapes, + 1 */
 };
@@ -116,6 +119,8 @@ jscan_slot(struct jscan_run *r, struct jscan_tok **t)
 			return rc;
 		r->t = r->s->t;
 		r->cap = r->s->cap;
+		if (r->depth > 0)
+			r->top = &r->t[r->stack[r->depth - 1]];
 	}
 	*t = &r->t[r->n];
 	return 0;
@@ -434,15 +439,15 @@ JSCAN_STEP int
 jscan_member(struct jscan_run *r)
 {
 	struct jscan_tok *o;
-	uint32_t top = r->stack[r->depth - 1], key = (uint32_t)r->n;
+	uint32_t key = (uint32_t)r->n;
 	int rc;
 
 	if (jscan_peek(r) != '"')
 		return JSCAN_FALLBACK;
 	/* the keys, last first, for jnode_get() */
-	if ((rc = jscan_string(r, true, (uint32_t)r->t[top].num)) != 0)
+	if ((rc = jscan_string(r, true, (uint32_t)r->top->num)) != 0)
 		return rc;
-	o = &r->t[top];
+	o = r->top;	/* after the string: the array may have moved */
 	if (o->n >= JSCAN_MEMBERS || jscan_peek(r) != ':')
 		return JSCAN_FALLBACK;
 	r->p++;
@@ -470,6 +475,7 @@ jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 		t->next = (uint32_t)r->n + 1;
 	} else {
 		r->stack[r->depth++] = (uint32_t)r->n;
+		r->top = t;
 		t->n = type == json_type_array;
 	}
 	r->n++;
@@ -489,7 +495,7 @@ jscan_after(struct jscan_run *r, bool *more)
 
 	*more = false;
 	while (r->depth > 0) {
-		t = &r->t[r->stack[r->depth - 1]];
+		t = r->top;
 		c = jscan_peek(r);
 		if (c == ',') {
 			r->p++;
@@ -504,7 +510,8 @@ jscan_after(struct jscan_run *r, bool *more)
 			return JSCAN_FALLBACK;
 		r->p++;
 		t->next = (uint32_t)r->n;
-		r->depth--;
+		if (--r->depth > 0)
+			r->top = &r->t[r->stack[r->depth - 1]];
 	}
 	return 0;
 }
