@@ -516,6 +516,22 @@ jscan_after(struct jscan_run *r, bool *more)
 	return 0;
 }
 
+/* What a value's first byte begins, other than a string: one load and
+ * a jump table, where the switch on the byte itself compiled to range
+ * and bit tests. */
+enum jscan_start {
+	JSCAN_S_NONE, JSCAN_S_OPEN, JSCAN_S_NUMBER, JSCAN_S_LITERAL
+};
+static const unsigned char jscan_starts[256] = {
+	['{'] = JSCAN_S_OPEN, ['['] = JSCAN_S_OPEN,
+	['-'] = JSCAN_S_NUMBER, ['0'] = JSCAN_S_NUMBER, ['1'] = JSCAN_S_NUMBER,
+	['2'] = JSCAN_S_NUMBER, ['3'] = JSCAN_S_NUMBER, ['4'] = JSCAN_S_NUMBER,
+	['5'] = JSCAN_S_NUMBER, ['6'] = JSCAN_S_NUMBER, ['7'] = JSCAN_S_NUMBER,
+	['8'] = JSCAN_S_NUMBER, ['9'] = JSCAN_S_NUMBER,
+	['t'] = JSCAN_S_LITERAL, ['f'] = JSCAN_S_LITERAL,
+	['n'] = JSCAN_S_LITERAL,
+};
+
 /* One value at r->p; a container is left open on the stack. */
 JSCAN_STEP int
 jscan_value(struct jscan_run *r, bool *opened)
@@ -525,22 +541,21 @@ jscan_value(struct jscan_run *r, bool *opened)
 
 	*opened = false;
 	/* a string first: most values are, and a test of its own is
-	 * cheaper than the switch's range and bit tests */
+	 * cheaper than the table */
 	if ((c = jscan_peek(r)) == '"')
 		return jscan_string(r, false, 0);
-	switch (c) {
-	case '{':
-	case '[':
+	/* the end (-1) reads entry 255: none */
+	switch (jscan_starts[c & 0xff]) {
+	case JSCAN_S_OPEN:
 		rc = jscan_open(r, c == '{' ? json_type_object :
 		    json_type_array, &empty);
 		if (rc != 0 || empty)
 			return rc;
 		*opened = true;
 		return c == '{' ? jscan_member(r) : 0;
-	case '-': case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
+	case JSCAN_S_NUMBER:
 		return jscan_number(r);
-	case 't': case 'f': case 'n':
+	case JSCAN_S_LITERAL:
 		return jscan_literal(r);
 	default:
 		return JSCAN_FALLBACK;
