@@ -41,8 +41,10 @@ struct jscan_run {
 	char	*text;
 	const char *p, *end;	/* the next byte; the end of the text */
 	const char *end16;	/* p < end16: 16 bytes from p are text */
-	struct jscan_tok *t;	/* s->t and s->cap, reloaded on growth */
-	size_t	 n, cap;
+	struct jscan_tok *t;	/* s->t, reloaded on growth */
+	struct jscan_tok *tp, *tlim;	/* &t[n], &t[s->cap]: the slot
+				 * and its test without an index */
+	size_t	 n;
 	uint32_t *stack;	/* [JSCAN_DEPTH]: apart, as an array in
 				 * the struct kept it in memory */
 	unsigned depth;
@@ -114,15 +116,16 @@ jscan_slot(struct jscan_run *r, struct jscan_tok **t)
 {
 	int rc;
 
-	if (r->n >= r->cap) {
+	if (r->tp >= r->tlim) {
 		if ((rc = jscan_grow(r->s, r->n)) != 0)
 			return rc;
 		r->t = r->s->t;
-		r->cap = r->s->cap;
+		r->tp = r->t + r->n;
+		r->tlim = r->t + r->s->cap;
 		if (r->depth > 0)
 			r->top = &r->t[r->stack[r->depth - 1]];
 	}
-	*t = &r->t[r->n];
+	*t = r->tp;
 	return 0;
 }
 
@@ -298,6 +301,7 @@ jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 		r->text[q - r->text] = '\0';
 	}
 	r->n++;
+	r->tp++;
 	r->p = q + 1;
 	return 0;
 }
@@ -396,6 +400,7 @@ jscan_number(struct jscan_run *r)
 	jscan_set(t, json_type_int, (size_t)(p - r->text), (size_t)(q - p),
 	    r->n + 1, d > p ? -v : v);
 	r->n++;
+	r->tp++;
 	r->p = q;
 	return 0;
 }
@@ -430,6 +435,7 @@ jscan_literal(struct jscan_run *r)
 	jscan_set(t, lit[k].type, (size_t)(r->p - r->text), 0, r->n + 1,
 	    lit[k].num);
 	r->n++;
+	r->tp++;
 	r->p += n;
 	return 0;
 }
@@ -479,6 +485,7 @@ jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 		t->n = type == json_type_array;
 	}
 	r->n++;
+	r->tp++;
 	return 0;
 }
 
@@ -668,7 +675,9 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 		return JSCAN_FALLBACK;
 	r = (struct jscan_run){ .s = s, .text = text, .p = text,
 	    .end = text + len, .end16 = len >= 16 ? text + len - 15 : text,
-	    .t = s->t, .cap = s->cap, .stack = stack };
+	    .t = s->t, .tp = s->t,
+	    .tlim = s->cap > 0 ? s->t + s->cap : s->t,	/* no NULL + 0 */
+	    .stack = stack };
 	rc = jscan_run(&r);
 	if (rc == 0 && r.high && !utf8_valid(text, len))
 		rc = JSCAN_FALLBACK;
