@@ -955,8 +955,10 @@ jnode_hash_plain(uint64_t *h, const unsigned char *p,
 	return p;
 }
 
-/* A string as jnode_print_tok() quotes and escapes it. */
-static int
+/* A string as jnode_print_tok() quotes and escapes it (inline into
+ * jnode_hash_tok(): most of the rules hash's strings are a few bytes,
+ * and the call cost as much as hashing them). */
+JSCAN_STEP int
 jnode_hash_string(const struct jscan *s, const struct jscan_tok *t,
     uint64_t *h, struct buf *scratch)
 {
