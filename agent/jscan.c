@@ -795,11 +795,13 @@ jnode_putc(struct buf *out, char c)
 static int jnode_print_tok(const struct jscan *s, uint32_t i,
     struct buf *out);
 
-static bool
+/* jnode_same(), not memcmp(): the rules hash asks it of every two keys
+ * of an object, and keys of one length are common ("size", "type"). */
+static inline bool
 jnode_same_key(const struct jscan *s, uint32_t a, uint32_t b)
 {
-	return s->t[a].len == s->t[b].len && memcmp(s->text + s->t[a].start,
-	    s->text + s->t[b].start, s->t[a].len) == 0;
+	return s->t[a].len == s->t[b].len && jnode_same(s->text +
+	    s->t[a].start, s->text + s->t[b].start, s->t[a].len);
 }
 
 /*
