@@ -287,10 +287,14 @@ jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 		return rc;
 	if ((q = jscan_str_end(r, r->p + 1, key, &escaped)) == NULL)
 		return JSCAN_FALLBACK;
-	jscan_set(t, json_type_string, (size_t)(r->p + 1 - r->text),
-	    (size_t)(q - r->p - 1), r->n + 1, 0);
+	/* not jscan_set(): a string's num is never read; and the NUL
+	 * (which may alias the token, as a char) stands between the
+	 * fields, so the compiler stores them as they are instead of
+	 * packing all four into a vector first (which cost more) */
+	t->type = json_type_string;
 	t->escaped = (uint8_t)escaped;
-	t->n = prev;
+	t->start = (uint32_t)(r->p + 1 - r->text);
+	t->len = (uint32_t)(q - r->p - 1);
 	/* a plain string ends where it stands now (a declined page gets
 	 * its quote back); one with escapes is decoded after the scan,
 	 * which finds them linked by n (no key has escapes) */
@@ -299,7 +303,9 @@ jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 		r->escaped = (uint32_t)r->n + 1;
 	} else {
 		r->text[q - r->text] = '\0';
+		t->n = prev;
 	}
+	t->next = (uint32_t)r->n + 1;
 	r->n++;
 	r->tp++;
 	r->p = q + 1;
