@@ -473,7 +473,7 @@ JSCAN_STEP int
 jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 {
 	struct jscan_tok *t;
-	int rc;
+	int rc, close = *r->p + 2;	/* '{' + 2 is '}', '[' + 2 is ']' */
 
 	if (r->depth >= JSCAN_DEPTH)
 		return JSCAN_FALLBACK;
@@ -481,7 +481,7 @@ jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 		return rc;
 	jscan_set(t, type, (size_t)(r->p - r->text), 0, 0, 0);
 	r->p++;
-	*empty = jscan_peek(r) == (type == json_type_object ? '}' : ']');
+	*empty = jscan_peek(r) == close;
 	if (*empty) {
 		r->p++;
 		t->next = (uint32_t)r->n + 1;
@@ -489,6 +489,9 @@ jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 		r->stack[r->depth++] = (uint32_t)r->n;
 		r->top = t;
 		t->n = type == json_type_array;
+		/* its close, for jscan_after() while it is open: a
+		 * container has no escapes (0 again once it closes) */
+		t->escaped = (uint8_t)close;
 	}
 	r->n++;
 	r->tp++;
@@ -519,8 +522,9 @@ jscan_after(struct jscan_run *r, bool *more)
 			}
 			return jscan_member(r);
 		}
-		if (c != (t->type == json_type_object ? '}' : ']'))
+		if (c != t->escaped)
 			return JSCAN_FALLBACK;
+		t->escaped = 0;
 		r->p++;
 		t->next = (uint32_t)r->n;
 		if (--r->depth > 0)
