@@ -298,12 +298,12 @@ jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 	/* a plain string ends where it stands now (a declined page gets
 	 * its quote back); one with escapes is decoded after the scan,
 	 * which finds them linked by n (no key has escapes) */
+	t->n = prev;
 	if (escaped) {
 		t->n = r->escaped;
 		r->escaped = (uint32_t)r->n + 1;
 	} else {
 		r->text[q - r->text] = '\0';
-		t->n = prev;
 	}
 	t->next = (uint32_t)r->n + 1;
 	r->n++;

@@ -46,7 +46,9 @@
 
 struct jscan_tok {
 	uint8_t	 type;		/* enum json_type */
-	uint8_t	 escaped;	/* a string with escapes to decode */
+	uint8_t	 escaped;	/* a string with escapes to decode; an
+				 * open container, while scanned: its
+				 * closing byte */
 	uint32_t start;		/* string: its text; number: its digits */
 	uint32_t len;		/* string: decoded bytes; number: digits */
 	uint32_t next;		/* the token after this value */
