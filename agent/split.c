@@ -1099,8 +1099,9 @@ split_flag_tags(struct split_flags_ctx *c, const struct jnode *tags,
 		return 0;
 	if (jnode_type(tags) != json_type_array)
 		return split_flag_invalid(c, f, "'tags' is not an array");
+	/* most flags have none: no call to grow for them */
 	n = jnode_len(tags);
-	if ((rc = ARRAY_GROW(c->tags, c->tagcap, n)) != 0)
+	if (n > 0 && (rc = ARRAY_GROW(c->tags, c->tagcap, n)) != 0)
 		return rc;
 	jnode_iter_init(&it, tags);
 	for (i = 0; jnode_iter_next(&it, &t); i++)
