@@ -41,11 +41,16 @@ struct jscan_run {
 	char	*text;
 	const char *p, *end;	/* the next byte; the end of the text */
 	const char *end16;	/* p < end16: 16 bytes from p are text */
-	struct jscan_tok *t;	/* s->t and s->cap, reloaded on growth */
-	size_t	 n, cap;
+	struct jscan_tok *t;	/* s->t, reloaded on growth */
+	struct jscan_tok *tp, *tlim;	/* &t[n], &t[s->cap]: the slot
+				 * and its test without an index */
+	size_t	 n;
 	uint32_t *stack;	/* [JSCAN_DEPTH]: apart, as an array in
 				 * the struct kept it in memory */
 	unsigned depth;
+	struct jscan_tok *top;	/* &t[stack[depth - 1]]: each member and
+				 * element reads it, and a load from the
+				 * stack and an index cost more */
 	bool	 high;		/* a byte >= 0x80 in some string */
 	uint32_t escaped;	/* the last string with escapes, + 1 */
 };
@@ -81,12 +86,14 @@ jscan_skip_ws(const char *p, const char *end)
 
 /* The next byte after whitespace, or -1 at the end.  Split's pages have
  * no whitespace between tokens, and every byte JSON needs here is above
- * the space: one test for the common case, and the skip out of line
- * (inline, the loop's set-up was done on every peek: 3 % more). */
+ * the space: one test for the common case (the NUL after the text
+ * fails it, so the end needs no test of its own there), and the skip
+ * out of line (inline, the loop's set-up was done on every peek: 3 %
+ * more). */
 JSCAN_STEP int
 jscan_peek(struct jscan_run *r)
 {
-	if (r->p < r->end && (unsigned char)*r->p > ' ')
+	if ((unsigned char)*r->p > ' ')
 		return (unsigned char)*r->p;
 	r->p = jscan_skip_ws(r->p, r->end);
 	return r->p < r->end ? (unsigned char)*r->p : -1;
@@ -109,13 +116,16 @@ jscan_slot(struct jscan_run *r, struct jscan_tok **t)
 {
 	int rc;
 
-	if (r->n >= r->cap) {
+	if (r->tp >= r->tlim) {
 		if ((rc = jscan_grow(r->s, r->n)) != 0)
 			return rc;
 		r->t = r->s->t;
-		r->cap = r->s->cap;
+		r->tp = r->t + r->n;
+		r->tlim = r->t + r->s->cap;
+		if (r->depth > 0)
+			r->top = &r->t[r->stack[r->depth - 1]];
 	}
-	*t = &r->t[r->n];
+	*t = r->tp;
 	return 0;
 }
 
@@ -202,7 +212,8 @@ jscan_plain(const char *p, const char *end, const char *end16)
 	    jscan_stop[(unsigned char)p[1]] | jscan_stop[(unsigned char)p[2]] |
 	    jscan_stop[(unsigned char)p[3]]))
 		p += 4;
-	while (p < end && !jscan_stop[(unsigned char)*p])
+	/* the NUL after the text stops it there */
+	while (!jscan_stop[(unsigned char)*p])
 		p++;
 	return p;
 }
@@ -244,11 +255,12 @@ jscan_str_end(struct jscan_run *r, const char *p, bool key, int *escaped)
 
 	for (;;) {
 		p = jscan_plain(p, r->end, r->end16);
-		if (p >= r->end)
-			return NULL;
+		/* the end is the NUL after the text: no quote */
 		c = (unsigned char)*p;
 		if (c == '"')
 			return p;
+		if (p >= r->end)
+			return NULL;
 		if (c >= 0x80) {
 			r->high = true;
 			p++;
@@ -275,34 +287,39 @@ jscan_string(struct jscan_run *r, bool key, uint32_t prev)
 		return rc;
 	if ((q = jscan_str_end(r, r->p + 1, key, &escaped)) == NULL)
 		return JSCAN_FALLBACK;
-	jscan_set(t, json_type_string, (size_t)(r->p + 1 - r->text),
-	    (size_t)(q - r->p - 1), r->n + 1, 0);
+	/* not jscan_set(): a string's num is never read; and the NUL
+	 * (which may alias the token, as a char) stands between the
+	 * fields, so the compiler stores them as they are instead of
+	 * packing all four into a vector first (which cost more) */
+	t->type = json_type_string;
 	t->escaped = (uint8_t)escaped;
-	t->n = prev;
+	t->start = (uint32_t)(r->p + 1 - r->text);
+	t->len = (uint32_t)(q - r->p - 1);
 	/* a plain string ends where it stands now (a declined page gets
 	 * its quote back); one with escapes is decoded after the scan,
 	 * which finds them linked by n (no key has escapes) */
+	t->n = prev;
 	if (escaped) {
 		t->n = r->escaped;
 		r->escaped = (uint32_t)r->n + 1;
 	} else {
 		r->text[q - r->text] = '\0';
 	}
+	t->next = (uint32_t)r->n + 1;
 	r->n++;
+	r->tp++;
 	r->p = q + 1;
 	return 0;
 }
 
 /* Whether c may follow a number or a literal: json-c waits for that
- * byte, and one that ends the text is "truncated" to it. */
+ * byte, and one that ends the text is "truncated" to it (at the end
+ * p is the NUL after the text, none of these). */
 JSCAN_STEP bool
-jscan_delim(const char *p, const char *end)
+jscan_delim(const char *p)
 {
-	unsigned char c;
+	unsigned char c = (unsigned char)*p;
 
-	if (p >= end)
-		return false;
-	c = (unsigned char)*p;
 	return c == ',' || c == ']' || c == '}' || jscan_ws(c);
 }
 
@@ -374,7 +391,7 @@ jscan_number(struct jscan_run *r)
 		v = 0;
 	}
 #endif
-	while (q < r->end && (unsigned char)(*q - '0') < 10) {
+	while ((unsigned char)(*q - '0') < 10) {	/* NUL ends it */
 		/* stop before the digit that could overflow */
 		if (q - d >= JSCAN_DIGITS)
 			return JSCAN_FALLBACK;
@@ -382,13 +399,14 @@ jscan_number(struct jscan_run *r)
 		q++;
 	}
 	if (q == d || (q - d > 1 && *d == '0') || (d > p && v == 0) ||
-	    !jscan_delim(q, r->end))
+	    !jscan_delim(q))
 		return JSCAN_FALLBACK;
 	if ((rc = jscan_slot(r, &t)) != 0)
 		return rc;
 	jscan_set(t, json_type_int, (size_t)(p - r->text), (size_t)(q - p),
 	    r->n + 1, d > p ? -v : v);
 	r->n++;
+	r->tp++;
 	r->p = q;
 	return 0;
 }
@@ -416,13 +434,14 @@ jscan_literal(struct jscan_run *r)
 	n = lit[k].n;
 	if ((size_t)(r->end - r->p) < n ||
 	    memcmp(r->p + n - 4, lit[k].word + n - 4, 4) != 0 ||
-	    !jscan_delim(r->p + n, r->end))
+	    !jscan_delim(r->p + n))
 		return JSCAN_FALLBACK;
 	if ((rc = jscan_slot(r, &t)) != 0)
 		return rc;
 	jscan_set(t, lit[k].type, (size_t)(r->p - r->text), 0, r->n + 1,
 	    lit[k].num);
 	r->n++;
+	r->tp++;
 	r->p += n;
 	return 0;
 }
@@ -432,15 +451,15 @@ JSCAN_STEP int
 jscan_member(struct jscan_run *r)
 {
 	struct jscan_tok *o;
-	uint32_t top = r->stack[r->depth - 1], key = (uint32_t)r->n;
+	uint32_t key = (uint32_t)r->n;
 	int rc;
 
 	if (jscan_peek(r) != '"')
 		return JSCAN_FALLBACK;
 	/* the keys, last first, for jnode_get() */
-	if ((rc = jscan_string(r, true, (uint32_t)r->t[top].num)) != 0)
+	if ((rc = jscan_string(r, true, (uint32_t)r->top->num)) != 0)
 		return rc;
-	o = &r->t[top];
+	o = r->top;	/* after the string: the array may have moved */
 	if (o->n >= JSCAN_MEMBERS || jscan_peek(r) != ':')
 		return JSCAN_FALLBACK;
 	r->p++;
@@ -454,7 +473,7 @@ JSCAN_STEP int
 jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 {
 	struct jscan_tok *t;
-	int rc;
+	int rc, close = *r->p + 2;	/* '{' + 2 is '}', '[' + 2 is ']' */
 
 	if (r->depth >= JSCAN_DEPTH)
 		return JSCAN_FALLBACK;
@@ -462,15 +481,20 @@ jscan_open(struct jscan_run *r, enum json_type type, bool *empty)
 		return rc;
 	jscan_set(t, type, (size_t)(r->p - r->text), 0, 0, 0);
 	r->p++;
-	*empty = jscan_peek(r) == (type == json_type_object ? '}' : ']');
+	*empty = jscan_peek(r) == close;
 	if (*empty) {
 		r->p++;
 		t->next = (uint32_t)r->n + 1;
 	} else {
 		r->stack[r->depth++] = (uint32_t)r->n;
+		r->top = t;
 		t->n = type == json_type_array;
+		/* its close, for jscan_after() while it is open: a
+		 * container has no escapes (0 again once it closes) */
+		t->escaped = (uint8_t)close;
 	}
 	r->n++;
+	r->tp++;
 	return 0;
 }
 
@@ -487,7 +511,7 @@ jscan_after(struct jscan_run *r, bool *more)
 
 	*more = false;
 	while (r->depth > 0) {
-		t = &r->t[r->stack[r->depth - 1]];
+		t = r->top;
 		c = jscan_peek(r);
 		if (c == ',') {
 			r->p++;
@@ -498,14 +522,32 @@ jscan_after(struct jscan_run *r, bool *more)
 			}
 			return jscan_member(r);
 		}
-		if (c != (t->type == json_type_object ? '}' : ']'))
+		if (c != t->escaped)
 			return JSCAN_FALLBACK;
+		t->escaped = 0;
 		r->p++;
 		t->next = (uint32_t)r->n;
-		r->depth--;
+		if (--r->depth > 0)
+			r->top = &r->t[r->stack[r->depth - 1]];
 	}
 	return 0;
 }
+
+/* What a value's first byte begins, other than a string: one load and
+ * a jump table, where the switch on the byte itself compiled to range
+ * and bit tests. */
+enum jscan_start {
+	JSCAN_S_NONE, JSCAN_S_OPEN, JSCAN_S_NUMBER, JSCAN_S_LITERAL
+};
+static const unsigned char jscan_starts[256] = {
+	['{'] = JSCAN_S_OPEN, ['['] = JSCAN_S_OPEN,
+	['-'] = JSCAN_S_NUMBER, ['0'] = JSCAN_S_NUMBER, ['1'] = JSCAN_S_NUMBER,
+	['2'] = JSCAN_S_NUMBER, ['3'] = JSCAN_S_NUMBER, ['4'] = JSCAN_S_NUMBER,
+	['5'] = JSCAN_S_NUMBER, ['6'] = JSCAN_S_NUMBER, ['7'] = JSCAN_S_NUMBER,
+	['8'] = JSCAN_S_NUMBER, ['9'] = JSCAN_S_NUMBER,
+	['t'] = JSCAN_S_LITERAL, ['f'] = JSCAN_S_LITERAL,
+	['n'] = JSCAN_S_LITERAL,
+};
 
 /* One value at r->p; a container is left open on the stack. */
 JSCAN_STEP int
@@ -516,22 +558,21 @@ jscan_value(struct jscan_run *r, bool *opened)
 
 	*opened = false;
 	/* a string first: most values are, and a test of its own is
-	 * cheaper than the switch's range and bit tests */
+	 * cheaper than the table */
 	if ((c = jscan_peek(r)) == '"')
 		return jscan_string(r, false, 0);
-	switch (c) {
-	case '{':
-	case '[':
+	/* the end (-1) reads entry 255: none */
+	switch (jscan_starts[c & 0xff]) {
+	case JSCAN_S_OPEN:
 		rc = jscan_open(r, c == '{' ? json_type_object :
 		    json_type_array, &empty);
 		if (rc != 0 || empty)
 			return rc;
 		*opened = true;
 		return c == '{' ? jscan_member(r) : 0;
-	case '-': case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
+	case JSCAN_S_NUMBER:
 		return jscan_number(r);
-	case 't': case 'f': case 'n':
+	case JSCAN_S_LITERAL:
 		return jscan_literal(r);
 	default:
 		return JSCAN_FALLBACK;
@@ -639,11 +680,14 @@ jscan_parse(struct jscan *s, char *text, size_t len)
 	s->n = 0;
 	s->text = text;
 	s->len = len;
-	if (len >= UINT32_MAX)
+	/* no JSON, and text may be NULL: json-c's to refuse */
+	if (len == 0 || len >= UINT32_MAX)
 		return JSCAN_FALLBACK;
 	r = (struct jscan_run){ .s = s, .text = text, .p = text,
 	    .end = text + len, .end16 = len >= 16 ? text + len - 15 : text,
-	    .t = s->t, .cap = s->cap, .stack = stack };
+	    .t = s->t, .tp = s->t,
+	    .tlim = s->cap > 0 ? s->t + s->cap : s->t,	/* no NULL + 0 */
+	    .stack = stack };
 	rc = jscan_run(&r);
 	if (rc == 0 && r.high && !utf8_valid(text, len))
 		rc = JSCAN_FALLBACK;
@@ -761,11 +805,13 @@ jnode_putc(struct buf *out, char c)
 static int jnode_print_tok(const struct jscan *s, uint32_t i,
     struct buf *out);
 
-static bool
+/* jnode_same(), not memcmp(): the rules hash asks it of every two keys
+ * of an object, and keys of one length are common ("size", "type"). */
+static inline bool
 jnode_same_key(const struct jscan *s, uint32_t a, uint32_t b)
 {
-	return s->t[a].len == s->t[b].len && memcmp(s->text + s->t[a].start,
-	    s->text + s->t[b].start, s->t[a].len) == 0;
+	return s->t[a].len == s->t[b].len && jnode_same(s->text +
+	    s->t[a].start, s->text + s->t[b].start, s->t[a].len);
 }
 
 /*
@@ -895,26 +941,51 @@ jnode_dup_keys(const struct jscan *s, uint32_t i)
 	return false;
 }
 
-/* A string as jnode_print_tok() quotes and escapes it. */
-static int
+/*
+ * The plain bytes from p on, hashed into *h, four at a time while none
+ * of the four needs an escape (one test for four table entries, and
+ * the loop's own steps once for four bytes: byte by byte they cost
+ * more than the hashing); the first byte that needs one, or end.
+ */
+static inline const unsigned char *
+jnode_hash_plain(uint64_t *h, const unsigned char *p,
+    const unsigned char *end)
+{
+	uint64_t x = *h;
+
+	while (end - p >= 4 && !(jsonw_esc[p[0]] | jsonw_esc[p[1]] |
+	    jsonw_esc[p[2]] | jsonw_esc[p[3]])) {
+		x = jnode_fnv_byte(x, p[0]);
+		x = jnode_fnv_byte(x, p[1]);
+		x = jnode_fnv_byte(x, p[2]);
+		x = jnode_fnv_byte(x, p[3]);
+		p += 4;
+	}
+	while (p < end && !jsonw_esc[*p])
+		x = jnode_fnv_byte(x, *p++);
+	*h = x;
+	return p;
+}
+
+/* A string as jnode_print_tok() quotes and escapes it (inline into
+ * jnode_hash_tok(): most of the rules hash's strings are a few bytes,
+ * and the call cost as much as hashing them). */
+JSCAN_STEP int
 jnode_hash_string(const struct jscan *s, const struct jscan_tok *t,
     uint64_t *h, struct buf *scratch)
 {
 	const unsigned char *p = (const unsigned char *)s->text + t->start;
+	const unsigned char *end = p + t->len;
 	uint64_t x = jnode_fnv_byte(*h, '"');
-	size_t i;
 	int rc;
 
-	for (i = 0; i < t->len; i++) {
-		if (!jsonw_esc[p[i]]) {
-			x = jnode_fnv_byte(x, p[i]);
-			continue;
-		}
+	while ((p = jnode_hash_plain(&x, p, end)) < end) {
 		buf_reset(scratch);
-		if ((rc = jsonw_escape(scratch, (const char *)p + i, 1,
+		if ((rc = jsonw_escape(scratch, (const char *)p, 1,
 		    JSONW_SLASH)) != 0)
 			return rc;
 		x = jnode_fnv1a(x, scratch->data, scratch->len);
+		p++;
 	}
 	*h = jnode_fnv_byte(x, '"');
 	return 0;

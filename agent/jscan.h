@@ -46,7 +46,9 @@
 
 struct jscan_tok {
 	uint8_t	 type;		/* enum json_type */
-	uint8_t	 escaped;	/* a string with escapes to decode */
+	uint8_t	 escaped;	/* a string with escapes to decode; an
+				 * open container, while scanned: its
+				 * closing byte */
 	uint32_t start;		/* string: its text; number: its digits */
 	uint32_t len;		/* string: decoded bytes; number: digits */
 	uint32_t next;		/* the token after this value */
@@ -65,9 +67,12 @@ struct jscan {
 void	jscan_init(struct jscan *s);
 void	jscan_release(struct jscan *s);
 /*
- * Scans len bytes of text (which need no NUL) as one JSON value with
- * nothing but whitespace after it.  0: tokens ready, strings decoded in
- * text; JSCAN_FALLBACK: not taken (text unchanged); ENOMEM, EFBIG.
+ * Scans len bytes of text as one JSON value with nothing but whitespace
+ * after it.  text[len] must be a NUL (a struct buf's data has it; text
+ * may be NULL when len is 0): it ends the scanner's loops without a
+ * test of the end per byte, and nothing past it is read.  0: tokens
+ * ready, strings decoded in text; JSCAN_FALLBACK: not taken (text
+ * unchanged); ENOMEM, EFBIG.
  */
 int	jscan_parse(struct jscan *s, char *text, size_t len);
 

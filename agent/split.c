@@ -994,24 +994,116 @@ split_flag_invalid(struct split_flags_ctx *c, struct split_flag *f,
 	return 0;
 }
 
+/*
+ * The members of a flag-list entry that split_flag_each() reads, found
+ * in one walk over a scanned entry's keys (an entry has ten, and a
+ * jnode_get() a member walked most of them back to the first, 'id'); a
+ * json-c node is looked up key by key, as before.
+ */
+enum split_flag_key {
+	SPLIT_F_ID, SPLIT_F_NAME, SPLIT_F_DESC, SPLIT_F_CTIME, SPLIT_F_TAGS,
+	SPLIT_F_N	/* none of them */
+};
+
+static const char *const split_flag_keys[SPLIT_F_N] = {
+	"id", "name", "description", "creationTime", "tags",
+};
+
+struct split_flag_members {
+	struct jnode v[SPLIT_F_N];
+	bool	 found[SPLIT_F_N];	/* present, JSON null included */
+};
+
+/* Which member the key of len bytes is: its length picks at most two
+ * candidates, compared with constant sizes (no call to memcmp). */
+static enum split_flag_key
+split_flag_key(const char *key, size_t len)
+{
+	switch (len) {
+	case 2:
+		return memcmp(key, "id", 2) == 0 ? SPLIT_F_ID : SPLIT_F_N;
+	case 4:
+		if (memcmp(key, "name", 4) == 0)
+			return SPLIT_F_NAME;
+		return memcmp(key, "tags", 4) == 0 ? SPLIT_F_TAGS : SPLIT_F_N;
+	case 11:
+		return memcmp(key, "description", 11) == 0 ? SPLIT_F_DESC :
+		    SPLIT_F_N;
+	case 12:
+		return memcmp(key, "creationTime", 12) == 0 ? SPLIT_F_CTIME :
+		    SPLIT_F_N;
+	default:
+		return SPLIT_F_N;
+	}
+}
+
+/* jnode_get()'s walk (jscan.h: an object's num is its last key, a key's
+ * n the key before it, its value the token after it) for all of them:
+ * the first met from the end is the value json-c keeps of a key given
+ * twice. */
+static void
+split_flag_members(const struct jnode *o, struct split_flag_members *m)
+{
+	const struct jscan_tok *t;
+	enum split_flag_key i;
+	int left = SPLIT_F_N;
+	uint32_t k;
+
+	memset(m->found, 0, sizeof(m->found));
+	if (o->scan == NULL) {
+		for (i = 0; i < SPLIT_F_N; i++)
+			m->found[i] = jnode_get(o, split_flag_keys[i],
+			    &m->v[i]);
+		return;
+	}
+	t = o->scan->t;
+	if (t[o->tok].type != json_type_object)
+		return;
+	for (k = (uint32_t)t[o->tok].num; k != 0 && left > 0; k = t[k].n) {
+		i = split_flag_key(o->scan->text + t[k].start, t[k].len);
+		if (i == SPLIT_F_N || m->found[i])
+			continue;
+		m->v[i] = *o;
+		m->v[i].tok = k + 1;
+		m->found[i] = true;
+		left--;
+	}
+}
+
+/* Member i when present and not JSON null, else NULL. */
+static const struct jnode *
+split_flag_member(const struct split_flag_members *m, enum split_flag_key i)
+{
+	if (!m->found[i] || jnode_type(&m->v[i]) == json_type_null)
+		return NULL;
+	return &m->v[i];
+}
+
+/* Member i's string, or NULL when it is none. */
+static const char *
+split_flag_str(const struct split_flag_members *m, enum split_flag_key i)
+{
+	return m->found[i] ? jnode_str(&m->v[i]) : NULL;
+}
+
 static int
-split_flag_tags(struct split_flags_ctx *c, const struct jnode *o,
+split_flag_tags(struct split_flags_ctx *c, const struct jnode *tags,
     struct split_flag *f)
 {
-	struct jnode tags, t;
+	struct jnode t;
 	struct jnode_iter it;
 	size_t i, n;
 	int rc;
 
-	if (!jnode_get(o, "tags", &tags) ||
-	    jnode_type(&tags) == json_type_null)
+	if (tags == NULL)
 		return 0;
-	if (jnode_type(&tags) != json_type_array)
+	if (jnode_type(tags) != json_type_array)
 		return split_flag_invalid(c, f, "'tags' is not an array");
-	n = jnode_len(&tags);
-	if ((rc = ARRAY_GROW(c->tags, c->tagcap, n)) != 0)
+	/* most flags have none: no call to grow for them */
+	n = jnode_len(tags);
+	if (n > 0 && (rc = ARRAY_GROW(c->tags, c->tagcap, n)) != 0)
 		return rc;
-	jnode_iter_init(&it, &tags);
+	jnode_iter_init(&it, tags);
 	for (i = 0; jnode_iter_next(&it, &t); i++)
 		if (split_node_str(&t, "name", &c->tags[i]) != 0)
 			return split_flag_invalid(c, f,
@@ -1026,36 +1118,36 @@ split_flag_each(void *arg, const struct jnode *o, const char *url, char *err,
     size_t errlen)
 {
 	struct split_flags_ctx *c = arg;
+	struct split_flag_members m;
 	struct split_flag f;
-	struct jnode v;
+	const struct jnode *v;
 	int rc;
 
 	memset(&f, 0, sizeof(f));
-	if (split_node_str(o, "id", &f.id) != 0 ||
-	    split_node_str(o, "name", &f.name) != 0)
+	split_flag_members(o, &m);
+	if ((f.id = split_flag_str(&m, SPLIT_F_ID)) == NULL ||
+	    (f.name = split_flag_str(&m, SPLIT_F_NAME)) == NULL)
 		return split_malformed(err, errlen, url,
 		    "a flag without string 'id' and 'name'");
 	f.description = "";
 	/* A JSON null is the same as absent. */
-	if (jnode_get(o, "description", &v) &&
-	    jnode_type(&v) != json_type_null) {
-		if (jnode_type(&v) != json_type_string)
+	if ((v = split_flag_member(&m, SPLIT_F_DESC)) != NULL) {
+		if (jnode_type(v) != json_type_string)
 			split_flag_invalid(c, &f,
 			    "'description' is not a string");
 		else
-			f.description = jnode_str(&v);
+			f.description = jnode_str(v);
 	}
-	if (jnode_get(o, "creationTime", &v) &&
-	    jnode_type(&v) != json_type_null) {
-		if (jnode_type(&v) != json_type_int &&
-		    jnode_type(&v) != json_type_double)
+	if ((v = split_flag_member(&m, SPLIT_F_CTIME)) != NULL) {
+		if (jnode_type(v) != json_type_int &&
+		    jnode_type(v) != json_type_double)
 			split_flag_invalid(c, &f,
 			    "'creationTime' is not a number");
 		else
-			f.creation_time = jnode_int64(&v);
+			f.creation_time = jnode_int64(v);
 	}
-	if (f.invalid == NULL &&
-	    (rc = split_flag_tags(c, o, &f)) != 0)
+	if (f.invalid == NULL && (rc = split_flag_tags(c,
+	    split_flag_member(&m, SPLIT_F_TAGS), &f)) != 0)
 		return rc;
 	if (f.invalid != NULL) {
 		f.tags = NULL;

@@ -1219,6 +1219,78 @@ test_wrong_typed_flag_field(void **state)
 	}
 }
 
+/* One flag's fields as split_list_flags() gave them. */
+struct entry_seen {
+	int	 n;
+	char	 text[512];
+};
+
+static int
+entry_cb(void *arg, const struct split_flag *fl)
+{
+	struct entry_seen *e = arg;
+	size_t i, len;
+
+	e->n++;
+	len = (size_t)snprintf(e->text, sizeof(e->text), "%s|%s|%s|%lld|%s|",
+	    fl->id, fl->name, fl->description, (long long)fl->creation_time,
+	    fl->invalid ? fl->invalid : "-");
+	for (i = 0; i < fl->ntags && len < sizeof(e->text); i++)
+		len += (size_t)snprintf(e->text + len, sizeof(e->text) - len,
+		    "%s,", fl->tags[i]);
+	return 0;
+}
+
+/*
+ * A key given twice reads as json-c reads it (its last value), and keys
+ * of the same lengths as the ones read are not taken for them; the same
+ * whether the page is scanned or (with a fraction in it, which the
+ * scanner leaves to json-c) parsed by json-c.
+ */
+static void
+test_flag_fields_twice(void **state)
+{
+	static const struct {
+		const char *fields, *want;
+	} c[] = {
+		{ "\"id\":\"1\",\"name\":\"a\",\"id\":\"2\",\"name\":\"b\"",
+		    "2|b||0|-|" },
+		{ "\"ix\":\"9\",\"id\":\"1\",\"nama\":\"z\",\"name\":\"a\","
+		    "\"tagz\":[{\"name\":\"q\"}],\"descriptioN\":\"no\","
+		    "\"creationTimE\":5", "1|a||0|-|" },
+		{ "\"id\":\"1\",\"name\":\"a\",\"description\":5,"
+		    "\"description\":\"ok\"", "1|a|ok|0|-|" },
+		{ "\"id\":\"1\",\"name\":\"a\",\"description\":\"ok\","
+		    "\"description\":5", "1|a||0|'description' is not a string|" },
+		{ "\"id\":\"1\",\"name\":\"a\",\"creationTime\":\"x\","
+		    "\"creationTime\":7,\"description\":null",
+		    "1|a||7|-|" },
+		{ "\"tags\":[{\"name\":\"t1\"}],\"id\":\"1\",\"name\":\"a\","
+		    "\"tags\":[{\"name\":\"t2\"},{\"name\":\"t3\"}]",
+		    "1|a||0|-|t2,t3," },
+		{ "\"tags\":[{\"name\":\"t1\"}],\"id\":\"1\",\"name\":\"a\","
+		    "\"tags\":null", "1|a||0|-|" },
+	};
+	struct fixture *f = *state;
+	struct entry_seen e;
+	char body[512];
+	size_t i, json_c;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		for (json_c = 0; json_c < 2; json_c++) {
+			snprintf(body, sizeof(body), "{\"objects\":[{%s}],"
+			    "\"totalCount\":1%s}", c[i].fields,
+			    json_c ? ",\"x\":1.5" : "");
+			fake_add(API "/splits/ws/ws1?offset=0&limit=50", 200,
+			    NULL, body);
+			memset(&e, 0, sizeof(e));
+			assert_int_equal(split_list_flags(f->sc, "ws1",
+			    "Shop", entry_cb, &e, f->err, sizeof(f->err)), 0);
+			assert_int_equal(e.n, 1);
+			assert_string_equal(e.text, c[i].want);
+		}
+}
+
 /* ---- retries and errors ------------------------------------------ */
 
 static void
@@ -2234,6 +2306,7 @@ main(void)
 		SPLIT_TEST(test_deep_nesting),
 		SPLIT_TEST(test_invalid_utf8_replaced),
 		SPLIT_TEST(test_wrong_typed_flag_field),
+		SPLIT_TEST(test_flag_fields_twice),
 		SPLIT_TEST(test_429_waits_for_reset),
 		SPLIT_TEST(test_429_without_headers_backs_off),
 		SPLIT_TEST(test_429_gives_up),
