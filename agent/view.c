@@ -1186,7 +1186,50 @@ view_alloc(struct view_reader *r, size_t n, int zero)
 	return view_block_alloc(r->arena, &r->used, r->cap, n, zero);
 }
 
-static inline int
+/* Nonzero when a byte of x is zero (bit 7 of some byte set). */
+#define VIEW_ZERO64(x)	(((x) - UINT64_C(0x0101010101010101)) & ~(x) & \
+	    UINT64_C(0x8080808080808080))
+#define VIEW_ZERO32(x)	(((x) - UINT32_C(0x01010101)) & ~(x) & \
+	    UINT32_C(0x80808080))
+
+/*
+ * Copies a record's string of n bytes to d; false when one is a NUL (the
+ * encoder never writes one).  Eight bytes a step with the last eight
+ * overlapping, four twice for 4 to 7 bytes: a memchr() and a memcpy()
+ * call a string cost more than Split's short strings (130,000 of them
+ * decoded at 10,000 flags).  Reads and writes stay within the n bytes.
+ */
+static inline bool
+view_copy_str(char *d, const unsigned char *s, size_t n)
+{
+	uint64_t x, z = 0;
+	uint32_t u, u2;
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, s + i, 8);
+			z |= VIEW_ZERO64(x);
+			memcpy(d + i, &x, 8);
+		}
+		memcpy(&x, s + n - 8, 8);
+		memcpy(d + n - 8, &x, 8);
+		return (z | VIEW_ZERO64(x)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&u, s, 4);
+		memcpy(&u2, s + n - 4, 4);
+		memcpy(d, &u, 4);
+		memcpy(d + n - 4, &u2, 4);
+		return (VIEW_ZERO32(u) | VIEW_ZERO32(u2)) == 0;
+	}
+	for (i = 0; i < n; i++)
+		if ((d[i] = (char)s[i]) == '\0')
+			return false;
+	return true;
+}
+
+static inline __attribute__((always_inline)) int
 view_get_str(struct view_reader *r, char **s)
 {
 	uint32_t len;
@@ -1197,12 +1240,12 @@ view_get_str(struct view_reader *r, char **s)
 		return rc;
 	if (len == VIEW_RECORD_NULL)
 		return 0;
-	/* The encoder never writes a NUL inside a string. */
-	if (len > r->left || memchr(r->p, '\0', len) != NULL)
+	if (len > r->left)
 		return FS_EPROTO;
 	if ((*s = view_alloc(r, (size_t)len + 1, 0)) == NULL)
 		return ENOMEM;
-	memcpy(*s, r->p, len);
+	if (!view_copy_str(*s, r->p, len))
+		return FS_EPROTO;
 	(*s)[len] = '\0';
 	r->p += len;
 	r->left -= len;

@@ -823,6 +823,54 @@ test_record_corrupt(void **state)
 	view_release(&v);
 }
 
+/*
+ * A record's string read back byte for byte at every length, and refused
+ * with a NUL at any of its places: the decoder copies and checks a string
+ * eight bytes at a time with the last eight overlapping, four for strings
+ * of 4 to 7 bytes and one for the shortest.  The description is the
+ * record's last field, so a heap copy of exactly the record's length lets
+ * ASan see a read past its end.
+ */
+static void
+test_record_str_nul(void **state)
+{
+	struct flag_view v, d;
+	struct buf b;
+	char desc[48];
+	unsigned char *rec;
+	size_t len, j;
+
+	(void)state;
+	view_init(&d);
+	for (len = 0; len < sizeof(desc) - 1; len++) {
+		for (j = 0; j < len; j++)
+			desc[j] = (char)('a' + (j * 7 + len) % 26);
+		desc[len] = '\0';
+		view_init(&v);
+		assert_int_equal(view_from_split(&v, &spec_ctx, "flag-1",
+		    "new_checkout", desc, spec_tags, 1, NULL, NULL, 0), 0);
+		encode(&v, &b);
+		assert_non_null(rec = malloc(b.len));
+		memcpy(rec, b.data, b.len);
+		assert_int_equal(view_decode(&d, rec, b.len), 0);
+		assert_string_equal(d.description, desc);
+		assert_string_equal(d.flag, "new_checkout");
+		for (j = 0; j < len; j++) {
+			rec[b.len - len + j] = '\0';
+			assert_int_equal(view_decode(&d, rec, b.len),
+			    FS_EPROTO);
+			/* the last good view stays on error */
+			assert_string_equal(d.description, desc);
+			rec[b.len - len + j] = (unsigned char)desc[j];
+		}
+		assert_int_equal(view_decode(&d, rec, b.len), 0);
+		free(rec);
+		buf_release(&b);
+		view_release(&v);
+	}
+	view_release(&d);
+}
+
 static int
 view_strdup_test(char **dst, const char *s)
 {
@@ -1211,6 +1259,7 @@ main(void)
 		cmocka_unit_test(test_record_encode_cap),
 		cmocka_unit_test(test_record_corrupt),
 		cmocka_unit_test(test_record_bad_values),
+		cmocka_unit_test(test_record_str_nul),
 		cmocka_unit_test(test_record_fuzz),
 		cmocka_unit_test(test_text_str_fills),
 		cmocka_unit_test(test_text_same_as_tree),
