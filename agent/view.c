@@ -33,6 +33,7 @@ struct view_parse {
 	size_t		 errlen;
 	char		*arena;		/* the view's, or NULL */
 	size_t		 used, cap;
+	bool		 spilled;	/* something did not fit arena */
 };
 
 /* A view built from a definition: its strings and arrays fit in this as
@@ -45,6 +46,7 @@ struct view_reader {
 	size_t		 left;
 	char		*arena;		/* the view's, or NULL */
 	size_t		 used, cap;
+	bool		 spilled;	/* something did not fit arena */
 };
 
 void
@@ -84,6 +86,12 @@ view_release(struct flag_view *v)
 {
 	size_t i;
 
+	/* all in the block: nothing else to free, nothing to look at */
+	if (v->boxed) {
+		free(v->arena);
+		view_init(v);
+		return;
+	}
 	view_free(v, v->project);
 	view_free(v, v->environment);
 	view_free(v, v->flag);
@@ -122,15 +130,19 @@ view_block_spill(size_t n, int zero)
 }
 
 /* n bytes (8-aligned) from arena when they fit, else from malloc():
- * view_free() tells the two apart. */
+ * view_free() tells the two apart, and *spilled says the view is not
+ * all in its block. */
 static inline void *
-view_block_alloc(char *arena, size_t *used, size_t cap, size_t n, int zero)
+view_block_alloc(char *arena, size_t *used, size_t cap, bool *spilled,
+    size_t n, int zero)
 {
 	size_t at = (*used + 7) & ~(size_t)7;
 	void *p;
 
-	if (arena == NULL || at > cap || n > cap - at)
+	if (arena == NULL || at > cap || n > cap - at) {
+		*spilled = true;
 		return view_block_spill(n, zero);
+	}
 	p = arena + at;
 	*used = at + n;
 	if (zero)
@@ -144,7 +156,8 @@ view_parse_calloc(struct view_parse *p, size_t n, size_t size)
 {
 	if (size != 0 && n > SIZE_MAX / size)
 		return NULL;
-	return view_block_alloc(p->arena, &p->used, p->cap, n * size, 1);
+	return view_block_alloc(p->arena, &p->used, p->cap, &p->spilled,
+	    n * size, 1);
 }
 
 /* A copy of s, where NULL copies as NULL. */
@@ -157,8 +170,8 @@ view_strdup(struct view_parse *p, char **dst, const char *s)
 	if (s == NULL)
 		return 0;
 	n = strlen(s) + 1;
-	if ((*dst = view_block_alloc(p->arena, &p->used, p->cap, n,
-	    0)) == NULL)
+	if ((*dst = view_block_alloc(p->arena, &p->used, p->cap,
+	    &p->spilled, n, 0)) == NULL)
 		return ENOMEM;
 	memcpy(*dst, s, n);
 	return 0;
@@ -865,6 +878,7 @@ view_from_node(struct flag_view *v, const struct view_context *ctx,
 	view_init(&nv);
 	/* without the block every string is allocated on its own */
 	p.used = 0;
+	p.spilled = false;
 	p.cap = VIEW_BUILD_ARENA;
 	if ((p.arena = malloc(p.cap)) != NULL) {
 		nv.arena = p.arena;
@@ -877,6 +891,8 @@ view_from_node(struct flag_view *v, const struct view_context *ctx,
 		goto view_free;
 	if ((rc = view_make_url(&nv, ctx->flag_url)) != 0)
 		goto view_free;
+	/* the URL is allocated on its own */
+	nv.boxed = nv.arena != NULL && !p.spilled && nv.url == NULL;
 	view_release(v);
 	*v = nv;
 	return 0;
@@ -1183,7 +1199,8 @@ view_get_bool(struct view_reader *r, bool *x)
 static inline void *
 view_alloc(struct view_reader *r, size_t n, int zero)
 {
-	return view_block_alloc(r->arena, &r->used, r->cap, n, zero);
+	return view_block_alloc(r->arena, &r->used, r->cap, &r->spilled, n,
+	    zero);
 }
 
 /* Nonzero when a byte of x is zero (bit 7 of some byte set). */
@@ -1361,6 +1378,7 @@ view_decode(struct flag_view *v, const void *rec, size_t len)
 	 * becomes one NUL); half again covers the arrays as a rule, and
 	 * anything past it is allocated on its own. */
 	r.used = 0;
+	r.spilled = false;
 	r.cap = len + len / 2 + 64;
 	if ((r.arena = malloc(r.cap)) != NULL) {
 		nv.arena = r.arena;
@@ -1376,6 +1394,7 @@ view_decode(struct flag_view *v, const void *rec, size_t len)
 		rc = FS_EPROTO;
 		goto view_free;
 	}
+	nv.boxed = nv.arena != NULL && !r.spilled;
 	view_release(v);
 	*v = nv;
 	return 0;

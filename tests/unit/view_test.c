@@ -871,6 +871,65 @@ test_record_str_nul(void **state)
 	view_release(&d);
 }
 
+/*
+ * Views whose strings and arrays do not all fit their block (hundreds of
+ * tags, a URL of its own) built, encoded, decoded and released: a view
+ * all in its block is freed by its block alone, and one that is not must
+ * still free the rest (the sanitizer build's leak check sees it).
+ */
+static void
+test_release_spilled(void **state)
+{
+	static const size_t counts[] = { 0, 1, 40, 120, 400 };
+	static const struct view_context plain_ctx = {
+		.project = "Default", .environment = "Production",
+		.ws_id = "ws-1", .env_id = "env-1", .flag_url = NULL,
+	};
+	const struct view_context *ctx;
+	struct flag_view v, d;
+	struct buf b1, b2;
+	json_object *def;
+	char **tags, desc[64];
+	size_t i, c, k;
+
+	(void)state;
+	def = parse(spec_def);
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		assert_non_null(tags = calloc(counts[c] + 1, sizeof(*tags)));
+		for (i = 0; i < counts[c]; i++) {
+			snprintf(desc, sizeof(desc), "t%zu", i);
+			assert_non_null(tags[i] = strdup(desc));
+		}
+		for (k = 0; k < 2; k++) {
+			ctx = k ? &spec_ctx : &plain_ctx;
+			view_init(&v);
+			view_init(&d);
+			assert_int_equal(view_from_split(&v, ctx, "flag-1",
+			    "new_checkout", "d", (const char *const *)tags,
+			    counts[c], def, NULL, 0), 0);
+			encode(&v, &b1);
+			assert_int_equal(view_decode(&d, b1.data, b1.len), 0);
+			if (ctx->flag_url != NULL)
+				assert_views_equal(&v, &d);
+			assert_true(d.url == NULL || ctx->flag_url != NULL);
+			assert_int_equal(d.ntags, counts[c]);
+			encode(&d, &b2);
+			assert_int_equal(b1.len, b2.len);
+			assert_memory_equal(b1.data, b2.data, b1.len);
+			/* a second decode into d releases the first */
+			assert_int_equal(view_decode(&d, b2.data, b2.len), 0);
+			buf_release(&b1);
+			buf_release(&b2);
+			view_release(&v);
+			view_release(&d);
+		}
+		for (i = 0; i < counts[c]; i++)
+			free(tags[i]);
+		free(tags);
+	}
+	json_object_put(def);
+}
+
 static int
 view_strdup_test(char **dst, const char *s)
 {
@@ -1259,6 +1318,7 @@ main(void)
 		cmocka_unit_test(test_record_encode_cap),
 		cmocka_unit_test(test_record_corrupt),
 		cmocka_unit_test(test_record_bad_values),
+		cmocka_unit_test(test_release_spilled),
 		cmocka_unit_test(test_record_str_nul),
 		cmocka_unit_test(test_record_fuzz),
 		cmocka_unit_test(test_text_str_fills),
