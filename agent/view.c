@@ -1680,12 +1680,25 @@ view_rollout_words(const struct flag_view *v, struct buf *out)
 	    v->default_treatment ? v->default_treatment : "");
 }
 
-/* Two digits of v at p. */
-static void
+/* "00" to "99", two bytes each: a time has seven such pairs, and a
+ * division and a remainder for each cost more than the whole lookup. */
+static const char view_digit_pairs[201] =
+	"00010203040506070809"
+	"10111213141516171819"
+	"20212223242526272829"
+	"30313233343536373839"
+	"40414243444546474849"
+	"50515253545556575859"
+	"60616263646566676869"
+	"70717273747576777879"
+	"80818283848586878889"
+	"90919293949596979899";
+
+/* Two digits of v (0 to 99) at p. */
+static inline void
 view_put2(char *p, int v)
 {
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
+	memcpy(p, view_digit_pairs + 2 * v, 2);
 }
 
 /* The seconds of 1000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the
