@@ -494,16 +494,19 @@ jsonw_text_strv(struct jsonw_text *w, const char *const *sv, size_t n)
 	jsonw_text_close(w, ']');
 }
 
+/* Each string with the byte before it ('[' or ','), one room test for
+ * both, as the fixed shapes write their members. */
 void
 jsonw_text_vstrv(struct jsonw_text *w, const char *const *sv, size_t n)
 {
 	size_t i;
 
-	jsonw_text_put(w, "[", 1);
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			jsonw_text_put(w, ",", 1);
-		jsonw_text_vstr(w, sv[i]);
+	if (n == 0) {
+		JSONW_TEXT_RAW(w, "[]");
+		return;
 	}
-	jsonw_text_put(w, "]", 1);
+	JSONW_TEXT_KSTR(w, "[", sv[0]);
+	for (i = 1; i < n; i++)
+		JSONW_TEXT_KSTR(w, ",", sv[i]);
+	JSONW_TEXT_RAW(w, "]");
 }

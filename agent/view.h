@@ -40,6 +40,10 @@ struct flag_view {
 	char	*env_id;
 	bool	 defined;	/* a definition exists in the environment */
 	bool	 killed;
+	/* Every string and array is in arena (view_from_node() and
+	 * view_decode() set it): view_release() frees the block alone.
+	 * Whoever puts a pointer of its own in a view clears it. */
+	bool	 boxed;
 	char	*default_treatment;	/* NULL when !defined */
 	int	 traffic_allocation;
 	struct view_bucket *default_rule;

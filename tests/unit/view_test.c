@@ -823,6 +823,113 @@ test_record_corrupt(void **state)
 	view_release(&v);
 }
 
+/*
+ * A record's string read back byte for byte at every length, and refused
+ * with a NUL at any of its places: the decoder copies and checks a string
+ * eight bytes at a time with the last eight overlapping, four for strings
+ * of 4 to 7 bytes and one for the shortest.  The description is the
+ * record's last field, so a heap copy of exactly the record's length lets
+ * ASan see a read past its end.
+ */
+static void
+test_record_str_nul(void **state)
+{
+	struct flag_view v, d;
+	struct buf b;
+	char desc[48];
+	unsigned char *rec;
+	size_t len, j;
+
+	(void)state;
+	view_init(&d);
+	for (len = 0; len < sizeof(desc) - 1; len++) {
+		for (j = 0; j < len; j++)
+			desc[j] = (char)('a' + (j * 7 + len) % 26);
+		desc[len] = '\0';
+		view_init(&v);
+		assert_int_equal(view_from_split(&v, &spec_ctx, "flag-1",
+		    "new_checkout", desc, spec_tags, 1, NULL, NULL, 0), 0);
+		encode(&v, &b);
+		assert_non_null(rec = malloc(b.len));
+		memcpy(rec, b.data, b.len);
+		assert_int_equal(view_decode(&d, rec, b.len), 0);
+		assert_string_equal(d.description, desc);
+		assert_string_equal(d.flag, "new_checkout");
+		for (j = 0; j < len; j++) {
+			rec[b.len - len + j] = '\0';
+			assert_int_equal(view_decode(&d, rec, b.len),
+			    FS_EPROTO);
+			/* the last good view stays on error */
+			assert_string_equal(d.description, desc);
+			rec[b.len - len + j] = (unsigned char)desc[j];
+		}
+		assert_int_equal(view_decode(&d, rec, b.len), 0);
+		free(rec);
+		buf_release(&b);
+		view_release(&v);
+	}
+	view_release(&d);
+}
+
+/*
+ * Views whose strings and arrays do not all fit their block (hundreds of
+ * tags, a URL of its own) built, encoded, decoded and released: a view
+ * all in its block is freed by its block alone, and one that is not must
+ * still free the rest (the sanitizer build's leak check sees it).
+ */
+static void
+test_release_spilled(void **state)
+{
+	static const size_t counts[] = { 0, 1, 40, 120, 400 };
+	static const struct view_context plain_ctx = {
+		.project = "Default", .environment = "Production",
+		.ws_id = "ws-1", .env_id = "env-1", .flag_url = NULL,
+	};
+	const struct view_context *ctx;
+	struct flag_view v, d;
+	struct buf b1, b2;
+	json_object *def;
+	char **tags, desc[64];
+	size_t i, c, k;
+
+	(void)state;
+	def = parse(spec_def);
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		assert_non_null(tags = calloc(counts[c] + 1, sizeof(*tags)));
+		for (i = 0; i < counts[c]; i++) {
+			snprintf(desc, sizeof(desc), "t%zu", i);
+			assert_non_null(tags[i] = strdup(desc));
+		}
+		for (k = 0; k < 2; k++) {
+			ctx = k ? &spec_ctx : &plain_ctx;
+			view_init(&v);
+			view_init(&d);
+			assert_int_equal(view_from_split(&v, ctx, "flag-1",
+			    "new_checkout", "d", (const char *const *)tags,
+			    counts[c], def, NULL, 0), 0);
+			encode(&v, &b1);
+			assert_int_equal(view_decode(&d, b1.data, b1.len), 0);
+			if (ctx->flag_url != NULL)
+				assert_views_equal(&v, &d);
+			assert_true(d.url == NULL || ctx->flag_url != NULL);
+			assert_int_equal(d.ntags, counts[c]);
+			encode(&d, &b2);
+			assert_int_equal(b1.len, b2.len);
+			assert_memory_equal(b1.data, b2.data, b1.len);
+			/* a second decode into d releases the first */
+			assert_int_equal(view_decode(&d, b2.data, b2.len), 0);
+			buf_release(&b1);
+			buf_release(&b2);
+			view_release(&v);
+			view_release(&d);
+		}
+		for (i = 0; i < counts[c]; i++)
+			free(tags[i]);
+		free(tags);
+	}
+	json_object_put(def);
+}
+
 static int
 view_strdup_test(char **dst, const char *s)
 {
@@ -1211,6 +1318,8 @@ main(void)
 		cmocka_unit_test(test_record_encode_cap),
 		cmocka_unit_test(test_record_corrupt),
 		cmocka_unit_test(test_record_bad_values),
+		cmocka_unit_test(test_release_spilled),
+		cmocka_unit_test(test_record_str_nul),
 		cmocka_unit_test(test_record_fuzz),
 		cmocka_unit_test(test_text_str_fills),
 		cmocka_unit_test(test_text_same_as_tree),
