@@ -1771,29 +1771,35 @@ link_del(struct cache_txn *t, const struct key *fwd, const struct key *rev)
 }
 
 /*
- * Sets a link's mask in both directions.  A new link takes one search
- * of the links, not a get and a put: MDB_NOOVERWRITE hands back the mask
- * stored when there is one.
+ * Stores bits as a link's mask, or ORs them into the mask stored (merge),
+ * both directions in step; *old is the mask before (0: no link).  One
+ * search of the links, not a get and a put: MDB_NOOVERWRITE hands back
+ * the mask stored when there is one.
  */
 static int
-link_put(struct cache_txn *t, const struct key *fwd, const struct key *rev,
-    uint32_t mask)
+link_merge(struct cache_txn *t, const struct key *fwd,
+    const struct key *rev, uint32_t bits, bool merge, uint32_t *old)
 {
 	MDB_val kv, dv;
-	uint32_t old;
+	uint32_t mask = bits;
 	int rc;
 
+	*old = 0;
 	kv.mv_data = (void *)fwd->buf;
 	kv.mv_size = fwd->len;
 	dv.mv_data = &mask;
 	dv.mv_size = sizeof(mask);
+	if (t->lkcur == NULL &&
+	    (rc = lmdb_rc(mdb_cursor_open(t->txn, t->links, &t->lkcur))) != 0)
+		return rc;
 	guard_depth++;
-	rc = mdb_put(t->txn, t->links, &kv, &dv, MDB_NOOVERWRITE);
+	rc = mdb_cursor_put(t->lkcur, &kv, &dv, MDB_NOOVERWRITE);
 	guard_depth--;
 	if (rc == MDB_KEYEXIST) {
-		if ((rc = val_u32(&dv, &old)) != 0)
+		if ((rc = val_u32(&dv, old)) != 0)
 			return rc;
-		if (old == mask)
+		mask = merge ? *old | bits : bits;
+		if (mask == *old)
 			return 0;
 		rc = txn_put(t, t->links, fwd, &mask, sizeof(mask), 0);
 	} else {
@@ -1823,7 +1829,7 @@ cache_link_set(struct cache_txn *t, const char *project, const char *flag,
 	    (rc = key_join3(&rev, issue, project, flag)) != 0)
 		return rc;
 	if (mask != 0)
-		return link_put(t, &fwd, &rev, mask);
+		return link_merge(t, &fwd, &rev, mask, false, &old);
 	rc = txn_get(t, t->links, &fwd, &v);
 	if (rc != 0 && rc != FS_ENOTFOUND)
 		return rc;
@@ -1837,48 +1843,6 @@ cache_link_set(struct cache_txn *t, const char *project, const char *flag,
 	if ((rc = txn_put(t, t->links, &fwd, &mask, sizeof(mask), 0)) != 0)
 		return rc;
 	return txn_put(t, t->issues, &rev, &mask, sizeof(mask), 0);
-}
-
-/*
- * ORs bit into a link's mask, both directions in step; *old is the mask
- * before (0: no link).  One search of the links, not a get and a put:
- * MDB_NOOVERWRITE hands back the mask stored when there is one.
- */
-static int
-link_add_bit(struct cache_txn *t, const struct key *fwd,
-    const struct key *rev, uint32_t bit, uint32_t *old)
-{
-	MDB_val kv, dv;
-	uint32_t mask = bit;
-	int rc;
-
-	kv.mv_data = (void *)fwd->buf;
-	kv.mv_size = fwd->len;
-	dv.mv_data = &mask;
-	dv.mv_size = sizeof(mask);
-	if (t->lkcur == NULL &&
-	    (rc = lmdb_rc(mdb_cursor_open(t->txn, t->links, &t->lkcur))) != 0)
-		return rc;
-	guard_depth++;
-	rc = mdb_cursor_put(t->lkcur, &kv, &dv, MDB_NOOVERWRITE);
-	guard_depth--;
-	if (rc == MDB_KEYEXIST) {
-		if ((rc = val_u32(&dv, old)) != 0)
-			return rc;
-		mask = *old | bit;
-		if (mask == *old)
-			return 0;
-		rc = txn_put(t, t->links, fwd, &mask, sizeof(mask), 0);
-	} else {
-		rc = lmdb_read_rc(rc);
-		if (rc == 0)
-			t->dirty = 1;
-		else if (rc == MDB_MAP_FULL)
-			t->full = 1;
-	}
-	if (rc != 0)
-		return rc;
-	return txn_put(t, t->issues, rev, &mask, sizeof(mask), 0);
 }
 
 int
@@ -1904,7 +1868,7 @@ cache_link_update(struct cache_txn *t, const char *project, const char *flag,
 	if ((rc = key_join3(&fwd, project, flag, issue)) != 0 ||
 	    (rc = key_join3(&rev, issue, project, flag)) != 0)
 		return rc;
-	return link_add_bit(t, &fwd, &rev, bit, old);
+	return link_merge(t, &fwd, &rev, bit, true, old);
 }
 
 int
