@@ -353,6 +353,17 @@ txn_commit(struct cache_txn *t)
 	return rc;
 }
 
+/* Notes what a put or del did to t: a change, or a full map. */
+static inline int
+txn_mark(struct cache_txn *t, int rc)
+{
+	if (rc == 0)
+		t->dirty = 1;
+	else if (rc == MDB_MAP_FULL)
+		t->full = 1;
+	return rc;
+}
+
 static int
 txn_put(struct cache_txn *t, MDB_dbi dbi, const struct key *k,
     const void *data, size_t len, unsigned int flags)
@@ -367,11 +378,7 @@ txn_put(struct cache_txn *t, MDB_dbi dbi, const struct key *k,
 	guard_depth++;
 	rc = lmdb_rc(mdb_put(t->txn, dbi, &kv, &dv, flags));
 	guard_depth--;
-	if (rc == 0)
-		t->dirty = 1;
-	else if (rc == MDB_MAP_FULL)
-		t->full = 1;
-	return rc;
+	return txn_mark(t, rc);
 }
 
 /* Returns MDB_NOTFOUND when absent. */
@@ -386,11 +393,7 @@ txn_del(struct cache_txn *t, MDB_dbi dbi, const struct key *k)
 	guard_depth++;
 	rc = lmdb_rc(mdb_del(t->txn, dbi, &kv, NULL));
 	guard_depth--;
-	if (rc == 0)
-		t->dirty = 1;
-	else if (rc == MDB_MAP_FULL)
-		t->full = 1;
-	return rc;
+	return txn_mark(t, rc);
 }
 
 /* Returns FS_ENOTFOUND when absent. */
@@ -438,11 +441,7 @@ txn_put_changed(struct cache_txn *t, MDB_dbi dbi, const struct key *k,
 		return txn_put(t, dbi, k, data, len, 0);
 	}
 	rc = lmdb_read_rc(rc);
-	if (rc == 0)
-		t->dirty = 1;
-	else if (rc == MDB_MAP_FULL)
-		t->full = 1;
-	return rc;
+	return txn_mark(t, rc);
 }
 
 static int
@@ -1695,11 +1694,7 @@ cache_flag_add(struct cache_txn *t, const char *project, const char *flag,
 	*old = NULL;
 	*oldlen = 0;
 	rc = lmdb_read_rc(rc);
-	if (rc == 0)
-		t->dirty = 1;
-	else if (rc == MDB_MAP_FULL)
-		t->full = 1;
-	return rc;
+	return txn_mark(t, rc);
 }
 
 /* FS_ENOTFOUND when there was no such flag. */
@@ -1803,11 +1798,7 @@ link_merge(struct cache_txn *t, const struct key *fwd,
 			return 0;
 		rc = txn_put(t, t->links, fwd, &mask, sizeof(mask), 0);
 	} else {
-		rc = lmdb_read_rc(rc);
-		if (rc == 0)
-			t->dirty = 1;
-		else if (rc == MDB_MAP_FULL)
-			t->full = 1;
+		rc = txn_mark(t, lmdb_read_rc(rc));
 	}
 	if (rc != 0)
 		return rc;
@@ -2057,11 +2048,7 @@ event_append(struct cache_txn *t, const struct key *k, const char *json,
 	guard_depth++;
 	rc = lmdb_rc(mdb_cursor_put(t->evcur, &kv, &dv, MDB_APPEND));
 	guard_depth--;
-	if (rc == 0)
-		t->dirty = 1;
-	else if (rc == MDB_MAP_FULL)
-		t->full = 1;
-	return rc;
+	return txn_mark(t, rc);
 }
 
 int
